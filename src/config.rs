@@ -1,0 +1,870 @@
+//! Typed configuration: the TOML file plus secrets from the environment or files.
+//!
+//! Owns parsing and validation, so that every other module receives values that are already
+//! known to be good. Every error names the offending key and says what to write instead.
+//! Secrets never live in the file; they are wrapped in [`SecretString`] from the moment they
+//! are read, so they cannot leak through `Debug` or an error message.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::Engine as _;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use url::Url;
+
+/// Where the configuration is read from when neither `--config` nor `HIREBRIDGE_CONFIG` is given.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/hirebridge/config.toml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "cannot read config file {path}: {source}; pass --config PATH or set HIREBRIDGE_CONFIG"
+    )]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}, line {line}: {message}")]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("config key `{key}`: {message}")]
+    Invalid { key: String, message: String },
+    #[error("missing secret: {message}")]
+    MissingSecret { message: String },
+}
+
+fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// A rate limit written as `"N/period"`, e.g. `"50/1m"`: at most `count` calls per `period`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub count: u32,
+    pub period: Duration,
+}
+
+impl RateLimit {
+    pub fn parse(key: &str, text: &str) -> Result<Self, ConfigError> {
+        let hint = "write it as \"N/period\", e.g. \"50/1m\" or \"2/1s\"";
+        let (count, period) = text
+            .split_once('/')
+            .ok_or_else(|| invalid(key, format!("{text:?} is not a rate; {hint}")))?;
+        let count: u32 = count
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| invalid(key, format!("{count:?} is not a positive count; {hint}")))?;
+        let period = parse_duration(key, period.trim())?;
+        if period.is_zero() {
+            return Err(invalid(
+                key,
+                format!("the period must be longer than zero; {hint}"),
+            ));
+        }
+        Ok(Self { count, period })
+    }
+
+    /// An effectively unlimited rate, for the built-in simulator.
+    pub fn unlimited() -> Self {
+        Self {
+            count: 1_000_000,
+            period: Duration::from_secs(1),
+        }
+    }
+}
+
+fn parse_duration(key: &str, text: &str) -> Result<Duration, ConfigError> {
+    humantime::parse_duration(text).map_err(|e| {
+        invalid(
+            key,
+            format!("{text:?} is not a duration ({e}); write e.g. \"30s\", \"5m\", \"14d\""),
+        )
+    })
+}
+
+fn parse_base_url(key: &str, text: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(text).map_err(|e| {
+        invalid(
+            key,
+            format!(
+                "{text:?} is not a URL ({e}); write e.g. \"https://acme.pinpointhq.com/api/v1\""
+            ),
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(invalid(
+            key,
+            format!("{text:?} must be an http:// or https:// URL with a host"),
+        ));
+    }
+    Ok(url)
+}
+
+/// Which HiBob document folder receives the CV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CvFolder {
+    Shared,
+    Confidential,
+}
+
+impl CvFolder {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CvFolder::Shared => "shared",
+            CvFolder::Confidential => "confidential",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PinpointConfig {
+    pub base_url: Url,
+    pub rate_limit: RateLimit,
+    pub page_size: u32,
+    /// When non-empty, list each of these stage ids instead of `filter[stage_basic_type]=hired`.
+    pub hired_stage_ids: Vec<String>,
+    pub api_key: SecretString,
+}
+
+/// How hirebridge authenticates to HiBob: always HTTP Basic with a service user.
+#[derive(Debug, Clone)]
+pub enum HibobCredentials {
+    ServiceUser {
+        id: String,
+        token: SecretString,
+    },
+    /// `base64("ID:TOKEN")`, the form older deployments keep in `HIBOB_BASE64_TOKEN`.
+    Base64(SecretString),
+}
+
+#[derive(Debug, Clone)]
+pub struct HibobConfig {
+    pub base_url: Url,
+    pub rate_limit: RateLimit,
+    pub site: String,
+    pub start_date_offset: Duration,
+    pub cv_folder: CvFolder,
+    /// How long a new employee may stay invisible to search after HiBob accepted it.
+    pub read_lag: Duration,
+    /// How many emails one `POST /people/search` asks for.
+    pub search_batch_size: usize,
+    pub credentials: HibobCredentials,
+}
+
+#[derive(Debug, Clone)]
+pub struct LedgerConfig {
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Schedule {
+    Every(Duration),
+    Cron(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+/// Backoff for a hire whose last attempt failed transiently: capped exponential with full jitter.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryConfig {
+    pub initial: Duration,
+    pub max: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub pinpoint: PinpointConfig,
+    pub hibob: HibobConfig,
+    pub ledger: LedgerConfig,
+    pub schedule: Schedule,
+    pub http: HttpConfig,
+    pub retry: RetryConfig,
+}
+
+// ---- the file as written -------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    pinpoint: RawPinpoint,
+    hibob: RawHibob,
+    ledger: RawLedger,
+    #[serde(default)]
+    schedule: RawSchedule,
+    #[serde(default)]
+    http: RawHttp,
+    #[serde(default)]
+    retry: RawRetry,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPinpoint {
+    base_url: String,
+    #[serde(default = "default_pinpoint_rate")]
+    rate_limit: String,
+    #[serde(default = "default_page_size")]
+    page_size: i64,
+    #[serde(default)]
+    hired_stage_ids: Vec<String>,
+    api_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHibob {
+    #[serde(default = "default_hibob_url")]
+    base_url: String,
+    #[serde(default = "default_hibob_rate")]
+    rate_limit: String,
+    site: String,
+    #[serde(default = "default_start_offset")]
+    start_date_offset: String,
+    #[serde(default = "default_cv_folder")]
+    cv_folder: String,
+    #[serde(default = "default_read_lag")]
+    read_lag: String,
+    #[serde(default = "default_search_batch")]
+    search_batch_size: i64,
+    service_user_id_file: Option<PathBuf>,
+    service_user_token_file: Option<PathBuf>,
+    base64_token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLedger {
+    path: PathBuf,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchedule {
+    every: Option<String>,
+    cron: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    connect_timeout: Option<String>,
+    request_timeout: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRetry {
+    initial: Option<String>,
+    max: Option<String>,
+}
+
+fn default_pinpoint_rate() -> String {
+    "2/1s".into()
+}
+fn default_page_size() -> i64 {
+    100
+}
+fn default_hibob_url() -> String {
+    "https://api.hibob.com/v1".into()
+}
+fn default_hibob_rate() -> String {
+    "50/1m".into()
+}
+fn default_start_offset() -> String {
+    "14d".into()
+}
+fn default_cv_folder() -> String {
+    "shared".into()
+}
+fn default_read_lag() -> String {
+    "20s".into()
+}
+fn default_search_batch() -> i64 {
+    50
+}
+
+/// Where secrets come from: the process environment and, for relative `*_file` paths, the
+/// systemd credentials directory. A trait-free struct so tests can pass their own.
+#[derive(Debug, Clone, Default)]
+pub struct SecretSources {
+    pub vars: std::collections::HashMap<String, String>,
+    pub credentials_directory: Option<PathBuf>,
+}
+
+impl SecretSources {
+    pub fn from_env() -> Self {
+        Self {
+            vars: std::env::vars().collect(),
+            credentials_directory: std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from),
+        }
+    }
+
+    fn var(&self, name: &str) -> Option<SecretString> {
+        self.vars
+            .get(name)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+            .map(|v| SecretString::from(v.to_owned()))
+    }
+
+    fn file(&self, key: &str, path: &Path) -> Result<SecretString, ConfigError> {
+        let path = match (&self.credentials_directory, path.is_relative()) {
+            (Some(dir), true) => dir.join(path),
+            _ => path.to_owned(),
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            invalid(
+                key,
+                format!("cannot read secret file {}: {e}", path.display()),
+            )
+        })?;
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(invalid(
+                key,
+                format!("secret file {} is empty", path.display()),
+            ));
+        }
+        Ok(SecretString::from(text.to_owned()))
+    }
+
+    /// The environment variable wins; else the `*_file` key; else `None`.
+    fn secret(
+        &self,
+        var: &str,
+        key: &str,
+        file: Option<&PathBuf>,
+    ) -> Result<Option<SecretString>, ConfigError> {
+        if let Some(v) = self.var(var) {
+            return Ok(Some(v));
+        }
+        file.map(|f| self.file(key, f)).transpose()
+    }
+}
+
+impl Config {
+    /// Reads and validates the file at `path`, taking secrets from the process environment.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(path, &text, &SecretSources::from_env())
+    }
+
+    /// Only the ledger's path, for commands that read the ledger and need no credentials
+    /// (`report`, `retry`). The whole file is still checked for syntax and unknown keys.
+    pub fn ledger_path(path: &Path) -> Result<PathBuf, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(parse_raw(path, &text)?.ledger.path)
+    }
+
+    pub fn parse(path: &Path, text: &str, secrets: &SecretSources) -> Result<Self, ConfigError> {
+        Self::from_raw(parse_raw(path, text)?, secrets)
+    }
+
+    fn from_raw(raw: RawConfig, secrets: &SecretSources) -> Result<Self, ConfigError> {
+        let page_size = raw.pinpoint.page_size;
+        if !(1..=1000).contains(&page_size) {
+            return Err(invalid(
+                "pinpoint.page_size",
+                format!("{page_size} is out of range; Pinpoint accepts 1 to 1000"),
+            ));
+        }
+        if raw
+            .pinpoint
+            .hired_stage_ids
+            .iter()
+            .any(|s| s.trim().is_empty())
+        {
+            return Err(invalid(
+                "pinpoint.hired_stage_ids",
+                "a stage id is empty; list Pinpoint stage ids such as [\"4\"]",
+            ));
+        }
+        let api_key = secrets
+            .secret(
+                "PINPOINT_API_KEY",
+                "pinpoint.api_key_file",
+                raw.pinpoint.api_key_file.as_ref(),
+            )?
+            .ok_or_else(|| ConfigError::MissingSecret {
+                message: "the Pinpoint API key: set PINPOINT_API_KEY or pinpoint.api_key_file"
+                    .into(),
+            })?;
+        let pinpoint = PinpointConfig {
+            base_url: parse_base_url("pinpoint.base_url", &raw.pinpoint.base_url)?,
+            rate_limit: RateLimit::parse("pinpoint.rate_limit", &raw.pinpoint.rate_limit)?,
+            page_size: page_size as u32,
+            hired_stage_ids: raw.pinpoint.hired_stage_ids,
+            api_key,
+        };
+
+        let h = raw.hibob;
+        if h.site.trim().is_empty() {
+            return Err(invalid(
+                "hibob.site",
+                "is empty; name a value of HiBob's site list, e.g. \"New York (Demo)\"",
+            ));
+        }
+        let cv_folder = match h.cv_folder.as_str() {
+            "shared" => CvFolder::Shared,
+            "confidential" => CvFolder::Confidential,
+            other => {
+                return Err(invalid(
+                    "hibob.cv_folder",
+                    format!("{other:?} is not a folder; write \"shared\" or \"confidential\""),
+                ));
+            }
+        };
+        if !(1..=1000).contains(&h.search_batch_size) {
+            return Err(invalid(
+                "hibob.search_batch_size",
+                format!("{} is out of range; use 1 to 1000", h.search_batch_size),
+            ));
+        }
+        let credentials = hibob_credentials(&h, secrets)?;
+        let hibob = HibobConfig {
+            base_url: parse_base_url("hibob.base_url", &h.base_url)?,
+            rate_limit: RateLimit::parse("hibob.rate_limit", &h.rate_limit)?,
+            site: h.site,
+            start_date_offset: parse_duration("hibob.start_date_offset", &h.start_date_offset)?,
+            cv_folder,
+            read_lag: parse_duration("hibob.read_lag", &h.read_lag)?,
+            search_batch_size: h.search_batch_size as usize,
+            credentials,
+        };
+
+        if raw.ledger.path.as_os_str().is_empty() {
+            return Err(invalid(
+                "ledger.path",
+                "is empty; write e.g. \"/var/lib/hirebridge/ledger.sqlite3\"",
+            ));
+        }
+
+        let schedule = match (raw.schedule.every, raw.schedule.cron) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "schedule",
+                    "set either `every` or `cron`, not both",
+                ));
+            }
+            (None, Some(cron)) => {
+                validate_cron(&cron)?;
+                Schedule::Cron(cron)
+            }
+            (every, None) => {
+                let every = parse_duration("schedule.every", every.as_deref().unwrap_or("5m"))?;
+                if every < Duration::from_secs(1) {
+                    return Err(invalid("schedule.every", "must be at least 1s"));
+                }
+                Schedule::Every(every)
+            }
+        };
+
+        let http = HttpConfig {
+            connect_timeout: optional_duration(
+                "http.connect_timeout",
+                raw.http.connect_timeout,
+                Duration::from_secs(5),
+            )?,
+            request_timeout: optional_duration(
+                "http.request_timeout",
+                raw.http.request_timeout,
+                Duration::from_secs(10),
+            )?,
+        };
+        if http.request_timeout.is_zero() || http.connect_timeout.is_zero() {
+            return Err(invalid("http", "timeouts must be longer than zero"));
+        }
+        let retry = RetryConfig {
+            initial: optional_duration(
+                "retry.initial",
+                raw.retry.initial,
+                Duration::from_secs(30),
+            )?,
+            max: optional_duration("retry.max", raw.retry.max, Duration::from_secs(600))?,
+        };
+        if retry.max < retry.initial {
+            return Err(invalid(
+                "retry.max",
+                "is shorter than retry.initial; the cap must be at least the first delay",
+            ));
+        }
+
+        Ok(Config {
+            pinpoint,
+            hibob,
+            ledger: LedgerConfig {
+                path: raw.ledger.path,
+            },
+            schedule,
+            http,
+            retry,
+        })
+    }
+}
+
+impl Config {
+    /// A configuration for the built-in simulator: no file, no real credentials, generous
+    /// limits (the simulator has none unless a test sets them).
+    pub fn simulated(
+        pinpoint_base_url: &str,
+        hibob_base_url: &str,
+        pinpoint_api_key: &str,
+        hibob_service_user: (&str, &str),
+        ledger_path: &Path,
+    ) -> Result<Self, ConfigError> {
+        Ok(Config {
+            pinpoint: PinpointConfig {
+                base_url: parse_base_url("pinpoint.base_url", pinpoint_base_url)?,
+                rate_limit: RateLimit::unlimited(),
+                page_size: 100,
+                hired_stage_ids: Vec::new(),
+                api_key: SecretString::from(pinpoint_api_key.to_owned()),
+            },
+            hibob: HibobConfig {
+                base_url: parse_base_url("hibob.base_url", hibob_base_url)?,
+                rate_limit: RateLimit::unlimited(),
+                site: "New York (Demo)".into(),
+                start_date_offset: Duration::from_secs(14 * 86400),
+                cv_folder: CvFolder::Shared,
+                read_lag: Duration::from_secs(20),
+                search_batch_size: 50,
+                credentials: HibobCredentials::ServiceUser {
+                    id: hibob_service_user.0.to_owned(),
+                    token: SecretString::from(hibob_service_user.1.to_owned()),
+                },
+            },
+            ledger: LedgerConfig {
+                path: ledger_path.to_owned(),
+            },
+            schedule: Schedule::Every(Duration::from_secs(300)),
+            http: HttpConfig {
+                connect_timeout: Duration::from_secs(5),
+                request_timeout: Duration::from_secs(10),
+            },
+            retry: RetryConfig {
+                initial: Duration::from_secs(30),
+                max: Duration::from_secs(600),
+            },
+        })
+    }
+}
+
+fn parse_raw(path: &Path, text: &str) -> Result<RawConfig, ConfigError> {
+    let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|span| {
+                text.as_bytes()[..span.start.min(text.len())]
+                    .iter()
+                    .filter(|b| **b == b'\n')
+                    .count()
+                    + 1
+            })
+            .unwrap_or(1);
+        // toml's own message can span several lines; the operator gets one.
+        let message = e.message().lines().next().unwrap_or("").trim().to_owned();
+        ConfigError::Syntax {
+            path: path.to_owned(),
+            line,
+            message,
+        }
+    })?;
+    Ok(raw)
+}
+
+fn optional_duration(
+    key: &str,
+    text: Option<String>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    text.map_or(Ok(default), |t| parse_duration(key, &t))
+}
+
+fn validate_cron(expr: &str) -> Result<(), ConfigError> {
+    tokio_cron_scheduler::Job::new_async(expr, |_, _| Box::pin(async {}))
+        .map(|_| ())
+        .map_err(|e| {
+            invalid(
+                "schedule.cron",
+                format!(
+                    "{expr:?} is not a cron expression ({e}); it has six fields with seconds first, e.g. \"0 */5 * * * *\""
+                ),
+            )
+        })
+}
+
+fn hibob_credentials(
+    h: &RawHibob,
+    secrets: &SecretSources,
+) -> Result<HibobCredentials, ConfigError> {
+    let id = secrets.secret(
+        "HIBOB_SERVICE_USER_ID",
+        "hibob.service_user_id_file",
+        h.service_user_id_file.as_ref(),
+    )?;
+    let token = secrets.secret(
+        "HIBOB_SERVICE_USER_TOKEN",
+        "hibob.service_user_token_file",
+        h.service_user_token_file.as_ref(),
+    )?;
+    match (id, token) {
+        (Some(id), Some(token)) => {
+            return Ok(HibobCredentials::ServiceUser {
+                id: id.expose_secret().to_owned(),
+                token,
+            });
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(ConfigError::MissingSecret {
+                message: "HiBob needs both the service user id and its token: set \
+                          HIBOB_SERVICE_USER_ID and HIBOB_SERVICE_USER_TOKEN (or their *_file keys)"
+                    .into(),
+            });
+        }
+        (None, None) => {}
+    }
+    let combined = secrets
+        .secret(
+            "HIBOB_BASE64_TOKEN",
+            "hibob.base64_token_file",
+            h.base64_token_file.as_ref(),
+        )?
+        .ok_or_else(|| ConfigError::MissingSecret {
+            message: "HiBob service user credentials: set HIBOB_SERVICE_USER_ID and \
+                      HIBOB_SERVICE_USER_TOKEN (or hibob.service_user_id_file and \
+                      hibob.service_user_token_file), or HIBOB_BASE64_TOKEN"
+                .into(),
+        })?;
+    // Check the shape now so a typo fails at startup, not as a 401 on the first call.
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(combined.expose_secret().as_bytes())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok());
+    match decoded {
+        Some(pair)
+            if pair
+                .split_once(':')
+                .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty()) =>
+        {
+            Ok(HibobCredentials::Base64(combined))
+        }
+        _ => Err(invalid(
+            "HIBOB_BASE64_TOKEN",
+            "is not base64 of \"SERVICE-USER-ID:TOKEN\"; re-create it with `printf '%s' ID:TOKEN | base64 -w0`",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[pinpoint]
+base_url = "https://acme.pinpointhq.com/api/v1"
+[hibob]
+site = "New York (Demo)"
+[ledger]
+path = "/tmp/ledger.sqlite3"
+"#;
+
+    fn secrets() -> SecretSources {
+        let mut s = SecretSources::default();
+        for (k, v) in [
+            ("PINPOINT_API_KEY", "pk"),
+            ("HIBOB_SERVICE_USER_ID", "SERVICE-1"),
+            ("HIBOB_SERVICE_USER_TOKEN", "tok"),
+        ] {
+            s.vars.insert(k.into(), v.into());
+        }
+        s
+    }
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("config.toml"), text, &secrets())
+    }
+
+    fn error(text: &str) -> String {
+        parse(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn minimal_config_takes_documented_defaults() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.pinpoint.page_size, 100);
+        assert_eq!(
+            c.pinpoint.rate_limit,
+            RateLimit {
+                count: 2,
+                period: Duration::from_secs(1)
+            }
+        );
+        assert_eq!(c.hibob.rate_limit.count, 50);
+        assert_eq!(c.hibob.rate_limit.period, Duration::from_secs(60));
+        assert_eq!(c.hibob.start_date_offset, Duration::from_secs(14 * 86400));
+        assert_eq!(c.hibob.cv_folder, CvFolder::Shared);
+        assert_eq!(c.hibob.read_lag, Duration::from_secs(20));
+        assert_eq!(c.schedule, Schedule::Every(Duration::from_secs(300)));
+        assert_eq!(c.http.connect_timeout, Duration::from_secs(5));
+        assert_eq!(c.http.request_timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn the_repository_example_config_is_valid() {
+        let text = include_str!("../config.toml");
+        parse(text).unwrap();
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_its_line() {
+        let e = error(&MINIMAL.replace("[ledger]", "[ledger]\nfrobnicate = 1"));
+        assert!(e.contains("frobnicate"), "{e}");
+        assert!(e.contains("line 7"), "{e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+    }
+
+    #[test]
+    fn bad_duration_names_the_key() {
+        let e = error(&MINIMAL.replace(
+            "site = \"New York (Demo)\"",
+            "site = \"x\"\nstart_date_offset = \"fortnight\"",
+        ));
+        assert!(e.contains("hibob.start_date_offset"), "{e}");
+        assert!(e.contains("fortnight"), "{e}");
+    }
+
+    #[test]
+    fn bad_url_names_the_key() {
+        let e = error(&MINIMAL.replace("https://acme.pinpointhq.com/api/v1", "acme dot com"));
+        assert!(e.contains("pinpoint.base_url"), "{e}");
+        let e = error(&MINIMAL.replace("https://acme.pinpointhq.com/api/v1", "ftp://acme/x"));
+        assert!(e.contains("pinpoint.base_url"), "{e}");
+    }
+
+    #[test]
+    fn bad_rate_limits_name_the_key() {
+        for bad in ["50", "0/1m", "x/1m", "5/0s", "5/soon"] {
+            let e = error(&MINIMAL.replace("[hibob]", &format!("[hibob]\nrate_limit = \"{bad}\"")));
+            assert!(e.contains("hibob.rate_limit"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn wrong_types_and_missing_sections_are_syntax_errors_with_a_line() {
+        let e = error(&MINIMAL.replace("[pinpoint]", "[pinpoint]\npage_size = \"many\""));
+        assert!(e.contains("line"), "{e}");
+        let e = error("[pinpoint]\nbase_url = \"https://x/api\"\n");
+        assert!(e.contains("hibob"), "{e}");
+        let e = error("this is not toml");
+        assert!(e.contains("config.toml"), "{e}");
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused() {
+        let e = error(&MINIMAL.replace("[pinpoint]", "[pinpoint]\npage_size = 5000"));
+        assert!(e.contains("pinpoint.page_size"), "{e}");
+        let e = error(&MINIMAL.replace("[hibob]", "[hibob]\ncv_folder = \"private\""));
+        assert!(e.contains("hibob.cv_folder"), "{e}");
+        let e = error(&MINIMAL.replace("New York (Demo)", " "));
+        assert!(e.contains("hibob.site"), "{e}");
+        let e = error(&format!(
+            "{MINIMAL}\n[schedule]\nevery = \"5m\"\ncron = \"0 * * * * *\""
+        ));
+        assert!(e.contains("schedule"), "{e}");
+        let e = error(&format!(
+            "{MINIMAL}\n[schedule]\ncron = \"every five minutes\""
+        ));
+        assert!(e.contains("schedule.cron"), "{e}");
+        let e = error(&format!(
+            "{MINIMAL}\n[retry]\ninitial = \"10m\"\nmax = \"1m\""
+        ));
+        assert!(e.contains("retry.max"), "{e}");
+    }
+
+    #[test]
+    fn cron_schedule_is_accepted() {
+        let c = parse(&format!("{MINIMAL}\n[schedule]\ncron = \"0 */5 * * * *\"")).unwrap();
+        assert_eq!(c.schedule, Schedule::Cron("0 */5 * * * *".into()));
+    }
+
+    #[test]
+    fn missing_secrets_say_which_variable_to_set() {
+        let mut s = secrets();
+        s.vars.remove("PINPOINT_API_KEY");
+        let e = Config::parse(Path::new("c"), MINIMAL, &s)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("PINPOINT_API_KEY"), "{e}");
+
+        let mut s = secrets();
+        s.vars.remove("HIBOB_SERVICE_USER_TOKEN");
+        let e = Config::parse(Path::new("c"), MINIMAL, &s)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("HIBOB_SERVICE_USER_TOKEN"), "{e}");
+    }
+
+    #[test]
+    fn base64_token_is_accepted_and_checked() {
+        let mut s = secrets();
+        s.vars.remove("HIBOB_SERVICE_USER_ID");
+        s.vars.remove("HIBOB_SERVICE_USER_TOKEN");
+        s.vars
+            .insert("HIBOB_BASE64_TOKEN".into(), "U0VSVklDRS0xOnRvaw==".into());
+        let c = Config::parse(Path::new("c"), MINIMAL, &s).unwrap();
+        assert!(matches!(c.hibob.credentials, HibobCredentials::Base64(_)));
+
+        s.vars
+            .insert("HIBOB_BASE64_TOKEN".into(), "not base64 at all!".into());
+        let e = Config::parse(Path::new("c"), MINIMAL, &s)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("HIBOB_BASE64_TOKEN"), "{e}");
+        assert!(!e.contains("not base64 at all"), "secret echoed: {e}");
+    }
+
+    #[test]
+    fn secrets_come_from_files_relative_to_the_credentials_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("pinpoint"), "file-key\n").unwrap();
+        let mut s = secrets();
+        s.vars.remove("PINPOINT_API_KEY");
+        s.credentials_directory = Some(dir.path().to_owned());
+        let text = MINIMAL.replace("[hibob]", "api_key_file = \"pinpoint\"\n[hibob]");
+        let c = Config::parse(Path::new("c"), &text, &s).unwrap();
+        assert_eq!(c.pinpoint.api_key.expose_secret(), "file-key");
+
+        let text = MINIMAL.replace("[hibob]", "api_key_file = \"absent\"\n[hibob]");
+        let e = Config::parse(Path::new("c"), &text, &s)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("pinpoint.api_key_file"), "{e}");
+    }
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let c = parse(MINIMAL).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("tok\""), "{shown}");
+        assert!(!shown.contains("\"pk\""), "{shown}");
+    }
+}

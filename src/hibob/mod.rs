@@ -1,0 +1,216 @@
+//! A thin typed client for the parts of HiBob's API hirebridge uses: search people by email,
+//! create an employee, list and upload documents.
+//!
+//! It owns URLs, authentication and JSON shapes, and one rate limiter per endpoint class
+//! because HiBob counts its limits per endpoint. It must not know about Pinpoint or the ledger.
+
+pub mod model;
+
+use base64::Engine as _;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+use url::Url;
+
+use crate::config::{CvFolder, HibobConfig, HibobCredentials};
+use crate::http::{Api, ApiError, Effect, Endpoint, ErrorBody, HttpClient, Limiter};
+pub use model::{Document, FoundEmployee, NewEmployee};
+
+/// The error key HiBob answers a create with when the email is taken.
+pub const EMAIL_EXISTS_KEY: &str = "validations.email.alreadyexists";
+
+const UNAUTHORIZED: &str = "HiBob refused the service user (401): check HIBOB_SERVICE_USER_ID and \
+    HIBOB_SERVICE_USER_TOKEN (or HIBOB_BASE64_TOKEN, or their *_file keys); hirebridge will not \
+    retry, because repeated auth failures can get this host's IP blocked";
+
+const SEARCH: Endpoint = Endpoint {
+    api: Api::Hibob,
+    name: "POST /people/search",
+    effect: Effect::Read,
+    permission: "the HiBob service user may not search people (403): add it to a permission \
+        group that can view all employees' root fields, including inactive ones",
+};
+const CREATE: Endpoint = Endpoint {
+    api: Api::Hibob,
+    name: "POST /people",
+    effect: Effect::Write,
+    permission: "the HiBob service user may not create employees (403): grant its permission \
+        group the \"Add employees\" people permission",
+};
+const LIST_DOCS: Endpoint = Endpoint {
+    api: Api::Hibob,
+    name: "GET /docs/people/{id}",
+    effect: Effect::Read,
+    permission: "the HiBob service user may not view documents (403): grant its permission \
+        group view access to the employee documents folder hirebridge uploads to",
+};
+const UPLOAD_DOC: Endpoint = Endpoint {
+    api: Api::Hibob,
+    name: "POST /docs/people/{id}/{folder}",
+    effect: Effect::Write,
+    permission: "the HiBob service user may not upload documents (403): grant its permission \
+        group upload access to the configured hibob.cv_folder",
+};
+
+fn describe(body: &[u8]) -> ErrorBody {
+    let (key, message) = model::error_body(body);
+    ErrorBody { key, message }
+}
+
+/// What a create came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreateOutcome {
+    Created {
+        employee_id: String,
+    },
+    /// HiBob already has an employee with this email (it is unique there): adopt it.
+    EmailExists,
+}
+
+#[derive(Clone)]
+pub struct HibobClient {
+    http: HttpClient,
+    base: Url,
+    authorization: SecretString,
+    search_limiter: Limiter,
+    create_limiter: Limiter,
+    documents_limiter: Limiter,
+}
+
+impl HibobClient {
+    pub fn new(http: HttpClient, config: &HibobConfig) -> Self {
+        let basic = match &config.credentials {
+            HibobCredentials::ServiceUser { id, token } => {
+                base64::engine::general_purpose::STANDARD
+                    .encode(format!("{id}:{}", token.expose_secret()))
+            }
+            HibobCredentials::Base64(b) => b.expose_secret().to_owned(),
+        };
+        Self {
+            http,
+            base: config.base_url.clone(),
+            authorization: SecretString::from(format!("Basic {basic}")),
+            search_limiter: crate::http::limiter(config.rate_limit),
+            create_limiter: crate::http::limiter(config.rate_limit),
+            documents_limiter: crate::http::limiter(config.rate_limit),
+        }
+    }
+
+    fn url(&self, path: &str) -> Url {
+        let mut url = self.base.clone();
+        let joined = format!("{}/{}", url.path().trim_end_matches('/'), path);
+        url.set_path(&joined);
+        url
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let mut auth = reqwest::header::HeaderValue::from_str(self.authorization.expose_secret())
+            .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static("Basic"));
+        auth.set_sensitive(true);
+        self.http
+            .reqwest()
+            .request(method, self.url(path))
+            .header(reqwest::header::AUTHORIZATION, auth)
+            .header(reqwest::header::ACCEPT, "application/json")
+    }
+
+    /// Finds employees by email, active or not, in one request for the whole batch.
+    pub async fn search_by_emails(
+        &self,
+        emails: &[String],
+    ) -> Result<Vec<FoundEmployee>, ApiError> {
+        if emails.is_empty() {
+            return Ok(Vec::new());
+        }
+        // `showInactive` matters: a new hire with a future start date is not active yet.
+        let body = json!({
+            "fields": ["root.id", "root.email"],
+            "filters": [{ "fieldPath": "root.email", "operator": "equals", "values": emails }],
+            "showInactive": true,
+        });
+        let answer = self
+            .http
+            .send(
+                &SEARCH,
+                &self.search_limiter,
+                self.request(reqwest::Method::POST, "people/search")
+                    .json(&body),
+                describe,
+                UNAUTHORIZED,
+            )
+            .await?;
+        model::found_employees(&answer.body).map_err(|e| ApiError::malformed(&SEARCH, e))
+    }
+
+    /// Creates an employee. Not idempotent and HiBob offers no idempotency key: callers record
+    /// their intent first and resolve an ambiguous outcome by searching.
+    pub async fn create_employee(&self, employee: &NewEmployee) -> Result<CreateOutcome, ApiError> {
+        let result = self
+            .http
+            .send(
+                &CREATE,
+                &self.create_limiter,
+                self.request(reqwest::Method::POST, "people")
+                    .json(&employee.body()),
+                describe,
+                UNAUTHORIZED,
+            )
+            .await;
+        match result {
+            Ok(answer) => model::created_employee_id(&answer.body)
+                .map(|employee_id| CreateOutcome::Created { employee_id })
+                .map_err(|e| ApiError::malformed(&CREATE, e)),
+            Err(ApiError::Invalid { key: Some(key), .. }) if key == EMAIL_EXISTS_KEY => {
+                Ok(CreateOutcome::EmailExists)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn documents(&self, employee_id: &str) -> Result<Vec<Document>, ApiError> {
+        let answer = self
+            .http
+            .send(
+                &LIST_DOCS,
+                &self.documents_limiter,
+                self.request(
+                    reqwest::Method::GET,
+                    &format!("docs/people/{}", segment(employee_id)),
+                ),
+                describe,
+                UNAUTHORIZED,
+            )
+            .await?;
+        model::documents(&answer.body).map_err(|e| ApiError::malformed(&LIST_DOCS, e))
+    }
+
+    /// Asks HiBob to fetch `url` into the employee's folder under `document_name`; returns the
+    /// document id. HiBob fetches synchronously, so the URL must be fresh.
+    pub async fn upload_document_from_url(
+        &self,
+        employee_id: &str,
+        folder: CvFolder,
+        document_name: &str,
+        url: &str,
+    ) -> Result<String, ApiError> {
+        let body = json!({ "documentName": document_name, "documentUrl": url, "tags": [] });
+        let answer = self
+            .http
+            .send(
+                &UPLOAD_DOC,
+                &self.documents_limiter,
+                self.request(
+                    reqwest::Method::POST,
+                    &format!("docs/people/{}/{}", segment(employee_id), folder.as_str()),
+                )
+                .json(&body),
+                describe,
+                UNAUTHORIZED,
+            )
+            .await?;
+        model::uploaded_document_id(&answer.body).map_err(|e| ApiError::malformed(&UPLOAD_DOC, e))
+    }
+}
+
+fn segment(id: &str) -> String {
+    url::form_urlencoded::byte_serialize(id.as_bytes()).collect()
+}

@@ -1,0 +1,219 @@
+//! HiBob's JSON shapes, parsed leniently where the public record is thin (the documents list,
+//! ids that might arrive as numbers) and strictly where a wrong guess would adopt the wrong
+//! person (an employee id must be present).
+
+use chrono::NaiveDate;
+use serde_json::{Value, json};
+
+/// An employee returned by `POST /people/search`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundEmployee {
+    pub id: String,
+    pub email: String,
+}
+
+/// The fields hirebridge sends when it creates an employee.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEmployee {
+    pub first_name: String,
+    pub surname: String,
+    pub email: String,
+    pub site: String,
+    pub start_date: NaiveDate,
+}
+
+impl NewEmployee {
+    /// The nested JSON HiBob wants (categories as objects, not dotted keys).
+    pub fn body(&self) -> Value {
+        json!({
+            "firstName": self.first_name,
+            "surname": self.surname,
+            "email": self.email,
+            "work": { "site": self.site, "startDate": self.start_date.format("%Y-%m-%d").to_string() },
+        })
+    }
+}
+
+/// A document in an employee's folders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    pub id: Option<String>,
+    pub name: String,
+}
+
+/// HiBob ids are ~19-digit numbers sent as strings; a number is accepted but never passed
+/// through a float.
+fn id_of(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        Value::Number(n) if n.is_u64() || n.is_i64() => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn parse(body: &[u8]) -> Result<Value, String> {
+    serde_json::from_slice(body).map_err(|e| e.to_string())
+}
+
+pub fn found_employees(body: &[u8]) -> Result<Vec<FoundEmployee>, String> {
+    let doc = parse(body)?;
+    let list = doc
+        .get("employees")
+        .and_then(Value::as_array)
+        .ok_or("`employees` is not an array")?;
+    list.iter()
+        .map(|e| {
+            // Depending on the fields asked for, HiBob nests root fields under "root" or not.
+            let field = |name: &str| e.get(name).or_else(|| e.get("root")?.get(name));
+            let id = field("id")
+                .and_then(id_of)
+                .ok_or("an employee in the answer has no `id`")?;
+            let email = field("email")
+                .and_then(Value::as_str)
+                .ok_or("an employee in the answer has no `email`")?;
+            Ok(FoundEmployee {
+                id,
+                email: email.trim().to_owned(),
+            })
+        })
+        .collect()
+}
+
+pub fn created_employee_id(body: &[u8]) -> Result<String, String> {
+    let doc = parse(body)?;
+    doc.get("id")
+        .and_then(id_of)
+        .ok_or_else(|| "the created employee has no `id`".into())
+}
+
+pub fn documents(body: &[u8]) -> Result<Vec<Document>, String> {
+    let doc = parse(body)?;
+    // The documented shape is {"documents": [...]}; a bare array is accepted too.
+    let list = doc
+        .get("documents")
+        .and_then(Value::as_array)
+        .or_else(|| doc.as_array())
+        .ok_or("`documents` is not an array")?;
+    Ok(list
+        .iter()
+        .filter_map(|d| {
+            let name = ["documentName", "name"]
+                .iter()
+                .find_map(|k| d.get(*k).and_then(Value::as_str))?;
+            Some(Document {
+                id: d.get("id").and_then(id_of),
+                name: name.to_owned(),
+            })
+        })
+        .collect())
+}
+
+pub fn uploaded_document_id(body: &[u8]) -> Result<String, String> {
+    let doc = parse(body)?;
+    doc.get("id")
+        .and_then(id_of)
+        .ok_or_else(|| "the uploaded document has no `id`".into())
+}
+
+/// HiBob's error body `{"key","error","args"}` as (key, one-line message).
+pub fn error_body(body: &[u8]) -> (Option<String>, String) {
+    let doc: Option<Value> = serde_json::from_slice(body).ok();
+    let key = doc
+        .as_ref()
+        .and_then(|d| d.get("key"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let message = doc
+        .as_ref()
+        .and_then(|d| d.get("error"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(|| crate::http::excerpt(body));
+    let message = match &key {
+        Some(k) => format!("{message} [{k}]"),
+        None => message,
+    };
+    (key, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_answers_parse_flat_or_nested() {
+        let flat = br#"{"employees":[{"id":"3397352260643062621","email":"ada@example.com"}]}"#;
+        let nested =
+            br#"{"employees":[{"root":{"id":"3397352260643062621","email":"ada@example.com"}}]}"#;
+        for body in [&flat[..], &nested[..]] {
+            assert_eq!(
+                found_employees(body).unwrap(),
+                vec![FoundEmployee {
+                    id: "3397352260643062621".into(),
+                    email: "ada@example.com".into()
+                }]
+            );
+        }
+        assert_eq!(found_employees(br#"{"employees":[]}"#).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn nineteen_digit_numeric_ids_keep_every_digit() {
+        let body = br#"{"id": 3628748460116673185}"#;
+        assert_eq!(created_employee_id(body).unwrap(), "3628748460116673185");
+        assert!(created_employee_id(br#"{"id": 1.5}"#).is_err());
+    }
+
+    #[test]
+    fn broken_answers_are_errors() {
+        assert!(found_employees(b"<html>cloudflare</html>").is_err());
+        assert!(found_employees(br#"{"employees":[{"email":"x@y"}]}"#).is_err());
+        assert!(created_employee_id(br#"{"firstName":"Ada""#).is_err());
+        assert!(documents(br#"{"documents": 3}"#).is_err());
+        assert!(uploaded_document_id(b"{}").is_err());
+    }
+
+    #[test]
+    fn documents_accept_both_name_fields() {
+        let body = br#"{"documents":[{"documentName":"CV.pdf","id":15587714},{"name":"Other"},{"downloadLink":"x"}]}"#;
+        assert_eq!(
+            documents(body).unwrap(),
+            vec![
+                Document {
+                    id: Some("15587714".into()),
+                    name: "CV.pdf".into()
+                },
+                Document {
+                    id: None,
+                    name: "Other".into()
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn error_bodies_keep_the_key() {
+        let (key, msg) = error_body(
+            br#"{"key":"validations.email.alreadyexists","error":"Email a@b already exists","args":["a@b"]}"#,
+        );
+        assert_eq!(key.as_deref(), Some("validations.email.alreadyexists"));
+        assert!(msg.starts_with("Email a@b already exists"));
+        assert_eq!(error_body(b""), (None, "(empty body)".into()));
+    }
+
+    #[test]
+    fn new_employee_body_is_nested_by_category() {
+        let e = NewEmployee {
+            first_name: "Ada".into(),
+            surname: "Lovelace".into(),
+            email: "ada@example.com".into(),
+            site: "New York (Demo)".into(),
+            start_date: NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
+        };
+        assert_eq!(
+            e.body(),
+            json!({"firstName":"Ada","surname":"Lovelace","email":"ada@example.com",
+                   "work":{"site":"New York (Demo)","startDate":"2026-12-07"}})
+        );
+    }
+}

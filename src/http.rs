@@ -1,0 +1,409 @@
+//! The one HTTP client both API clients share: timeouts, user agent, rate limiters, and the
+//! classification of every failure by what the caller should do next.
+//!
+//! It knows which API it is talking to only to phrase errors (which credential, which
+//! permission); it knows nothing of hires, the ledger or JSON:API documents.
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use governor::{DefaultDirectRateLimiter, Quota};
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{RequestBuilder, StatusCode};
+
+use crate::config::{HttpConfig, RateLimit};
+
+pub const USER_AGENT: &str = concat!("hirebridge/", env!("CARGO_PKG_VERSION"));
+
+/// Which remote system a request went to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    Pinpoint,
+    Hibob,
+}
+
+impl fmt::Display for Api {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Api::Pinpoint => "Pinpoint",
+            Api::Hibob => "HiBob",
+        })
+    }
+}
+
+/// Whether a request changes remote state: decides if an unknown outcome is harmless.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    Read,
+    Write,
+}
+
+/// Names one endpoint for errors and limits: `"POST /people"` plus what permission it needs.
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoint {
+    pub api: Api,
+    pub name: &'static str,
+    pub effect: Effect,
+    /// What to grant when the API answers 403, in the operator's words.
+    pub permission: &'static str,
+}
+
+/// A failure, classed by what the caller does next.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    /// Nothing happened remotely (or it was a read): try again later.
+    #[error("{api} {endpoint}: {reason}; will retry")]
+    Retryable {
+        api: Api,
+        endpoint: &'static str,
+        after: Option<Duration>,
+        reason: String,
+    },
+    /// A write was sent but its outcome is unknown: check remotely before trying again.
+    #[error("{api} {endpoint}: outcome unknown ({reason}); will look it up before trying again")]
+    Ambiguous {
+        api: Api,
+        endpoint: &'static str,
+        reason: String,
+    },
+    /// The API refused the data (400/422). Retrying the same data cannot help.
+    #[error("{api} {endpoint} refused the data ({status}): {message}")]
+    Invalid {
+        api: Api,
+        endpoint: &'static str,
+        status: u16,
+        key: Option<String>,
+        message: String,
+    },
+    /// 401/403: stop calling this API until a person fixes the credential or permission.
+    #[error("{api} {endpoint} answered {status}: {hint}")]
+    Unauthorized {
+        api: Api,
+        endpoint: &'static str,
+        status: u16,
+        hint: String,
+    },
+    #[error("{api} {endpoint}: not found ({message})")]
+    NotFound {
+        api: Api,
+        endpoint: &'static str,
+        message: String,
+    },
+}
+
+impl ApiError {
+    /// A 2xx answer whose body is not what the API documents (HTML from an edge proxy,
+    /// truncated JSON, wrong types). After a write the effect may have happened.
+    pub fn malformed(endpoint: &Endpoint, detail: impl fmt::Display) -> Self {
+        let reason = format!("answered with a body that is not the expected JSON ({detail})");
+        match endpoint.effect {
+            Effect::Read => ApiError::Retryable {
+                api: endpoint.api,
+                endpoint: endpoint.name,
+                after: None,
+                reason,
+            },
+            Effect::Write => ApiError::Ambiguous {
+                api: endpoint.api,
+                endpoint: endpoint.name,
+                reason,
+            },
+        }
+    }
+
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, ApiError::Unauthorized { .. })
+    }
+}
+
+/// A raw successful answer, for the typed client to parse.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: bytes::Bytes,
+}
+
+/// A rate limiter that never lets more than `count` calls into any `period`-long window.
+///
+/// Burst 1 on purpose: governor's default burst of N would let almost 2N calls into one of the
+/// server's fixed windows (a full burst at the end of one window and again at the start of the
+/// next).
+pub type Limiter = Arc<DefaultDirectRateLimiter>;
+
+pub fn limiter(rate: RateLimit) -> Limiter {
+    let spacing = rate.period / rate.count;
+    let quota = Quota::with_period(spacing.max(Duration::from_nanos(1)))
+        .expect("a positive period")
+        .allow_burst(NonZeroU32::MIN);
+    Arc::new(DefaultDirectRateLimiter::direct(quota))
+}
+
+/// The shared reqwest client with hirebridge's timeouts and user agent.
+#[derive(Clone, Debug)]
+pub struct HttpClient {
+    inner: reqwest::Client,
+}
+
+/// What a client needs to say about the error body of its API (the two APIs differ).
+pub struct ErrorBody {
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl HttpClient {
+    pub fn new(config: &HttpConfig) -> Result<Self, reqwest::Error> {
+        let inner = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            // A redirect could carry our credentials to another host; the APIs do not redirect.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(Self { inner })
+    }
+
+    pub fn reqwest(&self) -> &reqwest::Client {
+        &self.inner
+    }
+
+    /// Waits for the limiter, sends, and classifies the outcome. A 2xx comes back as an
+    /// [`Answer`]; everything else as an [`ApiError`]. `describe` turns an error body into a
+    /// message in the API's own terms.
+    pub async fn send(
+        &self,
+        endpoint: &Endpoint,
+        limiter: &Limiter,
+        request: RequestBuilder,
+        describe: fn(&[u8]) -> ErrorBody,
+        unauthorized_hint: &str,
+    ) -> Result<Answer, ApiError> {
+        limiter.until_ready().await;
+        let response = match request.send().await {
+            Ok(r) => r,
+            Err(e) => return Err(transport_error(endpoint, &e)),
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = match response.bytes().await {
+            Ok(b) => b,
+            Err(e) => return Err(transport_error(endpoint, &e)),
+        };
+        if status.is_success() {
+            return Ok(Answer { status, body });
+        }
+        Err(classify_status(
+            endpoint,
+            status,
+            &headers,
+            &body,
+            describe,
+            unauthorized_hint,
+        ))
+    }
+}
+
+/// Never includes the URL: it may carry a pre-signed token.
+fn transport_error(endpoint: &Endpoint, e: &reqwest::Error) -> ApiError {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "connection broke while reading the answer"
+    } else {
+        "request failed"
+    };
+    // A connect failure means the request never left: even a write is safe to repeat.
+    if endpoint.effect == Effect::Read || e.is_connect() {
+        ApiError::Retryable {
+            api: endpoint.api,
+            endpoint: endpoint.name,
+            after: None,
+            reason: what.to_owned(),
+        }
+    } else {
+        ApiError::Ambiguous {
+            api: endpoint.api,
+            endpoint: endpoint.name,
+            reason: what.to_owned(),
+        }
+    }
+}
+
+fn classify_status(
+    endpoint: &Endpoint,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+    describe: fn(&[u8]) -> ErrorBody,
+    unauthorized_hint: &str,
+) -> ApiError {
+    let api = endpoint.api;
+    let name = endpoint.name;
+    match status.as_u16() {
+        429 => ApiError::Retryable {
+            api,
+            endpoint: name,
+            after: wait_hint(headers, chrono::Utc::now().timestamp()),
+            reason: "rate limited (429)".into(),
+        },
+        401 => ApiError::Unauthorized {
+            api,
+            endpoint: name,
+            status: 401,
+            hint: unauthorized_hint.to_owned(),
+        },
+        403 => ApiError::Unauthorized {
+            api,
+            endpoint: name,
+            status: 403,
+            hint: endpoint.permission.to_owned(),
+        },
+        404 => ApiError::NotFound {
+            api,
+            endpoint: name,
+            message: describe(body).message,
+        },
+        400 | 409 | 422 => {
+            let ErrorBody { key, message } = describe(body);
+            ApiError::Invalid {
+                api,
+                endpoint: name,
+                status: status.as_u16(),
+                key,
+                message,
+            }
+        }
+        code if code >= 500 || code == 408 => {
+            let reason = format!("server error {code}");
+            match endpoint.effect {
+                Effect::Read => ApiError::Retryable {
+                    api,
+                    endpoint: name,
+                    after: wait_hint(headers, chrono::Utc::now().timestamp()),
+                    reason,
+                },
+                Effect::Write => ApiError::Ambiguous {
+                    api,
+                    endpoint: name,
+                    reason,
+                },
+            }
+        }
+        code => {
+            let ErrorBody { key, message } = describe(body);
+            ApiError::Invalid {
+                api,
+                endpoint: name,
+                status: code,
+                key,
+                message,
+            }
+        }
+    }
+}
+
+/// How long the server asked us to wait: `Retry-After` (seconds or HTTP date) first, else
+/// `X-RateLimit-Reset` (epoch seconds of the window's end, as HiBob sends it).
+pub fn wait_hint(headers: &HeaderMap, now_epoch_secs: i64) -> Option<Duration> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(v) = header(RETRY_AFTER.as_str()) {
+        if let Ok(secs) = v.parse::<u64>() {
+            return Some(Duration::from_secs(secs));
+        }
+        if let Ok(at) = chrono::DateTime::parse_from_rfc2822(v) {
+            return Some(Duration::from_secs(
+                (at.timestamp() - now_epoch_secs).max(0) as u64,
+            ));
+        }
+    }
+    let reset = header("x-ratelimit-reset")?.parse::<i64>().ok()?;
+    // Some APIs send a delta instead of an epoch; a small number cannot be an epoch.
+    let wait = if reset > 1_000_000_000 {
+        reset - now_epoch_secs
+    } else {
+        reset
+    };
+    Some(Duration::from_secs(wait.max(0) as u64))
+}
+
+/// Keeps error text short and on one line, so a huge HTML page does not flood the ledger.
+pub fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.is_empty() {
+        return "(empty body)".into();
+    }
+    let mut cut: String = one_line.chars().take(200).collect();
+    if cut.len() < one_line.len() {
+        cut.push('…');
+    }
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn retry_after_seconds_wins_over_reset() {
+        let h = headers(&[("retry-after", "7"), ("x-ratelimit-reset", "1000000100")]);
+        assert_eq!(wait_hint(&h, 1_000_000_000), Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn reset_epoch_becomes_a_wait() {
+        let h = headers(&[("x-ratelimit-reset", "1000000042")]);
+        assert_eq!(wait_hint(&h, 1_000_000_000), Some(Duration::from_secs(42)));
+        let past = headers(&[("x-ratelimit-reset", "999999999")]);
+        assert_eq!(wait_hint(&past, 1_000_000_000), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn retry_after_http_date_is_understood() {
+        let h = headers(&[("retry-after", "Sun, 09 Sep 2001 01:46:50 GMT")]);
+        assert_eq!(wait_hint(&h, 1_000_000_000), Some(Duration::from_secs(10)));
+    }
+
+    #[test]
+    fn no_hint_without_headers() {
+        assert_eq!(wait_hint(&HeaderMap::new(), 0), None);
+        let junk = headers(&[("retry-after", "soon")]);
+        assert_eq!(wait_hint(&junk, 0), None);
+    }
+
+    #[test]
+    fn excerpt_is_one_short_line() {
+        let page = format!("<html>\n<body>{}</body></html>", "x".repeat(1000));
+        let e = excerpt(page.as_bytes());
+        assert!(!e.contains('\n'));
+        assert!(e.chars().count() <= 201);
+        assert_eq!(excerpt(b""), "(empty body)");
+    }
+
+    #[test]
+    fn limiter_never_admits_more_than_the_count_at_once() {
+        let l = limiter(RateLimit {
+            count: 50,
+            period: Duration::from_secs(60),
+        });
+        assert!(l.check().is_ok());
+        assert!(l.check().is_err(), "burst must be 1");
+    }
+}

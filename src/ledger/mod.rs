@@ -1,0 +1,1022 @@
+//! The ledger: hirebridge's memory and audit trail, in one SQLite file.
+//!
+//! The only module with SQL. It owns one row per hired application (the state of each step,
+//! the ids obtained on both sides, the retry schedule) and an append-only event log. Every
+//! change to a row is written in the same transaction as the event that explains it, so the
+//! row and its history can never disagree. It knows nothing of HTTP.
+//!
+//! Durability: WAL with `synchronous=FULL`, so a committed intent survives power loss.
+
+mod lock;
+mod schema;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
+
+pub use lock::{LedgerLock, lock_path};
+pub use schema::CURRENT_VERSION;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error(
+        "the ledger {path} is in use by another hirebridge{}; stop it first (e.g. `systemctl stop hirebridge`) or point ledger.path at another file",
+        .pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+    )]
+    Busy { path: PathBuf, pid: Option<u32> },
+    #[error("cannot use {path}: {source}; check the directory exists and is writable by this user")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no ledger at {path} yet: run `hirebridge sync` (or the daemon) once to create it")]
+    Missing { path: PathBuf },
+    #[error(
+        "the ledger {path} has schema version {found}, newer than this hirebridge understands ({known}); upgrade hirebridge"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error(
+        "the ledger {path} has schema version {found}; run `hirebridge sync` once to migrate it to {known}"
+    )]
+    TooOld {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error(
+        "ledger database error: {0}; if it persists, check the disk and run `PRAGMA integrity_check`"
+    )]
+    Sql(#[from] rusqlite::Error),
+}
+
+pub type Result<T, E = LedgerError> = std::result::Result<T, E>;
+
+/// Where a hire stands, as `report` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HireStatus {
+    /// Work remains and nothing has failed (or it is waiting out HiBob's read lag).
+    Pending,
+    Done,
+    /// The last attempt failed transiently; retried at `next_attempt_at`.
+    Failed,
+    /// Parked: a person must act (invalid data, refused credentials).
+    NeedsAttention,
+}
+
+impl HireStatus {
+    pub const ALL: [HireStatus; 4] = [
+        HireStatus::Pending,
+        HireStatus::Done,
+        HireStatus::Failed,
+        HireStatus::NeedsAttention,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HireStatus::Pending => "pending",
+            HireStatus::Done => "done",
+            HireStatus::Failed => "failed",
+            HireStatus::NeedsAttention => "needs_attention",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// A step with a remote side effect. `InFlight` means an intent was recorded and the
+/// outcome is not known: the remote side must be checked before trying again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepState {
+    Pending,
+    InFlight,
+    Done,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CvState {
+    Pending,
+    InFlight,
+    Uploaded,
+    /// The application has no CV attachment; nothing to upload.
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmployeeOrigin {
+    Created,
+    Adopted,
+}
+
+/// The three steps of a hire, as named in the ledger and its events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    Employee,
+    Cv,
+    Comment,
+}
+
+impl StepKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::Employee => "employee",
+            StepKind::Cv => "cv",
+            StepKind::Comment => "comment",
+        }
+    }
+    fn state_column(self) -> &'static str {
+        match self {
+            StepKind::Employee => "employee_state",
+            StepKind::Cv => "cv_state",
+            StepKind::Comment => "comment_state",
+        }
+    }
+    fn intent_column(self) -> &'static str {
+        match self {
+            StepKind::Employee => "employee_intent_at",
+            StepKind::Cv => "cv_intent_at",
+            StepKind::Comment => "comment_intent_at",
+        }
+    }
+}
+
+/// Why a hire was parked: decides what releases it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParkKind {
+    /// The data was refused or is unusable; fix it at the source, then `retry`.
+    Invalid,
+    /// A credential or permission was refused; fix it, then `retry`.
+    Unauthorized,
+    /// The remote record vanished.
+    NotFound,
+}
+
+impl ParkKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ParkKind::Invalid => "invalid",
+            ParkKind::Unauthorized => "unauthorized",
+            ParkKind::NotFound => "not_found",
+        }
+    }
+}
+
+/// One hire's row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEntry {
+    pub application_id: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub job_title: Option<String>,
+    pub status: HireStatus,
+    pub employee: StepState,
+    pub employee_origin: Option<EmployeeOrigin>,
+    pub hibob_employee_id: Option<String>,
+    pub employee_intent_at: Option<DateTime<Utc>>,
+    pub employee_done_at: Option<DateTime<Utc>>,
+    pub cv: CvState,
+    pub cv_document_id: Option<String>,
+    pub cv_document_name: Option<String>,
+    pub cv_intent_at: Option<DateTime<Utc>>,
+    pub cv_done_at: Option<DateTime<Utc>>,
+    pub comment: StepState,
+    pub comment_id: Option<String>,
+    pub comment_intent_at: Option<DateTime<Utc>>,
+    pub comment_done_at: Option<DateTime<Utc>>,
+    pub attempts: u32,
+    /// Consecutive failed attempts; drives the backoff and resets on success.
+    pub failures: u32,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub first_seen_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub done_at: Option<DateTime<Utc>>,
+}
+
+impl LedgerEntry {
+    /// Whether the pass should work on this hire now.
+    pub fn is_due(&self, now: DateTime<Utc>) -> bool {
+        match self.status {
+            HireStatus::Done | HireStatus::NeedsAttention => false,
+            HireStatus::Pending | HireStatus::Failed => {
+                self.next_attempt_at.is_none_or(|at| at <= now)
+            }
+        }
+    }
+}
+
+/// One line of the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LedgerEvent {
+    pub id: i64,
+    pub application_id: String,
+    #[serde(serialize_with = "rfc3339")]
+    pub at: DateTime<Utc>,
+    pub pass_id: Option<i64>,
+    /// What started the pass: `sync`, `schedule`, `demo`, …
+    pub trigger: Option<String>,
+    pub step: String,
+    pub outcome: String,
+    pub detail: String,
+}
+
+fn rfc3339<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+/// What a listing said about a hire, to be merged into its row.
+#[derive(Debug, Clone)]
+pub struct ObservedHire<'a> {
+    pub application_id: &'a str,
+    pub email: &'a str,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub job_title: Option<&'a str>,
+}
+
+/// Identifies a pass in the event log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PassId(pub i64);
+
+#[derive(Debug)]
+pub struct Ledger {
+    conn: Connection,
+    path: PathBuf,
+    _lock: Option<LedgerLock>,
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn time(v: Option<i64>) -> Option<DateTime<Utc>> {
+    v.and_then(|m| Utc.timestamp_millis_opt(m).single())
+}
+
+const ENTRY_COLUMNS: &str = "application_id, email, first_name, last_name, job_title, status, \
+    employee_state, employee_origin, hibob_employee_id, employee_intent_at, employee_done_at, \
+    cv_state, cv_document_id, cv_document_name, cv_intent_at, cv_done_at, \
+    comment_state, comment_id, comment_intent_at, comment_done_at, \
+    attempts, failures, last_error, next_attempt_at, first_seen_at, last_seen_at, updated_at, done_at";
+
+fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<LedgerEntry> {
+    let step = |s: String| match s.as_str() {
+        "in_flight" => StepState::InFlight,
+        "done" => StepState::Done,
+        _ => StepState::Pending,
+    };
+    let status: String = row.get(5)?;
+    let cv: String = row.get(11)?;
+    let origin: Option<String> = row.get(7)?;
+    Ok(LedgerEntry {
+        application_id: row.get(0)?,
+        email: row.get(1)?,
+        first_name: row.get(2)?,
+        last_name: row.get(3)?,
+        job_title: row.get(4)?,
+        status: HireStatus::parse(&status).unwrap_or(HireStatus::Pending),
+        employee: step(row.get(6)?),
+        employee_origin: origin.map(|o| {
+            if o == "adopted" {
+                EmployeeOrigin::Adopted
+            } else {
+                EmployeeOrigin::Created
+            }
+        }),
+        hibob_employee_id: row.get(8)?,
+        employee_intent_at: time(row.get(9)?),
+        employee_done_at: time(row.get(10)?),
+        cv: match cv.as_str() {
+            "in_flight" => CvState::InFlight,
+            "uploaded" => CvState::Uploaded,
+            "none" => CvState::None,
+            _ => CvState::Pending,
+        },
+        cv_document_id: row.get(12)?,
+        cv_document_name: row.get(13)?,
+        cv_intent_at: time(row.get(14)?),
+        cv_done_at: time(row.get(15)?),
+        comment: step(row.get(16)?),
+        comment_id: row.get(17)?,
+        comment_intent_at: time(row.get(18)?),
+        comment_done_at: time(row.get(19)?),
+        attempts: row.get(20)?,
+        failures: row.get(21)?,
+        last_error: row.get(22)?,
+        next_attempt_at: time(row.get(23)?),
+        first_seen_at: time(row.get(24)?).unwrap_or_default(),
+        last_seen_at: time(row.get(25)?).unwrap_or_default(),
+        updated_at: time(row.get(26)?).unwrap_or_default(),
+        done_at: time(row.get(27)?),
+    })
+}
+
+/// Filters for listing hires.
+#[derive(Debug, Clone, Default)]
+pub struct EntryFilter {
+    pub status: Option<HireStatus>,
+    pub updated_since: Option<DateTime<Utc>>,
+    pub updated_until: Option<DateTime<Utc>>,
+}
+
+/// How a pass ended, as kept in the `passes` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassRecord {
+    pub id: i64,
+    pub trigger: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub outcome: Option<String>,
+    pub summary: Option<String>,
+}
+
+impl Ledger {
+    /// Opens (creating if needed) the ledger for writing: takes the single-writer lock, sets
+    /// durability pragmas, and migrates the schema.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| LedgerError::Io {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let lock = lock::acquire(path)?;
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        debug_assert_eq!(mode.to_lowercase(), "wal");
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+        let mut ledger = Self {
+            conn,
+            path: path.to_owned(),
+            _lock: Some(lock),
+        };
+        ledger.migrate()?;
+        Ok(ledger)
+    }
+
+    /// Opens an existing ledger for reading only: no lock, so it works beside a running daemon.
+    pub fn open_read_only(path: &Path) -> Result<Self> {
+        if !path.exists() {
+            return Err(LedgerError::Missing {
+                path: path.to_owned(),
+            });
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let ledger = Self {
+            conn,
+            path: path.to_owned(),
+            _lock: None,
+        };
+        let found = ledger.schema_version()?;
+        if found > CURRENT_VERSION {
+            return Err(LedgerError::TooNew {
+                path: path.to_owned(),
+                found,
+                known: CURRENT_VERSION,
+            });
+        }
+        if found < CURRENT_VERSION {
+            return Err(LedgerError::TooOld {
+                path: path.to_owned(),
+                found,
+                known: CURRENT_VERSION,
+            });
+        }
+        Ok(ledger)
+    }
+
+    /// Opens an existing ledger for a short operator write (`retry`) beside a running daemon:
+    /// no lock (SQLite serialises the writes), no migration (the daemon owns that).
+    pub fn open_for_operator(path: &Path) -> Result<Self> {
+        let reader = Self::open_read_only(path)?;
+        drop(reader);
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+        Ok(Self {
+            conn,
+            path: path.to_owned(),
+            _lock: None,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let found = self.schema_version()?;
+        if found > CURRENT_VERSION {
+            return Err(LedgerError::TooNew {
+                path: self.path.clone(),
+                found,
+                known: CURRENT_VERSION,
+            });
+        }
+        for (index, sql) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (index + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    // ---- passes ----------------------------------------------------------------------------
+
+    pub fn begin_pass(&mut self, trigger: &str, now: DateTime<Utc>) -> Result<PassId> {
+        self.conn.execute(
+            "INSERT INTO passes (trigger, started_at) VALUES (?1, ?2)",
+            params![trigger, ms(now)],
+        )?;
+        Ok(PassId(self.conn.last_insert_rowid()))
+    }
+
+    pub fn finish_pass(
+        &mut self,
+        pass: PassId,
+        now: DateTime<Utc>,
+        outcome: &str,
+        summary: &str,
+    ) -> Result<()> {
+        self.conn.execute(
+            "UPDATE passes SET finished_at = ?2, outcome = ?3, summary = ?4 WHERE id = ?1",
+            params![pass.0, ms(now), outcome, summary],
+        )?;
+        Ok(())
+    }
+
+    pub fn last_pass(&self) -> Result<Option<PassRecord>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, trigger, started_at, finished_at, outcome, summary FROM passes
+                 ORDER BY id DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok(PassRecord {
+                        id: r.get(0)?,
+                        trigger: r.get(1)?,
+                        started_at: time(r.get(2)?).unwrap_or_default(),
+                        finished_at: time(r.get(3)?),
+                        outcome: r.get(4)?,
+                        summary: r.get(5)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    // ---- observing the listing --------------------------------------------------------------
+
+    /// Merges one listing page into the ledger in a single transaction and returns the rows
+    /// with how many were new. New hires become
+    /// `pending` (with a `detected` event), known ones get `last_seen_at`. Contact details of a
+    /// hire whose employee does not exist yet follow Pinpoint; after that they are history.
+    pub fn observe(
+        &mut self,
+        pass: PassId,
+        now: DateTime<Utc>,
+        hires: &[ObservedHire<'_>],
+    ) -> Result<(Vec<LedgerEntry>, usize)> {
+        let tx = self.conn.transaction()?;
+        let mut new = 0;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO hires (application_id, email, first_name, last_name, job_title, status,
+                                    first_seen_at, last_seen_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6, ?6)
+                 ON CONFLICT (application_id) DO NOTHING",
+            )?;
+            let mut refresh = tx.prepare_cached(
+                "UPDATE hires SET last_seen_at = ?2,
+                    email = CASE WHEN employee_state = 'pending' THEN ?3 ELSE email END,
+                    first_name = CASE WHEN employee_state = 'pending' THEN ?4 ELSE first_name END,
+                    last_name = CASE WHEN employee_state = 'pending' THEN ?5 ELSE last_name END,
+                    job_title = CASE WHEN employee_state = 'pending' THEN ?6 ELSE job_title END
+                 WHERE application_id = ?1",
+            )?;
+            let mut event = tx.prepare_cached(
+                "INSERT INTO events (application_id, at, pass_id, step, outcome, detail)
+                 VALUES (?1, ?2, ?3, 'hire', 'detected', ?4)",
+            )?;
+            for h in hires {
+                let inserted = insert.execute(params![
+                    h.application_id,
+                    h.email,
+                    h.first_name,
+                    h.last_name,
+                    h.job_title,
+                    ms(now)
+                ])?;
+                if inserted == 1 {
+                    new += 1;
+                    event.execute(params![
+                        h.application_id,
+                        ms(now),
+                        pass.0,
+                        format!(
+                            "hired in Pinpoint: {} {} <{}>",
+                            h.first_name, h.last_name, h.email
+                        )
+                    ])?;
+                } else {
+                    refresh.execute(params![
+                        h.application_id,
+                        ms(now),
+                        h.email,
+                        h.first_name,
+                        h.last_name,
+                        h.job_title
+                    ])?;
+                }
+            }
+        }
+        tx.commit()?;
+        let ids: Vec<&str> = hires.iter().map(|h| h.application_id).collect();
+        Ok((self.entries_by_id(&ids)?, new))
+    }
+
+    /// Records a listed application that cannot be used (no email, …) as needing attention,
+    /// writing an event only when the problem is new or changed, so a parked hire seen every
+    /// pass does not flood the log.
+    pub fn observe_unusable(
+        &mut self,
+        pass: PassId,
+        now: DateTime<Utc>,
+        application_id: &str,
+        email: Option<&str>,
+        problem: &str,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let current: Option<(String, Option<String>)> = tx
+            .query_row(
+                "SELECT status, last_error FROM hires WHERE application_id = ?1",
+                [application_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let changed = match &current {
+            None => {
+                tx.execute(
+                    "INSERT INTO hires (application_id, email, status, last_error, park_kind,
+                                        first_seen_at, last_seen_at, updated_at)
+                     VALUES (?1, ?2, 'needs_attention', ?3, 'invalid', ?4, ?4, ?4)",
+                    params![application_id, email.unwrap_or(""), problem, ms(now)],
+                )?;
+                true
+            }
+            Some((status, _)) if status == "done" => false,
+            Some((_, last_error)) => {
+                tx.execute(
+                    "UPDATE hires SET status = 'needs_attention', park_kind = 'invalid',
+                        last_error = ?2, last_seen_at = ?3,
+                        updated_at = CASE WHEN last_error IS ?2 THEN updated_at ELSE ?3 END
+                     WHERE application_id = ?1",
+                    params![application_id, problem, ms(now)],
+                )?;
+                last_error.as_deref() != Some(problem)
+            }
+        };
+        if changed {
+            insert_event(&tx, application_id, now, pass, "hire", "parked", problem)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    // ---- step transitions (each one row update + one event, atomically) ---------------------
+
+    fn transition(
+        &mut self,
+        application_id: &str,
+        pass: PassId,
+        now: DateTime<Utc>,
+        event: (&str, &str, &str),
+        update_sql: &str,
+        update_params: &[&dyn rusqlite::ToSql],
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let changed = tx.execute(update_sql, update_params)?;
+        if changed != 1 {
+            return Err(LedgerError::Sql(rusqlite::Error::QueryReturnedNoRows));
+        }
+        insert_event(&tx, application_id, now, pass, event.0, event.1, event.2)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records the intent to perform `step` — committed before the remote call, so a crash
+    /// during the call leaves `in_flight` behind and recovery checks remotely first.
+    pub fn record_intent(
+        &mut self,
+        application_id: &str,
+        step: StepKind,
+        pass: PassId,
+        now: DateTime<Utc>,
+        detail: &str,
+    ) -> Result<()> {
+        let sql = format!(
+            "UPDATE hires SET {state} = 'in_flight', {intent} = ?2, attempts = attempts + 1,
+                updated_at = ?2 WHERE application_id = ?1",
+            state = step.state_column(),
+            intent = step.intent_column()
+        );
+        self.transition(
+            application_id,
+            pass,
+            now,
+            (step.as_str(), "intent", detail),
+            &sql,
+            &[&application_id, &ms(now)],
+        )
+    }
+
+    pub fn record_employee(
+        &mut self,
+        application_id: &str,
+        employee_id: &str,
+        origin: EmployeeOrigin,
+        pass: PassId,
+        now: DateTime<Utc>,
+        detail: &str,
+    ) -> Result<()> {
+        let origin = match origin {
+            EmployeeOrigin::Created => "created",
+            EmployeeOrigin::Adopted => "adopted",
+        };
+        self.transition(
+            application_id,
+            pass,
+            now,
+            ("employee", origin, detail),
+            "UPDATE hires SET employee_state = 'done', employee_origin = ?2, hibob_employee_id = ?3,
+                employee_done_at = ?4, updated_at = ?4 WHERE application_id = ?1",
+            &[&application_id, &origin, &employee_id, &ms(now)],
+        )
+    }
+
+    pub fn record_cv_uploaded(
+        &mut self,
+        application_id: &str,
+        document_id: Option<&str>,
+        document_name: &str,
+        outcome: &str,
+        pass: PassId,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let detail = match document_id {
+            Some(id) => format!("{document_name} (document {id})"),
+            None => document_name.to_owned(),
+        };
+        self.transition(
+            application_id,
+            pass,
+            now,
+            ("cv", outcome, &detail),
+            "UPDATE hires SET cv_state = 'uploaded', cv_document_id = ?2, cv_document_name = ?3,
+                cv_done_at = ?4, updated_at = ?4 WHERE application_id = ?1",
+            &[&application_id, &document_id, &document_name, &ms(now)],
+        )
+    }
+
+    pub fn record_no_cv(
+        &mut self,
+        application_id: &str,
+        pass: PassId,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.transition(
+            application_id,
+            pass,
+            now,
+            ("cv", "none", "the application has no CV attachment"),
+            "UPDATE hires SET cv_state = 'none', cv_done_at = ?2, updated_at = ?2
+             WHERE application_id = ?1",
+            &[&application_id, &ms(now)],
+        )
+    }
+
+    pub fn record_comment(
+        &mut self,
+        application_id: &str,
+        comment_id: &str,
+        outcome: &str,
+        pass: PassId,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.transition(
+            application_id,
+            pass,
+            now,
+            ("comment", outcome, &format!("comment {comment_id}")),
+            "UPDATE hires SET comment_state = 'done', comment_id = ?2, comment_done_at = ?3,
+                updated_at = ?3 WHERE application_id = ?1",
+            &[&application_id, &comment_id, &ms(now)],
+        )
+    }
+
+    pub fn record_done(
+        &mut self,
+        application_id: &str,
+        pass: PassId,
+        now: DateTime<Utc>,
+        detail: &str,
+    ) -> Result<()> {
+        self.transition(
+            application_id,
+            pass,
+            now,
+            ("hire", "done", detail),
+            "UPDATE hires SET status = 'done', failures = 0, last_error = NULL, park_kind = NULL,
+                next_attempt_at = NULL, done_at = ?2, updated_at = ?2 WHERE application_id = ?1",
+            &[&application_id, &ms(now)],
+        )
+    }
+
+    /// A transient failure: retried at `next_attempt_at`.
+    pub fn record_failure(
+        &mut self,
+        application_id: &str,
+        step: StepKind,
+        error: &str,
+        next_attempt_at: DateTime<Utc>,
+        pass: PassId,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let next = ms(next_attempt_at);
+        let detail = format!(
+            "{error} (next attempt {})",
+            next_attempt_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        self.transition(
+            application_id,
+            pass,
+            now,
+            (step.as_str(), "failed", &detail),
+            "UPDATE hires SET status = 'failed', failures = failures + 1, last_error = ?2,
+                next_attempt_at = ?3, updated_at = ?4 WHERE application_id = ?1",
+            &[&application_id, &error, &next, &ms(now)],
+        )
+    }
+
+    /// Not a failure: the hire waits (e.g. for HiBob's read lag) and stays `pending`.
+    pub fn record_deferral(
+        &mut self,
+        application_id: &str,
+        step: StepKind,
+        reason: &str,
+        until: DateTime<Utc>,
+        pass: PassId,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let detail = format!(
+            "{reason} (until {})",
+            until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        self.transition(
+            application_id,
+            pass,
+            now,
+            (step.as_str(), "deferred", &detail),
+            "UPDATE hires SET status = CASE WHEN status = 'failed' THEN status ELSE 'pending' END,
+                next_attempt_at = ?2, updated_at = ?3 WHERE application_id = ?1",
+            &[&application_id, &ms(until), &ms(now)],
+        )
+    }
+
+    /// Parks the hire until a person acts.
+    pub fn record_parked(
+        &mut self,
+        application_id: &str,
+        step: StepKind,
+        kind: ParkKind,
+        message: &str,
+        pass: PassId,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.transition(
+            application_id,
+            pass,
+            now,
+            (step.as_str(), "parked", message),
+            "UPDATE hires SET status = 'needs_attention', park_kind = ?2, last_error = ?3,
+                next_attempt_at = NULL, updated_at = ?4 WHERE application_id = ?1",
+            &[&application_id, &kind.as_str(), &message, &ms(now)],
+        )
+    }
+
+    /// An event with no change to the row (a read that found something, a decision).
+    pub fn record_note(
+        &mut self,
+        application_id: &str,
+        step: StepKind,
+        outcome: &str,
+        detail: &str,
+        pass: PassId,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        insert_event(
+            &tx,
+            application_id,
+            now,
+            pass,
+            step.as_str(),
+            outcome,
+            detail,
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Clears backoff and parking so the next pass tries again. Returns how many hires moved.
+    pub fn retry(&mut self, application_id: Option<&str>, now: DateTime<Utc>) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let ids: Vec<String> = {
+            let mut stmt = tx.prepare(
+                "SELECT application_id FROM hires
+                 WHERE status IN ('failed', 'needs_attention', 'pending')
+                   AND (?1 IS NULL OR application_id = ?1)
+                   AND (?1 IS NOT NULL OR status != 'pending')",
+            )?;
+            stmt.query_map([application_id], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        for id in &ids {
+            tx.execute(
+                "UPDATE hires SET status = 'pending', failures = 0, park_kind = NULL,
+                    next_attempt_at = NULL, updated_at = ?2 WHERE application_id = ?1",
+                params![id, ms(now)],
+            )?;
+            tx.execute(
+                "INSERT INTO events (application_id, at, pass_id, step, outcome, detail)
+                 VALUES (?1, ?2, NULL, 'hire', 'retry', 'an operator asked to retry')",
+                params![id, ms(now)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(ids.len())
+    }
+
+    // ---- queries ----------------------------------------------------------------------------
+
+    pub fn entry(&self, application_id: &str) -> Result<Option<LedgerEntry>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {ENTRY_COLUMNS} FROM hires WHERE application_id = ?1"),
+                [application_id],
+                entry_from_row,
+            )
+            .optional()?)
+    }
+
+    pub fn entries_by_id(&self, ids: &[&str]) -> Result<Vec<LedgerEntry>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM hires WHERE application_id = ?1"
+        ))?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(e) = stmt.query_row([id], entry_from_row).optional()? {
+                out.push(e);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Hires ordered by when they were first seen, then id (stable for reports).
+    pub fn entries(&self, filter: &EntryFilter) -> Result<Vec<LedgerEntry>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM hires
+             WHERE (?1 IS NULL OR status = ?1)
+               AND (?2 IS NULL OR updated_at >= ?2)
+               AND (?3 IS NULL OR updated_at < ?3)
+             ORDER BY first_seen_at, length(application_id), application_id"
+        ))?;
+        let rows = stmt.query_map(
+            params![
+                filter.status.map(HireStatus::as_str),
+                filter.updated_since.map(ms),
+                filter.updated_until.map(ms)
+            ],
+            entry_from_row,
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Hires whose email matches, case-insensitively.
+    pub fn entries_by_email(&self, email: &str) -> Result<Vec<LedgerEntry>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM hires WHERE email = ?1 COLLATE NOCASE ORDER BY application_id"
+        ))?;
+        let rows = stmt.query_map([email], entry_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn count_by_status(&self) -> Result<Vec<(HireStatus, u64)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT status, count(*) FROM hires GROUP BY status")?;
+        let found: Vec<(String, u64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(HireStatus::ALL
+            .into_iter()
+            .map(|s| {
+                let n = found
+                    .iter()
+                    .find(|(name, _)| name == s.as_str())
+                    .map_or(0, |(_, n)| *n);
+                (s, n)
+            })
+            .collect())
+    }
+
+    pub fn events(&self, application_id: &str) -> Result<Vec<LedgerEvent>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT e.id, e.application_id, e.at, e.pass_id, p.trigger, e.step, e.outcome, e.detail
+             FROM events e LEFT JOIN passes p ON p.id = e.pass_id
+             WHERE e.application_id = ?1 ORDER BY e.id",
+        )?;
+        let rows = stmt.query_map([application_id], |r| {
+            Ok(LedgerEvent {
+                id: r.get(0)?,
+                application_id: r.get(1)?,
+                at: time(r.get(2)?).unwrap_or_default(),
+                pass_id: r.get(3)?,
+                trigger: r.get(4)?,
+                step: r.get(5)?,
+                outcome: r.get(6)?,
+                detail: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn event_count(&self) -> Result<u64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0))?
+            as u64)
+    }
+
+    pub fn integrity_check(&self) -> Result<String> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+
+    /// Direct access for tests that must prove what the schema itself refuses.
+    #[doc(hidden)]
+    pub fn connection_for_tests(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+fn insert_event(
+    tx: &rusqlite::Transaction<'_>,
+    application_id: &str,
+    now: DateTime<Utc>,
+    pass: PassId,
+    step: &str,
+    outcome: &str,
+    detail: &str,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO events (application_id, at, pass_id, step, outcome, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        application_id,
+        ms(now),
+        pass.0,
+        step,
+        outcome,
+        detail
+    ])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,275 @@
+use super::*;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+}
+
+fn ada() -> ObservedHire<'static> {
+    ObservedHire {
+        application_id: "8863880",
+        email: "ada@example.com",
+        first_name: "Ada",
+        last_name: "Lovelace",
+        job_title: Some("Analytical Engineer"),
+    }
+}
+
+fn open_temp() -> (tempfile::TempDir, Ledger) {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(&dir.path().join("ledger.sqlite3")).unwrap();
+    (dir, ledger)
+}
+
+#[test]
+fn a_new_ledger_is_migrated_durable_and_in_wal_mode() {
+    let (_dir, ledger) = open_temp();
+    assert_eq!(ledger.schema_version().unwrap(), CURRENT_VERSION);
+    let conn = ledger.connection_for_tests();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let sync: i64 = conn
+        .query_row("PRAGMA synchronous", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(sync, 2, "synchronous must be FULL");
+}
+
+#[test]
+fn reopening_keeps_data_and_does_not_migrate_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("l.sqlite3");
+    {
+        let mut l = Ledger::open(&path).unwrap();
+        let pass = l.begin_pass("sync", now()).unwrap();
+        l.observe(pass, now(), &[ada()]).unwrap();
+    }
+    let l = Ledger::open(&path).unwrap();
+    assert!(l.entry("8863880").unwrap().is_some());
+    assert_eq!(l.schema_version().unwrap(), CURRENT_VERSION);
+}
+
+#[test]
+fn a_second_writer_is_refused_with_the_holders_pid() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("l.sqlite3");
+    let _first = Ledger::open(&path).unwrap();
+    let err = Ledger::open(&path).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, LedgerError::Busy { pid: Some(p), .. } if p == std::process::id()));
+    assert!(
+        text.contains(&format!("pid {}", std::process::id())),
+        "{text}"
+    );
+    // Readers are not writers: a report works beside the daemon.
+    assert!(Ledger::open_read_only(&path).is_ok());
+}
+
+#[test]
+fn read_only_open_of_a_missing_ledger_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Ledger::open_read_only(&dir.path().join("nope.sqlite3")).unwrap_err();
+    assert!(err.to_string().contains("hirebridge sync"), "{err}");
+}
+
+#[test]
+fn a_ledger_from_a_newer_hirebridge_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("l.sqlite3");
+    {
+        let l = Ledger::open(&path).unwrap();
+        l.connection_for_tests()
+            .pragma_update(None, "user_version", CURRENT_VERSION + 1)
+            .unwrap();
+    }
+    let err = Ledger::open(&path).unwrap_err();
+    assert!(matches!(err, LedgerError::TooNew { .. }), "{err}");
+    assert!(err.to_string().contains("upgrade hirebridge"));
+}
+
+#[test]
+fn observing_a_new_hire_makes_it_pending_with_a_detected_event() {
+    let (_dir, mut l) = open_temp();
+    let pass = l.begin_pass("sync", now()).unwrap();
+    let (entries, new) = l.observe(pass, now(), &[ada()]).unwrap();
+    assert_eq!((entries.len(), new), (1, 1));
+    let e = &entries[0];
+    assert_eq!(e.status, HireStatus::Pending);
+    assert_eq!(e.employee, StepState::Pending);
+    assert_eq!(e.cv, CvState::Pending);
+    assert!(e.is_due(now()));
+    // Seen again: not new, no second detected event.
+    assert_eq!(l.observe(pass, now(), &[ada()]).unwrap().1, 0);
+    let events = l.events("8863880").unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (events[0].step.as_str(), events[0].outcome.as_str()),
+        ("hire", "detected")
+    );
+    assert_eq!(events[0].trigger.as_deref(), Some("sync"));
+}
+
+#[test]
+fn contact_details_follow_pinpoint_only_until_the_employee_exists() {
+    let (_dir, mut l) = open_temp();
+    let pass = l.begin_pass("sync", now()).unwrap();
+    l.observe(pass, now(), &[ada()]).unwrap();
+    let mut changed = ada();
+    changed.email = "ada.l@example.com";
+    l.observe(pass, now(), &[changed.clone()]).unwrap();
+    assert_eq!(
+        l.entry("8863880").unwrap().unwrap().email,
+        "ada.l@example.com"
+    );
+    l.record_employee("8863880", "1", EmployeeOrigin::Created, pass, now(), "")
+        .unwrap();
+    changed.email = "third@example.com";
+    l.observe(pass, now(), &[changed]).unwrap();
+    assert_eq!(
+        l.entry("8863880").unwrap().unwrap().email,
+        "ada.l@example.com"
+    );
+}
+
+#[test]
+fn every_transition_writes_the_row_and_its_event_together() {
+    let (_dir, mut l) = open_temp();
+    let pass = l.begin_pass("sync", now()).unwrap();
+    l.observe(pass, now(), &[ada()]).unwrap();
+    let id = "8863880";
+    l.record_intent(id, StepKind::Employee, pass, now(), "create")
+        .unwrap();
+    let e = l.entry(id).unwrap().unwrap();
+    assert_eq!(e.employee, StepState::InFlight);
+    assert_eq!(e.employee_intent_at, Some(now()));
+    assert_eq!(e.attempts, 1);
+
+    let later = now() + chrono::Duration::seconds(30);
+    l.record_failure(id, StepKind::Employee, "HiBob 502", later, pass, now())
+        .unwrap();
+    let e = l.entry(id).unwrap().unwrap();
+    assert_eq!(e.status, HireStatus::Failed);
+    assert_eq!(e.failures, 1);
+    assert!(!e.is_due(now()));
+    assert!(e.is_due(later));
+
+    l.record_employee(
+        id,
+        "3397352260643062621",
+        EmployeeOrigin::Adopted,
+        pass,
+        later,
+        "",
+    )
+    .unwrap();
+    l.record_no_cv(id, pass, later).unwrap();
+    l.record_intent(id, StepKind::Comment, pass, later, "")
+        .unwrap();
+    l.record_comment(id, "77", "posted", pass, later).unwrap();
+    l.record_done(id, pass, later, "").unwrap();
+    let e = l.entry(id).unwrap().unwrap();
+    assert_eq!(e.status, HireStatus::Done);
+    assert_eq!(e.hibob_employee_id.as_deref(), Some("3397352260643062621"));
+    assert_eq!(e.employee_origin, Some(EmployeeOrigin::Adopted));
+    assert_eq!(e.cv, CvState::None);
+    assert_eq!(e.comment_id.as_deref(), Some("77"));
+    assert_eq!(e.failures, 0);
+    assert_eq!(e.last_error, None);
+    assert!(!e.is_due(later));
+
+    let outcomes: Vec<String> = l
+        .events(id)
+        .unwrap()
+        .into_iter()
+        .map(|e| format!("{}.{}", e.step, e.outcome))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "hire.detected",
+            "employee.intent",
+            "employee.failed",
+            "employee.adopted",
+            "cv.none",
+            "comment.intent",
+            "comment.posted",
+            "hire.done"
+        ]
+    );
+}
+
+#[test]
+fn a_transition_for_an_unknown_hire_is_an_error_and_writes_no_event() {
+    let (_dir, mut l) = open_temp();
+    let pass = l.begin_pass("sync", now()).unwrap();
+    assert!(l.record_done("missing", pass, now(), "").is_err());
+    assert_eq!(l.event_count().unwrap(), 0);
+}
+
+#[test]
+fn the_event_log_is_append_only() {
+    let (_dir, mut l) = open_temp();
+    let pass = l.begin_pass("sync", now()).unwrap();
+    l.observe(pass, now(), &[ada()]).unwrap();
+    let conn = l.connection_for_tests();
+    let err = conn
+        .execute("UPDATE events SET detail = 'forged'", [])
+        .unwrap_err();
+    assert!(err.to_string().contains("append-only"), "{err}");
+    assert!(conn.execute("DELETE FROM events", []).is_err());
+    assert_eq!(l.event_count().unwrap(), 1);
+}
+
+#[test]
+fn parked_hires_wait_for_retry() {
+    let (_dir, mut l) = open_temp();
+    let pass = l.begin_pass("sync", now()).unwrap();
+    l.observe(pass, now(), &[ada()]).unwrap();
+    l.record_parked(
+        "8863880",
+        StepKind::Employee,
+        ParkKind::Invalid,
+        "site unknown",
+        pass,
+        now(),
+    )
+    .unwrap();
+    let e = l.entry("8863880").unwrap().unwrap();
+    assert_eq!(e.status, HireStatus::NeedsAttention);
+    assert!(!e.is_due(now() + chrono::Duration::days(365)));
+    assert_eq!(l.retry(None, now()).unwrap(), 1);
+    let e = l.entry("8863880").unwrap().unwrap();
+    assert_eq!(e.status, HireStatus::Pending);
+    assert!(e.is_due(now()));
+    assert_eq!(
+        l.events("8863880").unwrap().last().unwrap().outcome,
+        "retry"
+    );
+}
+
+#[test]
+fn unusable_records_are_parked_once_and_logged_only_on_change() {
+    let (_dir, mut l) = open_temp();
+    let pass = l.begin_pass("sync", now()).unwrap();
+    for _ in 0..3 {
+        l.observe_unusable(pass, now(), "9", None, "no email")
+            .unwrap();
+    }
+    l.observe_unusable(pass, now(), "9", None, "no last name")
+        .unwrap();
+    let e = l.entry("9").unwrap().unwrap();
+    assert_eq!(e.status, HireStatus::NeedsAttention);
+    assert_eq!(e.last_error.as_deref(), Some("no last name"));
+    assert_eq!(l.events("9").unwrap().len(), 2);
+}
+
+#[test]
+fn counts_cover_every_status() {
+    let (_dir, mut l) = open_temp();
+    let pass = l.begin_pass("sync", now()).unwrap();
+    l.observe(pass, now(), &[ada()]).unwrap();
+    let counts = l.count_by_status().unwrap();
+    assert_eq!(counts.len(), 4);
+    assert!(counts.contains(&(HireStatus::Pending, 1)));
+    assert!(counts.contains(&(HireStatus::Done, 0)));
+}

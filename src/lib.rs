@@ -1,0 +1,23 @@
+//! hirebridge makes every candidate hired in the Pinpoint ATS become exactly one employee in the
+//! HiBob HRIS, with their CV attached and a note back on the Pinpoint application.
+//!
+//! Who owns what (dependencies point downward):
+//! - [`cli`], [`daemon`] — the operator's entry points: parse, schedule, shut down.
+//! - [`reconcile`] — one pass: plan (pure) and apply (effects, each behind a ledger intent).
+//! - [`ledger`] — the only place with SQL: per-hire rows and the append-only event log.
+//! - [`pinpoint`], [`hibob`] — thin typed clients; they know nothing of the ledger or each other.
+//! - [`http`] — the one HTTP client: timeouts, user agent, rate limiters, error classes.
+//! - [`config`] — typed configuration and secrets, validated with messages naming the key.
+//! - [`report`] — renders the ledger for people and scripts.
+//! - [`sim`] — a stateful simulator of both APIs on loopback, for `demo`, tests and benchmarks.
+
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod hibob;
+pub mod http;
+pub mod ledger;
+pub mod pinpoint;
+pub mod reconcile;
+pub mod report;
+pub mod sim;

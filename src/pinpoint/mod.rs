@@ -1,0 +1,261 @@
+//! A thin typed client for the parts of Pinpoint's API hirebridge uses: list hired
+//! applications, read one, read its comments, post a comment.
+//!
+//! It owns URLs, headers and JSON:API shapes. It must not know about HiBob or the ledger.
+
+pub mod model;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+use url::Url;
+
+use crate::config::PinpointConfig;
+use crate::http::{ApiError, Effect, Endpoint, ErrorBody, HttpClient, Limiter};
+pub use model::{ApplicationsPage, Attachment, Comment, HiredApplication, UnusableRecord};
+
+const JSON_API: &str = "application/vnd.api+json";
+
+/// Without this filter Pinpoint silently hides applications on confidential and private jobs:
+/// missing a hire that way is the worst bug this product could have.
+const ALL_VISIBILITIES: &str = "external,internal,private_job,confidential";
+
+const PERMISSION: &str = "Pinpoint refused access (403): the API integration is probably not \
+    enabled for this tenant; ask a Pinpoint administrator to enable API access for the key";
+const UNAUTHORIZED: &str = "the Pinpoint API key was refused (401): check that PINPOINT_API_KEY \
+    (or pinpoint.api_key_file) holds a current key from Pinpoint's API settings";
+
+const LIST: Endpoint = Endpoint {
+    api: crate::http::Api::Pinpoint,
+    name: "GET /applications",
+    effect: Effect::Read,
+    permission: PERMISSION,
+};
+const GET_ONE: Endpoint = Endpoint {
+    api: crate::http::Api::Pinpoint,
+    name: "GET /applications/{id}",
+    effect: Effect::Read,
+    permission: PERMISSION,
+};
+const POST_COMMENT: Endpoint = Endpoint {
+    api: crate::http::Api::Pinpoint,
+    name: "POST /comments",
+    effect: Effect::Write,
+    permission: PERMISSION,
+};
+
+fn describe(body: &[u8]) -> ErrorBody {
+    ErrorBody {
+        key: None,
+        message: model::error_message(body),
+    }
+}
+
+#[derive(Clone)]
+pub struct PinpointClient {
+    http: HttpClient,
+    limiter: Limiter,
+    base: Url,
+    api_key: SecretString,
+    page_size: u32,
+    hired_stage_ids: Vec<String>,
+}
+
+/// One page of the listing plus where the next one is.
+#[derive(Debug)]
+pub struct ListedPage {
+    pub page: ApplicationsPage,
+    pub next: Option<Url>,
+}
+
+impl PinpointClient {
+    pub fn new(http: HttpClient, config: &PinpointConfig) -> Self {
+        Self {
+            http,
+            limiter: crate::http::limiter(config.rate_limit),
+            base: config.base_url.clone(),
+            api_key: config.api_key.clone(),
+            page_size: config.page_size,
+            hired_stage_ids: config.hired_stage_ids.clone(),
+        }
+    }
+
+    fn url(&self, path: &str) -> Url {
+        let mut url = self.base.clone();
+        let joined = format!("{}/{}", url.path().trim_end_matches('/'), path);
+        url.set_path(&joined);
+        url
+    }
+
+    /// The first page of each listing that together cover every hired application: one
+    /// listing by the *hired* stage group, or one per configured hired stage id.
+    pub fn first_pages(&self) -> Vec<Url> {
+        let filters: Vec<(&str, &str)> = if self.hired_stage_ids.is_empty() {
+            vec![("filter[stage_basic_type]", "hired")]
+        } else {
+            self.hired_stage_ids
+                .iter()
+                .map(|id| ("filter[stage_id]", id.as_str()))
+                .collect()
+        };
+        filters
+            .into_iter()
+            .map(|(k, v)| {
+                let mut url = self.url("applications");
+                url.query_pairs_mut()
+                    .append_pair(k, v)
+                    .append_pair("filter[job_visibility]", ALL_VISIBILITIES)
+                    .append_pair("extra_fields[applications]", "attachments")
+                    .append_pair("include", "job")
+                    .append_pair("sort", "id")
+                    .append_pair("page[number]", "1")
+                    .append_pair("page[size]", &self.page_size.to_string());
+                url
+            })
+            .collect()
+    }
+
+    fn request(&self, method: reqwest::Method, url: Url) -> reqwest::RequestBuilder {
+        self.http
+            .reqwest()
+            .request(method, url)
+            .header("X-API-KEY", self.api_key.expose_secret())
+            .header(reqwest::header::ACCEPT, JSON_API)
+    }
+
+    /// Fetches one page of a listing started by [`Self::first_pages`].
+    pub async fn fetch_page(&self, url: &Url) -> Result<ListedPage, ApiError> {
+        let answer = self
+            .http
+            .send(
+                &LIST,
+                &self.limiter,
+                self.request(reqwest::Method::GET, url.clone()),
+                describe,
+                UNAUTHORIZED,
+            )
+            .await?;
+        let page =
+            model::applications_page(&answer.body).map_err(|e| ApiError::malformed(&LIST, e))?;
+        let next = self.next_page(url, &page)?;
+        Ok(ListedPage { page, next })
+    }
+
+    /// Follows `links.next` when present; otherwise asks for the following page number until
+    /// a short page. Never assumes the total fits one page.
+    fn next_page(&self, current: &Url, page: &ApplicationsPage) -> Result<Option<Url>, ApiError> {
+        if let Some(link) = &page.next_link {
+            let next = current
+                .join(link)
+                .map_err(|e| ApiError::malformed(&LIST, format!("links.next {link:?}: {e}")))?;
+            // The API key goes with every request: never send it to another origin.
+            if next.origin() != self.base.origin() {
+                return Err(ApiError::malformed(
+                    &LIST,
+                    "links.next points at another host; refusing to send the API key there",
+                ));
+            }
+            if next == *current {
+                return Ok(None);
+            }
+            return Ok(Some(next));
+        }
+        if page.records < self.page_size as usize {
+            return Ok(None);
+        }
+        let number: u32 = current
+            .query_pairs()
+            .find(|(k, _)| k == "page[number]")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(1);
+        let mut next = current.clone();
+        let pairs: Vec<(String, String)> = current
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k == "page[number]" {
+                    (number + 1).to_string()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        next.query_pairs_mut().clear().extend_pairs(pairs);
+        Ok(Some(next))
+    }
+
+    fn application_url(&self, id: &str, include: &str) -> Url {
+        let mut url = self.url(&format!("applications/{}", urlencode(id)));
+        url.query_pairs_mut()
+            .append_pair("filter[job_visibility]", ALL_VISIBILITIES)
+            .append_pair("extra_fields[applications]", "attachments")
+            .append_pair("include", include);
+        url
+    }
+
+    /// Reads one application (with its attachments and job).
+    pub async fn application(
+        &self,
+        id: &str,
+    ) -> Result<Result<HiredApplication, UnusableRecord>, ApiError> {
+        let answer = self
+            .http
+            .send(
+                &GET_ONE,
+                &self.limiter,
+                self.request(reqwest::Method::GET, self.application_url(id, "job")),
+                describe,
+                UNAUTHORIZED,
+            )
+            .await?;
+        model::single_application(&answer.body).map_err(|e| ApiError::malformed(&GET_ONE, e))
+    }
+
+    /// The comments on one application, to recognise one hirebridge already posted.
+    pub async fn comments(&self, application_id: &str) -> Result<Vec<Comment>, ApiError> {
+        let answer = self
+            .http
+            .send(
+                &GET_ONE,
+                &self.limiter,
+                self.request(
+                    reqwest::Method::GET,
+                    self.application_url(application_id, "comments"),
+                ),
+                describe,
+                UNAUTHORIZED,
+            )
+            .await?;
+        model::included_comments(&answer.body).map_err(|e| ApiError::malformed(&GET_ONE, e))
+    }
+
+    /// Posts a comment; returns its id. Not idempotent: callers record intent first.
+    pub async fn post_comment(
+        &self,
+        application_id: &str,
+        body_text: &str,
+    ) -> Result<String, ApiError> {
+        let body = json!({ "data": { "type": "comments",
+            "attributes": { "body_text": body_text },
+            "relationships": { "commentable": { "data": { "type": "applications", "id": application_id } } } } });
+        let request = self
+            .request(reqwest::Method::POST, self.url("comments"))
+            .header(reqwest::header::CONTENT_TYPE, JSON_API)
+            .body(body.to_string());
+        let answer = self
+            .http
+            .send(
+                &POST_COMMENT,
+                &self.limiter,
+                request,
+                describe,
+                UNAUTHORIZED,
+            )
+            .await?;
+        model::created_comment_id(&answer.body).map_err(|e| ApiError::malformed(&POST_COMMENT, e))
+    }
+}
+
+/// Ids are opaque strings: keep a hostile one from changing the path.
+fn urlencode(segment: &str) -> String {
+    url::form_urlencoded::byte_serialize(segment.as_bytes()).collect()
+}

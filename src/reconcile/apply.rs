@@ -1,0 +1,452 @@
+//! Applying a hire's planned steps. Every remote write follows one shape:
+//!
+//! 1. the ledger records the intent (committed before the call),
+//! 2. the remote call,
+//! 3. the ledger records the outcome with an event.
+//!
+//! A crash between 1 and 3 leaves the step `in_flight`; the planner then checks the remote
+//! side (search, document list, comments) before anything is written again.
+
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+
+use super::Settings;
+use super::plan::{self, Lookup, Step};
+use crate::hibob::{CreateOutcome, HibobClient, NewEmployee};
+use crate::http::ApiError;
+use crate::ledger::{
+    EmployeeOrigin, Ledger, LedgerEntry, LedgerError, ParkKind, PassId, StepKind, StepState,
+};
+use crate::pinpoint::{HiredApplication, PinpointClient};
+
+/// How a hire's turn in the pass ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HireOutcome {
+    Done,
+    /// Retried later: a transient failure, or waiting out HiBob's read lag.
+    Waiting,
+    Parked,
+    /// Parked because a credential was refused; the pass must stop.
+    StopPass(String),
+    /// Shutdown was requested between two steps.
+    Interrupted,
+}
+
+/// After HiBob says an email exists this many times without search showing it, a person
+/// must look (probably the service user cannot see that employee).
+const INVISIBLE_EXISTING_LIMIT: u32 = 3;
+
+enum StepError {
+    Api(StepKind, ApiError),
+    /// HiBob refuses the email as taken, yet search does not show the employee.
+    ExistsButInvisible,
+    Ledger(LedgerError),
+}
+
+impl From<LedgerError> for StepError {
+    fn from(e: LedgerError) -> Self {
+        StepError::Ledger(e)
+    }
+}
+
+/// One hire's run through its steps within a pass.
+pub struct HireRun<'a> {
+    pub ledger: &'a mut Ledger,
+    pub pinpoint: &'a PinpointClient,
+    pub hibob: &'a HibobClient,
+    pub settings: &'a Settings,
+    pub pass: PassId,
+    pub shutdown: &'a CancellationToken,
+}
+
+fn lag(settings: &Settings) -> chrono::Duration {
+    chrono::Duration::from_std(settings.read_lag).unwrap_or_else(|_| chrono::Duration::seconds(20))
+}
+
+impl HireRun<'_> {
+    pub async fn run(
+        mut self,
+        entry: LedgerEntry,
+        application: &HiredApplication,
+        lookup: Lookup,
+    ) -> Result<HireOutcome, LedgerError> {
+        let steps = plan::plan_hire(&entry, application, &lookup, Utc::now(), lag(self.settings));
+        let mut employee = entry.hibob_employee_id.clone().zip(entry.employee_origin);
+        for step in steps {
+            if self.shutdown.is_cancelled() {
+                return Ok(HireOutcome::Interrupted);
+            }
+            match self.step(&entry, application, &step, &mut employee).await {
+                Ok(Some(outcome)) => return Ok(outcome),
+                Ok(None) => {}
+                Err(StepError::Ledger(e)) => return Err(e),
+                Err(StepError::Api(kind, error)) => {
+                    return self.fail(&entry, kind, &error);
+                }
+                Err(StepError::ExistsButInvisible) => {
+                    let message = format!(
+                        "HiBob says an employee with the email {} exists, but search does not show it; \
+                         check that the service user may view all employees (including inactive ones)",
+                        entry.email
+                    );
+                    if entry.failures + 1 >= INVISIBLE_EXISTING_LIMIT {
+                        self.ledger.record_parked(
+                            &entry.application_id,
+                            StepKind::Employee,
+                            ParkKind::Invalid,
+                            &message,
+                            self.pass,
+                            Utc::now(),
+                        )?;
+                        return Ok(HireOutcome::Parked);
+                    }
+                    let error = ApiError::Ambiguous {
+                        api: crate::http::Api::Hibob,
+                        endpoint: "POST /people",
+                        reason: message,
+                    };
+                    return self.fail(&entry, StepKind::Employee, &error);
+                }
+            }
+        }
+        Ok(HireOutcome::Done)
+    }
+
+    /// Performs one step. `Ok(Some(_))` ends the hire's turn early without an error.
+    async fn step(
+        &mut self,
+        entry: &LedgerEntry,
+        application: &HiredApplication,
+        step: &Step,
+        employee: &mut Option<(String, EmployeeOrigin)>,
+    ) -> Result<Option<HireOutcome>, StepError> {
+        let id = entry.application_id.as_str();
+        let pass = self.pass;
+        match step {
+            Step::AdoptEmployee { employee_id } => {
+                self.ledger.record_employee(
+                    id,
+                    employee_id,
+                    EmployeeOrigin::Adopted,
+                    pass,
+                    Utc::now(),
+                    &format!(
+                        "found HiBob employee {employee_id} by email {}",
+                        entry.email
+                    ),
+                )?;
+                *employee = Some((employee_id.clone(), EmployeeOrigin::Adopted));
+            }
+            Step::CreateEmployee => {
+                let new = self.new_employee(entry, application);
+                self.ledger.record_intent(
+                    id,
+                    StepKind::Employee,
+                    pass,
+                    Utc::now(),
+                    &format!(
+                        "create {} {} <{}> at site {}, start {}",
+                        new.first_name, new.surname, new.email, new.site, new.start_date
+                    ),
+                )?;
+                let outcome = self
+                    .hibob
+                    .create_employee(&new)
+                    .await
+                    .map_err(|e| StepError::Api(StepKind::Employee, e))?;
+                match outcome {
+                    CreateOutcome::Created { employee_id } => {
+                        self.ledger.record_employee(
+                            id,
+                            &employee_id,
+                            EmployeeOrigin::Created,
+                            pass,
+                            Utc::now(),
+                            &format!("created HiBob employee {employee_id}"),
+                        )?;
+                        tracing::info!(application = id, employee = %employee_id, "created HiBob employee");
+                        *employee = Some((employee_id, EmployeeOrigin::Created));
+                    }
+                    CreateOutcome::EmailExists => {
+                        // Email is unique in HiBob: the person is there. Find and adopt them.
+                        self.ledger.record_note(
+                            id,
+                            StepKind::Employee,
+                            "exists",
+                            &format!(
+                                "HiBob says {} already exists; looking it up to adopt",
+                                new.email
+                            ),
+                            pass,
+                            Utc::now(),
+                        )?;
+                        let found = self
+                            .hibob
+                            .search_by_emails(std::slice::from_ref(&new.email))
+                            .await
+                            .map_err(|e| StepError::Api(StepKind::Employee, e))?;
+                        let Some(hit) = found
+                            .into_iter()
+                            .find(|f| f.email.eq_ignore_ascii_case(&new.email))
+                        else {
+                            return Err(StepError::ExistsButInvisible);
+                        };
+                        self.ledger.record_employee(
+                            id,
+                            &hit.id,
+                            EmployeeOrigin::Adopted,
+                            pass,
+                            Utc::now(),
+                            &format!(
+                                "adopted HiBob employee {} after the duplicate-email answer",
+                                hit.id
+                            ),
+                        )?;
+                        *employee = Some((hit.id, EmployeeOrigin::Adopted));
+                    }
+                }
+            }
+            Step::WaitForReadLag { until } => {
+                let kind = if entry.employee == StepState::Done {
+                    StepKind::Cv
+                } else {
+                    StepKind::Employee
+                };
+                self.ledger.record_deferral(
+                    id,
+                    kind,
+                    "an earlier write's outcome is unknown and HiBob may not show it yet; waiting out its read lag",
+                    *until,
+                    pass,
+                    Utc::now(),
+                )?;
+                return Ok(Some(HireOutcome::Waiting));
+            }
+            Step::UploadCv { check_existing } => {
+                let Some((employee_id, _)) = employee.clone() else {
+                    return Ok(Some(HireOutcome::Waiting));
+                };
+                let marker = plan::cv_marker(id);
+                if *check_existing {
+                    let documents = self
+                        .hibob
+                        .documents(&employee_id)
+                        .await
+                        .map_err(|e| StepError::Api(StepKind::Cv, e))?;
+                    if let Some(doc) = documents.iter().find(|d| d.name.contains(&marker)) {
+                        self.ledger.record_cv_uploaded(
+                            id,
+                            doc.id.as_deref(),
+                            &doc.name,
+                            "found",
+                            pass,
+                            Utc::now(),
+                        )?;
+                        return Ok(None);
+                    }
+                }
+                let Some(attachment) = &application.cv else {
+                    self.ledger.record_no_cv(id, pass, Utc::now())?;
+                    return Ok(None);
+                };
+                let name = plan::cv_document_name(id, &attachment.filename);
+                self.ledger.record_intent(
+                    id,
+                    StepKind::Cv,
+                    pass,
+                    Utc::now(),
+                    &format!(
+                        "upload {} ({}) to the {} folder of employee {employee_id} as {name}",
+                        attachment.filename,
+                        attachment.context,
+                        self.settings.cv_folder.as_str()
+                    ),
+                )?;
+                let document_id = self
+                    .hibob
+                    .upload_document_from_url(
+                        &employee_id,
+                        self.settings.cv_folder,
+                        &name,
+                        &attachment.url,
+                    )
+                    .await
+                    .map_err(|e| StepError::Api(StepKind::Cv, e))?;
+                self.ledger.record_cv_uploaded(
+                    id,
+                    Some(&document_id),
+                    &name,
+                    "uploaded",
+                    pass,
+                    Utc::now(),
+                )?;
+            }
+            Step::RecordNoCv => {
+                self.ledger.record_no_cv(id, pass, Utc::now())?;
+            }
+            Step::PostComment { check_existing } => {
+                let Some((employee_id, origin)) = employee.clone() else {
+                    return Ok(Some(HireOutcome::Waiting));
+                };
+                if *check_existing {
+                    let comments = self
+                        .pinpoint
+                        .comments(id)
+                        .await
+                        .map_err(|e| StepError::Api(StepKind::Comment, e))?;
+                    if let Some(c) = comments
+                        .iter()
+                        .find(|c| plan::is_our_comment(&c.body_text, &employee_id))
+                    {
+                        self.ledger
+                            .record_comment(id, &c.id, "found", pass, Utc::now())?;
+                        return Ok(None);
+                    }
+                }
+                let text = plan::comment_text(&employee_id, origin);
+                self.ledger
+                    .record_intent(id, StepKind::Comment, pass, Utc::now(), &text)?;
+                let comment_id = self
+                    .pinpoint
+                    .post_comment(id, &text)
+                    .await
+                    .map_err(|e| StepError::Api(StepKind::Comment, e))?;
+                self.ledger
+                    .record_comment(id, &comment_id, "posted", pass, Utc::now())?;
+            }
+            Step::MarkDone => {
+                let detail = match employee {
+                    Some((e, EmployeeOrigin::Created)) => format!("employee {e} (created)"),
+                    Some((e, EmployeeOrigin::Adopted)) => format!("employee {e} (adopted)"),
+                    None => String::new(),
+                };
+                self.ledger.record_done(id, pass, Utc::now(), &detail)?;
+                tracing::info!(application = id, "hire done");
+            }
+        }
+        Ok(None)
+    }
+
+    fn new_employee(&self, entry: &LedgerEntry, application: &HiredApplication) -> NewEmployee {
+        NewEmployee {
+            first_name: application.first_name.clone(),
+            surname: application.last_name.clone(),
+            email: application.email.clone(),
+            site: self.settings.site.clone(),
+            start_date: start_date(
+                entry.first_seen_at,
+                self.settings.start_date_offset,
+                Utc::now(),
+            ),
+        }
+    }
+
+    fn fail(
+        &mut self,
+        entry: &LedgerEntry,
+        kind: StepKind,
+        error: &ApiError,
+    ) -> Result<HireOutcome, LedgerError> {
+        let id = &entry.application_id;
+        let now = Utc::now();
+        let message = error.to_string();
+        match error {
+            ApiError::Retryable { .. } | ApiError::Ambiguous { .. } => {
+                tracing::warn!(application = %id, step = kind.as_str(), error = %message, "will retry");
+                record_retry(self.ledger, self.settings, entry, kind, error, self.pass)?;
+                Ok(HireOutcome::Waiting)
+            }
+            ApiError::Invalid { .. } | ApiError::NotFound { .. } => {
+                let park = if matches!(error, ApiError::NotFound { .. }) {
+                    ParkKind::NotFound
+                } else {
+                    ParkKind::Invalid
+                };
+                tracing::warn!(application = %id, step = kind.as_str(), error = %message, "needs attention");
+                self.ledger
+                    .record_parked(id, kind, park, &message, self.pass, now)?;
+                Ok(HireOutcome::Parked)
+            }
+            ApiError::Unauthorized { .. } => {
+                tracing::error!(application = %id, step = kind.as_str(), error = %message, "credentials refused; stopping the pass");
+                self.ledger.record_parked(
+                    id,
+                    kind,
+                    ParkKind::Unauthorized,
+                    &message,
+                    self.pass,
+                    now,
+                )?;
+                Ok(HireOutcome::StopPass(message))
+            }
+        }
+    }
+}
+
+/// Records a transient failure with its next attempt: capped exponential backoff with full
+/// jitter, never before the server's own hint, and — after a write with an unknown outcome —
+/// never before HiBob's read lag has passed.
+pub fn record_retry(
+    ledger: &mut Ledger,
+    settings: &Settings,
+    entry: &LedgerEntry,
+    kind: StepKind,
+    error: &ApiError,
+    pass: PassId,
+) -> Result<(), LedgerError> {
+    let floor = match error {
+        ApiError::Retryable { after, .. } => *after,
+        ApiError::Ambiguous { .. } => Some(settings.read_lag),
+        _ => None,
+    };
+    let delay = plan::backoff(
+        entry.failures,
+        settings.retry.initial,
+        settings.retry.max,
+        floor,
+        rand::random::<f64>(),
+    );
+    let now = Utc::now();
+    let next =
+        now + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::minutes(10));
+    ledger.record_failure(
+        &entry.application_id,
+        kind,
+        &error.to_string(),
+        next,
+        pass,
+        now,
+    )
+}
+
+/// The start date sent to HiBob when Pinpoint has none: the configured offset from the day
+/// the hire was first seen, and never in the past.
+pub fn start_date(
+    first_seen: DateTime<Utc>,
+    offset: std::time::Duration,
+    now: DateTime<Utc>,
+) -> chrono::NaiveDate {
+    let offset = chrono::Duration::from_std(offset).unwrap_or_else(|_| chrono::Duration::days(14));
+    (first_seen + offset).date_naive().max(now.date_naive())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn start_date_is_offset_from_detection_but_never_past() {
+        let seen = Utc.with_ymd_and_hms(2026, 11, 25, 23, 0, 0).unwrap();
+        let two_weeks = std::time::Duration::from_secs(14 * 86400);
+        assert_eq!(
+            start_date(seen, two_weeks, seen),
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 9).unwrap()
+        );
+        let much_later = seen + chrono::Duration::days(30);
+        assert_eq!(
+            start_date(seen, two_weeks, much_later),
+            much_later.date_naive()
+        );
+    }
+}

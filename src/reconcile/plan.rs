@@ -1,0 +1,410 @@
+//! Planning: a hire's ledger row + what the remote systems said → the steps to take next.
+//!
+//! Pure: no I/O, no clock (the caller passes `now`). The same function drives `sync` and the
+//! dry-run `plan`, so what an operator previews is what a pass does.
+
+use chrono::{DateTime, Utc};
+
+use crate::ledger::{CvState, EmployeeOrigin, HireStatus, LedgerEntry, StepState};
+use crate::pinpoint::HiredApplication;
+
+/// What the batched HiBob search said about this hire's email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// The employee step is already done; no search was needed.
+    NotNeeded,
+    Found {
+        employee_id: String,
+    },
+    NotFound,
+}
+
+/// One thing to do for a hire, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// HiBob already has an employee with this email: link it, create nothing.
+    AdoptEmployee {
+        employee_id: String,
+    },
+    CreateEmployee,
+    /// An earlier write's outcome is unknown and HiBob may not show it yet (read lag):
+    /// doing anything before `until` risks a duplicate.
+    WaitForReadLag {
+        until: DateTime<Utc>,
+    },
+    /// Upload the CV; first look for one already uploaded when we cannot rule that out.
+    UploadCv {
+        check_existing: bool,
+    },
+    /// The application has no CV attachment: recorded as "no CV", not a failure.
+    RecordNoCv,
+    /// Comment on the Pinpoint application; first look for our comment when a previous
+    /// attempt's outcome is unknown.
+    PostComment {
+        check_existing: bool,
+    },
+    MarkDone,
+}
+
+impl Step {
+    /// Whether the step changes anything remotely (the dry run counts these).
+    pub fn is_remote_write(&self) -> bool {
+        matches!(
+            self,
+            Step::CreateEmployee | Step::UploadCv { .. } | Step::PostComment { .. }
+        )
+    }
+}
+
+/// Whether the batched search must include this hire's email.
+pub fn needs_lookup(entry: &LedgerEntry) -> bool {
+    entry.employee != StepState::Done
+}
+
+/// The steps that bring `entry` closer to done, given the current listing record and the
+/// search result. Returns nothing for a hire that is done, parked or not due.
+pub fn plan_hire(
+    entry: &LedgerEntry,
+    application: &HiredApplication,
+    lookup: &Lookup,
+    now: DateTime<Utc>,
+    read_lag: chrono::Duration,
+) -> Vec<Step> {
+    if !entry.is_due(now) || entry.status == HireStatus::Done {
+        return Vec::new();
+    }
+    let mut steps = Vec::new();
+    let created_by_us = match entry.employee {
+        StepState::Done => entry.employee_origin == Some(EmployeeOrigin::Created),
+        StepState::Pending | StepState::InFlight => match lookup {
+            Lookup::Found { employee_id } => {
+                steps.push(Step::AdoptEmployee {
+                    employee_id: employee_id.clone(),
+                });
+                false
+            }
+            Lookup::NotFound => {
+                if entry.employee == StepState::InFlight
+                    && let Some(until) = entry.employee_intent_at.map(|t| t + read_lag)
+                    && until > now
+                {
+                    return vec![Step::WaitForReadLag { until }];
+                }
+                steps.push(Step::CreateEmployee);
+                true
+            }
+            // The caller did not search: never guess that the employee is missing.
+            Lookup::NotNeeded => return Vec::new(),
+        },
+    };
+
+    match entry.cv {
+        CvState::Uploaded | CvState::None => {}
+        CvState::InFlight => {
+            if let Some(until) = entry.cv_intent_at.map(|t| t + read_lag)
+                && until > now
+            {
+                steps.push(Step::WaitForReadLag { until });
+                return steps;
+            }
+            steps.push(Step::UploadCv {
+                check_existing: true,
+            });
+        }
+        CvState::Pending => match application.cv {
+            None => steps.push(Step::RecordNoCv),
+            Some(_) => steps.push(Step::UploadCv {
+                // An employee we created has no documents but ours; any other might.
+                check_existing: !created_by_us,
+            }),
+        },
+    }
+
+    match entry.comment {
+        StepState::Done => {}
+        StepState::Pending => steps.push(Step::PostComment {
+            check_existing: false,
+        }),
+        StepState::InFlight => steps.push(Step::PostComment {
+            check_existing: true,
+        }),
+    }
+    steps.push(Step::MarkDone);
+    steps
+}
+
+/// The CV's name in HiBob: deterministic per application, so a repeat after a crash can be
+/// recognised by name. Keeps the original file's extension.
+pub fn cv_document_name(application_id: &str, filename: &str) -> String {
+    let extension = std::path::Path::new(filename)
+        .extension()
+        .and_then(|e| e.to_str())
+        .filter(|e| !e.is_empty() && e.len() <= 8 && e.chars().all(|c| c.is_ascii_alphanumeric()))
+        .unwrap_or("pdf");
+    format!(
+        "CV {}.{}",
+        cv_marker(application_id),
+        extension.to_ascii_lowercase()
+    )
+}
+
+/// The part of the CV's name that identifies the application (closing parenthesis included,
+/// so application 12 never matches application 123).
+pub fn cv_marker(application_id: &str) -> String {
+    format!("(Pinpoint application {application_id})")
+}
+
+/// The comment posted on the Pinpoint application.
+pub fn comment_text(employee_id: &str, origin: EmployeeOrigin) -> String {
+    match origin {
+        EmployeeOrigin::Created => format!("HiBob employee created: {employee_id}"),
+        EmployeeOrigin::Adopted => format!("HiBob employee linked: {employee_id}"),
+    }
+}
+
+/// Whether a comment is the one hirebridge posts for this employee.
+pub fn is_our_comment(body_text: &str, employee_id: &str) -> bool {
+    body_text.contains("HiBob employee") && body_text.contains(employee_id)
+}
+
+/// Capped exponential backoff with full jitter; never earlier than what the server asked.
+pub fn backoff(
+    failures: u32,
+    initial: std::time::Duration,
+    max: std::time::Duration,
+    server_hint: Option<std::time::Duration>,
+    jitter: f64,
+) -> std::time::Duration {
+    let exponent = failures.min(20);
+    let ceiling = initial.saturating_mul(1u32 << exponent).min(max);
+    let jittered = ceiling.mul_f64(jitter.clamp(0.0, 1.0));
+    jittered.max(server_hint.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pinpoint::Attachment;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+    }
+
+    fn lag() -> chrono::Duration {
+        chrono::Duration::seconds(20)
+    }
+
+    fn entry() -> LedgerEntry {
+        LedgerEntry {
+            application_id: "1".into(),
+            email: "ada@example.com".into(),
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            job_title: None,
+            status: HireStatus::Pending,
+            employee: StepState::Pending,
+            employee_origin: None,
+            hibob_employee_id: None,
+            employee_intent_at: None,
+            employee_done_at: None,
+            cv: CvState::Pending,
+            cv_document_id: None,
+            cv_document_name: None,
+            cv_intent_at: None,
+            cv_done_at: None,
+            comment: StepState::Pending,
+            comment_id: None,
+            comment_intent_at: None,
+            comment_done_at: None,
+            attempts: 0,
+            failures: 0,
+            last_error: None,
+            next_attempt_at: None,
+            first_seen_at: now(),
+            last_seen_at: now(),
+            updated_at: now(),
+            done_at: None,
+        }
+    }
+
+    fn application(with_cv: bool) -> HiredApplication {
+        HiredApplication {
+            id: "1".into(),
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            email: "ada@example.com".into(),
+            phone: None,
+            job_title: None,
+            cv: with_cv.then(|| Attachment {
+                context: "pdf_cv".into(),
+                filename: "ada.pdf".into(),
+                url: "https://files/ada.pdf".into(),
+            }),
+            updated_at: None,
+        }
+    }
+
+    fn plan(e: &LedgerEntry, with_cv: bool, lookup: Lookup) -> Vec<Step> {
+        plan_hire(e, &application(with_cv), &lookup, now(), lag())
+    }
+
+    #[test]
+    fn a_new_hire_without_an_employee_is_created_then_gets_cv_and_comment() {
+        assert_eq!(
+            plan(&entry(), true, Lookup::NotFound),
+            [
+                Step::CreateEmployee,
+                Step::UploadCv {
+                    check_existing: false
+                },
+                Step::PostComment {
+                    check_existing: false
+                },
+                Step::MarkDone
+            ]
+        );
+    }
+
+    #[test]
+    fn an_existing_employee_is_adopted_and_its_documents_checked() {
+        assert_eq!(
+            plan(
+                &entry(),
+                true,
+                Lookup::Found {
+                    employee_id: "42".into()
+                }
+            ),
+            [
+                Step::AdoptEmployee {
+                    employee_id: "42".into()
+                },
+                Step::UploadCv {
+                    check_existing: true
+                },
+                Step::PostComment {
+                    check_existing: false
+                },
+                Step::MarkDone
+            ]
+        );
+    }
+
+    #[test]
+    fn no_attachment_means_no_cv_not_failure() {
+        let steps = plan(&entry(), false, Lookup::NotFound);
+        assert_eq!(steps[1], Step::RecordNoCv);
+    }
+
+    #[test]
+    fn an_unknown_create_outcome_waits_out_the_read_lag_before_creating_again() {
+        let mut e = entry();
+        e.employee = StepState::InFlight;
+        e.employee_intent_at = Some(now() - chrono::Duration::seconds(5));
+        assert_eq!(
+            plan(&e, true, Lookup::NotFound),
+            [Step::WaitForReadLag {
+                until: now() + chrono::Duration::seconds(15)
+            }]
+        );
+        // Found meanwhile: adopt, never create.
+        assert_eq!(
+            plan(
+                &e,
+                true,
+                Lookup::Found {
+                    employee_id: "7".into()
+                }
+            )[0],
+            Step::AdoptEmployee {
+                employee_id: "7".into()
+            }
+        );
+        // Lag over and still absent: creating is safe (the duplicate-email 400 is the backstop).
+        e.employee_intent_at = Some(now() - chrono::Duration::seconds(21));
+        assert_eq!(plan(&e, true, Lookup::NotFound)[0], Step::CreateEmployee);
+    }
+
+    #[test]
+    fn without_a_search_result_nothing_is_planned_for_a_missing_employee() {
+        assert!(plan(&entry(), true, Lookup::NotNeeded).is_empty());
+    }
+
+    #[test]
+    fn in_flight_cv_and_comment_are_checked_before_repeating() {
+        let mut e = entry();
+        e.employee = StepState::Done;
+        e.employee_origin = Some(EmployeeOrigin::Created);
+        e.hibob_employee_id = Some("42".into());
+        e.cv = CvState::InFlight;
+        e.cv_intent_at = Some(now() - chrono::Duration::minutes(5));
+        e.comment = StepState::InFlight;
+        assert_eq!(
+            plan(&e, true, Lookup::NotNeeded),
+            [
+                Step::UploadCv {
+                    check_existing: true
+                },
+                Step::PostComment {
+                    check_existing: true
+                },
+                Step::MarkDone
+            ]
+        );
+        e.cv_intent_at = Some(now());
+        assert!(matches!(
+            plan(&e, true, Lookup::NotNeeded)[0],
+            Step::WaitForReadLag { .. }
+        ));
+    }
+
+    #[test]
+    fn done_parked_and_not_yet_due_hires_get_no_steps() {
+        let mut e = entry();
+        e.status = HireStatus::Done;
+        assert!(plan(&e, true, Lookup::NotFound).is_empty());
+        e.status = HireStatus::NeedsAttention;
+        assert!(plan(&e, true, Lookup::NotFound).is_empty());
+        e.status = HireStatus::Failed;
+        e.next_attempt_at = Some(now() + chrono::Duration::seconds(1));
+        assert!(plan(&e, true, Lookup::NotFound).is_empty());
+        e.next_attempt_at = Some(now());
+        assert!(!plan(&e, true, Lookup::NotFound).is_empty());
+    }
+
+    #[test]
+    fn cv_names_are_deterministic_and_unambiguous() {
+        assert_eq!(
+            cv_document_name("12", "Ada CV.PDF"),
+            "CV (Pinpoint application 12).pdf"
+        );
+        assert_eq!(
+            cv_document_name("12", "no-extension"),
+            "CV (Pinpoint application 12).pdf"
+        );
+        assert!(!cv_document_name("123", "a.pdf").contains(&cv_marker("12")));
+    }
+
+    #[test]
+    fn our_comment_is_recognised_by_the_employee_id() {
+        let text = comment_text("3628748460116673185", EmployeeOrigin::Created);
+        assert_eq!(text, "HiBob employee created: 3628748460116673185");
+        assert!(is_our_comment(&text, "3628748460116673185"));
+        assert!(!is_our_comment("Great interview!", "3628748460116673185"));
+    }
+
+    #[test]
+    fn backoff_grows_is_capped_and_honours_the_server() {
+        use std::time::Duration as D;
+        let (i, m) = (D::from_secs(30), D::from_secs(600));
+        assert_eq!(backoff(0, i, m, None, 1.0), D::from_secs(30));
+        assert_eq!(backoff(3, i, m, None, 1.0), D::from_secs(240));
+        assert_eq!(backoff(30, i, m, None, 1.0), D::from_secs(600));
+        assert_eq!(backoff(3, i, m, None, 0.5), D::from_secs(120));
+        assert_eq!(
+            backoff(0, i, m, Some(D::from_secs(90)), 0.0),
+            D::from_secs(90)
+        );
+    }
+}

@@ -1,0 +1,277 @@
+//! Renders the ledger for people and scripts: one row per hire as a table, CSV or JSON.
+//!
+//! Reads ledger rows only; it never calls an API and never writes. The JSON field names are a
+//! public interface operators script against: add fields, never rename or drop one.
+
+use std::io::Write;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::ledger::{CvState, EmployeeOrigin, HireStatus, LedgerEntry};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+/// One hire as reported. Field order is the CSV column order.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ReportRow {
+    pub application_id: String,
+    pub email: String,
+    pub name: String,
+    pub hibob_employee_id: Option<String>,
+    /// `created` or `adopted`.
+    pub employee_origin: Option<&'static str>,
+    pub status: HireStatus,
+    /// `uploaded`, `none` or `pending`.
+    pub cv: &'static str,
+    pub cv_document_id: Option<String>,
+    pub comment_id: Option<String>,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<String>,
+    pub first_seen_at: String,
+    pub done_at: Option<String>,
+    pub updated_at: String,
+}
+
+fn when(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+impl From<&LedgerEntry> for ReportRow {
+    fn from(e: &LedgerEntry) -> Self {
+        ReportRow {
+            application_id: e.application_id.clone(),
+            email: e.email.clone(),
+            name: format!("{} {}", e.first_name, e.last_name)
+                .trim()
+                .to_owned(),
+            hibob_employee_id: e.hibob_employee_id.clone(),
+            employee_origin: e.employee_origin.map(|o| match o {
+                EmployeeOrigin::Created => "created",
+                EmployeeOrigin::Adopted => "adopted",
+            }),
+            status: e.status,
+            cv: match e.cv {
+                CvState::Uploaded => "uploaded",
+                CvState::None => "none",
+                CvState::Pending | CvState::InFlight => "pending",
+            },
+            cv_document_id: e.cv_document_id.clone(),
+            comment_id: e.comment_id.clone(),
+            attempts: e.attempts,
+            last_error: e.last_error.clone(),
+            next_attempt_at: e.next_attempt_at.map(when),
+            first_seen_at: when(e.first_seen_at),
+            done_at: e.done_at.map(when),
+            updated_at: when(e.updated_at),
+        }
+    }
+}
+
+pub fn rows(entries: &[LedgerEntry]) -> Vec<ReportRow> {
+    entries.iter().map(ReportRow::from).collect()
+}
+
+pub fn render(rows: &[ReportRow], format: Format, out: &mut dyn Write) -> std::io::Result<()> {
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, rows)?;
+            writeln!(out)
+        }
+        Format::Csv => {
+            let mut writer = csv::Writer::from_writer(out);
+            for row in rows {
+                writer.serialize(row).map_err(std::io::Error::other)?;
+            }
+            if rows.is_empty() {
+                // A header even for an empty report, so spreadsheets and scripts see the columns.
+                writer
+                    .write_record(CSV_HEADER)
+                    .map_err(std::io::Error::other)?;
+            }
+            writer.flush()
+        }
+        Format::Table => render_table(rows, out),
+    }
+}
+
+const CSV_HEADER: [&str; 15] = [
+    "application_id",
+    "email",
+    "name",
+    "hibob_employee_id",
+    "employee_origin",
+    "status",
+    "cv",
+    "cv_document_id",
+    "comment_id",
+    "attempts",
+    "last_error",
+    "next_attempt_at",
+    "first_seen_at",
+    "done_at",
+    "updated_at",
+];
+
+fn clip(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut s: String = text.chars().take(width.saturating_sub(1)).collect();
+    s.push('…');
+    s
+}
+
+/// A table that fits a 120-column terminal; the full text is in CSV/JSON.
+fn render_table(rows: &[ReportRow], out: &mut dyn Write) -> std::io::Result<()> {
+    let header = [
+        "APPLICATION",
+        "EMAIL",
+        "STATUS",
+        "HIBOB EMPLOYEE",
+        "CV",
+        "COMMENT",
+        "UPDATED",
+        "NOTE",
+    ];
+    let cells: Vec<[String; 9]> = rows
+        .iter()
+        .map(|r| {
+            [
+                clip(&r.application_id, 12),
+                clip(&r.email, 30),
+                r.status.as_str().to_owned(),
+                r.hibob_employee_id.clone().unwrap_or_else(|| "-".into()),
+                r.employee_origin.unwrap_or("-").to_owned(),
+                r.cv.to_owned(),
+                r.comment_id.clone().unwrap_or_else(|| "-".into()),
+                r.updated_at
+                    .get(..16)
+                    .unwrap_or(&r.updated_at)
+                    .replace('T', " "),
+                clip(r.last_error.as_deref().unwrap_or(""), 40),
+            ]
+        })
+        .collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cols: Vec<&str>, out: &mut dyn Write| -> std::io::Result<()> {
+        let mut text = String::new();
+        for (i, (c, w)) in cols.iter().zip(&widths).enumerate() {
+            if i + 1 == cols.len() {
+                text.push_str(c);
+            } else {
+                text.push_str(&format!("{c:<w$}  ", w = *w));
+            }
+        }
+        writeln!(out, "{}", text.trim_end())
+    };
+    line(header.to_vec(), out)?;
+    for row in &cells {
+        line(row.iter().map(String::as_str).collect(), out)?;
+    }
+    let count = |s: HireStatus| rows.iter().filter(|r| r.status == s).count();
+    writeln!(
+        out,
+        "{} hires: {} done, {} pending, {} failed, {} need attention",
+        rows.len(),
+        count(HireStatus::Done),
+        count(HireStatus::Pending),
+        count(HireStatus::Failed),
+        count(HireStatus::NeedsAttention)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, status: HireStatus) -> ReportRow {
+        ReportRow {
+            application_id: id.into(),
+            email: format!("{id}@example.com"),
+            name: "Ada Lovelace".into(),
+            hibob_employee_id: Some("3397352260643062621".into()),
+            employee_origin: Some("created"),
+            status,
+            cv: "uploaded",
+            cv_document_id: Some("15587714".into()),
+            comment_id: Some("9".into()),
+            attempts: 3,
+            last_error: None,
+            next_attempt_at: None,
+            first_seen_at: "2026-11-25T12:00:00Z".into(),
+            done_at: Some("2026-11-25T12:00:01Z".into()),
+            updated_at: "2026-11-25T12:00:01Z".into(),
+        }
+    }
+
+    fn rendered(rows: &[ReportRow], f: Format) -> String {
+        let mut out = Vec::new();
+        render(rows, f, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn json_keeps_the_public_field_names() {
+        let text = rendered(&[row("1", HireStatus::NeedsAttention)], Format::Json);
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let o = &v[0];
+        for key in [
+            "application_id",
+            "email",
+            "hibob_employee_id",
+            "status",
+            "cv",
+            "comment_id",
+            "updated_at",
+        ] {
+            assert!(o.get(key).is_some(), "missing {key}: {text}");
+        }
+        assert_eq!(o["status"], "needs_attention");
+        assert_eq!(o["cv"], "uploaded");
+        // Ids stay strings: a 19-digit id does not survive a float.
+        assert_eq!(o["hibob_employee_id"], "3397352260643062621");
+    }
+
+    #[test]
+    fn csv_has_a_header_and_one_line_per_hire_even_when_empty() {
+        let text = rendered(
+            &[row("1", HireStatus::Done), row("2", HireStatus::Failed)],
+            Format::Csv,
+        );
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        assert_eq!(
+            reader.headers().unwrap().iter().collect::<Vec<_>>(),
+            CSV_HEADER
+        );
+        assert_eq!(reader.records().count(), 2);
+        let empty = rendered(&[], Format::Csv);
+        assert_eq!(empty.trim(), CSV_HEADER.join(","));
+    }
+
+    #[test]
+    fn table_fits_a_terminal_and_counts_statuses() {
+        let mut long = row("1", HireStatus::Failed);
+        long.last_error = Some("x".repeat(500));
+        long.email = format!("{}@example.com", "a".repeat(100));
+        let text = rendered(&[long, row("2", HireStatus::Done)], Format::Table);
+        for l in text.lines() {
+            assert!(l.chars().count() <= 160, "too wide: {l}");
+        }
+        assert!(
+            text.ends_with("2 hires: 1 done, 0 pending, 1 failed, 0 need attention\n"),
+            "{text}"
+        );
+    }
+}

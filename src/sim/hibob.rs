@@ -1,0 +1,569 @@
+//! Simulated HiBob HRIS: people search/create, documents, field metadata and named lists.
+
+use std::time::Instant;
+
+use base64::Engine;
+use chrono::{NaiveDate, Utc};
+use serde_json::{Map, Value, json};
+
+use super::faults::Fault;
+use super::server::{FILES_PREFIX, Incoming, Reply, percent_decode, pick_fault};
+use super::state::{Shared, SimDocument, SimEmployee, State, StoredEmployee};
+use super::{Endpoint, HIBOB_SERVICE_USER_ID, HIBOB_SERVICE_USER_TOKEN, pinpoint};
+
+fn authorized(req: &Incoming) -> Result<(), Reply> {
+    let ok = req
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Basic ")
+                .or_else(|| v.strip_prefix("basic "))
+        })
+        .and_then(|b64| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .ok()
+        })
+        .and_then(|raw| String::from_utf8(raw).ok())
+        .is_some_and(|pair| {
+            pair.split_once(':') == Some((HIBOB_SERVICE_USER_ID, HIBOB_SERVICE_USER_TOKEN))
+        });
+    // HiBob answers auth failures with an empty body.
+    if ok { Ok(()) } else { Err(Reply::empty(401)) }
+}
+
+fn error(status: u16, key: &str, text: impl Into<String>, args: &[&str]) -> Reply {
+    Reply::hibob_error(
+        status,
+        key,
+        &text.into(),
+        args.iter().map(|s| s.to_string()).collect(),
+    )
+}
+
+fn malformed_json() -> Reply {
+    error(
+        400,
+        "request.body.malformed",
+        "Malformed JSON request body",
+        &[],
+    )
+}
+
+/// Counts the request in the endpoint's window, runs `f` if allowed, and stamps the headers on
+/// whatever comes back.
+fn rate_limited(shared: &Shared, endpoint: Endpoint, f: impl FnOnce() -> Reply) -> Reply {
+    let check = shared.lock().rate_check(endpoint);
+    let Some((allowed, limit, remaining, reset)) = check else {
+        return f();
+    };
+    let reply = if allowed {
+        f()
+    } else {
+        error(
+            429,
+            "rate.limit.exceeded",
+            "Too many requests, please try again later",
+            &[],
+        )
+    };
+    reply
+        .with_header("X-RateLimit-Limit", limit.to_string())
+        .with_header("X-RateLimit-Remaining", remaining.to_string())
+        .with_header("X-RateLimit-Reset", reset.to_string())
+}
+
+fn visible_to_search(
+    st: &State,
+    e: &StoredEmployee,
+    show_inactive: bool,
+    today: NaiveDate,
+) -> bool {
+    let lag_passed = e.created.is_none_or(|t| t.elapsed() >= st.read_lag);
+    // A pre-hire whose start date is in the future is inactive until then.
+    lag_passed && (show_inactive || e.emp.start_date <= today)
+}
+
+fn employee_summary(e: &SimEmployee) -> Value {
+    json!({
+        "id": e.id,
+        "email": e.email,
+        "firstName": e.first_name,
+        "surname": e.surname,
+        "displayName": format!("{} {}", e.first_name, e.surname),
+        "work": {"site": e.site, "startDate": e.start_date.format("%Y-%m-%d").to_string()},
+    })
+}
+
+pub(crate) fn search(shared: &Shared, req: &Incoming) -> Reply {
+    if let Err(r) = authorized(req) {
+        return r;
+    }
+    rate_limited(shared, Endpoint::SearchPeople, || search_inner(shared, req))
+}
+
+enum Filter {
+    All,
+    Email(Vec<String>),
+    Id(Vec<String>),
+}
+
+fn parse_filter(body: &Value) -> Result<Filter, Reply> {
+    let filters = match body.get("filters") {
+        None | Some(Value::Null) => return Ok(Filter::All),
+        Some(Value::Array(f)) => f,
+        Some(_) => {
+            return Err(error(
+                400,
+                "validations.search.filters",
+                "filters must be an array",
+                &[],
+            ));
+        }
+    };
+    let one = match filters.as_slice() {
+        [] => {
+            return Err(error(
+                400,
+                "validations.search.filters.empty",
+                "filters must not be empty; omit the key to search all employees",
+                &[],
+            ));
+        }
+        [one] => one,
+        _ => {
+            return Err(error(
+                400,
+                "validations.search.filters.tooMany",
+                "Only one filter is supported",
+                &[],
+            ));
+        }
+    };
+    let path = one["fieldPath"].as_str().unwrap_or("");
+    if one["operator"].as_str() != Some("equals") {
+        let op = one["operator"].as_str().unwrap_or("");
+        return Err(error(
+            400,
+            "validations.search.operator",
+            format!("Operator '{op}' is not supported"),
+            &[op],
+        ));
+    }
+    let Some(values) = one["values"].as_array() else {
+        return Err(error(
+            400,
+            "validations.required",
+            "values is required",
+            &["values"],
+        ));
+    };
+    let values: Vec<String> = values
+        .iter()
+        .map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect();
+    match path {
+        "root.email" => Ok(Filter::Email(
+            values.iter().map(|v| v.to_lowercase()).collect(),
+        )),
+        "root.id" => Ok(Filter::Id(values)),
+        other => Err(error(
+            400,
+            "validations.search.fieldPath",
+            format!("Filtering by '{other}' is not supported"),
+            &[other],
+        )),
+    }
+}
+
+fn search_inner(shared: &Shared, req: &Incoming) -> Reply {
+    let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
+        return malformed_json();
+    };
+    if !body.is_object() {
+        return malformed_json();
+    }
+    let filter = match parse_filter(&body) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let show_inactive = body["showInactive"].as_bool().unwrap_or(false);
+    let today = Utc::now().date_naive();
+    let st = shared.lock();
+    let found: Vec<Value> = st
+        .employees
+        .iter()
+        .filter(|e| visible_to_search(&st, e, show_inactive, today))
+        .filter(|e| match &filter {
+            Filter::All => true,
+            Filter::Email(v) => v.contains(&e.emp.email.to_lowercase()),
+            Filter::Id(v) => v.contains(&e.emp.id),
+        })
+        .map(|e| employee_summary(&e.emp))
+        .collect();
+    Reply::json(200, &json!({"employees": found}))
+}
+
+pub(crate) fn create(shared: &Shared, req: &Incoming) -> Reply {
+    if let Err(r) = authorized(req) {
+        return r;
+    }
+    rate_limited(shared, Endpoint::CreatePerson, || create_inner(shared, req))
+}
+
+fn create_inner(shared: &Shared, req: &Incoming) -> Reply {
+    let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
+        return malformed_json();
+    };
+    if !body.is_object() {
+        return malformed_json();
+    }
+    // Nested by category: a dotted key such as "work.site" does not count.
+    let field = |path: &str| -> Option<String> {
+        let mut v = &body;
+        for part in path.split('.') {
+            v = v.get(part)?;
+        }
+        v.as_str()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let mut got = vec![];
+    for f in [
+        "firstName",
+        "surname",
+        "email",
+        "work.site",
+        "work.startDate",
+    ] {
+        match field(f) {
+            Some(v) => got.push(v),
+            None => {
+                return error(
+                    400,
+                    "validations.required",
+                    format!("{f} is required"),
+                    &[f],
+                );
+            }
+        }
+    }
+    let [first, surname, email, site, start] = <[String; 5]>::try_from(got).expect("five fields");
+    if !email.contains('@') {
+        return error(
+            400,
+            "validations.email.invalid",
+            format!("Email {email} is invalid"),
+            &[&email],
+        );
+    }
+    let Ok(start_date) = NaiveDate::parse_from_str(&start, "%Y-%m-%d") else {
+        return error(
+            400,
+            "validations.date.invalid",
+            format!("Value '{start}' is not a valid date for field work.startDate (YYYY-MM-DD)"),
+            &["work.startDate", &start],
+        );
+    };
+    let mut st = shared.lock();
+    let list_err = |f: &str, v: &str| {
+        error(
+            400,
+            "validations.list.value",
+            format!("Value '{v}' is not a valid value for field {f}"),
+            &[f, v],
+        )
+    };
+    if !st.sites.contains(&site) {
+        return list_err("work.site", &site);
+    }
+    if let Some(dep) = field("work.department")
+        && !st.departments.contains(&dep)
+    {
+        return list_err("work.department", &dep);
+    }
+    if st.email_taken(&email) {
+        return error(
+            400,
+            "validations.email.alreadyexists",
+            format!("Email {email} already exists"),
+            &[&email],
+        );
+    }
+    let id = st.take_employee_id();
+    st.employees.push(StoredEmployee {
+        emp: SimEmployee {
+            id: id.clone(),
+            first_name: first.clone(),
+            surname: surname.clone(),
+            email,
+            site,
+            start_date,
+            body: body.clone(),
+        },
+        created: Some(Instant::now()),
+    });
+    drop(st);
+    let mut out: Map<String, Value> = body.as_object().cloned().unwrap_or_default();
+    out.insert("id".into(), json!(id));
+    out.insert("displayName".into(), json!(format!("{first} {surname}")));
+    out.insert("fullName".into(), json!(format!("{first} {surname}")));
+    Reply::json(200, &Value::Object(out))
+}
+
+fn employee_not_found(id: &str) -> Reply {
+    error(
+        404,
+        "employee.notFound",
+        format!("Employee {id} not found"),
+        &[id],
+    )
+}
+
+pub(crate) fn list_documents(shared: &Shared, req: &Incoming, employee_id: &str) -> Reply {
+    if let Err(r) = authorized(req) {
+        return r;
+    }
+    let st = shared.lock();
+    if st.find_employee(employee_id).is_none() {
+        return employee_not_found(employee_id);
+    }
+    let docs: Vec<Value> = st
+        .documents
+        .iter()
+        .filter(|d| d.employee_id == employee_id)
+        .map(|d| {
+            json!({
+                "id": d.id,
+                "documentName": d.document_name,
+                "folder": d.folder,
+                "downloadLink": format!("{}/hibob/v1/docs/download/{}", shared.origin(), d.id),
+            })
+        })
+        .collect();
+    Reply::json(200, &json!({"documents": docs}))
+}
+
+pub(crate) async fn upload_document(
+    shared: &Shared,
+    req: &Incoming,
+    employee_id: &str,
+    folder: &str,
+) -> Reply {
+    if let Err(r) = authorized(req) {
+        return r;
+    }
+    if shared.lock().find_employee(employee_id).is_none() {
+        return employee_not_found(employee_id);
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
+        return malformed_json();
+    };
+    let text = |k: &str| {
+        body.get(k)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let Some(name) = text("documentName") else {
+        return error(
+            400,
+            "validations.required",
+            "documentName is required",
+            &["documentName"],
+        );
+    };
+    let Some(url) = text("documentUrl") else {
+        return error(
+            400,
+            "validations.required",
+            "documentUrl is required",
+            &["documentUrl"],
+        );
+    };
+    if !fetch(shared, &url).await {
+        return error(
+            400,
+            "documents.url.unreachable",
+            format!("Could not download the document from {url}"),
+            &[&url],
+        );
+    }
+    let tags = body.get("tags").cloned().unwrap_or_else(|| json!([]));
+    let mut st = shared.lock();
+    let id = st.next_document_id.to_string();
+    st.next_document_id += 1;
+    st.documents.push(SimDocument {
+        id: id.clone(),
+        employee_id: employee_id.to_string(),
+        folder: folder.to_string(),
+        document_name: name.clone(),
+        source_url: url,
+    });
+    Reply::json(
+        200,
+        &json!({"id": id, "employeeId": employee_id, "name": name, "documentName": name,
+            "folder": folder, "status": "Created", "tags": tags}),
+    )
+}
+
+/// HiBob downloads the URL synchronously. Only this simulator's own `/files/...` can answer,
+/// and it is resolved from state (no HTTP to ourselves), but still counted and fault-injectable
+/// as a `DownloadFile` call so tests can simulate an expired pre-signed URL.
+async fn fetch(shared: &Shared, raw: &str) -> bool {
+    let Ok(url) = url::Url::parse(raw) else {
+        return false;
+    };
+    let local_host = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    if !local_host || url.port_or_known_default() != Some(shared.addr.port()) {
+        return false;
+    }
+    let Some(rest) = url.path().strip_prefix(FILES_PREFIX) else {
+        return false;
+    };
+    let path_and_query = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    };
+    let seq = shared
+        .lock()
+        .begin_call(Endpoint::DownloadFile, "GET", &path_and_query);
+    let status = match pick_fault(shared, Endpoint::DownloadFile, &path_and_query, b"").await {
+        Some(Fault::Status(s) | Fault::CommitThenStatus(s)) => s,
+        Some(Fault::RateLimited { .. }) => 429,
+        // A garbled body is still a successful download as far as HiBob can tell.
+        Some(_) | None => {
+            let segs: Vec<String> = rest
+                .trim_matches('/')
+                .split('/')
+                .map(percent_decode)
+                .collect();
+            match segs.as_slice() {
+                [app, file] if pinpoint::resolve_file(&shared.lock(), app, file).is_some() => 200,
+                _ => 404,
+            }
+        }
+    };
+    shared.lock().finish_call(seq, status);
+    status == 200
+}
+
+pub(crate) fn people_fields(_shared: &Shared, req: &Incoming) -> Reply {
+    if let Err(r) = authorized(req) {
+        return r;
+    }
+    let field =
+        |id: &str, json_path: &str, name: &str, category: &str, ty: &str, list: Option<&str>| {
+            json!({
+                "id": id,
+                "jsonPath": json_path,
+                "name": name,
+                "category": category,
+                "type": ty,
+                "description": "",
+                "historical": category == "work",
+                "typeData": list.map_or_else(|| json!({}), |l| json!({"listId": l})),
+            })
+        };
+    let fields = vec![
+        field("root.id", "id", "Employee ID", "root", "text", None),
+        field(
+            "root.firstName",
+            "firstName",
+            "First name",
+            "root",
+            "text",
+            None,
+        ),
+        field("root.surname", "surname", "Last name", "root", "text", None),
+        field("root.email", "email", "Email", "root", "text", None),
+        field(
+            "root.displayName",
+            "displayName",
+            "Display name",
+            "root",
+            "text",
+            None,
+        ),
+        field(
+            "work.site",
+            "work.site",
+            "Site",
+            "work",
+            "list",
+            Some("site"),
+        ),
+        field(
+            "work.startDate",
+            "work.startDate",
+            "Start date",
+            "work",
+            "date",
+            None,
+        ),
+        field(
+            "work.title",
+            "work.title",
+            "Job title",
+            "work",
+            "text",
+            None,
+        ),
+        field(
+            "work.department",
+            "work.department",
+            "Department",
+            "work",
+            "list",
+            Some("department"),
+        ),
+        field(
+            "home.mobilePhone",
+            "home.mobilePhone",
+            "Personal mobile",
+            "home",
+            "text",
+            None,
+        ),
+        field(
+            "about.socialData.linkedin",
+            "about.socialData.linkedin",
+            "LinkedIn",
+            "about",
+            "text",
+            None,
+        ),
+    ];
+    Reply::json(200, &Value::Array(fields))
+}
+
+pub(crate) fn named_list(shared: &Shared, req: &Incoming, name: &str) -> Reply {
+    if let Err(r) = authorized(req) {
+        return r;
+    }
+    let st = shared.lock();
+    let (values, base) = match name {
+        "site" => (&st.sites, 2_474_159),
+        "department" => (&st.departments, 1_822_301),
+        _ => {
+            return error(
+                404,
+                "namedList.notFound",
+                format!("Named list {name} not found"),
+                &[name],
+            );
+        }
+    };
+    let items: Vec<Value> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| json!({"id": base + i as u64, "value": v, "name": v, "archived": false, "children": []}))
+        .collect();
+    Reply::json(200, &json!({"name": name, "values": items}))
+}

@@ -1,0 +1,263 @@
+//! A stateful simulator of the Pinpoint ATS and HiBob HRIS HTTP APIs on a loopback port.
+//!
+//! It owns: an axum server on its own thread and tokio runtime; the state both systems hold
+//! (applications, jobs, comments, employees, documents, named lists); seeded scenarios; injected
+//! faults; fixed-window rate limits; read-after-write lag; and a record of every request.
+//! Tests and the `demo` command drive it through [`Sim`] and assert on its state and counters.
+//!
+//! It must not know anything about the rest of the product: no imports from other crate
+//! modules, no sync logic. It only behaves like the two remote APIs as described in the API
+//! notes, including their traps (confidential jobs hidden by default, 200 on create with a
+//! string id, inactive pre-hires hidden from search, HTML from the edge on 5xx).
+
+mod faults;
+mod hibob;
+mod pinpoint;
+mod scenario;
+mod server;
+mod state;
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+pub use faults::{Fault, FaultRule};
+pub use scenario::{
+    CvFiles, Scenario, SimApplication, SimEmployeeSeed, SimJob, Stage, Visibility, WindowLimit,
+};
+pub use state::{SimComment, SimDocument, SimEmployee};
+
+use state::Shared;
+
+pub const PINPOINT_API_KEY: &str = "sim-pinpoint-key";
+pub const HIBOB_SERVICE_USER_ID: &str = "SERVICE-SIM";
+pub const HIBOB_SERVICE_USER_TOKEN: &str = "sim-hibob-token";
+
+/// The remote operation a request was routed to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    ListApplications,
+    GetApplication,
+    PostComment,
+    DownloadFile,
+    SearchPeople,
+    CreatePerson,
+    ListDocuments,
+    UploadDocument,
+    PeopleFields,
+    NamedList,
+    Unknown,
+}
+
+/// One request that reached the simulator. `status` is 0 while the request is still in flight.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallRecord {
+    pub endpoint: Endpoint,
+    pub method: String,
+    pub path_and_query: String,
+    pub status: u16,
+}
+
+/// Handle to a running simulator. Dropping it stops the server and frees the port.
+#[derive(Debug)]
+pub struct Sim {
+    shared: Arc<Shared>,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").field("addr", &self.addr).finish()
+    }
+}
+
+impl Sim {
+    /// Serves on 127.0.0.1 with an OS-chosen port.
+    pub fn start(scenario: Scenario) -> std::io::Result<Sim> {
+        Sim::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), scenario)
+    }
+
+    /// Serves on `addr` from a dedicated thread with its own runtime, so it works both from
+    /// plain blocking tests and from inside another runtime.
+    pub fn start_on(addr: SocketAddr, scenario: Scenario) -> std::io::Result<Sim> {
+        // Bind before returning so the port is known and connections queue even before the
+        // accept loop runs.
+        let listener = TcpListener::bind(addr)?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(addr, scenario));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(4)
+            .thread_name("hirebridge-sim")
+            .enable_all()
+            .build()?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let app = server::router(shared.clone());
+        let thread = std::thread::Builder::new()
+            .name("hirebridge-sim".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let listener = match tokio::net::TcpListener::from_std(listener) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            tracing::error!(error = %e, "simulator could not adopt its listener");
+                            return;
+                        }
+                    };
+                    // Not graceful on purpose: a test's Drop must not wait for a delayed request.
+                    tokio::select! {
+                        res = axum::serve(listener, app) => {
+                            if let Err(e) = res {
+                                tracing::error!(error = %e, "simulator server stopped");
+                            }
+                        }
+                        _ = rx => {}
+                    }
+                });
+                runtime.shutdown_timeout(Duration::from_millis(200));
+            })?;
+        Ok(Sim {
+            shared,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.shared.addr
+    }
+
+    /// `http://127.0.0.1:PORT/pinpoint/api/v1`
+    pub fn pinpoint_base_url(&self) -> String {
+        format!("{}{}", self.shared.origin(), server::PINPOINT_PREFIX)
+    }
+
+    /// `http://127.0.0.1:PORT/hibob/v1`
+    pub fn hibob_base_url(&self) -> String {
+        format!("{}{}", self.shared.origin(), server::HIBOB_PREFIX)
+    }
+
+    /// Queues a fault; rules are checked in insertion order.
+    pub fn inject(&self, rule: FaultRule) {
+        if rule.times > 0 {
+            self.shared.lock().push_rule(rule);
+        }
+    }
+
+    pub fn set_hibob_read_lag(&self, lag: Duration) {
+        self.shared.lock().read_lag = lag;
+    }
+
+    pub fn set_hibob_rate_limit(&self, limit: Option<WindowLimit>) {
+        let mut st = self.shared.lock();
+        st.rate_limit = limit;
+        st.windows.clear();
+    }
+
+    /// Adds an application, or replaces the one with the same id.
+    pub fn add_application(&self, app: SimApplication) {
+        self.shared.lock().upsert_application(app);
+    }
+
+    pub fn add_job(&self, job: SimJob) {
+        self.shared.lock().jobs.insert(job.id.clone(), job);
+    }
+
+    /// Moves an application to another stage and bumps its `updated_at`.
+    ///
+    /// # Panics
+    /// If no application has that id: a test referring to a missing hire is a bug in the test.
+    pub fn set_stage(&self, application_id: &str, stage: Stage) {
+        let found = self.shared.lock().set_stage(application_id, stage);
+        assert!(found, "sim: no application with id {application_id}");
+    }
+
+    /// All applications, in numeric id order.
+    pub fn applications(&self) -> Vec<SimApplication> {
+        let st = self.shared.lock();
+        let mut apps: Vec<SimApplication> =
+            st.applications.values().map(|s| s.app.clone()).collect();
+        apps.sort_by_key(|a| (a.id.parse::<u64>().unwrap_or(u64::MAX), a.id.clone()));
+        apps
+    }
+
+    /// All employees in creation order, ignoring read lag and activity.
+    pub fn employees(&self) -> Vec<SimEmployee> {
+        let st = self.shared.lock();
+        st.employees.iter().map(|e| e.emp.clone()).collect()
+    }
+
+    /// The employee with this email (case-insensitive), ignoring read lag and activity.
+    pub fn employee_by_email(&self, email: &str) -> Option<SimEmployee> {
+        let e = email.to_lowercase();
+        let st = self.shared.lock();
+        st.employees
+            .iter()
+            .find(|s| s.emp.email.to_lowercase() == e)
+            .map(|s| s.emp.clone())
+    }
+
+    pub fn documents(&self, employee_id: &str) -> Vec<SimDocument> {
+        let st = self.shared.lock();
+        st.documents
+            .iter()
+            .filter(|d| d.employee_id == employee_id)
+            .cloned()
+            .collect()
+    }
+
+    pub fn comments(&self, application_id: &str) -> Vec<SimComment> {
+        let st = self.shared.lock();
+        st.comments
+            .iter()
+            .filter(|c| c.comment.application_id == application_id)
+            .map(|c| c.comment.clone())
+            .collect()
+    }
+
+    /// Every request that reached the simulator since start or the last reset, in arrival order.
+    pub fn calls(&self) -> Vec<CallRecord> {
+        self.shared.lock().calls()
+    }
+
+    /// Requests to `endpoint`, any status.
+    pub fn count(&self, endpoint: Endpoint) -> usize {
+        self.shared.lock().count_calls(|c| c.endpoint == endpoint)
+    }
+
+    pub fn count_status(&self, endpoint: Endpoint, status: u16) -> usize {
+        self.shared
+            .lock()
+            .count_calls(|c| c.endpoint == endpoint && c.status == status)
+    }
+
+    /// Requests to the writing endpoints (create person, upload document, post comment), any status.
+    pub fn write_calls(&self) -> usize {
+        self.shared.lock().count_calls(|c| {
+            matches!(
+                c.endpoint,
+                Endpoint::CreatePerson | Endpoint::UploadDocument | Endpoint::PostComment
+            )
+        })
+    }
+
+    /// Forgets recorded calls (state and queued faults are kept).
+    pub fn reset_counters(&self) {
+        self.shared.lock().reset_calls();
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

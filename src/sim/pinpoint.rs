@@ -1,0 +1,420 @@
+//! Simulated Pinpoint ATS (JSON:API) and the pre-signed CV file host.
+
+use std::collections::BTreeSet;
+
+use chrono::Utc;
+use serde_json::{Map, Value, json};
+
+use super::PINPOINT_API_KEY;
+use super::scenario::Visibility;
+use super::server::{FILES_PREFIX, Incoming, PINPOINT_PREFIX, Reply, query_encode};
+use super::state::{Shared, SimComment, State, StoredApplication, StoredComment, iso};
+
+const DEFAULT_PAGE_SIZE: usize = 100;
+const MAX_PAGE_SIZE: usize = 1000;
+
+fn authorized(req: &Incoming) -> Result<(), Reply> {
+    let ok = req
+        .headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|k| k == PINPOINT_API_KEY);
+    if ok {
+        Ok(())
+    } else {
+        Err(Reply::jsonapi_error(
+            401,
+            "Unauthorized",
+            "Missing or invalid X-API-KEY header",
+        ))
+    }
+}
+
+/// Parsed query parameters that shape an application read.
+struct ReadOpts {
+    pairs: Vec<(String, String)>,
+    visible: Vec<Visibility>,
+    attachments: bool,
+    include_job: bool,
+    include_comments: bool,
+}
+
+impl ReadOpts {
+    fn parse(query: Option<&str>) -> ReadOpts {
+        let pairs: Vec<(String, String)> =
+            url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+                .into_owned()
+                .collect();
+        let mut opts = ReadOpts {
+            pairs,
+            visible: vec![],
+            attachments: false,
+            include_job: false,
+            include_comments: false,
+        };
+        // Real Pinpoint hides private and confidential jobs unless asked: the trap a sync must avoid.
+        opts.visible = match opts.list("filter[job_visibility]") {
+            Some(names) => names.into_iter().filter_map(Visibility::parse).collect(),
+            None => vec![Visibility::External, Visibility::Internal],
+        };
+        let has = |k: &str, v: &str| opts.list(k).is_some_and(|l| l.contains(&v));
+        let flags = (
+            has("extra_fields[applications]", "attachments"),
+            has("include", "job"),
+            has("include", "comments"),
+        );
+        (opts.attachments, opts.include_job, opts.include_comments) = flags;
+        opts
+    }
+
+    fn get(&self, k: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn list(&self, k: &str) -> Option<Vec<&str>> {
+        self.get(k).map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+    }
+}
+
+fn numeric_key(id: &str) -> (u64, String) {
+    // Non-numeric ids sort after numeric ones, then lexically, so order is always total.
+    (id.parse::<u64>().unwrap_or(u64::MAX), id.to_string())
+}
+
+pub(crate) fn list_applications(shared: &Shared, req: &Incoming) -> Reply {
+    if let Err(r) = authorized(req) {
+        return r;
+    }
+    let opts = ReadOpts::parse(req.query.as_deref());
+    let origin = shared.origin();
+    let st = shared.lock();
+
+    let basic = opts.list("filter[stage_basic_type]");
+    let stage_ids = opts.list("filter[stage_id]");
+    let mut apps: Vec<&StoredApplication> = st
+        .applications
+        .values()
+        .filter(|s| opts.visible.contains(&st.job_visibility(&s.app.job_id)))
+        .filter(|s| {
+            basic
+                .as_ref()
+                .is_none_or(|b| b.contains(&s.app.stage.basic_type()))
+        })
+        .filter(|s| {
+            stage_ids
+                .as_ref()
+                .is_none_or(|b| b.contains(&s.app.stage.id()))
+        })
+        .collect();
+    apps.sort_by_key(|s| numeric_key(&s.app.id));
+    if opts.get("sort") == Some("-id") {
+        apps.reverse();
+    }
+
+    let total = apps.len();
+    let number = opts
+        .get("page[number]")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let size = opts
+        .get("page[size]")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(DEFAULT_PAGE_SIZE)
+        .clamp(1, MAX_PAGE_SIZE);
+    let start = (number - 1).saturating_mul(size).min(total);
+    let end = start.saturating_add(size).min(total);
+    let page = &apps[start..end];
+
+    let data: Vec<Value> = page
+        .iter()
+        .map(|s| application_json(&st, s, &opts, &origin))
+        .collect();
+    let included = included_for(&st, page, &opts);
+
+    let base = format!("{origin}{PINPOINT_PREFIX}/applications");
+    let mut links = Map::new();
+    links.insert(
+        "self".into(),
+        json!(format!("{origin}{}", req.path_and_query)),
+    );
+    if end < total {
+        links.insert(
+            "next".into(),
+            json!(page_link(&base, &opts.pairs, number + 1)),
+        );
+    }
+    Reply::jsonapi(
+        200,
+        &json!({"data": data, "included": included, "links": links, "meta": {"count": total}}),
+    )
+}
+
+/// The same query with `page[number]` replaced, every other parameter kept in order.
+fn page_link(base: &str, pairs: &[(String, String)], number: usize) -> String {
+    let mut out: Vec<String> = vec![];
+    let mut replaced = false;
+    for (k, v) in pairs {
+        if k == "page[number]" {
+            if !replaced {
+                out.push(format!("page[number]={number}"));
+                replaced = true;
+            }
+        } else {
+            out.push(format!("{}={}", query_encode(k), query_encode(v)));
+        }
+    }
+    if !replaced {
+        out.push(format!("page[number]={number}"));
+    }
+    format!("{base}?{}", out.join("&"))
+}
+
+pub(crate) fn get_application(shared: &Shared, req: &Incoming, id: &str) -> Reply {
+    if let Err(r) = authorized(req) {
+        return r;
+    }
+    let opts = ReadOpts::parse(req.query.as_deref());
+    let origin = shared.origin();
+    let st = shared.lock();
+    let found = st
+        .applications
+        .get(id)
+        .filter(|s| opts.visible.contains(&st.job_visibility(&s.app.job_id)));
+    let Some(stored) = found else {
+        return Reply::jsonapi_error(
+            404,
+            "Not Found",
+            &format!("Couldn't find Application with 'id'={id}"),
+        );
+    };
+    let data = application_json(&st, stored, &opts, &origin);
+    let included = included_for(&st, &[stored], &opts);
+    Reply::jsonapi(
+        200,
+        &json!({
+            "data": data,
+            "included": included,
+            "links": {"self": format!("{origin}{}", req.path_and_query)},
+        }),
+    )
+}
+
+fn comments_of<'a>(st: &'a State, app_id: &'a str) -> impl Iterator<Item = &'a StoredComment> {
+    st.comments
+        .iter()
+        .filter(move |c| c.comment.application_id == app_id)
+}
+
+fn application_json(st: &State, s: &StoredApplication, opts: &ReadOpts, origin: &str) -> Value {
+    let a = &s.app;
+    let mut attrs = json!({
+        "first_name": a.first_name,
+        "last_name": a.last_name,
+        "email": a.email,
+        "phone": a.phone,
+        "created_at": iso(s.created_at),
+        "updated_at": iso(s.updated_at),
+        "stage_basic_type": a.stage.basic_type(),
+    });
+    if opts.attachments {
+        let list: Vec<Value> = a
+            .attachment_files()
+            .into_iter()
+            .map(|(context, filename)| {
+                json!({
+                    "context": context,
+                    "filename": filename,
+                    "url": format!("{origin}{FILES_PREFIX}/{}/{}", query_encode(&a.id), query_encode(&filename)),
+                })
+            })
+            .collect();
+        attrs["attachments"] = json!(list);
+    }
+    let mut rel = json!({
+        "job": {"data": {"type": "jobs", "id": a.job_id}},
+        "stage": {"data": {"type": "stages", "id": a.stage.id()}},
+    });
+    if opts.include_comments {
+        let ids: Vec<Value> = comments_of(st, &a.id)
+            .map(|c| json!({"type": "comments", "id": c.comment.id}))
+            .collect();
+        rel["comments"] = json!({"data": ids});
+    }
+    json!({"id": a.id, "type": "applications", "attributes": attrs, "relationships": rel})
+}
+
+fn included_for(st: &State, page: &[&StoredApplication], opts: &ReadOpts) -> Vec<Value> {
+    let mut out = vec![];
+    if opts.include_job {
+        let mut seen = BTreeSet::new();
+        for s in page {
+            if seen.insert(s.app.job_id.clone())
+                && let Some(job) = st.jobs.get(&s.app.job_id)
+            {
+                out.push(json!({
+                    "type": "jobs",
+                    "id": job.id,
+                    "attributes": {"title": job.title, "visibility": job.visibility.as_str()},
+                }));
+            }
+        }
+    }
+    if opts.include_comments {
+        for s in page {
+            for c in comments_of(st, &s.app.id) {
+                out.push(json!({
+                    "type": "comments",
+                    "id": c.comment.id,
+                    "attributes": {"body_text": c.comment.body_text, "created_at": iso(c.created_at)},
+                }));
+            }
+        }
+    }
+    out
+}
+
+pub(crate) fn post_comment(shared: &Shared, req: &Incoming) -> Reply {
+    if let Err(r) = authorized(req) {
+        return r;
+    }
+    if let Some(ct) = req
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+    {
+        let mime = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if mime != "application/json" && mime != "application/vnd.api+json" {
+            return Reply::jsonapi_error(
+                415,
+                "Unsupported Media Type",
+                "Content-Type must be application/vnd.api+json",
+            );
+        }
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
+        return Reply::jsonapi_error(400, "Bad Request", "Request body is not valid JSON");
+    };
+    let data = &body["data"];
+    if data["type"] != "comments" {
+        return pointer_error("/data/type", "type must be 'comments'");
+    }
+    let text = match data["attributes"]["body_text"].as_str() {
+        Some(t) if !t.trim().is_empty() => t.to_string(),
+        _ => return pointer_error("/data/attributes/body_text", "body_text can't be blank"),
+    };
+    let target = &data["relationships"]["commentable"]["data"];
+    if target["type"] != "applications" {
+        return pointer_error(
+            "/data/relationships/commentable/data/type",
+            "commentable type must be 'applications'",
+        );
+    }
+    let app_id = match &target["id"] {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => {
+            return pointer_error(
+                "/data/relationships/commentable/data/id",
+                "commentable id can't be blank",
+            );
+        }
+    };
+    let mut st = shared.lock();
+    if !st.applications.contains_key(&app_id) {
+        return Reply::jsonapi_error(
+            404,
+            "Not Found",
+            &format!("Couldn't find Application with 'id'={app_id}"),
+        );
+    }
+    let id = st.next_comment_id.to_string();
+    st.next_comment_id += 1;
+    let created_at = Utc::now();
+    st.comments.push(StoredComment {
+        comment: SimComment {
+            id: id.clone(),
+            application_id: app_id,
+            body_text: text.clone(),
+        },
+        created_at,
+    });
+    Reply::jsonapi(
+        201,
+        &json!({"data": {"id": id, "type": "comments",
+            "attributes": {"body_text": text, "created_at": iso(created_at)}}}),
+    )
+}
+
+fn pointer_error(pointer: &str, detail: &str) -> Reply {
+    Reply::jsonapi(
+        422,
+        &json!({"errors": [{"status": "422", "title": "Unprocessable Entity", "detail": detail,
+            "source": {"pointer": pointer}}]}),
+    )
+}
+
+/// The bytes of an application's attachment, if it has one by that name.
+pub(crate) fn resolve_file(
+    st: &State,
+    application_id: &str,
+    filename: &str,
+) -> Option<(&'static str, Vec<u8>)> {
+    let stored = st.applications.get(application_id)?;
+    stored
+        .app
+        .attachment_files()
+        .into_iter()
+        .find(|(_, f)| f == filename)
+        .map(|(_, f)| fake_file(application_id, &f))
+}
+
+pub(crate) fn download_file(shared: &Shared, application_id: &str, filename: &str) -> Reply {
+    match resolve_file(&shared.lock(), application_id, filename) {
+        Some((ct, bytes)) => Reply::bytes(200, ct, bytes),
+        // Object stores answer XML, not the API's JSON.
+        None => Reply::bytes(
+            404,
+            "application/xml",
+            b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchKey</Code>\
+              <Message>The specified key does not exist.</Message></Error>"
+                .to_vec(),
+        ),
+    }
+}
+
+fn fake_file(application_id: &str, filename: &str) -> (&'static str, Vec<u8>) {
+    if filename.ends_with(".docx") {
+        let mut b = b"PK\x03\x04\x14\x00\x06\x00".to_vec();
+        b.extend_from_slice(
+            format!("word/document.xml CV of application {application_id}").as_bytes(),
+        );
+        b.resize(400, b'.');
+        return (
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            b,
+        );
+    }
+    let text = format!(
+        "%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n\
+         2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n\
+         3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >> endobj\n\
+         4 0 obj << /Length 60 >> stream\nBT /F1 12 Tf 72 720 Td (Curriculum vitae: application {application_id}) Tj ET\nendstream endobj\n\
+         trailer << /Root 1 0 R >>\n%%EOF\n"
+    );
+    ("application/pdf", text.into_bytes())
+}

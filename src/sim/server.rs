@@ -1,0 +1,465 @@
+//! Routing, call recording and fault application shared by both simulated APIs.
+//!
+//! Every request goes through one fallback handler so the raw body is available for fault
+//! matching and the final status can be recorded whatever produced it.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::Endpoint;
+use super::faults::{self, Fault};
+use super::state::{Shared, epoch_ms};
+use super::{hibob, pinpoint};
+
+pub(crate) const PINPOINT_PREFIX: &str = "/pinpoint/api/v1";
+pub(crate) const HIBOB_PREFIX: &str = "/hibob/v1";
+pub(crate) const FILES_PREFIX: &str = "/files";
+const JSONAPI: &str = "application/vnd.api+json";
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// Which API an endpoint belongs to, for the style of error bodies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Api {
+    Pinpoint,
+    HiBob,
+    Files,
+    None,
+}
+
+/// A fully buffered answer, so faults can cut or rewrite it before it is sent.
+#[derive(Clone, Debug)]
+pub(crate) struct Reply {
+    pub status: u16,
+    pub content_type: Option<&'static str>,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(status: u16, v: &Value) -> Reply {
+        Reply {
+            status,
+            content_type: Some("application/json"),
+            headers: vec![],
+            body: serde_json::to_vec(v).unwrap_or_default(),
+        }
+    }
+
+    pub fn jsonapi(status: u16, v: &Value) -> Reply {
+        Reply {
+            content_type: Some(JSONAPI),
+            ..Reply::json(status, v)
+        }
+    }
+
+    pub fn jsonapi_error(status: u16, title: &str, detail: &str) -> Reply {
+        Reply::jsonapi(
+            status,
+            &json!({"errors": [{"status": status.to_string(), "title": title, "detail": detail}]}),
+        )
+    }
+
+    pub fn hibob_error(status: u16, key: &str, error: &str, args: Vec<String>) -> Reply {
+        Reply::json(status, &json!({"key": key, "error": error, "args": args}))
+    }
+
+    pub fn html(status: u16, text: &str) -> Reply {
+        Reply {
+            status,
+            content_type: Some("text/html; charset=UTF-8"),
+            headers: vec![],
+            body: text.as_bytes().to_vec(),
+        }
+    }
+
+    pub fn empty(status: u16) -> Reply {
+        Reply {
+            status,
+            content_type: None,
+            headers: vec![],
+            body: vec![],
+        }
+    }
+
+    pub fn bytes(status: u16, content_type: &'static str, body: Vec<u8>) -> Reply {
+        Reply {
+            status,
+            content_type: Some(content_type),
+            headers: vec![],
+            body,
+        }
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Reply {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    fn into_response(self) -> Response {
+        let mut resp = Response::new(Body::from(self.body));
+        *resp.status_mut() =
+            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let h = resp.headers_mut();
+        if let Some(ct) = self.content_type {
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+        }
+        for (name, value) in self.headers {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                h.append(name, v);
+            }
+        }
+        resp
+    }
+}
+
+/// A classified request path with its captured parameters.
+#[derive(Clone, Debug)]
+pub(crate) enum Route {
+    ListApplications,
+    GetApplication(String),
+    PostComment,
+    DownloadFile {
+        application_id: String,
+        filename: String,
+    },
+    SearchPeople,
+    CreatePerson,
+    ListDocuments(String),
+    UploadDocument {
+        employee_id: String,
+        folder: String,
+    },
+    PeopleFields,
+    NamedList(String),
+    Unknown,
+}
+
+impl Route {
+    pub fn classify(method: &Method, path: &str) -> Route {
+        let segs = |rest: &str| -> Vec<String> {
+            rest.trim_matches('/')
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .map(percent_decode)
+                .collect()
+        };
+        let get = method == Method::GET;
+        let post = method == Method::POST;
+        if let Some(rest) = strip(path, PINPOINT_PREFIX) {
+            let s = segs(rest);
+            let s: Vec<&str> = s.iter().map(String::as_str).collect();
+            return match s.as_slice() {
+                ["applications"] if get => Route::ListApplications,
+                ["applications", id] if get => Route::GetApplication(id.to_string()),
+                ["comments"] if post => Route::PostComment,
+                _ => Route::Unknown,
+            };
+        }
+        if let Some(rest) = strip(path, HIBOB_PREFIX) {
+            let s = segs(rest);
+            let s: Vec<&str> = s.iter().map(String::as_str).collect();
+            return match s.as_slice() {
+                ["people", "search"] if post => Route::SearchPeople,
+                ["people"] if post => Route::CreatePerson,
+                ["docs", "people", id] if get => Route::ListDocuments(id.to_string()),
+                ["docs", "people", id, folder @ ("shared" | "confidential")] if post => {
+                    Route::UploadDocument {
+                        employee_id: id.to_string(),
+                        folder: folder.to_string(),
+                    }
+                }
+                ["company", "people", "fields"] if get => Route::PeopleFields,
+                ["company", "named-lists", name] if get => Route::NamedList(name.to_string()),
+                _ => Route::Unknown,
+            };
+        }
+        if let Some(rest) = strip(path, FILES_PREFIX) {
+            let s = segs(rest);
+            if let [app, file] = s.as_slice()
+                && get
+            {
+                return Route::DownloadFile {
+                    application_id: app.clone(),
+                    filename: file.clone(),
+                };
+            }
+        }
+        Route::Unknown
+    }
+
+    pub fn endpoint(&self) -> Endpoint {
+        match self {
+            Route::ListApplications => Endpoint::ListApplications,
+            Route::GetApplication(_) => Endpoint::GetApplication,
+            Route::PostComment => Endpoint::PostComment,
+            Route::DownloadFile { .. } => Endpoint::DownloadFile,
+            Route::SearchPeople => Endpoint::SearchPeople,
+            Route::CreatePerson => Endpoint::CreatePerson,
+            Route::ListDocuments(_) => Endpoint::ListDocuments,
+            Route::UploadDocument { .. } => Endpoint::UploadDocument,
+            Route::PeopleFields => Endpoint::PeopleFields,
+            Route::NamedList(_) => Endpoint::NamedList,
+            Route::Unknown => Endpoint::Unknown,
+        }
+    }
+}
+
+pub(crate) fn api_of(endpoint: Endpoint) -> Api {
+    match endpoint {
+        Endpoint::ListApplications | Endpoint::GetApplication | Endpoint::PostComment => {
+            Api::Pinpoint
+        }
+        Endpoint::DownloadFile => Api::Files,
+        Endpoint::SearchPeople
+        | Endpoint::CreatePerson
+        | Endpoint::ListDocuments
+        | Endpoint::UploadDocument
+        | Endpoint::PeopleFields
+        | Endpoint::NamedList => Api::HiBob,
+        Endpoint::Unknown => Api::None,
+    }
+}
+
+fn strip<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
+    let rest = path.strip_prefix(prefix)?;
+    (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+}
+
+/// What handlers need from a request.
+pub(crate) struct Incoming {
+    pub headers: HeaderMap,
+    pub query: Option<String>,
+    pub path_and_query: String,
+    pub body: Bytes,
+}
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new().fallback(move |req: Request| {
+        let shared = shared.clone();
+        async move { dispatch(shared, req).await }
+    })
+}
+
+async fn dispatch(shared: Arc<Shared>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let route = Route::classify(&parts.method, parts.uri.path());
+    let endpoint = route.endpoint();
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path().to_string(), |p| p.as_str().to_string());
+    let seq = shared
+        .lock()
+        .begin_call(endpoint, parts.method.as_str(), &path_and_query);
+    let body = axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .unwrap_or_default();
+    let incoming = Incoming {
+        headers: parts.headers,
+        query: parts.uri.query().map(str::to_string),
+        path_and_query,
+        body,
+    };
+    let reply = handle(&shared, &route, &incoming).await;
+    shared.lock().finish_call(seq, reply.status);
+    reply.into_response()
+}
+
+/// Applies queued faults for this request (delays first), returning the one that decides the
+/// answer, if any.
+pub(crate) async fn pick_fault(
+    shared: &Shared,
+    endpoint: Endpoint,
+    path_and_query: &str,
+    body: &[u8],
+) -> Option<Fault> {
+    let decoded = percent_decode(path_and_query);
+    let haystacks = [path_and_query, decoded.as_str()];
+    let mut from = 0;
+    loop {
+        let next = shared.lock().take_fault(endpoint, &haystacks, body, from);
+        match next {
+            Some((seq, Fault::Delay(d))) => {
+                tokio::time::sleep(d).await;
+                from = seq + 1;
+            }
+            Some((_, fault)) => return Some(fault),
+            None => return None,
+        }
+    }
+}
+
+async fn handle(shared: &Shared, route: &Route, req: &Incoming) -> Reply {
+    let endpoint = route.endpoint();
+    let api = api_of(endpoint);
+    let Some(fault) = pick_fault(shared, endpoint, &req.path_and_query, &req.body).await else {
+        return normal(shared, route, req).await;
+    };
+    match fault {
+        Fault::Status(status) => faults::status_reply(api, status),
+        Fault::CommitThenStatus(status) => {
+            let _ = normal(shared, route, req).await;
+            faults::status_reply(api, status)
+        }
+        Fault::MalformedBody => faults::malformed_reply(),
+        Fault::TruncatedJson => faults::truncate_reply(normal(shared, route, req).await),
+        Fault::WrongTypes => wrong_types_reply(shared, route, req).await,
+        Fault::RateLimited { retry_after_secs } => {
+            let configured = shared.lock().rate_limit;
+            let (limit, reset) = match configured {
+                Some(l) => {
+                    let w = (l.window.as_millis() as u64).max(1);
+                    (l.limit, (epoch_ms() / w * w + w).div_ceil(1000))
+                }
+                // Without a configured window, reset at the next whole second so tests stay fast.
+                None => (50, epoch_ms() / 1000 + 1),
+            };
+            let mut reply = match api {
+                Api::HiBob => Reply::hibob_error(
+                    429,
+                    "rate.limit.exceeded",
+                    "Too many requests, please try again later",
+                    vec![],
+                ),
+                _ => Reply::jsonapi_error(429, "Too Many Requests", "Rate limit exceeded"),
+            }
+            .with_header("X-RateLimit-Limit", limit.to_string())
+            .with_header("X-RateLimit-Remaining", "0")
+            .with_header("X-RateLimit-Reset", reset.to_string());
+            if let Some(secs) = retry_after_secs {
+                reply = reply.with_header("Retry-After", secs.to_string());
+            }
+            reply
+        }
+        Fault::Delay(_) => unreachable!("delays are consumed by pick_fault"),
+    }
+}
+
+async fn normal(shared: &Shared, route: &Route, req: &Incoming) -> Reply {
+    match route {
+        Route::ListApplications => pinpoint::list_applications(shared, req),
+        Route::GetApplication(id) => pinpoint::get_application(shared, req, id),
+        Route::PostComment => pinpoint::post_comment(shared, req),
+        Route::DownloadFile {
+            application_id,
+            filename,
+        } => pinpoint::download_file(shared, application_id, filename),
+        Route::SearchPeople => hibob::search(shared, req),
+        Route::CreatePerson => hibob::create(shared, req),
+        Route::ListDocuments(id) => hibob::list_documents(shared, req, id),
+        Route::UploadDocument {
+            employee_id,
+            folder,
+        } => hibob::upload_document(shared, req, employee_id, folder).await,
+        Route::PeopleFields => hibob::people_fields(shared, req),
+        Route::NamedList(name) => hibob::named_list(shared, req, name),
+        Route::Unknown => Reply::json(
+            404,
+            &json!({"error": "Not Found", "path": req.path_and_query}),
+        ),
+    }
+}
+
+/// 200 with plausible JSON whose types are wrong; writes are not performed.
+async fn wrong_types_reply(shared: &Shared, route: &Route, req: &Incoming) -> Reply {
+    let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+    match route {
+        Route::CreatePerson => {
+            let next = shared.lock().next_employee_id;
+            Reply::json(
+                200,
+                &json!({
+                    "id": next,
+                    "firstName": body.get("firstName").cloned().unwrap_or(Value::Null),
+                    "surname": 0,
+                    "email": body.get("email").cloned().unwrap_or(Value::Null),
+                    "work": {"site": 1, "startDate": 20_260_101},
+                }),
+            )
+        }
+        Route::UploadDocument { employee_id, .. } => Reply::json(
+            200,
+            &json!({
+                "id": shared.lock().next_document_id,
+                "employeeId": employee_id.parse::<u64>().ok(),
+                "name": 7,
+                "documentName": 7,
+                "status": "Created",
+                "tags": {},
+            }),
+        ),
+        Route::PostComment => Reply::jsonapi(
+            200,
+            &json!({"data": {"id": shared.lock().next_comment_id, "type": "comments",
+                "attributes": {"body_text": 12345, "created_at": 0}}}),
+        ),
+        Route::DownloadFile { .. } => Reply::json(200, &json!({"url": 1, "expires": "never"})),
+        _ => {
+            let reply = normal(shared, route, req).await;
+            let mut v: Value =
+                serde_json::from_slice(&reply.body).unwrap_or_else(|_| json!({"id": 0}));
+            faults::wrong_types(&mut v);
+            Reply {
+                status: 200,
+                body: serde_json::to_vec(&v).unwrap_or_default(),
+                ..reply
+            }
+        }
+    }
+}
+
+/// Percent-decodes a path or query (lossy on invalid UTF-8; `+` is left alone).
+pub(crate) fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2]))
+        {
+            out.push(h * 16 + l);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Percent-encodes a query key or value, keeping `[`, `]` and `,` readable as Pinpoint's links do.
+pub(crate) fn query_encode(s: &str) -> String {
+    let mut out = String::new();
+    for &c in s.as_bytes() {
+        match c {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'_'
+            | b'.'
+            | b'~'
+            | b'['
+            | b']'
+            | b',' => out.push(c as char),
+            _ => out.push_str(&format!("%{c:02X}")),
+        }
+    }
+    out
+}

@@ -1,0 +1,320 @@
+//! The simulator's mutable state. Always accessed under one `std::sync::Mutex`, never across an await.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::Value;
+
+use super::faults::{Fault, FaultRule};
+use super::scenario::{Scenario, SimApplication, SimJob, Stage, Visibility, WindowLimit};
+use super::{CallRecord, Endpoint};
+
+/// An employee as HiBob holds it.
+#[derive(Clone, Debug)]
+pub struct SimEmployee {
+    pub id: String,
+    pub first_name: String,
+    pub surname: String,
+    pub email: String,
+    pub site: String,
+    pub start_date: NaiveDate,
+    /// The JSON body it was created with (`Null` for seeded employees).
+    pub body: Value,
+}
+
+#[derive(Clone, Debug)]
+pub struct SimDocument {
+    pub id: String,
+    pub employee_id: String,
+    /// `shared` or `confidential`.
+    pub folder: String,
+    pub document_name: String,
+    pub source_url: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct SimComment {
+    pub id: String,
+    pub application_id: String,
+    pub body_text: String,
+}
+
+pub(crate) struct StoredEmployee {
+    pub emp: SimEmployee,
+    /// `None` for seeds: they predate the simulation and are never hidden by read lag.
+    pub created: Option<Instant>,
+}
+
+pub(crate) struct StoredApplication {
+    pub app: SimApplication,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub(crate) struct StoredComment {
+    pub comment: SimComment,
+    pub created_at: DateTime<Utc>,
+}
+
+struct LiveRule {
+    seq: u64,
+    rule: FaultRule,
+}
+
+struct OpenCall {
+    seq: u64,
+    record: CallRecord,
+}
+
+pub(crate) struct State {
+    pub jobs: BTreeMap<String, SimJob>,
+    /// Keyed by id; listing sorts numerically, so map order does not matter.
+    pub applications: HashMap<String, StoredApplication>,
+    pub employees: Vec<StoredEmployee>,
+    pub documents: Vec<SimDocument>,
+    pub comments: Vec<StoredComment>,
+    pub sites: Vec<String>,
+    pub departments: Vec<String>,
+    pub read_lag: Duration,
+    pub rate_limit: Option<WindowLimit>,
+    /// Per endpoint: (window start in ms since epoch, requests counted in it).
+    pub windows: HashMap<Endpoint, (u64, u32)>,
+    pub next_employee_id: u64,
+    pub next_document_id: u64,
+    pub next_comment_id: u64,
+    rules: Vec<LiveRule>,
+    next_rule_seq: u64,
+    calls: Vec<OpenCall>,
+    next_call_seq: u64,
+}
+
+/// Everything the request handlers share.
+pub(crate) struct Shared {
+    pub addr: SocketAddr,
+    state: Mutex<State>,
+}
+
+impl Shared {
+    pub fn new(addr: SocketAddr, scenario: Scenario) -> Shared {
+        Shared {
+            addr,
+            state: Mutex::new(State::new(scenario)),
+        }
+    }
+
+    /// A poisoned lock only means a handler panicked; the data is still usable for a simulator.
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl State {
+    fn new(s: Scenario) -> State {
+        // Fixed base so timestamps are deterministic for a given scenario.
+        let base = DateTime::parse_from_rfc3339("2026-01-05T09:00:00+00:00")
+            .expect("valid timestamp")
+            .with_timezone(&Utc);
+        let mut st = State {
+            jobs: s.jobs.into_iter().map(|j| (j.id.clone(), j)).collect(),
+            applications: HashMap::new(),
+            employees: vec![],
+            documents: vec![],
+            comments: vec![],
+            sites: s.sites,
+            departments: s.departments,
+            read_lag: s.hibob_read_lag,
+            rate_limit: s.hibob_rate_limit,
+            windows: HashMap::new(),
+            next_employee_id: 3_397_352_260_643_062_621,
+            next_document_id: 15_587_714,
+            next_comment_id: 51_200_001,
+            rules: vec![],
+            next_rule_seq: 0,
+            calls: vec![],
+            next_call_seq: 0,
+        };
+        for (i, app) in s.applications.into_iter().enumerate() {
+            let created = base + chrono::Duration::hours(7 * i as i64);
+            st.applications.insert(
+                app.id.clone(),
+                StoredApplication {
+                    app,
+                    created_at: created,
+                    updated_at: created + chrono::Duration::days(12),
+                },
+            );
+        }
+        for seed in s.existing_employees {
+            let id = st.take_employee_id();
+            st.employees.push(StoredEmployee {
+                emp: SimEmployee {
+                    id,
+                    first_name: seed.first_name,
+                    surname: seed.surname,
+                    email: seed.email,
+                    site: seed.site,
+                    start_date: seed.start_date,
+                    body: Value::Null,
+                },
+                created: None,
+            });
+        }
+        st
+    }
+
+    pub fn take_employee_id(&mut self) -> String {
+        let id = self.next_employee_id;
+        // A non-unit stride keeps ids from looking like row numbers.
+        self.next_employee_id += 7_919;
+        id.to_string()
+    }
+
+    pub fn job_visibility(&self, job_id: &str) -> Visibility {
+        self.jobs
+            .get(job_id)
+            .map_or(Visibility::External, |j| j.visibility)
+    }
+
+    pub fn upsert_application(&mut self, app: SimApplication) {
+        let now = Utc::now();
+        match self.applications.get_mut(&app.id) {
+            Some(stored) => {
+                stored.app = app;
+                stored.updated_at = now;
+            }
+            None => {
+                self.applications.insert(
+                    app.id.clone(),
+                    StoredApplication {
+                        app,
+                        created_at: now,
+                        updated_at: now,
+                    },
+                );
+            }
+        }
+    }
+
+    pub fn set_stage(&mut self, id: &str, stage: Stage) -> bool {
+        match self.applications.get_mut(id) {
+            Some(stored) => {
+                stored.app.stage = stage;
+                stored.updated_at = Utc::now();
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn find_employee(&self, id: &str) -> Option<&SimEmployee> {
+        self.employees
+            .iter()
+            .find(|e| e.emp.id == id)
+            .map(|e| &e.emp)
+    }
+
+    pub fn email_taken(&self, email: &str) -> bool {
+        let e = email.to_lowercase();
+        self.employees
+            .iter()
+            .any(|s| s.emp.email.to_lowercase() == e)
+    }
+
+    pub fn push_rule(&mut self, rule: FaultRule) {
+        let seq = self.next_rule_seq;
+        self.next_rule_seq += 1;
+        self.rules.push(LiveRule { seq, rule });
+    }
+
+    /// The first live rule for this request whose sequence is at least `from`; consumes one use.
+    pub fn take_fault(
+        &mut self,
+        endpoint: Endpoint,
+        haystacks: &[&str],
+        body: &[u8],
+        from: u64,
+    ) -> Option<(u64, Fault)> {
+        let idx = self
+            .rules
+            .iter()
+            .position(|r| r.seq >= from && r.rule.matches(endpoint, haystacks, body))?;
+        let live = &mut self.rules[idx];
+        live.rule.times -= 1;
+        let found = (live.seq, live.rule.fault.clone());
+        if live.rule.times == 0 {
+            self.rules.remove(idx);
+        }
+        Some(found)
+    }
+
+    pub fn begin_call(&mut self, endpoint: Endpoint, method: &str, path_and_query: &str) -> u64 {
+        let seq = self.next_call_seq;
+        self.next_call_seq += 1;
+        self.calls.push(OpenCall {
+            seq,
+            record: CallRecord {
+                endpoint,
+                method: method.to_string(),
+                path_and_query: path_and_query.to_string(),
+                // 0 until the answer is known; requests are listed in arrival order.
+                status: 0,
+            },
+        });
+        seq
+    }
+
+    pub fn finish_call(&mut self, seq: u64, status: u16) {
+        if let Some(c) = self.calls.iter_mut().rev().find(|c| c.seq == seq) {
+            c.record.status = status;
+        }
+    }
+
+    pub fn calls(&self) -> Vec<CallRecord> {
+        self.calls.iter().map(|c| c.record.clone()).collect()
+    }
+
+    /// Counts recorded calls without cloning the log (it can be long in benchmarks).
+    pub fn count_calls(&self, pred: impl Fn(&CallRecord) -> bool) -> usize {
+        self.calls.iter().filter(|c| pred(&c.record)).count()
+    }
+
+    pub fn reset_calls(&mut self) {
+        self.calls.clear();
+    }
+
+    /// Counts one request against the endpoint's fixed window.
+    /// Returns (allowed, limit, remaining, reset epoch secs), or `None` when no limit is configured.
+    pub fn rate_check(&mut self, endpoint: Endpoint) -> Option<(bool, u32, u32, u64)> {
+        let limit = self.rate_limit?;
+        let window_ms = (limit.window.as_millis() as u64).max(1);
+        let now_ms = epoch_ms();
+        let start = now_ms / window_ms * window_ms;
+        let reset = (start + window_ms).div_ceil(1000);
+        let slot = self.windows.entry(endpoint).or_insert((start, 0));
+        if slot.0 != start {
+            *slot = (start, 0);
+        }
+        if slot.1 >= limit.limit {
+            return Some((false, limit.limit, 0, reset));
+        }
+        slot.1 += 1;
+        Some((true, limit.limit, limit.limit - slot.1, reset))
+    }
+}
+
+pub(crate) fn epoch_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+pub(crate) fn iso(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S+00:00").to_string()
+}
