@@ -371,8 +371,14 @@ mod tests {
     fn reset_epoch_becomes_a_wait() {
         let h = headers(&[("x-ratelimit-reset", "1000000042")]);
         assert_eq!(wait_hint(&h, 1_000_000_000), Some(Duration::from_secs(42)));
-        let past = headers(&[("x-ratelimit-reset", "999999999")]);
-        assert_eq!(wait_hint(&past, 1_000_000_000), Some(Duration::ZERO));
+        let past = headers(&[("x-ratelimit-reset", "1699999990")]);
+        assert_eq!(wait_hint(&past, 1_700_000_000), Some(Duration::ZERO));
+        // A small number is a delta, not an epoch.
+        let delta = headers(&[("x-ratelimit-reset", "12")]);
+        assert_eq!(
+            wait_hint(&delta, 1_700_000_000),
+            Some(Duration::from_secs(12))
+        );
     }
 
     #[test]

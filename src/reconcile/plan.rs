@@ -122,8 +122,10 @@ pub fn plan_hire(
 
     match entry.comment {
         StepState::Done => {}
+        // An adopted employee may be our own work from before a lost ledger: look first,
+        // because a duplicate comment notifies the whole hiring team.
         StepState::Pending => steps.push(Step::PostComment {
-            check_existing: false,
+            check_existing: !created_by_us,
         }),
         StepState::InFlight => steps.push(Step::PostComment {
             check_existing: true,
@@ -267,7 +269,7 @@ mod tests {
     }
 
     #[test]
-    fn an_existing_employee_is_adopted_and_its_documents_checked() {
+    fn an_existing_employee_is_adopted_and_its_documents_and_comments_checked() {
         assert_eq!(
             plan(
                 &entry(),
@@ -284,7 +286,7 @@ mod tests {
                     check_existing: true
                 },
                 Step::PostComment {
-                    check_existing: false
+                    check_existing: true
                 },
                 Step::MarkDone
             ]

@@ -1,0 +1,261 @@
+//! Shared setup for end-to-end tests: a simulator of both APIs on 127.0.0.1, a temporary
+//! directory with a config file pointing at it, and the real `hirebridge` binary.
+#![allow(dead_code)] // each test file uses a different part of this module
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use hirebridge::ledger::{EntryFilter, Ledger, LedgerEntry, LedgerEvent};
+use hirebridge::sim::{self, Scenario, Sim, Stage};
+use serde_json::Value;
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_hirebridge");
+
+/// Knobs a test may turn in the generated config file.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub page_size: u32,
+    /// hirebridge's idea of HiBob's read lag (`hibob.read_lag`).
+    pub read_lag: &'static str,
+    pub retry_initial: &'static str,
+    pub retry_max: &'static str,
+    pub extra: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            page_size: 100,
+            read_lag: "0s",
+            // No backoff by default, so a test's next `sync` retries at once.
+            retry_initial: "0s",
+            retry_max: "0s",
+            extra: String::new(),
+        }
+    }
+}
+
+/// A simulator, a config file, a ledger path — one isolated world per test.
+pub struct World {
+    pub sim: Sim,
+    pub dir: tempfile::TempDir,
+    pub config_path: PathBuf,
+    pub ledger_path: PathBuf,
+    pub env: Vec<(String, String)>,
+}
+
+impl World {
+    pub fn new(scenario: Scenario) -> Self {
+        Self::with(scenario, Settings::default())
+    }
+
+    pub fn with(scenario: Scenario, settings: Settings) -> Self {
+        let sim = Sim::start(scenario).expect("simulator starts");
+        let dir = tempfile::tempdir().unwrap();
+        let ledger_path = dir.path().join("ledger.sqlite3");
+        let config_path = dir.path().join("config.toml");
+        let world = World {
+            sim,
+            dir,
+            config_path,
+            ledger_path,
+            env: vec![
+                ("PINPOINT_API_KEY".into(), sim::PINPOINT_API_KEY.into()),
+                (
+                    "HIBOB_SERVICE_USER_ID".into(),
+                    sim::HIBOB_SERVICE_USER_ID.into(),
+                ),
+                (
+                    "HIBOB_SERVICE_USER_TOKEN".into(),
+                    sim::HIBOB_SERVICE_USER_TOKEN.into(),
+                ),
+            ],
+        };
+        world.write_config(&settings);
+        world
+    }
+
+    pub fn write_config(&self, s: &Settings) {
+        let text = format!(
+            r#"
+[pinpoint]
+base_url = "{pinpoint}"
+rate_limit = "1000/1s"
+page_size = {page_size}
+
+[hibob]
+base_url = "{hibob}"
+rate_limit = "1000/1s"
+site = "New York (Demo)"
+read_lag = "{read_lag}"
+
+[ledger]
+path = "{ledger}"
+
+[schedule]
+every = "1s"
+
+[http]
+request_timeout = "3s"
+
+[retry]
+initial = "{retry_initial}"
+max = "{retry_max}"
+{extra}
+"#,
+            pinpoint = self.sim.pinpoint_base_url(),
+            hibob = self.sim.hibob_base_url(),
+            page_size = s.page_size,
+            read_lag = s.read_lag,
+            ledger = self.ledger_path.display(),
+            retry_initial = s.retry_initial,
+            retry_max = s.retry_max,
+            extra = s.extra,
+        );
+        std::fs::write(&self.config_path, text).unwrap();
+    }
+
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.into(), value.into()));
+    }
+
+    /// The real binary, with a clean environment holding only this world's secrets.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BINARY);
+        cmd.env_clear()
+            .env("HIREBRIDGE_CONFIG", &self.config_path)
+            .env("HIREBRIDGE_LOG", "info")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .args(args);
+        cmd
+    }
+
+    pub fn hirebridge(&self, args: &[&str]) -> Run {
+        Run(self.command(args).output().expect("the binary runs"))
+    }
+
+    pub fn sync(&self) -> Run {
+        self.hirebridge(&["sync"])
+    }
+
+    pub fn report_json(&self) -> Vec<Value> {
+        let run = self.hirebridge(&["report", "--format", "json"]);
+        assert_eq!(run.code(), 0, "report failed: {}", run.all());
+        serde_json::from_str::<Vec<Value>>(&run.stdout()).expect("report JSON parses")
+    }
+
+    pub fn row(&self, application_id: &str) -> Value {
+        self.report_json()
+            .into_iter()
+            .find(|r| r["application_id"] == application_id)
+            .unwrap_or_else(|| panic!("no report row for {application_id}"))
+    }
+
+    pub fn ledger(&self) -> Ledger {
+        Ledger::open_read_only(&self.ledger_path).expect("ledger opens")
+    }
+
+    pub fn entry(&self, application_id: &str) -> LedgerEntry {
+        self.ledger()
+            .entry(application_id)
+            .unwrap()
+            .unwrap_or_else(|| panic!("no ledger entry for {application_id}"))
+    }
+
+    pub fn entries(&self) -> Vec<LedgerEntry> {
+        self.ledger().entries(&EntryFilter::default()).unwrap()
+    }
+
+    pub fn events(&self, application_id: &str) -> Vec<LedgerEvent> {
+        self.ledger().events(application_id).unwrap()
+    }
+
+    /// Ids of the applications the simulator holds in the hired stage.
+    pub fn hired_ids(&self) -> Vec<String> {
+        self.sim
+            .applications()
+            .into_iter()
+            .filter(|a| a.stage == Stage::Hired)
+            .map(|a| a.id)
+            .collect()
+    }
+
+    /// Employees in the simulated HiBob with this email (case-insensitive).
+    pub fn employees_with_email(&self, email: &str) -> usize {
+        self.sim
+            .employees()
+            .iter()
+            .filter(|e| e.email.eq_ignore_ascii_case(email))
+            .count()
+    }
+
+    /// Asserts the product's promise over the whole simulated world: every hired
+    /// application has exactly one employee, at most one CV document, at most one comment.
+    pub fn assert_exactly_once(&self) {
+        for app in self.sim.applications() {
+            if app.stage != Stage::Hired {
+                continue;
+            }
+            assert!(
+                self.employees_with_email(&app.email) <= 1,
+                "{} has {} employees",
+                app.email,
+                self.employees_with_email(&app.email)
+            );
+            assert!(
+                self.sim.comments(&app.id).len() <= 1,
+                "application {} has {} comments",
+                app.id,
+                self.sim.comments(&app.id).len()
+            );
+            if let Some(e) = self.sim.employee_by_email(&app.email) {
+                let marker = format!("(Pinpoint application {})", app.id);
+                let cvs = self
+                    .sim
+                    .documents(&e.id)
+                    .iter()
+                    .filter(|d| d.document_name.contains(&marker))
+                    .count();
+                assert!(cvs <= 1, "application {} has {cvs} CV documents", app.id);
+            }
+        }
+    }
+}
+
+/// The output of one run of the binary.
+pub struct Run(pub Output);
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.0.status.code().unwrap_or(-1)
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.0.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr).into_owned()
+    }
+    pub fn all(&self) -> String {
+        format!("--- stdout\n{}--- stderr\n{}", self.stdout(), self.stderr())
+    }
+    /// Asserts the exit code and that nothing panicked.
+    pub fn expect(self, code: i32) -> Self {
+        assert!(!self.stderr().contains("panicked"), "panic: {}", self.all());
+        assert_eq!(self.code(), code, "unexpected exit code: {}", self.all());
+        self
+    }
+}
+
+/// Polls `condition` until it holds or `timeout` passes (for the daemon tests).
+pub fn wait_for(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    condition()
+}

@@ -1,0 +1,546 @@
+//! End-to-end specification of a reconcile pass: the real `hirebridge` binary against the
+//! simulated Pinpoint and HiBob on 127.0.0.1, with a real SQLite ledger.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Settings, World};
+use hirebridge::ledger::{EmployeeOrigin, HireStatus};
+use hirebridge::sim::{
+    CvFiles, Endpoint, Fault, FaultRule, Scenario, SimApplication, SimEmployeeSeed, Visibility,
+};
+
+fn ada() -> SimApplication {
+    SimApplication::hired("1001", "Ada", "Lovelace", "ada@example.com", "1")
+}
+
+fn small_world() -> World {
+    World::new(
+        Scenario::empty()
+            .with_job("1", "Analytical Engineer", Visibility::External)
+            .with_job("2", "Chief of Staff", Visibility::Confidential)
+            .with_application(ada())
+            .with_application(SimApplication::hired(
+                "1002",
+                "Grace",
+                "Hopper",
+                "grace@example.com",
+                "2",
+            ))
+            .with_application({
+                let mut a =
+                    SimApplication::hired("1003", "Zoë", "Ångström", "zoe@example.com", "1");
+                a.cv = CvFiles::None;
+                a
+            }),
+    )
+}
+
+#[test]
+fn two_hundred_fifty_hires_across_several_pages_all_reach_done() {
+    let world = World::new(Scenario::generated(250, 7));
+    let hired = world.hired_ids();
+    assert_eq!(hired.len(), 250);
+
+    let run = world.sync().expect(0);
+    assert!(run.stdout().contains("250 hired listed"), "{}", run.all());
+    assert!(world.sim.count(Endpoint::ListApplications) >= 3, "paged");
+
+    let rows = world.report_json();
+    assert_eq!(
+        rows.len(),
+        250,
+        "one row per hired application, none for other stages"
+    );
+    for row in &rows {
+        assert_eq!(row["status"], "done", "{row}");
+        assert!(row["hibob_employee_id"].is_string(), "{row}");
+        assert!(row["comment_id"].is_string(), "{row}");
+        assert!(hired.contains(&row["application_id"].as_str().unwrap().to_owned()));
+    }
+    // Hires on confidential jobs are included (the visibility filter is sent).
+    let confidential = world
+        .sim
+        .applications()
+        .into_iter()
+        .filter(|a| a.job_id == "7" || a.job_id == "8")
+        .count();
+    assert!(confidential > 0);
+    world.assert_exactly_once();
+    for app in world.sim.applications() {
+        if hired.contains(&app.id) {
+            assert_eq!(world.employees_with_email(&app.email), 1, "{}", app.email);
+            assert_eq!(world.sim.comments(&app.id).len(), 1);
+        }
+    }
+}
+
+#[test]
+fn a_second_sync_makes_no_write_calls_and_no_per_hire_calls() {
+    let world = World::new(Scenario::generated(250, 11));
+    world.sync().expect(0);
+    world.sim.reset_counters();
+
+    let run = world.sync().expect(0);
+    assert!(run.stdout().contains("0 new"), "{}", run.all());
+    assert_eq!(world.sim.write_calls(), 0);
+    assert_eq!(world.sim.count(Endpoint::SearchPeople), 0);
+    assert_eq!(world.sim.count(Endpoint::GetApplication), 0);
+    assert_eq!(world.sim.count(Endpoint::ListDocuments), 0);
+    assert_eq!(
+        world.sim.count(Endpoint::ListApplications),
+        3,
+        "listing pages only: ceil(250 / 100)"
+    );
+}
+
+#[test]
+fn cv_comment_and_employee_carry_what_the_recruiter_would_expect() {
+    let world = small_world();
+    world.sync().expect(0);
+
+    let ada = world.sim.employee_by_email("ada@example.com").unwrap();
+    assert_eq!(ada.first_name, "Ada");
+    assert_eq!(ada.surname, "Lovelace");
+    assert_eq!(ada.site, "New York (Demo)");
+    assert!(
+        ada.start_date > chrono::Utc::now().date_naive(),
+        "start date from the offset"
+    );
+
+    let docs = world.sim.documents(&ada.id);
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0].document_name, "CV (Pinpoint application 1001).pdf");
+    assert_eq!(docs[0].folder, "shared");
+    let row = world.row("1001");
+    assert_eq!(row["cv"], "uploaded");
+    assert_eq!(row["cv_document_id"], docs[0].id.as_str());
+
+    let comments = world.sim.comments("1001");
+    assert_eq!(comments.len(), 1);
+    assert_eq!(
+        comments[0].body_text,
+        format!("HiBob employee created: {}", ada.id)
+    );
+    assert_eq!(row["comment_id"], comments[0].id.as_str());
+    assert_eq!(row["hibob_employee_id"], ada.id.as_str());
+}
+
+#[test]
+fn a_hire_without_a_cv_is_done_with_cv_none() {
+    let world = small_world();
+    world.sync().expect(0);
+    let row = world.row("1003");
+    assert_eq!(row["status"], "done");
+    assert_eq!(row["cv"], "none");
+    let zoe = world.sim.employee_by_email("zoe@example.com").unwrap();
+    assert!(world.sim.documents(&zoe.id).is_empty());
+    assert_eq!(world.sim.comments("1003").len(), 1);
+}
+
+#[test]
+fn an_employee_already_in_hibob_is_adopted_not_duplicated() {
+    // The seeded employee differs in case and is inactive (start date in the future), so it
+    // is only found with a case-insensitive compare and `showInactive: true`.
+    let scenario = Scenario::empty()
+        .with_job("1", "Engineer", Visibility::External)
+        .with_application(ada())
+        .with_employee(SimEmployeeSeed {
+            first_name: "Ada".into(),
+            surname: "Lovelace".into(),
+            email: "Ada@Example.com".into(),
+            site: "London".into(),
+            start_date: chrono::Utc::now().date_naive() + chrono::Days::new(30),
+        });
+    let world = World::new(scenario);
+    let seeded = world.sim.employee_by_email("ada@example.com").unwrap();
+
+    world.sync().expect(0);
+    assert_eq!(world.employees_with_email("ada@example.com"), 1);
+    assert_eq!(world.sim.count(Endpoint::CreatePerson), 0);
+    let entry = world.entry("1001");
+    assert_eq!(entry.hibob_employee_id.as_deref(), Some(seeded.id.as_str()));
+    assert_eq!(entry.employee_origin, Some(EmployeeOrigin::Adopted));
+    // An adopted employee's documents are checked before uploading.
+    assert_eq!(world.sim.count(Endpoint::ListDocuments), 1);
+    assert_eq!(world.sim.documents(&seeded.id).len(), 1);
+    assert_eq!(
+        world.sim.comments("1001")[0].body_text,
+        format!("HiBob employee linked: {}", seeded.id)
+    );
+}
+
+#[test]
+fn a_lost_ledger_adopts_what_was_done_and_repeats_nothing() {
+    let world = small_world();
+    world.sync().expect(0);
+    let ada = world.sim.employee_by_email("ada@example.com").unwrap();
+    // The ledger is lost (a reinstall); HiBob and Pinpoint keep what was done.
+    std::fs::remove_file(&world.ledger_path).unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", world.ledger_path.display()));
+    }
+    world.sim.reset_counters();
+    world.sync().expect(0);
+    assert_eq!(world.sim.count(Endpoint::CreatePerson), 0);
+    assert_eq!(world.sim.count(Endpoint::UploadDocument), 0);
+    assert_eq!(world.sim.documents(&ada.id).len(), 1);
+    assert_eq!(world.sim.count(Endpoint::PostComment), 0);
+    assert_eq!(world.sim.comments("1001").len(), 1);
+    world.assert_exactly_once();
+}
+
+#[test]
+fn two_applications_of_one_person_make_one_employee() {
+    let mut second = ada();
+    second.id = "1009".into();
+    second.job_id = "2".into();
+    let world = World::new(
+        Scenario::empty()
+            .with_job("1", "Engineer", Visibility::External)
+            .with_job("2", "Architect", Visibility::Internal)
+            .with_application(ada())
+            .with_application(second),
+    );
+    world.sync().expect(0);
+    assert_eq!(world.employees_with_email("ada@example.com"), 1);
+    let (a, b) = (world.entry("1001"), world.entry("1009"));
+    assert_eq!(a.hibob_employee_id, b.hibob_employee_id);
+    assert_eq!(b.employee_origin, Some(EmployeeOrigin::Adopted));
+    assert_eq!(world.sim.comments("1009").len(), 1);
+}
+
+#[test]
+fn an_ambiguous_create_ends_with_one_employee() {
+    let world = small_world();
+    world.sim.inject(
+        FaultRule::new(Endpoint::CreatePerson, Fault::CommitThenStatus(502))
+            .matching("ada@example.com"),
+    );
+    let run = world.sync().expect(2);
+    assert!(run.stdout().contains("1 failed"), "{}", run.all());
+    assert_eq!(
+        world.employees_with_email("ada@example.com"),
+        1,
+        "HiBob committed"
+    );
+    let entry = world.entry("1001");
+    assert_eq!(entry.status, HireStatus::Failed);
+    assert!(
+        entry
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("outcome unknown"),
+        "{entry:?}"
+    );
+
+    world.sync().expect(0);
+    assert_eq!(world.employees_with_email("ada@example.com"), 1);
+    let entry = world.entry("1001");
+    assert_eq!(entry.status, HireStatus::Done);
+    assert_eq!(entry.employee_origin, Some(EmployeeOrigin::Adopted));
+    let creates_for_ada = world
+        .sim
+        .calls()
+        .iter()
+        .filter(|c| c.endpoint == Endpoint::CreatePerson)
+        .count();
+    assert_eq!(
+        creates_for_ada, 3,
+        "one create per hire, none repeated for Ada"
+    );
+    world.assert_exactly_once();
+    let outcomes: Vec<String> = world
+        .events("1001")
+        .iter()
+        .map(|e| format!("{}.{}", e.step, e.outcome))
+        .collect();
+    assert_eq!(
+        outcomes[..4],
+        [
+            "hire.detected",
+            "employee.intent",
+            "employee.failed",
+            "employee.adopted"
+        ]
+    );
+}
+
+#[test]
+fn after_an_ambiguous_create_hirebridge_waits_out_hibobs_read_lag() {
+    let lag = Duration::from_millis(1500);
+    let world = World::with(
+        Scenario::empty()
+            .with_job("1", "Engineer", Visibility::External)
+            .with_application(ada())
+            .with_read_lag(lag),
+        Settings {
+            read_lag: "1500ms",
+            ..Settings::default()
+        },
+    );
+    world.sim.inject(
+        FaultRule::new(Endpoint::CreatePerson, Fault::CommitThenStatus(504))
+            .matching("ada@example.com"),
+    );
+    world.sync().expect(2);
+    // Straight away: the new employee is invisible, and creating again would risk a twin.
+    world.sync().expect(2);
+    assert_eq!(world.sim.count(Endpoint::CreatePerson), 1);
+    assert_eq!(world.employees_with_email("ada@example.com"), 1);
+
+    std::thread::sleep(lag + Duration::from_millis(200));
+    world.sync().expect(0);
+    assert_eq!(world.sim.count(Endpoint::CreatePerson), 1);
+    assert_eq!(
+        world.entry("1001").employee_origin,
+        Some(EmployeeOrigin::Adopted)
+    );
+}
+
+#[test]
+fn a_read_lag_longer_than_configured_is_caught_by_the_duplicate_email_answer() {
+    // hirebridge is told HiBob has no lag; HiBob has one. The duplicate-email 400 is the
+    // backstop: no second employee, and the hire is adopted once HiBob shows it.
+    let lag = Duration::from_millis(1200);
+    let world = World::new(
+        Scenario::empty()
+            .with_job("1", "Engineer", Visibility::External)
+            .with_application(ada())
+            .with_read_lag(lag),
+    );
+    world.sim.inject(
+        FaultRule::new(Endpoint::CreatePerson, Fault::CommitThenStatus(502))
+            .matching("ada@example.com"),
+    );
+    world.sync().expect(2);
+    world.sync().expect(2);
+    assert_eq!(world.sim.count_status(Endpoint::CreatePerson, 400), 1);
+    assert_eq!(world.employees_with_email("ada@example.com"), 1);
+    std::thread::sleep(lag + Duration::from_millis(200));
+    world.sync().expect(0);
+    assert_eq!(world.employees_with_email("ada@example.com"), 1);
+    assert_eq!(world.entry("1001").status, HireStatus::Done);
+}
+
+#[test]
+fn ambiguous_cv_upload_and_comment_are_found_not_repeated() {
+    let world = small_world();
+    world.sim.inject(
+        FaultRule::new(Endpoint::UploadDocument, Fault::CommitThenStatus(502)).matching("1001"),
+    );
+    world.sim.inject(
+        FaultRule::new(Endpoint::PostComment, Fault::CommitThenStatus(503)).matching("1002"),
+    );
+    world.sync().expect(2);
+    world.sync().expect(0);
+    world.assert_exactly_once();
+    let ada = world.sim.employee_by_email("ada@example.com").unwrap();
+    assert_eq!(world.sim.documents(&ada.id).len(), 1);
+    assert_eq!(
+        world.sim.count(Endpoint::UploadDocument),
+        2,
+        "Ada once, Grace once"
+    );
+    assert_eq!(world.sim.comments("1002").len(), 1);
+    assert_eq!(
+        world.sim.count(Endpoint::GetApplication),
+        1,
+        "comments read once"
+    );
+    let cv_outcomes: Vec<String> = world
+        .events("1001")
+        .iter()
+        .filter(|e| e.step == "cv")
+        .map(|e| e.outcome.clone())
+        .collect();
+    assert_eq!(cv_outcomes, ["intent", "failed", "found"]);
+}
+
+#[test]
+fn a_validation_error_parks_only_that_hire() {
+    let world = small_world();
+    world.sim.inject(
+        FaultRule::new(Endpoint::CreatePerson, Fault::Status(400))
+            .matching("grace@example.com")
+            .times(10),
+    );
+    let run = world.sync().expect(3);
+    assert!(run.stdout().contains("1 need attention"), "{}", run.all());
+    let grace = world.row("1002");
+    assert_eq!(grace["status"], "needs_attention");
+    assert!(
+        grace["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("refused the data"),
+        "{grace}"
+    );
+    assert_eq!(world.row("1001")["status"], "done");
+    assert_eq!(world.row("1003")["status"], "done");
+
+    // Parked means parked: the next pass leaves it alone, until an operator retries it.
+    world.sim.reset_counters();
+    world.sync().expect(3);
+    assert_eq!(world.sim.count(Endpoint::CreatePerson), 0);
+    world.hirebridge(&["retry", "1002"]).expect(0);
+    world.sim.reset_counters();
+    world.sync().expect(3);
+    assert_eq!(world.sim.count(Endpoint::CreatePerson), 1);
+}
+
+#[test]
+fn an_unusable_pinpoint_record_is_parked_with_its_reason_and_the_rest_continue() {
+    let mut nameless = SimApplication::hired("1004", "Nobody", "X", "no-at-sign", "1");
+    nameless.cv = CvFiles::None;
+    let world = small_world();
+    world.sim.add_application(nameless);
+    world.sync().expect(3);
+    let row = world.row("1004");
+    assert_eq!(row["status"], "needs_attention");
+    assert!(
+        row["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("not an address")
+    );
+    assert_eq!(world.row("1001")["status"], "done");
+}
+
+#[test]
+fn a_hibob_401_stops_the_pass_after_one_request_and_says_what_to_check() {
+    let mut world = small_world();
+    world.set_env("HIBOB_SERVICE_USER_TOKEN", "wrong-token-d41d8cd9");
+    let run = world.sync().expect(3);
+    assert!(
+        run.all().contains("HIBOB_SERVICE_USER_TOKEN"),
+        "{}",
+        run.all()
+    );
+    assert!(!run.all().contains("wrong-token-d41d8cd9"), "secret leaked");
+    assert_eq!(world.sim.count(Endpoint::SearchPeople), 1);
+    assert_eq!(world.sim.count(Endpoint::CreatePerson), 0);
+    assert_eq!(world.sim.write_calls(), 0);
+}
+
+#[test]
+fn a_hibob_403_on_create_parks_the_hire_and_stops_the_pass() {
+    let world = small_world();
+    world
+        .sim
+        .inject(FaultRule::new(Endpoint::CreatePerson, Fault::Status(403)).times(5));
+    let run = world.sync().expect(3);
+    assert!(run.all().contains("Add employees"), "{}", run.all());
+    assert_eq!(world.sim.count(Endpoint::CreatePerson), 1, "no hammering");
+    let parked: Vec<_> = world
+        .entries()
+        .into_iter()
+        .filter(|e| e.status == HireStatus::NeedsAttention)
+        .collect();
+    assert_eq!(parked.len(), 1);
+}
+
+#[test]
+fn a_pinpoint_401_stops_the_pass_and_leaks_no_key() {
+    let mut world = small_world();
+    world.set_env("PINPOINT_API_KEY", "pk-live-5f4dcc3b5aa7");
+    let run = world.sync().expect(3);
+    assert!(run.all().contains("PINPOINT_API_KEY"), "{}", run.all());
+    assert!(!run.all().contains("pk-live-5f4dcc3b5aa7"));
+    assert_eq!(world.sim.count(Endpoint::ListApplications), 1);
+    assert!(world.sim.employees().is_empty());
+}
+
+#[test]
+fn malformed_answers_are_errors_for_that_step_not_panics() {
+    let world = small_world();
+    // HiBob's search answers an HTML page once; Pinpoint's comment answer is cut in half.
+    world
+        .sim
+        .inject(FaultRule::new(Endpoint::SearchPeople, Fault::MalformedBody));
+    world
+        .sim
+        .inject(FaultRule::new(Endpoint::PostComment, Fault::TruncatedJson).matching("1003"));
+    let run = world.sync().expect(2);
+    assert!(
+        run.stderr().contains("not the expected JSON"),
+        "{}",
+        run.all()
+    );
+    assert!(
+        world.sim.employees().is_empty(),
+        "nothing created on a failed lookup"
+    );
+
+    world.sync().expect(2); // the truncated comment answer: outcome unknown
+    world.sync().expect(0);
+    world.assert_exactly_once();
+    assert_eq!(world.sim.comments("1003").len(), 1);
+}
+
+#[test]
+fn a_malformed_listing_fails_the_pass_without_losing_anything() {
+    let world = small_world();
+    world.sim.inject(FaultRule::new(
+        Endpoint::ListApplications,
+        Fault::MalformedBody,
+    ));
+    let run = world.sync().expect(2);
+    assert!(run.stdout().contains("listing failed"), "{}", run.all());
+    assert_eq!(world.sim.write_calls(), 0);
+    world.sync().expect(0);
+    assert_eq!(world.report_json().len(), 3);
+}
+
+#[test]
+fn a_429_with_retry_after_is_honoured() {
+    let world = small_world();
+    world.sim.inject(
+        FaultRule::new(
+            Endpoint::CreatePerson,
+            Fault::RateLimited {
+                retry_after_secs: Some(2),
+            },
+        )
+        .matching("ada@example.com"),
+    );
+    world.sync().expect(2);
+    let entry = world.entry("1001");
+    assert_eq!(entry.status, HireStatus::Failed);
+    let wait = entry.next_attempt_at.unwrap() - entry.updated_at;
+    assert!(wait >= chrono::Duration::seconds(2), "waits {wait}");
+
+    world.sim.reset_counters();
+    world.sync().expect(2);
+    assert_eq!(world.sim.count(Endpoint::CreatePerson), 0, "not due yet");
+    std::thread::sleep(Duration::from_millis(2100));
+    world.sync().expect(0);
+    world.assert_exactly_once();
+}
+
+#[test]
+fn transient_server_errors_converge_without_duplicates() {
+    let world = World::new(Scenario::generated(40, 3));
+    for endpoint in [
+        Endpoint::SearchPeople,
+        Endpoint::CreatePerson,
+        Endpoint::UploadDocument,
+        Endpoint::PostComment,
+    ] {
+        world
+            .sim
+            .inject(FaultRule::new(endpoint, Fault::CommitThenStatus(500)).times(3));
+        world
+            .sim
+            .inject(FaultRule::new(endpoint, Fault::Status(503)).times(3));
+    }
+    let mut runs = 0;
+    while world.sync().code() != 0 {
+        runs += 1;
+        assert!(runs < 10, "did not converge");
+    }
+    world.assert_exactly_once();
+    assert!(world.report_json().iter().all(|r| r["status"] == "done"));
+}
