@@ -118,7 +118,7 @@ impl PinpointClient {
         self.http
             .reqwest()
             .request(method, url)
-            .header("X-API-KEY", self.api_key.expose_secret())
+            .header("X-API-KEY", sensitive(self.api_key.expose_secret()))
             .header(reqwest::header::ACCEPT, JSON_API)
     }
 
@@ -258,4 +258,12 @@ impl PinpointClient {
 /// Ids are opaque strings: keep a hostile one from changing the path.
 fn urlencode(segment: &str) -> String {
     url::form_urlencoded::byte_serialize(segment.as_bytes()).collect()
+}
+
+/// Marks the key so that no `Debug` of the request can show it.
+fn sensitive(value: &str) -> reqwest::header::HeaderValue {
+    let mut v = reqwest::header::HeaderValue::from_str(value)
+        .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static(""));
+    v.set_sensitive(true);
+    v
 }
