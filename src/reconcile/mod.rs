@@ -11,6 +11,7 @@ pub mod apply;
 pub mod plan;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -115,12 +116,17 @@ impl PassReport {
     }
 }
 
+/// Called with the running totals after every listed page and every hire a pass works on,
+/// from the pass itself: a progress display, or proof of life for a watchdog.
+pub type ProgressHook = Arc<dyn Fn(&PassSummary) + Send + Sync>;
+
 /// Owns the ledger and both clients for the life of the process.
 pub struct Reconciler {
     ledger: Ledger,
     pinpoint: PinpointClient,
     hibob: HibobClient,
     settings: Settings,
+    progress: Option<ProgressHook>,
 }
 
 impl Reconciler {
@@ -131,7 +137,18 @@ impl Reconciler {
             pinpoint: PinpointClient::new(http.clone(), &config.pinpoint),
             hibob: HibobClient::new(http, &config.hibob),
             settings: Settings::from_config(config),
+            progress: None,
         })
+    }
+
+    pub fn set_progress(&mut self, hook: ProgressHook) {
+        self.progress = Some(hook);
+    }
+
+    fn report_progress(&self, summary: &PassSummary) {
+        if let Some(hook) = &self.progress {
+            hook(summary);
+        }
     }
 
     pub fn ledger(&self) -> &Ledger {
@@ -207,6 +224,7 @@ impl Reconciler {
         shutdown: &CancellationToken,
     ) -> Result<Option<Stop>, LedgerError> {
         summary.listed += page.records;
+        self.report_progress(summary);
         let now = Utc::now();
         for bad in &page.unusable {
             summary.unusable += 1;
@@ -285,6 +303,7 @@ impl Reconciler {
                 }
                 apply::HireOutcome::Interrupted => return Ok(Some(Stop::Shutdown)),
             }
+            self.report_progress(summary);
         }
         Ok(None)
     }
