@@ -334,20 +334,14 @@ impl Reconciler {
             match self.hibob.search_by_emails(&emails).await {
                 Ok(found) => {
                     for entry in batch {
-                        let matches: Vec<_> = found
-                            .iter()
-                            .filter(|f| f.email.eq_ignore_ascii_case(&entry.email))
-                            .collect();
-                        let lookup = match matches.as_slice() {
-                            [] => Lookup::NotFound,
-                            [one] => Lookup::Found {
-                                employee_id: one.id.clone(),
-                            },
-                            many => {
-                                let ids: Vec<&str> = many.iter().map(|f| f.id.as_str()).collect();
+                        match plan::lookup_for(&entry.email, &found) {
+                            Ok(lookup) => {
+                                lookups.insert(entry.application_id.clone(), lookup);
+                            }
+                            Err(ids) => {
                                 let message = format!(
                                     "HiBob has {} employees with the email {}: {}; link the right one by hand",
-                                    many.len(),
+                                    ids.len(),
                                     entry.email,
                                     ids.join(", ")
                                 );
@@ -359,10 +353,8 @@ impl Reconciler {
                                     pass,
                                     Utc::now(),
                                 )?;
-                                continue;
                             }
-                        };
-                        lookups.insert(entry.application_id.clone(), lookup);
+                        }
                     }
                 }
                 Err(e) if e.is_unauthorized() => {

@@ -56,6 +56,26 @@ impl Step {
     }
 }
 
+/// What a batched search answer says about one email: compared case-insensitively, because
+/// HiBob does. More than one match is returned as is, for a person to resolve.
+pub fn lookup_for(
+    email: &str,
+    found: &[crate::hibob::FoundEmployee],
+) -> Result<Lookup, Vec<String>> {
+    let ids: Vec<String> = found
+        .iter()
+        .filter(|f| f.email.eq_ignore_ascii_case(email))
+        .map(|f| f.id.clone())
+        .collect();
+    match ids.as_slice() {
+        [] => Ok(Lookup::NotFound),
+        [one] => Ok(Lookup::Found {
+            employee_id: one.clone(),
+        }),
+        _ => Err(ids),
+    }
+}
+
 /// Whether the batched search must include this hire's email.
 pub fn needs_lookup(entry: &LedgerEntry) -> bool {
     entry.employee != StepState::Done
