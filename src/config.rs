@@ -175,6 +175,18 @@ pub enum Schedule {
 pub struct HttpConfig {
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
+    /// How often a failed read (timeout, connection error, 5xx) is retried in place.
+    pub read_retries: u32,
+    /// The longest one request waits for a rate-limit window; past it the hire is retried
+    /// on a later pass instead.
+    pub max_rate_limit_wait: Duration,
+}
+
+/// How a pass works through hires.
+#[derive(Debug, Clone, Copy)]
+pub struct SyncConfig {
+    /// Hires worked on at once: overlaps network latency; the gates still pace every call.
+    pub concurrency: usize,
 }
 
 /// Backoff for a hire whose last attempt failed transiently: capped exponential with full jitter.
@@ -192,6 +204,7 @@ pub struct Config {
     pub schedule: Schedule,
     pub http: HttpConfig,
     pub retry: RetryConfig,
+    pub sync: SyncConfig,
 }
 
 // ---- the file as written -------------------------------------------------------------------
@@ -208,6 +221,8 @@ struct RawConfig {
     http: RawHttp,
     #[serde(default)]
     retry: RawRetry,
+    #[serde(default)]
+    sync: RawSync,
 }
 
 #[derive(Debug, Deserialize)]
@@ -262,6 +277,14 @@ struct RawSchedule {
 struct RawHttp {
     connect_timeout: Option<String>,
     request_timeout: Option<String>,
+    read_retries: Option<i64>,
+    max_rate_limit_wait: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSync {
+    concurrency: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -489,9 +512,32 @@ impl Config {
                 raw.http.request_timeout,
                 Duration::from_secs(10),
             )?,
+            read_retries: match raw.http.read_retries.unwrap_or(2) {
+                n @ 0..=10 => n as u32,
+                n => {
+                    return Err(invalid(
+                        "http.read_retries",
+                        format!("{n} is out of range; use 0 to 10"),
+                    ));
+                }
+            },
+            max_rate_limit_wait: optional_duration(
+                "http.max_rate_limit_wait",
+                raw.http.max_rate_limit_wait,
+                Duration::from_secs(120),
+            )?,
         };
         if http.request_timeout.is_zero() || http.connect_timeout.is_zero() {
             return Err(invalid("http", "timeouts must be longer than zero"));
+        }
+        let concurrency = raw.sync.concurrency.unwrap_or(4);
+        if !(1..=64).contains(&concurrency) {
+            return Err(invalid(
+                "sync.concurrency",
+                format!(
+                    "{concurrency} is out of range; use 1 to 64 (a small number is plenty: the APIs' rate limits are the ceiling)"
+                ),
+            ));
         }
         let retry = RetryConfig {
             initial: optional_duration(
@@ -507,6 +553,12 @@ impl Config {
                 "is shorter than retry.initial; the cap must be at least the first delay",
             ));
         }
+        if retry.max > Duration::from_secs(3600) {
+            return Err(invalid(
+                "retry.max",
+                "is longer than 1h; a transient fault must not stall a hire for hours",
+            ));
+        }
 
         Ok(Config {
             pinpoint,
@@ -517,6 +569,9 @@ impl Config {
             schedule,
             http,
             retry,
+            sync: SyncConfig {
+                concurrency: concurrency as usize,
+            },
         })
     }
 }
@@ -559,11 +614,14 @@ impl Config {
             http: HttpConfig {
                 connect_timeout: Duration::from_secs(5),
                 request_timeout: Duration::from_secs(10),
+                read_retries: 2,
+                max_rate_limit_wait: Duration::from_secs(120),
             },
             retry: RetryConfig {
                 initial: Duration::from_secs(30),
                 max: Duration::from_secs(600),
             },
+            sync: SyncConfig { concurrency: 4 },
         })
     }
 }
@@ -726,6 +784,9 @@ path = "/tmp/ledger.sqlite3"
         assert_eq!(c.schedule, Schedule::Every(Duration::from_secs(300)));
         assert_eq!(c.http.connect_timeout, Duration::from_secs(5));
         assert_eq!(c.http.request_timeout, Duration::from_secs(10));
+        assert_eq!(c.http.read_retries, 2);
+        assert_eq!(c.http.max_rate_limit_wait, Duration::from_secs(120));
+        assert_eq!(c.sync.concurrency, 4);
     }
 
     #[test]
@@ -798,6 +859,12 @@ path = "/tmp/ledger.sqlite3"
             "{MINIMAL}\n[retry]\ninitial = \"10m\"\nmax = \"1m\""
         ));
         assert!(e.contains("retry.max"), "{e}");
+        let e = error(&format!("{MINIMAL}\n[retry]\nmax = \"1day\""));
+        assert!(e.contains("retry.max"), "{e}");
+        let e = error(&format!("{MINIMAL}\n[sync]\nconcurrency = 0"));
+        assert!(e.contains("sync.concurrency"), "{e}");
+        let e = error(&format!("{MINIMAL}\n[http]\nread_retries = 99"));
+        assert!(e.contains("http.read_retries"), "{e}");
     }
 
     #[test]

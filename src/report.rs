@@ -130,11 +130,12 @@ fn clip(text: &str, width: usize) -> String {
 
 /// A table that fits a 120-column terminal; the full text is in CSV/JSON.
 fn render_table(rows: &[ReportRow], out: &mut dyn Write) -> std::io::Result<()> {
-    let header = [
+    let header: [&str; 9] = [
         "APPLICATION",
         "EMAIL",
         "STATUS",
         "HIBOB EMPLOYEE",
+        "ORIGIN",
         "CV",
         "COMMENT",
         "UPDATED",
@@ -258,6 +259,25 @@ mod tests {
         assert_eq!(reader.records().count(), 2);
         let empty = rendered(&[], Format::Csv);
         assert_eq!(empty.trim(), CSV_HEADER.join(","));
+    }
+
+    #[test]
+    fn table_columns_line_up_with_their_labels_and_show_the_error() {
+        let mut failed = row("1", HireStatus::Failed);
+        failed.last_error = Some("HiBob POST /people: server error 502".into());
+        let text = rendered(&[failed], Format::Table);
+        let mut lines = text.lines();
+        let header = lines.next().unwrap();
+        let line = lines.next().unwrap();
+        let column = |label: &str| header.find(label).unwrap();
+        assert_eq!(&line[column("STATUS")..][..6], "failed");
+        assert_eq!(&line[column("ORIGIN")..][..7], "created");
+        assert_eq!(&line[column("CV")..][..8], "uploaded");
+        assert_eq!(&line[column("COMMENT")..][..1], "9");
+        assert!(
+            line[column("NOTE")..].starts_with("HiBob POST /people: server error 502"),
+            "{text}"
+        );
     }
 
     #[test]

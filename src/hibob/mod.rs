@@ -12,7 +12,9 @@ use serde_json::json;
 use url::Url;
 
 use crate::config::{CvFolder, HibobConfig, HibobCredentials};
-use crate::http::{Api, ApiError, Effect, Endpoint, ErrorBody, HttpClient, Limiter};
+use std::sync::Arc;
+
+use crate::http::{Api, ApiError, AuthBreaker, Effect, Endpoint, ErrorBody, Gate, HttpClient};
 pub use model::{Document, FoundEmployee, NewEmployee};
 
 /// The error key HiBob answers a create with when the email is taken.
@@ -71,9 +73,9 @@ pub struct HibobClient {
     http: HttpClient,
     base: Url,
     authorization: SecretString,
-    search_limiter: Limiter,
-    create_limiter: Limiter,
-    documents_limiter: Limiter,
+    search_gate: Arc<Gate>,
+    create_gate: Arc<Gate>,
+    documents_gate: Arc<Gate>,
 }
 
 impl HibobClient {
@@ -85,13 +87,23 @@ impl HibobClient {
             }
             HibobCredentials::Base64(b) => b.expose_secret().to_owned(),
         };
+        // HiBob counts its limits per endpoint; one refused credential stops all of them.
+        let auth = Arc::new(AuthBreaker::default());
+        let gate = |name| http.gate(Api::Hibob, name, config.rate_limit, auth.clone());
         Self {
+            search_gate: gate("HiBob search"),
+            create_gate: gate("HiBob create"),
+            documents_gate: gate("HiBob documents"),
             http,
             base: config.base_url.clone(),
             authorization: SecretString::from(format!("Basic {basic}")),
-            search_limiter: crate::http::limiter(config.rate_limit),
-            create_limiter: crate::http::limiter(config.rate_limit),
-            documents_limiter: crate::http::limiter(config.rate_limit),
+        }
+    }
+
+    /// A new pass: forget a refused credential (it may have been fixed) and probe carefully.
+    pub fn begin_pass(&self) {
+        for gate in [&self.search_gate, &self.create_gate, &self.documents_gate] {
+            gate.begin_pass();
         }
     }
 
@@ -131,7 +143,7 @@ impl HibobClient {
             .http
             .send(
                 &SEARCH,
-                &self.search_limiter,
+                &self.search_gate,
                 self.request(reqwest::Method::POST, "people/search")
                     .json(&body),
                 describe,
@@ -148,7 +160,7 @@ impl HibobClient {
             .http
             .send(
                 &CREATE,
-                &self.create_limiter,
+                &self.create_gate,
                 self.request(reqwest::Method::POST, "people")
                     .json(&employee.body()),
                 describe,
@@ -171,7 +183,7 @@ impl HibobClient {
             .http
             .send(
                 &LIST_DOCS,
-                &self.documents_limiter,
+                &self.documents_gate,
                 self.request(
                     reqwest::Method::GET,
                     &format!("docs/people/{}", segment(employee_id)),
@@ -197,7 +209,7 @@ impl HibobClient {
             .http
             .send(
                 &UPLOAD_DOC,
-                &self.documents_limiter,
+                &self.documents_gate,
                 self.request(
                     reqwest::Method::POST,
                     &format!("docs/people/{}/{}", segment(employee_id), folder.as_str()),

@@ -10,7 +10,9 @@ use serde_json::json;
 use url::Url;
 
 use crate::config::PinpointConfig;
-use crate::http::{ApiError, Effect, Endpoint, ErrorBody, HttpClient, Limiter};
+use std::sync::Arc;
+
+use crate::http::{Api, ApiError, AuthBreaker, Effect, Endpoint, ErrorBody, Gate, HttpClient};
 pub use model::{ApplicationsPage, Attachment, Comment, HiredApplication, UnusableRecord};
 
 const JSON_API: &str = "application/vnd.api+json";
@@ -25,19 +27,19 @@ const UNAUTHORIZED: &str = "the Pinpoint API key was refused (401): check that P
     (or pinpoint.api_key_file) holds a current key from Pinpoint's API settings";
 
 const LIST: Endpoint = Endpoint {
-    api: crate::http::Api::Pinpoint,
+    api: Api::Pinpoint,
     name: "GET /applications",
     effect: Effect::Read,
     permission: PERMISSION,
 };
 const GET_ONE: Endpoint = Endpoint {
-    api: crate::http::Api::Pinpoint,
+    api: Api::Pinpoint,
     name: "GET /applications/{id}",
     effect: Effect::Read,
     permission: PERMISSION,
 };
 const POST_COMMENT: Endpoint = Endpoint {
-    api: crate::http::Api::Pinpoint,
+    api: Api::Pinpoint,
     name: "POST /comments",
     effect: Effect::Write,
     permission: PERMISSION,
@@ -53,7 +55,8 @@ fn describe(body: &[u8]) -> ErrorBody {
 #[derive(Clone)]
 pub struct PinpointClient {
     http: HttpClient,
-    limiter: Limiter,
+    /// Pinpoint publishes no per-endpoint limits: one gate for all of it.
+    gate: Arc<Gate>,
     base: Url,
     api_key: SecretString,
     page_size: u32,
@@ -70,13 +73,23 @@ pub struct ListedPage {
 impl PinpointClient {
     pub fn new(http: HttpClient, config: &PinpointConfig) -> Self {
         Self {
+            gate: http.gate(
+                Api::Pinpoint,
+                "Pinpoint",
+                config.rate_limit,
+                Arc::new(AuthBreaker::default()),
+            ),
             http,
-            limiter: crate::http::limiter(config.rate_limit),
             base: config.base_url.clone(),
             api_key: config.api_key.clone(),
             page_size: config.page_size,
             hired_stage_ids: config.hired_stage_ids.clone(),
         }
+    }
+
+    /// A new pass: forget a refused key (it may have been fixed) and probe carefully again.
+    pub fn begin_pass(&self) {
+        self.gate.begin_pass();
     }
 
     fn url(&self, path: &str) -> Url {
@@ -128,7 +141,7 @@ impl PinpointClient {
             .http
             .send(
                 &LIST,
-                &self.limiter,
+                &self.gate,
                 self.request(reqwest::Method::GET, url.clone()),
                 describe,
                 UNAUTHORIZED,
@@ -201,7 +214,7 @@ impl PinpointClient {
             .http
             .send(
                 &GET_ONE,
-                &self.limiter,
+                &self.gate,
                 self.request(reqwest::Method::GET, self.application_url(id, "job")),
                 describe,
                 UNAUTHORIZED,
@@ -216,7 +229,7 @@ impl PinpointClient {
             .http
             .send(
                 &GET_ONE,
-                &self.limiter,
+                &self.gate,
                 self.request(
                     reqwest::Method::GET,
                     self.application_url(application_id, "comments"),
@@ -243,13 +256,7 @@ impl PinpointClient {
             .body(body.to_string());
         let answer = self
             .http
-            .send(
-                &POST_COMMENT,
-                &self.limiter,
-                request,
-                describe,
-                UNAUTHORIZED,
-            )
+            .send(&POST_COMMENT, &self.gate, request, describe, UNAUTHORIZED)
             .await?;
         model::created_comment_id(&answer.body).map_err(|e| ApiError::malformed(&POST_COMMENT, e))
     }

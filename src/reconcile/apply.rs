@@ -7,6 +7,9 @@
 //! A crash between 1 and 3 leaves the step `in_flight`; the planner then checks the remote
 //! side (search, document list, comments) before anything is written again.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
@@ -49,14 +52,25 @@ impl From<LedgerError> for StepError {
     }
 }
 
-/// One hire's run through its steps within a pass.
+/// One hire's run through its steps within a pass. Several run at once; they share the
+/// ledger through a mutex that is never held across an await.
 pub struct HireRun<'a> {
-    pub ledger: &'a mut Ledger,
+    pub ledger: &'a Mutex<Ledger>,
     pub pinpoint: &'a PinpointClient,
     pub hibob: &'a HibobClient,
     pub settings: &'a Settings,
     pub pass: PassId,
     pub shutdown: &'a CancellationToken,
+    /// Set when any hire met a refused credential: the others stop at their next step.
+    pub halted: &'a AtomicBool,
+}
+
+/// The ledger, even if a panicking task poisoned the mutex: SQLite rolled back whatever that
+/// task had not committed, so the data is sound.
+pub fn lock(ledger: &Mutex<Ledger>) -> MutexGuard<'_, Ledger> {
+    ledger
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn lag(settings: &Settings) -> chrono::Duration {
@@ -64,6 +78,10 @@ fn lag(settings: &Settings) -> chrono::Duration {
 }
 
 impl HireRun<'_> {
+    fn ledger(&self) -> MutexGuard<'_, Ledger> {
+        lock(self.ledger)
+    }
+
     pub async fn run(
         mut self,
         entry: LedgerEntry,
@@ -73,7 +91,7 @@ impl HireRun<'_> {
         let steps = plan::plan_hire(&entry, application, &lookup, Utc::now(), lag(self.settings));
         let mut employee = entry.hibob_employee_id.clone().zip(entry.employee_origin);
         for step in steps {
-            if self.shutdown.is_cancelled() {
+            if self.shutdown.is_cancelled() || self.halted.load(Ordering::SeqCst) {
                 return Ok(HireOutcome::Interrupted);
             }
             match self.step(&entry, application, &step, &mut employee).await {
@@ -90,7 +108,7 @@ impl HireRun<'_> {
                         entry.email
                     );
                     if entry.failures + 1 >= INVISIBLE_EXISTING_LIMIT {
-                        self.ledger.record_parked(
+                        self.ledger().record_parked(
                             &entry.application_id,
                             StepKind::Employee,
                             ParkKind::Invalid,
@@ -124,7 +142,7 @@ impl HireRun<'_> {
         let pass = self.pass;
         match step {
             Step::AdoptEmployee { employee_id } => {
-                self.ledger.record_employee(
+                self.ledger().record_employee(
                     id,
                     employee_id,
                     EmployeeOrigin::Adopted,
@@ -139,7 +157,7 @@ impl HireRun<'_> {
             }
             Step::CreateEmployee => {
                 let new = self.new_employee(entry, application);
-                self.ledger.record_intent(
+                self.ledger().record_intent(
                     id,
                     StepKind::Employee,
                     pass,
@@ -156,7 +174,7 @@ impl HireRun<'_> {
                     .map_err(|e| StepError::Api(StepKind::Employee, e))?;
                 match outcome {
                     CreateOutcome::Created { employee_id } => {
-                        self.ledger.record_employee(
+                        self.ledger().record_employee(
                             id,
                             &employee_id,
                             EmployeeOrigin::Created,
@@ -169,7 +187,7 @@ impl HireRun<'_> {
                     }
                     CreateOutcome::EmailExists => {
                         // Email is unique in HiBob: the person is there. Find and adopt them.
-                        self.ledger.record_note(
+                        self.ledger().record_note(
                             id,
                             StepKind::Employee,
                             "exists",
@@ -191,7 +209,7 @@ impl HireRun<'_> {
                         else {
                             return Err(StepError::ExistsButInvisible);
                         };
-                        self.ledger.record_employee(
+                        self.ledger().record_employee(
                             id,
                             &hit.id,
                             EmployeeOrigin::Adopted,
@@ -212,7 +230,7 @@ impl HireRun<'_> {
                 } else {
                     StepKind::Employee
                 };
-                self.ledger.record_deferral(
+                self.ledger().record_deferral(
                     id,
                     kind,
                     "an earlier write's outcome is unknown and HiBob may not show it yet; waiting out its read lag",
@@ -234,7 +252,7 @@ impl HireRun<'_> {
                         .await
                         .map_err(|e| StepError::Api(StepKind::Cv, e))?;
                     if let Some(doc) = documents.iter().find(|d| d.name.contains(&marker)) {
-                        self.ledger.record_cv_uploaded(
+                        self.ledger().record_cv_uploaded(
                             id,
                             doc.id.as_deref(),
                             &doc.name,
@@ -246,11 +264,11 @@ impl HireRun<'_> {
                     }
                 }
                 let Some(attachment) = &application.cv else {
-                    self.ledger.record_no_cv(id, pass, Utc::now())?;
+                    self.ledger().record_no_cv(id, pass, Utc::now())?;
                     return Ok(None);
                 };
                 let name = plan::cv_document_name(id, &attachment.filename);
-                self.ledger.record_intent(
+                self.ledger().record_intent(
                     id,
                     StepKind::Cv,
                     pass,
@@ -272,7 +290,7 @@ impl HireRun<'_> {
                     )
                     .await
                     .map_err(|e| StepError::Api(StepKind::Cv, e))?;
-                self.ledger.record_cv_uploaded(
+                self.ledger().record_cv_uploaded(
                     id,
                     Some(&document_id),
                     &name,
@@ -282,7 +300,7 @@ impl HireRun<'_> {
                 )?;
             }
             Step::RecordNoCv => {
-                self.ledger.record_no_cv(id, pass, Utc::now())?;
+                self.ledger().record_no_cv(id, pass, Utc::now())?;
             }
             Step::PostComment { check_existing } => {
                 let Some((employee_id, origin)) = employee.clone() else {
@@ -298,20 +316,20 @@ impl HireRun<'_> {
                         .iter()
                         .find(|c| plan::is_our_comment(&c.body_text, &employee_id))
                     {
-                        self.ledger
+                        self.ledger()
                             .record_comment(id, &c.id, "found", pass, Utc::now())?;
                         return Ok(None);
                     }
                 }
                 let text = plan::comment_text(&employee_id, origin);
-                self.ledger
+                self.ledger()
                     .record_intent(id, StepKind::Comment, pass, Utc::now(), &text)?;
                 let comment_id = self
                     .pinpoint
                     .post_comment(id, &text)
                     .await
                     .map_err(|e| StepError::Api(StepKind::Comment, e))?;
-                self.ledger
+                self.ledger()
                     .record_comment(id, &comment_id, "posted", pass, Utc::now())?;
             }
             Step::MarkDone => {
@@ -320,7 +338,7 @@ impl HireRun<'_> {
                     Some((e, EmployeeOrigin::Adopted)) => format!("employee {e} (adopted)"),
                     None => String::new(),
                 };
-                self.ledger.record_done(id, pass, Utc::now(), &detail)?;
+                self.ledger().record_done(id, pass, Utc::now(), &detail)?;
                 tracing::info!(application = id, "hire done");
             }
         }
@@ -353,7 +371,14 @@ impl HireRun<'_> {
         match error {
             ApiError::Retryable { .. } | ApiError::Ambiguous { .. } => {
                 tracing::warn!(application = %id, step = kind.as_str(), error = %message, "will retry");
-                record_retry(self.ledger, self.settings, entry, kind, error, self.pass)?;
+                record_retry(
+                    &mut self.ledger(),
+                    self.settings,
+                    entry,
+                    kind,
+                    error,
+                    self.pass,
+                )?;
                 Ok(HireOutcome::Waiting)
             }
             ApiError::Invalid { .. } | ApiError::NotFound { .. } => {
@@ -363,13 +388,17 @@ impl HireRun<'_> {
                     ParkKind::Invalid
                 };
                 tracing::warn!(application = %id, step = kind.as_str(), error = %message, "needs attention");
-                self.ledger
+                self.ledger()
                     .record_parked(id, kind, park, &message, self.pass, now)?;
                 Ok(HireOutcome::Parked)
             }
+            // Not sent: another hire met the refused credential. Nothing to record; a step
+            // left in flight is resolved remotely on the next pass.
+            ApiError::Halted { .. } => Ok(HireOutcome::Interrupted),
             ApiError::Unauthorized { .. } => {
+                self.halted.store(true, Ordering::SeqCst);
                 tracing::error!(application = %id, step = kind.as_str(), error = %message, "credentials refused; stopping the pass");
-                self.ledger.record_parked(
+                self.ledger().record_parked(
                     id,
                     kind,
                     ParkKind::Unauthorized,

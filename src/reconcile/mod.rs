@@ -11,15 +11,17 @@ pub mod apply;
 pub mod plan;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::Utc;
+use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, CvFolder, RetryConfig};
 use crate::hibob::HibobClient;
-use crate::http::HttpClient;
+use crate::http::{ApiError, Clock, HttpClient, StatsSnapshot};
 use crate::ledger::{HireStatus, Ledger, LedgerEntry, LedgerError, ObservedHire, PassId, StepKind};
 use crate::pinpoint::{HiredApplication, PinpointClient};
 pub use plan::{Lookup, Step};
@@ -33,6 +35,8 @@ pub struct Settings {
     pub read_lag: Duration,
     pub search_batch_size: usize,
     pub retry: RetryConfig,
+    /// Hires worked on at once.
+    pub concurrency: usize,
 }
 
 impl Settings {
@@ -44,6 +48,7 @@ impl Settings {
             read_lag: config.hibob.read_lag,
             search_batch_size: config.hibob.search_batch_size,
             retry: config.retry,
+            concurrency: config.sync.concurrency,
         }
     }
 }
@@ -63,6 +68,20 @@ pub struct PassSummary {
     pub parked: usize,
     /// Listed records that cannot be used (no email, …).
     pub unusable: usize,
+    /// Requests sent to both APIs, 429s received and in-place retries, during the pass.
+    pub http: StatsSnapshot,
+}
+
+impl PassSummary {
+    /// Hires this pass worked on (whatever the outcome).
+    pub fn worked(&self) -> usize {
+        self.completed + self.retrying + self.parked
+    }
+
+    /// API requests per hire worked on: the cost of the pass, listing included.
+    pub fn calls_per_hire(&self) -> Option<f64> {
+        (self.worked() > 0).then(|| self.http.requests as f64 / self.worked() as f64)
+    }
 }
 
 /// Why a pass ended early. The steps already applied stay applied.
@@ -72,7 +91,7 @@ pub enum Stop {
     Unauthorized(String),
     /// The listing could not be read; the hires it would have shown wait for the next pass.
     ListingFailed(String),
-    /// Shutdown was requested; the step in flight finished first.
+    /// Shutdown was requested; the steps in flight finished first.
     Shutdown,
 }
 
@@ -97,7 +116,7 @@ impl PassReport {
     pub fn one_line(&self) -> String {
         let s = &self.summary;
         let mut line = format!(
-            "{} hired listed, {} new, {} completed this pass; ledger: {} done, {} pending, {} failed, {} need attention",
+            "{} hired listed, {} new, {} completed this pass; ledger: {} done, {} pending, {} failed, {} need attention; {} API calls",
             s.listed,
             s.new,
             s.completed,
@@ -105,7 +124,14 @@ impl PassReport {
             self.total(HireStatus::Pending),
             self.total(HireStatus::Failed),
             self.total(HireStatus::NeedsAttention),
+            s.http.requests,
         );
+        if let Some(per_hire) = s.calls_per_hire() {
+            line.push_str(&format!(" ({per_hire:.2} per hire worked)"));
+        }
+        if s.http.rate_limited > 0 {
+            line.push_str(&format!(", {} rate-limited (429)", s.http.rate_limited));
+        }
         match &self.stopped {
             None => {}
             Some(Stop::Shutdown) => line.push_str("; stopped early for shutdown"),
@@ -122,7 +148,8 @@ pub type ProgressHook = Arc<dyn Fn(&PassSummary) + Send + Sync>;
 
 /// Owns the ledger and both clients for the life of the process.
 pub struct Reconciler {
-    ledger: Ledger,
+    ledger: Mutex<Ledger>,
+    http: HttpClient,
     pinpoint: PinpointClient,
     hibob: HibobClient,
     settings: Settings,
@@ -131,11 +158,28 @@ pub struct Reconciler {
 
 impl Reconciler {
     pub fn new(config: &Config, ledger: Ledger) -> Result<Self, reqwest::Error> {
-        let http = HttpClient::new(&config.http)?;
+        Self::with_http(config, ledger, HttpClient::new(&config.http)?)
+    }
+
+    /// The same reconciler on another clock (tests observe waits without waiting).
+    pub fn with_clock(
+        config: &Config,
+        ledger: Ledger,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, reqwest::Error> {
+        Self::with_http(config, ledger, HttpClient::with_clock(&config.http, clock)?)
+    }
+
+    fn with_http(
+        config: &Config,
+        ledger: Ledger,
+        http: HttpClient,
+    ) -> Result<Self, reqwest::Error> {
         Ok(Self {
-            ledger,
+            ledger: Mutex::new(ledger),
             pinpoint: PinpointClient::new(http.clone(), &config.pinpoint),
-            hibob: HibobClient::new(http, &config.hibob),
+            hibob: HibobClient::new(http.clone(), &config.hibob),
+            http,
             settings: Settings::from_config(config),
             progress: None,
         })
@@ -151,8 +195,13 @@ impl Reconciler {
         }
     }
 
-    pub fn ledger(&self) -> &Ledger {
-        &self.ledger
+    pub fn ledger(&self) -> MutexGuard<'_, Ledger> {
+        apply::lock(&self.ledger)
+    }
+
+    /// Requests sent so far by this reconciler's clients.
+    pub fn http_stats(&self) -> StatsSnapshot {
+        self.http.stats()
     }
 
     /// Runs one full pass. Ledger errors end it at once (nothing can be recorded safely);
@@ -162,7 +211,10 @@ impl Reconciler {
         trigger: &str,
         shutdown: &CancellationToken,
     ) -> Result<PassReport, LedgerError> {
-        let pass = self.ledger.begin_pass(trigger, Utc::now())?;
+        let pass = self.ledger().begin_pass(trigger, Utc::now())?;
+        let stats_before = self.http.stats();
+        self.pinpoint.begin_pass();
+        self.hibob.begin_pass();
         let mut summary = PassSummary::default();
         let mut stopped = None;
         'listings: for first in self.pinpoint.first_pages() {
@@ -176,10 +228,11 @@ impl Reconciler {
                     Ok(listed) => listed,
                     Err(e) => {
                         tracing::error!(error = %e, "could not read the hired applications");
-                        stopped = Some(if e.is_unauthorized() {
-                            Stop::Unauthorized(e.to_string())
-                        } else {
-                            Stop::ListingFailed(e.to_string())
+                        stopped = Some(match e {
+                            ApiError::Unauthorized { .. } | ApiError::Halted { .. } => {
+                                Stop::Unauthorized(e.to_string())
+                            }
+                            _ => Stop::ListingFailed(e.to_string()),
                         });
                         break 'listings;
                     }
@@ -194,7 +247,8 @@ impl Reconciler {
                 }
             }
         }
-        let totals = self.ledger.count_by_status()?;
+        summary.http = self.http.stats() - stats_before;
+        let totals = self.ledger().count_by_status()?;
         let report = PassReport {
             pass,
             summary,
@@ -207,7 +261,7 @@ impl Reconciler {
             Some(Stop::Unauthorized(_)) => "unauthorized",
             Some(Stop::ListingFailed(_)) => "listing_failed",
         };
-        self.ledger.finish_pass(
+        self.ledger().finish_pass(
             pass,
             Utc::now(),
             outcome,
@@ -231,7 +285,7 @@ impl Reconciler {
             match &bad.id {
                 Some(id) => {
                     tracing::warn!(application = %id, problem = %bad.problem, "unusable application");
-                    self.ledger.observe_unusable(
+                    self.ledger().observe_unusable(
                         pass,
                         now,
                         id,
@@ -255,7 +309,7 @@ impl Reconciler {
                 job_title: a.job_title.as_deref(),
             })
             .collect();
-        let (entries, new) = self.ledger.observe(pass, now, &observed)?;
+        let (entries, new) = self.ledger().observe(pass, now, &observed)?;
         summary.new += new;
         let by_id: HashMap<&str, &HiredApplication> = page
             .applications
@@ -271,41 +325,48 @@ impl Reconciler {
             Ok(l) => l,
             Err(stop) => return Ok(Some(stop)),
         };
-        for entry in due {
-            if shutdown.is_cancelled() {
-                return Ok(Some(Stop::Shutdown));
-            }
-            let Some(application) = by_id.get(entry.application_id.as_str()) else {
-                continue;
-            };
-            let Some(lookup) = lookups.get(&entry.application_id) else {
-                // The batch search failed for this hire; already recorded.
-                summary.retrying += 1;
-                continue;
-            };
-            let outcome = apply::HireRun {
-                ledger: &mut self.ledger,
-                pinpoint: &self.pinpoint,
-                hibob: &self.hibob,
-                settings: &self.settings,
+        // Hires whose batch search failed were recorded as retrying already.
+        summary.retrying += due
+            .iter()
+            .filter(|e| !lookups.contains_key(&e.application_id))
+            .count();
+        let halted = AtomicBool::new(false);
+        let this = &*self;
+        let runs = due.into_iter().filter_map(|entry| {
+            let application = *by_id.get(entry.application_id.as_str())?;
+            let lookup = lookups.get(&entry.application_id)?.clone();
+            let run = apply::HireRun {
+                ledger: &this.ledger,
+                pinpoint: &this.pinpoint,
+                hibob: &this.hibob,
+                settings: &this.settings,
                 pass,
                 shutdown,
-            }
-            .run(entry, application, lookup.clone())
-            .await?;
-            match outcome {
+                halted: &halted,
+            };
+            Some(run.run(entry, application, lookup))
+        });
+        let mut outcomes =
+            futures_util::stream::iter(runs).buffer_unordered(this.settings.concurrency.max(1));
+        let mut stop = None;
+        while let Some(outcome) = outcomes.next().await {
+            match outcome? {
                 apply::HireOutcome::Done => summary.completed += 1,
                 apply::HireOutcome::Waiting => summary.retrying += 1,
                 apply::HireOutcome::Parked => summary.parked += 1,
                 apply::HireOutcome::StopPass(message) => {
                     summary.parked += 1;
-                    return Ok(Some(Stop::Unauthorized(message)));
+                    stop.get_or_insert(Stop::Unauthorized(message));
                 }
-                apply::HireOutcome::Interrupted => return Ok(Some(Stop::Shutdown)),
+                apply::HireOutcome::Interrupted => {
+                    if shutdown.is_cancelled() {
+                        stop.get_or_insert(Stop::Shutdown);
+                    }
+                }
             }
-            self.report_progress(summary);
+            this.report_progress(summary);
         }
-        Ok(None)
+        Ok(stop)
     }
 
     /// Searches HiBob for every due hire that still needs its employee, in batches of
@@ -345,7 +406,7 @@ impl Reconciler {
                                     entry.email,
                                     ids.join(", ")
                                 );
-                                self.ledger.record_parked(
+                                self.ledger().record_parked(
                                     &entry.application_id,
                                     StepKind::Employee,
                                     crate::ledger::ParkKind::Invalid,
@@ -357,7 +418,7 @@ impl Reconciler {
                         }
                     }
                 }
-                Err(e) if e.is_unauthorized() => {
+                Err(e @ (ApiError::Unauthorized { .. } | ApiError::Halted { .. })) => {
                     tracing::error!(error = %e, "HiBob refused the search");
                     return Ok(Err(Stop::Unauthorized(e.to_string())));
                 }
@@ -365,7 +426,7 @@ impl Reconciler {
                     tracing::warn!(error = %e, hires = batch.len(), "HiBob search failed");
                     for entry in batch {
                         apply::record_retry(
-                            &mut self.ledger,
+                            &mut self.ledger(),
                             &self.settings,
                             entry,
                             StepKind::Employee,

@@ -20,6 +20,9 @@ pub struct Settings {
     pub read_lag: &'static str,
     pub retry_initial: &'static str,
     pub retry_max: &'static str,
+    /// Lines added to the `[http]` section.
+    pub http: String,
+    /// Whole sections appended at the end.
     pub extra: String,
 }
 
@@ -31,6 +34,7 @@ impl Default for Settings {
             // No backoff by default, so a test's next `sync` retries at once.
             retry_initial: "0s",
             retry_max: "0s",
+            http: String::new(),
             extra: String::new(),
         }
     }
@@ -98,6 +102,7 @@ every = "1s"
 
 [http]
 request_timeout = "3s"
+{http}
 
 [retry]
 initial = "{retry_initial}"
@@ -111,6 +116,7 @@ max = "{retry_max}"
             ledger = self.ledger_path.display(),
             retry_initial = s.retry_initial,
             retry_max = s.retry_max,
+            http = s.http,
             extra = s.extra,
         );
         std::fs::write(&self.config_path, text).unwrap();

@@ -1,19 +1,29 @@
-//! The one HTTP client both API clients share: timeouts, user agent, rate limiters, and the
-//! classification of every failure by what the caller should do next.
+//! The one HTTP client both API clients share: timeouts, user agent, the gates that pace
+//! each endpoint class ([`gate`]), retries in place for what is safe to retry, counters, and
+//! the classification of every failure by what the caller should do next.
 //!
 //! It knows which API it is talking to only to phrase errors (which credential, which
 //! permission); it knows nothing of hires, the ledger or JSON:API documents.
 
+pub mod clock;
+pub mod gate;
+
 use std::fmt;
-use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use governor::{DefaultDirectRateLimiter, Quota};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{RequestBuilder, StatusCode};
 
+pub use clock::{Clock, SystemClock, VirtualClock};
+pub use gate::{AuthBreaker, Gate};
+
 use crate::config::{HttpConfig, RateLimit};
+
+/// How many times one request is retried in place after a 429 before the hire is left for a
+/// later pass (each time after the wait the server asked for).
+const RATE_LIMIT_RETRIES: u32 = 5;
 
 pub const USER_AGENT: &str = concat!("hirebridge/", env!("CARGO_PKG_VERSION"));
 
@@ -91,6 +101,9 @@ pub enum ApiError {
         endpoint: &'static str,
         message: String,
     },
+    /// Not sent: the pass stopped calling this API after it refused a credential.
+    #[error("not sent to {api}: {reason}")]
+    Halted { api: Api, reason: String },
 }
 
 impl ApiError {
@@ -125,25 +138,41 @@ pub struct Answer {
     pub body: bytes::Bytes,
 }
 
-/// A rate limiter that never lets more than `count` calls into any `period`-long window.
-///
-/// Burst 1 on purpose: governor's default burst of N would let almost 2N calls into one of the
-/// server's fixed windows (a full burst at the end of one window and again at the start of the
-/// next).
-pub type Limiter = Arc<DefaultDirectRateLimiter>;
-
-pub fn limiter(rate: RateLimit) -> Limiter {
-    let spacing = rate.period / rate.count;
-    let quota = Quota::with_period(spacing.max(Duration::from_nanos(1)))
-        .expect("a positive period")
-        .allow_burst(NonZeroU32::MIN);
-    Arc::new(DefaultDirectRateLimiter::direct(quota))
+/// Requests sent, 429s received and retries made, for pass summaries and benchmarks.
+#[derive(Debug, Default)]
+pub struct HttpStats {
+    requests: AtomicU64,
+    rate_limited: AtomicU64,
+    retries: AtomicU64,
 }
 
-/// The shared reqwest client with hirebridge's timeouts and user agent.
+/// A moment's reading of [`HttpStats`]; subtract two to get what happened in between.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StatsSnapshot {
+    pub requests: u64,
+    pub rate_limited: u64,
+    pub retries: u64,
+}
+
+impl std::ops::Sub for StatsSnapshot {
+    type Output = StatsSnapshot;
+    fn sub(self, before: StatsSnapshot) -> StatsSnapshot {
+        StatsSnapshot {
+            requests: self.requests.saturating_sub(before.requests),
+            rate_limited: self.rate_limited.saturating_sub(before.rate_limited),
+            retries: self.retries.saturating_sub(before.retries),
+        }
+    }
+}
+
+/// The shared reqwest client with hirebridge's timeouts, user agent, clock and counters.
 #[derive(Clone, Debug)]
 pub struct HttpClient {
     inner: reqwest::Client,
+    clock: Arc<dyn Clock>,
+    stats: Arc<HttpStats>,
+    read_retries: u32,
+    max_rate_limit_wait: Duration,
 }
 
 /// What a client needs to say about the error body of its API (the two APIs differ).
@@ -154,6 +183,11 @@ pub struct ErrorBody {
 
 impl HttpClient {
     pub fn new(config: &HttpConfig) -> Result<Self, reqwest::Error> {
+        Self::with_clock(config, Arc::new(SystemClock::default()))
+    }
+
+    /// The same client on another clock, so tests can observe waits without waiting.
+    pub fn with_clock(config: &HttpConfig, clock: Arc<dyn Clock>) -> Result<Self, reqwest::Error> {
         let inner = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(config.connect_timeout)
@@ -161,47 +195,152 @@ impl HttpClient {
             // A redirect could carry our credentials to another host; the APIs do not redirect.
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        Ok(Self { inner })
+        Ok(Self {
+            inner,
+            clock,
+            stats: Arc::default(),
+            read_retries: config.read_retries,
+            max_rate_limit_wait: config.max_rate_limit_wait,
+        })
     }
 
     pub fn reqwest(&self) -> &reqwest::Client {
         &self.inner
     }
 
-    /// Waits for the limiter, sends, and classifies the outcome. A 2xx comes back as an
-    /// [`Answer`]; everything else as an [`ApiError`]. `describe` turns an error body into a
-    /// message in the API's own terms.
+    /// A gate for one endpoint class, on this client's clock.
+    pub fn gate(
+        &self,
+        api: Api,
+        name: &'static str,
+        rate: RateLimit,
+        auth: Arc<AuthBreaker>,
+    ) -> Arc<Gate> {
+        Arc::new(Gate::new(
+            api,
+            name,
+            rate,
+            self.clock.clone(),
+            auth,
+            self.max_rate_limit_wait,
+        ))
+    }
+
+    pub fn stats(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            requests: self.stats.requests.load(Ordering::Relaxed),
+            rate_limited: self.stats.rate_limited.load(Ordering::Relaxed),
+            retries: self.stats.retries.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Sends through `gate` and classifies the outcome. A 2xx comes back as an [`Answer`];
+    /// everything else as an [`ApiError`]. Retried in place, because nothing happened
+    /// remotely: a 429 (after the wait the server asked for, pausing the whole gate) and, for
+    /// reads, timeouts, connection failures and 5xx. A write whose outcome is unknown is
+    /// never retried here: the caller resolves it remotely first.
     pub async fn send(
         &self,
         endpoint: &Endpoint,
-        limiter: &Limiter,
+        gate: &Gate,
         request: RequestBuilder,
         describe: fn(&[u8]) -> ErrorBody,
         unauthorized_hint: &str,
     ) -> Result<Answer, ApiError> {
-        limiter.until_ready().await;
-        let response = match request.send().await {
-            Ok(r) => r,
-            Err(e) => return Err(transport_error(endpoint, &e)),
-        };
+        let mut attempt: u32 = 0;
+        loop {
+            let this_try = request
+                .try_clone()
+                .expect("hirebridge only sends buffered bodies, which can be cloned");
+            let ticket = gate.acquire().await?;
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let (status, headers, body) = match self.exchange(this_try).await {
+                Ok(answer) => answer,
+                Err(e) => {
+                    ticket.answered(0, &HeaderMap::new(), None);
+                    let error = transport_error(endpoint, &e);
+                    if matches!(error, ApiError::Retryable { .. }) && attempt < self.read_retries {
+                        attempt += 1;
+                        self.pause_before_retry(attempt).await;
+                        continue;
+                    }
+                    return Err(error);
+                }
+            };
+            if status.as_u16() == 429 {
+                self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+                let wait = wait_hint(&headers, self.clock.epoch_secs() as i64)
+                    .unwrap_or_else(|| full_jitter(attempt, self.max_rate_limit_wait));
+                // Pause everyone on this gate, not just us: the window is shared.
+                ticket.answered(429, &headers, Some(wait));
+                if attempt < RATE_LIMIT_RETRIES && wait <= self.max_rate_limit_wait {
+                    attempt += 1;
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(
+                        endpoint = endpoint.name,
+                        wait_ms = wait.as_millis() as u64,
+                        "rate limited; waiting"
+                    );
+                    continue;
+                }
+                return Err(ApiError::Retryable {
+                    api: endpoint.api,
+                    endpoint: endpoint.name,
+                    after: Some(wait),
+                    reason: "rate limited (429)".into(),
+                });
+            }
+            ticket.answered(status.as_u16(), &headers, None);
+            if status.is_success() {
+                return Ok(Answer { status, body });
+            }
+            let error = classify_status(
+                endpoint,
+                status,
+                &headers,
+                &body,
+                describe,
+                unauthorized_hint,
+                self.clock.epoch_secs() as i64,
+            );
+            if error.is_unauthorized() {
+                gate.trip_breaker(&error);
+            }
+            if matches!(error, ApiError::Retryable { .. }) && attempt < self.read_retries {
+                attempt += 1;
+                self.pause_before_retry(attempt).await;
+                continue;
+            }
+            return Err(error);
+        }
+    }
+
+    async fn exchange(
+        &self,
+        request: RequestBuilder,
+    ) -> Result<(StatusCode, HeaderMap, bytes::Bytes), reqwest::Error> {
+        let response = request.send().await?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = match response.bytes().await {
-            Ok(b) => b,
-            Err(e) => return Err(transport_error(endpoint, &e)),
-        };
-        if status.is_success() {
-            return Ok(Answer { status, body });
-        }
-        Err(classify_status(
-            endpoint,
-            status,
-            &headers,
-            &body,
-            describe,
-            unauthorized_hint,
-        ))
+        let body = response.bytes().await?;
+        Ok((status, headers, body))
     }
+
+    /// A short jittered pause before retrying a read in place (the pass-level backoff
+    /// handles anything longer).
+    async fn pause_before_retry(&self, attempt: u32) {
+        self.stats.retries.fetch_add(1, Ordering::Relaxed);
+        let wait = full_jitter(attempt, Duration::from_secs(2)).max(Duration::from_millis(50));
+        self.clock.sleep(wait).await;
+    }
+}
+
+/// Capped exponential backoff (from 250 ms) with full jitter.
+fn full_jitter(attempt: u32, cap: Duration) -> Duration {
+    let ceiling = Duration::from_millis(250)
+        .saturating_mul(1u32 << attempt.min(16))
+        .min(cap);
+    ceiling.mul_f64(rand::random::<f64>())
 }
 
 /// Never includes the URL: it may carry a pre-signed token.
@@ -239,16 +378,11 @@ fn classify_status(
     body: &[u8],
     describe: fn(&[u8]) -> ErrorBody,
     unauthorized_hint: &str,
+    now_epoch_secs: i64,
 ) -> ApiError {
     let api = endpoint.api;
     let name = endpoint.name;
     match status.as_u16() {
-        429 => ApiError::Retryable {
-            api,
-            endpoint: name,
-            after: wait_hint(headers, chrono::Utc::now().timestamp()),
-            reason: "rate limited (429)".into(),
-        },
         401 => ApiError::Unauthorized {
             api,
             endpoint: name,
@@ -282,7 +416,7 @@ fn classify_status(
                 Effect::Read => ApiError::Retryable {
                     api,
                     endpoint: name,
-                    after: wait_hint(headers, chrono::Utc::now().timestamp()),
+                    after: wait_hint(headers, now_epoch_secs),
                     reason,
                 },
                 Effect::Write => ApiError::Ambiguous {
@@ -401,15 +535,5 @@ mod tests {
         assert!(!e.contains('\n'));
         assert!(e.chars().count() <= 201);
         assert_eq!(excerpt(b""), "(empty body)");
-    }
-
-    #[test]
-    fn limiter_never_admits_more_than_the_count_at_once() {
-        let l = limiter(RateLimit {
-            count: 50,
-            period: Duration::from_secs(60),
-        });
-        assert!(l.check().is_ok());
-        assert!(l.check().is_err(), "burst must be 1");
     }
 }

@@ -1,0 +1,412 @@
+//! One gate per endpoint class (HiBob search, create, documents; Pinpoint), shared by every
+//! task, that decides when the next request may leave.
+//!
+//! Three things hold a request back, in this order:
+//! 1. a refused credential: after a 401/403 nothing more is sent to that API in this pass,
+//!    and until a request has been accepted in this pass only one is in flight at a time, so
+//!    a bad key costs exactly one request, never a burst;
+//! 2. the server's own window (`X-RateLimit-Remaining` / `X-RateLimit-Reset`, the truth) and
+//!    any pause a 429 imposed on everyone;
+//! 3. the configured quota (a hint), paced by governor with burst 1 — the default burst of N
+//!    would let almost 2N requests into one of the server's fixed windows.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use governor::clock::Clock as GovernorClock;
+use governor::middleware::NoOpMiddleware;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
+use reqwest::header::HeaderMap;
+
+use super::clock::Clock;
+use super::{Api, ApiError};
+use crate::config::RateLimit;
+
+/// Margin added to the server's reset time: it is given in whole seconds, and our clock and
+/// the server's are never exactly the same.
+const RESET_MARGIN: Duration = Duration::from_millis(250);
+
+/// governor reading our injectable clock, so its waits are testable too.
+#[derive(Debug, Clone)]
+struct GovernorTime(Arc<dyn Clock>);
+
+impl GovernorClock for GovernorTime {
+    type Instant = Duration;
+    fn now(&self) -> Duration {
+        self.0.elapsed()
+    }
+}
+
+/// Shared by every gate of one API: after a 401/403 nothing more is sent in this pass.
+#[derive(Debug, Default)]
+pub struct AuthBreaker {
+    refused: Mutex<Option<ApiError>>,
+}
+
+impl AuthBreaker {
+    fn refusal(&self) -> Option<ApiError> {
+        self.refused.lock().expect("breaker lock").clone()
+    }
+    pub fn trip(&self, error: &ApiError) {
+        let mut refused = self.refused.lock().expect("breaker lock");
+        if refused.is_none() {
+            *refused = Some(error.clone());
+        }
+    }
+    pub fn reset(&self) {
+        *self.refused.lock().expect("breaker lock") = None;
+    }
+}
+
+#[derive(Debug, Default)]
+struct Window {
+    /// What the server last said remains in its current window.
+    remaining: Option<u32>,
+    /// When the server's current window ends (epoch seconds).
+    reset_at: Option<f64>,
+    /// Nobody sends before this (clock time), after a 429.
+    paused_until: Option<Duration>,
+    /// Sent and not yet answered: the server's `remaining` does not count them yet.
+    in_flight: u32,
+}
+
+pub struct Gate {
+    pub api: Api,
+    pub name: &'static str,
+    clock: Arc<dyn Clock>,
+    limiter: RateLimiter<NotKeyed, InMemoryState, GovernorTime, NoOpMiddleware<Duration>>,
+    window: Mutex<Window>,
+    /// One request at a time until one has been accepted in this pass.
+    probe: tokio::sync::Semaphore,
+    proven: AtomicBool,
+    auth: Arc<AuthBreaker>,
+    /// The longest a request waits here; beyond it the caller gets a retryable error.
+    max_wait: Duration,
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gate").field("name", &self.name).finish()
+    }
+}
+
+/// Held while a request is in flight. [`Ticket::answered`] hands the answer back to the gate;
+/// dropping it unanswered (a cancelled request) just frees the slot.
+pub struct Ticket<'a> {
+    gate: &'a Gate,
+    _probe: Option<tokio::sync::SemaphorePermit<'a>>,
+    counted: bool,
+}
+
+impl Ticket<'_> {
+    /// Learns from the answer (status 0: none came) — the server's window, a 429's pause,
+    /// whether the credentials were accepted — and frees the slot, all under one lock so no
+    /// other task sees the request both in flight and counted by the server.
+    pub fn answered(mut self, status: u16, headers: &HeaderMap, pause: Option<Duration>) {
+        self.gate.learn(status, headers, pause, true);
+        self.counted = false;
+    }
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        if self.counted {
+            let mut w = self.gate.window.lock().expect("gate lock");
+            w.in_flight = w.in_flight.saturating_sub(1);
+        }
+    }
+}
+
+impl Gate {
+    pub fn new(
+        api: Api,
+        name: &'static str,
+        rate: RateLimit,
+        clock: Arc<dyn Clock>,
+        auth: Arc<AuthBreaker>,
+        max_wait: Duration,
+    ) -> Self {
+        let spacing = (rate.period / rate.count).max(Duration::from_nanos(1));
+        let quota = Quota::with_period(spacing)
+            .expect("a positive period")
+            .allow_burst(std::num::NonZeroU32::MIN);
+        Self {
+            api,
+            name,
+            limiter: RateLimiter::direct_with_clock(quota, GovernorTime(clock.clone())),
+            clock,
+            window: Mutex::new(Window::default()),
+            probe: tokio::sync::Semaphore::new(1),
+            proven: AtomicBool::new(false),
+            auth,
+            max_wait,
+        }
+    }
+
+    /// A new pass: credentials may have been fixed, so try again — carefully.
+    pub fn begin_pass(&self) {
+        self.proven.store(false, Ordering::SeqCst);
+        self.auth.reset();
+    }
+
+    pub fn trip_breaker(&self, error: &ApiError) {
+        self.auth.trip(error);
+    }
+
+    /// How long the server's window or a 429 pause holds us back now, if at all.
+    fn window_wait(&self) -> Option<Duration> {
+        let now = self.clock.elapsed();
+        let epoch = self.clock.epoch_secs();
+        let mut w = self.window.lock().expect("gate lock");
+        if let Some(until) = w.paused_until {
+            if until > now {
+                return Some(until - now);
+            }
+            w.paused_until = None;
+        }
+        match (w.remaining, w.reset_at) {
+            (Some(remaining), Some(reset)) if reset > epoch => (remaining <= w.in_flight)
+                .then(|| Duration::from_secs_f64(reset - epoch) + RESET_MARGIN),
+            (_, Some(_)) => {
+                // The window the numbers described is over.
+                w.remaining = None;
+                w.reset_at = None;
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// Waits until a request may leave. Fails fast after a refused credential, and with a
+    /// retryable error when the server asks for a wait longer than `max_wait`.
+    pub async fn acquire(&self) -> Result<Ticket<'_>, ApiError> {
+        let probe = if self.proven.load(Ordering::SeqCst) {
+            None
+        } else {
+            Some(
+                self.probe
+                    .acquire()
+                    .await
+                    .expect("the probe semaphore is never closed"),
+            )
+        };
+        loop {
+            if let Some(refusal) = self.auth.refusal() {
+                return Err(ApiError::Halted {
+                    api: self.api,
+                    reason: refusal.to_string(),
+                });
+            }
+            if let Some(wait) = self.window_wait() {
+                if wait > self.max_wait {
+                    return Err(ApiError::Retryable {
+                        api: self.api,
+                        endpoint: self.name,
+                        after: Some(wait),
+                        reason: format!(
+                            "the server's rate-limit window resets in {}s, longer than http.max_rate_limit_wait",
+                            wait.as_secs()
+                        ),
+                    });
+                }
+                self.clock.sleep(wait).await;
+                continue;
+            }
+            match self.limiter.check() {
+                Ok(()) => break,
+                Err(not_until) => {
+                    let wait = not_until.wait_time_from(self.clock.elapsed());
+                    self.clock.sleep(wait).await;
+                }
+            }
+        }
+        self.window.lock().expect("gate lock").in_flight += 1;
+        // Keep the probe permit only while unproven; once proven, others may go in parallel.
+        let probe = if self.proven.load(Ordering::SeqCst) {
+            None
+        } else {
+            probe
+        };
+        Ok(Ticket {
+            gate: self,
+            _probe: probe,
+            counted: true,
+        })
+    }
+
+    fn learn(&self, status: u16, headers: &HeaderMap, pause: Option<Duration>, release: bool) {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<f64>().ok())
+        };
+        let epoch = self.clock.epoch_secs();
+        let mut w = self.window.lock().expect("gate lock");
+        if release {
+            w.in_flight = w.in_flight.saturating_sub(1);
+        }
+        if let (Some(remaining), Some(reset)) =
+            (header("x-ratelimit-remaining"), header("x-ratelimit-reset"))
+        {
+            // A small reset is a delta in seconds, not an epoch.
+            let reset_at = if reset > 1_000_000_000.0 {
+                reset
+            } else {
+                epoch + reset
+            };
+            w.remaining = Some(remaining.max(0.0) as u32);
+            w.reset_at = Some(reset_at);
+        }
+        if let Some(pause) = pause {
+            let until = self.clock.elapsed() + pause;
+            w.paused_until = Some(w.paused_until.map_or(until, |u| u.max(until)));
+        }
+        drop(w);
+        if !matches!(status, 401 | 403) && status < 500 && status != 0 {
+            self.proven.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::clock::VirtualClock;
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn gate(clock: Arc<VirtualClock>, count: u32, period: Duration) -> Gate {
+        Gate::new(
+            Api::Hibob,
+            "test",
+            RateLimit { count, period },
+            clock,
+            Arc::new(AuthBreaker::default()),
+            Duration::from_secs(120),
+        )
+    }
+
+    fn window_headers(remaining: u32, reset: f64) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
+        h.insert(
+            "x-ratelimit-reset",
+            HeaderValue::from_str(&format!("{reset:.0}")).unwrap(),
+        );
+        h
+    }
+
+    #[tokio::test]
+    async fn the_configured_quota_spaces_requests_evenly_with_no_burst() {
+        let clock = Arc::new(VirtualClock::default());
+        let g = gate(clock.clone(), 10, Duration::from_secs(2));
+        for _ in 0..5 {
+            let t = g.acquire().await.unwrap();
+            t.answered(200, &HeaderMap::new(), None);
+        }
+        // First at once, then one every 200 ms: never more than 10 in any 2 s.
+        assert_eq!(clock.sleeps(), vec![Duration::from_millis(200); 4]);
+    }
+
+    #[tokio::test]
+    async fn an_exhausted_server_window_waits_for_its_reset() {
+        let clock = Arc::new(VirtualClock::default());
+        let g = gate(clock.clone(), 1000, Duration::from_secs(1));
+        let reset = (clock.epoch_secs() + 5.0).ceil();
+        let t = g.acquire().await.unwrap();
+        t.answered(200, &window_headers(0, reset), None);
+        g.acquire().await.unwrap();
+        let waited: Duration = clock.sleeps().iter().sum();
+        let expected = reset - (clock.epoch_secs() - waited.as_secs_f64());
+        assert!(
+            (waited.as_secs_f64() - expected - RESET_MARGIN.as_secs_f64()).abs() < 0.01,
+            "waited {waited:?}, expected about {expected}s"
+        );
+    }
+
+    #[tokio::test]
+    async fn requests_in_flight_count_against_the_servers_remaining() {
+        let clock = Arc::new(VirtualClock::default());
+        let g = gate(clock.clone(), 1000, Duration::from_secs(1));
+        let reset = (clock.epoch_secs() + 30.0).ceil();
+        let first = g.acquire().await.unwrap();
+        first.answered(200, &window_headers(2, reset), None);
+        let second = g.acquire().await.unwrap();
+        let _third = g.acquire().await.unwrap(); // two left, two now in flight
+        assert!(clock.sleeps().iter().all(|s| *s < Duration::from_secs(1)));
+        // The server's "2 remaining" did not count the two in flight: the fourth waits.
+        g.acquire().await.unwrap();
+        assert!(clock.sleeps().iter().any(|s| *s > Duration::from_secs(20)));
+        drop(second);
+    }
+
+    #[tokio::test]
+    async fn a_429_pauses_every_task_on_the_gate() {
+        let clock = Arc::new(VirtualClock::default());
+        let g = gate(clock.clone(), 1000, Duration::from_secs(1));
+        let t = g.acquire().await.unwrap();
+        t.answered(429, &HeaderMap::new(), Some(Duration::from_secs(7)));
+        g.acquire().await.unwrap();
+        assert!(
+            clock.sleeps().contains(&Duration::from_secs(7)),
+            "{:?}",
+            clock.sleeps()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_wait_longer_than_the_cap_is_returned_to_the_caller() {
+        let clock = Arc::new(VirtualClock::default());
+        let g = gate(clock.clone(), 1000, Duration::from_secs(1));
+        let t = g.acquire().await.unwrap();
+        t.answered(429, &HeaderMap::new(), Some(Duration::from_secs(3600)));
+        let err = g.acquire().await.err().unwrap();
+        assert!(
+            matches!(err, ApiError::Retryable { after: Some(a), .. } if a > Duration::from_secs(3000))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_tripped_breaker_sends_nothing_until_the_next_pass() {
+        let clock = Arc::new(VirtualClock::default());
+        let auth = Arc::new(AuthBreaker::default());
+        let g = Gate::new(
+            Api::Hibob,
+            "test",
+            RateLimit::unlimited(),
+            clock,
+            auth.clone(),
+            Duration::from_secs(1),
+        );
+        auth.trip(&ApiError::Unauthorized {
+            api: Api::Hibob,
+            endpoint: "x",
+            status: 401,
+            hint: "check the token".into(),
+        });
+        assert!(matches!(
+            g.acquire().await.err().unwrap(),
+            ApiError::Halted { .. }
+        ));
+        auth.reset();
+        assert!(g.acquire().await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn until_a_request_is_accepted_only_one_is_in_flight() {
+        let clock = Arc::new(VirtualClock::default());
+        let g = Arc::new(gate(clock, 1000, Duration::from_secs(1)));
+        let first = g.acquire().await.unwrap();
+        let g2 = g.clone();
+        let second = tokio::spawn(async move { g2.acquire().await.map(|_| ()) });
+        tokio::task::yield_now().await;
+        assert!(!second.is_finished(), "the second must wait for the probe");
+        first.answered(200, &HeaderMap::new(), None);
+        second.await.unwrap().unwrap();
+        // Proven: now two at once are fine.
+        let _a = g.acquire().await.unwrap();
+        let _b = g.acquire().await.unwrap();
+    }
+}
