@@ -7,7 +7,7 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use common::{Settings, World, wait_for};
-use hirebridge::ledger::{HireStatus, StepState};
+use hirebridge::ledger::{EmployeeOrigin, HireStatus, StepState};
 use hirebridge::sim::{Endpoint, Fault, FaultRule, Scenario, SimApplication, Visibility};
 
 fn world() -> World {
@@ -133,9 +133,9 @@ fn a_second_process_on_the_same_ledger_is_refused_with_the_holders_pid() {
     assert_eq!(exit_code_within(&mut daemon, Duration::from_secs(10)), 0);
 }
 
-#[test]
-fn a_crash_during_a_create_waits_out_the_read_lag_and_ends_with_one_employee() {
-    let lag = Duration::from_millis(1500);
+/// Starts `sync` with `fault` on the create, kills it (SIGKILL, as `kill -9`) once the create
+/// has reached HiBob, and returns the world for the restart.
+fn killed_during_create(fault: Fault) -> World {
     let world = World::with(
         Scenario::empty()
             .with_job("1", "Engineer", Visibility::External)
@@ -146,17 +146,15 @@ fn a_crash_during_a_create_waits_out_the_read_lag_and_ends_with_one_employee() {
                 "ada@example.com",
                 "1",
             ))
-            .with_read_lag(lag),
+            .with_read_lag(Duration::from_millis(1500)),
         Settings {
             read_lag: "1500ms",
             ..Settings::default()
         },
     );
-    // HiBob commits the employee, then the process dies before hearing back (kill -9).
-    world.sim.inject(FaultRule::new(
-        Endpoint::CreatePerson,
-        Fault::Delay(Duration::from_millis(600)),
-    ));
+    world
+        .sim
+        .inject(FaultRule::new(Endpoint::CreatePerson, fault));
     let mut child = world
         .command(&["sync"])
         .stdout(Stdio::null())
@@ -169,14 +167,17 @@ fn a_crash_during_a_create_waits_out_the_read_lag_and_ends_with_one_employee() {
         == 1));
     child.kill().unwrap();
     child.wait().unwrap();
-
-    let entry = world.entry("1001");
     assert_eq!(
-        entry.employee,
+        world.entry("1001").employee,
         StepState::InFlight,
         "intent recorded before the call"
     );
-    // Restarted at once: the employee may exist but be invisible, so nothing is created.
+    world
+}
+
+/// Restarted at once: the employee may exist but be invisible (read lag), so nothing is
+/// created; the wait is recorded.
+fn restart_defers_within_the_read_lag(world: &World) {
     world.sync().expect(2);
     assert_eq!(world.sim.count(Endpoint::CreatePerson), 1);
     let last = world.events("1001").pop().unwrap();
@@ -184,9 +185,39 @@ fn a_crash_during_a_create_waits_out_the_read_lag_and_ends_with_one_employee() {
         (last.step.as_str(), last.outcome.as_str()),
         ("employee", "deferred")
     );
+    std::thread::sleep(Duration::from_millis(1800));
+}
 
-    std::thread::sleep(lag + Duration::from_millis(300));
+#[test]
+fn killed_after_hibob_committed_the_create_the_employee_is_adopted_not_created_again() {
+    let world = killed_during_create(Fault::CommitThenDelay(Duration::from_secs(5)));
+    assert_eq!(
+        world.employees_with_email("ada@example.com"),
+        1,
+        "HiBob committed"
+    );
+    restart_defers_within_the_read_lag(&world);
+    world.sync().expect(0);
+    assert_eq!(
+        world.sim.count(Endpoint::CreatePerson),
+        1,
+        "never created again"
+    );
+    assert_eq!(world.employees_with_email("ada@example.com"), 1);
+    let entry = world.entry("1001");
+    assert_eq!(entry.employee_origin, Some(EmployeeOrigin::Adopted));
+    world.assert_exactly_once();
+}
+
+#[test]
+fn killed_before_hibob_committed_the_create_it_is_created_once_after_the_read_lag() {
+    let world = killed_during_create(Fault::Delay(Duration::from_secs(5)));
+    restart_defers_within_the_read_lag(&world);
     world.sync().expect(0);
     assert_eq!(world.employees_with_email("ada@example.com"), 1);
+    assert_eq!(
+        world.entry("1001").employee_origin,
+        Some(EmployeeOrigin::Created)
+    );
     world.assert_exactly_once();
 }

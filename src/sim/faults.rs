@@ -68,6 +68,11 @@ pub enum Fault {
     WrongTypes,
     /// Sleep, then behave normally (later rules may still apply).
     Delay(Duration),
+    /// Perform the effect, then sleep before answering: a client that dies meanwhile never
+    /// learns that its write happened (the crash-after-commit case).
+    CommitThenDelay(Duration),
+    /// 429 with only `X-RateLimit-Reset`, this many seconds from now (no `Retry-After`).
+    RateLimitedUntil { reset_in_secs: u64 },
     /// 429 with `X-RateLimit-*` headers, plus `Retry-After` if given.
     RateLimited { retry_after_secs: Option<u64> },
 }

@@ -307,6 +307,14 @@ async fn handle(shared: &Shared, route: &Route, req: &Incoming) -> Reply {
             let _ = normal(shared, route, req).await;
             faults::status_reply(api, status)
         }
+        Fault::CommitThenDelay(d) => {
+            let reply = normal(shared, route, req).await;
+            tokio::time::sleep(d).await;
+            reply
+        }
+        Fault::RateLimitedUntil { reset_in_secs } => {
+            rate_limited_reply(api, 50, epoch_ms() / 1000 + reset_in_secs, None)
+        }
         Fault::MalformedBody => faults::malformed_reply(),
         Fault::TruncatedJson => faults::truncate_reply(normal(shared, route, req).await),
         Fault::WrongTypes => wrong_types_reply(shared, route, req).await,
@@ -320,25 +328,35 @@ async fn handle(shared: &Shared, route: &Route, req: &Incoming) -> Reply {
                 // Without a configured window, reset at the next whole second so tests stay fast.
                 None => (50, epoch_ms() / 1000 + 1),
             };
-            let mut reply = match api {
-                Api::HiBob => Reply::hibob_error(
-                    429,
-                    "rate.limit.exceeded",
-                    "Too many requests, please try again later",
-                    vec![],
-                ),
-                _ => Reply::jsonapi_error(429, "Too Many Requests", "Rate limit exceeded"),
-            }
-            .with_header("X-RateLimit-Limit", limit.to_string())
-            .with_header("X-RateLimit-Remaining", "0")
-            .with_header("X-RateLimit-Reset", reset.to_string());
-            if let Some(secs) = retry_after_secs {
-                reply = reply.with_header("Retry-After", secs.to_string());
-            }
-            reply
+            rate_limited_reply(api, limit, reset, retry_after_secs)
         }
         Fault::Delay(_) => unreachable!("delays are consumed by pick_fault"),
     }
+}
+
+/// A 429 in the owning API's style, always with the `X-RateLimit-*` headers.
+fn rate_limited_reply(
+    api: Api,
+    limit: u32,
+    reset_epoch_secs: u64,
+    retry_after: Option<u64>,
+) -> Reply {
+    let mut reply = match api {
+        Api::HiBob => Reply::hibob_error(
+            429,
+            "rate.limit.exceeded",
+            "Too many requests, please try again later",
+            vec![],
+        ),
+        _ => Reply::jsonapi_error(429, "Too Many Requests", "Rate limit exceeded"),
+    }
+    .with_header("X-RateLimit-Limit", limit.to_string())
+    .with_header("X-RateLimit-Remaining", "0")
+    .with_header("X-RateLimit-Reset", reset_epoch_secs.to_string());
+    if let Some(secs) = retry_after {
+        reply = reply.with_header("Retry-After", secs.to_string());
+    }
+    reply
 }
 
 async fn normal(shared: &Shared, route: &Route, req: &Incoming) -> Reply {
