@@ -91,6 +91,26 @@ fn parse_duration(key: &str, text: &str) -> Result<Duration, ConfigError> {
     })
 }
 
+/// A duration with a sane ceiling: an absurd value must fail here, naming the key, not
+/// overflow a date calculation in the middle of a pass.
+fn parse_bounded(
+    key: &str,
+    text: &str,
+    max: Duration,
+    max_text: &str,
+) -> Result<Duration, ConfigError> {
+    let d = parse_duration(key, text)?;
+    if d > max {
+        return Err(invalid(
+            key,
+            format!("{text:?} is longer than the maximum of {max_text}"),
+        ));
+    }
+    Ok(d)
+}
+
+const DAY: Duration = Duration::from_secs(86_400);
+
 fn parse_base_url(key: &str, text: &str) -> Result<Url, ConfigError> {
     let url = Url::parse(text).map_err(|e| {
         invalid(
@@ -467,9 +487,19 @@ impl Config {
             base_url: parse_base_url("hibob.base_url", &h.base_url)?,
             rate_limit: RateLimit::parse("hibob.rate_limit", &h.rate_limit)?,
             site: h.site,
-            start_date_offset: parse_duration("hibob.start_date_offset", &h.start_date_offset)?,
+            start_date_offset: parse_bounded(
+                "hibob.start_date_offset",
+                &h.start_date_offset,
+                DAY * 730,
+                "730d",
+            )?,
             cv_folder,
-            read_lag: parse_duration("hibob.read_lag", &h.read_lag)?,
+            read_lag: parse_bounded(
+                "hibob.read_lag",
+                &h.read_lag,
+                Duration::from_secs(600),
+                "10m",
+            )?,
             search_batch_size: h.search_batch_size as usize,
             credentials,
         };
@@ -493,7 +523,12 @@ impl Config {
                 Schedule::Cron(cron)
             }
             (every, None) => {
-                let every = parse_duration("schedule.every", every.as_deref().unwrap_or("5m"))?;
+                let every = parse_bounded(
+                    "schedule.every",
+                    every.as_deref().unwrap_or("5m"),
+                    DAY,
+                    "1d",
+                )?;
                 if every < Duration::from_secs(1) {
                     return Err(invalid("schedule.every", "must be at least 1s"));
                 }
@@ -551,12 +586,6 @@ impl Config {
             return Err(invalid(
                 "retry.max",
                 "is shorter than retry.initial; the cap must be at least the first delay",
-            ));
-        }
-        if retry.max > Duration::from_secs(3600) {
-            return Err(invalid(
-                "retry.max",
-                "is longer than 1h; a transient fault must not stall a hire for hours",
             ));
         }
 
@@ -649,12 +678,15 @@ fn parse_raw(path: &Path, text: &str) -> Result<RawConfig, ConfigError> {
     Ok(raw)
 }
 
+/// An optional duration; none of these may exceed an hour.
 fn optional_duration(
     key: &str,
     text: Option<String>,
     default: Duration,
 ) -> Result<Duration, ConfigError> {
-    text.map_or(Ok(default), |t| parse_duration(key, &t))
+    text.map_or(Ok(default), |t| {
+        parse_bounded(key, &t, Duration::from_secs(3600), "1h")
+    })
 }
 
 fn validate_cron(expr: &str) -> Result<(), ConfigError> {
@@ -861,6 +893,10 @@ path = "/tmp/ledger.sqlite3"
         assert!(e.contains("retry.max"), "{e}");
         let e = error(&format!("{MINIMAL}\n[retry]\nmax = \"1day\""));
         assert!(e.contains("retry.max"), "{e}");
+        let e = error(&MINIMAL.replace("[hibob]", "[hibob]\nstart_date_offset = \"300000y\""));
+        assert!(e.contains("hibob.start_date_offset"), "{e}");
+        let e = error(&MINIMAL.replace("[hibob]", "[hibob]\nread_lag = \"2h\""));
+        assert!(e.contains("hibob.read_lag"), "{e}");
         let e = error(&format!("{MINIMAL}\n[sync]\nconcurrency = 0"));
         assert!(e.contains("sync.concurrency"), "{e}");
         let e = error(&format!("{MINIMAL}\n[http]\nread_retries = 99"));

@@ -576,3 +576,85 @@ fn transient_server_errors_converge_without_duplicates() {
     world.assert_exactly_once();
     assert!(world.report_json().iter().all(|r| r["status"] == "done"));
 }
+
+#[test]
+fn an_unfetchable_cv_link_is_retried_never_leaks_and_is_parked_only_when_it_persists() {
+    let world = small_world();
+    // Pinpoint's file host answers 404: HiBob cannot fetch the CV.
+    world.sim.inject(
+        FaultRule::new(Endpoint::DownloadFile, Fault::Status(404))
+            .matching("1001")
+            .times(3),
+    );
+    world.sync().expect(2);
+    let entry = world.entry("1001");
+    assert_eq!(entry.status, HireStatus::Failed, "retried, not parked");
+    let error = entry.last_error.unwrap();
+    assert!(error.contains("could not fetch the CV"), "{error}");
+    assert!(
+        !error.contains("/files/"),
+        "the link must not be stored: {error}"
+    );
+
+    world.sync().expect(2);
+    world.sync().expect(3);
+    let row = world.row("1001");
+    assert_eq!(row["status"], "needs_attention");
+    assert!(
+        row["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("hirebridge retry 1001")
+    );
+    for event in world.events("1001") {
+        assert!(!event.detail.contains("/files/"), "{}", event.detail);
+    }
+    // The link works again: an operator retries and the CV arrives, once.
+    world.hirebridge(&["retry", "1001"]).expect(0);
+    world.sync().expect(0);
+    world.assert_exactly_once();
+}
+
+#[test]
+fn a_search_batch_refused_for_one_email_parks_only_that_hire() {
+    let world = small_world();
+    // HiBob refuses any search that includes Grace's email.
+    world.sim.inject(
+        FaultRule::new(Endpoint::SearchPeople, Fault::Status(400))
+            .matching("grace@example.com")
+            .times(10),
+    );
+    world.sync().expect(3);
+    assert_eq!(world.row("1001")["status"], "done");
+    assert_eq!(world.row("1003")["status"], "done");
+    let grace = world.row("1002");
+    assert_eq!(grace["status"], "needs_attention");
+    assert!(
+        grace["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("hirebridge retry 1002")
+    );
+    assert_eq!(world.employees_with_email("grace@example.com"), 0);
+}
+
+#[test]
+fn an_unusable_record_fixed_in_pinpoint_resumes_by_itself() {
+    let world = small_world();
+    let mut bad = SimApplication::hired("1004", "Lin", "Wu", "lin at example", "1");
+    world.sim.add_application(bad.clone());
+    world.sync().expect(3);
+    assert_eq!(world.row("1004")["status"], "needs_attention");
+
+    bad.email = "lin@example.com".into();
+    world.sim.add_application(bad);
+    world.sync().expect(0);
+    assert_eq!(world.row("1004")["status"], "done");
+    assert_eq!(world.employees_with_email("lin@example.com"), 1);
+    let outcomes: Vec<String> = world
+        .events("1004")
+        .iter()
+        .map(|e| e.outcome.clone())
+        .collect();
+    assert!(outcomes.contains(&"released".to_string()), "{outcomes:?}");
+}

@@ -126,6 +126,67 @@ impl ApiError {
         }
     }
 
+    /// The same error with `secret` (e.g. a pre-signed URL an API echoed back) cut out of
+    /// its text, so it never reaches the ledger, a log or a report.
+    pub fn redact(self, secret: &str) -> Self {
+        let mut needles = vec![secret.to_owned()];
+        if let Some((_, query)) = secret.split_once('?')
+            && query.len() >= 8
+        {
+            needles.push(query.to_owned());
+        }
+        let scrub = |text: String| {
+            needles
+                .iter()
+                .fold(text, |t, n| t.replace(n.as_str(), "[link removed]"))
+        };
+        match self {
+            ApiError::Retryable {
+                api,
+                endpoint,
+                after,
+                reason,
+            } => ApiError::Retryable {
+                api,
+                endpoint,
+                after,
+                reason: scrub(reason),
+            },
+            ApiError::Ambiguous {
+                api,
+                endpoint,
+                reason,
+            } => ApiError::Ambiguous {
+                api,
+                endpoint,
+                reason: scrub(reason),
+            },
+            ApiError::Invalid {
+                api,
+                endpoint,
+                status,
+                key,
+                message,
+            } => ApiError::Invalid {
+                api,
+                endpoint,
+                status,
+                key,
+                message: scrub(message),
+            },
+            ApiError::NotFound {
+                api,
+                endpoint,
+                message,
+            } => ApiError::NotFound {
+                api,
+                endpoint,
+                message: scrub(message),
+            },
+            other @ (ApiError::Unauthorized { .. } | ApiError::Halted { .. }) => other,
+        }
+    }
+
     pub fn is_unauthorized(&self) -> bool {
         matches!(self, ApiError::Unauthorized { .. })
     }
@@ -526,6 +587,22 @@ mod tests {
         assert_eq!(wait_hint(&HeaderMap::new(), 0), None);
         let junk = headers(&[("retry-after", "soon")]);
         assert_eq!(wait_hint(&junk, 0), None);
+    }
+
+    #[test]
+    fn redact_removes_a_signed_link_and_its_signature() {
+        let url = "https://files.example/cv.pdf?X-Amz-Signature=abcdef123456";
+        let e = ApiError::Invalid {
+            api: Api::Hibob,
+            endpoint: "POST /docs",
+            status: 400,
+            key: Some("documents.url.unreachable".into()),
+            message: format!("Could not download {url}; also X-Amz-Signature=abcdef123456"),
+        }
+        .redact(url);
+        let text = e.to_string();
+        assert!(!text.contains("abcdef123456"), "{text}");
+        assert!(text.contains("[link removed]"), "{text}");
     }
 
     #[test]

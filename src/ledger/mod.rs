@@ -150,8 +150,10 @@ impl StepKind {
 /// Why a hire was parked: decides what releases it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParkKind {
-    /// The data was refused or is unusable; fix it at the source, then `retry`.
+    /// The data was refused; fix it at the source, then `retry`.
     Invalid,
+    /// Pinpoint's record cannot be used (no email, …); released by itself once it can.
+    Unusable,
     /// A credential or permission was refused; fix it, then `retry`.
     Unauthorized,
     /// The remote record vanished.
@@ -162,6 +164,7 @@ impl ParkKind {
     fn as_str(self) -> &'static str {
         match self {
             ParkKind::Invalid => "invalid",
+            ParkKind::Unusable => "unusable",
             ParkKind::Unauthorized => "unauthorized",
             ParkKind::NotFound => "not_found",
         }
@@ -520,6 +523,12 @@ impl Ledger {
                 "INSERT INTO events (application_id, at, pass_id, step, outcome, detail)
                  VALUES (?1, ?2, ?3, 'hire', 'detected', ?4)",
             )?;
+            // A record parked as unusable that now lists cleanly was fixed in Pinpoint.
+            let mut release = tx.prepare_cached(
+                "UPDATE hires SET status = 'pending', park_kind = NULL, last_error = NULL,
+                    next_attempt_at = NULL, updated_at = ?2
+                 WHERE application_id = ?1 AND status = 'needs_attention' AND park_kind = 'unusable'",
+            )?;
             for h in hires {
                 let inserted = insert.execute(params![
                     h.application_id,
@@ -549,6 +558,17 @@ impl Ledger {
                         h.last_name,
                         h.job_title
                     ])?;
+                    if release.execute(params![h.application_id, ms(now)])? == 1 {
+                        insert_event(
+                            &tx,
+                            h.application_id,
+                            now,
+                            pass,
+                            "hire",
+                            "released",
+                            "the Pinpoint record is usable now",
+                        )?;
+                    }
                 }
             }
         }
@@ -581,7 +601,7 @@ impl Ledger {
                 tx.execute(
                     "INSERT INTO hires (application_id, email, status, last_error, park_kind,
                                         first_seen_at, last_seen_at, updated_at)
-                     VALUES (?1, ?2, 'needs_attention', ?3, 'invalid', ?4, ?4, ?4)",
+                     VALUES (?1, ?2, 'needs_attention', ?3, 'unusable', ?4, ?4, ?4)",
                     params![application_id, email.unwrap_or(""), problem, ms(now)],
                 )?;
                 true
@@ -589,7 +609,7 @@ impl Ledger {
             Some((status, _)) if status == "done" => false,
             Some((_, last_error)) => {
                 tx.execute(
-                    "UPDATE hires SET status = 'needs_attention', park_kind = 'invalid',
+                    "UPDATE hires SET status = 'needs_attention', park_kind = 'unusable',
                         last_error = ?2, last_seen_at = ?3,
                         updated_at = CASE WHEN last_error IS ?2 THEN updated_at ELSE ?3 END
                      WHERE application_id = ?1",

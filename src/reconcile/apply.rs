@@ -35,14 +35,20 @@ pub enum HireOutcome {
     Interrupted,
 }
 
-/// After HiBob says an email exists this many times without search showing it, a person
-/// must look (probably the service user cannot see that employee).
-const INVISIBLE_EXISTING_LIMIT: u32 = 3;
+/// How many times a problem that is usually transient but may be permanent is retried
+/// before a person is asked to look.
+const STUBBORN_LIMIT: u32 = 3;
 
 enum StepError {
     Api(StepKind, ApiError),
-    /// HiBob refuses the email as taken, yet search does not show the employee.
-    ExistsButInvisible,
+    /// Retried like a transient failure, but parked with `message` once it has failed
+    /// [`STUBBORN_LIMIT`] times in a row: e.g. HiBob calls an email taken while search does
+    /// not show it, or cannot fetch a CV link that a fresh listing should have renewed.
+    Stubborn {
+        kind: StepKind,
+        error: ApiError,
+        message: String,
+    },
     Ledger(LedgerError),
 }
 
@@ -101,29 +107,26 @@ impl HireRun<'_> {
                 Err(StepError::Api(kind, error)) => {
                     return self.fail(&entry, kind, &error);
                 }
-                Err(StepError::ExistsButInvisible) => {
-                    let message = format!(
-                        "HiBob says an employee with the email {} exists, but search does not show it; \
-                         check that the service user may view all employees (including inactive ones)",
-                        entry.email
-                    );
-                    if entry.failures + 1 >= INVISIBLE_EXISTING_LIMIT {
+                Err(StepError::Stubborn {
+                    kind,
+                    error,
+                    message,
+                }) => {
+                    if entry.failures + 1 >= STUBBORN_LIMIT {
                         self.ledger().record_parked(
                             &entry.application_id,
-                            StepKind::Employee,
+                            kind,
                             ParkKind::Invalid,
-                            &message,
+                            &format!(
+                                "{message}; then run `hirebridge retry {}`",
+                                entry.application_id
+                            ),
                             self.pass,
                             Utc::now(),
                         )?;
                         return Ok(HireOutcome::Parked);
                     }
-                    let error = ApiError::Ambiguous {
-                        api: crate::http::Api::Hibob,
-                        endpoint: "POST /people",
-                        reason: message,
-                    };
-                    return self.fail(&entry, StepKind::Employee, &error);
+                    return self.fail(&entry, kind, &error);
                 }
             }
         }
@@ -207,7 +210,20 @@ impl HireRun<'_> {
                             .into_iter()
                             .find(|f| f.email.eq_ignore_ascii_case(&new.email))
                         else {
-                            return Err(StepError::ExistsButInvisible);
+                            let message = format!(
+                                "HiBob says an employee with the email {} exists, but search does not show it; \
+                                 check that the service user may view all employees (including inactive ones)",
+                                new.email
+                            );
+                            return Err(StepError::Stubborn {
+                                kind: StepKind::Employee,
+                                error: ApiError::Ambiguous {
+                                    api: crate::http::Api::Hibob,
+                                    endpoint: "POST /people",
+                                    reason: message.clone(),
+                                },
+                                message,
+                            });
                         };
                         self.ledger().record_employee(
                             id,
@@ -289,7 +305,7 @@ impl HireRun<'_> {
                         &attachment.url,
                     )
                     .await
-                    .map_err(|e| StepError::Api(StepKind::Cv, e))?;
+                    .map_err(|e| cv_upload_error(e.redact(&attachment.url)))?;
                 self.ledger().record_cv_uploaded(
                     id,
                     Some(&document_id),
@@ -388,6 +404,7 @@ impl HireRun<'_> {
                     ParkKind::Invalid
                 };
                 tracing::warn!(application = %id, step = kind.as_str(), error = %message, "needs attention");
+                let message = format!("{message}; fix the cause, then run `hirebridge retry {id}`");
                 self.ledger()
                     .record_parked(id, kind, park, &message, self.pass, now)?;
                 Ok(HireOutcome::Parked)
@@ -402,13 +419,41 @@ impl HireRun<'_> {
                     id,
                     kind,
                     ParkKind::Unauthorized,
-                    &message,
+                    &format!("{message}; once fixed, run `hirebridge retry --all-failed`"),
                     self.pass,
                     now,
                 )?;
                 Ok(HireOutcome::StopPass(message))
             }
         }
+    }
+}
+
+/// A CV upload HiBob refused because it could not fetch the link is usually an expired
+/// pre-signed URL: the next listing brings a fresh one, so retry — a few times.
+fn cv_upload_error(error: ApiError) -> StepError {
+    match error {
+        ApiError::Invalid {
+            api,
+            endpoint,
+            key: Some(key),
+            message,
+            ..
+        } if key.to_ascii_lowercase().contains("url") => StepError::Stubborn {
+            kind: StepKind::Cv,
+            error: ApiError::Retryable {
+                api,
+                endpoint,
+                after: None,
+                reason: format!(
+                    "HiBob could not fetch the CV from Pinpoint's link ({message}); a fresh link is used next time"
+                ),
+            },
+            message: format!(
+                "HiBob could not fetch the CV from Pinpoint's link several times ({message}); check the attachment in Pinpoint"
+            ),
+        },
+        other => StepError::Api(StepKind::Cv, other),
     }
 }
 

@@ -321,15 +321,10 @@ impl Reconciler {
             return Ok(None);
         }
 
-        let lookups = match self.lookup_employees(pass, &due).await? {
+        let lookups = match self.lookup_employees(pass, &due, summary).await? {
             Ok(l) => l,
             Err(stop) => return Ok(Some(stop)),
         };
-        // Hires whose batch search failed were recorded as retrying already.
-        summary.retrying += due
-            .iter()
-            .filter(|e| !lookups.contains_key(&e.application_id))
-            .count();
         let halted = AtomicBool::new(false);
         let this = &*self;
         let runs = due.into_iter().filter_map(|entry| {
@@ -370,11 +365,13 @@ impl Reconciler {
     }
 
     /// Searches HiBob for every due hire that still needs its employee, in batches of
-    /// emails. Hires whose batch failed get a recorded failure and no entry in the map.
+    /// emails. Hires whose search failed get a recorded failure (or are parked) and no entry
+    /// in the map.
     async fn lookup_employees(
         &mut self,
         pass: PassId,
         due: &[LedgerEntry],
+        summary: &mut PassSummary,
     ) -> Result<Result<HashMap<String, Lookup>, Stop>, LedgerError> {
         let mut lookups = HashMap::new();
         let needing: Vec<&LedgerEntry> = due
@@ -395,48 +392,120 @@ impl Reconciler {
             match self.hibob.search_by_emails(&emails).await {
                 Ok(found) => {
                     for entry in batch {
-                        match plan::lookup_for(&entry.email, &found) {
-                            Ok(lookup) => {
-                                lookups.insert(entry.application_id.clone(), lookup);
+                        self.settle_lookup(pass, entry, &found, &mut lookups, summary)?;
+                    }
+                }
+                // One email HiBob refuses must not hold up the rest of the batch: ask for
+                // each alone, and park only the one that is refused.
+                Err(ApiError::Invalid { .. }) if batch.len() > 1 => {
+                    for entry in batch {
+                        match self
+                            .hibob
+                            .search_by_emails(std::slice::from_ref(&entry.email))
+                            .await
+                        {
+                            Ok(found) => {
+                                self.settle_lookup(pass, entry, &found, &mut lookups, summary)?
                             }
-                            Err(ids) => {
-                                let message = format!(
-                                    "HiBob has {} employees with the email {}: {}; link the right one by hand",
-                                    ids.len(),
-                                    entry.email,
-                                    ids.join(", ")
-                                );
-                                self.ledger().record_parked(
-                                    &entry.application_id,
-                                    StepKind::Employee,
-                                    crate::ledger::ParkKind::Invalid,
-                                    &message,
-                                    pass,
-                                    Utc::now(),
-                                )?;
+                            Err(e) => {
+                                if let Some(stop) = self.lookup_failed(pass, entry, &e, summary)? {
+                                    return Ok(Err(stop));
+                                }
                             }
                         }
                     }
                 }
-                Err(e @ (ApiError::Unauthorized { .. } | ApiError::Halted { .. })) => {
-                    tracing::error!(error = %e, "HiBob refused the search");
-                    return Ok(Err(Stop::Unauthorized(e.to_string())));
-                }
                 Err(e) => {
-                    tracing::warn!(error = %e, hires = batch.len(), "HiBob search failed");
                     for entry in batch {
-                        apply::record_retry(
-                            &mut self.ledger(),
-                            &self.settings,
-                            entry,
-                            StepKind::Employee,
-                            &e,
-                            pass,
-                        )?;
+                        if let Some(stop) = self.lookup_failed(pass, entry, &e, summary)? {
+                            return Ok(Err(stop));
+                        }
                     }
                 }
             }
         }
         Ok(Ok(lookups))
+    }
+
+    /// Turns a search answer into this hire's lookup; more than one employee with the email
+    /// parks the hire for a person to choose.
+    fn settle_lookup(
+        &mut self,
+        pass: PassId,
+        entry: &LedgerEntry,
+        found: &[crate::hibob::FoundEmployee],
+        lookups: &mut HashMap<String, Lookup>,
+        summary: &mut PassSummary,
+    ) -> Result<(), LedgerError> {
+        match plan::lookup_for(&entry.email, found) {
+            Ok(lookup) => {
+                lookups.insert(entry.application_id.clone(), lookup);
+            }
+            Err(ids) => {
+                let message = format!(
+                    "HiBob has {} employees with the email {}: {}; resolve the duplicate in HiBob, then run `hirebridge retry {}`",
+                    ids.len(),
+                    entry.email,
+                    ids.join(", "),
+                    entry.application_id
+                );
+                self.ledger().record_parked(
+                    &entry.application_id,
+                    StepKind::Employee,
+                    crate::ledger::ParkKind::Invalid,
+                    &message,
+                    pass,
+                    Utc::now(),
+                )?;
+                summary.parked += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a failed search for one hire; a refused credential stops the pass.
+    fn lookup_failed(
+        &mut self,
+        pass: PassId,
+        entry: &LedgerEntry,
+        error: &ApiError,
+        summary: &mut PassSummary,
+    ) -> Result<Option<Stop>, LedgerError> {
+        match error {
+            ApiError::Unauthorized { .. } | ApiError::Halted { .. } => {
+                tracing::error!(error = %error, "HiBob refused the search");
+                Ok(Some(Stop::Unauthorized(error.to_string())))
+            }
+            ApiError::Invalid { .. } => {
+                tracing::warn!(application = %entry.application_id, error = %error, "HiBob refused the search for this hire");
+                let message = format!(
+                    "{error}; correct the email in Pinpoint, then run `hirebridge retry {}`",
+                    entry.application_id
+                );
+                self.ledger().record_parked(
+                    &entry.application_id,
+                    StepKind::Employee,
+                    crate::ledger::ParkKind::Invalid,
+                    &message,
+                    pass,
+                    Utc::now(),
+                )?;
+                summary.parked += 1;
+                Ok(None)
+            }
+            _ => {
+                tracing::warn!(application = %entry.application_id, error = %error, "HiBob search failed");
+                apply::record_retry(
+                    &mut self.ledger(),
+                    &self.settings,
+                    entry,
+                    StepKind::Employee,
+                    error,
+                    pass,
+                )?;
+                summary.retrying += 1;
+                Ok(None)
+            }
+        }
     }
 }
