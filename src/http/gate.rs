@@ -5,10 +5,13 @@
 //! 1. a refused credential: after a 401/403 nothing more is sent to that API in this pass,
 //!    and until a request has been accepted in this pass only one is in flight at a time, so
 //!    a bad key costs exactly one request, never a burst;
-//! 2. the server's own window (`X-RateLimit-Remaining` / `X-RateLimit-Reset`, the truth) and
-//!    any pause a 429 imposed on everyone;
-//! 3. the configured quota (a hint), paced by governor with burst 1 — the default burst of N
-//!    would let almost 2N requests into one of the server's fixed windows.
+//! 2. any pause a 429 imposed on everyone, and the server's own window
+//!    (`X-RateLimit-Remaining` / `X-RateLimit-Reset`): when the server has told us what is
+//!    left in its current window, that is the truth — use what remains, then wait for the
+//!    reset, never more;
+//! 3. when the server has said nothing (no headers, or its window is over), the configured
+//!    quota — a hint — paced by governor with burst 1: the default burst of N would let
+//!    almost 2N requests into one of the server's fixed windows.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -60,9 +63,18 @@ impl AuthBreaker {
     }
 }
 
+enum WindowSays {
+    Wait(Duration),
+    /// The server said its current window has room for one more.
+    Room,
+    /// No current word from the server: pace by the configured quota.
+    Unknown,
+}
+
 #[derive(Debug, Default)]
 struct Window {
-    /// What the server last said remains in its current window.
+    /// What remains in the server's current window for requests not yet sent: what it last
+    /// said, less what we have sent since.
     remaining: Option<u32>,
     /// When the server's current window ends (epoch seconds).
     reset_at: Option<f64>,
@@ -155,27 +167,34 @@ impl Gate {
         self.auth.trip(error);
     }
 
-    /// How long the server's window or a 429 pause holds us back now, if at all.
-    fn window_wait(&self) -> Option<Duration> {
+    /// What the 429 pause and the server's window say about sending now.
+    fn window(&self) -> WindowSays {
         let now = self.clock.elapsed();
         let epoch = self.clock.epoch_secs();
         let mut w = self.window.lock().expect("gate lock");
         if let Some(until) = w.paused_until {
             if until > now {
-                return Some(until - now);
+                return WindowSays::Wait(until - now);
             }
             w.paused_until = None;
         }
         match (w.remaining, w.reset_at) {
-            (Some(remaining), Some(reset)) if reset > epoch => (remaining <= w.in_flight)
-                .then(|| Duration::from_secs_f64(reset - epoch) + RESET_MARGIN),
+            (Some(remaining), Some(reset)) if reset > epoch => {
+                if remaining > 0 {
+                    // Taken now, under the lock, so concurrent tasks cannot share one slot.
+                    w.remaining = Some(remaining - 1);
+                    WindowSays::Room
+                } else {
+                    WindowSays::Wait(Duration::from_secs_f64(reset - epoch) + RESET_MARGIN)
+                }
+            }
             (_, Some(_)) => {
                 // The window the numbers described is over.
                 w.remaining = None;
                 w.reset_at = None;
-                None
+                WindowSays::Unknown
             }
-            _ => None,
+            _ => WindowSays::Unknown,
         }
     }
 
@@ -199,7 +218,16 @@ impl Gate {
                     reason: refusal.to_string(),
                 });
             }
-            if let Some(wait) = self.window_wait() {
+            let wait = match self.window() {
+                // The server vouches for the room: its word beats our configured hint.
+                WindowSays::Room => break,
+                WindowSays::Wait(wait) => wait,
+                WindowSays::Unknown => match self.limiter.check() {
+                    Ok(()) => break,
+                    Err(not_until) => not_until.wait_time_from(self.clock.elapsed()),
+                },
+            };
+            {
                 if wait > self.max_wait {
                     return Err(ApiError::Retryable {
                         api: self.api,
@@ -212,14 +240,6 @@ impl Gate {
                     });
                 }
                 self.clock.sleep(wait).await;
-                continue;
-            }
-            match self.limiter.check() {
-                Ok(()) => break,
-                Err(not_until) => {
-                    let wait = not_until.wait_time_from(self.clock.elapsed());
-                    self.clock.sleep(wait).await;
-                }
             }
         }
         self.window.lock().expect("gate lock").in_flight += 1;
@@ -257,7 +277,9 @@ impl Gate {
             } else {
                 epoch + reset
             };
-            w.remaining = Some(remaining.max(0.0) as u32);
+            // Requests still in flight may not be counted in this answer yet: assume the
+            // worst and keep room for them.
+            w.remaining = Some((remaining.max(0.0) as u32).saturating_sub(w.in_flight));
             w.reset_at = Some(reset_at);
         }
         if let Some(pause) = pause {
@@ -324,6 +346,24 @@ mod tests {
             (waited.as_secs_f64() - expected - RESET_MARGIN.as_secs_f64()).abs() < 0.01,
             "waited {waited:?}, expected about {expected}s"
         );
+    }
+
+    #[tokio::test]
+    async fn a_window_with_room_is_used_at_once_and_never_overfilled() {
+        let clock = Arc::new(VirtualClock::default());
+        // The configured hint is slow (1 per 10 s); the server says 3 remain.
+        let g = gate(clock.clone(), 1, Duration::from_secs(10));
+        let reset = (clock.epoch_secs() + 30.0).ceil();
+        let first = g.acquire().await.unwrap();
+        first.answered(200, &window_headers(3, reset), None);
+        for _ in 0..3 {
+            let t = g.acquire().await.unwrap();
+            t.answered(200, &HeaderMap::new(), None);
+        }
+        assert!(clock.sleeps().is_empty(), "{:?}", clock.sleeps());
+        // The window is spent (3 more went out): the next waits for the reset.
+        g.acquire().await.unwrap();
+        assert!(clock.sleeps()[0] > Duration::from_secs(25));
     }
 
     #[tokio::test]

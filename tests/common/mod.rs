@@ -159,6 +159,25 @@ max = "{retry_max}"
             .unwrap_or_else(|| panic!("no report row for {application_id}"))
     }
 
+    /// This world's configuration, as the binary would load it (for in-process passes).
+    pub fn config(&self) -> hirebridge::config::Config {
+        let text = std::fs::read_to_string(&self.config_path).unwrap();
+        let secrets = hirebridge::config::SecretSources {
+            vars: self.env.iter().cloned().collect(),
+            credentials_directory: None,
+        };
+        hirebridge::config::Config::parse(&self.config_path, &text, &secrets).unwrap()
+    }
+
+    /// A reconciler on `clock`, for in-process passes whose waits a test observes.
+    pub fn reconciler(
+        &self,
+        clock: std::sync::Arc<dyn hirebridge::http::Clock>,
+    ) -> hirebridge::reconcile::Reconciler {
+        let ledger = Ledger::open(&self.ledger_path).unwrap();
+        hirebridge::reconcile::Reconciler::with_clock(&self.config(), ledger, clock).unwrap()
+    }
+
     pub fn ledger(&self) -> Ledger {
         Ledger::open_read_only(&self.ledger_path).expect("ledger opens")
     }
