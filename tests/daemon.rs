@@ -1,12 +1,12 @@
-//! The daemon and the process around it: scheduling, shutdown, the single-writer lock, and
-//! recovery after the process dies mid-step.
+//! The daemon and the process around it: scheduling, shutdown, config reload on SIGHUP, the
+//! single-writer lock, and recovery after the process dies mid-step.
 
 mod common;
 
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use common::{Settings, World, wait_for};
+use common::{NotifySocket, Settings, World, has_line, status_of, wait_for};
 use hirebridge::ledger::{HireStatus, StepState};
 use hirebridge::sim::{Endpoint, Fault, FaultRule, Scenario, SimApplication, Visibility};
 
@@ -87,7 +87,9 @@ fn the_daemon_reconciles_on_its_schedule_and_exits_0_on_sigterm() {
 
 #[test]
 fn sigterm_during_a_slow_call_finishes_and_records_the_step_then_exits_0() {
-    let world = world();
+    let mut world = world();
+    let notify = NotifySocket::bind();
+    notify.attach(&mut world, None);
     world.sim.inject(FaultRule::new(
         Endpoint::CreatePerson,
         Fault::Delay(Duration::from_millis(1500)),
@@ -99,6 +101,16 @@ fn sigterm_during_a_slow_call_finishes_and_records_the_step_then_exits_0() {
         == 1));
     signal(&daemon, "TERM");
     assert_eq!(exit_code_within(&mut daemon, Duration::from_secs(10)), 0);
+    // The service manager hears the interrupted pass's summary, then that the service stops.
+    let messages = notify.messages();
+    let [.., last_pass, stopping] = messages.as_slice() else {
+        panic!("too few notifications: {messages:#?}");
+    };
+    assert!(
+        status_of(last_pass).is_some_and(|s| s.contains("stopped early for shutdown")),
+        "{messages:#?}"
+    );
+    assert!(has_line(stopping, "STOPPING=1"), "{messages:#?}");
     let entry = world.entry("1001");
     assert_eq!(
         entry.employee,
@@ -189,4 +201,129 @@ fn a_crash_during_a_create_waits_out_the_read_lag_and_ends_with_one_employee() {
     world.sync().expect(0);
     assert_eq!(world.employees_with_email("ada@example.com"), 1);
     world.assert_exactly_once();
+}
+
+/// A world whose daemon reports to a notify socket, running until its first pass is done.
+fn running_daemon() -> (World, NotifySocket, Child) {
+    let mut world = world();
+    let notify = NotifySocket::bind();
+    notify.attach(&mut world, None);
+    let daemon = spawn_daemon(&world);
+    assert!(wait_for(Duration::from_secs(10), || is_done(
+        &world, "1001"
+    )));
+    (world, notify, daemon)
+}
+
+/// Sends SIGHUP and waits until the daemon is ready again; returns the STATUS it then reports.
+fn reload(notify: &NotifySocket, daemon: &Child) -> String {
+    let readies = || {
+        notify
+            .messages()
+            .iter()
+            .filter(|m| has_line(m, "READY=1"))
+            .count()
+    };
+    let before = readies();
+    signal(daemon, "HUP");
+    assert!(
+        wait_for(Duration::from_secs(10), || readies() > before),
+        "ready again after the reload: {:#?}",
+        notify.messages()
+    );
+    let messages = notify.messages();
+    let reloading = messages.iter().rposition(|m| has_line(m, "RELOADING=1"));
+    let ready = messages.iter().rposition(|m| has_line(m, "READY=1"));
+    assert!(reloading < ready, "RELOADING=1 then READY=1: {messages:#?}");
+    status_of(&messages[ready.unwrap()]).unwrap().to_owned()
+}
+
+fn add_grace(world: &World) {
+    world.sim.add_application(SimApplication::hired(
+        "1002",
+        "Grace",
+        "Hopper",
+        "grace@example.com",
+        "1",
+    ));
+}
+
+fn edit_config(world: &World, from: &str, to: &str) {
+    let text = std::fs::read_to_string(&world.config_path).unwrap();
+    assert!(text.contains(from), "the config has {from}");
+    std::fs::write(&world.config_path, text.replace(from, to)).unwrap();
+}
+
+#[test]
+fn sighup_rereads_the_config_and_the_next_pass_uses_it() {
+    let (world, notify, mut daemon) = running_daemon();
+    edit_config(&world, r#"site = "New York (Demo)""#, r#"site = "London""#);
+    let status = reload(&notify, &daemon);
+    assert!(status.starts_with("configuration reloaded"), "{status}");
+    add_grace(&world);
+    assert!(wait_for(Duration::from_secs(10), || is_done(
+        &world, "1002"
+    )));
+    let site = |email: &str| world.sim.employee_by_email(email).unwrap().site;
+    assert_eq!(site("ada@example.com"), "New York (Demo)");
+    assert_eq!(
+        site("grace@example.com"),
+        "London",
+        "the new config applies"
+    );
+    signal(&daemon, "TERM");
+    assert_eq!(exit_code_within(&mut daemon, Duration::from_secs(10)), 0);
+    world.assert_exactly_once();
+}
+
+#[test]
+fn sighup_with_an_invalid_config_keeps_the_daemon_running_on_the_previous_one() {
+    let (world, notify, mut daemon) = running_daemon();
+    edit_config(&world, "page_size = 100", "page_size = 0");
+    edit_config(&world, r#"site = "New York (Demo)""#, r#"site = "London""#);
+    let status = reload(&notify, &daemon);
+    assert!(
+        status.starts_with("configuration reload refused"),
+        "{status}"
+    );
+    add_grace(&world);
+    assert!(wait_for(Duration::from_secs(10), || is_done(
+        &world, "1002"
+    )));
+    assert!(daemon.try_wait().unwrap().is_none(), "still running");
+    assert_eq!(
+        world
+            .sim
+            .employee_by_email("grace@example.com")
+            .unwrap()
+            .site,
+        "New York (Demo)",
+        "nothing of the refused file applies"
+    );
+    signal(&daemon, "TERM");
+    assert_eq!(exit_code_within(&mut daemon, Duration::from_secs(10)), 0);
+}
+
+#[test]
+fn sighup_refuses_to_move_the_ledger_of_a_running_daemon() {
+    let (world, notify, mut daemon) = running_daemon();
+    let elsewhere = world.dir.path().join("elsewhere.sqlite3");
+    edit_config(
+        &world,
+        &format!("path = \"{}\"", world.ledger_path.display()),
+        &format!("path = \"{}\"", elsewhere.display()),
+    );
+    let status = reload(&notify, &daemon);
+    assert!(
+        status.starts_with("configuration reload refused"),
+        "{status}"
+    );
+    add_grace(&world);
+    assert!(
+        wait_for(Duration::from_secs(10), || is_done(&world, "1002")),
+        "the next pass still writes the ledger it opened"
+    );
+    assert!(!elsewhere.exists(), "no second ledger");
+    signal(&daemon, "TERM");
+    assert_eq!(exit_code_within(&mut daemon, Duration::from_secs(10)), 0);
 }
