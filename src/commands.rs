@@ -1,15 +1,17 @@
 //! What each command does, composed from the library's modules. Errors become `anyhow` here,
 //! at the edge, with context that tells the operator what to do next.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use hirebridge::cli::{Cli, Command, DemoArgs, ReportArgs, RetryArgs};
 use hirebridge::config::Config;
 use hirebridge::ledger::{EntryFilter, HireStatus, Ledger};
 use hirebridge::reconcile::{PassReport, Reconciler, Stop};
+use hirebridge::service::Notifier;
 use hirebridge::{daemon, report, sim};
 use tokio_util::sync::CancellationToken;
 
@@ -35,6 +37,8 @@ pub fn init_logging(filter: &str) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // No colour codes in the journal or in files.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
 }
@@ -89,12 +93,22 @@ async fn sync(config_path: &Path) -> anyhow::Result<Exit> {
 }
 
 async fn run(config_path: &Path) -> anyhow::Result<Exit> {
-    let config = Config::load(config_path)?;
-    let reconciler = open_reconciler(&config)?;
-    let shutdown = CancellationToken::new();
-    daemon::install_signal_handlers(shutdown.clone())?;
-    daemon::run(reconciler, &config.schedule, shutdown).await?;
-    Ok(Exit::Ok)
+    let notifier = Arc::new(Notifier::from_env());
+    notifier.status("starting: reading the configuration and opening the ledger");
+    let result = async {
+        let config = Config::load(config_path)?;
+        let reconciler = open_reconciler(&config)?;
+        let shutdown = CancellationToken::new();
+        daemon::install_signal_handlers(shutdown.clone())?;
+        daemon::run(reconciler, config, config_path, notifier.clone(), shutdown).await?;
+        anyhow::Ok(Exit::Ok)
+    }
+    .await;
+    if let Err(e) = &result {
+        // `systemctl status` shows why the service never became ready (no secret is in it).
+        notifier.status(&format!("failed: {e:#}"));
+    }
+    result
 }
 
 fn report(config_path: &Path, args: &ReportArgs) -> anyhow::Result<Exit> {

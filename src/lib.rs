@@ -9,6 +9,7 @@
 //! - [`http`] — the one HTTP client: timeouts, user agent, rate limiters, error classes.
 //! - [`config`] — typed configuration and secrets, validated with messages naming the key.
 //! - [`report`] — renders the ledger for people and scripts.
+//! - [`service`] — the systemd notify protocol: readiness, status, watchdog.
 //! - [`sim`] — a stateful simulator of both APIs on loopback, for `demo`, tests and benchmarks.
 
 pub mod cli;
@@ -20,4 +21,5 @@ pub mod ledger;
 pub mod pinpoint;
 pub mod reconcile;
 pub mod report;
+pub mod service;
 pub mod sim;

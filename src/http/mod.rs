@@ -265,6 +265,10 @@ impl HttpClient {
         })
     }
 
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
     pub fn reqwest(&self) -> &reqwest::Client {
         &self.inner
     }

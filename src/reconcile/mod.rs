@@ -185,6 +185,18 @@ impl Reconciler {
         })
     }
 
+    /// Swaps in clients and settings built from `config`, keeping the ledger (and its lock):
+    /// for a config reload between passes. Nothing changes if the new client cannot be built.
+    /// The ledger's path is not the reconciler's to change; the caller refuses that.
+    pub fn reconfigure(&mut self, config: &Config) -> Result<(), reqwest::Error> {
+        let http = HttpClient::with_clock(&config.http, self.http.clock())?;
+        self.pinpoint = PinpointClient::new(http.clone(), &config.pinpoint);
+        self.hibob = HibobClient::new(http.clone(), &config.hibob);
+        self.http = http;
+        self.settings = Settings::from_config(config);
+        Ok(())
+    }
+
     pub fn set_progress(&mut self, hook: ProgressHook) {
         self.progress = Some(hook);
     }

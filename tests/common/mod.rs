@@ -3,7 +3,7 @@
 #![allow(dead_code)] // each test file uses a different part of this module
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use hirebridge::ledger::{EntryFilter, Ledger, LedgerEntry, LedgerEvent};
@@ -273,6 +273,59 @@ impl Run {
     }
 }
 
+/// A world with one hire, Ada Lovelace (application 1001), on an external job.
+pub fn one_hire_world() -> World {
+    World::new(
+        Scenario::empty()
+            .with_job("1", "Engineer", sim::Visibility::External)
+            .with_application(sim::SimApplication::hired(
+                "1001",
+                "Ada",
+                "Lovelace",
+                "ada@example.com",
+                "1",
+            )),
+    )
+}
+
+impl World {
+    /// `hirebridge run` in the background. Its output goes nowhere: an unread pipe would
+    /// fill up and stall the daemon.
+    pub fn spawn_daemon(&self) -> Child {
+        self.command(&["run"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("daemon starts")
+    }
+
+    /// Whether the hire is done; false while the daemon is still creating the ledger.
+    pub fn is_done(&self, id: &str) -> bool {
+        Ledger::open_read_only(&self.ledger_path)
+            .ok()
+            .and_then(|l| l.entry(id).ok().flatten())
+            .is_some_and(|e| e.status == hirebridge::ledger::HireStatus::Done)
+    }
+}
+
+/// Sends a signal (`TERM`, `HUP`, …) to a child process.
+pub fn signal(name: &str, child: &Child) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Waits for the child to exit, killing it (and failing) after `timeout`.
+pub fn exit_code_within(child: &mut Child, timeout: Duration) -> i32 {
+    if wait_for(timeout, || child.try_wait().unwrap().is_some()) {
+        return child.wait().unwrap().code().unwrap_or(-1);
+    }
+    child.kill().unwrap();
+    panic!("the process did not exit within {timeout:?}");
+}
+
 /// Polls `condition` until it holds or `timeout` passes (for the daemon tests).
 pub fn wait_for(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
@@ -283,4 +336,78 @@ pub fn wait_for(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool 
         std::thread::sleep(Duration::from_millis(50));
     }
     condition()
+}
+
+/// A notify socket owned by the test, standing in for systemd: the daemon's `NOTIFY_SOCKET`.
+/// A thread records every datagram with the moment it arrived.
+pub struct NotifySocket {
+    pub path: PathBuf,
+    messages: std::sync::Arc<std::sync::Mutex<Vec<(Instant, String)>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl NotifySocket {
+    pub fn bind() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notify.sock");
+        let socket = std::os::unix::net::UnixDatagram::bind(&path).expect("notify socket binds");
+        let messages = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = messages.clone();
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 65536];
+            // Ends with the test process; a closed socket ends it sooner.
+            while let Ok(n) = socket.recv(&mut buf) {
+                let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                sink.lock().unwrap().push((Instant::now(), text));
+            }
+        });
+        NotifySocket {
+            path,
+            messages,
+            _dir: dir,
+        }
+    }
+
+    /// Points the world's daemon at this socket, with a watchdog of `watchdog` if given.
+    pub fn attach(&self, world: &mut World, watchdog: Option<Duration>) {
+        world.set_env("NOTIFY_SOCKET", self.path.to_str().unwrap());
+        if let Some(w) = watchdog {
+            world.set_env("WATCHDOG_USEC", &w.as_micros().to_string());
+        }
+    }
+
+    /// Every datagram so far, with its arrival time, in order.
+    pub fn timed(&self) -> Vec<(Instant, String)> {
+        self.messages.lock().unwrap().clone()
+    }
+
+    /// Every datagram so far, in order.
+    pub fn messages(&self) -> Vec<String> {
+        self.timed().into_iter().map(|(_, m)| m).collect()
+    }
+
+    /// Waits until some datagram satisfies `matches`; returns its index.
+    pub fn wait_for(&self, timeout: Duration, matches: impl Fn(&str) -> bool) -> Option<usize> {
+        let mut found = None;
+        wait_for(timeout, || {
+            found = self.messages().iter().position(|m| matches(m));
+            found.is_some()
+        });
+        found
+    }
+
+    /// The index of the first datagram holding the assignment `line` (e.g. `READY=1`).
+    pub fn position(&self, line: &str) -> Option<usize> {
+        self.messages().iter().position(|m| has_line(m, line))
+    }
+}
+
+/// Whether a notify datagram holds `line` as one of its assignments.
+pub fn has_line(message: &str, line: &str) -> bool {
+    message.lines().any(|l| l == line)
+}
+
+/// The `STATUS=` text of a notify datagram, if it has one.
+pub fn status_of(message: &str) -> Option<&str> {
+    message.lines().find_map(|l| l.strip_prefix("STATUS="))
 }
