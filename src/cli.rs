@@ -43,6 +43,9 @@ pub enum Command {
     /// Run the real reconciler against the built-in simulator of both APIs; needs no
     /// credentials and no network.
     Demo(DemoArgs),
+    /// Measure against the built-in simulator on loopback and print the figures with their
+    /// floors (takes seconds; not part of the test suite).
+    Bench(BenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -75,4 +78,25 @@ fn parse_status(s: &str) -> Result<HireStatus, String> {
     HireStatus::parse(s).ok_or_else(|| {
         format!("unknown status {s:?}; use one of: pending, done, failed, needs_attention")
     })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchScenario {
+    /// Backfill new hires into a HiBob that enforces a fixed-window rate limit.
+    RateLimits,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[arg(long, value_enum, default_value = "rate-limits")]
+    pub scenario: BenchScenario,
+    /// New hires to backfill.
+    #[arg(long, default_value_t = 60)]
+    pub hires: usize,
+    /// Requests HiBob allows per window, on search and on create.
+    #[arg(long, default_value_t = 10)]
+    pub limit: u32,
+    /// The length of HiBob's fixed window.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub window: std::time::Duration,
 }

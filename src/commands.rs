@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use hirebridge::cli::{Cli, Command, DemoArgs, ReportArgs, RetryArgs};
+use hirebridge::cli::{BenchArgs, BenchScenario, Cli, Command, DemoArgs, ReportArgs, RetryArgs};
 use hirebridge::config::Config;
 use hirebridge::ledger::{EntryFilter, HireStatus, Ledger};
 use hirebridge::reconcile::{PassReport, Reconciler, Stop};
@@ -50,6 +50,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<Exit> {
         Command::Report(args) => report(&cli.config, &args),
         Command::Retry(args) => retry(&cli.config, &args),
         Command::Demo(args) => demo(&args),
+        Command::Bench(args) => bench(&args),
     }
 }
 
@@ -205,4 +206,22 @@ fn exit_for_entries(entries: &[hirebridge::ledger::LedgerEntry]) -> Exit {
     } else {
         Exit::Ok
     }
+}
+
+fn bench(args: &BenchArgs) -> anyhow::Result<Exit> {
+    match args.scenario {
+        BenchScenario::RateLimits => {
+            anyhow::ensure!(
+                args.limit > 0 && !args.window.is_zero() && args.hires > 0,
+                "--hires, --limit and --window must be above zero"
+            );
+            let figures = runtime()?.block_on(hirebridge::bench::rate_limits(
+                args.hires,
+                args.limit,
+                args.window,
+            ))?;
+            println!("{figures}");
+        }
+    }
+    Ok(Exit::Ok)
 }

@@ -169,7 +169,10 @@ pub enum HibobCredentials {
 #[derive(Debug, Clone)]
 pub struct HibobConfig {
     pub base_url: Url,
+    /// Applied to each of the people endpoints (search, create), as HiBob counts them.
     pub rate_limit: RateLimit,
+    /// The document endpoints' own pace: HiBob documents no limit for them.
+    pub documents_rate_limit: RateLimit,
     pub site: String,
     pub start_date_offset: Duration,
     pub cv_folder: CvFolder,
@@ -265,6 +268,8 @@ struct RawHibob {
     base_url: String,
     #[serde(default = "default_hibob_rate")]
     rate_limit: String,
+    #[serde(default = "default_documents_rate")]
+    documents_rate_limit: String,
     site: String,
     #[serde(default = "default_start_offset")]
     start_date_offset: String,
@@ -325,6 +330,9 @@ fn default_hibob_url() -> String {
 }
 fn default_hibob_rate() -> String {
     "50/1m".into()
+}
+fn default_documents_rate() -> String {
+    "10/1s".into()
 }
 fn default_start_offset() -> String {
     "14d".into()
@@ -486,6 +494,10 @@ impl Config {
         let hibob = HibobConfig {
             base_url: parse_base_url("hibob.base_url", &h.base_url)?,
             rate_limit: RateLimit::parse("hibob.rate_limit", &h.rate_limit)?,
+            documents_rate_limit: RateLimit::parse(
+                "hibob.documents_rate_limit",
+                &h.documents_rate_limit,
+            )?,
             site: h.site,
             start_date_offset: parse_bounded(
                 "hibob.start_date_offset",
@@ -626,6 +638,7 @@ impl Config {
             hibob: HibobConfig {
                 base_url: parse_base_url("hibob.base_url", hibob_base_url)?,
                 rate_limit: RateLimit::unlimited(),
+                documents_rate_limit: RateLimit::unlimited(),
                 site: "New York (Demo)".into(),
                 start_date_offset: Duration::from_secs(14 * 86400),
                 cv_folder: CvFolder::Shared,

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ConfigError, Schedule};
 use crate::ledger::LedgerError;
-use crate::reconcile::Reconciler;
+use crate::reconcile::{Reconciler, Stop};
 use crate::service::Notifier;
 
 #[derive(Debug, thiserror::Error)]
@@ -89,9 +89,11 @@ pub async fn run(
         interval
     });
     let mut trigger = "startup";
+    let mut refused = CredentialHold::default();
     'passes: loop {
         let started = std::time::Instant::now();
         let report = daemon.reconciler.run_pass(trigger, &shutdown).await?;
+        refused.after_pass(matches!(report.stopped, Some(Stop::Unauthorized(_))));
         daemon.last_pass = report.one_line();
         tracing::info!(
             pass = report.pass.0,
@@ -107,10 +109,18 @@ pub async fn run(
                 biased;
                 _ = shutdown.cancelled() => break 'passes,
                 tick = tick_rx.recv() => match tick {
+                    Some(()) if refused.holds() => tracing::info!(
+                        retry_in_secs = refused.remaining().as_secs(),
+                        "skipping this pass: an API refused hirebridge's credentials; fix them and send SIGHUP (systemctl reload) to try at once"
+                    ),
                     Some(()) => break,
                     None => break 'passes,
                 },
-                _ = hangup.recv() => daemon.reload().await,
+                _ = hangup.recv() => {
+                    daemon.reload().await;
+                    // The credentials may have been fixed: try them at the next tick.
+                    refused = CredentialHold::default();
+                }
                 _ = next_ping(&mut watchdog) => notifier.watchdog(),
             }
         }
@@ -120,6 +130,46 @@ pub async fn run(
     // Bounded: the scheduler's own shutdown must not hold the exit hostage.
     let _ = tokio::time::timeout(Duration::from_secs(5), daemon.scheduler.shutdown()).await;
     Ok(())
+}
+
+/// After a pass stopped on a refused credential, the daemon waits 5 minutes before trying
+/// again, doubling up to an hour: HiBob may block an IP that keeps failing authentication,
+/// and nothing changes until a person fixes the credential (a SIGHUP tries again at once).
+#[derive(Debug, Default)]
+struct CredentialHold {
+    refusals: u32,
+    until: Option<std::time::Instant>,
+}
+
+impl CredentialHold {
+    const FIRST: Duration = Duration::from_secs(300);
+    const LONGEST: Duration = Duration::from_secs(3600);
+
+    fn after_pass(&mut self, refused: bool) {
+        if !refused {
+            *self = Self::default();
+            return;
+        }
+        self.refusals += 1;
+        let hold = Self::FIRST
+            .saturating_mul(1 << (self.refusals - 1).min(8))
+            .min(Self::LONGEST);
+        tracing::error!(
+            retry_in_secs = hold.as_secs(),
+            "credentials refused; passes are held back until then (or a SIGHUP)"
+        );
+        self.until = Some(std::time::Instant::now() + hold);
+    }
+
+    fn holds(&self) -> bool {
+        self.until.is_some_and(|u| u > std::time::Instant::now())
+    }
+
+    fn remaining(&self) -> Duration {
+        self.until
+            .map(|u| u.saturating_duration_since(std::time::Instant::now()))
+            .unwrap_or_default()
+    }
 }
 
 /// What the loop owns between passes.

@@ -11,7 +11,9 @@
 //! - [`report`] — renders the ledger for people and scripts.
 //! - [`service`] — the systemd notify protocol: readiness, status, watchdog.
 //! - [`sim`] — a stateful simulator of both APIs on loopback, for `demo`, tests and benchmarks.
+//! - [`bench`] — on-demand benchmarks against the simulator (`hirebridge bench`).
 
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod daemon;

@@ -11,7 +11,7 @@ use hirebridge::cli::Cli;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let default_log = match cli.command {
-        hirebridge::cli::Command::Demo(_) => "warn",
+        hirebridge::cli::Command::Demo(_) | hirebridge::cli::Command::Bench(_) => "warn",
         _ => "info",
     };
     commands::init_logging(cli.log.as_deref().unwrap_or(default_log));

@@ -303,3 +303,20 @@ fn sighup_refuses_to_move_the_ledger_of_a_running_daemon() {
     signal("TERM", &daemon);
     assert_eq!(exit_code_within(&mut daemon, Duration::from_secs(10)), 0);
 }
+
+#[test]
+fn a_refused_credential_is_not_retried_on_every_tick() {
+    let mut world = one_hire_world();
+    world.set_env("HIBOB_SERVICE_USER_TOKEN", "revoked");
+    let mut daemon = world.spawn_daemon();
+    assert!(wait_for(Duration::from_secs(10), || world
+        .sim
+        .count(Endpoint::SearchPeople)
+        == 1));
+    // Several scheduled ticks (every = 1s) pass: none of them calls HiBob again.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(world.sim.count(Endpoint::SearchPeople), 1);
+    assert!(world.sim.count(Endpoint::ListApplications) <= 1);
+    signal("TERM", &daemon);
+    assert_eq!(exit_code_within(&mut daemon, Duration::from_secs(10)), 0);
+}

@@ -89,11 +89,11 @@ impl HibobClient {
         };
         // HiBob counts its limits per endpoint; one refused credential stops all of them.
         let auth = Arc::new(AuthBreaker::default());
-        let gate = |name| http.gate(Api::Hibob, name, config.rate_limit, auth.clone());
+        let gate = |name, rate| http.gate(Api::Hibob, name, rate, auth.clone());
         Self {
-            search_gate: gate("HiBob search"),
-            create_gate: gate("HiBob create"),
-            documents_gate: gate("HiBob documents"),
+            search_gate: gate("HiBob search", config.rate_limit),
+            create_gate: gate("HiBob create", config.rate_limit),
+            documents_gate: gate("HiBob documents", config.documents_rate_limit),
             http,
             base: config.base_url.clone(),
             authorization: SecretString::from(format!("Basic {basic}")),
