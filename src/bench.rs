@@ -56,7 +56,7 @@ impl fmt::Display for RateLimitFigures {
             "rate-limit backfill: {} new hires with a CV; simulated HiBob allows {} requests per {:?} on search and on create",
             self.hires, self.limit, self.window
         )?;
-        writeln!(f, "  {:<22}{:>10}  {}", "figure", "measured", "floor")?;
+        writeln!(f, "  {:<22}{:>10}  floor", "figure", "measured")?;
         writeln!(f, "  {:<22}{:>9.2}s", "wall time", self.wall.as_secs_f64())?;
         writeln!(
             f,

@@ -91,6 +91,7 @@ page_size = {page_size}
 [hibob]
 base_url = "{hibob}"
 rate_limit = "1000/1s"
+documents_rate_limit = "1000/1s"
 site = "New York (Demo)"
 read_lag = "{read_lag}"
 
