@@ -31,6 +31,9 @@ use crate::config::RateLimit;
 /// the server's are never exactly the same.
 const RESET_MARGIN: Duration = Duration::from_millis(250);
 
+/// The longest a request waits for a scout's answer before looking again.
+const SCOUT_PATIENCE: Duration = Duration::from_secs(2);
+
 /// governor reading our injectable clock, so its waits are testable too.
 #[derive(Debug, Clone)]
 struct GovernorTime(Arc<dyn Clock>);
@@ -67,8 +70,12 @@ enum WindowSays {
     Wait(Duration),
     /// The server said its current window has room for one more.
     Room,
-    /// No current word from the server: pace by the configured quota.
+    /// The server has never spoken of its windows: pace by the configured quota.
     Unknown,
+    /// The server speaks of its windows, but the one it described is over: send one request
+    /// (paced by the quota) to learn the new window before anyone else goes — otherwise a
+    /// generous configured quota would let a burst into the new window.
+    NeedScout,
 }
 
 #[derive(Debug, Default)]
@@ -82,6 +89,10 @@ struct Window {
     paused_until: Option<Duration>,
     /// Sent and not yet answered: the server's `remaining` does not count them yet.
     in_flight: u32,
+    /// The server has sent rate-limit headers at least once.
+    speaks: bool,
+    /// A request is out to learn the server's new window.
+    scout_out: bool,
 }
 
 pub struct Gate {
@@ -93,6 +104,8 @@ pub struct Gate {
     /// One request at a time until one has been accepted in this pass.
     probe: tokio::sync::Semaphore,
     proven: AtomicBool,
+    /// Woken on every answer: tasks waiting for a scout to learn the new window.
+    answered: tokio::sync::Notify,
     auth: Arc<AuthBreaker>,
     /// The longest a request waits here; beyond it the caller gets a retryable error.
     max_wait: Duration,
@@ -110,6 +123,8 @@ pub struct Ticket<'a> {
     gate: &'a Gate,
     _probe: Option<tokio::sync::SemaphorePermit<'a>>,
     counted: bool,
+    /// This request was sent to learn the server's new window.
+    scout: bool,
 }
 
 impl Ticket<'_> {
@@ -117,7 +132,7 @@ impl Ticket<'_> {
     /// whether the credentials were accepted — and frees the slot, all under one lock so no
     /// other task sees the request both in flight and counted by the server.
     pub fn answered(mut self, status: u16, headers: &HeaderMap, pause: Option<Duration>) {
-        self.gate.learn(status, headers, pause, true);
+        self.gate.learn(status, headers, pause, self.scout);
         self.counted = false;
     }
 }
@@ -127,6 +142,11 @@ impl Drop for Ticket<'_> {
         if self.counted {
             let mut w = self.gate.window.lock().expect("gate lock");
             w.in_flight = w.in_flight.saturating_sub(1);
+            if self.scout {
+                w.scout_out = false;
+            }
+            drop(w);
+            self.gate.answered.notify_waiters();
         }
     }
 }
@@ -152,6 +172,7 @@ impl Gate {
             window: Mutex::new(Window::default()),
             probe: tokio::sync::Semaphore::new(1),
             proven: AtomicBool::new(false),
+            answered: tokio::sync::Notify::new(),
             auth,
             max_wait,
         }
@@ -192,10 +213,21 @@ impl Gate {
                 // The window the numbers described is over.
                 w.remaining = None;
                 w.reset_at = None;
-                WindowSays::Unknown
+                WindowSays::NeedScout
             }
+            _ if w.speaks => WindowSays::NeedScout,
             _ => WindowSays::Unknown,
         }
+    }
+
+    /// Claims the one scout slot for a window nobody has described yet.
+    fn claim_scout(&self) -> bool {
+        let mut w = self.window.lock().expect("gate lock");
+        if w.scout_out {
+            return false;
+        }
+        w.scout_out = true;
+        true
     }
 
     /// Waits until a request may leave. Fails fast after a refused credential, and with a
@@ -211,6 +243,7 @@ impl Gate {
                     .expect("the probe semaphore is never closed"),
             )
         };
+        let mut scout = false;
         loop {
             if let Some(refusal) = self.auth.refusal() {
                 return Err(ApiError::Halted {
@@ -218,12 +251,29 @@ impl Gate {
                     reason: refusal.to_string(),
                 });
             }
+            // Registered before looking, so an answer arriving in between is not missed.
+            let answered = self.answered.notified();
+            tokio::pin!(answered);
+            answered.as_mut().enable();
             let wait = match self.window() {
                 // The server vouches for the room: its word beats our configured hint.
                 WindowSays::Room => break,
                 WindowSays::Wait(wait) => wait,
                 WindowSays::Unknown => match self.limiter.check() {
                     Ok(()) => break,
+                    Err(not_until) => not_until.wait_time_from(self.clock.elapsed()),
+                },
+                WindowSays::NeedScout => match self.limiter.check() {
+                    Ok(()) if self.claim_scout() => {
+                        scout = true;
+                        break;
+                    }
+                    Ok(()) => {
+                        // Another request is learning the new window: wait for its answer
+                        // (bounded, in case it never comes).
+                        let _ = tokio::time::timeout(SCOUT_PATIENCE, answered).await;
+                        continue;
+                    }
                     Err(not_until) => not_until.wait_time_from(self.clock.elapsed()),
                 },
             };
@@ -253,10 +303,11 @@ impl Gate {
             gate: self,
             _probe: probe,
             counted: true,
+            scout,
         })
     }
 
-    fn learn(&self, status: u16, headers: &HeaderMap, pause: Option<Duration>, release: bool) {
+    fn learn(&self, status: u16, headers: &HeaderMap, pause: Option<Duration>, scout: bool) {
         let header = |name: &str| {
             headers
                 .get(name)
@@ -265,8 +316,9 @@ impl Gate {
         };
         let epoch = self.clock.epoch_secs();
         let mut w = self.window.lock().expect("gate lock");
-        if release {
-            w.in_flight = w.in_flight.saturating_sub(1);
+        w.in_flight = w.in_flight.saturating_sub(1);
+        if scout {
+            w.scout_out = false;
         }
         if let (Some(remaining), Some(reset)) =
             (header("x-ratelimit-remaining"), header("x-ratelimit-reset"))
@@ -279,8 +331,21 @@ impl Gate {
             };
             // Requests still in flight may not be counted in this answer yet: assume the
             // worst and keep room for them.
-            w.remaining = Some((remaining.max(0.0) as u32).saturating_sub(w.in_flight));
-            w.reset_at = Some(reset_at);
+            let left = (remaining.max(0.0) as u32).saturating_sub(w.in_flight);
+            match w.reset_at {
+                // Answers arrive out of order: within one window what remains only shrinks,
+                // so an older answer's larger number must not give back spent slots.
+                Some(current) if (reset_at - current).abs() < 0.5 => {
+                    w.remaining = Some(w.remaining.map_or(left, |r| r.min(left)));
+                }
+                // An answer about a window already replaced tells us nothing.
+                Some(current) if reset_at < current => {}
+                _ => {
+                    w.remaining = Some(left);
+                    w.reset_at = Some(reset_at);
+                }
+            }
+            w.speaks = true;
         }
         if let Some(pause) = pause {
             let until = self.clock.elapsed() + pause;
@@ -290,6 +355,7 @@ impl Gate {
         if !matches!(status, 401 | 403) && status < 500 && status != 0 {
             self.proven.store(true, Ordering::SeqCst);
         }
+        self.answered.notify_waiters();
     }
 }
 
@@ -364,6 +430,53 @@ mod tests {
         // The window is spent (3 more went out): the next waits for the reset.
         g.acquire().await.unwrap();
         assert!(clock.sleeps()[0] > Duration::from_secs(25));
+    }
+
+    #[tokio::test]
+    async fn when_a_described_window_ends_one_request_learns_the_next_before_others_go() {
+        let clock = Arc::new(VirtualClock::default());
+        // A generous hint: without the scout, many would rush into the new window.
+        let g = Arc::new(gate(clock.clone(), 1000, Duration::from_secs(1)));
+        let reset = clock.epoch_secs().ceil() + 1.0;
+        let first = g.acquire().await.unwrap();
+        first.answered(200, &window_headers(0, reset), None);
+        // The next waits out the window, then goes as the scout for the new one.
+        let scout = g.acquire().await.unwrap();
+        let g2 = g.clone();
+        let follower = tokio::spawn(async move { g2.acquire().await.map(|_| ()) });
+        for _ in 0..5 {
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            !follower.is_finished(),
+            "nobody follows before the scout's answer"
+        );
+        scout.answered(200, &window_headers(4, reset + 1.0), None);
+        follower.await.unwrap().unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_late_answer_never_gives_back_spent_slots() {
+        let clock = Arc::new(VirtualClock::default());
+        let g = gate(clock.clone(), 1000, Duration::from_secs(1));
+        let reset = (clock.epoch_secs() + 30.0).ceil();
+        let first = g.acquire().await.unwrap();
+        first.answered(200, &window_headers(3, reset), None);
+        let (b, c, d) = (
+            g.acquire().await.unwrap(),
+            g.acquire().await.unwrap(),
+            g.acquire().await.unwrap(),
+        );
+        // The server counted b, c, d in that order; their answers come back reversed.
+        d.answered(200, &window_headers(0, reset), None);
+        c.answered(200, &window_headers(1, reset), None);
+        b.answered(200, &window_headers(2, reset), None);
+        g.acquire().await.unwrap();
+        assert!(
+            clock.sleeps().iter().any(|s| *s > Duration::from_secs(20)),
+            "the window is spent: {:?}",
+            clock.sleeps()
+        );
     }
 
     #[tokio::test]

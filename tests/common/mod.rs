@@ -20,6 +20,8 @@ pub struct Settings {
     pub read_lag: &'static str,
     pub retry_initial: &'static str,
     pub retry_max: &'static str,
+    /// `hibob.rate_limit`: the configured hint for each people endpoint.
+    pub hibob_rate_limit: &'static str,
     /// Lines added to the `[http]` section.
     pub http: String,
     /// Whole sections appended at the end.
@@ -34,6 +36,7 @@ impl Default for Settings {
             // No backoff by default, so a test's next `sync` retries at once.
             retry_initial: "0s",
             retry_max: "0s",
+            hibob_rate_limit: "1000/1s",
             http: String::new(),
             extra: String::new(),
         }
@@ -90,7 +93,7 @@ page_size = {page_size}
 
 [hibob]
 base_url = "{hibob}"
-rate_limit = "1000/1s"
+rate_limit = "{hibob_rate_limit}"
 documents_rate_limit = "1000/1s"
 site = "New York (Demo)"
 read_lag = "{read_lag}"
@@ -114,6 +117,7 @@ max = "{retry_max}"
             hibob = self.sim.hibob_base_url(),
             page_size = s.page_size,
             read_lag = s.read_lag,
+            hibob_rate_limit = s.hibob_rate_limit,
             ledger = self.ledger_path.display(),
             retry_initial = s.retry_initial,
             retry_max = s.retry_max,
