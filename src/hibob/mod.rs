@@ -13,7 +13,7 @@ use url::Url;
 
 use crate::config::{CvFolder, HibobConfig, HibobCredentials};
 use crate::http::{Api, ApiError, Effect, Endpoint, ErrorBody, HttpClient, Limiter};
-pub use model::{Document, FoundEmployee, NewEmployee};
+pub use model::{Document, FieldInfo, FoundEmployee, ListValue, NewEmployee};
 
 /// The error key HiBob answers a create with when the email is taken.
 pub const EMAIL_EXISTS_KEY: &str = "validations.email.alreadyexists";
@@ -51,6 +51,21 @@ const UPLOAD_DOC: Endpoint = Endpoint {
         group upload access to the configured hibob.cv_folder",
 };
 
+const FIELDS: Endpoint = Endpoint {
+    api: Api::Hibob,
+    name: "GET /company/people/fields",
+    effect: Effect::Read,
+    permission: "the HiBob service user may not read field metadata (403): add it to a \
+        permission group (a new service user has no permissions at all)",
+};
+const NAMED_LIST: Endpoint = Endpoint {
+    api: Api::Hibob,
+    name: "GET /company/named-lists/{name}",
+    effect: Effect::Read,
+    permission: "the HiBob service user may not read company lists (403): grant its permission \
+        group access to company lists (Settings > Lists)",
+};
+
 fn describe(body: &[u8]) -> ErrorBody {
     let (key, message) = model::error_body(body);
     ErrorBody { key, message }
@@ -74,6 +89,7 @@ pub struct HibobClient {
     search_limiter: Limiter,
     create_limiter: Limiter,
     documents_limiter: Limiter,
+    metadata_limiter: Limiter,
 }
 
 impl HibobClient {
@@ -92,6 +108,7 @@ impl HibobClient {
             search_limiter: crate::http::limiter(config.rate_limit),
             create_limiter: crate::http::limiter(config.rate_limit),
             documents_limiter: crate::http::limiter(config.rate_limit),
+            metadata_limiter: crate::http::limiter(config.rate_limit),
         }
     }
 
@@ -164,6 +181,40 @@ impl HibobClient {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Every employee field with its type and, for list fields, the named list behind it.
+    /// Needs no special permission, so it is `check`'s cheap authenticated read.
+    pub async fn people_fields(&self) -> Result<Vec<FieldInfo>, ApiError> {
+        let answer = self
+            .http
+            .send(
+                &FIELDS,
+                &self.metadata_limiter,
+                self.request(reqwest::Method::GET, "company/people/fields"),
+                describe,
+                UNAUTHORIZED,
+            )
+            .await?;
+        model::people_fields(&answer.body).map_err(|e| ApiError::malformed(&FIELDS, e))
+    }
+
+    /// The values of a company list such as `site`.
+    pub async fn named_list(&self, name: &str) -> Result<Vec<ListValue>, ApiError> {
+        let answer = self
+            .http
+            .send(
+                &NAMED_LIST,
+                &self.metadata_limiter,
+                self.request(
+                    reqwest::Method::GET,
+                    &format!("company/named-lists/{}", segment(name)),
+                ),
+                describe,
+                UNAUTHORIZED,
+            )
+            .await?;
+        model::named_list(&answer.body).map_err(|e| ApiError::malformed(&NAMED_LIST, e))
     }
 
     pub async fn documents(&self, employee_id: &str) -> Result<Vec<Document>, ApiError> {
