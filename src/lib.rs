@@ -8,9 +8,11 @@
 //! - [`pinpoint`], [`hibob`] — thin typed clients; they know nothing of the ledger or each other.
 //! - [`http`] — the one HTTP client: timeouts, user agent, rate limiters, error classes.
 //! - [`config`] — typed configuration and secrets, validated with messages naming the key.
-//! - [`report`] — renders the ledger for people and scripts.
+//! - [`report`] — renders the ledger for people and scripts (report, history, status, plan).
+//! - [`check`] — validates config, credentials, HiBob values and the ledger; writes nothing.
 //! - [`sim`] — a stateful simulator of both APIs on loopback, for `demo`, tests and benchmarks.
 
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod daemon;

@@ -1,11 +1,19 @@
-//! Renders the ledger for people and scripts: one row per hire as a table, CSV or JSON.
+//! Renders the ledger for people and scripts: one row per hire as a table, CSV, JSON or a
+//! self-contained HTML page ([`html`]); one hire's timeline ([`history`]); the health screen
+//! ([`status`]); the dry run ([`plan`]).
 //!
-//! Reads ledger rows only; it never calls an API and never writes. The JSON field names are a
-//! public interface operators script against: add fields, never rename or drop one.
+//! Renders what it is given: it never calls an API, never reads the clock for content it
+//! could be handed, and never writes. The JSON field names are a public interface operators
+//! script against: add fields, never rename or drop one.
+
+pub mod history;
+pub mod html;
+pub mod plan;
+pub mod status;
 
 use std::io::Write;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::ledger::{CvState, EmployeeOrigin, HireStatus, LedgerEntry};
@@ -15,6 +23,63 @@ pub enum Format {
     Table,
     Csv,
     Json,
+    /// One self-contained page: summary, a weekly chart and the table; no external assets.
+    Html,
+}
+
+/// A `--since`/`--until` bound: a day (`2026-11-01`, UTC), an instant (RFC 3339), or an age
+/// (`30d`, humantime: that long before now).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeBound {
+    Day(NaiveDate),
+    At(DateTime<Utc>),
+    Ago(std::time::Duration),
+}
+
+impl TimeBound {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if let Ok(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            return Ok(TimeBound::Day(day));
+        }
+        if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+            return Ok(TimeBound::At(at.with_timezone(&Utc)));
+        }
+        humantime::parse_duration(text)
+            .map(TimeBound::Ago)
+            .map_err(|_| {
+                format!(
+                    "{text:?} is not a date; write a day (2026-11-01), a time (2026-11-01T09:00:00Z) or an age (30d, 12h)"
+                )
+            })
+    }
+
+    /// The instant a `--since` bound starts at (inclusive): a day starts at midnight UTC.
+    pub fn start(self, now: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            TimeBound::Day(d) => d.and_time(chrono::NaiveTime::MIN).and_utc(),
+            TimeBound::At(t) => t,
+            TimeBound::Ago(age) => now - chrono::Duration::from_std(age).unwrap_or_default(),
+        }
+    }
+
+    /// The instant an `--until` bound ends at (exclusive): a day is included whole.
+    pub fn end(self, now: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            TimeBound::Day(d) => (d + chrono::Days::new(1))
+                .and_time(chrono::NaiveTime::MIN)
+                .and_utc(),
+            other => other.start(now),
+        }
+    }
+}
+
+/// What a rendering may show besides the rows (the HTML page's heading).
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub generated_at: DateTime<Utc>,
+    /// The filters in words, e.g. `status done, updated 2026-07-01 to 2026-09-30`; empty for all.
+    pub filters: String,
 }
 
 /// One hire as reported. Field order is the CSV column order.
@@ -79,7 +144,21 @@ pub fn rows(entries: &[LedgerEntry]) -> Vec<ReportRow> {
 }
 
 pub fn render(rows: &[ReportRow], format: Format, out: &mut dyn Write) -> std::io::Result<()> {
+    let context = Context {
+        generated_at: Utc::now(),
+        filters: String::new(),
+    };
+    render_with(rows, format, &context, out)
+}
+
+pub fn render_with(
+    rows: &[ReportRow],
+    format: Format,
+    context: &Context,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     match format {
+        Format::Html => html::render(rows, context, out),
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, rows)?;
             writeln!(out)
@@ -101,7 +180,7 @@ pub fn render(rows: &[ReportRow], format: Format, out: &mut dyn Write) -> std::i
     }
 }
 
-const CSV_HEADER: [&str; 15] = [
+pub const CSV_HEADER: [&str; 15] = [
     "application_id",
     "email",
     "name",
@@ -119,7 +198,7 @@ const CSV_HEADER: [&str; 15] = [
     "updated_at",
 ];
 
-fn clip(text: &str, width: usize) -> String {
+pub(crate) fn clip(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
         return text.to_owned();
     }
