@@ -127,11 +127,7 @@ pub async fn run(config_path: &Path) -> Vec<CheckResult> {
 fn check_fields(fields: &[FieldInfo]) -> CheckResult {
     let missing: Vec<&str> = WRITTEN_FIELDS
         .iter()
-        .filter(|(path, id)| {
-            !fields
-                .iter()
-                .any(|f| f.id == *id || f.json_path == *path)
-        })
+        .filter(|(path, id)| !fields.iter().any(|f| f.id == *id || f.json_path == *path))
         .map(|(_, id)| *id)
         .collect();
     if missing.is_empty() {
@@ -254,7 +250,9 @@ fn check_ledger(path: &Path) -> CheckResult {
                 path.display(),
                 found.integrity
             ),
-            Some("restore the ledger from a backup; `sqlite3 <ledger> .recover` may save it".into()),
+            Some(
+                "restore the ledger from a backup; `sqlite3 <ledger> .recover` may save it".into(),
+            ),
         ),
         Err(e) => CheckResult::fail("ledger", e.to_string(), None),
     }
@@ -315,7 +313,10 @@ mod tests {
         );
         assert!(!r.ok);
         let hint = r.hint.unwrap();
-        assert!(hint.contains("\"London\", \"New York (Demo)\", \"Tel Aviv\""), "{hint}");
+        assert!(
+            hint.contains("\"London\", \"New York (Demo)\", \"Tel Aviv\""),
+            "{hint}"
+        );
         assert!(hint.contains("did you mean \"New York (Demo)\"?"), "{hint}");
         assert!(check_site("London", "site", &values(&["London"])).ok);
     }

@@ -30,7 +30,13 @@ pub struct Cli {
 
     /// Log format: `human`, `json` (one object per line), or `auto` (JSON under systemd's
     /// journal, human otherwise).
-    #[arg(long, global = true, env = "HIREBRIDGE_LOG_FORMAT", value_enum, default_value = "auto")]
+    #[arg(
+        long,
+        global = true,
+        env = "HIREBRIDGE_LOG_FORMAT",
+        value_enum,
+        default_value = "auto"
+    )]
     pub log_format: LogFormat,
 
     #[command(subcommand)]

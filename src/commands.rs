@@ -99,9 +99,7 @@ pub fn init_logging(filter: &str, format: LogFormat) {
             .with_span_list(false)
             .init();
     } else {
-        builder
-            .with_ansi(std::io::stderr().is_terminal())
-            .init();
+        builder.with_ansi(std::io::stderr().is_terminal()).init();
     }
 }
 
@@ -266,7 +264,8 @@ fn report(config_path: &Path, args: &ReportArgs) -> anyhow::Result<Exit> {
         updated_until: args.until.map(|b| b.end(now)),
     };
     let entries = ledger.entries(&filter)?;
-    let when = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let when =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut filters = Vec::new();
     if let Some(status) = filter.status {
         filters.push(format!("status {}", status.as_str()));

@@ -276,7 +276,8 @@ mod tests {
 
     #[test]
     fn named_lists_accept_values_or_items() {
-        let values = br#"{"name":"site","values":[{"id":1,"value":"New York (Demo)","archived":false}]}"#;
+        let values =
+            br#"{"name":"site","values":[{"id":1,"value":"New York (Demo)","archived":false}]}"#;
         let items = br#"{"name":"site","items":[{"id":1,"name":"New York (Demo)"},{"id":2,"value":"Old","archived":true}]}"#;
         assert_eq!(named_list(values).unwrap()[0].value, "New York (Demo)");
         let parsed = named_list(items).unwrap();

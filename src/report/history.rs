@@ -51,11 +51,7 @@ pub fn render_text(histories: &[HireHistory], out: &mut dyn Write) -> std::io::R
         } else {
             format!("{} ", r.name)
         };
-        writeln!(
-            out,
-            "application {}: {name}<{}>",
-            r.application_id, r.email
-        )?;
+        writeln!(out, "application {}: {name}<{}>", r.application_id, r.email)?;
         let employee = match (&r.hibob_employee_id, r.employee_origin) {
             (Some(id), Some(origin)) => format!("HiBob employee {id} ({origin})"),
             (Some(id), None) => format!("HiBob employee {id}"),

@@ -207,7 +207,11 @@ pub(crate) fn clip(text: &str, width: usize) -> String {
     s
 }
 
-/// A table that fits a 120-column terminal; the full text is in CSV/JSON.
+/// The width the table keeps to: a common terminal. The full text is in CSV/JSON/HTML.
+pub const TABLE_WIDTH: usize = 120;
+
+/// A table that fits a 120-column terminal: the note (the last error, or how the employee
+/// was found) gets whatever room the other columns leave.
 fn render_table(rows: &[ReportRow], out: &mut dyn Write) -> std::io::Result<()> {
     let header = [
         "APPLICATION",
@@ -215,26 +219,28 @@ fn render_table(rows: &[ReportRow], out: &mut dyn Write) -> std::io::Result<()> 
         "STATUS",
         "HIBOB EMPLOYEE",
         "CV",
-        "COMMENT",
         "UPDATED",
         "NOTE",
     ];
-    let cells: Vec<[String; 9]> = rows
+    let mut cells: Vec<[String; 7]> = rows
         .iter()
         .map(|r| {
+            let note = match (&r.last_error, r.employee_origin) {
+                (Some(error), _) => error.clone(),
+                (None, Some(origin)) => origin.to_owned(),
+                (None, None) => String::new(),
+            };
             [
-                clip(&r.application_id, 12),
-                clip(&r.email, 30),
+                clip(&r.application_id, 11),
+                clip(&r.email, 26),
                 r.status.as_str().to_owned(),
                 r.hibob_employee_id.clone().unwrap_or_else(|| "-".into()),
-                r.employee_origin.unwrap_or("-").to_owned(),
                 r.cv.to_owned(),
-                r.comment_id.clone().unwrap_or_else(|| "-".into()),
                 r.updated_at
                     .get(..16)
                     .unwrap_or(&r.updated_at)
                     .replace('T', " "),
-                clip(r.last_error.as_deref().unwrap_or(""), 40),
+                note,
             ]
         })
         .collect();
@@ -243,6 +249,11 @@ fn render_table(rows: &[ReportRow], out: &mut dyn Write) -> std::io::Result<()> 
         for (w, c) in widths.iter_mut().zip(row) {
             *w = (*w).max(c.chars().count());
         }
+    }
+    let used: usize = widths[..widths.len() - 1].iter().map(|w| w + 2).sum();
+    let note_width = TABLE_WIDTH.saturating_sub(used).max(12);
+    for row in &mut cells {
+        row[6] = clip(&row[6], note_width);
     }
     let line = |cols: Vec<&str>, out: &mut dyn Write| -> std::io::Result<()> {
         let mut text = String::new();
@@ -346,8 +357,12 @@ mod tests {
         long.email = format!("{}@example.com", "a".repeat(100));
         let text = rendered(&[long, row("2", HireStatus::Done)], Format::Table);
         for l in text.lines() {
-            assert!(l.chars().count() <= 160, "too wide: {l}");
+            assert!(l.chars().count() <= TABLE_WIDTH, "too wide: {l}");
         }
+        assert!(
+            text.contains("xxxx…"),
+            "the note is clipped, not dropped: {text}"
+        );
         assert!(
             text.ends_with("2 hires: 1 done, 0 pending, 1 failed, 0 need attention\n"),
             "{text}"

@@ -20,6 +20,8 @@ pub struct Settings {
     pub read_lag: &'static str,
     pub retry_initial: &'static str,
     pub retry_max: &'static str,
+    /// `hibob.site`.
+    pub site: &'static str,
     pub extra: String,
 }
 
@@ -31,6 +33,7 @@ impl Default for Settings {
             // No backoff by default, so a test's next `sync` retries at once.
             retry_initial: "0s",
             retry_max: "0s",
+            site: "New York (Demo)",
             extra: String::new(),
         }
     }
@@ -87,7 +90,7 @@ page_size = {page_size}
 [hibob]
 base_url = "{hibob}"
 rate_limit = "1000/1s"
-site = "New York (Demo)"
+site = "{site}"
 read_lag = "{read_lag}"
 
 [ledger]
@@ -111,6 +114,7 @@ max = "{retry_max}"
             ledger = self.ledger_path.display(),
             retry_initial = s.retry_initial,
             retry_max = s.retry_max,
+            site = s.site,
             extra = s.extra,
         );
         std::fs::write(&self.config_path, text).unwrap();
@@ -170,6 +174,27 @@ max = "{retry_max}"
 
     pub fn events(&self, application_id: &str) -> Vec<LedgerEvent> {
         self.ledger().events(application_id).unwrap()
+    }
+
+    /// A fingerprint of everything on disk that holds ledger data: SHA-256 over the database
+    /// and its WAL (a missing file counts as empty, because a read-only open may leave an
+    /// empty WAL behind), plus the row and event counts.
+    pub fn ledger_fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for suffix in ["", "-wal"] {
+            let mut path = self.ledger_path.clone().into_os_string();
+            path.push(suffix);
+            hash.update(std::fs::read(&path).unwrap_or_default());
+        }
+        let ledger = self.ledger();
+        let counts = format!(
+            "{} hires, {} events",
+            self.entries().len(),
+            ledger.event_count().unwrap()
+        );
+        let digest: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        format!("{digest} {counts}")
     }
 
     /// Ids of the applications the simulator holds in the hired stage.
