@@ -110,10 +110,11 @@ const PROGRESS_LOG_EVERY_HIRES: usize = 100;
 /// A progress bar when stderr is a terminal, else a log line every 100 hires or 10 seconds.
 fn progress_display() -> (ProgressHook, Option<indicatif::ProgressBar>) {
     if std::io::stderr().is_terminal() {
-        let bar = indicatif::ProgressBar::new(0);
+        // Length 1 until the first page says how many hires there are: an empty bar, not a full one.
+        let bar = indicatif::ProgressBar::new(1);
         bar.set_style(
             indicatif::ProgressStyle::with_template(
-                "{spinner} [{bar:30}] {pos}/{len} hires handled, {elapsed} {msg}",
+                "{spinner} {pos}/{len} hires [{bar:20}] {elapsed} {msg}",
             )
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
             .progress_chars("=> "),
@@ -127,8 +128,8 @@ fn progress_display() -> (ProgressHook, Option<indicatif::ProgressBar>) {
             shown.set_length(s.listed as u64);
             shown.set_position(handled(s) as u64);
             shown.set_message(format!(
-                "({} listed, {} new, {} done, {} waiting, {} parked)",
-                s.listed, s.new, s.completed, s.retrying, s.parked
+                "{} done, {} waiting, {} parked",
+                s.completed, s.retrying, s.parked
             ));
         });
         (hook, Some(bar))
