@@ -7,27 +7,54 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::DEFAULT_CONFIG_PATH;
 use crate::ledger::HireStatus;
-use crate::report::Format;
+use crate::report::{Format, TimeBound};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "hirebridge",
     version,
     about = "Makes every candidate hired in Pinpoint exactly one employee in HiBob.",
-    after_help = "Exit codes: 0 all done; 1 error (config, ledger, …); \
-                  2 some hires wait for a retry; 3 some hires need attention or credentials were refused."
+    after_help = "Exit codes: 0 all done (or all checks passed); 1 error (config, ledger, a failed check, …); \
+                  2 some hires wait for a retry; 3 some hires need attention or credentials were refused; \
+                  4 (status) no pass when one was due."
 )]
 pub struct Cli {
     /// The configuration file.
     #[arg(long, global = true, env = "HIREBRIDGE_CONFIG", default_value = DEFAULT_CONFIG_PATH)]
     pub config: PathBuf,
 
-    /// Log filter, e.g. `info`, `warn`, `hirebridge=debug` (default: `info`; `warn` for `demo`).
+    /// Log filter, e.g. `info`, `warn`, `hirebridge=debug` (default: `info` for `sync` and
+    /// `run`, `warn` for the commands that only show something).
     #[arg(long, global = true, env = "HIREBRIDGE_LOG")]
     pub log: Option<String>,
 
+    /// Log format: `human`, `json` (one object per line), or `auto` (JSON under systemd's
+    /// journal, human otherwise).
+    #[arg(
+        long,
+        global = true,
+        env = "HIREBRIDGE_LOG_FORMAT",
+        value_enum,
+        default_value = "auto"
+    )]
+    pub log_format: LogFormat,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Auto,
+    Human,
+    Json,
+}
+
+/// Output of the commands that show one thing: text for people, JSON for scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -36,8 +63,18 @@ pub enum Command {
     Sync,
     /// Run as a daemon: reconcile on the schedule until SIGTERM/SIGINT.
     Run,
+    /// Dry run: what the next `sync` would do to each hire, and why. Read-only calls only;
+    /// writes nothing to Pinpoint, HiBob or the ledger. Safe beside a running daemon.
+    Plan(PlanArgs),
     /// One row per hire from the ledger.
     Report(ReportArgs),
+    /// Every event of one hire: steps, attempts, errors, ids obtained, and which pass did it.
+    History(HistoryArgs),
+    /// One screen of health: last and next poll, counts, what is stuck and why. Exits non-zero
+    /// when something needs a look.
+    Status(StatusArgs),
+    /// Validate config, credentials, the HiBob site and fields, and the ledger. Writes nothing.
+    Check,
     /// Clear backoff and parking so the next pass tries again.
     Retry(RetryArgs),
     /// Run the real reconciler against the built-in simulator of both APIs; needs no
@@ -55,6 +92,36 @@ pub struct ReportArgs {
     /// Only hires with this status.
     #[arg(long, value_parser = parse_status)]
     pub status: Option<HireStatus>,
+    /// Only hires updated (for a done hire: finished) at or after this: a day (2026-11-01,
+    /// UTC), an RFC 3339 time, or an age such as `30d` (30 days ago).
+    #[arg(long, value_parser = TimeBound::parse)]
+    pub since: Option<TimeBound>,
+    /// Only hires updated before this; a day is included whole. Same forms as `--since`.
+    #[arg(long, value_parser = TimeBound::parse)]
+    pub until: Option<TimeBound>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+    /// Also list hires that are already done.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// A Pinpoint application id, or an email (every application with that email).
+    pub hire: String,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, Args)]

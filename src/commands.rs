@@ -1,18 +1,24 @@
 //! What each command does, composed from the library's modules. Errors become `anyhow` here,
-//! at the edge, with context that tells the operator what to do next.
+//! at the edge, with context that tells the operator what to do next. Also the process-wide
+//! concerns of the binary: log format and the progress display.
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use hirebridge::cli::{BenchArgs, BenchScenario, Cli, Command, DemoArgs, ReportArgs, RetryArgs};
+use hirebridge::cli::{
+    BenchArgs, BenchScenario, Cli, Command, DemoArgs, HistoryArgs, LogFormat, OutputFormat,
+    PlanArgs, ReportArgs, RetryArgs, StatusArgs,
+};
 use hirebridge::config::Config;
 use hirebridge::ledger::{EntryFilter, HireStatus, Ledger};
-use hirebridge::reconcile::{PassReport, Reconciler, Stop};
+use hirebridge::reconcile::{PassReport, PassSummary, ProgressHook, Reconciler, Stop};
+use hirebridge::report::status::Health;
 use hirebridge::service::Notifier;
-use hirebridge::{daemon, report, sim};
+use hirebridge::{check, daemon, report, sim};
 use tokio_util::sync::CancellationToken;
 
 /// The documented exit codes.
@@ -24,6 +30,8 @@ pub enum Exit {
     Retrying = 2,
     /// Some hires need a person, or a credential was refused.
     NeedsAttention = 3,
+    /// `status` only: no pass has started when one was due (daemon stopped or stuck).
+    Stale = 4,
 }
 
 impl From<Exit> for ExitCode {
@@ -32,22 +40,147 @@ impl From<Exit> for ExitCode {
     }
 }
 
-pub fn init_logging(filter: &str) {
+/// The progress bar on screen, if any: log lines are written around it, not through it.
+static PROGRESS_BAR: Mutex<Option<indicatif::ProgressBar>> = Mutex::new(None);
+
+/// Stderr for log lines, suspending the progress bar while a line is written.
+struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let bar = PROGRESS_BAR.lock().ok().and_then(|b| b.clone());
+        match bar {
+            Some(bar) => bar.suspend(|| std::io::stderr().write_all(buf))?,
+            None => std::io::stderr().write_all(buf)?,
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+/// Whether stderr is the journal stream systemd set up: `JOURNAL_STREAM` holds the device and
+/// inode of that stream, and an inherited variable must not switch an operator's shell to JSON.
+fn stderr_is_journal() -> bool {
+    use std::os::fd::AsFd as _;
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(expected) = std::env::var("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Some((dev, ino)) = expected.split_once(':') else {
+        return false;
+    };
+    let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() else {
+        return false;
+    };
+    match std::fs::File::from(fd).metadata() {
+        Ok(meta) => dev == meta.dev().to_string() && ino == meta.ino().to_string(),
+        Err(_) => false,
+    }
+}
+
+pub fn init_logging(filter: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let json = match format {
+        LogFormat::Json => true,
+        LogFormat::Human => false,
+        LogFormat::Auto => stderr_is_journal(),
+    };
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        // No colour codes in the journal or in files.
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(|| LogWriter);
+    if json {
+        // One object per line with the event's fields (e.g. `application`) at the top level.
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .init();
+    } else {
+        builder.with_ansi(std::io::stderr().is_terminal()).init();
+    }
+}
+
+/// How often a pass without a terminal logs its progress.
+const PROGRESS_LOG_INTERVAL: Duration = Duration::from_secs(10);
+const PROGRESS_LOG_EVERY_HIRES: usize = 100;
+
+/// A progress bar when stderr is a terminal, else a log line every 100 hires or 10 seconds.
+fn progress_display() -> (ProgressHook, Option<indicatif::ProgressBar>) {
+    if std::io::stderr().is_terminal() {
+        // Length 1 until the first page says how many hires there are: an empty bar, not a full one.
+        let bar = indicatif::ProgressBar::new(1);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {pos}/{len} hires [{bar:20}] {elapsed} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.enable_steady_tick(Duration::from_millis(200));
+        if let Ok(mut slot) = PROGRESS_BAR.lock() {
+            *slot = Some(bar.clone());
+        }
+        let shown = bar.clone();
+        let hook: ProgressHook = Arc::new(move |s: &PassSummary| {
+            shown.set_length(s.listed as u64);
+            shown.set_position(handled(s) as u64);
+            shown.set_message(format!(
+                "{} done, {} waiting, {} parked",
+                s.completed, s.retrying, s.parked
+            ));
+        });
+        (hook, Some(bar))
+    } else {
+        let last = Mutex::new((Instant::now(), 0usize));
+        let hook: ProgressHook = Arc::new(move |s: &PassSummary| {
+            let Ok(mut last) = last.lock() else { return };
+            let done = handled(s);
+            if last.0.elapsed() >= PROGRESS_LOG_INTERVAL
+                || done >= last.1 + PROGRESS_LOG_EVERY_HIRES
+            {
+                *last = (Instant::now(), done);
+                tracing::info!(
+                    listed = s.listed,
+                    new = s.new,
+                    handled = done,
+                    completed = s.completed,
+                    retrying = s.retrying,
+                    parked = s.parked,
+                    "pass progress"
+                );
+            }
+        });
+        (hook, None)
+    }
+}
+
+/// Hires the pass has finished with, one way or another.
+fn handled(s: &PassSummary) -> usize {
+    s.completed + s.retrying + s.parked + s.unusable
+}
+
+fn clear_progress(bar: Option<indicatif::ProgressBar>) {
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+        if let Ok(mut slot) = PROGRESS_BAR.lock() {
+            *slot = None;
+        }
+    }
 }
 
 pub fn execute(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Sync => runtime()?.block_on(sync(&cli.config)),
         Command::Run => runtime()?.block_on(run(&cli.config)),
+        Command::Plan(args) => runtime()?.block_on(plan(&cli.config, &args)),
         Command::Report(args) => report(&cli.config, &args),
+        Command::History(args) => history(&cli.config, &args),
+        Command::Status(args) => status(&cli.config, &args),
+        Command::Check => runtime()?.block_on(check(&cli.config)),
         Command::Retry(args) => retry(&cli.config, &args),
         Command::Demo(args) => demo(&args),
         Command::Bench(args) => bench(&args),
@@ -88,7 +221,11 @@ async fn sync(config_path: &Path) -> anyhow::Result<Exit> {
     let mut reconciler = open_reconciler(&config)?;
     let shutdown = CancellationToken::new();
     daemon::install_signal_handlers(shutdown.clone())?;
-    let report = reconciler.run_pass("sync", &shutdown).await?;
+    let (hook, bar) = progress_display();
+    reconciler.set_progress(hook);
+    let result = reconciler.run_pass("sync", &shutdown).await;
+    clear_progress(bar);
+    let report = result?;
     println!("sync: {}", report.one_line());
     Ok(exit_for(&report))
 }
@@ -112,16 +249,137 @@ async fn run(config_path: &Path) -> anyhow::Result<Exit> {
     result
 }
 
+async fn plan(config_path: &Path, args: &PlanArgs) -> anyhow::Result<Exit> {
+    let config = Config::load(config_path)?;
+    // Read-only and lock-free, so it runs beside the daemon; no file yet means an empty ledger.
+    let ledger = Ledger::open_read_only_or_empty(&config.ledger.path)?;
+    let reconciler = Reconciler::new(&config, ledger).context("cannot build the HTTP client")?;
+    let dry_run = reconciler.plan_next_pass().await?;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        OutputFormat::Json => report::plan::render_json(&dry_run, &mut out)?,
+        OutputFormat::Text => report::plan::render_text(&dry_run, args.all, &mut out)?,
+    }
+    out.flush()?;
+    Ok(if dry_run.incomplete.is_some() {
+        Exit::Error
+    } else {
+        Exit::Ok
+    })
+}
+
 fn report(config_path: &Path, args: &ReportArgs) -> anyhow::Result<Exit> {
     let ledger = Ledger::open_read_only(&Config::ledger_path(config_path)?)?;
-    let entries = ledger.entries(&EntryFilter {
+    let now = chrono::Utc::now();
+    let filter = EntryFilter {
         status: args.status,
-        ..Default::default()
-    })?;
+        updated_since: args.since.map(|b| b.start(now)),
+        updated_until: args.until.map(|b| b.end(now)),
+    };
+    let entries = ledger.entries(&filter)?;
+    let when =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut filters = Vec::new();
+    if let Some(status) = filter.status {
+        filters.push(format!("status {}", status.as_str()));
+    }
+    if let Some(since) = filter.updated_since {
+        filters.push(format!("updated from {}", when(since)));
+    }
+    if let Some(until) = filter.updated_until {
+        filters.push(format!("updated before {}", when(until)));
+    }
+    let context = report::Context {
+        generated_at: now,
+        filters: filters.join(", "),
+    };
     let mut out = std::io::stdout().lock();
-    report::render(&report::rows(&entries), args.format, &mut out)?;
+    report::render_with(&report::rows(&entries), args.format, &context, &mut out)?;
     out.flush()?;
     Ok(Exit::Ok)
+}
+
+fn history(config_path: &Path, args: &HistoryArgs) -> anyhow::Result<Exit> {
+    let ledger = Ledger::open_read_only(&Config::ledger_path(config_path)?)?;
+    let mut entries = match ledger.entry(&args.hire)? {
+        Some(entry) => vec![entry],
+        None => ledger.entries_by_email(&args.hire)?,
+    };
+    entries.sort_by(|a, b| {
+        (a.first_seen_at, a.application_id.len(), &a.application_id).cmp(&(
+            b.first_seen_at,
+            b.application_id.len(),
+            &b.application_id,
+        ))
+    });
+    if entries.is_empty() {
+        anyhow::bail!(
+            "no hire with application id or email {:?} in the ledger; `hirebridge report` lists them",
+            args.hire
+        );
+    }
+    let histories = entries
+        .iter()
+        .map(|e| {
+            Ok(report::history::HireHistory::new(
+                e,
+                ledger.events(&e.application_id)?,
+            ))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        OutputFormat::Json => report::history::render_json(&histories, &mut out)?,
+        OutputFormat::Text => report::history::render_text(&histories, &mut out)?,
+    }
+    out.flush()?;
+    Ok(Exit::Ok)
+}
+
+fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
+    let (ledger_path, schedule) = Config::ledger_and_schedule(config_path)?;
+    let ledger = Ledger::open_read_only(&ledger_path)?;
+    // The WAL holds recent commits until a checkpoint: the ledger's size is both files.
+    let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
+    let mut wal = ledger_path.clone().into_os_string();
+    wal.push("-wal");
+    let entries = ledger.entries(&EntryFilter::default())?;
+    let view = report::status::build(report::status::StatusInput {
+        now: chrono::Utc::now(),
+        entries: &entries,
+        last_pass: ledger.last_pass()?,
+        schedule: &schedule,
+        ledger_bytes: size(&ledger_path) + size(Path::new(&wal)),
+        ledger_path,
+        schema_version: ledger.schema_version()?,
+    });
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &view)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Text => report::status::render_text(&view, &mut out)?,
+    }
+    out.flush()?;
+    Ok(match view.health {
+        Health::Ok => Exit::Ok,
+        Health::Retrying => Exit::Retrying,
+        Health::Stale => Exit::Stale,
+        Health::NeedsAttention => Exit::NeedsAttention,
+    })
+}
+
+async fn check(config_path: &Path) -> anyhow::Result<Exit> {
+    let results = check::run(config_path).await;
+    let mut out = std::io::stdout().lock();
+    check::render(&results, &mut out)?;
+    out.flush()?;
+    Ok(if results.iter().all(|r| r.ok) {
+        Exit::Ok
+    } else {
+        Exit::Error
+    })
 }
 
 fn retry(config_path: &Path, args: &RetryArgs) -> anyhow::Result<Exit> {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine as _;
+use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
@@ -426,6 +427,17 @@ impl Config {
         Ok(parse_raw(path, &text)?.ledger.path)
     }
 
+    /// The ledger's path and the schedule, for `status`, which needs no credentials: the next
+    /// poll is the last pass's start plus the schedule.
+    pub fn ledger_and_schedule(path: &Path) -> Result<(PathBuf, Schedule), ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let raw = parse_raw(path, &text)?;
+        Ok((raw.ledger.path, parse_schedule(raw.schedule)?))
+    }
+
     pub fn parse(path: &Path, text: &str, secrets: &SecretSources) -> Result<Self, ConfigError> {
         Self::from_raw(parse_raw(path, text)?, secrets)
     }
@@ -523,30 +535,7 @@ impl Config {
             ));
         }
 
-        let schedule = match (raw.schedule.every, raw.schedule.cron) {
-            (Some(_), Some(_)) => {
-                return Err(invalid(
-                    "schedule",
-                    "set either `every` or `cron`, not both",
-                ));
-            }
-            (None, Some(cron)) => {
-                validate_cron(&cron)?;
-                Schedule::Cron(cron)
-            }
-            (every, None) => {
-                let every = parse_bounded(
-                    "schedule.every",
-                    every.as_deref().unwrap_or("5m"),
-                    DAY,
-                    "1d",
-                )?;
-                if every < Duration::from_secs(1) {
-                    return Err(invalid("schedule.every", "must be at least 1s"));
-                }
-                Schedule::Every(every)
-            }
-        };
+        let schedule = parse_schedule(raw.schedule)?;
 
         let http = HttpConfig {
             connect_timeout: optional_duration(
@@ -700,6 +689,47 @@ fn optional_duration(
     text.map_or(Ok(default), |t| {
         parse_bounded(key, &t, Duration::from_secs(3600), "1h")
     })
+}
+
+fn parse_schedule(raw: RawSchedule) -> Result<Schedule, ConfigError> {
+    match (raw.every, raw.cron) {
+        (Some(_), Some(_)) => Err(invalid(
+            "schedule",
+            "set either `every` or `cron`, not both",
+        )),
+        (None, Some(cron)) => {
+            validate_cron(&cron)?;
+            Ok(Schedule::Cron(cron))
+        }
+        (every, None) => {
+            let every = parse_bounded(
+                "schedule.every",
+                every.as_deref().unwrap_or("5m"),
+                DAY,
+                "1d",
+            )?;
+            if every < Duration::from_secs(1) {
+                return Err(invalid("schedule.every", "must be at least 1s"));
+            }
+            Ok(Schedule::Every(every))
+        }
+    }
+}
+
+/// When the schedule fires next after `after` (`every` counts from the last pass's start, as
+/// the daemon's repeated job does, approximately). `None` for a cron expression with no future match.
+pub fn next_tick(schedule: &Schedule, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    match schedule {
+        Schedule::Every(every) => Some(after + chrono::Duration::from_std(*every).ok()?),
+        Schedule::Cron(expr) => croner::parser::CronParser::builder()
+            .seconds(croner::parser::Seconds::Required)
+            .dom_and_dow(true)
+            .build()
+            .parse(expr)
+            .ok()?
+            .find_next_occurrence(&after, false)
+            .ok(),
+    }
 }
 
 fn validate_cron(expr: &str) -> Result<(), ConfigError> {

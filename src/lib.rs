@@ -10,10 +10,13 @@
 //! - [`config`] — typed configuration and secrets, validated with messages naming the key.
 //! - [`report`] — renders the ledger for people and scripts.
 //! - [`service`] — the systemd notify protocol: readiness, status, watchdog.
+//! - [`report`] — renders the ledger for people and scripts (report, history, status, plan).
+//! - [`check`] — validates config, credentials, HiBob values and the ledger; writes nothing.
 //! - [`sim`] — a stateful simulator of both APIs on loopback, for `demo`, tests and benchmarks.
 //! - [`bench`] — on-demand benchmarks against the simulator (`hirebridge bench`).
 
 pub mod bench;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod daemon;

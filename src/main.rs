@@ -6,15 +6,16 @@ mod commands;
 use std::process::ExitCode;
 
 use clap::Parser;
-use hirebridge::cli::Cli;
+use hirebridge::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Commands that only show something keep the screen for their answer.
     let default_log = match cli.command {
-        hirebridge::cli::Command::Demo(_) | hirebridge::cli::Command::Bench(_) => "warn",
-        _ => "info",
+        Command::Sync | Command::Run => "info",
+        _ => "warn",
     };
-    commands::init_logging(cli.log.as_deref().unwrap_or(default_log));
+    commands::init_logging(cli.log.as_deref().unwrap_or(default_log), cli.log_format);
     match commands::execute(cli) {
         Ok(code) => code.into(),
         Err(e) => {

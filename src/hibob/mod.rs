@@ -15,7 +15,7 @@ use crate::config::{CvFolder, HibobConfig, HibobCredentials};
 use std::sync::Arc;
 
 use crate::http::{Api, ApiError, AuthBreaker, Effect, Endpoint, ErrorBody, Gate, HttpClient};
-pub use model::{Document, FoundEmployee, NewEmployee};
+pub use model::{Document, FieldInfo, FoundEmployee, ListValue, NewEmployee};
 
 /// The error key HiBob answers a create with when the email is taken.
 pub const EMAIL_EXISTS_KEY: &str = "validations.email.alreadyexists";
@@ -53,6 +53,21 @@ const UPLOAD_DOC: Endpoint = Endpoint {
         group upload access to the configured hibob.cv_folder",
 };
 
+const FIELDS: Endpoint = Endpoint {
+    api: Api::Hibob,
+    name: "GET /company/people/fields",
+    effect: Effect::Read,
+    permission: "the HiBob service user may not read field metadata (403): add it to a \
+        permission group (a new service user has no permissions at all)",
+};
+const NAMED_LIST: Endpoint = Endpoint {
+    api: Api::Hibob,
+    name: "GET /company/named-lists/{name}",
+    effect: Effect::Read,
+    permission: "the HiBob service user may not read company lists (403): grant its permission \
+        group access to company lists (Settings > Lists)",
+};
+
 fn describe(body: &[u8]) -> ErrorBody {
     let (key, message) = model::error_body(body);
     ErrorBody { key, message }
@@ -76,6 +91,8 @@ pub struct HibobClient {
     search_gate: Arc<Gate>,
     create_gate: Arc<Gate>,
     documents_gate: Arc<Gate>,
+    /// Field metadata and named lists, for `check`.
+    metadata_gate: Arc<Gate>,
 }
 
 impl HibobClient {
@@ -94,6 +111,7 @@ impl HibobClient {
             search_gate: gate("HiBob search", config.rate_limit),
             create_gate: gate("HiBob create", config.rate_limit),
             documents_gate: gate("HiBob documents", config.documents_rate_limit),
+            metadata_gate: gate("HiBob metadata", config.rate_limit),
             http,
             base: config.base_url.clone(),
             authorization: SecretString::from(format!("Basic {basic}")),
@@ -102,7 +120,12 @@ impl HibobClient {
 
     /// A new pass: forget a refused credential (it may have been fixed) and probe carefully.
     pub fn begin_pass(&self) {
-        for gate in [&self.search_gate, &self.create_gate, &self.documents_gate] {
+        for gate in [
+            &self.search_gate,
+            &self.create_gate,
+            &self.documents_gate,
+            &self.metadata_gate,
+        ] {
             gate.begin_pass();
         }
     }
@@ -176,6 +199,40 @@ impl HibobClient {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Every employee field with its type and, for list fields, the named list behind it.
+    /// Needs no special permission, so it is `check`'s cheap authenticated read.
+    pub async fn people_fields(&self) -> Result<Vec<FieldInfo>, ApiError> {
+        let answer = self
+            .http
+            .send(
+                &FIELDS,
+                &self.metadata_gate,
+                self.request(reqwest::Method::GET, "company/people/fields"),
+                describe,
+                UNAUTHORIZED,
+            )
+            .await?;
+        model::people_fields(&answer.body).map_err(|e| ApiError::malformed(&FIELDS, e))
+    }
+
+    /// The values of a company list such as `site`.
+    pub async fn named_list(&self, name: &str) -> Result<Vec<ListValue>, ApiError> {
+        let answer = self
+            .http
+            .send(
+                &NAMED_LIST,
+                &self.metadata_gate,
+                self.request(
+                    reqwest::Method::GET,
+                    &format!("company/named-lists/{}", segment(name)),
+                ),
+                describe,
+                UNAUTHORIZED,
+            )
+            .await?;
+        model::named_list(&answer.body).map_err(|e| ApiError::malformed(&NAMED_LIST, e))
     }
 
     pub async fn documents(&self, employee_id: &str) -> Result<Vec<Document>, ApiError> {

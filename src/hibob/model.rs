@@ -115,6 +115,79 @@ pub fn uploaded_document_id(body: &[u8]) -> Result<String, String> {
         .ok_or_else(|| "the uploaded document has no `id`".into())
 }
 
+/// One employee field from `GET /company/people/fields`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldInfo {
+    /// e.g. `root.email`, `work.site`.
+    pub id: String,
+    /// e.g. `email`, `work.site`: the path in a create body.
+    pub json_path: String,
+    pub field_type: String,
+    /// For list fields: the named list the values come from.
+    pub list_id: Option<String>,
+}
+
+pub fn people_fields(body: &[u8]) -> Result<Vec<FieldInfo>, String> {
+    let doc = parse(body)?;
+    // An array, or (tolerated) wrapped as {"fields": [...]}.
+    let list = doc
+        .as_array()
+        .or_else(|| doc.get("fields").and_then(Value::as_array))
+        .ok_or("the field list is not an array")?;
+    Ok(list
+        .iter()
+        .filter_map(|f| {
+            let id = f.get("id").and_then(Value::as_str)?.to_owned();
+            let json_path = f
+                .get("jsonPath")
+                .and_then(Value::as_str)
+                .unwrap_or(&id)
+                .to_owned();
+            Some(FieldInfo {
+                field_type: f
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
+                list_id: f
+                    .get("typeData")
+                    .and_then(|t| t.get("listId"))
+                    .and_then(|l| l.as_str().map(str::to_owned).or_else(|| id_of(l))),
+                id,
+                json_path,
+            })
+        })
+        .collect())
+}
+
+/// One value of a named list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListValue {
+    pub value: String,
+    pub archived: bool,
+}
+
+/// `{"name", "values": [...]}`; clients disagree on `values` vs `items`, so both are read.
+pub fn named_list(body: &[u8]) -> Result<Vec<ListValue>, String> {
+    let doc = parse(body)?;
+    let list = ["values", "items"]
+        .iter()
+        .find_map(|k| doc.get(*k).and_then(Value::as_array))
+        .ok_or("the named list has neither `values` nor `items`")?;
+    Ok(list
+        .iter()
+        .filter_map(|v| {
+            let value = ["value", "name"]
+                .iter()
+                .find_map(|k| v.get(*k).and_then(Value::as_str))?;
+            Some(ListValue {
+                value: value.to_owned(),
+                archived: v.get("archived").and_then(Value::as_bool).unwrap_or(false),
+            })
+        })
+        .collect())
+}
+
 /// HiBob's error body `{"key","error","args"}` as (key, one-line message).
 pub fn error_body(body: &[u8]) -> (Option<String>, String) {
     let doc: Option<Value> = serde_json::from_slice(body).ok();
@@ -199,6 +272,28 @@ mod tests {
         assert_eq!(key.as_deref(), Some("validations.email.alreadyexists"));
         assert!(msg.starts_with("Email a@b already exists"));
         assert_eq!(error_body(b""), (None, "(empty body)".into()));
+    }
+
+    #[test]
+    fn named_lists_accept_values_or_items() {
+        let values =
+            br#"{"name":"site","values":[{"id":1,"value":"New York (Demo)","archived":false}]}"#;
+        let items = br#"{"name":"site","items":[{"id":1,"name":"New York (Demo)"},{"id":2,"value":"Old","archived":true}]}"#;
+        assert_eq!(named_list(values).unwrap()[0].value, "New York (Demo)");
+        let parsed = named_list(items).unwrap();
+        assert_eq!(parsed.len(), 2);
+        assert!(parsed[1].archived);
+        assert!(named_list(br#"{"name":"site"}"#).is_err());
+    }
+
+    #[test]
+    fn fields_name_their_list() {
+        let body = br#"[{"id":"work.site","jsonPath":"work.site","type":"list","typeData":{"listId":"site"}},
+                        {"id":"root.email","jsonPath":"email","type":"text","typeData":{}}]"#;
+        let fields = people_fields(body).unwrap();
+        assert_eq!(fields[0].list_id.as_deref(), Some("site"));
+        assert_eq!(fields[1].json_path, "email");
+        assert_eq!(fields[1].list_id, None);
     }
 
     #[test]

@@ -342,6 +342,15 @@ pub struct PassRecord {
     pub summary: Option<String>,
 }
 
+/// What [`Ledger::check_migrates`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationCheck {
+    pub found_version: i64,
+    pub migrated_version: i64,
+    /// `ok`, or SQLite's list of problems.
+    pub integrity: String,
+}
+
 impl Ledger {
     /// Opens (creating if needed) the ledger for writing: takes the single-writer lock, sets
     /// durability pragmas, and migrates the schema.
@@ -400,6 +409,55 @@ impl Ledger {
             });
         }
         Ok(ledger)
+    }
+
+    /// For the dry run: the ledger read-only when it exists, else an empty in-memory one with
+    /// the current schema, so `plan` previews a first sync without creating the file.
+    pub fn open_read_only_or_empty(path: &Path) -> Result<Self> {
+        if path.exists() {
+            return Self::open_read_only(path);
+        }
+        let conn = Connection::open_in_memory()?;
+        let mut ledger = Self {
+            conn,
+            path: path.to_owned(),
+            _lock: None,
+        };
+        ledger.migrate()?;
+        Ok(ledger)
+    }
+
+    /// Proves an existing ledger can be opened and migrated by this build without touching
+    /// it: a consistent snapshot (`VACUUM INTO`, a read) is taken into `scratch_dir` and the
+    /// snapshot is opened and migrated instead. Works beside a running daemon.
+    pub fn check_migrates(path: &Path, scratch_dir: &Path) -> Result<MigrationCheck> {
+        if !path.exists() {
+            return Err(LedgerError::Missing {
+                path: path.to_owned(),
+            });
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if found > CURRENT_VERSION {
+            return Err(LedgerError::TooNew {
+                path: path.to_owned(),
+                found,
+                known: CURRENT_VERSION,
+            });
+        }
+        let copy = scratch_dir.join("ledger-check.sqlite3");
+        conn.execute("VACUUM INTO ?1", [copy.to_string_lossy()])?;
+        drop(conn);
+        let migrated = Self::open(&copy)?;
+        Ok(MigrationCheck {
+            found_version: found,
+            migrated_version: migrated.schema_version()?,
+            integrity: migrated.integrity_check()?,
+        })
     }
 
     /// Opens an existing ledger for a short operator write (`retry`) beside a running daemon:

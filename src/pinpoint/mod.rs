@@ -241,6 +241,29 @@ impl PinpointClient {
         model::included_comments(&answer.body).map_err(|e| ApiError::malformed(&GET_ONE, e))
     }
 
+    /// One cheap authenticated read, for `check`: the first application of any stage, with
+    /// the visibility filter. Returns how many records the page held (0 or 1).
+    pub async fn probe(&self) -> Result<usize, ApiError> {
+        let mut url = self.url("applications");
+        url.query_pairs_mut()
+            .append_pair("filter[job_visibility]", ALL_VISIBILITIES)
+            .append_pair("page[number]", "1")
+            .append_pair("page[size]", "1");
+        let answer = self
+            .http
+            .send(
+                &LIST,
+                &self.gate,
+                self.request(reqwest::Method::GET, url),
+                describe,
+                UNAUTHORIZED,
+            )
+            .await?;
+        let page =
+            model::applications_page(&answer.body).map_err(|e| ApiError::malformed(&LIST, e))?;
+        Ok(page.records)
+    }
+
     /// Posts a comment; returns its id. Not idempotent: callers record intent first.
     pub async fn post_comment(
         &self,

@@ -8,6 +8,7 @@
 //! in the same pass that read it.
 
 pub mod apply;
+pub mod dry_run;
 pub mod plan;
 
 use std::collections::HashMap;

@@ -24,6 +24,8 @@ pub struct Settings {
     pub hibob_rate_limit: &'static str,
     /// Lines added to the `[http]` section.
     pub http: String,
+    /// `hibob.site`.
+    pub site: &'static str,
     /// Whole sections appended at the end.
     pub extra: String,
 }
@@ -38,6 +40,7 @@ impl Default for Settings {
             retry_max: "0s",
             hibob_rate_limit: "1000/1s",
             http: String::new(),
+            site: "New York (Demo)",
             extra: String::new(),
         }
     }
@@ -95,7 +98,7 @@ page_size = {page_size}
 base_url = "{hibob}"
 rate_limit = "{hibob_rate_limit}"
 documents_rate_limit = "1000/1s"
-site = "New York (Demo)"
+site = "{site}"
 read_lag = "{read_lag}"
 
 [ledger]
@@ -122,6 +125,7 @@ max = "{retry_max}"
             retry_initial = s.retry_initial,
             retry_max = s.retry_max,
             http = s.http,
+            site = s.site,
             extra = s.extra,
         );
         std::fs::write(&self.config_path, text).unwrap();
@@ -200,6 +204,27 @@ max = "{retry_max}"
 
     pub fn events(&self, application_id: &str) -> Vec<LedgerEvent> {
         self.ledger().events(application_id).unwrap()
+    }
+
+    /// A fingerprint of everything on disk that holds ledger data: SHA-256 over the database
+    /// and its WAL (a missing file counts as empty, because a read-only open may leave an
+    /// empty WAL behind), plus the row and event counts.
+    pub fn ledger_fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for suffix in ["", "-wal"] {
+            let mut path = self.ledger_path.clone().into_os_string();
+            path.push(suffix);
+            hash.update(std::fs::read(&path).unwrap_or_default());
+        }
+        let ledger = self.ledger();
+        let counts = format!(
+            "{} hires, {} events",
+            self.entries().len(),
+            ledger.event_count().unwrap()
+        );
+        let digest: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        format!("{digest} {counts}")
     }
 
     /// Ids of the applications the simulator holds in the hired stage.

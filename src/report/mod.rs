@@ -1,11 +1,19 @@
-//! Renders the ledger for people and scripts: one row per hire as a table, CSV or JSON.
+//! Renders the ledger for people and scripts: one row per hire as a table, CSV, JSON or a
+//! self-contained HTML page ([`html`]); one hire's timeline ([`history`]); the health screen
+//! ([`status`]); the dry run ([`plan`]).
 //!
-//! Reads ledger rows only; it never calls an API and never writes. The JSON field names are a
-//! public interface operators script against: add fields, never rename or drop one.
+//! Renders what it is given: it never calls an API, never reads the clock for content it
+//! could be handed, and never writes. The JSON field names are a public interface operators
+//! script against: add fields, never rename or drop one.
+
+pub mod history;
+pub mod html;
+pub mod plan;
+pub mod status;
 
 use std::io::Write;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::ledger::{CvState, EmployeeOrigin, HireStatus, LedgerEntry};
@@ -15,6 +23,63 @@ pub enum Format {
     Table,
     Csv,
     Json,
+    /// One self-contained page: summary, a weekly chart and the table; no external assets.
+    Html,
+}
+
+/// A `--since`/`--until` bound: a day (`2026-11-01`, UTC), an instant (RFC 3339), or an age
+/// (`30d`, humantime: that long before now).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeBound {
+    Day(NaiveDate),
+    At(DateTime<Utc>),
+    Ago(std::time::Duration),
+}
+
+impl TimeBound {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if let Ok(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            return Ok(TimeBound::Day(day));
+        }
+        if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+            return Ok(TimeBound::At(at.with_timezone(&Utc)));
+        }
+        humantime::parse_duration(text)
+            .map(TimeBound::Ago)
+            .map_err(|_| {
+                format!(
+                    "{text:?} is not a date; write a day (2026-11-01), a time (2026-11-01T09:00:00Z) or an age (30d, 12h)"
+                )
+            })
+    }
+
+    /// The instant a `--since` bound starts at (inclusive): a day starts at midnight UTC.
+    pub fn start(self, now: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            TimeBound::Day(d) => d.and_time(chrono::NaiveTime::MIN).and_utc(),
+            TimeBound::At(t) => t,
+            TimeBound::Ago(age) => now - chrono::Duration::from_std(age).unwrap_or_default(),
+        }
+    }
+
+    /// The instant an `--until` bound ends at (exclusive): a day is included whole.
+    pub fn end(self, now: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            TimeBound::Day(d) => (d + chrono::Days::new(1))
+                .and_time(chrono::NaiveTime::MIN)
+                .and_utc(),
+            other => other.start(now),
+        }
+    }
+}
+
+/// What a rendering may show besides the rows (the HTML page's heading).
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub generated_at: DateTime<Utc>,
+    /// The filters in words, e.g. `status done, updated 2026-07-01 to 2026-09-30`; empty for all.
+    pub filters: String,
 }
 
 /// One hire as reported. Field order is the CSV column order.
@@ -79,7 +144,21 @@ pub fn rows(entries: &[LedgerEntry]) -> Vec<ReportRow> {
 }
 
 pub fn render(rows: &[ReportRow], format: Format, out: &mut dyn Write) -> std::io::Result<()> {
+    let context = Context {
+        generated_at: Utc::now(),
+        filters: String::new(),
+    };
+    render_with(rows, format, &context, out)
+}
+
+pub fn render_with(
+    rows: &[ReportRow],
+    format: Format,
+    context: &Context,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     match format {
+        Format::Html => html::render(rows, context, out),
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, rows)?;
             writeln!(out)
@@ -101,7 +180,7 @@ pub fn render(rows: &[ReportRow], format: Format, out: &mut dyn Write) -> std::i
     }
 }
 
-const CSV_HEADER: [&str; 15] = [
+pub const CSV_HEADER: [&str; 15] = [
     "application_id",
     "email",
     "name",
@@ -119,7 +198,7 @@ const CSV_HEADER: [&str; 15] = [
     "updated_at",
 ];
 
-fn clip(text: &str, width: usize) -> String {
+pub(crate) fn clip(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
         return text.to_owned();
     }
@@ -128,35 +207,40 @@ fn clip(text: &str, width: usize) -> String {
     s
 }
 
-/// A table that fits a 120-column terminal; the full text is in CSV/JSON.
+/// The width the table keeps to: a common terminal. The full text is in CSV/JSON/HTML.
+pub const TABLE_WIDTH: usize = 120;
+
+/// A table that fits a 120-column terminal: the note (the last error, or how the employee
+/// was found) gets whatever room the other columns leave.
 fn render_table(rows: &[ReportRow], out: &mut dyn Write) -> std::io::Result<()> {
-    let header: [&str; 9] = [
+    let header: [&str; 7] = [
         "APPLICATION",
         "EMAIL",
         "STATUS",
         "HIBOB EMPLOYEE",
-        "ORIGIN",
         "CV",
-        "COMMENT",
         "UPDATED",
         "NOTE",
     ];
-    let cells: Vec<[String; 9]> = rows
+    let mut cells: Vec<[String; 7]> = rows
         .iter()
         .map(|r| {
+            let note = match (&r.last_error, r.employee_origin) {
+                (Some(error), _) => error.clone(),
+                (None, Some(origin)) => origin.to_owned(),
+                (None, None) => String::new(),
+            };
             [
-                clip(&r.application_id, 12),
-                clip(&r.email, 30),
+                clip(&r.application_id, 11),
+                clip(&r.email, 26),
                 r.status.as_str().to_owned(),
                 r.hibob_employee_id.clone().unwrap_or_else(|| "-".into()),
-                r.employee_origin.unwrap_or("-").to_owned(),
                 r.cv.to_owned(),
-                r.comment_id.clone().unwrap_or_else(|| "-".into()),
                 r.updated_at
                     .get(..16)
                     .unwrap_or(&r.updated_at)
                     .replace('T', " "),
-                clip(r.last_error.as_deref().unwrap_or(""), 40),
+                note,
             ]
         })
         .collect();
@@ -165,6 +249,11 @@ fn render_table(rows: &[ReportRow], out: &mut dyn Write) -> std::io::Result<()> 
         for (w, c) in widths.iter_mut().zip(row) {
             *w = (*w).max(c.chars().count());
         }
+    }
+    let used: usize = widths[..widths.len() - 1].iter().map(|w| w + 2).sum();
+    let note_width = TABLE_WIDTH.saturating_sub(used).max(12);
+    for row in &mut cells {
+        row[6] = clip(&row[6], note_width);
     }
     let line = |cols: Vec<&str>, out: &mut dyn Write| -> std::io::Result<()> {
         let mut text = String::new();
@@ -271,11 +360,9 @@ mod tests {
         let line = lines.next().unwrap();
         let column = |label: &str| header.find(label).unwrap();
         assert_eq!(&line[column("STATUS")..][..6], "failed");
-        assert_eq!(&line[column("ORIGIN")..][..7], "created");
         assert_eq!(&line[column("CV")..][..8], "uploaded");
-        assert_eq!(&line[column("COMMENT")..][..1], "9");
         assert!(
-            line[column("NOTE")..].starts_with("HiBob POST /people: server error 502"),
+            line[column("NOTE")..].starts_with("HiBob POST /people: server error"),
             "{text}"
         );
     }
@@ -287,8 +374,12 @@ mod tests {
         long.email = format!("{}@example.com", "a".repeat(100));
         let text = rendered(&[long, row("2", HireStatus::Done)], Format::Table);
         for l in text.lines() {
-            assert!(l.chars().count() <= 160, "too wide: {l}");
+            assert!(l.chars().count() <= TABLE_WIDTH, "too wide: {l}");
         }
+        assert!(
+            text.contains("xxxx…"),
+            "the note is clipped, not dropped: {text}"
+        );
         assert!(
             text.ends_with("2 hires: 1 done, 0 pending, 1 failed, 0 need attention\n"),
             "{text}"

@@ -1,0 +1,330 @@
+//! `hirebridge check`: validates what a pass depends on before one runs — the config, both
+//! credentials (one cheap authenticated read each), the configured site against HiBob's
+//! named list, the fields hirebridge writes, and that the ledger opens and migrates.
+//!
+//! It must write nothing anywhere: only read endpoints are called, and the ledger is checked
+//! on a snapshot in a temporary directory, so it is safe beside a running daemon.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::config::Config;
+use crate::hibob::{FieldInfo, HibobClient};
+use crate::http::HttpClient;
+use crate::ledger::Ledger;
+use crate::pinpoint::PinpointClient;
+
+/// One check's verdict, printed as `✓ name: detail` or `✗ name: detail` plus a fix hint.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CheckResult {
+    pub name: &'static str,
+    pub ok: bool,
+    pub detail: String,
+    /// What to do about a failure.
+    pub hint: Option<String>,
+}
+
+impl CheckResult {
+    fn pass(name: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            name,
+            ok: true,
+            detail: detail.into(),
+            hint: None,
+        }
+    }
+    fn fail(name: &'static str, detail: impl Into<String>, hint: Option<String>) -> Self {
+        Self {
+            name,
+            ok: false,
+            detail: detail.into(),
+            hint,
+        }
+    }
+}
+
+/// The fields hirebridge writes when it creates an employee: (create-body path, field id).
+pub const WRITTEN_FIELDS: [(&str, &str); 5] = [
+    ("firstName", "root.firstName"),
+    ("surname", "root.surname"),
+    ("email", "root.email"),
+    ("work.site", "work.site"),
+    ("work.startDate", "work.startDate"),
+];
+
+/// Runs every check that can run; a config that does not load stops the rest.
+pub async fn run(config_path: &Path) -> Vec<CheckResult> {
+    let config = match Config::load(config_path) {
+        Ok(config) => config,
+        Err(e) => {
+            return vec![CheckResult::fail(
+                "config",
+                format!("{}: {e}", config_path.display()),
+                None,
+            )];
+        }
+    };
+    let mut results = vec![CheckResult::pass(
+        "config",
+        format!("{} is valid", config_path.display()),
+    )];
+    let http = match HttpClient::new(&config.http) {
+        Ok(http) => http,
+        Err(e) => {
+            results.push(CheckResult::fail(
+                "http",
+                format!("cannot build the HTTP client: {e}"),
+                None,
+            ));
+            return results;
+        }
+    };
+
+    let pinpoint = PinpointClient::new(http.clone(), &config.pinpoint);
+    results.push(match pinpoint.probe().await {
+        Ok(_) => CheckResult::pass(
+            "pinpoint",
+            format!(
+                "the API key is accepted by {} (GET /applications, all job visibilities)",
+                config.pinpoint.base_url
+            ),
+        ),
+        Err(e) => CheckResult::fail("pinpoint", e.to_string(), None),
+    });
+
+    let hibob = HibobClient::new(http, &config.hibob);
+    match hibob.people_fields().await {
+        Ok(fields) => {
+            results.push(CheckResult::pass(
+                "hibob",
+                format!(
+                    "the service user is accepted by {} (GET /company/people/fields)",
+                    config.hibob.base_url
+                ),
+            ));
+            results.push(check_fields(&fields));
+            let list = fields
+                .iter()
+                .find(|f| f.id == "work.site" || f.json_path == "work.site")
+                .and_then(|f| f.list_id.clone())
+                .unwrap_or_else(|| "site".to_owned());
+            results.push(match hibob.named_list(&list).await {
+                Ok(values) => check_site(&config.hibob.site, &list, &values),
+                Err(e) => CheckResult::fail(
+                    "hibob.site",
+                    format!("cannot read HiBob's {list:?} list: {e}"),
+                    None,
+                ),
+            });
+        }
+        Err(e) => results.push(CheckResult::fail("hibob", e.to_string(), None)),
+    }
+
+    results.push(check_ledger(&config.ledger.path));
+    results
+}
+
+fn check_fields(fields: &[FieldInfo]) -> CheckResult {
+    let missing: Vec<&str> = WRITTEN_FIELDS
+        .iter()
+        .filter(|(path, id)| !fields.iter().any(|f| f.id == *id || f.json_path == *path))
+        .map(|(_, id)| *id)
+        .collect();
+    if missing.is_empty() {
+        CheckResult::pass(
+            "hibob.fields",
+            format!(
+                "HiBob has every field hirebridge writes: {}",
+                WRITTEN_FIELDS.map(|(_, id)| id).join(", ")
+            ),
+        )
+    } else {
+        CheckResult::fail(
+            "hibob.fields",
+            format!("HiBob does not show the field(s) {}", missing.join(", ")),
+            Some(
+                "a service user sees only the fields its permission group allows: grant it \
+                 view and edit access to these fields (Settings > Permission groups)"
+                    .into(),
+            ),
+        )
+    }
+}
+
+fn check_site(site: &str, list: &str, values: &[crate::hibob::ListValue]) -> CheckResult {
+    let active: Vec<&str> = values
+        .iter()
+        .filter(|v| !v.archived)
+        .map(|v| v.value.as_str())
+        .collect();
+    if active.contains(&site) {
+        return CheckResult::pass(
+            "hibob.site",
+            format!("{site:?} is a value of HiBob's {list:?} list"),
+        );
+    }
+    let valid = active
+        .iter()
+        .map(|v| format!("{v:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let archived = values.iter().any(|v| v.archived && v.value == site);
+    let nearest = active
+        .iter()
+        .min_by_key(|v| edit_distance(&v.to_lowercase(), &site.to_lowercase()))
+        .map(|v| format!("; did you mean {v:?}?"))
+        .unwrap_or_default();
+    let detail = if archived {
+        format!("{site:?} is archived in HiBob's {list:?} list; creates would be refused")
+    } else {
+        format!("{site:?} is not a value of HiBob's {list:?} list; creates would be refused")
+    };
+    CheckResult::fail(
+        "hibob.site",
+        detail,
+        Some(if active.is_empty() {
+            format!("HiBob's {list:?} list has no active value: add the site in HiBob first")
+        } else {
+            format!("set hibob.site to one of: {valid}{nearest}")
+        }),
+    )
+}
+
+fn check_ledger(path: &Path) -> CheckResult {
+    if !path.exists() {
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        return match std::fs::metadata(dir) {
+            Ok(meta) if meta.is_dir() && !meta.permissions().readonly() => CheckResult::pass(
+                "ledger",
+                format!(
+                    "no ledger at {} yet; the first sync creates it",
+                    path.display()
+                ),
+            ),
+            Ok(_) => CheckResult::fail(
+                "ledger",
+                format!("{} is not a writable directory", dir.display()),
+                Some(format!(
+                    "make {} writable by the user hirebridge runs as, or point ledger.path elsewhere",
+                    dir.display()
+                )),
+            ),
+            Err(_) => CheckResult::pass(
+                "ledger",
+                format!(
+                    "no ledger at {} yet; the first sync creates it and its directory",
+                    path.display()
+                ),
+            ),
+        };
+    }
+    let scratch = match tempfile::tempdir() {
+        Ok(dir) => dir,
+        Err(e) => {
+            return CheckResult::fail(
+                "ledger",
+                format!("cannot create a temporary directory to test the ledger in: {e}"),
+                Some("check TMPDIR".into()),
+            );
+        }
+    };
+    match Ledger::check_migrates(path, scratch.path()) {
+        Ok(found) if found.integrity == "ok" => {
+            let migration = if found.found_version == found.migrated_version {
+                format!("schema version {}", found.found_version)
+            } else {
+                format!(
+                    "schema version {}, migrates to {} at the next start",
+                    found.found_version, found.migrated_version
+                )
+            };
+            CheckResult::pass("ledger", format!("{} opens; {migration}", path.display()))
+        }
+        Ok(found) => CheckResult::fail(
+            "ledger",
+            format!(
+                "{} fails SQLite's integrity check: {}",
+                path.display(),
+                found.integrity
+            ),
+            Some(
+                "restore the ledger from a backup; `sqlite3 <ledger> .recover` may save it".into(),
+            ),
+        ),
+        Err(e) => CheckResult::fail("ledger", e.to_string(), None),
+    }
+}
+
+/// Levenshtein distance over characters, for "did you mean".
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+pub fn render(results: &[CheckResult], out: &mut dyn Write) -> std::io::Result<()> {
+    for r in results {
+        let mark = if r.ok { '✓' } else { '✗' };
+        writeln!(out, "{mark} {}: {}", r.name, r.detail)?;
+        if let Some(hint) = &r.hint {
+            writeln!(out, "    fix: {hint}")?;
+        }
+    }
+    let failed = results.iter().filter(|r| !r.ok).count();
+    if failed == 0 {
+        writeln!(out, "all {} checks passed", results.len())
+    } else {
+        writeln!(out, "{failed} of {} checks failed", results.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hibob::ListValue;
+
+    fn values(names: &[&str]) -> Vec<ListValue> {
+        names
+            .iter()
+            .map(|v| ListValue {
+                value: (*v).to_owned(),
+                archived: false,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_wrong_site_lists_the_valid_ones_and_suggests_the_nearest() {
+        let r = check_site(
+            "New Yrok (Demo)",
+            "site",
+            &values(&["London", "New York (Demo)", "Tel Aviv"]),
+        );
+        assert!(!r.ok);
+        let hint = r.hint.unwrap();
+        assert!(
+            hint.contains("\"London\", \"New York (Demo)\", \"Tel Aviv\""),
+            "{hint}"
+        );
+        assert!(hint.contains("did you mean \"New York (Demo)\"?"), "{hint}");
+        assert!(check_site("London", "site", &values(&["London"])).ok);
+    }
+
+    #[test]
+    fn edit_distance_counts_single_character_edits() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("same", "same"), 0);
+    }
+}

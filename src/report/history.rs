@@ -1,0 +1,119 @@
+//! One hire's timeline from the ledger's event log: every step, attempt, error and id
+//! obtained, with the pass (and what triggered it) that did it. For `hirebridge history`.
+
+use std::io::Write;
+
+use chrono::SecondsFormat;
+use serde::Serialize;
+
+use super::ReportRow;
+use crate::ledger::{LedgerEntry, LedgerEvent};
+
+/// A hire with its events, oldest first. In JSON the hire's report fields sit beside `events`.
+#[derive(Debug, Clone, Serialize)]
+pub struct HireHistory {
+    #[serde(flatten)]
+    pub hire: ReportRow,
+    pub events: Vec<LedgerEvent>,
+}
+
+impl HireHistory {
+    pub fn new(entry: &LedgerEntry, events: Vec<LedgerEvent>) -> Self {
+        Self {
+            hire: ReportRow::from(entry),
+            events,
+        }
+    }
+}
+
+/// Who caused an event: a pass (`#12 schedule`) or an operator command.
+pub fn origin(event: &LedgerEvent) -> String {
+    match (event.pass_id, &event.trigger) {
+        (Some(id), Some(trigger)) => format!("#{id} {trigger}"),
+        (Some(id), None) => format!("#{id}"),
+        (None, _) => "operator".to_owned(),
+    }
+}
+
+pub fn render_json(histories: &[HireHistory], out: &mut dyn Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, histories)?;
+    writeln!(out)
+}
+
+pub fn render_text(histories: &[HireHistory], out: &mut dyn Write) -> std::io::Result<()> {
+    for (i, h) in histories.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        let r = &h.hire;
+        let name = if r.name.is_empty() {
+            String::new()
+        } else {
+            format!("{} ", r.name)
+        };
+        writeln!(out, "application {}: {name}<{}>", r.application_id, r.email)?;
+        let employee = match (&r.hibob_employee_id, r.employee_origin) {
+            (Some(id), Some(origin)) => format!("HiBob employee {id} ({origin})"),
+            (Some(id), None) => format!("HiBob employee {id}"),
+            _ => "no HiBob employee yet".to_owned(),
+        };
+        let cv = match (r.cv, &r.cv_document_id) {
+            ("uploaded", Some(doc)) => format!("CV uploaded (document {doc})"),
+            ("uploaded", None) => "CV uploaded".to_owned(),
+            ("none", _) => "no CV to attach".to_owned(),
+            _ => "CV pending".to_owned(),
+        };
+        let comment = match &r.comment_id {
+            Some(id) => format!("comment {id}"),
+            None => "no comment yet".to_owned(),
+        };
+        writeln!(
+            out,
+            "status {}; {employee}; {cv}; {comment}; {} attempt(s)",
+            r.status.as_str(),
+            r.attempts
+        )?;
+        if let Some(done) = &r.done_at {
+            writeln!(out, "done at {done}")?;
+        }
+        if let Some(error) = &r.last_error {
+            writeln!(out, "last error: {error}")?;
+        }
+        let rows: Vec<[String; 5]> = h
+            .events
+            .iter()
+            .map(|e| {
+                [
+                    e.at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                    origin(e),
+                    e.step.clone(),
+                    e.outcome.clone(),
+                    e.detail.clone(),
+                ]
+            })
+            .collect();
+        let header = ["AT", "PASS", "STEP", "OUTCOME", "DETAIL"];
+        let mut widths: Vec<usize> = header.iter().map(|c| c.chars().count()).collect();
+        for row in &rows {
+            for (w, c) in widths.iter_mut().zip(row) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        let line = |cells: &[&str], out: &mut dyn Write| -> std::io::Result<()> {
+            let mut text = String::new();
+            for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
+                if i + 1 == cells.len() {
+                    text.push_str(c);
+                } else {
+                    text.push_str(&format!("{c:<w$}  ", w = *w));
+                }
+            }
+            writeln!(out, "{}", text.trim_end())
+        };
+        line(&header, out)?;
+        for row in &rows {
+            line(&row.iter().map(String::as_str).collect::<Vec<_>>(), out)?;
+        }
+    }
+    Ok(())
+}

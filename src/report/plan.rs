@@ -1,0 +1,58 @@
+//! Renders the dry run (`hirebridge plan`): one line per hire with what the next pass would
+//! do and why, then totals. JSON keeps every action and its detail.
+
+use std::io::Write;
+
+use crate::reconcile::dry_run::DryRun;
+
+pub fn render_json(plan: &DryRun, out: &mut dyn Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, plan)?;
+    writeln!(out)
+}
+
+/// Hires whose only action is `skip: already done` are counted, not listed, unless `all`.
+pub fn render_text(plan: &DryRun, all: bool, out: &mut dyn Write) -> std::io::Result<()> {
+    let settled = |h: &&crate::reconcile::dry_run::PlannedHire| {
+        h.actions.len() == 1 && h.actions[0].kind == "skip" && h.status == "done"
+    };
+    let mut hidden = 0;
+    for hire in &plan.hires {
+        if !all && settled(&hire) {
+            hidden += 1;
+            continue;
+        }
+        let kinds: Vec<&str> = hire.actions.iter().map(|a| a.kind).collect();
+        writeln!(
+            out,
+            "{} <{}> [{}]: {}",
+            hire.application_id,
+            hire.email,
+            hire.status,
+            kinds.join(", ")
+        )?;
+        for action in &hire.actions {
+            writeln!(out, "    {:<12} {}", action.kind, action.detail)?;
+        }
+    }
+    if hidden > 0 {
+        writeln!(out, "({hidden} done hires not shown; `--all` lists them)")?;
+    }
+    writeln!(
+        out,
+        "plan: {} hired listed; would create {}, adopt {}, upload {} CV(s), record {} without CV, post {} comment(s), finish {}; {} waiting, {} skipped, {} to park",
+        plan.listed,
+        plan.count("create"),
+        plan.count("adopt"),
+        plan.count("upload_cv"),
+        plan.count("record_no_cv"),
+        plan.count("comment"),
+        plan.count("mark_done"),
+        plan.count("wait"),
+        plan.count("skip"),
+        plan.count("park"),
+    )?;
+    if let Some(why) = &plan.incomplete {
+        writeln!(out, "plan INCOMPLETE: {why}")?;
+    }
+    writeln!(out, "(dry run: nothing was written)")
+}

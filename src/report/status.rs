@@ -1,0 +1,421 @@
+//! The one-screen health view behind `hirebridge status`: last and next poll, counts by
+//! status, the oldest unfinished hire, what needs a person and why, and the ledger itself.
+//!
+//! Pure: built from ledger rows, the last pass, the schedule and a `now` the caller passes,
+//! so it can be tested without a clock or a daemon.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::config::{Schedule, next_tick};
+use crate::ledger::{HireStatus, LedgerEntry, PassRecord};
+
+/// How healthy the ledger looks, worst first. Each maps to a documented exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    Ok,
+    /// Some hires wait for a retry, or the last listing failed.
+    Retrying,
+    /// No pass has started when one was due (the daemon is stopped or stuck).
+    Stale,
+    /// Some hires need a person, or the last pass was refused credentials.
+    NeedsAttention,
+}
+
+/// How long after a missed poll `status` calls the daemon stale: a long first import must
+/// not page anyone, a dead daemon must.
+const MIN_STALE_GRACE: chrono::Duration = chrono::Duration::minutes(30);
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PassView {
+    pub id: i64,
+    pub trigger: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    /// `completed`, `shutdown`, `unauthorized`, `listing_failed`; none while running.
+    pub outcome: Option<String>,
+    /// The pass's counts as JSON (`listed`, `new`, `completed`, `retrying`, `parked`, `unusable`).
+    pub summary: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HireView {
+    pub application_id: String,
+    pub email: String,
+    pub status: HireStatus,
+    pub first_seen_at: String,
+    pub next_attempt_at: Option<String>,
+    /// Why it waits or needs attention.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusView {
+    pub health: Health,
+    /// Each problem in words, worst first; empty when healthy.
+    pub problems: Vec<String>,
+    pub last_pass: Option<PassView>,
+    pub next_poll: Option<String>,
+    pub schedule: String,
+    pub counts: Vec<(HireStatus, u64)>,
+    pub total: u64,
+    pub oldest_unfinished: Option<HireView>,
+    pub needs_attention: Vec<HireView>,
+    pub retrying: Vec<HireView>,
+    pub ledger_path: PathBuf,
+    pub ledger_bytes: u64,
+    pub schema_version: i64,
+}
+
+/// The ledger facts `status` is built from.
+pub struct StatusInput<'a> {
+    pub now: DateTime<Utc>,
+    pub entries: &'a [LedgerEntry],
+    pub last_pass: Option<PassRecord>,
+    pub schedule: &'a Schedule,
+    pub ledger_path: PathBuf,
+    pub ledger_bytes: u64,
+    pub schema_version: i64,
+}
+
+fn when(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn describe_schedule(schedule: &Schedule) -> String {
+    match schedule {
+        Schedule::Every(d) => format!("every {}", humantime::format_duration(*d)),
+        Schedule::Cron(expr) => format!("cron {expr:?}"),
+    }
+}
+
+fn hire_view(e: &LedgerEntry) -> HireView {
+    HireView {
+        application_id: e.application_id.clone(),
+        email: e.email.clone(),
+        status: e.status,
+        first_seen_at: when(e.first_seen_at),
+        next_attempt_at: e.next_attempt_at.map(when),
+        reason: e.last_error.clone(),
+    }
+}
+
+pub fn build(input: StatusInput<'_>) -> StatusView {
+    let mut health = Health::Ok;
+    let mut problems = Vec::new();
+    let mut flag = |h: Health, problem: String, health: &mut Health| {
+        *health = (*health).max(h);
+        problems.push(problem);
+    };
+
+    let counts: Vec<(HireStatus, u64)> = HireStatus::ALL
+        .into_iter()
+        .map(|s| {
+            (
+                s,
+                input.entries.iter().filter(|e| e.status == s).count() as u64,
+            )
+        })
+        .collect();
+    let count = |s: HireStatus| counts.iter().find(|(x, _)| *x == s).map_or(0, |(_, n)| *n);
+
+    let needs_attention: Vec<HireView> = input
+        .entries
+        .iter()
+        .filter(|e| e.status == HireStatus::NeedsAttention)
+        .map(hire_view)
+        .collect();
+    let retrying: Vec<HireView> = input
+        .entries
+        .iter()
+        .filter(|e| e.status == HireStatus::Failed)
+        .map(hire_view)
+        .collect();
+    let oldest_unfinished = input
+        .entries
+        .iter()
+        .filter(|e| e.status != HireStatus::Done)
+        .min_by_key(|e| (e.first_seen_at, e.application_id.clone()))
+        .map(hire_view);
+
+    if !needs_attention.is_empty() {
+        flag(
+            Health::NeedsAttention,
+            format!(
+                "{} hire(s) need attention: fix the cause, then `hirebridge retry <application-id>`",
+                needs_attention.len()
+            ),
+            &mut health,
+        );
+    }
+
+    let next_poll = input
+        .last_pass
+        .as_ref()
+        .and_then(|p| next_tick(input.schedule, p.started_at));
+    match &input.last_pass {
+        None => flag(
+            Health::Stale,
+            "no pass has run yet: start the daemon (`systemctl start hirebridge`) or run `hirebridge sync`".into(),
+            &mut health,
+        ),
+        Some(pass) => {
+            match pass.outcome.as_deref() {
+                Some("unauthorized") => flag(
+                    Health::NeedsAttention,
+                    "the last pass was stopped because a credential or permission was refused; `hirebridge check` says which".into(),
+                    &mut health,
+                ),
+                Some("listing_failed") => flag(
+                    Health::Retrying,
+                    "the last pass could not read Pinpoint's listing; it is retried on the next poll".into(),
+                    &mut health,
+                ),
+                _ => {}
+            }
+            if let Some(next) = next_poll {
+                let period = next_tick(input.schedule, next)
+                    .map(|after| after - next)
+                    .unwrap_or_default();
+                let grace = (period * 2).max(MIN_STALE_GRACE);
+                if input.now > next + grace {
+                    flag(
+                        Health::Stale,
+                        format!(
+                            "no pass since {}: the next was due at {}; is the daemon running? (`systemctl status hirebridge`)",
+                            when(pass.started_at),
+                            when(next)
+                        ),
+                        &mut health,
+                    );
+                }
+            }
+        }
+    }
+    if count(HireStatus::Failed) > 0 {
+        flag(
+            Health::Retrying,
+            format!(
+                "{} hire(s) wait for a retry after a transient failure",
+                count(HireStatus::Failed)
+            ),
+            &mut health,
+        );
+    }
+
+    StatusView {
+        health,
+        problems,
+        last_pass: input.last_pass.map(|p| PassView {
+            id: p.id,
+            trigger: p.trigger,
+            started_at: when(p.started_at),
+            finished_at: p.finished_at.map(when),
+            outcome: p.outcome,
+            summary: p.summary.and_then(|s| serde_json::from_str(&s).ok()),
+        }),
+        next_poll: next_poll.map(when),
+        schedule: describe_schedule(input.schedule),
+        total: input.entries.len() as u64,
+        counts,
+        oldest_unfinished,
+        needs_attention,
+        retrying,
+        ledger_path: input.ledger_path,
+        ledger_bytes: input.ledger_bytes,
+        schema_version: input.schema_version,
+    }
+}
+
+fn human_bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / (1 << 10) as f64),
+        n => format!("{n} bytes"),
+    }
+}
+
+fn hire_line(h: &HireView) -> String {
+    let mut line = format!("  {} <{}>", h.application_id, h.email);
+    if let Some(next) = &h.next_attempt_at {
+        line.push_str(&format!(", next attempt {next}"));
+    }
+    if let Some(reason) = &h.reason {
+        line.push_str(&format!(": {}", super::clip(reason, 160)));
+    }
+    line
+}
+
+/// At most this many hires per list on the screen; `--format json` has them all.
+const LIST_LIMIT: usize = 10;
+
+pub fn render_text(view: &StatusView, out: &mut dyn Write) -> std::io::Result<()> {
+    let verdict = match view.health {
+        Health::Ok => "healthy",
+        Health::Retrying => "working: some hires wait for a retry",
+        Health::Stale => "STALE: no recent pass",
+        Health::NeedsAttention => "NEEDS ATTENTION",
+    };
+    writeln!(out, "hirebridge: {verdict}")?;
+    for p in &view.problems {
+        writeln!(out, "  ! {p}")?;
+    }
+    match &view.last_pass {
+        None => writeln!(out, "last poll    never")?,
+        Some(p) => {
+            let end = match (&p.finished_at, &p.outcome) {
+                (Some(f), Some(o)) => format!("finished {f} ({o})"),
+                _ => "still running, or interrupted".to_owned(),
+            };
+            let counts = p
+                .summary
+                .as_ref()
+                .map(|s| {
+                    format!(
+                        "; {} listed, {} new, {} completed",
+                        s["listed"], s["new"], s["completed"]
+                    )
+                })
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "last poll    #{} {}, started {}, {end}{counts}",
+                p.id, p.trigger, p.started_at
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "next poll    {} ({})",
+        view.next_poll.as_deref().unwrap_or("at the daemon's start"),
+        view.schedule
+    )?;
+    let count = |s: HireStatus| {
+        view.counts
+            .iter()
+            .find(|(x, _)| *x == s)
+            .map_or(0, |(_, n)| *n)
+    };
+    writeln!(
+        out,
+        "hires        {}: {} done, {} pending, {} failed, {} need attention",
+        view.total,
+        count(HireStatus::Done),
+        count(HireStatus::Pending),
+        count(HireStatus::Failed),
+        count(HireStatus::NeedsAttention)
+    )?;
+    match &view.oldest_unfinished {
+        None => writeln!(out, "oldest open  none")?,
+        Some(h) => writeln!(
+            out,
+            "oldest open  {} <{}>, {} since {}",
+            h.application_id,
+            h.email,
+            h.status.as_str(),
+            h.first_seen_at
+        )?,
+    }
+    for (title, list) in [
+        ("needs attention", &view.needs_attention),
+        ("waiting for a retry", &view.retrying),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        writeln!(out, "{title} ({}):", list.len())?;
+        for h in list.iter().take(LIST_LIMIT) {
+            writeln!(out, "{}", hire_line(h))?;
+        }
+        if list.len() > LIST_LIMIT {
+            writeln!(
+                out,
+                "  … and {} more (`hirebridge report --status {}`)",
+                list.len() - LIST_LIMIT,
+                list[0].status.as_str()
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "ledger       {} ({}), schema version {}",
+        view.ledger_path.display(),
+        human_bytes(view.ledger_bytes),
+        view.schema_version
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+    }
+
+    fn pass(started: DateTime<Utc>, outcome: &str) -> PassRecord {
+        PassRecord {
+            id: 7,
+            trigger: "schedule".into(),
+            started_at: started,
+            finished_at: Some(started + chrono::Duration::seconds(3)),
+            outcome: Some(outcome.into()),
+            summary: Some(r#"{"listed":3,"new":0,"completed":0}"#.into()),
+        }
+    }
+
+    fn view(last: Option<PassRecord>, schedule: &Schedule) -> StatusView {
+        build(StatusInput {
+            now: now(),
+            entries: &[],
+            last_pass: last,
+            schedule,
+            ledger_path: "/var/lib/hirebridge/ledger.sqlite3".into(),
+            ledger_bytes: 4096,
+            schema_version: 1,
+        })
+    }
+
+    #[test]
+    fn next_poll_is_the_last_start_plus_the_interval_or_the_cron_match() {
+        let every = Schedule::Every(std::time::Duration::from_secs(300));
+        let v = view(Some(pass(now(), "completed")), &every);
+        assert_eq!(v.next_poll.as_deref(), Some("2026-11-25T12:05:00Z"));
+        assert_eq!(v.health, Health::Ok);
+        let cron = Schedule::Cron("0 0 * * * *".into());
+        let v = view(Some(pass(now(), "completed")), &cron);
+        assert_eq!(v.next_poll.as_deref(), Some("2026-11-25T13:00:00Z"));
+    }
+
+    #[test]
+    fn a_missed_poll_is_stale_only_after_the_grace() {
+        let every = Schedule::Every(std::time::Duration::from_secs(300));
+        let recent = view(
+            Some(pass(now() - chrono::Duration::minutes(20), "completed")),
+            &every,
+        );
+        assert_eq!(recent.health, Health::Ok);
+        let old = view(
+            Some(pass(now() - chrono::Duration::hours(2), "completed")),
+            &every,
+        );
+        assert_eq!(old.health, Health::Stale);
+        assert_eq!(view(None, &every).health, Health::Stale);
+    }
+
+    #[test]
+    fn refused_credentials_outrank_everything() {
+        let every = Schedule::Every(std::time::Duration::from_secs(300));
+        let v = view(
+            Some(pass(now() - chrono::Duration::hours(2), "unauthorized")),
+            &every,
+        );
+        assert_eq!(v.health, Health::NeedsAttention);
+        assert_eq!(v.problems.len(), 2, "{:?}", v.problems);
+    }
+}
