@@ -6,7 +6,6 @@ mod common;
 use std::process::Command;
 
 use common::{BINARY, World};
-use hirebridge::sim::{Scenario, SimApplication, Visibility};
 
 fn bare(args: &[&str]) -> common::Run {
     common::Run(
@@ -67,17 +66,7 @@ fn the_demo_can_keep_its_ledger_for_report() {
 }
 
 fn world() -> World {
-    World::new(
-        Scenario::empty()
-            .with_job("1", "Engineer", Visibility::External)
-            .with_application(SimApplication::hired(
-                "1001",
-                "Ada",
-                "Lovelace",
-                "ada@example.com",
-                "1",
-            )),
-    )
+    common::one_hire_world()
 }
 
 #[test]

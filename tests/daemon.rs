@@ -11,7 +11,7 @@ use common::{
     wait_for,
 };
 use hirebridge::ledger::{EmployeeOrigin, StepState};
-use hirebridge::sim::{Endpoint, Fault, FaultRule, Scenario, SimApplication, Visibility};
+use hirebridge::sim::{Endpoint, Fault, FaultRule, SimApplication};
 
 #[test]
 fn the_daemon_reconciles_on_its_schedule_and_exits_0_on_sigterm() {
@@ -100,16 +100,7 @@ fn a_second_process_on_the_same_ledger_is_refused_with_the_holders_pid() {
 /// has reached HiBob, and returns the world for the restart.
 fn killed_during_create(fault: Fault) -> World {
     let world = World::with(
-        Scenario::empty()
-            .with_job("1", "Engineer", Visibility::External)
-            .with_application(SimApplication::hired(
-                "1001",
-                "Ada",
-                "Lovelace",
-                "ada@example.com",
-                "1",
-            ))
-            .with_read_lag(Duration::from_millis(1500)),
+        common::one_hire().with_read_lag(Duration::from_millis(1500)),
         Settings {
             read_lag: "1500ms",
             ..Settings::default()

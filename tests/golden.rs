@@ -19,36 +19,7 @@ fn at(day: u32, hour: u32, minute: u32, second: u32) -> DateTime<Utc> {
 }
 
 fn entry(id: &str, email: &str, first: &str, last: &str) -> LedgerEntry {
-    LedgerEntry {
-        application_id: id.into(),
-        email: email.into(),
-        first_name: first.into(),
-        last_name: last.into(),
-        job_title: None,
-        status: HireStatus::Pending,
-        employee: StepState::Pending,
-        employee_origin: None,
-        hibob_employee_id: None,
-        employee_intent_at: None,
-        employee_done_at: None,
-        cv: CvState::Pending,
-        cv_document_id: None,
-        cv_document_name: None,
-        cv_intent_at: None,
-        cv_done_at: None,
-        comment: StepState::Pending,
-        comment_id: None,
-        comment_intent_at: None,
-        comment_done_at: None,
-        attempts: 0,
-        failures: 0,
-        last_error: None,
-        next_attempt_at: None,
-        first_seen_at: at(16, 9, 0, 0),
-        last_seen_at: at(16, 9, 0, 0),
-        updated_at: at(16, 9, 0, 0),
-        done_at: None,
-    }
+    LedgerEntry::new_pending(id, email, first, last, None, at(16, 9, 0, 0))
 }
 
 fn done(mut e: LedgerEntry, employee: &str, origin: EmployeeOrigin, day: u32) -> LedgerEntry {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::{Settings, World};
 use hirebridge::http::VirtualClock;
 use hirebridge::ledger::HireStatus;
-use hirebridge::sim::{CvFiles, Endpoint, Fault, FaultRule, Scenario, SimApplication, Visibility};
+use hirebridge::sim::{CvFiles, Endpoint, Fault, FaultRule, Scenario};
 use tokio_util::sync::CancellationToken;
 
 fn with_cvs(hires: usize, seed: u64) -> Scenario {
@@ -20,18 +20,6 @@ fn with_cvs(hires: usize, seed: u64) -> Scenario {
         a.cv = CvFiles::PdfOnly;
     }
     s
-}
-
-fn one_hire() -> Scenario {
-    Scenario::empty()
-        .with_job("1", "Engineer", Visibility::External)
-        .with_application(SimApplication::hired(
-            "1001",
-            "Ada",
-            "Lovelace",
-            "ada@example.com",
-            "1",
-        ))
 }
 
 fn rate_limited(world: &World) -> usize {
@@ -84,7 +72,7 @@ fn the_servers_headers_keep_a_too_generous_config_under_the_limit() {
 
 #[tokio::test]
 async fn a_429_storm_with_retry_after_is_waited_out_in_place() {
-    let world = World::new(one_hire());
+    let world = common::one_hire_world();
     world.sim.inject(
         FaultRule::new(
             Endpoint::CreatePerson,
@@ -120,7 +108,7 @@ async fn a_429_storm_with_retry_after_is_waited_out_in_place() {
 
 #[tokio::test]
 async fn a_429_with_only_a_reset_time_waits_until_the_reset() {
-    let world = World::new(one_hire());
+    let world = common::one_hire_world();
     world.sim.inject(FaultRule::new(
         Endpoint::CreatePerson,
         Fault::RateLimitedUntil { reset_in_secs: 40 },
@@ -143,7 +131,7 @@ async fn a_429_with_only_a_reset_time_waits_until_the_reset() {
 
 #[tokio::test]
 async fn a_429_without_any_hint_backs_off_exponentially_with_capped_jitter() {
-    let world = World::new(one_hire());
+    let world = common::one_hire_world();
     // A bare 429: no Retry-After, no X-RateLimit headers.
     world
         .sim

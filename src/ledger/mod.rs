@@ -206,6 +206,47 @@ pub struct LedgerEntry {
 }
 
 impl LedgerEntry {
+    /// The row [`Ledger::observe`] inserts for a hire seen for the first time.
+    pub fn new_pending(
+        application_id: &str,
+        email: &str,
+        first_name: &str,
+        last_name: &str,
+        job_title: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        LedgerEntry {
+            application_id: application_id.to_owned(),
+            email: email.to_owned(),
+            first_name: first_name.to_owned(),
+            last_name: last_name.to_owned(),
+            job_title: job_title.map(str::to_owned),
+            status: HireStatus::Pending,
+            employee: StepState::Pending,
+            employee_origin: None,
+            hibob_employee_id: None,
+            employee_intent_at: None,
+            employee_done_at: None,
+            cv: CvState::Pending,
+            cv_document_id: None,
+            cv_document_name: None,
+            cv_intent_at: None,
+            cv_done_at: None,
+            comment: StepState::Pending,
+            comment_id: None,
+            comment_intent_at: None,
+            comment_done_at: None,
+            attempts: 0,
+            failures: 0,
+            last_error: None,
+            next_attempt_at: None,
+            first_seen_at: now,
+            last_seen_at: now,
+            updated_at: now,
+            done_at: None,
+        }
+    }
+
     /// Whether the pass should work on this hire now.
     pub fn is_due(&self, now: DateTime<Utc>) -> bool {
         match self.status {

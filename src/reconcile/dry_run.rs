@@ -152,9 +152,7 @@ impl Reconciler {
             .collect();
         let mut lookups: HashMap<String, Result<Lookup, String>> = HashMap::new();
         for batch in needing.chunks(self.settings.search_batch_size.max(1)) {
-            let mut emails: Vec<String> = batch.iter().map(|e| e.email.clone()).collect();
-            emails.sort_by_key(|e| e.to_lowercase());
-            emails.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+            let emails = plan::search_emails(batch.iter().copied());
             match self.hibob.search_by_emails(&emails).await {
                 Ok(found) => {
                     for entry in batch {
@@ -369,34 +367,12 @@ impl Reconciler {
 
 /// The row `observe` would insert for a hire seen for the first time.
 fn new_entry(application: &HiredApplication, now: DateTime<Utc>) -> LedgerEntry {
-    LedgerEntry {
-        application_id: application.id.clone(),
-        email: application.email.clone(),
-        first_name: application.first_name.clone(),
-        last_name: application.last_name.clone(),
-        job_title: application.job_title.clone(),
-        status: HireStatus::Pending,
-        employee: StepState::Pending,
-        employee_origin: None,
-        hibob_employee_id: None,
-        employee_intent_at: None,
-        employee_done_at: None,
-        cv: CvState::Pending,
-        cv_document_id: None,
-        cv_document_name: None,
-        cv_intent_at: None,
-        cv_done_at: None,
-        comment: StepState::Pending,
-        comment_id: None,
-        comment_intent_at: None,
-        comment_done_at: None,
-        attempts: 0,
-        failures: 0,
-        last_error: None,
-        next_attempt_at: None,
-        first_seen_at: now,
-        last_seen_at: now,
-        updated_at: now,
-        done_at: None,
-    }
+    LedgerEntry::new_pending(
+        &application.id,
+        &application.email,
+        &application.first_name,
+        &application.last_name,
+        application.job_title.as_deref(),
+        now,
+    )
 }

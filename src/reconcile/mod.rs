@@ -399,9 +399,7 @@ impl Reconciler {
             })
             .collect();
         for batch in needing.chunks(self.settings.search_batch_size.max(1)) {
-            let mut emails: Vec<String> = batch.iter().map(|e| e.email.clone()).collect();
-            emails.sort_by_key(|e| e.to_lowercase());
-            emails.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+            let emails = plan::search_emails(batch.iter().copied());
             match self.hibob.search_by_emails(&emails).await {
                 Ok(found) => {
                     for entry in batch {
@@ -462,17 +460,28 @@ impl Reconciler {
                     ids.join(", "),
                     entry.application_id
                 );
-                self.ledger().record_parked(
-                    &entry.application_id,
-                    StepKind::Employee,
-                    crate::ledger::ParkKind::Invalid,
-                    &message,
-                    pass,
-                    Utc::now(),
-                )?;
-                summary.parked += 1;
+                self.park_at_lookup(pass, entry, &message, summary)?;
             }
         }
+        Ok(())
+    }
+
+    fn park_at_lookup(
+        &mut self,
+        pass: PassId,
+        entry: &LedgerEntry,
+        message: &str,
+        summary: &mut PassSummary,
+    ) -> Result<(), LedgerError> {
+        self.ledger().record_parked(
+            &entry.application_id,
+            StepKind::Employee,
+            crate::ledger::ParkKind::Invalid,
+            message,
+            pass,
+            Utc::now(),
+        )?;
+        summary.parked += 1;
         Ok(())
     }
 
@@ -495,15 +504,7 @@ impl Reconciler {
                     "{error}; correct the email in Pinpoint, then run `hirebridge retry {}`",
                     entry.application_id
                 );
-                self.ledger().record_parked(
-                    &entry.application_id,
-                    StepKind::Employee,
-                    crate::ledger::ParkKind::Invalid,
-                    &message,
-                    pass,
-                    Utc::now(),
-                )?;
-                summary.parked += 1;
+                self.park_at_lookup(pass, entry, &message, summary)?;
                 Ok(None)
             }
             _ => {

@@ -76,6 +76,14 @@ pub fn lookup_for(
     }
 }
 
+/// The emails one batched search asks for: each once, whatever its case.
+pub fn search_emails<'a>(entries: impl IntoIterator<Item = &'a LedgerEntry>) -> Vec<String> {
+    let mut emails: Vec<String> = entries.into_iter().map(|e| e.email.clone()).collect();
+    emails.sort_by_key(|e| e.to_lowercase());
+    emails.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+    emails
+}
+
 /// Whether the batched search must include this hire's email.
 pub fn needs_lookup(entry: &LedgerEntry) -> bool {
     entry.employee != StepState::Done
@@ -218,36 +226,7 @@ mod tests {
     }
 
     fn entry() -> LedgerEntry {
-        LedgerEntry {
-            application_id: "1".into(),
-            email: "ada@example.com".into(),
-            first_name: "Ada".into(),
-            last_name: "Lovelace".into(),
-            job_title: None,
-            status: HireStatus::Pending,
-            employee: StepState::Pending,
-            employee_origin: None,
-            hibob_employee_id: None,
-            employee_intent_at: None,
-            employee_done_at: None,
-            cv: CvState::Pending,
-            cv_document_id: None,
-            cv_document_name: None,
-            cv_intent_at: None,
-            cv_done_at: None,
-            comment: StepState::Pending,
-            comment_id: None,
-            comment_intent_at: None,
-            comment_done_at: None,
-            attempts: 0,
-            failures: 0,
-            last_error: None,
-            next_attempt_at: None,
-            first_seen_at: now(),
-            last_seen_at: now(),
-            updated_at: now(),
-            done_at: None,
-        }
+        LedgerEntry::new_pending("1", "ada@example.com", "Ada", "Lovelace", None, now())
     }
 
     fn application(with_cv: bool) -> HiredApplication {

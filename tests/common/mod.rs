@@ -303,19 +303,21 @@ impl Run {
     }
 }
 
-/// A world with one hire, Ada Lovelace (application 1001), on an external job.
+/// One hire, Ada Lovelace (application 1001, ada@example.com), on an external job.
+pub fn one_hire() -> Scenario {
+    Scenario::empty()
+        .with_job("1", "Engineer", sim::Visibility::External)
+        .with_application(sim::SimApplication::hired(
+            "1001",
+            "Ada",
+            "Lovelace",
+            "ada@example.com",
+            "1",
+        ))
+}
+
 pub fn one_hire_world() -> World {
-    World::new(
-        Scenario::empty()
-            .with_job("1", "Engineer", sim::Visibility::External)
-            .with_application(sim::SimApplication::hired(
-                "1001",
-                "Ada",
-                "Lovelace",
-                "ada@example.com",
-                "1",
-            )),
-    )
+    World::new(one_hire())
 }
 
 impl World {
