@@ -29,7 +29,7 @@ use crate::config::RateLimit;
 
 /// Margin added to the server's reset time: it is given in whole seconds, and our clock and
 /// the server's are never exactly the same.
-const RESET_MARGIN: Duration = Duration::from_millis(250);
+const RESET_MARGIN: Duration = Duration::from_millis(100);
 
 /// The longest a request waits for a scout's answer before looking again.
 const SCOUT_PATIENCE: Duration = Duration::from_secs(2);
@@ -76,19 +76,30 @@ enum WindowSays {
     /// (paced by the quota) to learn the new window before anyone else goes — otherwise a
     /// generous configured quota would let a burst into the new window.
     NeedScout,
+    /// By our count the window is spent, but answers still in flight may show we counted
+    /// too cautiously: wait for the next answer rather than for the reset.
+    AwaitAnswer,
 }
 
+/// What we know of the server's current window.
+///
+/// The server counts requests in arrival order and each answer says what remained after it,
+/// so the lowest number heard in a window is the latest count; answers arriving later with a
+/// higher number are stale. Requests still in flight may or may not be in that count, so room
+/// is `server_min - in_flight - unreported`: never more than the truth, and exact once every
+/// answer is in.
 #[derive(Debug, Default)]
 struct Window {
-    /// What remains in the server's current window for requests not yet sent: what it last
-    /// said, less what we have sent since.
-    remaining: Option<u32>,
+    /// The lowest `X-RateLimit-Remaining` heard in the current window.
+    server_min: Option<u32>,
     /// When the server's current window ends (epoch seconds).
     reset_at: Option<f64>,
     /// Nobody sends before this (clock time), after a 429.
     paused_until: Option<Duration>,
-    /// Sent and not yet answered: the server's `remaining` does not count them yet.
+    /// Sent and not yet answered.
     in_flight: u32,
+    /// Answered since `server_min` was heard, but without rate-limit headers: assume counted.
+    unreported: u32,
     /// The server has sent rate-limit headers at least once.
     speaks: bool,
     /// A request is out to learn the server's new window.
@@ -199,20 +210,23 @@ impl Gate {
             }
             w.paused_until = None;
         }
-        match (w.remaining, w.reset_at) {
-            (Some(remaining), Some(reset)) if reset > epoch => {
-                if remaining > 0 {
-                    // Taken now, under the lock, so concurrent tasks cannot share one slot.
-                    w.remaining = Some(remaining - 1);
+        match (w.server_min, w.reset_at) {
+            (Some(server_min), Some(reset)) if reset > epoch => {
+                if server_min > w.in_flight + w.unreported {
+                    // Counted now, under the lock, so concurrent tasks cannot share one slot.
+                    w.in_flight += 1;
                     WindowSays::Room
+                } else if w.in_flight > 0 {
+                    WindowSays::AwaitAnswer
                 } else {
                     WindowSays::Wait(Duration::from_secs_f64(reset - epoch) + RESET_MARGIN)
                 }
             }
             (_, Some(_)) => {
                 // The window the numbers described is over.
-                w.remaining = None;
+                w.server_min = None;
                 w.reset_at = None;
+                w.unreported = 0;
                 WindowSays::NeedScout
             }
             _ if w.speaks => WindowSays::NeedScout,
@@ -244,6 +258,7 @@ impl Gate {
             )
         };
         let mut scout = false;
+        let mut counted = false;
         loop {
             if let Some(refusal) = self.auth.refusal() {
                 return Err(ApiError::Halted {
@@ -257,12 +272,19 @@ impl Gate {
             answered.as_mut().enable();
             let wait = match self.window() {
                 // The server vouches for the room: its word beats our configured hint.
-                WindowSays::Room => break,
+                WindowSays::Room => {
+                    counted = true;
+                    break;
+                }
                 WindowSays::Wait(wait) => wait,
                 WindowSays::Unknown => match self.limiter.check() {
                     Ok(()) => break,
                     Err(not_until) => not_until.wait_time_from(self.clock.elapsed()),
                 },
+                WindowSays::AwaitAnswer => {
+                    let _ = tokio::time::timeout(SCOUT_PATIENCE, answered).await;
+                    continue;
+                }
                 WindowSays::NeedScout => match self.limiter.check() {
                     Ok(()) if self.claim_scout() => {
                         scout = true;
@@ -292,7 +314,9 @@ impl Gate {
                 self.clock.sleep(wait).await;
             }
         }
-        self.window.lock().expect("gate lock").in_flight += 1;
+        if !counted {
+            self.window.lock().expect("gate lock").in_flight += 1;
+        }
         // Keep the probe permit only while unproven; once proven, others may go in parallel.
         let probe = if self.proven.load(Ordering::SeqCst) {
             None
@@ -329,23 +353,27 @@ impl Gate {
             } else {
                 epoch + reset
             };
-            // Requests still in flight may not be counted in this answer yet: assume the
-            // worst and keep room for them.
-            let left = (remaining.max(0.0) as u32).saturating_sub(w.in_flight);
+            let remaining = remaining.max(0.0) as u32;
             match w.reset_at {
-                // Answers arrive out of order: within one window what remains only shrinks,
-                // so an older answer's larger number must not give back spent slots.
+                // Within one window the lowest number is the latest count; a higher one
+                // arriving later is stale and must not give back spent slots.
                 Some(current) if (reset_at - current).abs() < 0.5 => {
-                    w.remaining = Some(w.remaining.map_or(left, |r| r.min(left)));
+                    if w.server_min.is_none_or(|m| remaining < m) {
+                        w.server_min = Some(remaining);
+                        w.unreported = 0;
+                    }
                 }
                 // An answer about a window already replaced tells us nothing.
                 Some(current) if reset_at < current => {}
                 _ => {
-                    w.remaining = Some(left);
+                    w.server_min = Some(remaining);
                     w.reset_at = Some(reset_at);
+                    w.unreported = 0;
                 }
             }
             w.speaks = true;
+        } else if w.server_min.is_some() {
+            w.unreported += 1;
         }
         if let Some(pause) = pause {
             let until = self.clock.elapsed() + pause;
@@ -482,17 +510,43 @@ mod tests {
     #[tokio::test]
     async fn requests_in_flight_count_against_the_servers_remaining() {
         let clock = Arc::new(VirtualClock::default());
-        let g = gate(clock.clone(), 1000, Duration::from_secs(1));
+        let g = Arc::new(gate(clock.clone(), 1000, Duration::from_secs(1)));
         let reset = (clock.epoch_secs() + 30.0).ceil();
         let first = g.acquire().await.unwrap();
         first.answered(200, &window_headers(2, reset), None);
         let second = g.acquire().await.unwrap();
-        let _third = g.acquire().await.unwrap(); // two left, two now in flight
-        assert!(clock.sleeps().iter().all(|s| *s < Duration::from_secs(1)));
-        // The server's "2 remaining" did not count the two in flight: the fourth waits.
-        g.acquire().await.unwrap();
+        let third = g.acquire().await.unwrap(); // two left, two now in flight
+        assert!(clock.sleeps().is_empty());
+        // The server's "2 remaining" did not count the two in flight: the fourth waits —
+        // first for their answers (one may show a slot we counted too cautiously) …
+        let g4 = g.clone();
+        let fourth = tokio::spawn(async move { g4.acquire().await.map(|_| ()) });
+        for _ in 0..5 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!fourth.is_finished());
+        second.answered(200, &window_headers(1, reset), None);
+        third.answered(200, &window_headers(0, reset), None);
+        // … then, the window truly spent, for its reset.
+        fourth.await.unwrap().unwrap();
         assert!(clock.sleeps().iter().any(|s| *s > Duration::from_secs(20)));
-        drop(second);
+    }
+
+    #[tokio::test]
+    async fn an_answer_in_flight_can_reveal_a_slot_counted_too_cautiously() {
+        let clock = Arc::new(VirtualClock::default());
+        let g = Arc::new(gate(clock.clone(), 1000, Duration::from_secs(1)));
+        let reset = (clock.epoch_secs() + 30.0).ceil();
+        let first = g.acquire().await.unwrap();
+        first.answered(200, &window_headers(1, reset), None);
+        let second = g.acquire().await.unwrap(); // our count: none left
+        let g3 = g.clone();
+        let third = tokio::spawn(async move { g3.acquire().await.map(|_| ()) });
+        tokio::task::yield_now().await;
+        // The server had room for one more after all.
+        second.answered(200, &window_headers(1, reset), None);
+        third.await.unwrap().unwrap();
+        assert!(clock.sleeps().is_empty(), "{:?}", clock.sleeps());
     }
 
     #[tokio::test]

@@ -59,6 +59,8 @@ pub struct CallRecord {
     pub method: String,
     pub path_and_query: String,
     pub status: u16,
+    /// When the request arrived, in milliseconds since the Unix epoch.
+    pub arrived_at_ms: u64,
 }
 
 /// Handle to a running simulator. Dropping it stops the server and frees the port.

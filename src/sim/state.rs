@@ -265,6 +265,7 @@ impl State {
                 path_and_query: path_and_query.to_string(),
                 // 0 until the answer is known; requests are listed in arrival order.
                 status: 0,
+                arrived_at_ms: epoch_ms(),
             },
         });
         seq
