@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::Reconciler;
-use super::apply::start_date;
+use super::apply::new_employee;
 use super::plan::{self, Lookup, Step};
 use crate::ledger::{CvState, EmployeeOrigin, HireStatus, LedgerEntry, LedgerError, StepState};
 use crate::pinpoint::HiredApplication;
@@ -294,17 +294,22 @@ impl Reconciler {
                 } else {
                     "no HiBob employee has this email; "
                 };
-                PlannedAction::new(
-                    "create",
-                    format!(
-                        "{again}create {} {} <{}> at site {:?}, start {}",
-                        application.first_name,
-                        application.last_name,
-                        application.email,
-                        self.settings.site,
-                        start_date(entry.first_seen_at, self.settings.start_date_offset, now)
+                match new_employee(&self.settings, entry.first_seen_at, application, now) {
+                    Ok((new, _)) => PlannedAction::new(
+                        "create",
+                        format!(
+                            "{again}create {} {} <{}> with {}",
+                            new.first_name,
+                            new.surname,
+                            new.email,
+                            crate::ledger::describe_values(&new.written())
+                        ),
                     ),
-                )
+                    Err(e) => PlannedAction::new(
+                        "park",
+                        format!("{e}; nothing would be sent to HiBob"),
+                    ),
+                }
             }
             Step::WaitForReadLag { until } => PlannedAction::new(
                 "wait",
