@@ -204,10 +204,7 @@ async fn check_mapping(
         if info.field_type == "date" {
             for (value, from) in &known {
                 if crate::mapping::parse_date(value).is_none() {
-                    problems.push(format!(
-                        "{}: {value:?} ({from}) is not a date",
-                        rule.field
-                    ));
+                    problems.push(format!("{}: {value:?} ({from}) is not a date", rule.field));
                     fixes.push(format!("write YYYY-MM-DD dates in {key}"));
                 }
             }

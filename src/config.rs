@@ -1031,7 +1031,12 @@ path = "/tmp/ledger.sqlite3"
         .unwrap();
         assert_eq!(c.mapping.on_change, crate::mapping::OnChange::Update);
         assert!(!c.mapping.fields().contains(&"work.title".to_owned()));
-        let site = c.mapping.rules().iter().find(|r| r.field == "work.site").unwrap();
+        let site = c
+            .mapping
+            .rules()
+            .iter()
+            .find(|r| r.field == "work.site")
+            .unwrap();
         assert_eq!(site.lookup["London office"], "London");
         let e = error(&format!("{MINIMAL}\n[mapping]\non_change = \"overwrite\""));
         assert!(e.contains("mapping.on_change"), "{e}");

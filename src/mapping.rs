@@ -40,7 +40,10 @@ pub const DEFAULT_FIELDS: [(&str, &str); 6] = [
     ("work.department", "{{ job.department | default(\"\") }}"),
     (SITE, "{{ hibob.site }}"),
     (START_DATE, "{{ offer.start_on | default(\"\") }}"),
-    ("home.mobilePhone", "{{ application.phone | default(\"\") }}"),
+    (
+        "home.mobilePhone",
+        "{{ application.phone | default(\"\") }}",
+    ),
     (
         "about.socialData.linkedin",
         "{{ application.linkedin_profile_url | default(\"\") }}",
@@ -290,10 +293,13 @@ impl Mapping {
         let context = minijinja::Value::from(minijinja::value::Serde(Value::Object(context)));
         let mut values = Values::new();
         for rule in self.rules.iter() {
-            let template = self.env.get_template(&rule.field).map_err(|e| RenderError {
-                field: rule.field.clone(),
-                message: e.to_string(),
-            })?;
+            let template = self
+                .env
+                .get_template(&rule.field)
+                .map_err(|e| RenderError {
+                    field: rule.field.clone(),
+                    message: e.to_string(),
+                })?;
             let rendered = template
                 .render(&context)
                 .map_err(|e| RenderError {
@@ -371,11 +377,13 @@ impl Mapping {
 /// `YYYY-MM-DD`, or the date part of an RFC 3339 time.
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
     let text = text.trim();
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().or_else(|| {
-        chrono::DateTime::parse_from_rfc3339(text)
-            .ok()
-            .map(|t| t.date_naive())
-    })
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .or_else(|| {
+            chrono::DateTime::parse_from_rfc3339(text)
+                .ok()
+                .map(|t| t.date_naive())
+        })
 }
 
 /// Where a field goes in a HiBob body: its JSON path. A field id such as `root.firstName`

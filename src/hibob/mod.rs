@@ -228,7 +228,8 @@ impl HibobClient {
         });
         let mut url = self.url("people/search");
         // List fields as their display values, as written, not as list item ids.
-        url.query_pairs_mut().append_pair("humanReadable", "REPLACE");
+        url.query_pairs_mut()
+            .append_pair("humanReadable", "REPLACE");
         let mut auth = reqwest::header::HeaderValue::from_str(self.authorization.expose_secret())
             .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static("Basic"));
         auth.set_sensitive(true);

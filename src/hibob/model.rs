@@ -343,9 +343,14 @@ mod tests {
     fn current_values_are_read_nested_or_flat() {
         let body = br#"{"employees":[{"id":"1","work":{"title":"Engineer","department":{"value":"Product"}},"home.mobilePhone":"+1"},
                                       {"id":"2","work":{"title":"Other"}}]}"#;
-        let fields: Vec<String> = ["work.title", "work.department", "home.mobilePhone", "work.site"]
-            .map(String::from)
-            .to_vec();
+        let fields: Vec<String> = [
+            "work.title",
+            "work.department",
+            "home.mobilePhone",
+            "work.site",
+        ]
+        .map(String::from)
+        .to_vec();
         let values = employee_values(body, "1", &fields).unwrap().unwrap();
         assert_eq!(values["work.title"].as_deref(), Some("Engineer"));
         assert_eq!(values["work.department"].as_deref(), Some("Product"));

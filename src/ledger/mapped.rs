@@ -184,14 +184,7 @@ impl Ledger {
                 rusqlite::Error::QueryReturnedNoRows,
             ));
         }
-        upsert_baseline(
-            &tx,
-            application_id,
-            now,
-            mapping,
-            rendered,
-            Some(written),
-        )?;
+        upsert_baseline(&tx, application_id, now, mapping, rendered, Some(written))?;
         insert_event(&tx, application_id, now, pass, "employee", "intent", detail)?;
         tx.commit()?;
         Ok(())
@@ -199,6 +192,7 @@ impl Ledger {
 
     /// Records the mapped values as the drift baseline (an adopted employee, a hire done
     /// before this version, a changed mapping). `written` is what hirebridge wrote, if known.
+    #[allow(clippy::too_many_arguments)]
     pub fn record_mapped_baseline(
         &mut self,
         application_id: &str,
@@ -227,6 +221,7 @@ impl Ledger {
     }
 
     /// Pinpoint's values for a done hire changed: recorded as `state` (reported or pending).
+    #[allow(clippy::too_many_arguments)]
     pub fn record_drift_detected(
         &mut self,
         application_id: &str,

@@ -73,12 +73,7 @@ fn find_included<'a>(included: &'a [Value], kind: &str, id: &str) -> Option<&'a 
 }
 
 /// The records a relationship points at (one or many), resolved in `included`.
-fn related<'a>(
-    resource: &Value,
-    name: &str,
-    kind: &str,
-    included: &'a [Value],
-) -> Vec<&'a Value> {
+fn related<'a>(resource: &Value, name: &str, kind: &str, included: &'a [Value]) -> Vec<&'a Value> {
     let ids: Vec<String> = match resource.pointer(&format!("/relationships/{name}/data")) {
         Some(Value::Array(list)) => list
             .iter()
@@ -94,7 +89,9 @@ fn related<'a>(
 
 /// The job an application points at, from the document's `included` array.
 fn job_of<'a>(resource: &Value, included: &'a [Value]) -> Option<&'a Value> {
-    related(resource, "job", "jobs", included).into_iter().next()
+    related(resource, "job", "jobs", included)
+        .into_iter()
+        .next()
 }
 
 /// A name for a department or location: a plain string, or a record's `name`/`title`.
@@ -205,7 +202,10 @@ fn source_of(resource: &Value, id: &str, included: &[Value]) -> Value {
     application.insert("id".into(), Value::String(id.to_owned()));
     let mut source = serde_json::Map::new();
     source.insert("application".into(), Value::Object(application));
-    source.insert("job".into(), job_source(job_of(resource, included), included));
+    source.insert(
+        "job".into(),
+        job_source(job_of(resource, included), included),
+    );
     if let Some(offer) = offer_source(resource, included) {
         source.insert("offer".into(), offer);
     }
@@ -495,8 +495,10 @@ mod tests {
     #[test]
     fn mapping_data_comes_from_job_offer_and_custom_attributes() {
         let mut a = ada();
-        a["relationships"]["offers"] = json!({"data": [{"type": "offers", "id": "7"}, {"type": "offers", "id": "8"}]});
-        a["relationships"]["custom_attributes"] = json!({"data": [{"type": "custom_attributes", "id": "c1"}]});
+        a["relationships"]["offers"] =
+            json!({"data": [{"type": "offers", "id": "7"}, {"type": "offers", "id": "8"}]});
+        a["relationships"]["custom_attributes"] =
+            json!({"data": [{"type": "custom_attributes", "id": "c1"}]});
         let body = serde_json::to_vec(&json!({
             "data": [a],
             "included": [
@@ -518,7 +520,10 @@ mod tests {
         assert_eq!(source["offer"]["start_on"], "2026-12-07");
         assert_eq!(source["custom"]["employment_type"], "Full-time");
         assert_eq!(source["application"]["id"], "8863880");
-        assert!(source["application"].get("attachments").is_none(), "no expiring URLs");
+        assert!(
+            source["application"].get("attachments").is_none(),
+            "no expiring URLs"
+        );
         // Without includes: a job with no department and no offer, not an error.
         let plain = applications_page(&listing(json!([ada()]))).unwrap();
         let source = &plain.applications[0].source;

@@ -160,27 +160,24 @@ impl HireRun<'_> {
                 self.record_adopted_baseline(id, application)?;
             }
             Step::CreateEmployee => {
-                let (new, rendered) = match new_employee(
-                    self.settings,
-                    entry.first_seen_at,
-                    application,
-                    Utc::now(),
-                ) {
-                    Ok(found) => found,
-                    Err(e) => {
-                        // Bad data for one hire parks that hire only; nothing was sent.
-                        tracing::warn!(application = id, error = %e, "needs attention");
-                        self.ledger().record_parked(
-                            id,
-                            StepKind::Employee,
-                            ParkKind::Invalid,
-                            &format!("{e}; then run `hirebridge retry {id}`"),
-                            pass,
-                            Utc::now(),
-                        )?;
-                        return Ok(Some(HireOutcome::Parked));
-                    }
-                };
+                let (new, rendered) =
+                    match new_employee(self.settings, entry.first_seen_at, application, Utc::now())
+                    {
+                        Ok(found) => found,
+                        Err(e) => {
+                            // Bad data for one hire parks that hire only; nothing was sent.
+                            tracing::warn!(application = id, error = %e, "needs attention");
+                            self.ledger().record_parked(
+                                id,
+                                StepKind::Employee,
+                                ParkKind::Invalid,
+                                &format!("{e}; then run `hirebridge retry {id}`"),
+                                pass,
+                                Utc::now(),
+                            )?;
+                            return Ok(Some(HireOutcome::Parked));
+                        }
+                    };
                 let mapping = &self.settings.mapping;
                 self.ledger().record_create_intent(
                     id,
@@ -553,12 +550,11 @@ pub fn new_employee(
     let site = fields.remove(SITE).unwrap_or_else(|| settings.site.clone());
     let start = match fields.remove(START_DATE) {
         Some(text) => {
-            let date = crate::mapping::parse_date(&text).ok_or_else(|| {
-                crate::mapping::RenderError {
+            let date =
+                crate::mapping::parse_date(&text).ok_or_else(|| crate::mapping::RenderError {
                     field: START_DATE.into(),
                     message: format!("{text:?} is not a date"),
-                }
-            })?;
+                })?;
             clamp_start(&settings.mapping, date, now)
         }
         None => start_date(first_seen, settings.start_date_offset, now),

@@ -29,7 +29,10 @@ pub enum DriftAction {
     /// No values recorded for these rules yet: record them as the baseline.
     Baseline { keep_written: bool },
     /// New drift: record it as `state`.
-    Detect { state: DriftState, fields: Vec<String> },
+    Detect {
+        state: DriftState,
+        fields: Vec<String>,
+    },
     /// Pinpoint's values are back to the baseline.
     Resolve,
     /// Apply (or resolve an unknown outcome of) the update to these values.
@@ -141,7 +144,9 @@ impl Reconciler {
             match decide(record, &rendered, mapping, entry.employee_origin) {
                 DriftAction::None => {}
                 DriftAction::Baseline { keep_written } => {
-                    let written = record.and_then(|r| r.written.clone()).filter(|_| keep_written);
+                    let written = record
+                        .and_then(|r| r.written.clone())
+                        .filter(|_| keep_written);
                     let why = if record.is_some() {
                         "the mapping changed in the config; Pinpoint's values recorded anew"
                     } else {
@@ -162,9 +167,8 @@ impl Reconciler {
                     let record = record.expect("drift needs a record");
                     let detail = drift_detail(record, &rendered, &fields, state, mapping);
                     tracing::info!(application = id, fields = %fields.join(","), drift = state.as_str(), "mapped values changed in Pinpoint");
-                    self.ledger().record_drift_detected(
-                        id, pass, now, state, &fields, &rendered, &detail,
-                    )?;
+                    self.ledger()
+                        .record_drift_detected(id, pass, now, state, &fields, &rendered, &detail)?;
                     summary.drifted += 1;
                     if state == DriftState::Pending {
                         let mut record = record.clone();
@@ -437,7 +441,10 @@ mod tests {
         let after = values(&[("work.startDate", "2026-12-14"), ("work.title", "Engineer")]);
         let mut r = record(&report, before.clone());
         let created = Some(EmployeeOrigin::Created);
-        assert_eq!(decide(Some(&r), &before, &report, created), DriftAction::None);
+        assert_eq!(
+            decide(Some(&r), &before, &report, created),
+            DriftAction::None
+        );
         assert_eq!(
             decide(Some(&r), &after, &report, created),
             DriftAction::Detect {
@@ -447,8 +454,14 @@ mod tests {
         );
         r.drift = Some(DriftState::Reported);
         r.drift_values = Some(after.clone());
-        assert_eq!(decide(Some(&r), &after, &report, created), DriftAction::None);
-        assert_eq!(decide(Some(&r), &before, &report, created), DriftAction::Resolve);
+        assert_eq!(
+            decide(Some(&r), &after, &report, created),
+            DriftAction::None
+        );
+        assert_eq!(
+            decide(Some(&r), &before, &report, created),
+            DriftAction::Resolve
+        );
         assert_eq!(
             decide(None, &before, &report, created),
             DriftAction::Baseline {

@@ -305,10 +305,9 @@ impl Reconciler {
                             crate::ledger::describe_values(&new.written())
                         ),
                     ),
-                    Err(e) => PlannedAction::new(
-                        "park",
-                        format!("{e}; nothing would be sent to HiBob"),
-                    ),
+                    Err(e) => {
+                        PlannedAction::new("park", format!("{e}; nothing would be sent to HiBob"))
+                    }
                 }
             }
             Step::WaitForReadLag { until } => PlannedAction::new(

@@ -115,7 +115,9 @@ pub(crate) fn update(shared: &Shared, req: &Incoming, id: &str) -> Reply {
     if let Err(r) = authorized(req) {
         return r;
     }
-    rate_limited(shared, Endpoint::UpdatePerson, || update_inner(shared, req, id))
+    rate_limited(shared, Endpoint::UpdatePerson, || {
+        update_inner(shared, req, id)
+    })
 }
 
 /// `PUT /people/{id}`: nested JSON of the fields to change; list and date fields validated as

@@ -302,13 +302,15 @@ fn included_for(st: &State, page: &[&StoredApplication], opts: &ReadOpts) -> Vec
                 if opts.include_department
                     && let Some(d) = &job.department
                 {
-                    rel["department"] = json!({"data": {"type": "departments", "id": format!("d-{}", job.id)}});
+                    rel["department"] =
+                        json!({"data": {"type": "departments", "id": format!("d-{}", job.id)}});
                     out.push(json!({"type": "departments", "id": format!("d-{}", job.id), "attributes": {"name": d}}));
                 }
                 if opts.include_location
                     && let Some(l) = &job.location
                 {
-                    rel["location"] = json!({"data": {"type": "locations", "id": format!("l-{}", job.id)}});
+                    rel["location"] =
+                        json!({"data": {"type": "locations", "id": format!("l-{}", job.id)}});
                     out.push(json!({"type": "locations", "id": format!("l-{}", job.id), "attributes": {"name": l}}));
                 }
                 out.push(json!({
@@ -331,8 +333,10 @@ fn included_for(st: &State, page: &[&StoredApplication], opts: &ReadOpts) -> Vec
     if opts.include_custom {
         for s in page {
             for (i, (key, value)) in s.app.custom_attributes.iter().enumerate() {
-                out.push(json!({"type": "custom_attributes", "id": format!("{}-{i}", s.app.id),
-                    "attributes": {"key": key, "name": key, "value": value}}));
+                out.push(
+                    json!({"type": "custom_attributes", "id": format!("{}-{i}", s.app.id),
+                    "attributes": {"key": key, "name": key, "value": value}}),
+                );
             }
         }
     }
