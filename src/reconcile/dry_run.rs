@@ -259,10 +259,15 @@ impl Reconciler {
             .unwrap_or_else(|_| chrono::Duration::seconds(20));
         let steps = plan::plan_hire(entry, application, &lookup, now, lag);
         let mut employee = entry.hibob_employee_id.clone().zip(entry.employee_origin);
-        steps
+        let mut actions: Vec<PlannedAction> = steps
             .iter()
             .map(|step| self.describe(entry, application, step, &mut employee, now))
-            .collect()
+            .collect();
+        // A hire parked before its create goes no further.
+        if let Some(at) = actions.iter().position(|a| a.kind == "park") {
+            actions.truncate(at + 1);
+        }
+        actions
     }
 
     fn describe(
