@@ -1,6 +1,7 @@
 //! `hirebridge check`: validates what a pass depends on before one runs — the config, both
 //! credentials (one cheap authenticated read each), the configured site against HiBob's
-//! named list, the fields hirebridge writes, and that the ledger opens and migrates.
+//! named list, the fields hirebridge writes, the `[mapping]` (target fields exist, list values
+//! are in HiBob's named lists, dates are dates), and that the ledger opens and migrates.
 //!
 //! It must write nothing anywhere: only read endpoints are called, and the ledger is checked
 //! on a snapshot in a temporary directory, so it is safe beside a running daemon.
@@ -108,14 +109,20 @@ pub async fn run(config_path: &Path) -> Vec<CheckResult> {
                 .find(|f| f.id == "work.site" || f.json_path == "work.site")
                 .and_then(|f| f.list_id.clone())
                 .unwrap_or_else(|| "site".to_owned());
-            results.push(match hibob.named_list(&list).await {
-                Ok(values) => check_site(&config.hibob.site, &list, &values),
+            let mut lists = std::collections::HashMap::new();
+            let site_list = hibob.named_list(&list).await;
+            results.push(match &site_list {
+                Ok(values) => check_site(&config.hibob.site, &list, values),
                 Err(e) => CheckResult::fail(
                     "hibob.site",
                     format!("cannot read HiBob's {list:?} list: {e}"),
                     None,
                 ),
             });
+            if let Ok(values) = site_list {
+                lists.insert(list, values);
+            }
+            results.push(check_mapping(&config, &fields, &hibob, &mut lists).await);
         }
         Err(e) => results.push(CheckResult::fail("hibob", e.to_string(), None)),
     }
@@ -148,6 +155,120 @@ fn check_fields(fields: &[FieldInfo]) -> CheckResult {
                     .into(),
             ),
         )
+    }
+}
+
+/// The `[mapping]` against HiBob: every target field exists, list-backed values that are
+/// known without Pinpoint (lookup tables, static values) are values of the field's named list
+/// (with the nearest valid one on a miss), and date values are dates. Lists are read once.
+async fn check_mapping(
+    config: &Config,
+    fields: &[FieldInfo],
+    hibob: &HibobClient,
+    lists: &mut std::collections::HashMap<String, Vec<crate::hibob::ListValue>>,
+) -> CheckResult {
+    let mapping = &config.mapping;
+    let mut problems = Vec::new();
+    let mut fixes = Vec::new();
+    let mut notes = Vec::new();
+    for rule in mapping.rules() {
+        let path = crate::mapping::json_path(&rule.field);
+        let Some(info) = fields
+            .iter()
+            .find(|f| f.id == rule.field || f.json_path == path)
+        else {
+            problems.push(format!("HiBob has no field {:?}", rule.field));
+            let nearest = fields
+                .iter()
+                .min_by_key(|f| edit_distance(&f.id.to_lowercase(), &rule.field.to_lowercase()))
+                .map(|f| format!("; did you mean {:?}?", f.id))
+                .unwrap_or_default();
+            fixes.push(format!(
+                "name an existing field id in mapping.fields{nearest} (or grant the service user access to it)"
+            ));
+            continue;
+        };
+        // Values known without Pinpoint: the lookup table's and a static template's. The
+        // configured hibob.site has its own check above.
+        let mut known: Vec<(String, String)> = rule
+            .lookup
+            .iter()
+            .map(|(k, v)| (v.clone(), format!("lookup {k:?}")))
+            .collect();
+        if let Some(v) = mapping.static_value(rule)
+            && v != config.hibob.site
+        {
+            known.push((v, "the template".into()));
+        }
+        let key = format!("mapping.fields.{:?}", rule.field);
+        if info.field_type == "date" {
+            for (value, from) in &known {
+                if crate::mapping::parse_date(value).is_none() {
+                    problems.push(format!("{}: {value:?} ({from}) is not a date", rule.field));
+                    fixes.push(format!("write YYYY-MM-DD dates in {key}"));
+                }
+            }
+        }
+        let Some(list) = info.list_id.clone() else {
+            continue;
+        };
+        if known.is_empty() {
+            notes.push(format!(
+                "{} takes values from Pinpoint that must be in HiBob's {list:?} list (a miss parks the hire)",
+                rule.field
+            ));
+            continue;
+        }
+        if !lists.contains_key(&list) {
+            match hibob.named_list(&list).await {
+                Ok(values) => {
+                    lists.insert(list.clone(), values);
+                }
+                Err(e) => {
+                    problems.push(format!("cannot read HiBob's {list:?} list: {e}"));
+                    continue;
+                }
+            }
+        }
+        let active: Vec<&str> = lists[&list]
+            .iter()
+            .filter(|v| !v.archived)
+            .map(|v| v.value.as_str())
+            .collect();
+        for (value, from) in &known {
+            if active.contains(&value.as_str()) {
+                continue;
+            }
+            let nearest = active
+                .iter()
+                .min_by_key(|v| edit_distance(&v.to_lowercase(), &value.to_lowercase()))
+                .map(|v| format!("; did you mean {v:?}?"))
+                .unwrap_or_default();
+            problems.push(format!(
+                "{}: {value:?} ({from}) is not a value of HiBob's {list:?} list",
+                rule.field
+            ));
+            fixes.push(format!(
+                "in {key} use one of: {}{nearest}",
+                active
+                    .iter()
+                    .map(|v| format!("{v:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    if problems.is_empty() {
+        let mut detail = format!(
+            "every mapped field exists in HiBob: {}",
+            mapping.fields().join(", ")
+        );
+        if !notes.is_empty() {
+            detail.push_str(&format!("; {}", notes.join("; ")));
+        }
+        CheckResult::pass("mapping", detail)
+    } else {
+        CheckResult::fail("mapping", problems.join("; "), Some(fixes.join("; ")))
     }
 }
 

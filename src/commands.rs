@@ -293,8 +293,14 @@ fn report(config_path: &Path, args: &ReportArgs) -> anyhow::Result<Exit> {
         generated_at: now,
         filters: filters.join(", "),
     };
+    let mapped = ledger.all_mapped_values()?;
     let mut out = std::io::stdout().lock();
-    report::render_with(&report::rows(&entries), args.format, &context, &mut out)?;
+    report::render_with(
+        &report::rows_with_drift(&entries, &mapped),
+        args.format,
+        &context,
+        &mut out,
+    )?;
     out.flush()?;
     Ok(Exit::Ok)
 }
@@ -344,7 +350,7 @@ fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
     let mut wal = ledger_path.clone().into_os_string();
     wal.push("-wal");
     let entries = ledger.entries(&EntryFilter::default())?;
-    let view = report::status::build(report::status::StatusInput {
+    let mut view = report::status::build(report::status::StatusInput {
         now: chrono::Utc::now(),
         entries: &entries,
         last_pass: ledger.last_pass()?,
@@ -353,6 +359,7 @@ fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
         ledger_path,
         schema_version: ledger.schema_version()?,
     });
+    view.drift = report::status::drift_views(&ledger.all_mapped_values()?);
     let mut out = std::io::stdout().lock();
     match args.format {
         OutputFormat::Json => {

@@ -229,6 +229,8 @@ pub struct Config {
     pub http: HttpConfig,
     pub retry: RetryConfig,
     pub sync: SyncConfig,
+    /// `[mapping]`: the HiBob fields a new employee gets, validated (templates compiled).
+    pub mapping: crate::mapping::Mapping,
 }
 
 // ---- the file as written -------------------------------------------------------------------
@@ -247,6 +249,33 @@ struct RawConfig {
     retry: RawRetry,
     #[serde(default)]
     sync: RawSync,
+    #[serde(default)]
+    mapping: RawMapping,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMapping {
+    on_change: Option<String>,
+    allow_past_start_date: Option<bool>,
+    #[serde(default)]
+    fields: std::collections::BTreeMap<String, RawField>,
+}
+
+/// A field is a template, or a table with a template and a lookup table.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawField {
+    Template(String),
+    Table(RawFieldTable),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFieldTable {
+    template: String,
+    #[serde(default)]
+    lookup: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -590,6 +619,8 @@ impl Config {
             ));
         }
 
+        let mapping = parse_mapping(raw.mapping, &hibob.site)?;
+
         Ok(Config {
             pinpoint,
             hibob,
@@ -602,8 +633,49 @@ impl Config {
             sync: SyncConfig {
                 concurrency: concurrency as usize,
             },
+            mapping,
         })
     }
+}
+
+fn parse_mapping(raw: RawMapping, site: &str) -> Result<crate::mapping::Mapping, ConfigError> {
+    use crate::mapping::{FieldRule, Mapping, OnChange};
+    let on_change = match raw.on_change.as_deref().unwrap_or("report") {
+        "report" => OnChange::Report,
+        "update" => OnChange::Update,
+        other => {
+            return Err(invalid(
+                "mapping.on_change",
+                format!("{other:?} is not a choice; write \"report\" or \"update\""),
+            ));
+        }
+    };
+    let rules = raw
+        .fields
+        .into_iter()
+        .map(|(field, spec)| match spec {
+            RawField::Template(template) => FieldRule {
+                field,
+                template,
+                lookup: Default::default(),
+            },
+            RawField::Table(t) => FieldRule {
+                field,
+                template: t.template,
+                lookup: t.lookup,
+            },
+        })
+        .collect();
+    Mapping::new(
+        rules,
+        on_change,
+        raw.allow_past_start_date.unwrap_or(false),
+        site,
+    )
+    .map_err(|e| ConfigError::Invalid {
+        key: e.key,
+        message: e.message,
+    })
 }
 
 impl Config {
@@ -653,6 +725,7 @@ impl Config {
                 max: Duration::from_secs(600),
             },
             sync: SyncConfig { concurrency: 4 },
+            mapping: crate::mapping::Mapping::default_for("New York (Demo)"),
         })
     }
 }
@@ -944,6 +1017,34 @@ path = "/tmp/ledger.sqlite3"
         assert!(e.contains("sync.concurrency"), "{e}");
         let e = error(&format!("{MINIMAL}\n[http]\nread_retries = 99"));
         assert!(e.contains("http.read_retries"), "{e}");
+    }
+
+    #[test]
+    fn the_mapping_section_is_validated_naming_the_key() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.mapping.on_change, crate::mapping::OnChange::Report);
+        assert!(!c.mapping.allow_past_start_date);
+        assert!(c.mapping.fields().contains(&"work.title".to_owned()));
+        let c = parse(&format!(
+            "{MINIMAL}\n[mapping]\non_change = \"update\"\n[mapping.fields]\n\"work.title\" = \"\"\n\"work.site\" = {{ template = \"{{{{ job.location }}}}\", lookup = {{ \"London office\" = \"London\" }} }}"
+        ))
+        .unwrap();
+        assert_eq!(c.mapping.on_change, crate::mapping::OnChange::Update);
+        assert!(!c.mapping.fields().contains(&"work.title".to_owned()));
+        let site = c
+            .mapping
+            .rules()
+            .iter()
+            .find(|r| r.field == "work.site")
+            .unwrap();
+        assert_eq!(site.lookup["London office"], "London");
+        let e = error(&format!("{MINIMAL}\n[mapping]\non_change = \"overwrite\""));
+        assert!(e.contains("mapping.on_change"), "{e}");
+        let e = error(&format!(
+            "{MINIMAL}\n[mapping.fields]\n\"work.title\" = \"{{{{ jobs.title }}}}\""
+        ));
+        assert!(e.contains("mapping.fields.\"work.title\""), "{e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! - [`ledger`] — the only place with SQL: per-hire rows and the append-only event log.
 //! - [`pinpoint`], [`hibob`] — thin typed clients; they know nothing of the ledger or each other.
 //! - [`http`] — the one HTTP client: timeouts, user agent, rate limiters, error classes.
+//! - [`mapping`] — `[mapping]`: templates over Pinpoint data → HiBob fields; drift fingerprints.
 //! - [`config`] — typed configuration and secrets, validated with messages naming the key.
 //! - [`report`] — renders the ledger for people and scripts.
 //! - [`service`] — the systemd notify protocol: readiness, status, watchdog.
@@ -23,6 +24,7 @@ pub mod daemon;
 pub mod hibob;
 pub mod http;
 pub mod ledger;
+pub mod mapping;
 pub mod pinpoint;
 pub mod reconcile;
 pub mod report;

@@ -5,11 +5,13 @@
 //! regenerate with `UPDATE_GOLDEN=1 cargo test --test golden` and review the diff of
 //! `tests/golden/`.
 
-use std::path::PathBuf;
+mod common;
 
 use chrono::{DateTime, TimeZone, Utc};
+use common::golden;
 use hirebridge::ledger::{
-    CvState, EmployeeOrigin, HireStatus, LedgerEntry, LedgerEvent, StepState,
+    CvState, DriftState, EmployeeOrigin, HireStatus, LedgerEntry, LedgerEvent, MappedRecord,
+    StepState,
 };
 use hirebridge::report::{self, Context, Format, history};
 
@@ -68,6 +70,33 @@ fn entries() -> Vec<LedgerEntry> {
     zoe.last_error = Some("HiBob answered 502 Bad Gateway to POST /people: outcome unknown".into());
     zoe.next_attempt_at = Some(at(24, 9, 10, 0));
     vec![ada, grace, jose, zoe]
+}
+
+/// Ada's start date moved in Pinpoint after she was done (reported, not applied).
+fn drift() -> std::collections::HashMap<String, MappedRecord> {
+    let values = |date: &str| {
+        std::collections::BTreeMap::from([
+            ("work.site".to_owned(), "New York (Demo)".to_owned()),
+            ("work.startDate".to_owned(), date.to_owned()),
+        ])
+    };
+    let record = MappedRecord {
+        application_id: "1001".into(),
+        mapping: "0123456789abcdef".into(),
+        rendered: values("2026-11-30"),
+        written: Some(values("2026-11-30")),
+        recorded_at: at(16, 9, 0, 0),
+        drift: Some(DriftState::Reported),
+        drift_fields: vec!["work.startDate".into()],
+        drift_values: Some(values("2026-12-07")),
+        drift_detail: Some(
+            "changed in Pinpoint: work.startDate: \"2026-11-30\" → \"2026-12-07\"; reported (mapping.on_change = \"report\"); update HiBob if it should follow".into(),
+        ),
+        drift_detected_at: Some(at(20, 9, 0, 0)),
+        drift_intent_at: None,
+        drift_updated_at: None,
+    };
+    std::collections::HashMap::from([("1001".to_owned(), record)])
 }
 
 fn event(
@@ -163,36 +192,19 @@ fn ada_events() -> Vec<LedgerEvent> {
     ]
 }
 
-fn golden(name: &str, actual: &[u8]) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {}: {e}; run `UPDATE_GOLDEN=1 cargo test --test golden` to create it",
-            path.display()
-        )
-    });
-    assert!(
-        expected == actual,
-        "{name} differs from its golden file; if intended, run `UPDATE_GOLDEN=1 cargo test --test golden`\n--- expected\n{}\n--- actual\n{}",
-        String::from_utf8_lossy(&expected),
-        String::from_utf8_lossy(actual)
-    );
-}
-
 fn rendered(format: Format) -> Vec<u8> {
     let context = Context {
         generated_at: at(25, 12, 0, 0),
         filters: "status any, updated from 2026-11-01T00:00:00Z".into(),
     };
     let mut out = Vec::new();
-    report::render_with(&report::rows(&entries()), format, &context, &mut out).unwrap();
+    report::render_with(
+        &report::rows_with_drift(&entries(), &drift()),
+        format,
+        &context,
+        &mut out,
+    )
+    .unwrap();
     out
 }
 

@@ -302,7 +302,7 @@ fn status_exit_codes_follow_the_ledger_and_retry_is_recorded() {
         out.contains(&format!("ledger       {}", world.ledger_path.display())),
         "{out}"
     );
-    assert!(out.contains("schema version 1"), "{out}");
+    assert!(out.contains("schema version 2"), "{out}");
     let view = json(&world.hirebridge(&["status", "--format", "json"]).expect(3));
     assert_eq!(view["health"], "needs_attention");
     assert_eq!(view["needs_attention"][0]["application_id"], "1001");
@@ -348,6 +348,7 @@ fn check_passes_a_good_setup_without_writing() {
         "hibob",
         "hibob.fields",
         "hibob.site",
+        "mapping",
         "ledger",
     ] {
         assert!(out.contains(&format!("✓ {name}: ")), "{name}: {out}");
@@ -360,7 +361,7 @@ fn check_passes_a_good_setup_without_writing() {
     let before = world.ledger_fingerprint();
     let _daemon = Ledger::open(&world.ledger_path).unwrap();
     let out = world.hirebridge(&["check"]).expect(0).stdout();
-    assert!(out.contains("opens; schema version 1"), "{out}");
+    assert!(out.contains("opens; schema version 2"), "{out}");
     assert_eq!(world.ledger_fingerprint(), before);
     assert_eq!(world.sim.count(Endpoint::NamedList), 2);
     world.sim.reset_counters();
@@ -390,7 +391,7 @@ fn check_catches_a_wrong_site_and_names_the_valid_ones() {
         "{out}"
     );
     assert!(out.contains("✓ pinpoint: "), "{out}");
-    assert!(out.contains("1 of 6 checks failed"), "{out}");
+    assert!(out.contains("1 of 7 checks failed"), "{out}");
     assert_eq!(world.sim.write_calls(), 0);
 }
 

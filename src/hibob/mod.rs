@@ -15,7 +15,7 @@ use crate::config::{CvFolder, HibobConfig, HibobCredentials};
 use std::sync::Arc;
 
 use crate::http::{Api, ApiError, AuthBreaker, Effect, Endpoint, ErrorBody, Gate, HttpClient};
-pub use model::{Document, FieldInfo, FoundEmployee, ListValue, NewEmployee};
+pub use model::{CurrentValues, Document, FieldInfo, FoundEmployee, ListValue, NewEmployee};
 
 /// The error key HiBob answers a create with when the email is taken.
 pub const EMAIL_EXISTS_KEY: &str = "validations.email.alreadyexists";
@@ -37,6 +37,13 @@ const CREATE: Endpoint = Endpoint {
     effect: Effect::Write,
     permission: "the HiBob service user may not create employees (403): grant its permission \
         group the \"Add employees\" people permission",
+};
+const UPDATE: Endpoint = Endpoint {
+    api: Api::Hibob,
+    name: "PUT /people/{id}",
+    effect: Effect::Write,
+    permission: "the HiBob service user may not update employees (403): grant its permission \
+        group edit access to the mapped fields (Settings > Permission groups)",
 };
 const LIST_DOCS: Endpoint = Endpoint {
     api: Api::Hibob,
@@ -90,6 +97,7 @@ pub struct HibobClient {
     authorization: SecretString,
     search_gate: Arc<Gate>,
     create_gate: Arc<Gate>,
+    update_gate: Arc<Gate>,
     documents_gate: Arc<Gate>,
     /// Field metadata and named lists, for `check`.
     metadata_gate: Arc<Gate>,
@@ -110,6 +118,7 @@ impl HibobClient {
         Self {
             search_gate: gate("HiBob search", config.rate_limit),
             create_gate: gate("HiBob create", config.rate_limit),
+            update_gate: gate("HiBob update", config.rate_limit),
             documents_gate: gate("HiBob documents", config.documents_rate_limit),
             metadata_gate: gate("HiBob metadata", config.rate_limit),
             http,
@@ -123,6 +132,7 @@ impl HibobClient {
         for gate in [
             &self.search_gate,
             &self.create_gate,
+            &self.update_gate,
             &self.documents_gate,
             &self.metadata_gate,
         ] {
@@ -199,6 +209,68 @@ impl HibobClient {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// One employee's current values of `fields` (field paths), read with the search
+    /// filtered by `root.id`: to see whether a field was edited in HiBob before updating it,
+    /// and to resolve an update whose outcome is unknown. `None` when search does not show it.
+    pub async fn employee_values(
+        &self,
+        employee_id: &str,
+        fields: &[String],
+    ) -> Result<Option<model::CurrentValues>, ApiError> {
+        let mut asked: Vec<&str> = vec!["root.id"];
+        asked.extend(fields.iter().map(String::as_str));
+        let body = json!({
+            "fields": asked,
+            "filters": [{ "fieldPath": "root.id", "operator": "equals", "values": [employee_id] }],
+            "showInactive": true,
+        });
+        let mut url = self.url("people/search");
+        // List fields as their display values, as written, not as list item ids.
+        url.query_pairs_mut()
+            .append_pair("humanReadable", "REPLACE");
+        let mut auth = reqwest::header::HeaderValue::from_str(self.authorization.expose_secret())
+            .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static("Basic"));
+        auth.set_sensitive(true);
+        let request = self
+            .http
+            .reqwest()
+            .post(url)
+            .header(reqwest::header::AUTHORIZATION, auth)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .json(&body);
+        let answer = self
+            .http
+            .send(&SEARCH, &self.search_gate, request, describe, UNAUTHORIZED)
+            .await?;
+        model::employee_values(&answer.body, employee_id, fields)
+            .map_err(|e| ApiError::malformed(&SEARCH, e))
+    }
+
+    /// Updates some of an employee's fields (`PUT /people/{id}`, nested JSON). Setting the
+    /// same values again is harmless, but callers still record intent first.
+    pub async fn update_employee(
+        &self,
+        employee_id: &str,
+        values: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), ApiError> {
+        let body =
+            crate::mapping::nested_body(values.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        self.http
+            .send(
+                &UPDATE,
+                &self.update_gate,
+                self.request(
+                    reqwest::Method::PUT,
+                    &format!("people/{}", segment(employee_id)),
+                )
+                .json(&body),
+                describe,
+                UNAUTHORIZED,
+            )
+            .await?;
+        Ok(())
     }
 
     /// Every employee field with its type and, for list fields, the named list behind it.

@@ -3,7 +3,7 @@
 //! person (an employee id must be present).
 
 use chrono::NaiveDate;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// An employee returned by `POST /people/search`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,18 +20,92 @@ pub struct NewEmployee {
     pub email: String,
     pub site: String,
     pub start_date: NaiveDate,
+    /// Every other mapped field by its path (`work.title`, `home.mobilePhone`, …).
+    pub fields: std::collections::BTreeMap<String, String>,
 }
 
 impl NewEmployee {
+    /// The fields written besides the identity ones, by path: what drift is measured against.
+    pub fn written(&self) -> std::collections::BTreeMap<String, String> {
+        let mut written = self.fields.clone();
+        written.insert(crate::mapping::SITE.into(), self.site.clone());
+        written.insert(
+            crate::mapping::START_DATE.into(),
+            self.start_date.format("%Y-%m-%d").to_string(),
+        );
+        written
+    }
+
     /// The nested JSON HiBob wants (categories as objects, not dotted keys).
     pub fn body(&self) -> Value {
-        json!({
-            "firstName": self.first_name,
-            "surname": self.surname,
-            "email": self.email,
-            "work": { "site": self.site, "startDate": self.start_date.format("%Y-%m-%d").to_string() },
-        })
+        let written = self.written();
+        let identity = [
+            ("firstName", self.first_name.as_str()),
+            ("surname", self.surname.as_str()),
+            ("email", self.email.as_str()),
+        ];
+        crate::mapping::nested_body(
+            identity
+                .into_iter()
+                .chain(written.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+        )
     }
+}
+
+/// One employee's current values of some fields, from `POST /people/search`: by field path,
+/// `None` where HiBob holds no value.
+pub type CurrentValues = std::collections::BTreeMap<String, Option<String>>;
+
+/// The values of `fields` for the employee `id` in a search answer; `None` when the answer
+/// does not hold that employee. HiBob nests fields by category (`{"work": {"title"}}`);
+/// a flat dotted key is accepted too, and a list value's display `value`/`name`.
+pub fn employee_values(
+    body: &[u8],
+    id: &str,
+    fields: &[String],
+) -> Result<Option<CurrentValues>, String> {
+    let doc = parse(body)?;
+    let list = doc
+        .get("employees")
+        .and_then(Value::as_array)
+        .ok_or("`employees` is not an array")?;
+    let Some(employee) = list.iter().find(|e| {
+        e.get("id")
+            .or_else(|| e.get("root")?.get("id"))
+            .and_then(id_of)
+            .as_deref()
+            == Some(id)
+    }) else {
+        return Ok(None);
+    };
+    let scalar = |v: &Value| -> Option<String> {
+        match v {
+            Value::String(s) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Object(o) => ["value", "name"]
+                .iter()
+                .find_map(|k| o.get(*k).and_then(Value::as_str))
+                .map(str::to_owned),
+            _ => None,
+        }
+    };
+    Ok(Some(
+        fields
+            .iter()
+            .map(|field| {
+                let path = crate::mapping::json_path(field);
+                let nested = path
+                    .split('.')
+                    .try_fold(employee, |node, part| node.get(part));
+                let value = nested
+                    .or_else(|| employee.get(path))
+                    .or_else(|| employee.get(field.as_str()))
+                    .and_then(scalar);
+                (field.clone(), value)
+            })
+            .collect(),
+    ))
 }
 
 /// A document in an employee's folders.
@@ -212,6 +286,7 @@ pub fn error_body(body: &[u8]) -> (Option<String>, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn search_answers_parse_flat_or_nested() {
@@ -265,6 +340,27 @@ mod tests {
     }
 
     #[test]
+    fn current_values_are_read_nested_or_flat() {
+        let body = br#"{"employees":[{"id":"1","work":{"title":"Engineer","department":{"value":"Product"}},"home.mobilePhone":"+1"},
+                                      {"id":"2","work":{"title":"Other"}}]}"#;
+        let fields: Vec<String> = [
+            "work.title",
+            "work.department",
+            "home.mobilePhone",
+            "work.site",
+        ]
+        .map(String::from)
+        .to_vec();
+        let values = employee_values(body, "1", &fields).unwrap().unwrap();
+        assert_eq!(values["work.title"].as_deref(), Some("Engineer"));
+        assert_eq!(values["work.department"].as_deref(), Some("Product"));
+        assert_eq!(values["home.mobilePhone"].as_deref(), Some("+1"));
+        assert_eq!(values["work.site"], None);
+        assert_eq!(employee_values(body, "3", &fields).unwrap(), None);
+        assert!(employee_values(b"<html>", "1", &fields).is_err());
+    }
+
+    #[test]
     fn error_bodies_keep_the_key() {
         let (key, msg) = error_body(
             br#"{"key":"validations.email.alreadyexists","error":"Email a@b already exists","args":["a@b"]}"#,
@@ -304,6 +400,7 @@ mod tests {
             email: "ada@example.com".into(),
             site: "New York (Demo)".into(),
             start_date: NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
+            fields: Default::default(),
         };
         assert_eq!(
             e.body(),

@@ -8,6 +8,7 @@
 //! Durability: WAL with `synchronous=FULL`, so a committed intent survives power loss.
 
 mod lock;
+mod mapped;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
 pub use lock::{LedgerLock, lock_path};
+pub use mapped::{DriftState, MappedRecord, describe as describe_values};
 pub use schema::CURRENT_VERSION;
 
 #[derive(Debug, thiserror::Error)]

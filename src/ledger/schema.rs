@@ -68,6 +68,29 @@ BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
 CREATE TRIGGER events_are_never_deleted BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
 "#,
+    // v2: the values the field mapping gave each hire, what hirebridge wrote, and drift.
+    r#"
+CREATE TABLE mapped_values (
+    application_id      TEXT PRIMARY KEY NOT NULL REFERENCES hires (application_id),
+    -- fingerprint of the [mapping] rules the values came from: a changed mapping re-baselines
+    mapping             TEXT NOT NULL,
+    -- JSON {field: value}: what the mapping gave from Pinpoint's data (the drift baseline)
+    rendered            TEXT NOT NULL,
+    -- JSON {field: value}: what hirebridge wrote to HiBob; NULL when it wrote none (adopted)
+    written             TEXT,
+    recorded_at         INTEGER NOT NULL,
+    drift               TEXT CHECK (drift IN
+        ('reported', 'pending', 'in_flight', 'updated', 'edited_in_hibob', 'failed')),
+    drift_fields        TEXT,
+    -- JSON {field: value}: Pinpoint's values when the drift was detected
+    drift_values        TEXT,
+    drift_detail        TEXT,
+    drift_detected_at   INTEGER,
+    drift_intent_at     INTEGER,
+    drift_updated_at    INTEGER
+) STRICT;
+CREATE INDEX mapped_values_by_drift ON mapped_values (drift);
+"#,
 ];
 
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;

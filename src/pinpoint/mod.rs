@@ -61,6 +61,8 @@ pub struct PinpointClient {
     api_key: SecretString,
     page_size: u32,
     hired_stage_ids: Vec<String>,
+    /// `include=` for application reads: `job`, plus what the field mapping refers to.
+    include: String,
 }
 
 /// One page of the listing plus where the next one is.
@@ -84,7 +86,17 @@ impl PinpointClient {
             api_key: config.api_key.clone(),
             page_size: config.page_size,
             hired_stage_ids: config.hired_stage_ids.clone(),
+            include: "job".into(),
         }
+    }
+
+    /// Reads applications with these related records (`job`, `offers`, `custom_attributes`,
+    /// `job.department`, …): what the field mapping needs and nothing more.
+    pub fn including(mut self, includes: &[&str]) -> Self {
+        if !includes.is_empty() {
+            self.include = includes.join(",");
+        }
+        self
     }
 
     /// A new pass: forget a refused key (it may have been fixed) and probe carefully again.
@@ -118,7 +130,7 @@ impl PinpointClient {
                     .append_pair(k, v)
                     .append_pair("filter[job_visibility]", ALL_VISIBILITIES)
                     .append_pair("extra_fields[applications]", "attachments")
-                    .append_pair("include", "job")
+                    .append_pair("include", &self.include)
                     .append_pair("sort", "id")
                     .append_pair("page[number]", "1")
                     .append_pair("page[size]", &self.page_size.to_string());
@@ -205,7 +217,7 @@ impl PinpointClient {
         url
     }
 
-    /// Reads one application (with its attachments and job).
+    /// Reads one application (with its attachments and what the mapping includes).
     pub async fn application(
         &self,
         id: &str,
@@ -215,7 +227,10 @@ impl PinpointClient {
             .send(
                 &GET_ONE,
                 &self.gate,
-                self.request(reqwest::Method::GET, self.application_url(id, "job")),
+                self.request(
+                    reqwest::Method::GET,
+                    self.application_url(id, &self.include),
+                ),
                 describe,
                 UNAUTHORIZED,
             )

@@ -27,6 +27,10 @@ pub struct HiredApplication {
     /// The `pdf_cv` attachment, else the `cv` one, else none.
     pub cv: Option<Attachment>,
     pub updated_at: Option<String>,
+    /// What the field mapping's templates see: `application` (its attributes and id, without
+    /// the attachments' expiring URLs), `job` (attributes plus `department` and `location`
+    /// names), `offer` (the accepted one) and `custom` (custom attributes by key).
+    pub source: Value,
 }
 
 /// A record in a listing that cannot be used, with the reason in the operator's words.
@@ -60,17 +64,153 @@ fn text(attributes: &Value, name: &str) -> Option<String> {
     }
 }
 
-/// The title of the job an application points at, from the document's `included` array.
-fn job_title(resource: &Value, included: &[Value]) -> Option<String> {
-    let job = resource.pointer("/relationships/job/data")?;
-    let job_id = id_of(job.get("id")?)?;
-    included
-        .iter()
-        .find(|r| {
-            r.get("type").and_then(Value::as_str) == Some("jobs")
-                && r.get("id").and_then(id_of).as_deref() == Some(job_id.as_str())
+/// The record of type `kind` with this id in the document's `included` array.
+fn find_included<'a>(included: &'a [Value], kind: &str, id: &str) -> Option<&'a Value> {
+    included.iter().find(|r| {
+        r.get("type").and_then(Value::as_str) == Some(kind)
+            && r.get("id").and_then(id_of).as_deref() == Some(id)
+    })
+}
+
+/// The records a relationship points at (one or many), resolved in `included`.
+fn related<'a>(resource: &Value, name: &str, kind: &str, included: &'a [Value]) -> Vec<&'a Value> {
+    let ids: Vec<String> = match resource.pointer(&format!("/relationships/{name}/data")) {
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(|d| d.get("id").and_then(id_of))
+            .collect(),
+        Some(one @ Value::Object(_)) => one.get("id").and_then(id_of).into_iter().collect(),
+        _ => Vec::new(),
+    };
+    ids.iter()
+        .filter_map(|id| find_included(included, kind, id))
+        .collect()
+}
+
+/// The job an application points at, from the document's `included` array.
+fn job_of<'a>(resource: &Value, included: &'a [Value]) -> Option<&'a Value> {
+    related(resource, "job", "jobs", included)
+        .into_iter()
+        .next()
+}
+
+/// A name for a department or location: a plain string, or a record's `name`/`title`.
+fn name_of(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        Value::Object(_) => ["name", "title"]
+            .iter()
+            .find_map(|k| text(value, k).or_else(|| text(value.get("attributes")?, k))),
+        _ => None,
+    }
+}
+
+/// The job's attributes for templates, with `department` and `location` as names: taken
+/// from the attribute when Pinpoint inlines it, else from the included related record.
+fn job_source(job: Option<&Value>, included: &[Value]) -> Value {
+    let Some(job) = job else {
+        return Value::Object(Default::default());
+    };
+    let mut out = job
+        .get("attributes")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    if let Some(id) = job.get("id").and_then(id_of) {
+        out.insert("id".into(), Value::String(id));
+    }
+    for (name, kinds) in [
+        ("department", ["departments", "department"]),
+        ("location", ["locations", "location"]),
+    ] {
+        let inline = out.get(name).and_then(name_of);
+        let linked = || {
+            kinds
+                .iter()
+                .find_map(|k| related(job, name, k, included).into_iter().next())
+                .and_then(name_of)
+        };
+        match inline.or_else(linked) {
+            Some(n) => out.insert(name.into(), Value::String(n)),
+            None => out.remove(name),
+        };
+    }
+    Value::Object(out)
+}
+
+/// The accepted offer: one whose `status` (or `result`) is `accepted`; a lone offer that
+/// states neither is taken as the one. Anything else is no offer.
+fn offer_source(resource: &Value, included: &[Value]) -> Option<Value> {
+    let offers = related(resource, "offers", "offers", included);
+    let state = |o: &Value| {
+        ["status", "result", "state"].iter().find_map(|k| {
+            o.get("attributes")
+                .and_then(|a| a.get(*k))
+                .and_then(Value::as_str)
+                .map(str::to_ascii_lowercase)
         })
-        .and_then(|r| text(r.get("attributes")?, "title"))
+    };
+    let chosen = offers
+        .iter()
+        .find(|o| state(o).as_deref() == Some("accepted"))
+        .or_else(|| match offers.as_slice() {
+            [one] if state(one).is_none() => Some(one),
+            _ => None,
+        })?;
+    let mut out = chosen
+        .get("attributes")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    if let Some(id) = chosen.get("id").and_then(id_of) {
+        out.insert("id".into(), Value::String(id));
+    }
+    Some(Value::Object(out))
+}
+
+/// Custom attributes by key (or by name when no key is given), value as Pinpoint sent it.
+fn custom_source(resource: &Value, included: &[Value]) -> Value {
+    let mut out = serde_json::Map::new();
+    for kind in ["custom_attributes", "custom_attribute"] {
+        for record in related(resource, "custom_attributes", kind, included) {
+            let Some(a) = record.get("attributes") else {
+                continue;
+            };
+            let key = ["key", "name", "label"].iter().find_map(|k| text(a, k));
+            if let (Some(key), Some(value)) = (key, a.get("value")) {
+                out.insert(key, value.clone());
+            }
+        }
+    }
+    // Tolerated: custom attributes inlined on the application as an object.
+    if let Some(Value::Object(inline)) = resource.pointer("/attributes/custom_attributes") {
+        for (k, v) in inline {
+            out.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+fn source_of(resource: &Value, id: &str, included: &[Value]) -> Value {
+    let mut application = resource
+        .get("attributes")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    // Pre-signed URLs expire: never let them reach a stored value.
+    application.remove("attachments");
+    application.insert("id".into(), Value::String(id.to_owned()));
+    let mut source = serde_json::Map::new();
+    source.insert("application".into(), Value::Object(application));
+    source.insert(
+        "job".into(),
+        job_source(job_of(resource, included), included),
+    );
+    if let Some(offer) = offer_source(resource, included) {
+        source.insert("offer".into(), offer);
+    }
+    source.insert("custom".into(), custom_source(resource, included));
+    Value::Object(source)
 }
 
 fn cv_attachment(attributes: &Value) -> Option<Attachment> {
@@ -134,15 +274,17 @@ pub fn application(
             "the application has no last name; add it in Pinpoint",
         ));
     };
+    let source = source_of(resource, &id_text, included);
     Ok(HiredApplication {
         id: id_text,
         first_name,
         last_name,
         email,
         phone: text(attributes, "phone"),
-        job_title: job_title(resource, included),
+        job_title: job_of(resource, included).and_then(|j| text(j.get("attributes")?, "title")),
         cv: cv_attachment(attributes),
         updated_at: text(attributes, "updated_at"),
+        source,
     })
 }
 
@@ -348,6 +490,45 @@ mod tests {
             vec![Some("2".into()), Some("3".into()), None, Some("5".into())]
         );
         assert!(page.unusable[0].problem.contains("no email"));
+    }
+
+    #[test]
+    fn mapping_data_comes_from_job_offer_and_custom_attributes() {
+        let mut a = ada();
+        a["relationships"]["offers"] =
+            json!({"data": [{"type": "offers", "id": "7"}, {"type": "offers", "id": "8"}]});
+        a["relationships"]["custom_attributes"] =
+            json!({"data": [{"type": "custom_attributes", "id": "c1"}]});
+        let body = serde_json::to_vec(&json!({
+            "data": [a],
+            "included": [
+                {"id": "1", "type": "jobs", "attributes": {"title": "Analytical Engineer"},
+                 "relationships": {"department": {"data": {"type": "departments", "id": "d"}},
+                                   "location": {"data": {"type": "locations", "id": "l"}}}},
+                {"id": "d", "type": "departments", "attributes": {"name": "Engineering"}},
+                {"id": "l", "type": "locations", "attributes": {"name": "London office"}},
+                {"id": "7", "type": "offers", "attributes": {"status": "declined", "start_on": "2026-11-30"}},
+                {"id": "8", "type": "offers", "attributes": {"status": "Accepted", "start_on": "2026-12-07"}},
+                {"id": "c1", "type": "custom_attributes", "attributes": {"key": "employment_type", "value": "Full-time"}}
+            ]
+        }))
+        .unwrap();
+        let page = applications_page(&body).unwrap();
+        let source = &page.applications[0].source;
+        assert_eq!(source["job"]["department"], "Engineering");
+        assert_eq!(source["job"]["location"], "London office");
+        assert_eq!(source["offer"]["start_on"], "2026-12-07");
+        assert_eq!(source["custom"]["employment_type"], "Full-time");
+        assert_eq!(source["application"]["id"], "8863880");
+        assert!(
+            source["application"].get("attachments").is_none(),
+            "no expiring URLs"
+        );
+        // Without includes: a job with no department and no offer, not an error.
+        let plain = applications_page(&listing(json!([ada()]))).unwrap();
+        let source = &plain.applications[0].source;
+        assert!(source["job"].get("department").is_none());
+        assert!(source.get("offer").is_none());
     }
 
     #[test]

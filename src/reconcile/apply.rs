@@ -157,18 +157,42 @@ impl HireRun<'_> {
                     ),
                 )?;
                 *employee = Some((employee_id.clone(), EmployeeOrigin::Adopted));
+                self.record_adopted_baseline(id, application)?;
             }
             Step::CreateEmployee => {
-                let new = self.new_employee(entry, application);
-                self.ledger().record_intent(
+                let (new, rendered) =
+                    match new_employee(self.settings, entry.first_seen_at, application, Utc::now())
+                    {
+                        Ok(found) => found,
+                        Err(e) => {
+                            // Bad data for one hire parks that hire only; nothing was sent.
+                            tracing::warn!(application = id, error = %e, "needs attention");
+                            self.ledger().record_parked(
+                                id,
+                                StepKind::Employee,
+                                ParkKind::Invalid,
+                                &format!("{e}; then run `hirebridge retry {id}`"),
+                                pass,
+                                Utc::now(),
+                            )?;
+                            return Ok(Some(HireOutcome::Parked));
+                        }
+                    };
+                let mapping = &self.settings.mapping;
+                self.ledger().record_create_intent(
                     id,
-                    StepKind::Employee,
                     pass,
                     Utc::now(),
                     &format!(
-                        "create {} {} <{}> at site {}, start {}",
-                        new.first_name, new.surname, new.email, new.site, new.start_date
+                        "create {} {} <{}> with {}",
+                        new.first_name,
+                        new.surname,
+                        new.email,
+                        crate::ledger::describe_values(&new.written())
                     ),
+                    &mapping.fingerprint(),
+                    &rendered,
+                    &new.written(),
                 )?;
                 let outcome = self
                     .hibob
@@ -190,6 +214,8 @@ impl HireRun<'_> {
                     }
                     CreateOutcome::EmailExists => {
                         // Email is unique in HiBob: the person is there. Find and adopt them.
+                        // Not created by this request, so its fields are not ours to update.
+                        self.ledger().forget_written(id)?;
                         self.ledger().record_note(
                             id,
                             StepKind::Employee,
@@ -361,18 +387,34 @@ impl HireRun<'_> {
         Ok(None)
     }
 
-    fn new_employee(&self, entry: &LedgerEntry, application: &HiredApplication) -> NewEmployee {
-        NewEmployee {
-            first_name: application.first_name.clone(),
-            surname: application.last_name.clone(),
-            email: application.email.clone(),
-            site: self.settings.site.clone(),
-            start_date: start_date(
-                entry.first_seen_at,
-                self.settings.start_date_offset,
-                Utc::now(),
-            ),
+    /// An adopted employee's fields are not ours, but Pinpoint's values are still recorded so
+    /// that drift can be reported. A hire whose values cannot be rendered simply has none.
+    fn record_adopted_baseline(
+        &mut self,
+        id: &str,
+        application: &HiredApplication,
+    ) -> Result<(), LedgerError> {
+        let mapping = &self.settings.mapping;
+        let Ok(rendered) = mapping.render(&application.source) else {
+            return Ok(());
+        };
+        let mut ledger = self.ledger();
+        if ledger.mapped_values(&[id])?.contains_key(id) {
+            // Our own create's values (an intent whose outcome was unknown): keep them.
+            return Ok(());
         }
+        ledger.record_mapped_baseline(
+            id,
+            self.pass,
+            Utc::now(),
+            &mapping.fingerprint(),
+            &rendered,
+            None,
+            &format!(
+                "Pinpoint's mapped values, for drift (the adopted employee's fields were not written): {}",
+                crate::ledger::describe_values(&rendered)
+            ),
+        )
     }
 
     fn fail(
@@ -491,6 +533,56 @@ pub fn record_retry(
         pass,
         now,
     )
+}
+
+/// The employee a create sends, from the mapping: `work.site` defaults to `hibob.site`, the
+/// start date to the configured offset, and a start date in the past becomes today unless
+/// `mapping.allow_past_start_date`. Also returns what the mapping rendered (drift's baseline).
+pub fn new_employee(
+    settings: &Settings,
+    first_seen: DateTime<Utc>,
+    application: &HiredApplication,
+    now: DateTime<Utc>,
+) -> Result<(NewEmployee, crate::mapping::Values), crate::mapping::RenderError> {
+    use crate::mapping::{SITE, START_DATE};
+    let rendered = settings.mapping.render(&application.source)?;
+    let mut fields = rendered.clone();
+    let site = fields.remove(SITE).unwrap_or_else(|| settings.site.clone());
+    let start = match fields.remove(START_DATE) {
+        Some(text) => {
+            let date =
+                crate::mapping::parse_date(&text).ok_or_else(|| crate::mapping::RenderError {
+                    field: START_DATE.into(),
+                    message: format!("{text:?} is not a date"),
+                })?;
+            clamp_start(&settings.mapping, date, now)
+        }
+        None => start_date(first_seen, settings.start_date_offset, now),
+    };
+    Ok((
+        NewEmployee {
+            first_name: application.first_name.clone(),
+            surname: application.last_name.clone(),
+            email: application.email.clone(),
+            site,
+            start_date: start,
+            fields,
+        },
+        rendered,
+    ))
+}
+
+/// A mapped start date in the past becomes today, unless the config allows the past.
+pub fn clamp_start(
+    mapping: &crate::mapping::Mapping,
+    date: chrono::NaiveDate,
+    now: DateTime<Utc>,
+) -> chrono::NaiveDate {
+    if mapping.allow_past_start_date {
+        date
+    } else {
+        date.max(now.date_naive())
+    }
 }
 
 /// The start date sent to HiBob when Pinpoint has none: the configured offset from the day

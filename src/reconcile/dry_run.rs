@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::Reconciler;
-use super::apply::start_date;
+use super::apply::new_employee;
 use super::plan::{self, Lookup, Step};
 use crate::ledger::{CvState, EmployeeOrigin, HireStatus, LedgerEntry, LedgerError, StepState};
 use crate::pinpoint::HiredApplication;
@@ -257,10 +257,15 @@ impl Reconciler {
             .unwrap_or_else(|_| chrono::Duration::seconds(20));
         let steps = plan::plan_hire(entry, application, &lookup, now, lag);
         let mut employee = entry.hibob_employee_id.clone().zip(entry.employee_origin);
-        steps
+        let mut actions: Vec<PlannedAction> = steps
             .iter()
             .map(|step| self.describe(entry, application, step, &mut employee, now))
-            .collect()
+            .collect();
+        // A hire parked before its create goes no further.
+        if let Some(at) = actions.iter().position(|a| a.kind == "park") {
+            actions.truncate(at + 1);
+        }
+        actions
     }
 
     fn describe(
@@ -292,17 +297,21 @@ impl Reconciler {
                 } else {
                     "no HiBob employee has this email; "
                 };
-                PlannedAction::new(
-                    "create",
-                    format!(
-                        "{again}create {} {} <{}> at site {:?}, start {}",
-                        application.first_name,
-                        application.last_name,
-                        application.email,
-                        self.settings.site,
-                        start_date(entry.first_seen_at, self.settings.start_date_offset, now)
+                match new_employee(&self.settings, entry.first_seen_at, application, now) {
+                    Ok((new, _)) => PlannedAction::new(
+                        "create",
+                        format!(
+                            "{again}create {} {} <{}> with {}",
+                            new.first_name,
+                            new.surname,
+                            new.email,
+                            crate::ledger::describe_values(&new.written())
+                        ),
                     ),
-                )
+                    Err(e) => {
+                        PlannedAction::new("park", format!("{e}; nothing would be sent to HiBob"))
+                    }
+                }
             }
             Step::WaitForReadLag { until } => PlannedAction::new(
                 "wait",

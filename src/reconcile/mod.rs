@@ -8,6 +8,7 @@
 //! in the same pass that read it.
 
 pub mod apply;
+pub mod drift;
 pub mod dry_run;
 pub mod plan;
 
@@ -38,6 +39,8 @@ pub struct Settings {
     pub retry: RetryConfig,
     /// Hires worked on at once.
     pub concurrency: usize,
+    /// `[mapping]`: the fields a new employee gets, and what drift does.
+    pub mapping: crate::mapping::Mapping,
 }
 
 impl Settings {
@@ -50,6 +53,7 @@ impl Settings {
             search_batch_size: config.hibob.search_batch_size,
             retry: config.retry,
             concurrency: config.sync.concurrency,
+            mapping: config.mapping.clone(),
         }
     }
 }
@@ -69,6 +73,8 @@ pub struct PassSummary {
     pub parked: usize,
     /// Listed records that cannot be used (no email, …).
     pub unusable: usize,
+    /// Done hires whose mapped values changed in Pinpoint (drift detected this pass).
+    pub drifted: usize,
     /// Requests sent to both APIs, 429s received and in-place retries, during the pass.
     pub http: StatsSnapshot,
 }
@@ -178,7 +184,8 @@ impl Reconciler {
     ) -> Result<Self, reqwest::Error> {
         Ok(Self {
             ledger: Mutex::new(ledger),
-            pinpoint: PinpointClient::new(http.clone(), &config.pinpoint),
+            pinpoint: PinpointClient::new(http.clone(), &config.pinpoint)
+                .including(&config.mapping.pinpoint_includes()),
             hibob: HibobClient::new(http.clone(), &config.hibob),
             http,
             settings: Settings::from_config(config),
@@ -191,7 +198,8 @@ impl Reconciler {
     /// The ledger's path is not the reconciler's to change; the caller refuses that.
     pub fn reconfigure(&mut self, config: &Config) -> Result<(), reqwest::Error> {
         let http = HttpClient::with_clock(&config.http, self.http.clock())?;
-        self.pinpoint = PinpointClient::new(http.clone(), &config.pinpoint);
+        self.pinpoint = PinpointClient::new(http.clone(), &config.pinpoint)
+            .including(&config.mapping.pinpoint_includes());
         self.hibob = HibobClient::new(http.clone(), &config.hibob);
         self.http = http;
         self.settings = Settings::from_config(config);
@@ -329,6 +337,9 @@ impl Reconciler {
             .iter()
             .map(|a| (a.id.as_str(), a))
             .collect();
+        if let Some(stop) = self.check_drift(pass, &entries, &by_id, summary).await? {
+            return Ok(Some(stop));
+        }
         let due: Vec<LedgerEntry> = entries.into_iter().filter(|e| e.is_due(now)).collect();
         if due.is_empty() {
             return Ok(None);

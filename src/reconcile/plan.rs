@@ -243,6 +243,7 @@ mod tests {
                 url: "https://files/ada.pdf".into(),
             }),
             updated_at: None,
+            source: serde_json::Value::Null,
         }
     }
 

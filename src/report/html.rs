@@ -142,7 +142,7 @@ pub fn render(rows: &[ReportRow], context: &Context, out: &mut dyn Write) -> std
     }
     page.push_str("</tr></thead>\n<tbody>\n");
     for row in rows {
-        let cells: [String; 15] = [
+        let cells: [String; 19] = [
             row.application_id.clone(),
             row.email.clone(),
             row.name.clone(),
@@ -158,6 +158,10 @@ pub fn render(rows: &[ReportRow], context: &Context, out: &mut dyn Write) -> std
             row.first_seen_at.clone(),
             row.done_at.clone().unwrap_or_default(),
             row.updated_at.clone(),
+            row.drift.unwrap_or("").to_owned(),
+            row.drift_fields.clone().unwrap_or_default(),
+            row.drift_detected_at.clone().unwrap_or_default(),
+            row.drift_detail.clone().unwrap_or_default(),
         ];
         page.push_str(&format!(
             "<tr data-application-id=\"{}\">",
@@ -206,6 +210,10 @@ mod tests {
             first_seen_at: done.into(),
             done_at: Some(done.into()),
             updated_at: done.into(),
+            drift: None,
+            drift_fields: None,
+            drift_detected_at: None,
+            drift_detail: None,
         };
         // 2026-11-25 is a Wednesday; 2026-12-09 two weeks later.
         let weeks = done_per_week(&[

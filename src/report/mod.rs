@@ -16,7 +16,9 @@ use std::io::Write;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
 
-use crate::ledger::{CvState, EmployeeOrigin, HireStatus, LedgerEntry};
+use std::collections::HashMap;
+
+use crate::ledger::{CvState, EmployeeOrigin, HireStatus, LedgerEntry, MappedRecord};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -102,6 +104,14 @@ pub struct ReportRow {
     pub first_seen_at: String,
     pub done_at: Option<String>,
     pub updated_at: String,
+    /// Mapped values changed in Pinpoint after the hire was done: `reported`, `pending`,
+    /// `in_flight`, `updated`, `edited_in_hibob` or `failed`; none when there is no drift.
+    pub drift: Option<&'static str>,
+    /// The drifted fields, comma-separated (`work.startDate,work.title`).
+    pub drift_fields: Option<String>,
+    pub drift_detected_at: Option<String>,
+    /// What changed and what happened about it.
+    pub drift_detail: Option<String>,
 }
 
 fn when(t: DateTime<Utc>) -> String {
@@ -135,12 +145,38 @@ impl From<&LedgerEntry> for ReportRow {
             first_seen_at: when(e.first_seen_at),
             done_at: e.done_at.map(when),
             updated_at: when(e.updated_at),
+            drift: None,
+            drift_fields: None,
+            drift_detected_at: None,
+            drift_detail: None,
         }
     }
 }
 
 pub fn rows(entries: &[LedgerEntry]) -> Vec<ReportRow> {
     entries.iter().map(ReportRow::from).collect()
+}
+
+/// Rows with each hire's drift, from the ledger's mapped values.
+pub fn rows_with_drift(
+    entries: &[LedgerEntry],
+    mapped: &HashMap<String, MappedRecord>,
+) -> Vec<ReportRow> {
+    entries
+        .iter()
+        .map(|e| {
+            let mut row = ReportRow::from(e);
+            if let Some(r) = mapped.get(&e.application_id)
+                && let Some(drift) = r.drift
+            {
+                row.drift = Some(drift.as_str());
+                row.drift_fields = Some(r.drift_fields.join(","));
+                row.drift_detected_at = r.drift_detected_at.map(when);
+                row.drift_detail = r.drift_detail.clone();
+            }
+            row
+        })
+        .collect()
 }
 
 pub fn render(rows: &[ReportRow], format: Format, out: &mut dyn Write) -> std::io::Result<()> {
@@ -180,7 +216,7 @@ pub fn render_with(
     }
 }
 
-pub const CSV_HEADER: [&str; 15] = [
+pub const CSV_HEADER: [&str; 19] = [
     "application_id",
     "email",
     "name",
@@ -196,6 +232,10 @@ pub const CSV_HEADER: [&str; 15] = [
     "first_seen_at",
     "done_at",
     "updated_at",
+    "drift",
+    "drift_fields",
+    "drift_detected_at",
+    "drift_detail",
 ];
 
 pub(crate) fn clip(text: &str, width: usize) -> String {
@@ -225,10 +265,14 @@ fn render_table(rows: &[ReportRow], out: &mut dyn Write) -> std::io::Result<()> 
     let mut cells: Vec<[String; 7]> = rows
         .iter()
         .map(|r| {
-            let note = match (&r.last_error, r.employee_origin) {
-                (Some(error), _) => error.clone(),
-                (None, Some(origin)) => origin.to_owned(),
-                (None, None) => String::new(),
+            let note = match (&r.last_error, r.drift, r.employee_origin) {
+                (Some(error), _, _) => error.clone(),
+                (None, Some(drift), _) => format!(
+                    "drift {drift}: {}",
+                    r.drift_fields.as_deref().unwrap_or_default()
+                ),
+                (None, None, Some(origin)) => origin.to_owned(),
+                (None, None, None) => String::new(),
             };
             [
                 clip(&r.application_id, 11),
@@ -303,6 +347,10 @@ mod tests {
             first_seen_at: "2026-11-25T12:00:00Z".into(),
             done_at: Some("2026-11-25T12:00:01Z".into()),
             updated_at: "2026-11-25T12:00:01Z".into(),
+            drift: None,
+            drift_fields: None,
+            drift_detected_at: None,
+            drift_detail: None,
         }
     }
 

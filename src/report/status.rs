@@ -69,6 +69,40 @@ pub struct StatusView {
     pub ledger_path: PathBuf,
     pub ledger_bytes: u64,
     pub schema_version: i64,
+    /// Done hires whose mapped values changed in Pinpoint and wait for a person (reported,
+    /// edited in HiBob, or refused by HiBob). Drift does not change the health or exit code.
+    pub drift: Vec<DriftView>,
+}
+
+/// One hire's drift, for `status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DriftView {
+    pub application_id: String,
+    pub drift: &'static str,
+    pub fields: Vec<String>,
+    pub detected_at: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// The drift a person should look at, oldest first.
+pub fn drift_views(
+    mapped: &std::collections::HashMap<String, crate::ledger::MappedRecord>,
+) -> Vec<DriftView> {
+    let mut views: Vec<&crate::ledger::MappedRecord> = mapped
+        .values()
+        .filter(|r| r.drift.is_some_and(|d| d.needs_a_person()))
+        .collect();
+    views.sort_by_key(|r| (r.drift_detected_at, r.application_id.clone()));
+    views
+        .into_iter()
+        .map(|r| DriftView {
+            application_id: r.application_id.clone(),
+            drift: r.drift.map_or("", |d| d.as_str()),
+            fields: r.drift_fields.clone(),
+            detected_at: r.drift_detected_at.map(when),
+            detail: r.drift_detail.clone(),
+        })
+        .collect()
 }
 
 /// The ledger facts `status` is built from.
@@ -228,6 +262,7 @@ pub fn build(input: StatusInput<'_>) -> StatusView {
         ledger_path: input.ledger_path,
         ledger_bytes: input.ledger_bytes,
         schema_version: input.schema_version,
+        drift: Vec::new(),
     }
 }
 
@@ -319,6 +354,23 @@ pub fn render_text(view: &StatusView, out: &mut dyn Write) -> std::io::Result<()
             h.status.as_str(),
             h.first_seen_at
         )?,
+    }
+    if !view.drift.is_empty() {
+        writeln!(
+            out,
+            "drift ({}): mapped values changed in Pinpoint after the hire was done",
+            view.drift.len()
+        )?;
+        for d in view.drift.iter().take(LIST_LIMIT) {
+            writeln!(
+                out,
+                "  {} {} [{}]: {}",
+                d.application_id,
+                d.drift,
+                d.fields.join(","),
+                super::clip(d.detail.as_deref().unwrap_or(""), 160)
+            )?;
+        }
     }
     for (title, list) in [
         ("needs attention", &view.needs_attention),

@@ -85,15 +85,97 @@ fn visible_to_search(
     lag_passed && (show_inactive || e.emp.start_date <= today)
 }
 
+/// An employee as search shows it: root fields flat, the rest nested by category, with
+/// whatever the employee was created or updated with.
 fn employee_summary(e: &SimEmployee) -> Value {
-    json!({
+    let mut out = json!({
         "id": e.id,
         "email": e.email,
         "firstName": e.first_name,
         "surname": e.surname,
         "displayName": format!("{} {}", e.first_name, e.surname),
         "work": {"site": e.site, "startDate": e.start_date.format("%Y-%m-%d").to_string()},
+    });
+    merge(&mut out, &e.body);
+    out
+}
+
+/// Deep-merges `from` into `into` (objects by key; anything else replaces).
+fn merge(into: &mut Value, from: &Value) {
+    let Some(from) = from.as_object() else { return };
+    for (k, v) in from {
+        match (into.get_mut(k), v) {
+            (Some(existing @ Value::Object(_)), Value::Object(_)) => merge(existing, v),
+            _ => into[k] = v.clone(),
+        }
+    }
+}
+
+pub(crate) fn update(shared: &Shared, req: &Incoming, id: &str) -> Reply {
+    if let Err(r) = authorized(req) {
+        return r;
+    }
+    rate_limited(shared, Endpoint::UpdatePerson, || {
+        update_inner(shared, req, id)
     })
+}
+
+/// `PUT /people/{id}`: nested JSON of the fields to change; list and date fields validated as
+/// on create. Answers 200 with an empty body.
+fn update_inner(shared: &Shared, req: &Incoming, id: &str) -> Reply {
+    let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
+        return malformed_json();
+    };
+    if !body.is_object() {
+        return malformed_json();
+    }
+    let mut leaves = Vec::new();
+    flatten("", &body, &mut leaves);
+    let mut st = shared.lock();
+    if st.find_employee(id).is_none() {
+        return employee_not_found(id);
+    }
+    for (field, value) in &leaves {
+        let invalid_list = (field == "work.site" && !st.sites.contains(value))
+            || (field == "work.department" && !st.departments.contains(value));
+        if invalid_list {
+            return error(
+                400,
+                "validations.list.value",
+                format!("Value '{value}' is not a valid value for field {field}"),
+                &[field, value],
+            );
+        }
+        if field == "work.startDate" && NaiveDate::parse_from_str(value, "%Y-%m-%d").is_err() {
+            return error(
+                400,
+                "validations.date.invalid",
+                format!("Value '{value}' is not a valid date for field {field} (YYYY-MM-DD)"),
+                &[field, value],
+            );
+        }
+    }
+    for (field, value) in &leaves {
+        st.set_employee_field(id, field, value);
+    }
+    Reply::json(200, &json!({}))
+}
+
+fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&path, v, out);
+            }
+        }
+        Value::String(s) => out.push((prefix.to_owned(), s.clone())),
+        other => out.push((prefix.to_owned(), other.to_string())),
+    }
 }
 
 pub(crate) fn search(shared: &Shared, req: &Incoming) -> Reply {

@@ -26,7 +26,8 @@ use tokio::sync::oneshot;
 
 pub use faults::{Fault, FaultRule};
 pub use scenario::{
-    CvFiles, Scenario, SimApplication, SimEmployeeSeed, SimJob, Stage, Visibility, WindowLimit,
+    CvFiles, Scenario, SimApplication, SimEmployeeSeed, SimJob, SimOffer, Stage, Visibility,
+    WindowLimit,
 };
 pub use state::{SimComment, SimDocument, SimEmployee};
 
@@ -45,6 +46,7 @@ pub enum Endpoint {
     DownloadFile,
     SearchPeople,
     CreatePerson,
+    UpdatePerson,
     ListDocuments,
     UploadDocument,
     PeopleFields,
@@ -237,14 +239,37 @@ impl Sim {
             .count_calls(|c| c.endpoint == endpoint && c.status == status)
     }
 
-    /// Requests to the writing endpoints (create person, upload document, post comment), any status.
+    /// Requests to the writing endpoints (create or update person, upload document, post
+    /// comment), any status.
     pub fn write_calls(&self) -> usize {
         self.shared.lock().count_calls(|c| {
             matches!(
                 c.endpoint,
-                Endpoint::CreatePerson | Endpoint::UploadDocument | Endpoint::PostComment
+                Endpoint::CreatePerson
+                    | Endpoint::UpdatePerson
+                    | Endpoint::UploadDocument
+                    | Endpoint::PostComment
             )
         })
+    }
+
+    /// Changes one field of an employee as a person would in HiBob's UI (`work.title`, …).
+    ///
+    /// # Panics
+    /// If no employee has that id: a test referring to a missing employee is a bug in the test.
+    pub fn edit_employee_field(&self, employee_id: &str, field: &str, value: &str) {
+        let found = self
+            .shared
+            .lock()
+            .set_employee_field(employee_id, field, value);
+        assert!(found, "sim: no employee with id {employee_id}");
+    }
+
+    /// One field of an employee as HiBob holds it now (`None` when unset).
+    pub fn employee_field(&self, employee_id: &str, field: &str) -> Option<String> {
+        let st = self.shared.lock();
+        let e = st.find_employee(employee_id)?;
+        state::field_at(&e.body, field)
     }
 
     /// Forgets recorded calls (state and queued faults are kept).

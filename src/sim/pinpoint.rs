@@ -37,6 +37,10 @@ struct ReadOpts {
     attachments: bool,
     include_job: bool,
     include_comments: bool,
+    include_offers: bool,
+    include_custom: bool,
+    include_department: bool,
+    include_location: bool,
 }
 
 impl ReadOpts {
@@ -51,6 +55,10 @@ impl ReadOpts {
             attachments: false,
             include_job: false,
             include_comments: false,
+            include_offers: false,
+            include_custom: false,
+            include_department: false,
+            include_location: false,
         };
         // Real Pinpoint hides private and confidential jobs unless asked: the trap a sync must avoid.
         opts.visible = match opts.list("filter[job_visibility]") {
@@ -63,7 +71,21 @@ impl ReadOpts {
             has("include", "job"),
             has("include", "comments"),
         );
+        let related = (
+            has("include", "offers"),
+            has("include", "custom_attributes"),
+            has("include", "job.department"),
+            has("include", "job.location"),
+        );
         (opts.attachments, opts.include_job, opts.include_comments) = flags;
+        (
+            opts.include_offers,
+            opts.include_custom,
+            opts.include_department,
+            opts.include_location,
+        ) = related;
+        // Including a job's relation includes the job too, as JSON:API specifies.
+        opts.include_job |= opts.include_department || opts.include_location;
         opts
     }
 
@@ -225,6 +247,7 @@ fn application_json(st: &State, s: &StoredApplication, opts: &ReadOpts, origin: 
         "created_at": iso(s.created_at),
         "updated_at": iso(s.updated_at),
         "stage_basic_type": a.stage.basic_type(),
+        "linkedin_profile_url": a.linkedin,
     });
     if opts.attachments {
         let list: Vec<Value> = a
@@ -244,6 +267,20 @@ fn application_json(st: &State, s: &StoredApplication, opts: &ReadOpts, origin: 
         "job": {"data": {"type": "jobs", "id": a.job_id}},
         "stage": {"data": {"type": "stages", "id": a.stage.id()}},
     });
+    if opts.include_offers {
+        let ids: Vec<Value> = a
+            .offers
+            .iter()
+            .map(|o| json!({"type": "offers", "id": o.id}))
+            .collect();
+        rel["offers"] = json!({"data": ids});
+    }
+    if opts.include_custom {
+        let ids: Vec<Value> = (0..a.custom_attributes.len())
+            .map(|i| json!({"type": "custom_attributes", "id": format!("{}-{i}", a.id)}))
+            .collect();
+        rel["custom_attributes"] = json!({"data": ids});
+    }
     if opts.include_comments {
         let ids: Vec<Value> = comments_of(st, &a.id)
             .map(|c| json!({"type": "comments", "id": c.comment.id}))
@@ -261,11 +298,45 @@ fn included_for(st: &State, page: &[&StoredApplication], opts: &ReadOpts) -> Vec
             if seen.insert(s.app.job_id.clone())
                 && let Some(job) = st.jobs.get(&s.app.job_id)
             {
+                let mut rel = json!({});
+                if opts.include_department
+                    && let Some(d) = &job.department
+                {
+                    rel["department"] =
+                        json!({"data": {"type": "departments", "id": format!("d-{}", job.id)}});
+                    out.push(json!({"type": "departments", "id": format!("d-{}", job.id), "attributes": {"name": d}}));
+                }
+                if opts.include_location
+                    && let Some(l) = &job.location
+                {
+                    rel["location"] =
+                        json!({"data": {"type": "locations", "id": format!("l-{}", job.id)}});
+                    out.push(json!({"type": "locations", "id": format!("l-{}", job.id), "attributes": {"name": l}}));
+                }
                 out.push(json!({
                     "type": "jobs",
                     "id": job.id,
                     "attributes": {"title": job.title, "visibility": job.visibility.as_str()},
+                    "relationships": rel,
                 }));
+            }
+        }
+    }
+    if opts.include_offers {
+        for s in page {
+            for o in &s.app.offers {
+                out.push(json!({"type": "offers", "id": o.id,
+                    "attributes": {"status": o.status, "start_on": o.start_on}}));
+            }
+        }
+    }
+    if opts.include_custom {
+        for s in page {
+            for (i, (key, value)) in s.app.custom_attributes.iter().enumerate() {
+                out.push(
+                    json!({"type": "custom_attributes", "id": format!("{}-{i}", s.app.id),
+                    "attributes": {"key": key, "name": key, "value": value}}),
+                );
             }
         }
     }

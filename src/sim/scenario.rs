@@ -32,6 +32,20 @@ pub struct SimJob {
     pub id: String,
     pub title: String,
     pub visibility: Visibility,
+    /// Served as an included `departments` record (`include=job.department`).
+    pub department: Option<String>,
+    /// Served as an included `locations` record (`include=job.location`).
+    pub location: Option<String>,
+}
+
+/// An offer on an application (`include=offers`); the accepted one carries the start date.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimOffer {
+    pub id: String,
+    /// `accepted`, `declined`, `sent`, …
+    pub status: String,
+    /// `YYYY-MM-DD`.
+    pub start_on: String,
 }
 
 /// Job visibility; the query names are `external`, `internal`, `private_job`, `confidential`.
@@ -74,6 +88,11 @@ pub struct SimApplication {
     pub job_id: String,
     pub stage: Stage,
     pub cv: CvFiles,
+    /// The `linkedin_profile_url` attribute.
+    pub linkedin: Option<String>,
+    pub offers: Vec<SimOffer>,
+    /// Custom attributes as (key, value), served with `include=custom_attributes`.
+    pub custom_attributes: Vec<(String, String)>,
 }
 
 /// Pipeline stage. `Hired` has `stage_basic_type` "hired" and stage id "4".
@@ -135,6 +154,9 @@ impl SimApplication {
             job_id: job_id.to_string(),
             stage: Stage::Hired,
             cv: CvFiles::PdfOnly,
+            linkedin: None,
+            offers: Vec::new(),
+            custom_attributes: Vec::new(),
         }
     }
 
@@ -189,6 +211,8 @@ impl Scenario {
             id: id.into(),
             title: title.into(),
             visibility,
+            department: None,
+            location: None,
         });
         self
     }

@@ -130,6 +130,7 @@ pub(crate) enum Route {
     },
     SearchPeople,
     CreatePerson,
+    UpdatePerson(String),
     ListDocuments(String),
     UploadDocument {
         employee_id: String,
@@ -167,6 +168,7 @@ impl Route {
             return match s.as_slice() {
                 ["people", "search"] if post => Route::SearchPeople,
                 ["people"] if post => Route::CreatePerson,
+                ["people", id] if method == Method::PUT => Route::UpdatePerson(id.to_string()),
                 ["docs", "people", id] if get => Route::ListDocuments(id.to_string()),
                 ["docs", "people", id, folder @ ("shared" | "confidential")] if post => {
                     Route::UploadDocument {
@@ -201,6 +203,7 @@ impl Route {
             Route::DownloadFile { .. } => Endpoint::DownloadFile,
             Route::SearchPeople => Endpoint::SearchPeople,
             Route::CreatePerson => Endpoint::CreatePerson,
+            Route::UpdatePerson(_) => Endpoint::UpdatePerson,
             Route::ListDocuments(_) => Endpoint::ListDocuments,
             Route::UploadDocument { .. } => Endpoint::UploadDocument,
             Route::PeopleFields => Endpoint::PeopleFields,
@@ -218,6 +221,7 @@ pub(crate) fn api_of(endpoint: Endpoint) -> Api {
         Endpoint::DownloadFile => Api::Files,
         Endpoint::SearchPeople
         | Endpoint::CreatePerson
+        | Endpoint::UpdatePerson
         | Endpoint::ListDocuments
         | Endpoint::UploadDocument
         | Endpoint::PeopleFields
@@ -370,6 +374,7 @@ async fn normal(shared: &Shared, route: &Route, req: &Incoming) -> Reply {
         } => pinpoint::download_file(shared, application_id, filename),
         Route::SearchPeople => hibob::search(shared, req),
         Route::CreatePerson => hibob::create(shared, req),
+        Route::UpdatePerson(id) => hibob::update(shared, req, id),
         Route::ListDocuments(id) => hibob::list_documents(shared, req, id),
         Route::UploadDocument {
             employee_id,

@@ -220,6 +220,41 @@ impl State {
             .map(|e| &e.emp)
     }
 
+    /// Sets a field in the employee's record (nested by category), as an update or an edit
+    /// in HiBob's UI would; site and start date are kept in step.
+    pub fn set_employee_field(&mut self, id: &str, field: &str, value: &str) -> bool {
+        let Some(stored) = self.employees.iter_mut().find(|e| e.emp.id == id) else {
+            return false;
+        };
+        let emp = &mut stored.emp;
+        if !emp.body.is_object() {
+            emp.body = serde_json::json!({
+                "firstName": emp.first_name, "surname": emp.surname, "email": emp.email,
+                "work": {"site": emp.site, "startDate": emp.start_date.format("%Y-%m-%d").to_string()},
+            });
+        }
+        let path = field.strip_prefix("root.").unwrap_or(field);
+        let parts: Vec<&str> = path.split('.').collect();
+        let mut node = &mut emp.body;
+        for part in &parts[..parts.len() - 1] {
+            if !node.get(*part).is_some_and(Value::is_object) {
+                node[*part] = serde_json::json!({});
+            }
+            node = &mut node[*part];
+        }
+        node[parts[parts.len() - 1]] = Value::String(value.to_owned());
+        match path {
+            "work.site" => emp.site = value.to_owned(),
+            "work.startDate" => {
+                if let Ok(d) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+                    emp.start_date = d;
+                }
+            }
+            _ => {}
+        }
+        true
+    }
+
     pub fn email_taken(&self, email: &str) -> bool {
         let e = email.to_lowercase();
         self.employees
@@ -308,6 +343,15 @@ impl State {
         slot.1 += 1;
         Some((true, limit.limit, limit.limit - slot.1, reset))
     }
+}
+
+/// The value at a field's path in an employee record (`work.title` → `body.work.title`).
+pub(crate) fn field_at(body: &Value, field: &str) -> Option<String> {
+    let path = field.strip_prefix("root.").unwrap_or(field);
+    path.split('.')
+        .try_fold(body, |node, part| node.get(part))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
 }
 
 pub(crate) fn epoch_ms() -> u64 {

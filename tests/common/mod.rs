@@ -443,3 +443,28 @@ pub fn has_line(message: &str, line: &str) -> bool {
 pub fn status_of(message: &str) -> Option<&str> {
     message.lines().find_map(|l| l.strip_prefix("STATUS="))
 }
+
+/// Compares `actual` with `tests/golden/<name>`; with `UPDATE_GOLDEN=1` in the environment,
+/// rewrites the file instead (review the diff).
+pub fn golden(name: &str, actual: &[u8]) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {}: {e}; run `UPDATE_GOLDEN=1 cargo test` to create it",
+            path.display()
+        )
+    });
+    assert!(
+        expected == actual,
+        "{name} differs from its golden file; if intended, run `UPDATE_GOLDEN=1 cargo test`\n--- expected\n{}\n--- actual\n{}",
+        String::from_utf8_lossy(&expected),
+        String::from_utf8_lossy(actual)
+    );
+}

@@ -1,0 +1,574 @@
+//! Field mapping: which HiBob fields a new employee gets, from templates over Pinpoint's data
+//! (the application, its job, its accepted offer, its custom attributes).
+//!
+//! Owns the `[mapping]` rules once validated: compiling the templates (minijinja, strict
+//! undefined, so missing data is an error and never an empty string sent to HiBob), which
+//! Pinpoint `include`s they need, rendering one hire's values, lookup tables, turning dotted
+//! field paths into HiBob's nested JSON, and the fingerprint that detects drift. Pure: no I/O,
+//! no clock, no SQL; it knows neither the clients nor the ledger.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use serde_json::{Map, Value};
+
+/// HiBob's field for the site; `hibob.site` is its default.
+pub const SITE: &str = "work.site";
+/// HiBob's field for the start date; `hibob.start_date_offset` is its fallback.
+pub const START_DATE: &str = "work.startDate";
+
+/// The variables a template may use; anything else is a config error at startup.
+pub const VARIABLES: [&str; 5] = ["application", "job", "offer", "custom", "hibob"];
+
+/// Fields hirebridge always fills from the application itself: they identify the person
+/// (the email is how an existing employee is found), so no mapping may change them.
+const IDENTITY: [&str; 6] = [
+    "firstName",
+    "surname",
+    "email",
+    "root.firstName",
+    "root.surname",
+    "root.email",
+];
+
+/// The mapping shipped by default: what Pinpoint's manual "Send to Bob" pre-fills, where
+/// Pinpoint has it. Optional data is written `| default("")`: a value that renders empty is
+/// left out of the create (and a start date then falls back to the configured offset).
+pub const DEFAULT_FIELDS: [(&str, &str); 6] = [
+    ("work.title", "{{ job.title | default(\"\") }}"),
+    ("work.department", "{{ job.department | default(\"\") }}"),
+    (SITE, "{{ hibob.site }}"),
+    (START_DATE, "{{ offer.start_on | default(\"\") }}"),
+    (
+        "home.mobilePhone",
+        "{{ application.phone | default(\"\") }}",
+    ),
+    (
+        "about.socialData.linkedin",
+        "{{ application.linkedin_profile_url | default(\"\") }}",
+    ),
+];
+
+/// What to do when a done hire's mapped values change in Pinpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnChange {
+    /// Record the drift for a person to act on.
+    Report,
+    /// Apply it to HiBob (`PUT /people/{id}`) unless HiBob's value was edited since.
+    Update,
+}
+
+impl OnChange {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnChange::Report => "report",
+            OnChange::Update => "update",
+        }
+    }
+}
+
+/// One field's rule as configured: a template and an optional lookup table applied to what
+/// it renders (`"*"` is the table's fallback entry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldRule {
+    pub field: String,
+    pub template: String,
+    pub lookup: BTreeMap<String, String>,
+}
+
+/// Why the mapping in the config cannot be used; the message names the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("config key `{key}`: {message}")]
+pub struct MappingConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+/// Why one hire's values could not be rendered: names the field and the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("mapped field {field}: {message}")]
+pub struct RenderError {
+    pub field: String,
+    pub message: String,
+}
+
+/// A field path → the value rendered for it; only non-empty values are kept.
+pub type Values = BTreeMap<String, String>;
+
+/// The validated mapping, ready to render.
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    rules: Arc<Vec<FieldRule>>,
+    env: Arc<minijinja::Environment<'static>>,
+    pub on_change: OnChange,
+    pub allow_past_start_date: bool,
+    site: String,
+    /// Roots and nested names the templates use (`job.department`, `offer.start_on`, …).
+    used: BTreeSet<String>,
+}
+
+fn key_of(field: &str) -> String {
+    format!("mapping.fields.\"{field}\"")
+}
+
+impl Mapping {
+    /// Validates and compiles: template syntax, known variables, no identity field. Needs no
+    /// network; whether HiBob has the fields and list values is `hirebridge check`'s job.
+    /// `overrides` are merged over [`DEFAULT_FIELDS`]; an empty template removes a field.
+    pub fn new(
+        overrides: Vec<FieldRule>,
+        on_change: OnChange,
+        allow_past_start_date: bool,
+        site: &str,
+    ) -> Result<Self, MappingConfigError> {
+        let mut by_field: BTreeMap<String, FieldRule> = DEFAULT_FIELDS
+            .iter()
+            .map(|(f, t)| {
+                (
+                    (*f).to_owned(),
+                    FieldRule {
+                        field: (*f).to_owned(),
+                        template: (*t).to_owned(),
+                        lookup: BTreeMap::new(),
+                    },
+                )
+            })
+            .collect();
+        for rule in overrides {
+            let field = rule.field.trim();
+            let valid_path = !field.is_empty()
+                && field.split('.').all(|part| {
+                    !part.is_empty()
+                        && part
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                });
+            if !valid_path {
+                return Err(MappingConfigError {
+                    key: key_of(&rule.field),
+                    message: "is not a HiBob field path; write its id or JSON path, e.g. \"work.title\" or \"about.socialData.linkedin\"".into(),
+                });
+            }
+            if IDENTITY.contains(&field) {
+                return Err(MappingConfigError {
+                    key: key_of(field),
+                    message: "is always filled from the application itself (it identifies the person); remove it from [mapping.fields]".into(),
+                });
+            }
+            if rule.template.trim().is_empty() {
+                by_field.remove(field);
+            } else {
+                by_field.insert(field.to_owned(), rule);
+            }
+        }
+        let mut env = minijinja::Environment::new();
+        // Missing data is an error, never an empty string sent to HiBob.
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        // Values are sent as JSON, not HTML: no escaping.
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        let mut used = BTreeSet::new();
+        for rule in by_field.values() {
+            env.add_template_owned(rule.field.clone(), rule.template.clone())
+                .map_err(|e| MappingConfigError {
+                    key: key_of(&rule.field),
+                    message: format!(
+                        "the template {:?} does not parse ({}); see the minijinja syntax, e.g. \"{{{{ job.title }}}}\"",
+                        rule.template,
+                        e.detail().unwrap_or(&e.to_string())
+                    ),
+                })?;
+            let template = env
+                .get_template(&rule.field)
+                .map_err(|e| MappingConfigError {
+                    key: key_of(&rule.field),
+                    message: e.to_string(),
+                })?;
+            for name in template.undeclared_variables(true) {
+                let root = name.split('.').next().unwrap_or("");
+                if !VARIABLES.contains(&root) {
+                    return Err(MappingConfigError {
+                        key: key_of(&rule.field),
+                        message: format!(
+                            "the template uses {name:?}, which is not a variable; use application, job, offer, custom or hibob (e.g. \"{{{{ job.title }}}}\")"
+                        ),
+                    });
+                }
+                if root == "hibob" && name != "hibob" && name != "hibob.site" {
+                    return Err(MappingConfigError {
+                        key: key_of(&rule.field),
+                        message: format!(
+                            "the template uses {name:?}; the only hibob variable is hibob.site"
+                        ),
+                    });
+                }
+                used.insert(name);
+            }
+        }
+        Ok(Mapping {
+            rules: Arc::new(by_field.into_values().collect()),
+            env: Arc::new(env),
+            on_change,
+            allow_past_start_date,
+            site: site.to_owned(),
+            used,
+        })
+    }
+
+    /// The default mapping, for `demo` and tests.
+    pub fn default_for(site: &str) -> Self {
+        Self::new(Vec::new(), OnChange::Report, false, site).expect("the default mapping is valid")
+    }
+
+    pub fn rules(&self) -> &[FieldRule] {
+        &self.rules
+    }
+
+    /// The mapped field paths, in order.
+    pub fn fields(&self) -> Vec<String> {
+        self.rules.iter().map(|r| r.field.clone()).collect()
+    }
+
+    /// What the Pinpoint reads must `include` for these templates: `job` always (its title is
+    /// kept in the ledger), the rest only when a template refers to it.
+    pub fn pinpoint_includes(&self) -> Vec<&'static str> {
+        let uses = |prefix: &str| {
+            self.used
+                .iter()
+                .any(|n| n == prefix || n.starts_with(&format!("{prefix}.")))
+        };
+        let mut includes = vec!["job"];
+        if uses("job.department") {
+            includes.push("job.department");
+        }
+        if uses("job.location") {
+            includes.push("job.location");
+        }
+        if uses("offer") {
+            includes.push("offers");
+        }
+        if uses("custom") {
+            includes.push("custom_attributes");
+        }
+        includes
+    }
+
+    /// A fingerprint of the rules themselves: when HR changes the mapping, stored values are
+    /// re-baselined instead of being reported as drift on every hire.
+    pub fn fingerprint(&self) -> String {
+        let mut text = format!("{}\u{5}", self.site);
+        for r in self.rules.iter() {
+            text.push_str(&r.field);
+            text.push('\u{1}');
+            text.push_str(&r.template);
+            for (k, v) in &r.lookup {
+                text.push('\u{2}');
+                text.push_str(k);
+                text.push('\u{3}');
+                text.push_str(v);
+            }
+            text.push('\u{4}');
+        }
+        format!("{:016x}", fnv1a(text.as_bytes()))
+    }
+
+    /// Renders every field for one hire from its Pinpoint data (see
+    /// [`crate::pinpoint::HiredApplication::source`]). Values that render empty are left out;
+    /// undefined data, a lookup miss or a malformed date is an error naming field and value.
+    pub fn render(&self, source: &Value) -> Result<Values, RenderError> {
+        let mut context = match source {
+            Value::Object(m) => m.clone(),
+            _ => Map::new(),
+        };
+        // Every root is an object, so `offer.start_on | default("")` works without an offer.
+        for root in ["application", "job", "offer", "custom"] {
+            context
+                .entry(root)
+                .or_insert_with(|| Value::Object(Map::new()));
+        }
+        context.insert(
+            "hibob".into(),
+            serde_json::json!({ "site": self.site.clone() }),
+        );
+        let context = minijinja::Value::from(minijinja::value::Serde(Value::Object(context)));
+        let mut values = Values::new();
+        for rule in self.rules.iter() {
+            let template = self
+                .env
+                .get_template(&rule.field)
+                .map_err(|e| RenderError {
+                    field: rule.field.clone(),
+                    message: e.to_string(),
+                })?;
+            let rendered = template
+                .render(&context)
+                .map_err(|e| RenderError {
+                    field: rule.field.clone(),
+                    message: format!(
+                        "{} cannot be filled from this application ({}); add the data in Pinpoint, or mark it optional with | default(\"\") in [mapping.fields]",
+                        rule.template,
+                        e.detail().map_or_else(|| e.kind().to_string(), str::to_owned)
+                    ),
+                })?
+                .trim()
+                .to_owned();
+            if rendered.is_empty() {
+                continue;
+            }
+            let value = if rule.lookup.is_empty() {
+                rendered
+            } else {
+                match rule.lookup.get(&rendered).or_else(|| rule.lookup.get("*")) {
+                    Some(v) => v.clone(),
+                    None => {
+                        return Err(RenderError {
+                            field: rule.field.clone(),
+                            message: format!(
+                                "Pinpoint's value {rendered:?} is not in its lookup table; add it to {}.lookup (or a \"*\" fallback entry)",
+                                key_of(&rule.field)
+                            ),
+                        });
+                    }
+                }
+            };
+            if value.trim().is_empty() {
+                continue;
+            }
+            let value = if rule.field == START_DATE {
+                parse_date(&value)
+                    .ok_or_else(|| RenderError {
+                        field: rule.field.clone(),
+                        message: format!(
+                            "{value:?} is not a date; HiBob needs YYYY-MM-DD (fix the offer in Pinpoint or the template)"
+                        ),
+                    })?
+                    .format("%Y-%m-%d")
+                    .to_string()
+            } else {
+                value
+            };
+            values.insert(rule.field.clone(), value);
+        }
+        Ok(values)
+    }
+
+    /// Renders the templates that need no Pinpoint data (static values, `hibob.site`), for
+    /// `check`; `None` for a field whose value comes from Pinpoint.
+    pub fn static_value(&self, rule: &FieldRule) -> Option<String> {
+        let template = self.env.get_template(&rule.field).ok()?;
+        let needs_pinpoint = template
+            .undeclared_variables(false)
+            .iter()
+            .any(|v| v != "hibob");
+        if needs_pinpoint {
+            return None;
+        }
+        let context = minijinja::Value::from(minijinja::value::Serde(
+            serde_json::json!({ "hibob": { "site": self.site.clone() } }),
+        ));
+        template
+            .render(context)
+            .ok()
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// `YYYY-MM-DD`, or the date part of an RFC 3339 time.
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    let text = text.trim();
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .or_else(|| {
+            chrono::DateTime::parse_from_rfc3339(text)
+                .ok()
+                .map(|t| t.date_naive())
+        })
+}
+
+/// Where a field goes in a HiBob body: its JSON path. A field id such as `root.firstName`
+/// lives at the top level (`firstName`); every other id is its own path (`work.title`).
+pub fn json_path(field: &str) -> &str {
+    field.strip_prefix("root.").unwrap_or(field)
+}
+
+/// HiBob's nested JSON from dotted field paths: `work.title` → `{"work": {"title": …}}`, a
+/// root field such as `firstName` stays top-level.
+pub fn nested_body<'a>(values: impl IntoIterator<Item = (&'a str, &'a str)>) -> Value {
+    let mut body = Map::new();
+    for (field, value) in values {
+        let parts: Vec<&str> = json_path(field).split('.').collect();
+        let mut node = &mut body;
+        for part in &parts[..parts.len() - 1] {
+            let entry = node
+                .entry((*part).to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !entry.is_object() {
+                *entry = Value::Object(Map::new());
+            }
+            node = entry.as_object_mut().expect("just made an object");
+        }
+        node.insert(
+            parts[parts.len() - 1].to_owned(),
+            Value::String(value.to_owned()),
+        );
+    }
+    Value::Object(body)
+}
+
+/// The fields whose values differ between two renderings (added, removed or changed).
+pub fn changed_fields(before: &Values, after: &Values) -> Vec<String> {
+    let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    keys.into_iter()
+        .filter(|k| before.get(*k) != after.get(*k))
+        .cloned()
+        .collect()
+}
+
+/// 64-bit FNV-1a: stable across builds and platforms, unlike std's hasher.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rule(field: &str, template: &str) -> FieldRule {
+        FieldRule {
+            field: field.into(),
+            template: template.into(),
+            lookup: BTreeMap::new(),
+        }
+    }
+
+    fn mapping(rules: Vec<FieldRule>) -> Result<Mapping, MappingConfigError> {
+        Mapping::new(rules, OnChange::Report, false, "New York (Demo)")
+    }
+
+    fn source() -> Value {
+        json!({
+            "application": {"id": "1001", "first_name": "Ada", "phone": "+44 20 7946 0000"},
+            "job": {"title": "Analytical Engineer", "department": "Engineering", "location": "London office"},
+            "offer": {"start_on": "2026-12-07", "status": "accepted"},
+            "custom": {"employment_type": "Full-time"},
+        })
+    }
+
+    #[test]
+    fn the_default_mapping_fills_what_pinpoint_has_and_leaves_out_the_rest() {
+        let values = Mapping::default_for("London").render(&source()).unwrap();
+        assert_eq!(
+            values,
+            BTreeMap::from([
+                ("home.mobilePhone".to_owned(), "+44 20 7946 0000".to_owned()),
+                ("work.department".into(), "Engineering".into()),
+                ("work.site".into(), "London".into()),
+                ("work.startDate".into(), "2026-12-07".into()),
+                ("work.title".into(), "Analytical Engineer".into()),
+            ])
+        );
+        let bare = Mapping::default_for("London")
+            .render(&json!({"application": {"id": "1"}}))
+            .unwrap();
+        assert_eq!(bare.keys().collect::<Vec<_>>(), ["work.site"]);
+    }
+
+    #[test]
+    fn missing_data_is_an_error_naming_the_field_not_an_empty_value() {
+        let m = mapping(vec![rule("work.department", "{{ job.division }}")]).unwrap();
+        let e = m.render(&source()).unwrap_err();
+        assert_eq!(e.field, "work.department");
+        assert!(e.to_string().contains("job.division"), "{e}");
+        assert!(e.to_string().contains("default(\"\")"), "{e}");
+    }
+
+    #[test]
+    fn lookup_tables_translate_and_a_miss_names_the_value() {
+        let mut site = rule("work.site", "{{ job.location }}");
+        site.lookup.insert("London office".into(), "London".into());
+        let m = mapping(vec![site.clone()]).unwrap();
+        assert_eq!(m.render(&source()).unwrap()["work.site"], "London");
+        let mut other = source();
+        other["job"]["location"] = json!("Paris");
+        let e = m.render(&other).unwrap_err();
+        assert_eq!(e.field, "work.site");
+        assert!(e.message.contains("\"Paris\""), "{e}");
+        site.lookup.insert("*".into(), "Tel Aviv".into());
+        let m = mapping(vec![site]).unwrap();
+        assert_eq!(m.render(&other).unwrap()["work.site"], "Tel Aviv");
+    }
+
+    #[test]
+    fn bad_templates_and_unknown_variables_are_config_errors_naming_the_key() {
+        let e = mapping(vec![rule("work.title", "{{ job.title ")]).unwrap_err();
+        assert_eq!(e.key, "mapping.fields.\"work.title\"");
+        let e = mapping(vec![rule("work.title", "{{ candidate.title }}")]).unwrap_err();
+        assert!(e.message.contains("candidate.title"), "{e}");
+        let e = mapping(vec![rule("email", "{{ application.email }}")]).unwrap_err();
+        assert!(e.message.contains("identifies"), "{e}");
+        let e = mapping(vec![rule("work title", "x")]).unwrap_err();
+        assert!(e.message.contains("field path"), "{e}");
+    }
+
+    #[test]
+    fn dates_are_normalised_and_checked() {
+        let m = mapping(vec![rule("work.startDate", "{{ offer.start_on }}")]).unwrap();
+        let mut s = source();
+        s["offer"]["start_on"] = json!("2026-12-07T00:00:00+01:00");
+        assert_eq!(m.render(&s).unwrap()["work.startDate"], "2026-12-07");
+        s["offer"]["start_on"] = json!("next monday");
+        let e = m.render(&s).unwrap_err();
+        assert!(e.to_string().contains("next monday"), "{e}");
+    }
+
+    #[test]
+    fn includes_follow_what_the_templates_use() {
+        assert_eq!(
+            Mapping::default_for("x").pinpoint_includes(),
+            ["job", "job.department", "offers"]
+        );
+        let m = mapping(vec![
+            rule("work.department", ""),
+            rule("work.startDate", ""),
+            rule("work.custom", "{{ custom.employment_type }}"),
+        ])
+        .unwrap();
+        assert_eq!(m.pinpoint_includes(), ["job", "custom_attributes"]);
+    }
+
+    #[test]
+    fn bodies_nest_by_category_and_keep_root_fields_on_top() {
+        let body = nested_body([
+            ("root.firstName", "Ada"),
+            ("email", "ada@example.com"),
+            ("work.title", "Engineer"),
+            ("work.site", "London"),
+            ("about.socialData.linkedin", "https://linkedin.com/in/ada"),
+        ]);
+        assert_eq!(
+            body,
+            json!({"firstName": "Ada", "email": "ada@example.com",
+                   "work": {"title": "Engineer", "site": "London"},
+                   "about": {"socialData": {"linkedin": "https://linkedin.com/in/ada"}}})
+        );
+    }
+
+    #[test]
+    fn the_fingerprint_changes_with_the_rules_only() {
+        let a = Mapping::default_for("x");
+        assert_eq!(a.fingerprint(), Mapping::default_for("x").fingerprint());
+        let b = mapping(vec![rule("work.title", "{{ job.title }}")]).unwrap();
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        assert_eq!(
+            changed_fields(
+                &BTreeMap::from([("a".into(), "1".into()), ("b".into(), "2".into())]),
+                &BTreeMap::from([("a".into(), "1".into()), ("c".into(), "3".into())])
+            ),
+            ["b", "c"]
+        );
+    }
+}

@@ -1,0 +1,505 @@
+//! Drift: a done hire whose mapped values change in Pinpoint later (a moved start date, a new
+//! title). Detected from the listing itself by comparing what the mapping renders now with the
+//! values recorded when the hire was done, so a steady-state pass makes no extra calls; HiBob
+//! is called only for hires that drifted, and only with `on_change = "update"`.
+//!
+//! An update follows the intent-first rule: read HiBob's current values (a field changed there
+//! since hirebridge wrote it is never overwritten), record the intent, `PUT`, record the
+//! outcome. An update whose outcome is unknown is resolved by reading the values back.
+//! [`decide`] is pure; [`Reconciler::check_drift`] applies its verdicts.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+
+use super::{PassSummary, Reconciler, Stop};
+use crate::http::ApiError;
+use crate::ledger::{
+    DriftState, EmployeeOrigin, HireStatus, LedgerEntry, LedgerError, MappedRecord, PassId,
+    describe_values,
+};
+use crate::mapping::{Mapping, OnChange, Values, changed_fields};
+use crate::pinpoint::HiredApplication;
+
+/// What to do about one done hire's mapped values this pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DriftAction {
+    /// Nothing changed (the steady state).
+    None,
+    /// No values recorded for these rules yet: record them as the baseline.
+    Baseline { keep_written: bool },
+    /// New drift: record it as `state`.
+    Detect {
+        state: DriftState,
+        fields: Vec<String>,
+    },
+    /// Pinpoint's values are back to the baseline.
+    Resolve,
+    /// Apply (or resolve an unknown outcome of) the update to these values.
+    Update,
+}
+
+/// Pure: the recorded values and drift, what the mapping renders now → the action.
+pub fn decide(
+    record: Option<&MappedRecord>,
+    rendered: &Values,
+    mapping: &Mapping,
+    origin: Option<EmployeeOrigin>,
+) -> DriftAction {
+    let Some(record) = record else {
+        return DriftAction::Baseline {
+            keep_written: false,
+        };
+    };
+    // An update in flight is resolved whatever Pinpoint says now.
+    if record.drift == Some(DriftState::InFlight) {
+        return DriftAction::Update;
+    }
+    if record.mapping != mapping.fingerprint() {
+        return DriftAction::Baseline { keep_written: true };
+    }
+    if &record.rendered == rendered {
+        return match record.drift {
+            Some(d) if d != DriftState::Updated => DriftAction::Resolve,
+            _ => DriftAction::None,
+        };
+    }
+    let already_known = record.drift_values.as_ref() == Some(rendered);
+    let updatable = mapping.on_change == OnChange::Update
+        && record.written.is_some()
+        && origin == Some(EmployeeOrigin::Created);
+    match (already_known, record.drift) {
+        (true, Some(DriftState::Pending)) => DriftAction::Update,
+        (true, Some(_)) => DriftAction::None,
+        _ => DriftAction::Detect {
+            state: if updatable {
+                DriftState::Pending
+            } else {
+                DriftState::Reported
+            },
+            fields: changed_fields(&record.rendered, rendered),
+        },
+    }
+}
+
+/// The values an update sends: the drifted fields that still have a value (a field that no
+/// longer renders is reported, never cleared in HiBob), with a start date kept off the past.
+fn update_values(
+    record: &MappedRecord,
+    target: &Values,
+    mapping: &Mapping,
+    now: DateTime<Utc>,
+) -> Values {
+    changed_fields(&record.rendered, target)
+        .into_iter()
+        .filter_map(|f| {
+            let v = target.get(&f)?.clone();
+            let v = if f == crate::mapping::START_DATE {
+                crate::mapping::parse_date(&v)
+                    .map(|d| super::apply::clamp_start(mapping, d, now).to_string())
+                    .unwrap_or(v)
+            } else {
+                v
+            };
+            Some((f, v))
+        })
+        .collect()
+}
+
+impl Reconciler {
+    /// Compares the done hires of one listed page with their recorded values and acts on the
+    /// differences. Reads the ledger once for the page; calls HiBob only for drifted hires.
+    pub(super) async fn check_drift(
+        &self,
+        pass: PassId,
+        entries: &[LedgerEntry],
+        by_id: &HashMap<&str, &HiredApplication>,
+        summary: &mut PassSummary,
+    ) -> Result<Option<Stop>, LedgerError> {
+        let done: Vec<&LedgerEntry> = entries
+            .iter()
+            .filter(|e| e.status == HireStatus::Done && e.hibob_employee_id.is_some())
+            .collect();
+        if done.is_empty() {
+            return Ok(None);
+        }
+        let ids: Vec<&str> = done.iter().map(|e| e.application_id.as_str()).collect();
+        let records = self.ledger().mapped_values(&ids)?;
+        let mapping = &self.settings.mapping;
+        for entry in done {
+            let id = entry.application_id.as_str();
+            let Some(application) = by_id.get(id) else {
+                continue;
+            };
+            let rendered = match mapping.render(&application.source) {
+                Ok(r) => r,
+                Err(e) => {
+                    // Nothing to compare; the hire is done and stays so.
+                    tracing::debug!(application = id, error = %e, "drift not checked");
+                    continue;
+                }
+            };
+            let record = records.get(id);
+            let now = Utc::now();
+            match decide(record, &rendered, mapping, entry.employee_origin) {
+                DriftAction::None => {}
+                DriftAction::Baseline { keep_written } => {
+                    let written = record
+                        .and_then(|r| r.written.clone())
+                        .filter(|_| keep_written);
+                    let why = if record.is_some() {
+                        "the mapping changed in the config; Pinpoint's values recorded anew"
+                    } else {
+                        "Pinpoint's mapped values recorded for drift"
+                    };
+                    self.ledger().record_mapped_baseline(
+                        id,
+                        pass,
+                        now,
+                        &mapping.fingerprint(),
+                        &rendered,
+                        written.as_ref(),
+                        &format!("{why}: {}", describe_values(&rendered)),
+                    )?;
+                }
+                DriftAction::Resolve => self.ledger().record_drift_resolved(id, pass, now)?,
+                DriftAction::Detect { state, fields } => {
+                    let record = record.expect("drift needs a record");
+                    let detail = drift_detail(record, &rendered, &fields, state, mapping);
+                    tracing::info!(application = id, fields = %fields.join(","), drift = state.as_str(), "mapped values changed in Pinpoint");
+                    self.ledger()
+                        .record_drift_detected(id, pass, now, state, &fields, &rendered, &detail)?;
+                    summary.drifted += 1;
+                    if state == DriftState::Pending {
+                        let mut record = record.clone();
+                        record.drift = Some(DriftState::Pending);
+                        record.drift_values = Some(rendered.clone());
+                        if let Some(stop) = self.update(pass, entry, &record).await? {
+                            return Ok(Some(stop));
+                        }
+                    }
+                }
+                DriftAction::Update => {
+                    let record = record.expect("an update needs a record");
+                    if let Some(stop) = self.update(pass, entry, record).await? {
+                        return Ok(Some(stop));
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Brings HiBob to the drifted values, unless a person changed them there since.
+    async fn update(
+        &self,
+        pass: PassId,
+        entry: &LedgerEntry,
+        record: &MappedRecord,
+    ) -> Result<Option<Stop>, LedgerError> {
+        let id = entry.application_id.as_str();
+        let (Some(employee_id), Some(target)) = (&entry.hibob_employee_id, &record.drift_values)
+        else {
+            return Ok(None);
+        };
+        let written = record.written.clone().unwrap_or_default();
+        let mapping = &self.settings.mapping;
+        let now = Utc::now();
+        let values = update_values(record, target, mapping, now);
+        if values.is_empty() {
+            // Only fields that no longer render: reported, nothing to send.
+            self.ledger().record_drift_outcome(
+                id,
+                pass,
+                now,
+                DriftState::Reported,
+                "detected",
+                "the changed fields no longer have a value in Pinpoint; HiBob left as is",
+            )?;
+            return Ok(None);
+        }
+        let fields: Vec<String> = values.keys().cloned().collect();
+        let current = match self.hibob.employee_values(employee_id, &fields).await {
+            Ok(Some(current)) => current,
+            Ok(None) => {
+                return self.update_failed(
+                    pass,
+                    record,
+                    id,
+                    &ApiError::Retryable {
+                        api: crate::http::Api::Hibob,
+                        endpoint: "POST /people/search",
+                        after: None,
+                        reason: format!("search does not show employee {employee_id} yet"),
+                    },
+                );
+            }
+            Err(e) => return self.update_failed(pass, record, id, &e),
+        };
+        let holds = |wanted: &BTreeMap<String, String>| {
+            fields
+                .iter()
+                .all(|f| current.get(f).cloned().flatten() == wanted.get(f).cloned())
+        };
+        let mut new_written = written.clone();
+        new_written.extend(values.clone());
+        if holds(&values) {
+            // Our earlier update landed (or someone made the same change): nothing to send.
+            let outcome = if record.drift == Some(DriftState::InFlight) {
+                "found"
+            } else {
+                "updated"
+            };
+            self.ledger().record_drift_updated(
+                id,
+                pass,
+                now,
+                outcome,
+                target,
+                &new_written,
+                &format!("HiBob holds {}", describe_values(&values)),
+            )?;
+            return Ok(None);
+        }
+        let edited: Vec<String> = fields
+            .iter()
+            .filter(|f| current.get(*f).cloned().flatten() != written.get(*f).cloned())
+            .map(|f| {
+                format!(
+                    "{f}: hirebridge wrote {:?}, HiBob now has {:?}, Pinpoint now says {:?}",
+                    written.get(f).map_or("", String::as_str),
+                    current.get(f).cloned().flatten().unwrap_or_default(),
+                    values.get(f).map_or("", String::as_str)
+                )
+            })
+            .collect();
+        if !edited.is_empty() {
+            let detail = format!(
+                "edited in HiBob, not updated: {}; decide in HiBob which value is right",
+                edited.join("; ")
+            );
+            tracing::warn!(application = id, "{detail}");
+            self.ledger().record_drift_outcome(
+                id,
+                pass,
+                now,
+                DriftState::EditedInHibob,
+                "edited",
+                &detail,
+            )?;
+            return Ok(None);
+        }
+        // HiBob still holds what we wrote. After an unknown outcome, HiBob may not show a
+        // landed update yet: wait out its read lag before sending again.
+        if record.drift == Some(DriftState::InFlight)
+            && let Some(at) = record.drift_intent_at
+            && now < at + chrono::Duration::from_std(self.settings.read_lag).unwrap_or_default()
+        {
+            return Ok(None);
+        }
+        self.ledger().record_drift_intent(
+            id,
+            pass,
+            now,
+            &format!(
+                "update employee {employee_id}: {}",
+                describe_values(&values)
+            ),
+        )?;
+        match self.hibob.update_employee(employee_id, &values).await {
+            Ok(()) => {
+                tracing::info!(application = id, employee = %employee_id, "updated HiBob employee");
+                self.ledger().record_drift_updated(
+                    id,
+                    pass,
+                    Utc::now(),
+                    "updated",
+                    target,
+                    &new_written,
+                    &format!("updated {}", describe_values(&values)),
+                )?;
+                Ok(None)
+            }
+            Err(e) => {
+                let mut record = record.clone();
+                record.drift = Some(DriftState::InFlight);
+                self.update_failed(pass, &record, id, &e)
+            }
+        }
+    }
+
+    /// Records a failed read or update. Transient: retried next pass (an update whose outcome
+    /// is unknown stays in flight, to be read back); refused: a person decides.
+    fn update_failed(
+        &self,
+        pass: PassId,
+        record: &MappedRecord,
+        id: &str,
+        error: &ApiError,
+    ) -> Result<Option<Stop>, LedgerError> {
+        let now = Utc::now();
+        let message = error.to_string();
+        match error {
+            ApiError::Unauthorized { .. } | ApiError::Halted { .. } => {
+                tracing::error!(application = id, error = %message, "credentials refused; stopping the pass");
+                Ok(Some(Stop::Unauthorized(message)))
+            }
+            ApiError::Invalid { .. } | ApiError::NotFound { .. } => {
+                self.ledger().record_drift_outcome(
+                    id,
+                    pass,
+                    now,
+                    DriftState::Failed,
+                    "failed",
+                    &format!("HiBob refused the update: {message}; correct the value in Pinpoint or update HiBob by hand"),
+                )?;
+                Ok(None)
+            }
+            ApiError::Retryable { .. } | ApiError::Ambiguous { .. } => {
+                let state = match (error, record.drift) {
+                    (ApiError::Ambiguous { .. }, _) | (_, Some(DriftState::InFlight)) => {
+                        DriftState::InFlight
+                    }
+                    _ => DriftState::Pending,
+                };
+                tracing::warn!(application = id, error = %message, "update will be retried");
+                self.ledger().record_drift_outcome(
+                    id,
+                    pass,
+                    now,
+                    state,
+                    "failed",
+                    &format!("{message} (tried again next pass)"),
+                )?;
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// The drift in words: each field's recorded and new value, and what happens next.
+fn drift_detail(
+    record: &MappedRecord,
+    rendered: &Values,
+    fields: &[String],
+    state: DriftState,
+    mapping: &Mapping,
+) -> String {
+    let changes = fields
+        .iter()
+        .map(|f| {
+            format!(
+                "{f}: {:?} → {:?}",
+                record.rendered.get(f).map_or("", String::as_str),
+                rendered.get(f).map_or("", String::as_str)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let next = match state {
+        DriftState::Pending => "HiBob will be updated unless its value was edited there",
+        _ if mapping.on_change == OnChange::Update => {
+            "not updated: hirebridge did not write this employee's fields (adopted); decide in HiBob"
+        }
+        _ => "reported (mapping.on_change = \"report\"); update HiBob if it should follow",
+    };
+    format!("changed in Pinpoint: {changes}; {next}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(pairs: &[(&str, &str)]) -> Values {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn record(mapping: &Mapping, rendered: Values) -> MappedRecord {
+        MappedRecord {
+            application_id: "1".into(),
+            mapping: mapping.fingerprint(),
+            written: Some(rendered.clone()),
+            rendered,
+            recorded_at: Utc::now(),
+            drift: None,
+            drift_fields: vec![],
+            drift_values: None,
+            drift_detail: None,
+            drift_detected_at: None,
+            drift_intent_at: None,
+            drift_updated_at: None,
+        }
+    }
+
+    #[test]
+    fn unchanged_values_need_nothing_and_changed_ones_are_detected_once() {
+        let report = Mapping::default_for("London");
+        let before = values(&[("work.startDate", "2026-12-07"), ("work.title", "Engineer")]);
+        let after = values(&[("work.startDate", "2026-12-14"), ("work.title", "Engineer")]);
+        let mut r = record(&report, before.clone());
+        let created = Some(EmployeeOrigin::Created);
+        assert_eq!(
+            decide(Some(&r), &before, &report, created),
+            DriftAction::None
+        );
+        assert_eq!(
+            decide(Some(&r), &after, &report, created),
+            DriftAction::Detect {
+                state: DriftState::Reported,
+                fields: vec!["work.startDate".into()]
+            }
+        );
+        r.drift = Some(DriftState::Reported);
+        r.drift_values = Some(after.clone());
+        assert_eq!(
+            decide(Some(&r), &after, &report, created),
+            DriftAction::None
+        );
+        assert_eq!(
+            decide(Some(&r), &before, &report, created),
+            DriftAction::Resolve
+        );
+        assert_eq!(
+            decide(None, &before, &report, created),
+            DriftAction::Baseline {
+                keep_written: false
+            }
+        );
+    }
+
+    #[test]
+    fn update_mode_updates_only_what_hirebridge_created_and_resolves_in_flight_first() {
+        let update = Mapping::new(vec![], OnChange::Update, false, "London").unwrap();
+        let before = values(&[("work.title", "Engineer")]);
+        let after = values(&[("work.title", "Senior Engineer")]);
+        let mut r = record(&update, before.clone());
+        assert!(matches!(
+            decide(Some(&r), &after, &update, Some(EmployeeOrigin::Created)),
+            DriftAction::Detect {
+                state: DriftState::Pending,
+                ..
+            }
+        ));
+        assert!(matches!(
+            decide(Some(&r), &after, &update, Some(EmployeeOrigin::Adopted)),
+            DriftAction::Detect {
+                state: DriftState::Reported,
+                ..
+            }
+        ));
+        r.drift = Some(DriftState::InFlight);
+        assert_eq!(
+            decide(Some(&r), &before, &update, Some(EmployeeOrigin::Created)),
+            DriftAction::Update
+        );
+        r.drift = None;
+        r.mapping = "another mapping".into();
+        assert_eq!(
+            decide(Some(&r), &after, &update, Some(EmployeeOrigin::Created)),
+            DriftAction::Baseline { keep_written: true }
+        );
+    }
+}

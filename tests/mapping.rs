@@ -1,0 +1,320 @@
+//! End-to-end specification of the field mapping and drift: the real binary against the
+//! simulated Pinpoint (jobs with departments and locations, offers, custom attributes) and
+//! HiBob (field metadata, named lists, updates), with a real ledger.
+
+mod common;
+
+use common::{Settings, World, golden};
+use hirebridge::sim::{
+    Endpoint, Fault, FaultRule, Scenario, SimApplication, SimJob, SimOffer, Visibility,
+};
+
+/// An engineer hired in London: department, location, accepted offer, phone and LinkedIn.
+fn ada() -> SimApplication {
+    let mut a = SimApplication::hired("1001", "Ada", "Lovelace", "ada@example.com", "1");
+    a.phone = Some("+44 20 7946 0000".into());
+    a.linkedin = Some("https://www.linkedin.com/in/ada-lovelace".into());
+    a.offers = vec![
+        SimOffer {
+            id: "71".into(),
+            status: "declined".into(),
+            start_on: "2031-02-01".into(),
+        },
+        SimOffer {
+            id: "72".into(),
+            status: "accepted".into(),
+            start_on: "2031-03-03".into(),
+        },
+    ];
+    a.custom_attributes = vec![("employment_type".into(), "Full-time".into())];
+    a
+}
+
+fn engineering() -> SimJob {
+    SimJob {
+        id: "1".into(),
+        title: "Analytical Engineer".into(),
+        visibility: Visibility::External,
+        department: Some("Engineering".into()),
+        location: Some("London office".into()),
+    }
+}
+
+fn world_with(extra: &str) -> World {
+    let mut scenario = Scenario::empty().with_application(ada());
+    scenario.jobs.push(engineering());
+    World::with(
+        scenario,
+        Settings {
+            extra: extra.into(),
+            ..Default::default()
+        },
+    )
+}
+
+fn moved_start(date: &str) -> SimApplication {
+    let mut a = ada();
+    a.offers[1].start_on = date.into();
+    a
+}
+
+#[test]
+fn the_default_mapping_creates_the_record_a_recruiter_would_type() {
+    let world = world_with("");
+    world.sync().expect(0);
+
+    let employee = world.sim.employee_by_email("ada@example.com").unwrap();
+    let mut body = serde_json::to_string_pretty(&employee.body).unwrap();
+    body.push('\n');
+    golden("create_body.json", body.as_bytes());
+    assert_eq!(
+        employee.start_date.to_string(),
+        "2031-03-03",
+        "the accepted offer's"
+    );
+
+    // Only what the templates use is included: no custom attributes, no location.
+    let listing = world
+        .sim
+        .calls()
+        .into_iter()
+        .find(|c| c.endpoint == Endpoint::ListApplications)
+        .unwrap();
+    let query = percent_decode(&listing.path_and_query);
+    assert!(
+        query.contains("include=job,job.department,offers&"),
+        "{query}"
+    );
+}
+
+#[test]
+fn templates_with_missing_data_park_only_that_hire_and_name_the_field() {
+    let mut scenario = Scenario::empty()
+        .with_job("2", "Chief of Staff", Visibility::External)
+        .with_application(ada())
+        .with_application(SimApplication::hired(
+            "1002",
+            "Grace",
+            "Hopper",
+            "grace@example.com",
+            "2",
+        ));
+    scenario.jobs.push(engineering());
+    let world = World::with(
+        scenario,
+        Settings {
+            extra: "[mapping.fields]\n\"work.department\" = \"{{ job.department }}\"\n".into(),
+            ..Default::default()
+        },
+    );
+    world.sync().expect(3);
+
+    assert_eq!(world.row("1001")["status"], "done");
+    let grace = world.row("1002");
+    assert_eq!(grace["status"], "needs_attention");
+    let error = grace["last_error"].as_str().unwrap();
+    assert!(error.contains("work.department"), "{error}");
+    assert!(error.contains("{{ job.department }}"), "{error}");
+    assert!(
+        world.sim.employee_by_email("grace@example.com").is_none(),
+        "nothing sent for a hire whose values cannot be filled"
+    );
+    assert_eq!(world.sim.count(Endpoint::CreatePerson), 1);
+}
+
+#[test]
+fn check_catches_a_lookup_value_missing_from_hibobs_site_list_and_suggests_one() {
+    let world = world_with(
+        "[mapping.fields]\n\"work.site\" = { template = \"{{ job.location }}\", lookup = { \"London office\" = \"Londn\" } }\n",
+    );
+    let run = world.hirebridge(&["check"]).expect(1);
+    let out = run.stdout();
+    assert!(
+        out.contains(
+            "✗ mapping: work.site: \"Londn\" (lookup \"London office\") is not a value of HiBob's \"site\" list"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("did you mean \"London\"?"), "{out}");
+    assert_eq!(world.sim.write_calls(), 0);
+
+    let unknown = world_with("[mapping.fields]\n\"work.tittle\" = \"{{ job.title }}\"\n");
+    let out = unknown.hirebridge(&["check"]).expect(1).stdout();
+    assert!(out.contains("HiBob has no field \"work.tittle\""), "{out}");
+    assert!(out.contains("did you mean \"work.title\"?"), "{out}");
+}
+
+#[test]
+fn drift_is_reported_from_the_listing_alone_and_only_once() {
+    let world = world_with("");
+    world.sync().expect(0);
+    world.sim.add_application(moved_start("2031-03-17"));
+    world.sim.reset_counters();
+
+    world.sync().expect(0);
+    assert_eq!(world.sim.write_calls(), 0);
+    assert_eq!(
+        world.sim.count(Endpoint::SearchPeople),
+        0,
+        "report mode calls no one"
+    );
+    let row = world.row("1001");
+    assert_eq!(row["status"], "done");
+    assert_eq!(row["drift"], "reported");
+    assert_eq!(row["drift_fields"], "work.startDate");
+    assert!(
+        row["drift_detail"]
+            .as_str()
+            .unwrap()
+            .contains("\"2031-03-03\" → \"2031-03-17\""),
+        "{row}"
+    );
+    let detected = |w: &World| {
+        w.events("1001")
+            .iter()
+            .filter(|e| e.step == "drift" && e.outcome == "detected")
+            .count()
+    };
+    assert_eq!(detected(&world), 1);
+
+    world.sync().expect(0);
+    assert_eq!(detected(&world), 1, "the same drift is not recorded twice");
+    let status = world.hirebridge(&["status", "--format", "json"]).expect(0);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout()).unwrap();
+    assert_eq!(status["drift"][0]["application_id"], "1001");
+    assert_eq!(status["drift"][0]["drift"], "reported");
+}
+
+#[test]
+fn in_update_mode_drift_is_applied_once() {
+    let world = world_with("[mapping]\non_change = \"update\"\n");
+    world.sync().expect(0);
+    let id = world.entry("1001").hibob_employee_id.unwrap();
+    world.sim.add_application(moved_start("2031-03-17"));
+    world.sim.reset_counters();
+
+    world.sync().expect(0);
+    assert_eq!(
+        world.sim.employee_field(&id, "work.startDate").as_deref(),
+        Some("2031-03-17")
+    );
+    assert_eq!(world.sim.count(Endpoint::UpdatePerson), 1);
+    assert_eq!(
+        world.sim.count(Endpoint::SearchPeople),
+        1,
+        "one read-before-write"
+    );
+    assert_eq!(world.row("1001")["drift"], "updated");
+    let outcomes: Vec<String> = world
+        .events("1001")
+        .into_iter()
+        .filter(|e| e.step == "drift")
+        .map(|e| e.outcome)
+        .collect();
+    assert_eq!(outcomes, ["detected", "intent", "updated"]);
+
+    world.sim.reset_counters();
+    world.sync().expect(0);
+    assert_eq!(world.sim.write_calls(), 0, "applied once");
+    assert_eq!(world.sim.count(Endpoint::SearchPeople), 0);
+}
+
+#[test]
+fn in_update_mode_a_value_edited_in_hibob_is_not_overwritten() {
+    let world = world_with("[mapping]\non_change = \"update\"\n");
+    world.sync().expect(0);
+    let id = world.entry("1001").hibob_employee_id.unwrap();
+    world
+        .sim
+        .edit_employee_field(&id, "work.title", "Staff Engineer");
+    let mut job = engineering();
+    job.title = "Senior Analytical Engineer".into();
+    world.sim.add_job(job);
+    // A job's change shows on its applications' next listing.
+    world.sim.add_application(ada());
+
+    world.sync().expect(0);
+    assert_eq!(world.sim.count(Endpoint::UpdatePerson), 0);
+    assert_eq!(
+        world.sim.employee_field(&id, "work.title").as_deref(),
+        Some("Staff Engineer")
+    );
+    let row = world.row("1001");
+    assert_eq!(row["drift"], "edited_in_hibob");
+    let detail = row["drift_detail"].as_str().unwrap();
+    assert!(detail.contains("edited in HiBob, not updated"), "{detail}");
+    assert!(detail.contains("\"Staff Engineer\""), "{detail}");
+    assert!(
+        detail.contains("\"Senior Analytical Engineer\""),
+        "{detail}"
+    );
+}
+
+#[test]
+fn an_update_whose_outcome_is_unknown_is_read_back_not_repeated() {
+    let world = world_with("[mapping]\non_change = \"update\"\n");
+    world.sync().expect(0);
+    let id = world.entry("1001").hibob_employee_id.unwrap();
+    world.sim.add_application(moved_start("2031-03-17"));
+    world.sim.inject(FaultRule::new(
+        Endpoint::UpdatePerson,
+        Fault::CommitThenStatus(502),
+    ));
+
+    world.sync().expect(0);
+    assert_eq!(world.row("1001")["drift"], "in_flight");
+    world.sync().expect(0);
+    assert_eq!(
+        world.sim.count(Endpoint::UpdatePerson),
+        1,
+        "never sent twice"
+    );
+    assert_eq!(world.row("1001")["drift"], "updated");
+    assert_eq!(
+        world.sim.employee_field(&id, "work.startDate").as_deref(),
+        Some("2031-03-17")
+    );
+    assert!(
+        world
+            .events("1001")
+            .iter()
+            .any(|e| e.step == "drift" && e.outcome == "found"),
+        "resolved by reading the values back"
+    );
+}
+
+fn percent_decode(text: &str) -> String {
+    url::form_urlencoded::parse(text.split_once('?').map_or("", |(_, q)| q).as_bytes())
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
+        + "&"
+}
+
+#[test]
+fn bodies_put_every_field_where_hibobs_metadata_says_it_lives() {
+    let world = world_with("");
+    let config = world.config();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let fields = runtime
+        .block_on(async {
+            let http = hirebridge::http::HttpClient::new(&config.http).unwrap();
+            hirebridge::hibob::HibobClient::new(http, &config.hibob)
+                .people_fields()
+                .await
+        })
+        .unwrap();
+    assert!(fields.len() > 5, "{fields:?}");
+    for field in &fields {
+        // Mapped by id (`root.firstName`) or by JSON path (`firstName`): the same place.
+        for key in [field.id.as_str(), field.json_path.as_str()] {
+            let body = hirebridge::mapping::nested_body([(key, "x")]);
+            let pointer = format!("/{}", field.json_path.replace('.', "/"));
+            assert_eq!(
+                body.pointer(&pointer),
+                Some(&serde_json::json!("x")),
+                "{key}: {body}"
+            );
+        }
+    }
+}
