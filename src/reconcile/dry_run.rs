@@ -74,10 +74,10 @@ impl Reconciler {
     /// Previews the next pass. Makes read-only calls only; writes nothing anywhere.
     pub async fn plan_next_pass(&self) -> Result<DryRun, LedgerError> {
         let mut dry_run = DryRun::default();
-        'listings: for first in self.pinpoint.first_pages() {
+        'listings: for first in self.parts.pinpoint.first_pages() {
             let mut next = Some(first);
             while let Some(url) = next.take() {
-                let listed = match self.pinpoint.fetch_page(&url).await {
+                let listed = match self.parts.pinpoint.fetch_page(&url).await {
                     Ok(listed) => listed,
                     Err(e) => {
                         dry_run.incomplete =
@@ -151,11 +151,11 @@ impl Reconciler {
             .map(|(e, _, _)| e)
             .collect();
         let mut lookups: HashMap<String, Result<Lookup, String>> = HashMap::new();
-        for batch in needing.chunks(self.settings.search_batch_size.max(1)) {
+        for batch in needing.chunks(self.parts.settings.search_batch_size.max(1)) {
             let mut emails: Vec<String> = batch.iter().map(|e| e.email.clone()).collect();
             emails.sort_by_key(|e| e.to_lowercase());
             emails.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
-            match self.hibob.search_by_emails(&emails).await {
+            match self.parts.hibob.search_by_emails(&emails).await {
                 Ok(found) => {
                     for entry in batch {
                         let lookup = plan::lookup_for(&entry.email, &found).map_err(|ids| {
@@ -255,7 +255,7 @@ impl Reconciler {
                 )];
             }
         };
-        let lag = chrono::Duration::from_std(self.settings.read_lag)
+        let lag = chrono::Duration::from_std(self.parts.settings.read_lag)
             .unwrap_or_else(|_| chrono::Duration::seconds(20));
         let steps = plan::plan_hire(entry, application, &lookup, now, lag);
         let mut employee = entry.hibob_employee_id.clone().zip(entry.employee_origin);
@@ -301,8 +301,12 @@ impl Reconciler {
                         application.first_name,
                         application.last_name,
                         application.email,
-                        self.settings.site,
-                        start_date(entry.first_seen_at, self.settings.start_date_offset, now)
+                        self.parts.settings.site,
+                        start_date(
+                            entry.first_seen_at,
+                            self.parts.settings.start_date_offset,
+                            now
+                        )
                     ),
                 )
             }
@@ -339,7 +343,7 @@ impl Reconciler {
                     "upload_cv",
                     format!(
                         "{again}upload {file} to the {} folder of {}{check}",
-                        self.settings.cv_folder.as_str(),
+                        self.parts.settings.cv_folder.as_str(),
                         employee_name(employee)
                     ),
                 )
