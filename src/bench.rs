@@ -26,6 +26,8 @@ pub enum BenchError {
     Ledger(#[from] crate::ledger::LedgerError),
     #[error("cannot build the HTTP client: {0}")]
     Http(#[from] reqwest::Error),
+    #[error("the daemon under test failed: {0}")]
+    Daemon(String),
 }
 
 /// What the rate-limit backfill measured.
@@ -160,5 +162,152 @@ pub async fn rate_limits(
         rate_limited,
         calls_per_hire: ours as f64 / hires.max(1) as f64,
         completed: report.summary.completed,
+    })
+}
+
+/// What the nudge-latency scenario measured.
+#[derive(Debug, Clone)]
+pub struct NudgeLatencyFigures {
+    pub hires: usize,
+    /// From sending each webhook to its employee being in the simulated HiBob, sorted.
+    pub latencies: Vec<Duration>,
+    /// Hires whose employee appeared within the wait.
+    pub created: usize,
+}
+
+impl NudgeLatencyFigures {
+    pub fn p50(&self) -> Duration {
+        self.latencies
+            .get(self.latencies.len().saturating_sub(1) / 2)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    pub fn max(&self) -> Duration {
+        self.latencies.last().copied().unwrap_or_default()
+    }
+}
+
+impl fmt::Display for NudgeLatencyFigures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        writeln!(
+            f,
+            "nudge latency: {} new hires, one signed application_hired webhook each, one at a time; \
+             the daemon polls hourly, so each employee is the nudge's work; simulated Pinpoint and HiBob on loopback",
+            self.hires
+        )?;
+        writeln!(f, "  {:<22}{:>10}  floor", "figure", "measured")?;
+        writeln!(
+            f,
+            "  {:<22}{:>8.1}ms  < 100ms",
+            "p50 (POST → employee)",
+            ms(self.p50())
+        )?;
+        writeln!(f, "  {:<22}{:>8.1}ms", "max", ms(self.max()))?;
+        write!(
+            f,
+            "  {:<22}{:>10}  {}",
+            "employees created", self.created, self.hires
+        )
+    }
+}
+
+/// Runs the daemon in-process with its webhook listener on loopback, then for each of
+/// `hires` new hires: adds it to the simulated Pinpoint, sends its webhook, and times until
+/// its employee exists in the simulated HiBob.
+pub async fn nudge_latency(hires: usize) -> Result<NudgeLatencyFigures, BenchError> {
+    const SECRET: &str = "bench-webhook-secret";
+    let scenario = Scenario::empty().with_job("1", "Engineer", sim::Visibility::External);
+    let simulator = Sim::start(scenario).map_err(BenchError::Simulator)?;
+    let scratch = tempfile::tempdir().map_err(BenchError::Scratch)?;
+    let mut config = Config::simulated(
+        &simulator.pinpoint_base_url(),
+        &simulator.hibob_base_url(),
+        sim::PINPOINT_API_KEY,
+        (sim::HIBOB_SERVICE_USER_ID, sim::HIBOB_SERVICE_USER_TOKEN),
+        &scratch.path().join("ledger.sqlite3"),
+    )?;
+    config.schedule = crate::config::Schedule::Every(Duration::from_secs(3600));
+    let listen = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|probe| probe.local_addr())
+        .map_err(BenchError::Simulator)?;
+    config.webhook = Some(crate::config::WebhookConfig {
+        listen,
+        secret: Some(secrecy::SecretString::from(SECRET.to_owned())),
+        allow_unsigned: false,
+    });
+    let reconciler = Reconciler::new(&config, Ledger::open(&config.ledger.path)?)?;
+    let shutdown = CancellationToken::new();
+    let daemon = {
+        let shutdown = shutdown.clone();
+        let config_path = scratch.path().join("config.toml");
+        tokio::spawn(async move {
+            let notifier = std::sync::Arc::new(crate::service::Notifier::disabled());
+            crate::daemon::run(reconciler, config, &config_path, notifier, shutdown).await
+        })
+    };
+
+    let client = reqwest::Client::new();
+    let base = format!("http://{listen}");
+    let ready = Instant::now();
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        if ready.elapsed() > Duration::from_secs(10) || daemon.is_finished() {
+            shutdown.cancel();
+            return Err(BenchError::Daemon(match daemon.await {
+                Ok(Err(e)) => e.to_string(),
+                _ => "the listener never answered".into(),
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let mut latencies = Vec::with_capacity(hires);
+    for n in 0..hires {
+        let id = 500_001 + n as u64;
+        let email = format!("nudged{id}@example.com");
+        simulator.add_application(sim::SimApplication::hired(
+            &id.to_string(),
+            "Nudged",
+            &format!("Hire{n}"),
+            &email,
+            "1",
+        ));
+        let body = format!(
+            r#"{{"event":"application_hired","triggeredAt":1614687278,"data":{{"application":{{"id":{id}}},"job":{{"id":1}}}}}}"#
+        );
+        let signature = crate::webhook::sign(SECRET, body.as_bytes());
+        let sent = Instant::now();
+        let answer = client
+            .post(format!("{base}{}", crate::webhook::WEBHOOK_PATH))
+            .header("Content-Type", "application/json")
+            .header("PINPOINT-HMAC-SHA256", signature)
+            .body(body)
+            .send()
+            .await?;
+        if !answer.status().is_success() {
+            return Err(BenchError::Daemon(format!(
+                "the webhook was answered {}",
+                answer.status()
+            )));
+        }
+        while simulator.employee_by_email(&email).is_none()
+            && sent.elapsed() < Duration::from_secs(10)
+        {
+            tokio::time::sleep(Duration::from_micros(500)).await;
+        }
+        if simulator.employee_by_email(&email).is_some() {
+            latencies.push(sent.elapsed());
+        }
+    }
+    shutdown.cancel();
+    if let Ok(Err(e)) = daemon.await {
+        return Err(BenchError::Daemon(e.to_string()));
+    }
+    latencies.sort();
+    Ok(NudgeLatencyFigures {
+        hires,
+        created: latencies.len(),
+        latencies,
     })
 }

@@ -151,6 +151,9 @@ fn parse_status(s: &str) -> Result<HireStatus, String> {
 pub enum BenchScenario {
     /// Backfill new hires into a HiBob that enforces a fixed-window rate limit.
     RateLimits,
+    /// Time from a webhook POST to the employee in HiBob, one new hire at a time, with the
+    /// daemon's listener on loopback (uses --hires; 20 is the documented run).
+    NudgeLatency,
 }
 
 #[derive(Debug, Args)]

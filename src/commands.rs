@@ -487,6 +487,11 @@ fn bench(args: &BenchArgs) -> anyhow::Result<Exit> {
             ))?;
             println!("{figures}");
         }
+        BenchScenario::NudgeLatency => {
+            anyhow::ensure!(args.hires > 0, "--hires must be above zero");
+            let figures = runtime()?.block_on(hirebridge::bench::nudge_latency(args.hires))?;
+            println!("{figures}");
+        }
     }
     Ok(Exit::Ok)
 }

@@ -220,6 +220,28 @@ pub struct RetryConfig {
     pub max: Duration,
 }
 
+/// The optional listener for Pinpoint's webhooks, `/healthz` and `/metrics`.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    pub listen: std::net::SocketAddr,
+    /// Pinpoint's webhook signing secret; requests must carry its HMAC when set.
+    pub secret: Option<SecretString>,
+    /// Accept unsigned webhooks on a non-loopback address (a proxy in front verifies them).
+    pub allow_unsigned: bool,
+}
+
+impl WebhookConfig {
+    /// Whether two configurations listen the same way (the secret may change on a reload;
+    /// the socket cannot).
+    pub fn same_listener(a: Option<&WebhookConfig>, b: Option<&WebhookConfig>) -> bool {
+        match (a, b) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.listen == b.listen && a.allow_unsigned == b.allow_unsigned,
+            _ => false,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub pinpoint: PinpointConfig,
@@ -231,6 +253,8 @@ pub struct Config {
     pub sync: SyncConfig,
     /// `[mapping]`: the HiBob fields a new employee gets, validated (templates compiled).
     pub mapping: crate::mapping::Mapping,
+    /// `None`: no listener, no port opened.
+    pub webhook: Option<WebhookConfig>,
 }
 
 // ---- the file as written -------------------------------------------------------------------
@@ -251,6 +275,7 @@ struct RawConfig {
     sync: RawSync,
     #[serde(default)]
     mapping: RawMapping,
+    webhook: Option<RawWebhook>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -276,6 +301,15 @@ struct RawFieldTable {
     template: String,
     #[serde(default)]
     lookup: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWebhook {
+    listen: String,
+    secret_file: Option<PathBuf>,
+    #[serde(default)]
+    allow_unsigned: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -620,6 +654,10 @@ impl Config {
         }
 
         let mapping = parse_mapping(raw.mapping, &hibob.site)?;
+        let webhook = raw
+            .webhook
+            .map(|w| webhook_config(w, secrets))
+            .transpose()?;
 
         Ok(Config {
             pinpoint,
@@ -634,6 +672,7 @@ impl Config {
                 concurrency: concurrency as usize,
             },
             mapping,
+            webhook,
         })
     }
 }
@@ -675,6 +714,41 @@ fn parse_mapping(raw: RawMapping, site: &str) -> Result<crate::mapping::Mapping,
     .map_err(|e| ConfigError::Invalid {
         key: e.key,
         message: e.message,
+    })
+}
+
+/// The listener's address and secret. Without a secret anyone who can reach the port could
+/// make hirebridge look at an application: harmless on loopback (a local proxy verifies), a
+/// decision for the operator anywhere else.
+fn webhook_config(raw: RawWebhook, secrets: &SecretSources) -> Result<WebhookConfig, ConfigError> {
+    let listen: std::net::SocketAddr = raw.listen.trim().parse().map_err(|_| {
+        invalid(
+            "webhook.listen",
+            format!(
+                "{:?} is not an address and port; write e.g. \"127.0.0.1:8787\"",
+                raw.listen
+            ),
+        )
+    })?;
+    let secret = secrets.secret(
+        "PINPOINT_WEBHOOK_SECRET",
+        "webhook.secret_file",
+        raw.secret_file.as_ref(),
+    )?;
+    if secret.is_none() && !raw.allow_unsigned && !listen.ip().is_loopback() {
+        return Err(invalid(
+            "webhook.listen",
+            format!(
+                "{listen} is reachable from other hosts but no signing secret is set: set \
+                 PINPOINT_WEBHOOK_SECRET or webhook.secret_file to the webhook's signing secret from \
+                 Pinpoint, listen on 127.0.0.1 behind a proxy, or set webhook.allow_unsigned = true"
+            ),
+        ));
+    }
+    Ok(WebhookConfig {
+        listen,
+        secret,
+        allow_unsigned: raw.allow_unsigned,
     })
 }
 
@@ -726,6 +800,7 @@ impl Config {
             },
             sync: SyncConfig { concurrency: 4 },
             mapping: crate::mapping::Mapping::default_for("New York (Demo)"),
+            webhook: None,
         })
     }
 }
@@ -1105,6 +1180,61 @@ path = "/tmp/ledger.sqlite3"
             .unwrap_err()
             .to_string();
         assert!(e.contains("pinpoint.api_key_file"), "{e}");
+    }
+
+    #[test]
+    fn the_webhook_listener_is_optional_and_validated() {
+        assert!(parse(MINIMAL).unwrap().webhook.is_none());
+        let c = parse(&format!(
+            "{MINIMAL}\n[webhook]\nlisten = \"127.0.0.1:8787\""
+        ))
+        .unwrap();
+        let w = c.webhook.unwrap();
+        assert_eq!(w.listen.to_string(), "127.0.0.1:8787");
+        assert!(w.secret.is_none());
+
+        let e = error(&format!("{MINIMAL}\n[webhook]\nlisten = \"port 80\""));
+        assert!(e.contains("webhook.listen"), "{e}");
+        let e = error(&format!("{MINIMAL}\n[webhook]\nlisten = \"0.0.0.0:8787\""));
+        assert!(e.contains("webhook.listen"), "{e}");
+        assert!(e.contains("PINPOINT_WEBHOOK_SECRET"), "{e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+        parse(&format!(
+            "{MINIMAL}\n[webhook]\nlisten = \"0.0.0.0:8787\"\nallow_unsigned = true"
+        ))
+        .unwrap();
+
+        let mut s = secrets();
+        s.vars
+            .insert("PINPOINT_WEBHOOK_SECRET".into(), "whsec-1".into());
+        let text = format!("{MINIMAL}\n[webhook]\nlisten = \"0.0.0.0:8787\"");
+        let c = Config::parse(Path::new("c"), &text, &s).unwrap();
+        let secret = c.webhook.unwrap().secret.unwrap();
+        assert_eq!(secret.expose_secret(), "whsec-1");
+    }
+
+    #[test]
+    fn the_webhook_secret_comes_from_a_file_in_the_credentials_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("pinpoint_webhook_secret"), "whsec-file\n").unwrap();
+        let mut s = secrets();
+        s.credentials_directory = Some(dir.path().to_owned());
+        let text = format!(
+            "{MINIMAL}\n[webhook]\nlisten = \"[::]:8787\"\nsecret_file = \"pinpoint_webhook_secret\""
+        );
+        let c = Config::parse(Path::new("c"), &text, &s).unwrap();
+        assert_eq!(
+            c.webhook.unwrap().secret.unwrap().expose_secret(),
+            "whsec-file"
+        );
+        let e = Config::parse(
+            Path::new("c"),
+            &text.replace("pinpoint_webhook_secret", "absent"),
+            &s,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("webhook.secret_file"), "{e}");
     }
 
     #[test]

@@ -7,19 +7,29 @@
 //! recorded. The service manager hears from this loop itself ([`Notifier`]): readiness, each
 //! pass's summary, and watchdog pings while idle and after every page and hire of a pass, so a
 //! loop stuck anywhere stops the pings.
+//!
+//! With `[webhook]` configured it also runs the listener ([`crate::webhook`]) and a few nudge
+//! workers that take application ids off the [`NudgeQueue`] and reconcile each one through a
+//! [`Nudger`] — the same ledger, clients, gates and claims as the passes, so a nudge runs
+//! while a long pass is in progress yet never works a hire the pass holds. A reload hands the
+//! workers the new nudger. One shutdown stops all of it: the listener stops accepting, every
+//! task finishes its step in flight.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, ConfigError, Schedule};
+use crate::config::{Config, ConfigError, Schedule, WebhookConfig};
 use crate::ledger::LedgerError;
-use crate::reconcile::{Reconciler, Stop};
+use crate::monitor::Monitor;
+use crate::nudge_queue::NudgeQueue;
+use crate::reconcile::{Nudger, Reconciler, Stop};
 use crate::service::Notifier;
+use crate::webhook::{self, ListenerState, SigningSecret, WebhookError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -29,6 +39,8 @@ pub enum DaemonError {
     Ledger(#[from] LedgerError),
     #[error("cannot listen for SIGHUP: {0}; run hirebridge where it may handle signals")]
     Signal(std::io::Error),
+    #[error(transparent)]
+    Webhook(#[from] WebhookError),
 }
 
 /// Why a SIGHUP did not take effect. The daemon keeps running on the previous configuration.
@@ -42,6 +54,10 @@ pub enum ReloadError {
         "config reload refused: ledger.path changed from {from} to {to}; a running daemon keeps its ledger: restart hirebridge to use the new path (still running on the previous configuration)"
     )]
     LedgerMoved { from: PathBuf, to: PathBuf },
+    #[error(
+        "config reload refused: webhook.listen or webhook.allow_unsigned changed; a running daemon keeps its listener: restart hirebridge to apply it (still running on the previous configuration)"
+    )]
+    ListenerChanged,
     #[error(
         "config reload refused: the new schedule cannot be started: {0}; still running on the previous configuration"
     )]
@@ -71,6 +87,36 @@ pub async fn run(
         let notifier = notifier.clone();
         reconciler.set_progress(Arc::new(move |_| notifier.watchdog_if_due()));
     }
+    let monitor = Arc::new(Monitor::new(config.schedule.clone(), chrono::Utc::now()));
+    let (nudger_tx, nudger_rx) = watch::channel(reconciler.nudger());
+    let secret = SigningSecret::new(config.webhook.as_ref().and_then(|w| w.secret.clone()));
+    // Bound before READY=1: a taken port fails the start, naming webhook.listen.
+    let mut background = Vec::new();
+    if let Some(webhook_config) = &config.webhook {
+        let listener = webhook::bind(webhook_config.listen).await?;
+        let queue = Arc::new(NudgeQueue::default());
+        let state = ListenerState {
+            secret: secret.clone(),
+            queue: queue.clone(),
+            monitor: monitor.clone(),
+            nudger: nudger_rx.clone(),
+        };
+        tracing::info!(listen = %webhook_config.listen, signed = webhook_config.secret.is_some(), "listening for Pinpoint webhooks");
+        let stop = shutdown.clone();
+        background.push(tokio::spawn(async move {
+            if let Err(e) = webhook::serve(listener, state, stop).await {
+                tracing::error!("{e}");
+            }
+        }));
+        for _ in 0..config.sync.concurrency.max(1) {
+            background.push(tokio::spawn(nudge_worker(
+                queue.clone(),
+                nudger_rx.clone(),
+                monitor.clone(),
+                shutdown.clone(),
+            )));
+        }
+    }
     let mut daemon = Daemon {
         reconciler,
         config,
@@ -79,6 +125,9 @@ pub async fn run(
         tick_tx,
         notifier: notifier.clone(),
         last_pass: String::new(),
+        nudger_tx,
+        monitor: monitor.clone(),
+        secret,
     };
     tracing::info!(schedule = ?daemon.config.schedule, "hirebridge is running");
     notifier.ready("first pass running");
@@ -94,6 +143,11 @@ pub async fn run(
         let started = std::time::Instant::now();
         let report = daemon.reconciler.run_pass(trigger, &shutdown).await?;
         refused.after_pass(matches!(report.stopped, Some(Stop::Unauthorized(_))));
+        monitor.poll_finished(
+            started.elapsed(),
+            report.stopped.is_none(),
+            chrono::Utc::now(),
+        );
         daemon.last_pass = report.one_line();
         tracing::info!(
             pass = report.pass.0,
@@ -127,9 +181,46 @@ pub async fn run(
     }
     tracing::info!("shutting down");
     notifier.stopping("stopping");
+    // The listener stops accepting and the nudge workers finish their step in flight; both
+    // watch the same shutdown token as the pass.
+    for task in background {
+        let _ = task.await;
+    }
     // Bounded: the scheduler's own shutdown must not hold the exit hostage.
     let _ = tokio::time::timeout(Duration::from_secs(5), daemon.scheduler.shutdown()).await;
     Ok(())
+}
+
+/// Takes application ids off the queue and reconciles each through the current nudger,
+/// until shutdown. A nudge never runs twice at once for one id (the queue) nor beside a pass
+/// working the same hire (the claims).
+async fn nudge_worker(
+    queue: Arc<NudgeQueue>,
+    nudger: watch::Receiver<Nudger>,
+    monitor: Arc<Monitor>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let id = tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => return,
+            id = queue.next() => id,
+        };
+        // The handle current now: a reload between two nudges is picked up at the next one.
+        let current = nudger.borrow().clone();
+        let outcome = current.reconcile_one(&id, &shutdown).await;
+        queue.finish(&id);
+        match outcome {
+            Ok(outcome) => {
+                tracing::info!(application = %id, outcome = outcome.as_str(), "webhook nudge handled");
+                monitor.nudge(outcome.as_str());
+            }
+            Err(e) => {
+                tracing::error!(application = %id, error = %e, "webhook nudge stopped: the ledger failed");
+                monitor.nudge("ledger_error");
+            }
+        }
+    }
 }
 
 /// After a pass stopped on a refused credential, the daemon waits 5 minutes before trying
@@ -181,6 +272,10 @@ struct Daemon {
     tick_tx: mpsc::Sender<()>,
     notifier: Arc<Notifier>,
     last_pass: String,
+    /// Hands the nudge workers the reconciler's current parts after a reload.
+    nudger_tx: watch::Sender<Nudger>,
+    monitor: Arc<Monitor>,
+    secret: SigningSecret,
 }
 
 impl Daemon {
@@ -212,6 +307,9 @@ impl Daemon {
                 to: new.ledger.path,
             });
         }
+        if !WebhookConfig::same_listener(self.config.webhook.as_ref(), new.webhook.as_ref()) {
+            return Err(ReloadError::ListenerChanged);
+        }
         let new_scheduler = if new.schedule != self.config.schedule {
             Some(start_scheduler(&new.schedule, &self.tick_tx).await?)
         } else {
@@ -227,6 +325,10 @@ impl Daemon {
             let mut old = std::mem::replace(&mut self.scheduler, s);
             let _ = tokio::time::timeout(Duration::from_secs(5), old.shutdown()).await;
         }
+        self.nudger_tx.send_replace(self.reconciler.nudger());
+        self.monitor.set_schedule(new.schedule.clone());
+        self.secret
+            .replace(new.webhook.as_ref().and_then(|w| w.secret.clone()));
         self.config = new;
         Ok(())
     }

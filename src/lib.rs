@@ -3,13 +3,15 @@
 //!
 //! Who owns what (dependencies point downward):
 //! - [`cli`], [`daemon`] — the operator's entry points: parse, schedule, shut down.
+//! - [`webhook`] — the optional listener: Pinpoint's webhooks, `/healthz`, `/metrics`; it
+//!   only verifies and enqueues ([`nudge_queue`]), the daemon's workers reconcile.
+//! - [`monitor`] — poll health and the metrics in Prometheus's text format.
 //! - [`reconcile`] — one pass: plan (pure) and apply (effects, each behind a ledger intent).
 //! - [`ledger`] — the only place with SQL: per-hire rows and the append-only event log.
 //! - [`pinpoint`], [`hibob`] — thin typed clients; they know nothing of the ledger or each other.
 //! - [`http`] — the one HTTP client: timeouts, user agent, rate limiters, error classes.
 //! - [`mapping`] — `[mapping]`: templates over Pinpoint data → HiBob fields; drift fingerprints.
 //! - [`config`] — typed configuration and secrets, validated with messages naming the key.
-//! - [`report`] — renders the ledger for people and scripts.
 //! - [`service`] — the systemd notify protocol: readiness, status, watchdog.
 //! - [`report`] — renders the ledger for people and scripts (report, history, status, plan).
 //! - [`check`] — validates config, credentials, HiBob values and the ledger; writes nothing.
@@ -25,8 +27,11 @@ pub mod hibob;
 pub mod http;
 pub mod ledger;
 pub mod mapping;
+pub mod monitor;
+pub mod nudge_queue;
 pub mod pinpoint;
 pub mod reconcile;
 pub mod report;
 pub mod service;
 pub mod sim;
+pub mod webhook;

@@ -28,10 +28,20 @@ const RATE_LIMIT_RETRIES: u32 = 5;
 pub const USER_AGENT: &str = concat!("hirebridge/", env!("CARGO_PKG_VERSION"));
 
 /// Which remote system a request went to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Api {
     Pinpoint,
     Hibob,
+}
+
+impl Api {
+    /// The API's name as a metric label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Api::Pinpoint => "pinpoint",
+            Api::Hibob => "hibob",
+        }
+    }
 }
 
 impl fmt::Display for Api {
@@ -199,12 +209,50 @@ pub struct Answer {
     pub body: bytes::Bytes,
 }
 
-/// Requests sent, 429s received and retries made, for pass summaries and benchmarks.
+/// Requests sent, 429s received and retries made, for pass summaries and benchmarks; and the
+/// same per endpoint and answer, for the daemon's metrics.
 #[derive(Debug, Default)]
 pub struct HttpStats {
     requests: AtomicU64,
     rate_limited: AtomicU64,
     retries: AtomicU64,
+    by_endpoint: std::sync::Mutex<std::collections::HashMap<EndpointKey, EndpointCounts>>,
+}
+
+/// One endpoint of one API, as the metrics label it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EndpointKey {
+    pub api: Api,
+    pub endpoint: &'static str,
+}
+
+/// What one endpoint has answered since the process started.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointCounts {
+    /// Requests by the status they were answered with; 0 when no answer came (timeout,
+    /// connection failure).
+    pub by_status: std::collections::BTreeMap<u16, u64>,
+    pub retries: u64,
+}
+
+impl HttpStats {
+    fn with_endpoint(&self, endpoint: &Endpoint, update: impl FnOnce(&mut EndpointCounts)) {
+        let key = EndpointKey {
+            api: endpoint.api,
+            endpoint: endpoint.name,
+        };
+        let mut map = self.by_endpoint.lock().unwrap_or_else(|e| e.into_inner());
+        update(map.entry(key).or_default());
+    }
+
+    fn answered(&self, endpoint: &Endpoint, status: u16) {
+        self.with_endpoint(endpoint, |c| *c.by_status.entry(status).or_default() += 1);
+    }
+
+    fn retried(&self, endpoint: &Endpoint) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+        self.with_endpoint(endpoint, |c| c.retries += 1);
+    }
 }
 
 /// A moment's reading of [`HttpStats`]; subtract two to get what happened in between.
@@ -299,6 +347,25 @@ impl HttpClient {
         }
     }
 
+    /// Every endpoint's counts so far, in a stable order (for metrics).
+    pub fn endpoint_stats(&self) -> Vec<(EndpointKey, EndpointCounts)> {
+        let map = self
+            .stats
+            .by_endpoint
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let mut all: Vec<_> = map.iter().map(|(k, c)| (*k, c.clone())).collect();
+        all.sort_by_key(|(k, _)| *k);
+        all
+    }
+
+    /// This client, counting into `previous`'s counters: a client rebuilt on a config reload
+    /// keeps the process's totals, which monitoring expects never to go down.
+    pub fn keeping_stats_of(mut self, previous: &HttpClient) -> Self {
+        self.stats = previous.stats.clone();
+        self
+    }
+
     /// Sends through `gate` and classifies the outcome. A 2xx comes back as an [`Answer`];
     /// everything else as an [`ApiError`]. Retried in place, because nothing happened
     /// remotely: a 429 (after the wait the server asked for, pausing the whole gate) and, for
@@ -323,15 +390,17 @@ impl HttpClient {
                 Ok(answer) => answer,
                 Err(e) => {
                     ticket.answered(0, &HeaderMap::new(), None);
+                    self.stats.answered(endpoint, 0);
                     let error = transport_error(endpoint, &e);
                     if matches!(error, ApiError::Retryable { .. }) && attempt < self.read_retries {
                         attempt += 1;
-                        self.pause_before_retry(attempt).await;
+                        self.pause_before_retry(endpoint, attempt).await;
                         continue;
                     }
                     return Err(error);
                 }
             };
+            self.stats.answered(endpoint, status.as_u16());
             if status.as_u16() == 429 {
                 self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
                 let wait = wait_hint(&headers, self.clock.epoch_secs() as i64)
@@ -340,7 +409,7 @@ impl HttpClient {
                 ticket.answered(429, &headers, Some(wait));
                 if attempt < RATE_LIMIT_RETRIES && wait <= self.max_rate_limit_wait {
                     attempt += 1;
-                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    self.stats.retried(endpoint);
                     tracing::debug!(
                         endpoint = endpoint.name,
                         wait_ms = wait.as_millis() as u64,
@@ -373,7 +442,7 @@ impl HttpClient {
             }
             if matches!(error, ApiError::Retryable { .. }) && attempt < self.read_retries {
                 attempt += 1;
-                self.pause_before_retry(attempt).await;
+                self.pause_before_retry(endpoint, attempt).await;
                 continue;
             }
             return Err(error);
@@ -393,8 +462,8 @@ impl HttpClient {
 
     /// A short jittered pause before retrying a read in place (the pass-level backoff
     /// handles anything longer).
-    async fn pause_before_retry(&self, attempt: u32) {
-        self.stats.retries.fetch_add(1, Ordering::Relaxed);
+    async fn pause_before_retry(&self, endpoint: &Endpoint, attempt: u32) {
+        self.stats.retried(endpoint);
         let wait = full_jitter(attempt, Duration::from_secs(2)).max(Duration::from_millis(50));
         self.clock.sleep(wait).await;
     }

@@ -570,12 +570,14 @@ impl Ledger {
         Ok(())
     }
 
+    /// The last listing pass. The one-application passes webhook nudges start (trigger
+    /// `webhook`) are not polls: they say nothing about whether the schedule runs.
     pub fn last_pass(&self) -> Result<Option<PassRecord>> {
         Ok(self
             .conn
             .query_row(
                 "SELECT id, trigger, started_at, finished_at, outcome, summary FROM passes
-                 ORDER BY id DESC LIMIT 1",
+                 WHERE trigger <> 'webhook' ORDER BY id DESC LIMIT 1",
                 [],
                 |r| {
                     Ok(PassRecord {

@@ -65,6 +65,14 @@ pub struct PinpointClient {
     include: String,
 }
 
+/// One application read on its own, with the stage group it is in when Pinpoint says so.
+#[derive(Debug)]
+pub struct OneApplication {
+    pub record: Result<HiredApplication, UnusableRecord>,
+    /// `stage_basic_type` (e.g. `hired`); `None` when the answer does not carry it.
+    pub stage_basic_type: Option<String>,
+}
+
 /// One page of the listing plus where the next one is.
 #[derive(Debug)]
 pub struct ListedPage {
@@ -222,6 +230,11 @@ impl PinpointClient {
         &self,
         id: &str,
     ) -> Result<Result<HiredApplication, UnusableRecord>, ApiError> {
+        Ok(self.application_with_stage(id).await?.record)
+    }
+
+    /// Reads one application (with its attachments and job) and the stage group it is in.
+    pub async fn application_with_stage(&self, id: &str) -> Result<OneApplication, ApiError> {
         let answer = self
             .http
             .send(
@@ -235,7 +248,12 @@ impl PinpointClient {
                 UNAUTHORIZED,
             )
             .await?;
-        model::single_application(&answer.body).map_err(|e| ApiError::malformed(&GET_ONE, e))
+        let record = model::single_application(&answer.body)
+            .map_err(|e| ApiError::malformed(&GET_ONE, e))?;
+        Ok(OneApplication {
+            record,
+            stage_basic_type: model::stage_basic_type(&answer.body),
+        })
     }
 
     /// The comments on one application, to recognise one hirebridge already posted.

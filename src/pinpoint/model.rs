@@ -363,6 +363,13 @@ pub fn included_comments(body: &[u8]) -> Result<Vec<Comment>, String> {
         .collect())
 }
 
+/// The stage group a single-application document says it is in (`stage_basic_type`, e.g.
+/// `hired`), when it says so.
+pub fn stage_basic_type(body: &[u8]) -> Option<String> {
+    let doc: Value = serde_json::from_slice(body).ok()?;
+    text(doc.pointer("/data/attributes")?, "stage_basic_type")
+}
+
 /// The id of the comment `POST /comments` created.
 pub fn created_comment_id(body: &[u8]) -> Result<String, String> {
     let doc: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;

@@ -125,7 +125,7 @@ impl Reconciler {
         }
         let ids: Vec<&str> = done.iter().map(|e| e.application_id.as_str()).collect();
         let records = self.ledger().mapped_values(&ids)?;
-        let mapping = &self.settings.mapping;
+        let mapping = &self.parts.settings.mapping;
         for entry in done {
             let id = entry.application_id.as_str();
             let Some(application) = by_id.get(id) else {
@@ -203,7 +203,7 @@ impl Reconciler {
             return Ok(None);
         };
         let written = record.written.clone().unwrap_or_default();
-        let mapping = &self.settings.mapping;
+        let mapping = &self.parts.settings.mapping;
         let now = Utc::now();
         let values = update_values(record, target, mapping, now);
         if values.is_empty() {
@@ -219,7 +219,7 @@ impl Reconciler {
             return Ok(None);
         }
         let fields: Vec<String> = values.keys().cloned().collect();
-        let current = match self.hibob.employee_values(employee_id, &fields).await {
+        let current = match self.parts.hibob.employee_values(employee_id, &fields).await {
             Ok(Some(current)) => current,
             Ok(None) => {
                 return self.update_failed(
@@ -293,7 +293,8 @@ impl Reconciler {
         // landed update yet: wait out its read lag before sending again.
         if record.drift == Some(DriftState::InFlight)
             && let Some(at) = record.drift_intent_at
-            && now < at + chrono::Duration::from_std(self.settings.read_lag).unwrap_or_default()
+            && now
+                < at + chrono::Duration::from_std(self.parts.settings.read_lag).unwrap_or_default()
         {
             return Ok(None);
         }
@@ -306,7 +307,7 @@ impl Reconciler {
                 describe_values(&values)
             ),
         )?;
-        match self.hibob.update_employee(employee_id, &values).await {
+        match self.parts.hibob.update_employee(employee_id, &values).await {
             Ok(()) => {
                 tracing::info!(application = id, employee = %employee_id, "updated HiBob employee");
                 self.ledger().record_drift_updated(

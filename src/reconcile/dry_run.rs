@@ -74,10 +74,10 @@ impl Reconciler {
     /// Previews the next pass. Makes read-only calls only; writes nothing anywhere.
     pub async fn plan_next_pass(&self) -> Result<DryRun, LedgerError> {
         let mut dry_run = DryRun::default();
-        'listings: for first in self.pinpoint.first_pages() {
+        'listings: for first in self.parts.pinpoint.first_pages() {
             let mut next = Some(first);
             while let Some(url) = next.take() {
-                let listed = match self.pinpoint.fetch_page(&url).await {
+                let listed = match self.parts.pinpoint.fetch_page(&url).await {
                     Ok(listed) => listed,
                     Err(e) => {
                         dry_run.incomplete =
@@ -151,9 +151,9 @@ impl Reconciler {
             .map(|(e, _, _)| e)
             .collect();
         let mut lookups: HashMap<String, Result<Lookup, String>> = HashMap::new();
-        for batch in needing.chunks(self.settings.search_batch_size.max(1)) {
+        for batch in needing.chunks(self.parts.settings.search_batch_size.max(1)) {
             let emails = plan::search_emails(batch.iter().copied());
-            match self.hibob.search_by_emails(&emails).await {
+            match self.parts.hibob.search_by_emails(&emails).await {
                 Ok(found) => {
                     for entry in batch {
                         let lookup = plan::lookup_for(&entry.email, &found).map_err(|ids| {
@@ -253,7 +253,7 @@ impl Reconciler {
                 )];
             }
         };
-        let lag = chrono::Duration::from_std(self.settings.read_lag)
+        let lag = chrono::Duration::from_std(self.parts.settings.read_lag)
             .unwrap_or_else(|_| chrono::Duration::seconds(20));
         let steps = plan::plan_hire(entry, application, &lookup, now, lag);
         let mut employee = entry.hibob_employee_id.clone().zip(entry.employee_origin);
@@ -297,7 +297,7 @@ impl Reconciler {
                 } else {
                     "no HiBob employee has this email; "
                 };
-                match new_employee(&self.settings, entry.first_seen_at, application, now) {
+                match new_employee(&self.parts.settings, entry.first_seen_at, application, now) {
                     Ok((new, _)) => PlannedAction::new(
                         "create",
                         format!(
@@ -346,7 +346,7 @@ impl Reconciler {
                     "upload_cv",
                     format!(
                         "{again}upload {file} to the {} folder of {}{check}",
-                        self.settings.cv_folder.as_str(),
+                        self.parts.settings.cv_folder.as_str(),
                         employee_name(employee)
                     ),
                 )

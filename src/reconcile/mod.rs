@@ -8,8 +8,10 @@
 //! in the same pass that read it.
 
 pub mod apply;
+pub mod claims;
 pub mod drift;
 pub mod dry_run;
+pub mod nudge;
 pub mod plan;
 
 use std::collections::HashMap;
@@ -26,6 +28,8 @@ use crate::hibob::HibobClient;
 use crate::http::{ApiError, Clock, HttpClient, StatsSnapshot};
 use crate::ledger::{HireStatus, Ledger, LedgerEntry, LedgerError, ObservedHire, PassId, StepKind};
 use crate::pinpoint::{HiredApplication, PinpointClient};
+pub use claims::{HireClaim, HireClaims};
+pub use nudge::{NudgeOutcome, Nudger};
 pub use plan::{Lookup, Step};
 
 /// What a pass needs from the configuration beyond the clients.
@@ -153,13 +157,28 @@ impl PassReport {
 /// from the pass itself: a progress display, or proof of life for a watchdog.
 pub type ProgressHook = Arc<dyn Fn(&PassSummary) + Send + Sync>;
 
-/// Owns the ledger and both clients for the life of the process.
-pub struct Reconciler {
-    ledger: Mutex<Ledger>,
+/// Everything a task needs to work hires: the one ledger, both clients (every clone shares
+/// their gates and counters, so all tasks are paced together), the settings and the claims.
+/// Cheap to clone: a scheduled pass and each webhook nudge hold the same parts.
+#[derive(Clone)]
+pub(crate) struct Parts {
+    ledger: Arc<Mutex<Ledger>>,
     http: HttpClient,
     pinpoint: PinpointClient,
     hibob: HibobClient,
     settings: Settings,
+    claims: HireClaims,
+}
+
+impl Parts {
+    fn ledger(&self) -> MutexGuard<'_, Ledger> {
+        apply::lock(&self.ledger)
+    }
+}
+
+/// Owns the ledger and both clients for the life of the process.
+pub struct Reconciler {
+    parts: Parts,
     progress: Option<ProgressHook>,
 }
 
@@ -183,27 +202,43 @@ impl Reconciler {
         http: HttpClient,
     ) -> Result<Self, reqwest::Error> {
         Ok(Self {
-            ledger: Mutex::new(ledger),
+            parts: Parts {
+                ledger: Arc::new(Mutex::new(ledger)),
+                pinpoint: PinpointClient::new(http.clone(), &config.pinpoint)
+                    .including(&config.mapping.pinpoint_includes()),
+                hibob: HibobClient::new(http.clone(), &config.hibob),
+                http,
+                settings: Settings::from_config(config),
+                claims: HireClaims::default(),
+            },
+            progress: None,
+        })
+    }
+
+    /// Swaps in clients and settings built from `config`, keeping the ledger (and its lock),
+    /// the claims and the request counters: for a config reload between passes. Nothing
+    /// changes if the new client cannot be built. The ledger's path is not the reconciler's
+    /// to change; the caller refuses that. Nudgers handed out before keep the old parts
+    /// until they are replaced (see [`Reconciler::nudger`]).
+    pub fn reconfigure(&mut self, config: &Config) -> Result<(), reqwest::Error> {
+        let http = HttpClient::with_clock(&config.http, self.parts.http.clock())?
+            .keeping_stats_of(&self.parts.http);
+        self.parts = Parts {
+            ledger: self.parts.ledger.clone(),
             pinpoint: PinpointClient::new(http.clone(), &config.pinpoint)
                 .including(&config.mapping.pinpoint_includes()),
             hibob: HibobClient::new(http.clone(), &config.hibob),
             http,
             settings: Settings::from_config(config),
-            progress: None,
-        })
+            claims: self.parts.claims.clone(),
+        };
+        Ok(())
     }
 
-    /// Swaps in clients and settings built from `config`, keeping the ledger (and its lock):
-    /// for a config reload between passes. Nothing changes if the new client cannot be built.
-    /// The ledger's path is not the reconciler's to change; the caller refuses that.
-    pub fn reconfigure(&mut self, config: &Config) -> Result<(), reqwest::Error> {
-        let http = HttpClient::with_clock(&config.http, self.http.clock())?;
-        self.pinpoint = PinpointClient::new(http.clone(), &config.pinpoint)
-            .including(&config.mapping.pinpoint_includes());
-        self.hibob = HibobClient::new(http.clone(), &config.hibob);
-        self.http = http;
-        self.settings = Settings::from_config(config);
-        Ok(())
+    /// A handle that reconciles single applications beside this reconciler's passes: the same
+    /// ledger, clients (gates, counters), settings and claims.
+    pub fn nudger(&self) -> Nudger {
+        Nudger::new(self.parts.clone())
     }
 
     pub fn set_progress(&mut self, hook: ProgressHook) {
@@ -217,12 +252,12 @@ impl Reconciler {
     }
 
     pub fn ledger(&self) -> MutexGuard<'_, Ledger> {
-        apply::lock(&self.ledger)
+        self.parts.ledger()
     }
 
     /// Requests sent so far by this reconciler's clients.
     pub fn http_stats(&self) -> StatsSnapshot {
-        self.http.stats()
+        self.parts.http.stats()
     }
 
     /// Runs one full pass. Ledger errors end it at once (nothing can be recorded safely);
@@ -233,19 +268,20 @@ impl Reconciler {
         shutdown: &CancellationToken,
     ) -> Result<PassReport, LedgerError> {
         let pass = self.ledger().begin_pass(trigger, Utc::now())?;
-        let stats_before = self.http.stats();
-        self.pinpoint.begin_pass();
-        self.hibob.begin_pass();
+        // Webhook nudges running meanwhile count here too: the clients' counters are shared.
+        let stats_before = self.parts.http.stats();
+        self.parts.pinpoint.begin_pass();
+        self.parts.hibob.begin_pass();
         let mut summary = PassSummary::default();
         let mut stopped = None;
-        'listings: for first in self.pinpoint.first_pages() {
+        'listings: for first in self.parts.pinpoint.first_pages() {
             let mut next = Some(first);
             while let Some(url) = next.take() {
                 if shutdown.is_cancelled() {
                     stopped = Some(Stop::Shutdown);
                     break 'listings;
                 }
-                let listed = match self.pinpoint.fetch_page(&url).await {
+                let listed = match self.parts.pinpoint.fetch_page(&url).await {
                     Ok(listed) => listed,
                     Err(e) => {
                         tracing::error!(error = %e, "could not read the hired applications");
@@ -268,7 +304,7 @@ impl Reconciler {
                 }
             }
         }
-        summary.http = self.http.stats() - stats_before;
+        summary.http = self.parts.http.stats() - stats_before;
         let totals = self.ledger().count_by_status()?;
         let report = PassReport {
             pass,
@@ -319,6 +355,19 @@ impl Reconciler {
                 }
             }
         }
+        // Claimed before the rows are read, so a row is never planned from while a nudge
+        // changes it. A hire another task holds is left to that task.
+        let mut claims: HashMap<String, HireClaim> = page
+            .applications
+            .iter()
+            .filter_map(|a| {
+                let claim = self.parts.claims.try_claim(&a.id);
+                if claim.is_none() {
+                    tracing::debug!(application = %a.id, "being worked by a webhook nudge; left to it");
+                }
+                claim.map(|c| (a.id.clone(), c))
+            })
+            .collect();
         let observed: Vec<ObservedHire<'_>> = page
             .applications
             .iter()
@@ -340,25 +389,31 @@ impl Reconciler {
         if let Some(stop) = self.check_drift(pass, &entries, &by_id, summary).await? {
             return Ok(Some(stop));
         }
-        let due: Vec<LedgerEntry> = entries.into_iter().filter(|e| e.is_due(now)).collect();
+        let due: Vec<LedgerEntry> = entries
+            .into_iter()
+            .filter(|e| e.is_due(now) && claims.contains_key(&e.application_id))
+            .collect();
+        // Hires with nothing to do now are free for nudges at once.
+        claims.retain(|id, _| due.iter().any(|e| &e.application_id == id));
         if due.is_empty() {
             return Ok(None);
         }
 
-        let lookups = match self.lookup_employees(pass, &due, summary).await? {
+        let lookups = match self.parts.lookup_employees(pass, &due, summary).await? {
             Ok(l) => l,
             Err(stop) => return Ok(Some(stop)),
         };
         let halted = AtomicBool::new(false);
         let this = &*self;
+        let parts = &this.parts;
         let runs = due.into_iter().filter_map(|entry| {
             let application = *by_id.get(entry.application_id.as_str())?;
             let lookup = lookups.get(&entry.application_id)?.clone();
             let run = apply::HireRun {
-                ledger: &this.ledger,
-                pinpoint: &this.pinpoint,
-                hibob: &this.hibob,
-                settings: &this.settings,
+                ledger: &parts.ledger,
+                pinpoint: &parts.pinpoint,
+                hibob: &parts.hibob,
+                settings: &parts.settings,
                 pass,
                 shutdown,
                 halted: &halted,
@@ -366,7 +421,7 @@ impl Reconciler {
             Some(run.run(entry, application, lookup))
         });
         let mut outcomes =
-            futures_util::stream::iter(runs).buffer_unordered(this.settings.concurrency.max(1));
+            futures_util::stream::iter(runs).buffer_unordered(parts.settings.concurrency.max(1));
         let mut stop = None;
         while let Some(outcome) = outcomes.next().await {
             match outcome? {
@@ -387,12 +442,14 @@ impl Reconciler {
         }
         Ok(stop)
     }
+}
 
+impl Parts {
     /// Searches HiBob for every due hire that still needs its employee, in batches of
     /// emails. Hires whose search failed get a recorded failure (or are parked) and no entry
     /// in the map.
     async fn lookup_employees(
-        &mut self,
+        &self,
         pass: PassId,
         due: &[LedgerEntry],
         summary: &mut PassSummary,
@@ -452,7 +509,7 @@ impl Reconciler {
     /// Turns a search answer into this hire's lookup; more than one employee with the email
     /// parks the hire for a person to choose.
     fn settle_lookup(
-        &mut self,
+        &self,
         pass: PassId,
         entry: &LedgerEntry,
         found: &[crate::hibob::FoundEmployee],
@@ -478,7 +535,7 @@ impl Reconciler {
     }
 
     fn park_at_lookup(
-        &mut self,
+        &self,
         pass: PassId,
         entry: &LedgerEntry,
         message: &str,
@@ -498,7 +555,7 @@ impl Reconciler {
 
     /// Records a failed search for one hire; a refused credential stops the pass.
     fn lookup_failed(
-        &mut self,
+        &self,
         pass: PassId,
         entry: &LedgerEntry,
         error: &ApiError,

@@ -26,6 +26,12 @@ pub struct Settings {
     pub http: String,
     /// `hibob.site`.
     pub site: &'static str,
+    /// `schedule.every`.
+    pub every: &'static str,
+    /// `[webhook]`: the listener's address, when there is one.
+    pub webhook_listen: Option<std::net::SocketAddr>,
+    /// `webhook.allow_unsigned`.
+    pub webhook_allow_unsigned: bool,
     /// Whole sections appended at the end.
     pub extra: String,
 }
@@ -41,6 +47,9 @@ impl Default for Settings {
             hibob_rate_limit: "1000/1s",
             http: String::new(),
             site: "New York (Demo)",
+            every: "1s",
+            webhook_listen: None,
+            webhook_allow_unsigned: false,
             extra: String::new(),
         }
     }
@@ -105,7 +114,7 @@ read_lag = "{read_lag}"
 path = "{ledger}"
 
 [schedule]
-every = "1s"
+every = "{every}"
 
 [http]
 request_timeout = "3s"
@@ -114,6 +123,7 @@ request_timeout = "3s"
 [retry]
 initial = "{retry_initial}"
 max = "{retry_max}"
+{webhook}
 {extra}
 "#,
             pinpoint = self.sim.pinpoint_base_url(),
@@ -126,6 +136,14 @@ max = "{retry_max}"
             retry_max = s.retry_max,
             http = s.http,
             site = s.site,
+            every = s.every,
+            webhook = match s.webhook_listen {
+                Some(addr) => format!(
+                    "[webhook]\nlisten = \"{addr}\"\nallow_unsigned = {}\n",
+                    s.webhook_allow_unsigned
+                ),
+                None => String::new(),
+            },
             extra = s.extra,
         );
         std::fs::write(&self.config_path, text).unwrap();
@@ -467,4 +485,273 @@ pub fn golden(name: &str, actual: &[u8]) {
         String::from_utf8_lossy(&expected),
         String::from_utf8_lossy(actual)
     );
+}
+
+/// An address on 127.0.0.1 with a port nothing listens on right now.
+pub fn free_local_addr() -> std::net::SocketAddr {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    probe.local_addr().unwrap()
+}
+
+/// One HTTP answer, as a test reads it.
+#[derive(Debug)]
+pub struct HttpAnswer {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
+}
+
+impl HttpAnswer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// One HTTP/1.1 request over a fresh connection (closed after the answer): enough to play
+/// Pinpoint or a monitoring system without another HTTP client in the tests. `Err` when the
+/// connection is refused or breaks.
+pub fn http(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<HttpAnswer> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes())?;
+    // A server may answer (413) before reading a large body and close: that is an answer.
+    let _ = stream.write_all(body);
+    let mut raw = Vec::new();
+    // A server that answered before reading the whole body may reset the connection after
+    // its answer: what arrived still counts.
+    if let Err(e) = stream.read_to_end(&mut raw)
+        && raw.is_empty()
+    {
+        return Err(e);
+    }
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("no status line in {head:?}")))?;
+    // Axum answers small bodies with Content-Length; chunked ones are de-chunked here.
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        let mut out = String::new();
+        let mut rest = rest;
+        while let Some((size, after)) = rest.split_once("\r\n") {
+            let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            out.push_str(&after[..n.min(after.len())]);
+            rest = after.get(n + 2..).unwrap_or("");
+        }
+        out
+    } else {
+        rest.to_owned()
+    };
+    Ok(HttpAnswer {
+        status,
+        head: head.to_owned(),
+        body,
+    })
+}
+
+/// The `application_hired` event Pinpoint sends, for `id` (an integer in real deliveries).
+pub fn hired_event(id: u64) -> Vec<u8> {
+    format!(
+        r#"{{"event":"application_hired","triggeredAt":1614687278,"data":{{"application":{{"id":{id}}},"job":{{"id":1}}}}}}"#
+    )
+    .into_bytes()
+}
+
+/// A daemon with its webhook listener, for the listener's tests.
+pub struct Listening {
+    pub world: World,
+    pub addr: std::net::SocketAddr,
+    pub daemon: Child,
+    pub secret: Option<&'static str>,
+}
+
+impl Listening {
+    /// Starts `hirebridge run` listening on a free port (signed with `secret` when given),
+    /// and waits until the listener answers.
+    pub fn start(scenario: Scenario, settings: Settings, secret: Option<&'static str>) -> Self {
+        let addr = free_local_addr();
+        let mut world = World::with(
+            scenario,
+            Settings {
+                webhook_listen: Some(addr),
+                ..settings
+            },
+        );
+        if let Some(secret) = secret {
+            world.set_env("PINPOINT_WEBHOOK_SECRET", secret);
+        }
+        let daemon = world.spawn_daemon();
+        let listening = Listening {
+            world,
+            addr,
+            daemon,
+            secret,
+        };
+        assert!(
+            wait_for(Duration::from_secs(10), || listening
+                .get("/healthz")
+                .is_ok()),
+            "the listener answers"
+        );
+        listening
+    }
+
+    pub fn get(&self, path: &str) -> std::io::Result<HttpAnswer> {
+        http(self.addr, "GET", path, &[], b"")
+    }
+
+    /// POSTs `body` to the webhook path as Pinpoint would: JSON, signed with this daemon's
+    /// secret when it has one.
+    pub fn deliver(&self, body: &[u8]) -> HttpAnswer {
+        let signature = self
+            .secret
+            .map(|s| hirebridge::webhook::sign(s, body))
+            .unwrap_or_default();
+        let mut headers = vec![("Content-Type", "application/json")];
+        if self.secret.is_some() {
+            headers.push(("PINPOINT-HMAC-SHA256", signature.as_str()));
+        }
+        self.post(&headers, body)
+    }
+
+    pub fn post(&self, headers: &[(&str, &str)], body: &[u8]) -> HttpAnswer {
+        http(self.addr, "POST", "/webhooks/pinpoint", headers, body).expect("the listener answers")
+    }
+
+    /// The metrics, parsed: sample (name with labels, as exposed) → value.
+    pub fn metrics(&self) -> std::collections::BTreeMap<String, f64> {
+        let answer = self.get("/metrics").expect("metrics answer");
+        assert_eq!(answer.status, 200, "{answer:?}");
+        parse_prometheus_text(&answer.body)
+            .unwrap_or_else(|e| panic!("not Prometheus text: {e}\n{}", answer.body))
+    }
+
+    /// One sample's value, 0 when absent (a counter that never moved).
+    pub fn metric(&self, sample: &str) -> f64 {
+        self.metrics().get(sample).copied().unwrap_or(0.0)
+    }
+
+    /// Waits until `sample` reaches at least `value`.
+    pub fn wait_for_metric(&self, sample: &str, value: f64) -> bool {
+        wait_for(Duration::from_secs(20), || self.metric(sample) >= value)
+    }
+
+    /// SIGTERM, and the exit code.
+    pub fn stop(&mut self) -> i32 {
+        signal("TERM", &self.daemon);
+        exit_code_within(&mut self.daemon, Duration::from_secs(15))
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        // A failed test must not leave its daemon running.
+        if let Ok(None) = self.daemon.try_wait() {
+            let _ = self.daemon.kill();
+            let _ = self.daemon.wait();
+        }
+    }
+}
+
+/// Parses Prometheus's text exposition format (version 0.0.4) strictly enough to catch a
+/// malformed line: `# HELP`/`# TYPE` comments with a known type, and samples
+/// `name{label="value",...} number` whose family was declared by a `# TYPE` line.
+pub fn parse_prometheus_text(
+    text: &str,
+) -> Result<std::collections::BTreeMap<String, f64>, String> {
+    let mut types: std::collections::HashMap<String, String> = Default::default();
+    let mut samples = std::collections::BTreeMap::new();
+    let is_name = |n: &str| {
+        !n.is_empty()
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+            && !n.starts_with(|c: char| c.is_ascii_digit())
+    };
+    for (number, line) in text.lines().enumerate() {
+        let bad = |why: &str| Err(format!("line {}: {why}: {line:?}", number + 1));
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(comment) = line.strip_prefix("# ") {
+            let mut parts = comment.splitn(3, ' ');
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some("HELP"), Some(name), Some(_)) if is_name(name) => {}
+                (Some("TYPE"), Some(name), Some(kind))
+                    if is_name(name)
+                        && ["counter", "gauge", "histogram", "summary", "untyped"]
+                            .contains(&kind) =>
+                {
+                    types.insert(name.to_owned(), kind.to_owned());
+                }
+                _ => return bad("a comment that is neither HELP nor TYPE"),
+            }
+            continue;
+        }
+        let Some((series, value)) = line.rsplit_once(' ') else {
+            return bad("no value");
+        };
+        let value: f64 = match value {
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            v => match v.parse() {
+                Ok(v) => v,
+                Err(_) => return bad("the value is not a number"),
+            },
+        };
+        let name = series.split('{').next().unwrap_or("");
+        if !is_name(name) {
+            return bad("not a metric name");
+        }
+        if let Some(labels) = series.strip_prefix(name).filter(|l| !l.is_empty()) {
+            let Some(inner) = labels.strip_prefix('{').and_then(|l| l.strip_suffix('}')) else {
+                return bad("labels are not in braces");
+            };
+            for pair in inner.split("\",").filter(|p| !p.is_empty()) {
+                let Some((key, value)) = pair.split_once("=\"") else {
+                    return bad("a label is not key=\"value\"");
+                };
+                if !is_name(key) || value.trim_end_matches('"').contains('"') {
+                    return bad("a malformed label");
+                }
+            }
+        }
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| {
+                name.strip_suffix(suffix)
+                    .filter(|base| types.get(*base).is_some_and(|t| t == "histogram"))
+            })
+            .unwrap_or(name);
+        if !types.contains_key(family) {
+            return bad("a sample without a # TYPE line");
+        }
+        samples.insert(series.to_owned(), value);
+    }
+    if samples.is_empty() {
+        return Err("no samples".into());
+    }
+    Ok(samples)
 }

@@ -1,0 +1,252 @@
+//! Reconciling one application on demand, when a webhook says it was hired: one GET instead
+//! of a listing pass, then the same planner and steps as a pass.
+//!
+//! Owns the decision whether a nudge leads to work (the ledger says done, the application is
+//! unknown or not hired, another task holds it). It adds no step logic of its own: the work
+//! is [`apply::HireRun`], planned by [`super::plan`], recorded as a pass with the trigger
+//! `webhook`. A nudge only ever makes things faster; anything it drops, the scheduled poll
+//! still finds.
+
+use std::sync::atomic::AtomicBool;
+
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+
+use super::apply::{self, HireOutcome};
+use super::{Parts, PassSummary};
+use crate::http::{ApiError, EndpointCounts, EndpointKey};
+use crate::ledger::{HireStatus, LedgerError, ObservedHire, PassId};
+use crate::pinpoint::{HiredApplication, UnusableRecord};
+
+/// The trigger recorded for the passes nudges start, so `history` tells them apart.
+pub const TRIGGER: &str = "webhook";
+
+/// What one nudge came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NudgeOutcome {
+    /// The ledger has nothing to do for it now (done, parked, or waiting for its retry time):
+    /// no API call was made.
+    Settled,
+    /// Another task (the scheduled pass) is working this hire; it is left to that task.
+    Deferred,
+    /// Pinpoint does not know the application (or hides it from this key): dropped.
+    NotFound,
+    /// The application is not in a hired stage: dropped, nothing written.
+    NotHired,
+    /// The record cannot become an employee (no email, …); parked with its reason.
+    Unusable,
+    Done,
+    /// Retried later (a transient failure or HiBob's read lag), by the scheduled pass.
+    Waiting,
+    Parked,
+    /// A credential was refused: nothing more is sent until the next pass.
+    Refused,
+    /// The application could not be read (timeout, 5xx, …): the scheduled poll will find it.
+    Failed,
+    /// Shutdown was requested between two steps.
+    Interrupted,
+}
+
+impl NudgeOutcome {
+    /// The outcome as a metric label and a pass outcome in the ledger.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NudgeOutcome::Settled => "settled",
+            NudgeOutcome::Deferred => "deferred",
+            NudgeOutcome::NotFound => "not_found",
+            NudgeOutcome::NotHired => "not_hired",
+            NudgeOutcome::Unusable => "unusable",
+            NudgeOutcome::Done => "done",
+            NudgeOutcome::Waiting => "waiting",
+            NudgeOutcome::Parked => "parked",
+            NudgeOutcome::Refused => "refused",
+            NudgeOutcome::Failed => "failed",
+            NudgeOutcome::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// Reconciles single applications beside the scheduled passes, with the same ledger,
+/// clients (so the same gates and rate limits), settings and claims. Cheap to clone.
+#[derive(Clone)]
+pub struct Nudger {
+    parts: Parts,
+}
+
+impl Nudger {
+    pub(crate) fn new(parts: Parts) -> Self {
+        Self { parts }
+    }
+
+    /// Hires in the ledger by status, for health checks and metrics.
+    pub fn hire_counts(&self) -> Result<Vec<(HireStatus, u64)>, LedgerError> {
+        self.parts.ledger().count_by_status()
+    }
+
+    /// Requests the clients have sent, per endpoint and answer, since the process started.
+    pub fn api_requests(&self) -> Vec<(EndpointKey, EndpointCounts)> {
+        self.parts.http.endpoint_stats()
+    }
+
+    /// Brings one application as far as it can go now. Ledger errors are returned (nothing
+    /// can be recorded safely); every other problem is an outcome.
+    pub async fn reconcile_one(
+        &self,
+        application_id: &str,
+        shutdown: &CancellationToken,
+    ) -> Result<NudgeOutcome, LedgerError> {
+        let parts = &self.parts;
+        // Held until the last step is recorded, so no pass plans from this row meanwhile.
+        let Some(_claim) = parts.claims.try_claim(application_id) else {
+            tracing::debug!(
+                application = application_id,
+                "being worked by the scheduled pass; the nudge leaves it to the pass"
+            );
+            return Ok(NudgeOutcome::Deferred);
+        };
+        // The ledger first: a replayed webhook for a settled hire costs no API call.
+        if let Some(entry) = parts.ledger().entry(application_id)?
+            && !entry.is_due(Utc::now())
+        {
+            return Ok(NudgeOutcome::Settled);
+        }
+        let one = match parts.pinpoint.application_with_stage(application_id).await {
+            Ok(one) => one,
+            Err(e @ ApiError::NotFound { .. }) => {
+                tracing::warn!(application = application_id, error = %e, "a webhook named an application Pinpoint does not show; dropped");
+                return Ok(NudgeOutcome::NotFound);
+            }
+            Err(e @ (ApiError::Unauthorized { .. } | ApiError::Halted { .. })) => {
+                tracing::error!(application = application_id, error = %e, "cannot read the application a webhook named");
+                return Ok(NudgeOutcome::Refused);
+            }
+            Err(e) => {
+                tracing::warn!(application = application_id, error = %e, "cannot read the application a webhook named; the scheduled poll will pick it up");
+                return Ok(NudgeOutcome::Failed);
+            }
+        };
+        // Only a hired application may lead to a write, whatever the (possibly forged) event
+        // said. Pinpoint may not send the stage group; then the event is trusted.
+        if let Some(stage) = &one.stage_basic_type
+            && !stage.eq_ignore_ascii_case("hired")
+        {
+            tracing::info!(
+                application = application_id,
+                stage = %stage,
+                "a webhook named an application that is not in a hired stage; dropped"
+            );
+            return Ok(NudgeOutcome::NotHired);
+        }
+        if let Ok(application) = &one.record
+            && application.id != application_id
+        {
+            tracing::warn!(
+                application = application_id,
+                answered = %application.id,
+                "Pinpoint answered with another application's id; dropped"
+            );
+            return Ok(NudgeOutcome::Failed);
+        }
+
+        let pass = parts.ledger().begin_pass(TRIGGER, Utc::now())?;
+        let mut summary = PassSummary::default();
+        let outcome = self
+            .work(pass, application_id, one.record, &mut summary, shutdown)
+            .await?;
+        parts.ledger().finish_pass(
+            pass,
+            Utc::now(),
+            outcome.as_str(),
+            &serde_json::to_string(&summary).unwrap_or_default(),
+        )?;
+        Ok(outcome)
+    }
+
+    async fn work(
+        &self,
+        pass: PassId,
+        application_id: &str,
+        record: Result<HiredApplication, UnusableRecord>,
+        summary: &mut PassSummary,
+        shutdown: &CancellationToken,
+    ) -> Result<NudgeOutcome, LedgerError> {
+        let parts = &self.parts;
+        let now = Utc::now();
+        summary.listed = 1;
+        let application = match record {
+            Ok(application) => application,
+            Err(bad) => {
+                tracing::warn!(application = application_id, problem = %bad.problem, "unusable application");
+                parts.ledger().observe_unusable(
+                    pass,
+                    now,
+                    application_id,
+                    bad.email.as_deref(),
+                    &bad.problem,
+                )?;
+                summary.unusable = 1;
+                return Ok(NudgeOutcome::Unusable);
+            }
+        };
+        let (entries, new) = parts.ledger().observe(
+            pass,
+            now,
+            &[ObservedHire {
+                application_id: &application.id,
+                email: &application.email,
+                first_name: &application.first_name,
+                last_name: &application.last_name,
+                job_title: application.job_title.as_deref(),
+            }],
+        )?;
+        summary.new = new;
+        let due: Vec<_> = entries.into_iter().filter(|e| e.is_due(now)).collect();
+        if due.is_empty() {
+            return Ok(NudgeOutcome::Settled);
+        }
+        let mut lookups = match parts.lookup_employees(pass, &due, summary).await? {
+            Ok(lookups) => lookups,
+            Err(_) => return Ok(NudgeOutcome::Refused),
+        };
+        let Some(entry) = due.into_iter().next() else {
+            return Ok(NudgeOutcome::Settled);
+        };
+        // No lookup means the search failed or found duplicates; that is already recorded.
+        let Some(lookup) = lookups.remove(&entry.application_id) else {
+            return Ok(if summary.parked > 0 {
+                NudgeOutcome::Parked
+            } else {
+                NudgeOutcome::Waiting
+            });
+        };
+        let halted = AtomicBool::new(false);
+        let run = apply::HireRun {
+            ledger: &parts.ledger,
+            pinpoint: &parts.pinpoint,
+            hibob: &parts.hibob,
+            settings: &parts.settings,
+            pass,
+            shutdown,
+            halted: &halted,
+        };
+        Ok(match run.run(entry, &application, lookup).await? {
+            HireOutcome::Done => {
+                summary.completed = 1;
+                NudgeOutcome::Done
+            }
+            HireOutcome::Waiting => {
+                summary.retrying = 1;
+                NudgeOutcome::Waiting
+            }
+            HireOutcome::Parked => {
+                summary.parked = 1;
+                NudgeOutcome::Parked
+            }
+            HireOutcome::StopPass(_) => {
+                summary.parked = 1;
+                NudgeOutcome::Refused
+            }
+            HireOutcome::Interrupted => NudgeOutcome::Interrupted,
+        })
+    }
+}

@@ -1,0 +1,335 @@
+//! The optional HTTP listener: Pinpoint's webhooks (`POST /webhooks/pinpoint`), `/healthz`
+//! and `/metrics`.
+//!
+//! Owns HTTP only: verify the signature, parse the event, enqueue the application id on the
+//! [`NudgeQueue`], answer. It never does the work in the request — Pinpoint gives up after
+//! 5 seconds and disables endpoints that keep failing, so every answer takes milliseconds
+//! however slow HiBob is — and it has no SQL (health and metrics get the ledger's counts
+//! through the [`Nudger`]). The signing secret never reaches a log or an answer.
+
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use hmac::{Hmac, KeyInit as _, Mac as _};
+use secrecy::{ExposeSecret as _, SecretString};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::monitor::{METRICS_CONTENT_TYPE, Monitor};
+use crate::nudge_queue::{NudgeQueue, Pushed};
+use crate::reconcile::Nudger;
+
+/// Where Pinpoint delivers its webhooks.
+pub const WEBHOOK_PATH: &str = "/webhooks/pinpoint";
+/// The header carrying Base64(HMAC-SHA256(raw body, signing secret)).
+pub const SIGNATURE_HEADER: &str = "pinpoint-hmac-sha256";
+/// The largest body accepted; Pinpoint's events are a few hundred bytes.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The one event that leads to work.
+pub const HIRED_EVENT: &str = "application_hired";
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    #[error(
+        "cannot listen on {addr} (webhook.listen): {source}; choose a free port or stop whatever holds it"
+    )]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the webhook listener stopped: {0}")]
+    Serve(std::io::Error),
+}
+
+/// The signing secret, replaceable on a config reload while the listener runs.
+#[derive(Debug, Clone, Default)]
+pub struct SigningSecret(Arc<RwLock<Option<SecretString>>>);
+
+impl SigningSecret {
+    pub fn new(secret: Option<SecretString>) -> Self {
+        Self(Arc::new(RwLock::new(secret)))
+    }
+
+    pub fn replace(&self, secret: Option<SecretString>) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = secret;
+    }
+
+    /// Whether `signature` (the header's value) is the HMAC of `body`; true when no secret is
+    /// configured. Compared in constant time.
+    fn verifies(&self, body: &[u8], signature: Option<&str>) -> bool {
+        let guard = self.0.read().unwrap_or_else(|e| e.into_inner());
+        let Some(secret) = guard.as_ref() else {
+            return true;
+        };
+        let Some(given) = signature.and_then(|s| {
+            base64::engine::general_purpose::STANDARD
+                .decode(s.trim())
+                .ok()
+        }) else {
+            return false;
+        };
+        let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(secret.expose_secret().as_bytes())
+        else {
+            return false;
+        };
+        mac.update(body);
+        mac.verify_slice(&given).is_ok()
+    }
+}
+
+/// Base64(HMAC-SHA256(body, secret)): what Pinpoint sends in `PINPOINT-HMAC-SHA256`. For
+/// tests and benchmarks that play Pinpoint.
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes())
+        .expect("HMAC accepts keys of any length");
+    mac.update(body);
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// What the listener's handlers share.
+#[derive(Clone)]
+pub struct ListenerState {
+    pub secret: SigningSecret,
+    pub queue: Arc<NudgeQueue>,
+    pub monitor: Arc<Monitor>,
+    pub nudger: watch::Receiver<Nudger>,
+}
+
+pub fn router(state: ListenerState) -> Router {
+    Router::new()
+        .route(
+            WEBHOOK_PATH,
+            post(receive).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        )
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+/// Binds the listener's socket (before the daemon reports ready, so a taken port fails the
+/// start with a clear error).
+pub async fn bind(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener, WebhookError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| WebhookError::Bind { addr, source })
+}
+
+/// Serves until `shutdown`: then stops accepting and lets the requests in progress finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: ListenerState,
+    shutdown: CancellationToken,
+) -> Result<(), WebhookError> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+        .map_err(WebhookError::Serve)
+}
+
+fn answer(status: StatusCode, body: Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+fn refuse(
+    state: &ListenerState,
+    status: StatusCode,
+    result: &'static str,
+    error: &str,
+) -> Response {
+    state.monitor.webhook_request(result);
+    tracing::warn!(status = status.as_u16(), result, "webhook refused: {error}");
+    answer(status, json!({ "error": error }))
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let mime = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+/// An application id as Pinpoint sends it (an integer, or a string of one), kept to what an
+/// id can look like, so a forged one cannot fill logs or the queue with junk.
+fn application_id(doc: &Value) -> Option<String> {
+    let id = crate::pinpoint::model::id_of(doc.pointer("/data/application/id")?)?;
+    let plausible = id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    plausible.then_some(id)
+}
+
+async fn receive(
+    State(state): State<ListenerState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let status = rejection.status();
+            let result = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "too_large"
+            } else {
+                "unreadable"
+            };
+            return refuse(
+                &state,
+                status,
+                result,
+                &format!("the body could not be read: {}", rejection.body_text()),
+            );
+        }
+    };
+    if !is_json(&headers) {
+        return refuse(
+            &state,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the event as Content-Type: application/json",
+        );
+    }
+    let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
+    if !state.secret.verifies(&body, signature) {
+        return refuse(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "the PINPOINT-HMAC-SHA256 signature is missing or does not match the body; check the signing secret",
+        );
+    }
+    let doc: Value = match serde_json::from_slice(&body) {
+        Ok(doc @ Value::Object(_)) => doc,
+        Ok(_) => {
+            return refuse(
+                &state,
+                StatusCode::BAD_REQUEST,
+                "malformed",
+                "the body is JSON but not an object",
+            );
+        }
+        Err(e) => {
+            return refuse(
+                &state,
+                StatusCode::BAD_REQUEST,
+                "malformed",
+                &format!("the body is not JSON ({e})"),
+            );
+        }
+    };
+    let Some(event) = doc.get("event").and_then(Value::as_str) else {
+        return refuse(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            "the body has no `event`",
+        );
+    };
+    if event != HIRED_EVENT {
+        state.monitor.webhook_request("ignored");
+        tracing::debug!(
+            event,
+            "webhook event ignored: only application_hired leads to work"
+        );
+        return answer(
+            StatusCode::ACCEPTED,
+            json!({ "status": "ignored", "event": event }),
+        );
+    }
+    let Some(id) = application_id(&doc) else {
+        return refuse(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            "`data.application.id` is missing or is not an application id",
+        );
+    };
+    let pushed = state.queue.push(&id);
+    state.monitor.webhook_request(pushed.as_str());
+    if pushed == Pushed::Full {
+        tracing::warn!(
+            application = %id,
+            "the nudge queue is full; this hire waits for the scheduled poll"
+        );
+    } else {
+        tracing::info!(application = %id, result = pushed.as_str(), "application_hired webhook received");
+    }
+    answer(
+        StatusCode::ACCEPTED,
+        json!({ "status": pushed.as_str(), "application": id }),
+    )
+}
+
+async fn healthz(State(state): State<ListenerState>) -> Response {
+    let nudger = state.nudger.borrow().clone();
+    let hires = nudger.hire_counts().map_err(|e| e.to_string());
+    let view = state.monitor.health(chrono::Utc::now(), hires);
+    let status = if view.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(view)).into_response()
+}
+
+async fn metrics(State(state): State<ListenerState>) -> Response {
+    let nudger = state.nudger.borrow().clone();
+    let hires = nudger.hire_counts().unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot count the hires for /metrics");
+        Vec::new()
+    });
+    let text = state.monitor.render_metrics(hires, nudger.api_requests());
+    ([(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)], text).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signature_verifies_only_for_its_body_and_secret() {
+        let secret = SigningSecret::new(Some(SecretString::from("whsec".to_owned())));
+        let body = br#"{"event":"application_hired"}"#;
+        let good = sign("whsec", body);
+        assert!(secret.verifies(body, Some(&good)));
+        assert!(!secret.verifies(b"{}", Some(&good)), "another body");
+        assert!(
+            !secret.verifies(body, Some(&sign("other", body))),
+            "another secret"
+        );
+        assert!(!secret.verifies(body, None), "missing");
+        assert!(!secret.verifies(body, Some("not base64!")), "garbage");
+        assert!(
+            SigningSecret::new(None).verifies(body, None),
+            "no secret configured"
+        );
+    }
+
+    #[test]
+    fn application_ids_are_integers_or_strings_of_one() {
+        let id = |v: Value| application_id(&json!({"data": {"application": {"id": v}}}));
+        assert_eq!(id(json!(8863880)).as_deref(), Some("8863880"));
+        assert_eq!(id(json!("8863880")).as_deref(), Some("8863880"));
+        assert_eq!(id(json!("../../etc")), None);
+        assert_eq!(id(json!(null)), None);
+        assert_eq!(id(json!("x".repeat(65))), None);
+        assert_eq!(application_id(&json!({"data": {}})), None);
+    }
+}

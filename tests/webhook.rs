@@ -1,0 +1,481 @@
+//! The webhook listener of `hirebridge run`, played by the test as Pinpoint and as a
+//! monitoring system: what each delivery is answered, what reaches the simulated APIs, that
+//! nudges are exactly-once however many arrive and whatever the pass does meanwhile, and
+//! `/healthz` and `/metrics`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Listening, NotifySocket, Settings, World, has_line, hired_event, http, wait_for};
+use hirebridge::sim::{Endpoint, Fault, FaultRule, Scenario, SimApplication, Stage, Visibility};
+
+const SECRET: &str = "whsec-test-signing-secret";
+
+fn one_hire() -> Scenario {
+    Scenario::empty()
+        .with_job("1", "Engineer", Visibility::External)
+        .with_application(SimApplication::hired(
+            "1001",
+            "Ada",
+            "Lovelace",
+            "ada@example.com",
+            "1",
+        ))
+}
+
+/// Polls once at startup, then not for an hour: anything that happens later is a nudge's.
+fn polls_once() -> Settings {
+    Settings {
+        every: "1h",
+        ..Settings::default()
+    }
+}
+
+fn new_hire(id: u64) -> SimApplication {
+    SimApplication::hired(
+        &id.to_string(),
+        "New",
+        &format!("Hire{id}"),
+        &format!("hire{id}@example.com"),
+        "1",
+    )
+}
+
+#[test]
+fn each_kind_of_bad_delivery_gets_its_status_and_reaches_no_api() {
+    let mut daemon = Listening::start(one_hire(), polls_once(), Some(SECRET));
+    assert!(wait_for(Duration::from_secs(10), || daemon
+        .world
+        .is_done("1001")));
+    daemon.world.sim.reset_counters();
+    let event = hired_event(1001);
+    let json = ("Content-Type", "application/json");
+
+    let unsigned = daemon.post(&[json], &event);
+    assert_eq!(unsigned.status, 401, "{unsigned:?}");
+    let forged_signature = hirebridge::webhook::sign("not-the-secret", &event);
+    let forged = daemon.post(&[json, ("PINPOINT-HMAC-SHA256", &forged_signature)], &event);
+    assert_eq!(forged.status, 401, "{forged:?}");
+    assert!(
+        !forged.body.contains(SECRET),
+        "the secret never appears in an answer"
+    );
+    // A valid signature of another body does not sign this one.
+    let other_body = hirebridge::webhook::sign(SECRET, &hired_event(1002));
+    let replayed_signature = daemon.post(&[json, ("PINPOINT-HMAC-SHA256", &other_body)], &event);
+    assert_eq!(replayed_signature.status, 401);
+
+    let oversized = vec![b' '; 1024 * 1024 + 1];
+    assert_eq!(daemon.deliver(&oversized).status, 413);
+
+    let malformed = daemon.deliver(b"{\"event\": \"application_hired\", ");
+    assert_eq!(malformed.status, 400, "{malformed:?}");
+    assert!(
+        malformed.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("not JSON")
+    );
+    let without_id = daemon.deliver(br#"{"event":"application_hired","data":{"job":{"id":1}}}"#);
+    assert_eq!(without_id.status, 400);
+    assert!(
+        without_id.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("data.application.id")
+    );
+
+    let other_event = daemon.deliver(
+        br#"{"event":"application_created","triggeredAt":1614687278,"data":{"application":{"id":1001}}}"#,
+    );
+    assert_eq!(other_event.status, 202);
+    assert_eq!(other_event.json()["status"], "ignored");
+
+    let signature = hirebridge::webhook::sign(SECRET, &event);
+    let wrong_type = daemon.post(
+        &[
+            ("Content-Type", "text/plain"),
+            ("PINPOINT-HMAC-SHA256", &signature),
+        ],
+        &event,
+    );
+    assert_eq!(wrong_type.status, 415);
+    let wrong_method = http(daemon.addr, "GET", "/webhooks/pinpoint", &[], b"").unwrap();
+    assert_eq!(wrong_method.status, 405);
+    let put = http(daemon.addr, "PUT", "/webhooks/pinpoint", &[json], &event).unwrap();
+    assert_eq!(put.status, 405);
+
+    // Only now a valid delivery: the hire is done, so it is settled from the ledger alone.
+    let valid = daemon.deliver(&event);
+    assert_eq!(valid.status, 202, "{valid:?}");
+    assert_eq!(valid.json()["status"], "queued");
+    assert!(daemon.wait_for_metric("hirebridge_webhook_nudges_total{outcome=\"settled\"}", 1.0));
+    assert_eq!(
+        daemon.metric("hirebridge_webhook_nudges_total{outcome=\"done\"}"),
+        0.0
+    );
+    assert!(
+        daemon.world.sim.calls().is_empty(),
+        "no delivery reached an API: {:#?}",
+        daemon.world.sim.calls()
+    );
+    assert_eq!(
+        daemon.metric("hirebridge_webhook_requests_total{result=\"unauthorized\"}"),
+        3.0
+    );
+    assert_eq!(daemon.stop(), 0);
+}
+
+#[test]
+fn a_nudge_creates_a_new_hire_without_waiting_for_the_next_poll() {
+    let mut daemon = Listening::start(one_hire(), polls_once(), Some(SECRET));
+    assert!(wait_for(Duration::from_secs(10), || daemon
+        .world
+        .is_done("1001")));
+    let world = &daemon.world;
+    world.sim.add_application(new_hire(1002));
+
+    let answer = daemon.deliver(&hired_event(1002));
+    assert_eq!(answer.status, 202, "{answer:?}");
+    assert!(
+        wait_for(Duration::from_secs(10), || world.is_done("1002")),
+        "done long before the next poll (in an hour)"
+    );
+    assert_eq!(world.employees_with_email("hire1002@example.com"), 1);
+    assert_eq!(world.sim.comments("1002").len(), 1);
+    assert_eq!(
+        world.sim.count(Endpoint::ListApplications),
+        1,
+        "only the startup poll listed; the nudge read one application"
+    );
+    assert_eq!(world.sim.count(Endpoint::GetApplication), 1);
+    // The history says a webhook did it.
+    let events = world.events("1002");
+    assert!(!events.is_empty());
+    assert!(
+        events
+            .iter()
+            .all(|e| e.trigger.as_deref() == Some("webhook")),
+        "{events:#?}"
+    );
+    // `status` still reports the last poll, not the nudge's one-application pass.
+    let status = world.hirebridge(&["status", "--format", "json"]);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout()).unwrap();
+    assert_eq!(status["last_pass"]["trigger"], "startup", "{status:#}");
+    world.assert_exactly_once();
+    assert_eq!(daemon.stop(), 0);
+}
+
+#[test]
+fn two_hundred_concurrent_nudges_for_fifty_hires_make_fifty_employees_and_one_comment_each() {
+    let mut daemon = Listening::start(one_hire(), polls_once(), Some(SECRET));
+    assert!(wait_for(Duration::from_secs(10), || daemon
+        .world
+        .is_done("1001")));
+    daemon.world.sim.reset_counters();
+    let ids: Vec<u64> = (2001..2051).collect();
+    for id in &ids {
+        daemon.world.sim.add_application(new_hire(*id));
+    }
+    std::thread::scope(|scope| {
+        for round in 0..4 {
+            for chunk in ids.chunks(10) {
+                let daemon = &daemon;
+                scope.spawn(move || {
+                    for id in chunk {
+                        let answer = daemon.deliver(&hired_event(*id));
+                        assert_eq!(answer.status, 202, "round {round}: {answer:?}");
+                    }
+                });
+            }
+        }
+    });
+    let world = &daemon.world;
+    assert!(
+        wait_for(Duration::from_secs(30), || ids
+            .iter()
+            .all(|id| world.is_done(&id.to_string()))),
+        "all fifty done"
+    );
+    assert_eq!(world.sim.employees().len(), 51);
+    for id in &ids {
+        assert_eq!(world.sim.comments(&id.to_string()).len(), 1, "{id}");
+    }
+    world.assert_exactly_once();
+    // Coalesced: at most one reconcile and one follow-up per application, and a follow-up
+    // after done reads only the ledger.
+    assert!(
+        world.sim.count(Endpoint::GetApplication) <= 2 * ids.len(),
+        "{} reads",
+        world.sim.count(Endpoint::GetApplication)
+    );
+    assert_eq!(world.sim.count(Endpoint::CreatePerson), ids.len());
+    assert_eq!(daemon.stop(), 0);
+}
+
+#[test]
+fn a_webhook_replayed_a_hundred_times_changes_nothing_more() {
+    let mut daemon = Listening::start(one_hire(), polls_once(), Some(SECRET));
+    assert!(wait_for(Duration::from_secs(10), || daemon
+        .world
+        .is_done("1001")));
+    let world = &daemon.world;
+    world.sim.add_application(new_hire(1002));
+    assert_eq!(daemon.deliver(&hired_event(1002)).status, 202);
+    assert!(wait_for(Duration::from_secs(10), || world.is_done("1002")));
+    let handled = |d: &Listening| -> f64 {
+        d.metrics()
+            .iter()
+            .filter(|(k, _)| k.starts_with("hirebridge_webhook_nudges_total"))
+            .map(|(_, v)| v)
+            .sum()
+    };
+    assert!(wait_for(Duration::from_secs(10), || handled(&daemon) >= 1.0));
+    let reads_before = world.sim.count(Endpoint::GetApplication);
+    let writes_before = world.sim.write_calls();
+
+    for _ in 0..100 {
+        assert_eq!(daemon.deliver(&hired_event(1002)).status, 202);
+    }
+    let queued = daemon.metric("hirebridge_webhook_requests_total{result=\"queued\"}");
+    assert!(
+        wait_for(Duration::from_secs(10), || handled(&daemon) >= queued),
+        "every queued replay handled"
+    );
+    assert!(queued >= 2.0, "replays were queued, not refused");
+    assert_eq!(world.sim.write_calls(), writes_before);
+    assert_eq!(
+        world.sim.count(Endpoint::GetApplication),
+        reads_before,
+        "a settled hire is answered from the ledger"
+    );
+    assert_eq!(world.employees_with_email("hire1002@example.com"), 1);
+    assert_eq!(world.sim.comments("1002").len(), 1);
+    assert_eq!(daemon.stop(), 0);
+}
+
+#[test]
+fn unknown_and_not_hired_applications_are_dropped_without_a_write() {
+    let scenario = one_hire().with_application(SimApplication {
+        stage: Stage::Offer,
+        ..new_hire(3003)
+    });
+    let mut daemon = Listening::start(scenario, polls_once(), Some(SECRET));
+    assert!(wait_for(Duration::from_secs(10), || daemon
+        .world
+        .is_done("1001")));
+    let world = &daemon.world;
+    world.sim.reset_counters();
+
+    assert_eq!(daemon.deliver(&hired_event(999_999)).status, 202);
+    assert_eq!(daemon.deliver(&hired_event(3003)).status, 202);
+    assert!(daemon.wait_for_metric(
+        "hirebridge_webhook_nudges_total{outcome=\"not_found\"}",
+        1.0
+    ));
+    assert!(daemon.wait_for_metric(
+        "hirebridge_webhook_nudges_total{outcome=\"not_hired\"}",
+        1.0
+    ));
+    assert_eq!(world.sim.write_calls(), 0);
+    assert_eq!(world.sim.count(Endpoint::SearchPeople), 0);
+    assert_eq!(
+        world.sim.count(Endpoint::GetApplication),
+        2,
+        "one read each, no retry"
+    );
+    assert!(world.ledger().entry("999999").unwrap().is_none());
+    assert!(world.ledger().entry("3003").unwrap().is_none());
+    assert_eq!(world.employees_with_email("hire3003@example.com"), 0);
+    assert_eq!(daemon.stop(), 0);
+}
+
+#[test]
+fn a_nudge_and_a_pass_on_the_same_hire_make_one_employee_and_one_comment() {
+    // Every create takes 1.5 s, and the schedule polls every second: the startup pass is
+    // mid-create when the nudge for the same hire arrives, and later a scheduled pass lists
+    // a hire while its nudge is mid-create.
+    let mut daemon = Listening::start(
+        one_hire(),
+        Settings {
+            every: "1s",
+            ..Settings::default()
+        },
+        Some(SECRET),
+    );
+    let world = &daemon.world;
+    world.sim.inject(
+        FaultRule::new(
+            Endpoint::CreatePerson,
+            Fault::Delay(Duration::from_millis(1500)),
+        )
+        .times(10),
+    );
+    // The startup pass may have begun before the fault: add the first raced hire now.
+    world.sim.add_application(new_hire(1002));
+    assert!(wait_for(Duration::from_secs(10), || world
+        .sim
+        .calls()
+        .iter()
+        .any(|c| c.endpoint == Endpoint::CreatePerson && c.status == 0)));
+    for id in [1001, 1002] {
+        assert_eq!(daemon.deliver(&hired_event(id)).status, 202);
+    }
+    world.sim.add_application(new_hire(1003));
+    assert_eq!(daemon.deliver(&hired_event(1003)).status, 202);
+
+    assert!(
+        wait_for(Duration::from_secs(30), || ["1001", "1002", "1003"]
+            .iter()
+            .all(|id| world.is_done(id))),
+        "all done"
+    );
+    for (id, email) in [
+        ("1001", "ada@example.com"),
+        ("1002", "hire1002@example.com"),
+        ("1003", "hire1003@example.com"),
+    ] {
+        assert_eq!(world.employees_with_email(email), 1, "{id}");
+        assert_eq!(world.sim.comments(id).len(), 1, "{id}");
+    }
+    assert_eq!(
+        world.sim.count(Endpoint::CreatePerson),
+        3,
+        "one create each"
+    );
+    assert!(
+        daemon.metric("hirebridge_webhook_nudges_total{outcome=\"deferred\"}") >= 1.0,
+        "a nudge met a hire the pass held: {:#?}",
+        daemon.metrics()
+    );
+    world.assert_exactly_once();
+    assert_eq!(daemon.stop(), 0);
+}
+
+#[test]
+fn the_daemon_refuses_an_unsigned_listener_on_all_interfaces_and_a_taken_port() {
+    let mut world = World::with(
+        one_hire(),
+        Settings {
+            webhook_listen: Some("0.0.0.0:0".parse().unwrap()),
+            ..Settings::default()
+        },
+    );
+    let notify = NotifySocket::bind();
+    notify.attach(&mut world, None);
+    let run = world.hirebridge(&["run"]).expect(1);
+    assert!(run.stderr().contains("webhook.listen"), "{}", run.all());
+    assert!(
+        run.stderr().contains("PINPOINT_WEBHOOK_SECRET"),
+        "{}",
+        run.all()
+    );
+    assert!(world.sim.calls().is_empty(), "refused before any API call");
+    assert!(!world.ledger_path.exists(), "and before the ledger");
+
+    // A port another process holds fails the start, naming the key, before READY=1.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    world.write_config(&Settings {
+        webhook_listen: Some(taken.local_addr().unwrap()),
+        every: "1h",
+        ..Settings::default()
+    });
+    let run = world.hirebridge(&["run"]).expect(1);
+    assert!(run.stderr().contains("webhook.listen"), "{}", run.all());
+    assert!(
+        !notify.messages().iter().any(|m| has_line(m, "READY=1")),
+        "never ready: {:#?}",
+        notify.messages()
+    );
+}
+
+#[test]
+fn healthz_is_200_after_a_poll_and_503_once_polls_fail_for_three_intervals() {
+    let mut daemon = Listening::start(one_hire(), Settings::default(), Some(SECRET));
+    let world = &daemon.world;
+    assert!(wait_for(Duration::from_secs(10), || world.is_done("1001")));
+    let healthy = daemon.get("/healthz").unwrap();
+    assert_eq!(healthy.status, 200, "{healthy:?}");
+    let body = healthy.json();
+    assert_eq!(body["status"], "ok");
+    assert!(body["last_successful_poll"].is_string(), "{body:#}");
+    assert_eq!(body["poll_interval_seconds"], 1);
+    assert_eq!(body["ledger"]["done"], 1, "{body:#}");
+
+    // Pinpoint's listing fails from now on (every = 1s: stale after 3 s without success).
+    world
+        .sim
+        .inject(FaultRule::new(Endpoint::ListApplications, Fault::Status(500)).times(100_000));
+    assert!(
+        wait_for(Duration::from_secs(20), || daemon
+            .get("/healthz")
+            .is_ok_and(|a| a.status == 503)),
+        "stale after three intervals"
+    );
+    let stale = daemon.get("/healthz").unwrap().json();
+    assert_eq!(stale["status"], "stale", "{stale:#}");
+    assert_eq!(stale["ledger"]["done"], 1);
+    assert_eq!(daemon.stop(), 0);
+}
+
+#[test]
+fn metrics_parse_as_prometheus_text_and_move_with_the_work() {
+    let mut daemon = Listening::start(one_hire(), polls_once(), Some(SECRET));
+    let world = &daemon.world;
+    assert!(wait_for(Duration::from_secs(10), || world.is_done("1001")));
+    let listing = "hirebridge_api_requests_total{api=\"pinpoint\",endpoint=\"GET /applications\",status=\"200\"}";
+    let creates =
+        "hirebridge_api_requests_total{api=\"hibob\",endpoint=\"POST /people\",status=\"200\"}";
+    assert!(daemon.wait_for_metric("hirebridge_last_successful_poll_timestamp_seconds", 1.0));
+    let before = daemon.metrics();
+    assert_eq!(before[listing], 1.0, "{before:#?}");
+    assert_eq!(before[creates], 1.0);
+    assert_eq!(before["hirebridge_hires{status=\"done\"}"], 1.0);
+    assert_eq!(before["hirebridge_poll_duration_seconds_count"], 1.0);
+
+    world.sim.add_application(new_hire(1002));
+    assert_eq!(daemon.deliver(&hired_event(1002)).status, 202);
+    assert!(daemon.wait_for_metric("hirebridge_webhook_nudges_total{outcome=\"done\"}", 1.0));
+    let after = daemon.metrics();
+    assert_eq!(after[creates], 2.0, "{after:#?}");
+    assert_eq!(after["hirebridge_hires{status=\"done\"}"], 2.0);
+    assert_eq!(
+        after["hirebridge_webhook_requests_total{result=\"queued\"}"],
+        1.0
+    );
+    assert_eq!(after[listing], 1.0, "the nudge listed nothing");
+
+    world.sim.inject(FaultRule::new(
+        Endpoint::GetApplication,
+        Fault::RateLimited {
+            retry_after_secs: Some(0),
+        },
+    ));
+    world.sim.add_application(new_hire(1003));
+    assert_eq!(daemon.deliver(&hired_event(1003)).status, 202);
+    assert!(daemon.wait_for_metric("hirebridge_webhook_nudges_total{outcome=\"done\"}", 2.0));
+    let limited =
+        "hirebridge_api_rate_limited_total{api=\"pinpoint\",endpoint=\"GET /applications/{id}\"}";
+    let retried =
+        "hirebridge_api_retries_total{api=\"pinpoint\",endpoint=\"GET /applications/{id}\"}";
+    assert_eq!(daemon.metric(limited), 1.0);
+    assert_eq!(daemon.metric(retried), 1.0);
+    assert_eq!(daemon.stop(), 0);
+}
+
+#[test]
+fn sigterm_with_the_listener_up_exits_0_and_closes_the_port() {
+    let mut daemon = Listening::start(one_hire(), polls_once(), None);
+    assert!(wait_for(Duration::from_secs(10), || daemon
+        .world
+        .is_done("1001")));
+    // Loopback without a secret: unsigned deliveries are accepted.
+    assert_eq!(daemon.deliver(&hired_event(1001)).status, 202);
+    let addr = daemon.addr;
+    assert_eq!(daemon.stop(), 0);
+    assert!(
+        http(addr, "GET", "/healthz", &[], b"").is_err(),
+        "the port is closed"
+    );
+}
