@@ -30,6 +30,20 @@ pub enum BenchError {
     Daemon(String),
 }
 
+/// A configuration that points at `simulator`, with its credentials and a ledger at `ledger`.
+pub fn simulated_config(
+    simulator: &Sim,
+    ledger: &std::path::Path,
+) -> Result<Config, crate::config::ConfigError> {
+    Config::simulated(
+        &simulator.pinpoint_base_url(),
+        &simulator.hibob_base_url(),
+        sim::PINPOINT_API_KEY,
+        (sim::HIBOB_SERVICE_USER_ID, sim::HIBOB_SERVICE_USER_TOKEN),
+        ledger,
+    )
+}
+
 /// What the rate-limit backfill measured.
 #[derive(Debug, Clone)]
 pub struct RateLimitFigures {
@@ -110,13 +124,7 @@ pub async fn rate_limits(
     }
     let simulator = Sim::start(scenario).map_err(BenchError::Simulator)?;
     let scratch = tempfile::tempdir().map_err(BenchError::Scratch)?;
-    let mut config = Config::simulated(
-        &simulator.pinpoint_base_url(),
-        &simulator.hibob_base_url(),
-        sim::PINPOINT_API_KEY,
-        (sim::HIBOB_SERVICE_USER_ID, sim::HIBOB_SERVICE_USER_TOKEN),
-        &scratch.path().join("ledger.sqlite3"),
-    )?;
+    let mut config = simulated_config(&simulator, &scratch.path().join("ledger.sqlite3"))?;
     config.hibob.rate_limit = RateLimit {
         count: limit,
         period: window,
@@ -221,13 +229,7 @@ pub async fn nudge_latency(hires: usize) -> Result<NudgeLatencyFigures, BenchErr
     let scenario = Scenario::empty().with_job("1", "Engineer", sim::Visibility::External);
     let simulator = Sim::start(scenario).map_err(BenchError::Simulator)?;
     let scratch = tempfile::tempdir().map_err(BenchError::Scratch)?;
-    let mut config = Config::simulated(
-        &simulator.pinpoint_base_url(),
-        &simulator.hibob_base_url(),
-        sim::PINPOINT_API_KEY,
-        (sim::HIBOB_SERVICE_USER_ID, sim::HIBOB_SERVICE_USER_TOKEN),
-        &scratch.path().join("ledger.sqlite3"),
-    )?;
+    let mut config = simulated_config(&simulator, &scratch.path().join("ledger.sqlite3"))?;
     config.schedule = crate::config::Schedule::Every(Duration::from_secs(3600));
     let listen = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|probe| probe.local_addr())

@@ -415,13 +415,7 @@ fn demo(args: &DemoArgs) -> anyhow::Result<Exit> {
         .ledger
         .clone()
         .unwrap_or_else(|| temp.path().join("demo-ledger.sqlite3"));
-    let config = Config::simulated(
-        &simulator.pinpoint_base_url(),
-        &simulator.hibob_base_url(),
-        sim::PINPOINT_API_KEY,
-        (sim::HIBOB_SERVICE_USER_ID, sim::HIBOB_SERVICE_USER_TOKEN),
-        &ledger_path,
-    )?;
+    let config = hirebridge::bench::simulated_config(&simulator, &ledger_path)?;
     println!(
         "hirebridge demo: simulated Pinpoint and HiBob on http://{} (no credentials, no network)",
         simulator.addr()

@@ -424,8 +424,8 @@ impl HttpClient {
                     reason: "rate limited (429)".into(),
                 });
             }
-            ticket.answered(status.as_u16(), &headers, None);
             if status.is_success() {
+                ticket.answered(status.as_u16(), &headers, None);
                 return Ok(Answer { status, body });
             }
             let error = classify_status(
@@ -437,9 +437,12 @@ impl HttpClient {
                 unauthorized_hint,
                 self.clock.epoch_secs() as i64,
             );
+            // Tripped before the ticket frees the probe, so no task waiting for it can send
+            // with the refused credential in between.
             if error.is_unauthorized() {
                 gate.trip_breaker(&error);
             }
+            ticket.answered(status.as_u16(), &headers, None);
             if matches!(error, ApiError::Retryable { .. }) && attempt < self.read_retries {
                 attempt += 1;
                 self.pause_before_retry(endpoint, attempt).await;

@@ -115,6 +115,7 @@ impl Reconciler {
         entries: &[LedgerEntry],
         by_id: &HashMap<&str, &HiredApplication>,
         summary: &mut PassSummary,
+        shutdown: &tokio_util::sync::CancellationToken,
     ) -> Result<Option<Stop>, LedgerError> {
         let done: Vec<&LedgerEntry> = entries
             .iter()
@@ -127,6 +128,9 @@ impl Reconciler {
         let records = self.ledger().mapped_values(&ids)?;
         let mapping = &self.parts.settings.mapping;
         for entry in done {
+            if shutdown.is_cancelled() {
+                return Ok(Some(Stop::Shutdown));
+            }
             let id = entry.application_id.as_str();
             let Some(application) = by_id.get(id) else {
                 continue;

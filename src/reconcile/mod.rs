@@ -174,6 +174,24 @@ impl Parts {
     fn ledger(&self) -> MutexGuard<'_, Ledger> {
         apply::lock(&self.ledger)
     }
+
+    /// One hire's run in `pass`, on these parts.
+    fn hire_run<'a>(
+        &'a self,
+        pass: PassId,
+        shutdown: &'a CancellationToken,
+        halted: &'a AtomicBool,
+    ) -> apply::HireRun<'a> {
+        apply::HireRun {
+            ledger: &self.ledger,
+            pinpoint: &self.pinpoint,
+            hibob: &self.hibob,
+            settings: &self.settings,
+            pass,
+            shutdown,
+            halted,
+        }
+    }
 }
 
 /// Owns the ledger and both clients for the life of the process.
@@ -281,6 +299,7 @@ impl Reconciler {
                     stopped = Some(Stop::Shutdown);
                     break 'listings;
                 }
+                let fetched_at = Utc::now();
                 let listed = match self.parts.pinpoint.fetch_page(&url).await {
                     Ok(listed) => listed,
                     Err(e) => {
@@ -296,7 +315,7 @@ impl Reconciler {
                 };
                 next = listed.next;
                 if let Some(stop) = self
-                    .process_page(pass, listed.page, &mut summary, shutdown)
+                    .process_page(pass, listed.page, fetched_at, &mut summary, shutdown)
                     .await?
                 {
                     stopped = Some(stop);
@@ -331,6 +350,7 @@ impl Reconciler {
         &mut self,
         pass: PassId,
         page: crate::pinpoint::ApplicationsPage,
+        fetched_at: chrono::DateTime<Utc>,
         summary: &mut PassSummary,
         shutdown: &CancellationToken,
     ) -> Result<Option<Stop>, LedgerError> {
@@ -386,7 +406,18 @@ impl Reconciler {
             .iter()
             .map(|a| (a.id.as_str(), a))
             .collect();
-        if let Some(stop) = self.check_drift(pass, &entries, &by_id, summary).await? {
+        // Drift only for hires this pass holds and that nothing changed since the page was
+        // read: a hire a nudge finished meanwhile was written from newer data than this page,
+        // and comparing the two would "correct" HiBob back to the older values.
+        let settled: Vec<LedgerEntry> = entries
+            .iter()
+            .filter(|e| claims.contains_key(&e.application_id) && e.updated_at < fetched_at)
+            .cloned()
+            .collect();
+        if let Some(stop) = self
+            .check_drift(pass, &settled, &by_id, summary, shutdown)
+            .await?
+        {
             return Ok(Some(stop));
         }
         let due: Vec<LedgerEntry> = entries
@@ -409,16 +440,11 @@ impl Reconciler {
         let runs = due.into_iter().filter_map(|entry| {
             let application = *by_id.get(entry.application_id.as_str())?;
             let lookup = lookups.get(&entry.application_id)?.clone();
-            let run = apply::HireRun {
-                ledger: &parts.ledger,
-                pinpoint: &parts.pinpoint,
-                hibob: &parts.hibob,
-                settings: &parts.settings,
-                pass,
-                shutdown,
-                halted: &halted,
-            };
-            Some(run.run(entry, application, lookup))
+            Some(
+                parts
+                    .hire_run(pass, shutdown, &halted)
+                    .run(entry, application, lookup),
+            )
         });
         let mut outcomes =
             futures_util::stream::iter(runs).buffer_unordered(parts.settings.concurrency.max(1));

@@ -12,7 +12,7 @@ use std::sync::atomic::AtomicBool;
 use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
-use super::apply::{self, HireOutcome};
+use super::apply::HireOutcome;
 use super::{Parts, PassSummary};
 use crate::http::{ApiError, EndpointCounts, EndpointKey};
 use crate::ledger::{HireStatus, LedgerError, ObservedHire, PassId};
@@ -220,15 +220,7 @@ impl Nudger {
             });
         };
         let halted = AtomicBool::new(false);
-        let run = apply::HireRun {
-            ledger: &parts.ledger,
-            pinpoint: &parts.pinpoint,
-            hibob: &parts.hibob,
-            settings: &parts.settings,
-            pass,
-            shutdown,
-            halted: &halted,
-        };
+        let run = parts.hire_run(pass, shutdown, &halted);
         Ok(match run.run(entry, &application, lookup).await? {
             HireOutcome::Done => {
                 summary.completed = 1;
