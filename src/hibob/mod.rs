@@ -127,6 +127,27 @@ impl HibobClient {
         }
     }
 
+    /// After a configuration reload: keeps `previous`'s gates when they all pace the same
+    /// (they share one credential breaker, so all or none), so server windows already half
+    /// spent are not forgotten and nudges still running on the old client share them.
+    pub fn keeping_gates_of(mut self, previous: &HibobClient) -> Self {
+        let same = [
+            (&self.search_gate, &previous.search_gate),
+            (&self.create_gate, &previous.create_gate),
+            (&self.documents_gate, &previous.documents_gate),
+            (&self.metadata_gate, &previous.metadata_gate),
+        ]
+        .iter()
+        .all(|(new, old)| new.same_settings(old));
+        if same {
+            self.search_gate = previous.search_gate.clone();
+            self.create_gate = previous.create_gate.clone();
+            self.documents_gate = previous.documents_gate.clone();
+            self.metadata_gate = previous.metadata_gate.clone();
+        }
+        self
+    }
+
     /// A new pass: forget a refused credential (it may have been fixed) and probe carefully.
     pub fn begin_pass(&self) {
         for gate in [
@@ -354,4 +375,46 @@ impl HibobClient {
 
 fn segment(id: &str) -> String {
     url::form_urlencoded::byte_serialize(id.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{HttpConfig, RateLimit};
+    use std::time::Duration;
+
+    fn client(rate: RateLimit) -> HibobClient {
+        let mut config = crate::config::Config::simulated(
+            "http://127.0.0.1:1/pinpoint",
+            "http://127.0.0.1:1/hibob",
+            "k",
+            ("id", "token"),
+            std::path::Path::new("l"),
+        )
+        .unwrap();
+        config.hibob.rate_limit = rate;
+        let http = HttpClient::new(&HttpConfig {
+            connect_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(1),
+            read_retries: 0,
+            max_rate_limit_wait: Duration::from_secs(1),
+        })
+        .unwrap();
+        HibobClient::new(http, &config.hibob)
+    }
+
+    #[test]
+    fn a_reload_keeps_the_gates_only_when_their_pace_is_unchanged() {
+        let fifty = RateLimit::parse("k", "50/1m").unwrap();
+        let old = client(fifty);
+        let same = client(fifty).keeping_gates_of(&old);
+        assert!(Arc::ptr_eq(&same.create_gate, &old.create_gate));
+        assert!(Arc::ptr_eq(&same.documents_gate, &old.documents_gate));
+        let faster = client(RateLimit::parse("k", "100/1m").unwrap()).keeping_gates_of(&old);
+        assert!(!Arc::ptr_eq(&faster.create_gate, &old.create_gate));
+        assert!(
+            !Arc::ptr_eq(&faster.documents_gate, &old.documents_gate),
+            "all or none"
+        );
+    }
 }

@@ -120,6 +120,8 @@ pub struct Gate {
     auth: Arc<AuthBreaker>,
     /// The longest a request waits here; beyond it the caller gets a retryable error.
     max_wait: Duration,
+    /// The configured quota, to tell whether a reloaded configuration changed this gate.
+    rate: RateLimit,
 }
 
 impl std::fmt::Debug for Gate {
@@ -176,6 +178,7 @@ impl Gate {
             .expect("a positive period")
             .allow_burst(std::num::NonZeroU32::MIN);
         Self {
+            rate,
             api,
             name,
             limiter: RateLimiter::direct_with_clock(quota, GovernorTime(clock.clone())),
@@ -187,6 +190,15 @@ impl Gate {
             auth,
             max_wait,
         }
+    }
+
+    /// Whether this gate paces exactly as `other` would: then a configuration reload keeps
+    /// this one, and with it what the server said of its current window.
+    pub fn same_settings(&self, other: &Gate) -> bool {
+        self.api == other.api
+            && self.name == other.name
+            && self.rate == other.rate
+            && self.max_wait == other.max_wait
     }
 
     /// A new pass: credentials may have been fixed, so try again — carefully.

@@ -107,6 +107,16 @@ impl PinpointClient {
         self
     }
 
+    /// After a configuration reload: keeps `previous`'s gate when it paces the same, so a
+    /// server window already half spent is not forgotten (and nudges still running on the old
+    /// client share it).
+    pub fn keeping_gate_of(mut self, previous: &PinpointClient) -> Self {
+        if self.gate.same_settings(&previous.gate) {
+            self.gate = previous.gate.clone();
+        }
+        self
+    }
+
     /// A new pass: forget a refused key (it may have been fixed) and probe carefully again.
     pub fn begin_pass(&self) {
         self.gate.begin_pass();

@@ -234,7 +234,7 @@ impl Reconciler {
     }
 
     /// Swaps in clients and settings built from `config`, keeping the ledger (and its lock),
-    /// the claims and the request counters: for a config reload between passes. Nothing
+    /// the claims, the request counters and every rate-limit gate whose pace is unchanged: for a config reload between passes. Nothing
     /// changes if the new client cannot be built. The ledger's path is not the reconciler's
     /// to change; the caller refuses that. Nudgers handed out before keep the old parts
     /// until they are replaced (see [`Reconciler::nudger`]).
@@ -244,8 +244,10 @@ impl Reconciler {
         self.parts = Parts {
             ledger: self.parts.ledger.clone(),
             pinpoint: PinpointClient::new(http.clone(), &config.pinpoint)
-                .including(&config.mapping.pinpoint_includes()),
-            hibob: HibobClient::new(http.clone(), &config.hibob),
+                .including(&config.mapping.pinpoint_includes())
+                .keeping_gate_of(&self.parts.pinpoint),
+            hibob: HibobClient::new(http.clone(), &config.hibob)
+                .keeping_gates_of(&self.parts.hibob),
             http,
             settings: Settings::from_config(config),
             claims: self.parts.claims.clone(),
