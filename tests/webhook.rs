@@ -12,6 +12,16 @@ use hirebridge::sim::{Endpoint, Fault, FaultRule, Scenario, SimApplication, Stag
 
 const SECRET: &str = "whsec-test-signing-secret";
 
+/// A signed daemon, polling hourly, whose first pass has brought Ada (1001) to done.
+fn settled_daemon() -> Listening {
+    let daemon = Listening::start(one_hire(), polls_once(), Some(SECRET));
+    assert!(
+        wait_for(Duration::from_secs(10), || daemon.world.is_done("1001")),
+        "the first pass settles"
+    );
+    daemon
+}
+
 fn one_hire() -> Scenario {
     Scenario::empty()
         .with_job("1", "Engineer", Visibility::External)
@@ -44,10 +54,7 @@ fn new_hire(id: u64) -> SimApplication {
 
 #[test]
 fn each_kind_of_bad_delivery_gets_its_status_and_reaches_no_api() {
-    let mut daemon = Listening::start(one_hire(), polls_once(), Some(SECRET));
-    assert!(wait_for(Duration::from_secs(10), || daemon
-        .world
-        .is_done("1001")));
+    let mut daemon = settled_daemon();
     daemon.world.sim.reset_counters();
     let event = hired_event(1001);
     let json = ("Content-Type", "application/json");
@@ -129,10 +136,7 @@ fn each_kind_of_bad_delivery_gets_its_status_and_reaches_no_api() {
 
 #[test]
 fn a_nudge_creates_a_new_hire_without_waiting_for_the_next_poll() {
-    let mut daemon = Listening::start(one_hire(), polls_once(), Some(SECRET));
-    assert!(wait_for(Duration::from_secs(10), || daemon
-        .world
-        .is_done("1001")));
+    let mut daemon = settled_daemon();
     let world = &daemon.world;
     world.sim.add_application(new_hire(1002));
 
@@ -169,10 +173,7 @@ fn a_nudge_creates_a_new_hire_without_waiting_for_the_next_poll() {
 
 #[test]
 fn two_hundred_concurrent_nudges_for_fifty_hires_make_fifty_employees_and_one_comment_each() {
-    let mut daemon = Listening::start(one_hire(), polls_once(), Some(SECRET));
-    assert!(wait_for(Duration::from_secs(10), || daemon
-        .world
-        .is_done("1001")));
+    let mut daemon = settled_daemon();
     daemon.world.sim.reset_counters();
     let ids: Vec<u64> = (2001..2051).collect();
     for id in &ids {
@@ -216,10 +217,7 @@ fn two_hundred_concurrent_nudges_for_fifty_hires_make_fifty_employees_and_one_co
 
 #[test]
 fn a_webhook_replayed_a_hundred_times_changes_nothing_more() {
-    let mut daemon = Listening::start(one_hire(), polls_once(), Some(SECRET));
-    assert!(wait_for(Duration::from_secs(10), || daemon
-        .world
-        .is_done("1001")));
+    let mut daemon = settled_daemon();
     let world = &daemon.world;
     world.sim.add_application(new_hire(1002));
     assert_eq!(daemon.deliver(&hired_event(1002)).status, 202);
@@ -421,9 +419,8 @@ fn healthz_is_200_after_a_poll_and_503_once_polls_fail_for_three_intervals() {
 
 #[test]
 fn metrics_parse_as_prometheus_text_and_move_with_the_work() {
-    let mut daemon = Listening::start(one_hire(), polls_once(), Some(SECRET));
+    let mut daemon = settled_daemon();
     let world = &daemon.world;
-    assert!(wait_for(Duration::from_secs(10), || world.is_done("1001")));
     let listing = "hirebridge_api_requests_total{api=\"pinpoint\",endpoint=\"GET /applications\",status=\"200\"}";
     let creates =
         "hirebridge_api_requests_total{api=\"hibob\",endpoint=\"POST /people\",status=\"200\"}";
