@@ -33,8 +33,11 @@ pub const WEBHOOK_PATH: &str = "/webhooks/pinpoint";
 pub const SIGNATURE_HEADER: &str = "pinpoint-hmac-sha256";
 /// The largest body accepted; Pinpoint's events are a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-/// The one event that leads to work.
-pub const HIRED_EVENT: &str = "application_hired";
+/// The events that lead to a look at one application. `application_hired` is the one meant
+/// for this; Pinpoint's webhook settings also offer "Application stage changed", and a tenant
+/// that subscribed to that one instead must not lose its nudges. Either way the nudge reads
+/// the application and acts only if it is in a hired stage.
+pub const NUDGE_EVENTS: [&str; 2] = ["application_hired", "application_stage_changed"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
@@ -242,11 +245,11 @@ async fn receive(
             "the body has no `event`",
         );
     };
-    if event != HIRED_EVENT {
+    if !NUDGE_EVENTS.contains(&event) {
         state.monitor.webhook_request("ignored");
         tracing::debug!(
             event,
-            "webhook event ignored: only application_hired leads to work"
+            "webhook event ignored: only application_hired and application_stage_changed lead to work"
         );
         return answer(
             StatusCode::ACCEPTED,
@@ -269,7 +272,7 @@ async fn receive(
             "the nudge queue is full; this hire waits for the scheduled poll"
         );
     } else {
-        tracing::info!(application = %id, result = pushed.as_str(), "application_hired webhook received");
+        tracing::info!(application = %id, event, result = pushed.as_str(), "webhook nudge received");
     }
     answer(
         StatusCode::ACCEPTED,

@@ -476,3 +476,33 @@ fn sigterm_with_the_listener_up_exits_0_and_closes_the_port() {
         "the port is closed"
     );
 }
+
+#[test]
+fn a_stage_changed_webhook_nudges_too_and_acts_only_on_a_hire() {
+    let mut daemon = settled_daemon();
+    let world = &daemon.world;
+    world.sim.add_application(new_hire(1002));
+    let mut interviewing = new_hire(1003);
+    interviewing.stage = hirebridge::sim::Stage::Interview;
+    world.sim.add_application(interviewing);
+
+    for id in [1002, 1003] {
+        let body = String::from_utf8(hired_event(id))
+            .unwrap()
+            .replace("application_hired", "application_stage_changed");
+        assert_eq!(daemon.deliver(body.as_bytes()).status, 202);
+    }
+    assert!(wait_for(Duration::from_secs(10), || world.is_done("1002")));
+    assert!(wait_for(Duration::from_secs(10), || world
+        .sim
+        .count(Endpoint::GetApplication)
+        == 2));
+    assert_eq!(world.employees_with_email("hire1002@example.com"), 1);
+    assert_eq!(
+        world.employees_with_email("hire1003@example.com"),
+        0,
+        "not hired: looked at, left alone"
+    );
+    assert!(world.ledger().entry("1003").unwrap().is_none());
+    assert_eq!(daemon.stop(), 0);
+}
