@@ -313,3 +313,98 @@ pub async fn nudge_latency(hires: usize) -> Result<NudgeLatencyFigures, BenchErr
         latencies,
     })
 }
+
+/// What the unlimited backfill and the steady-state pass after it measured.
+#[derive(Debug, Clone)]
+pub struct BackfillFigures {
+    pub hires: usize,
+    pub completed: usize,
+    pub backfill: Duration,
+    pub calls_per_hire: f64,
+    pub steady_pass: Duration,
+    pub steady_calls: u64,
+    pub steady_writes: usize,
+    pub pages: usize,
+}
+
+impl BackfillFigures {
+    pub fn hires_per_second(&self) -> f64 {
+        self.completed as f64 / self.backfill.as_secs_f64().max(f64::EPSILON)
+    }
+}
+
+impl fmt::Display for BackfillFigures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "backfill: {} new hires (about 80% with a CV) into an unlimited simulator, then the same ledger synced again",
+            self.hires
+        )?;
+        writeln!(f, "  {:<26}{:>10}  floor", "figure", "measured")?;
+        writeln!(
+            f,
+            "  {:<26}{:>10.0}  >= 300",
+            "hires per second",
+            self.hires_per_second()
+        )?;
+        writeln!(
+            f,
+            "  {:<26}{:>10.2}  <= 3.10 (with a CV)",
+            "API calls per hire", self.calls_per_hire
+        )?;
+        writeln!(
+            f,
+            "  {:<26}{:>10}  = listing pages only ({})",
+            "steady-state API calls", self.steady_calls, self.pages
+        )?;
+        writeln!(
+            f,
+            "  {:<26}{:>10}  0",
+            "steady-state writes", self.steady_writes
+        )?;
+        writeln!(
+            f,
+            "  {:<26}{:>9.3}s  < 1s (at 10,000)",
+            "steady-state pass",
+            self.steady_pass.as_secs_f64()
+        )?;
+        write!(
+            f,
+            "  {:<26}{:>10}  {}",
+            "hires done", self.completed, self.hires
+        )
+    }
+}
+
+/// Backfills `hires` generated hires into an unlimited simulator (hirebridge unlimited too),
+/// then runs the pass again on the settled ledger.
+pub async fn backfill(hires: usize) -> Result<BackfillFigures, BenchError> {
+    let simulator = Sim::start(Scenario::generated(hires, 7)).map_err(BenchError::Simulator)?;
+    let scratch = tempfile::tempdir().map_err(BenchError::Scratch)?;
+    let mut config = simulated_config(&simulator, &scratch.path().join("ledger.sqlite3"))?;
+    config.pinpoint.page_size = 1000;
+    let mut reconciler = Reconciler::new(&config, Ledger::open(&config.ledger.path)?)?;
+    let shutdown = CancellationToken::new();
+
+    let started = Instant::now();
+    let first = reconciler.run_pass("bench", &shutdown).await?;
+    let backfill = started.elapsed();
+
+    simulator.reset_counters();
+    let started = Instant::now();
+    let second = reconciler.run_pass("bench", &shutdown).await?;
+    let steady_pass = started.elapsed();
+
+    Ok(BackfillFigures {
+        hires,
+        completed: first.summary.completed,
+        backfill,
+        calls_per_hire: first.summary.calls_per_hire().unwrap_or_default(),
+        steady_pass,
+        steady_calls: second.summary.http.requests,
+        steady_writes: simulator.write_calls(),
+        // Without `links.next` a full page is followed by one more request (it may not be the
+        // last), so an exact multiple of the page size costs one empty page.
+        pages: simulator.count(Endpoint::ListApplications),
+    })
+}

@@ -154,6 +154,10 @@ pub enum BenchScenario {
     /// Time from a webhook POST to the employee in HiBob, one new hire at a time, with the
     /// daemon's listener on loopback (uses --hires; 20 is the documented run).
     NudgeLatency,
+    /// Backfill new hires (80% with a CV) into an unlimited simulator, then sync the settled
+    /// ledger again: hires per second, calls per hire, and the steady-state pass's calls and
+    /// time (uses --hires; 2000 is the documented run).
+    Backfill,
 }
 
 #[derive(Debug, Args)]

@@ -486,6 +486,11 @@ fn bench(args: &BenchArgs) -> anyhow::Result<Exit> {
             let figures = runtime()?.block_on(hirebridge::bench::nudge_latency(args.hires))?;
             println!("{figures}");
         }
+        BenchScenario::Backfill => {
+            anyhow::ensure!(args.hires > 0, "--hires must be above zero");
+            let figures = runtime()?.block_on(hirebridge::bench::backfill(args.hires))?;
+            println!("{figures}");
+        }
     }
     Ok(Exit::Ok)
 }
