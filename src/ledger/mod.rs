@@ -421,29 +421,13 @@ impl Ledger {
 
     /// Opens an existing ledger for reading only: no lock, so it works beside a running daemon.
     pub fn open_read_only(path: &Path) -> Result<Self> {
-        if !path.exists() {
-            return Err(LedgerError::Missing {
-                path: path.to_owned(),
-            });
-        }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let ledger = Self {
-            conn,
+            conn: read_only_connection(path)?,
             path: path.to_owned(),
             _lock: None,
         };
         let found = ledger.schema_version()?;
-        if found > CURRENT_VERSION {
-            return Err(LedgerError::TooNew {
-                path: path.to_owned(),
-                found,
-                known: CURRENT_VERSION,
-            });
-        }
+        refuse_newer(path, found)?;
         if found < CURRENT_VERSION {
             return Err(LedgerError::TooOld {
                 path: path.to_owned(),
@@ -474,24 +458,9 @@ impl Ledger {
     /// it: a consistent snapshot (`VACUUM INTO`, a read) is taken into `scratch_dir` and the
     /// snapshot is opened and migrated instead. Works beside a running daemon.
     pub fn check_migrates(path: &Path, scratch_dir: &Path) -> Result<MigrationCheck> {
-        if !path.exists() {
-            return Err(LedgerError::Missing {
-                path: path.to_owned(),
-            });
-        }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let conn = read_only_connection(path)?;
         let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if found > CURRENT_VERSION {
-            return Err(LedgerError::TooNew {
-                path: path.to_owned(),
-                found,
-                known: CURRENT_VERSION,
-            });
-        }
+        refuse_newer(path, found)?;
         let copy = scratch_dir.join("ledger-check.sqlite3");
         conn.execute("VACUUM INTO ?1", [copy.to_string_lossy()])?;
         drop(conn);
@@ -530,13 +499,7 @@ impl Ledger {
 
     fn migrate(&mut self) -> Result<()> {
         let found = self.schema_version()?;
-        if found > CURRENT_VERSION {
-            return Err(LedgerError::TooNew {
-                path: self.path.clone(),
-                found,
-                known: CURRENT_VERSION,
-            });
-        }
+        refuse_newer(&self.path, found)?;
         for (index, sql) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
             let tx = self.conn.transaction()?;
             tx.execute_batch(sql)?;
@@ -1115,6 +1078,33 @@ impl Ledger {
     pub fn connection_for_tests(&self) -> &Connection {
         &self.conn
     }
+}
+
+/// A read-only connection to an existing ledger, patient with a writer holding it.
+fn read_only_connection(path: &Path) -> Result<Connection> {
+    if !path.exists() {
+        return Err(LedgerError::Missing {
+            path: path.to_owned(),
+        });
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+/// A ledger written by a newer hirebridge must not be read (or migrated) by this one.
+fn refuse_newer(path: &Path, found: i64) -> Result<()> {
+    if found > CURRENT_VERSION {
+        return Err(LedgerError::TooNew {
+            path: path.to_owned(),
+            found,
+            known: CURRENT_VERSION,
+        });
+    }
+    Ok(())
 }
 
 fn insert_event(
