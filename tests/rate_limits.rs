@@ -11,8 +11,20 @@ use std::time::Duration;
 use common::{Settings, World};
 use hirebridge::http::VirtualClock;
 use hirebridge::ledger::HireStatus;
+use hirebridge::reconcile::PassReport;
 use hirebridge::sim::{CvFiles, Endpoint, Fault, FaultRule, Scenario};
 use tokio_util::sync::CancellationToken;
+
+/// One in-process pass whose waits go to a virtual clock (recorded, not waited).
+async fn pass_on_a_virtual_clock(world: &World) -> (PassReport, Arc<VirtualClock>) {
+    let clock = Arc::new(VirtualClock::default());
+    let report = world
+        .reconciler(clock.clone())
+        .run_pass("test", &CancellationToken::new())
+        .await
+        .unwrap();
+    (report, clock)
+}
 
 fn with_cvs(hires: usize, seed: u64) -> Scenario {
     let mut s = Scenario::generated(hires, seed);
@@ -82,12 +94,7 @@ async fn a_429_storm_with_retry_after_is_waited_out_in_place() {
         )
         .times(3),
     );
-    let clock = Arc::new(VirtualClock::default());
-    let mut reconciler = world.reconciler(clock.clone());
-    let report = reconciler
-        .run_pass("test", &CancellationToken::new())
-        .await
-        .unwrap();
+    let (report, clock) = pass_on_a_virtual_clock(&world).await;
     assert_eq!(report.summary.completed, 1);
     assert_eq!(report.summary.http.rate_limited, 3);
     let long_waits = clock
@@ -102,7 +109,6 @@ async fn a_429_storm_with_retry_after_is_waited_out_in_place() {
         clock.sleeps()
     );
     assert!(clock.sleeps().iter().all(|d| *d <= Duration::from_secs(8)));
-    drop(reconciler);
     world.assert_exactly_once();
 }
 
@@ -113,12 +119,7 @@ async fn a_429_with_only_a_reset_time_waits_until_the_reset() {
         Endpoint::CreatePerson,
         Fault::RateLimitedUntil { reset_in_secs: 40 },
     ));
-    let clock = Arc::new(VirtualClock::default());
-    let mut reconciler = world.reconciler(clock.clone());
-    let report = reconciler
-        .run_pass("test", &CancellationToken::new())
-        .await
-        .unwrap();
+    let (report, clock) = pass_on_a_virtual_clock(&world).await;
     assert_eq!(report.summary.completed, 1);
     let longest = clock.sleeps().into_iter().max().unwrap();
     // The reset is whole epoch seconds: between 39 and 41 s from the 429, plus a margin.
@@ -136,12 +137,7 @@ async fn a_429_without_any_hint_backs_off_exponentially_with_capped_jitter() {
     world
         .sim
         .inject(FaultRule::new(Endpoint::CreatePerson, Fault::Status(429)).times(4));
-    let clock = Arc::new(VirtualClock::default());
-    let mut reconciler = world.reconciler(clock.clone());
-    let report = reconciler
-        .run_pass("test", &CancellationToken::new())
-        .await
-        .unwrap();
+    let (report, clock) = pass_on_a_virtual_clock(&world).await;
     assert_eq!(report.summary.completed, 1);
     assert_eq!(report.summary.http.rate_limited, 4);
     let sleeps = clock.sleeps();
@@ -158,11 +154,7 @@ async fn a_429_without_any_hint_backs_off_exponentially_with_capped_jitter() {
 #[tokio::test]
 async fn a_fresh_backfill_costs_at_most_3_1_calls_per_hire_with_a_cv() {
     let world = World::new(with_cvs(60, 9));
-    let mut reconciler = world.reconciler(Arc::new(VirtualClock::default()));
-    let report = reconciler
-        .run_pass("test", &CancellationToken::new())
-        .await
-        .unwrap();
+    let (report, _) = pass_on_a_virtual_clock(&world).await;
     assert_eq!(report.summary.completed, 60);
     let per_hire = report.summary.calls_per_hire().unwrap();
     assert!(per_hire <= 3.1, "{per_hire} calls per hire");
