@@ -15,6 +15,7 @@
 //! - [`service`] — the systemd notify protocol: readiness, status, watchdog.
 //! - [`report`] — renders the ledger for people and scripts (report, history, status, plan).
 //! - [`check`] — validates config, credentials, HiBob values and the ledger; writes nothing.
+//! - [`crashpoint`] — named points where the crash tests abort the process (test builds only).
 //! - [`sim`] — a stateful simulator of both APIs on loopback, for `demo`, tests and benchmarks.
 //! - [`bench`] — on-demand benchmarks against the simulator (`hirebridge bench`).
 
@@ -22,6 +23,7 @@ pub mod bench;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod crashpoint;
 pub mod daemon;
 pub mod hibob;
 pub mod http;

@@ -12,6 +12,7 @@ use serde_json::json;
 use url::Url;
 
 use crate::config::{CvFolder, HibobConfig, HibobCredentials};
+use crate::crashpoint;
 use std::sync::Arc;
 
 use crate::http::{Api, ApiError, AuthBreaker, Effect, Endpoint, ErrorBody, Gate, HttpClient};
@@ -193,6 +194,7 @@ impl HibobClient {
             "filters": [{ "fieldPath": "root.email", "operator": "equals", "values": emails }],
             "showInactive": true,
         });
+        crashpoint::hit("hibob.search.before");
         let answer = self
             .http
             .send(
@@ -203,13 +205,15 @@ impl HibobClient {
                 describe,
                 UNAUTHORIZED,
             )
-            .await?;
-        model::found_employees(&answer.body).map_err(|e| ApiError::malformed(&SEARCH, e))
+            .await;
+        crashpoint::hit("hibob.search.after");
+        model::found_employees(&answer?.body).map_err(|e| ApiError::malformed(&SEARCH, e))
     }
 
     /// Creates an employee. Not idempotent and HiBob offers no idempotency key: callers record
     /// their intent first and resolve an ambiguous outcome by searching.
     pub async fn create_employee(&self, employee: &NewEmployee) -> Result<CreateOutcome, ApiError> {
+        crashpoint::hit("hibob.create.before");
         let result = self
             .http
             .send(
@@ -221,6 +225,7 @@ impl HibobClient {
                 UNAUTHORIZED,
             )
             .await;
+        crashpoint::hit("hibob.create.after");
         match result {
             Ok(answer) => model::created_employee_id(&answer.body)
                 .map(|employee_id| CreateOutcome::Created { employee_id })
@@ -329,6 +334,7 @@ impl HibobClient {
     }
 
     pub async fn documents(&self, employee_id: &str) -> Result<Vec<Document>, ApiError> {
+        crashpoint::hit("hibob.documents.before");
         let answer = self
             .http
             .send(
@@ -341,8 +347,9 @@ impl HibobClient {
                 describe,
                 UNAUTHORIZED,
             )
-            .await?;
-        model::documents(&answer.body).map_err(|e| ApiError::malformed(&LIST_DOCS, e))
+            .await;
+        crashpoint::hit("hibob.documents.after");
+        model::documents(&answer?.body).map_err(|e| ApiError::malformed(&LIST_DOCS, e))
     }
 
     /// Asks HiBob to fetch `url` into the employee's folder under `document_name`; returns the
@@ -355,6 +362,7 @@ impl HibobClient {
         url: &str,
     ) -> Result<String, ApiError> {
         let body = json!({ "documentName": document_name, "documentUrl": url, "tags": [] });
+        crashpoint::hit("hibob.upload.before");
         let answer = self
             .http
             .send(
@@ -368,8 +376,9 @@ impl HibobClient {
                 describe,
                 UNAUTHORIZED,
             )
-            .await?;
-        model::uploaded_document_id(&answer.body).map_err(|e| ApiError::malformed(&UPLOAD_DOC, e))
+            .await;
+        crashpoint::hit("hibob.upload.after");
+        model::uploaded_document_id(&answer?.body).map_err(|e| ApiError::malformed(&UPLOAD_DOC, e))
     }
 }
 

@@ -10,6 +10,7 @@ use serde_json::json;
 use url::Url;
 
 use crate::config::PinpointConfig;
+use crate::crashpoint;
 use std::sync::Arc;
 
 use crate::http::{Api, ApiError, AuthBreaker, Effect, Endpoint, ErrorBody, Gate, HttpClient};
@@ -167,6 +168,7 @@ impl PinpointClient {
 
     /// Fetches one page of a listing started by [`Self::first_pages`].
     pub async fn fetch_page(&self, url: &Url) -> Result<ListedPage, ApiError> {
+        crashpoint::hit("pinpoint.list.before");
         let answer = self
             .http
             .send(
@@ -176,9 +178,10 @@ impl PinpointClient {
                 describe,
                 UNAUTHORIZED,
             )
-            .await?;
+            .await;
+        crashpoint::hit("pinpoint.list.after");
         let page =
-            model::applications_page(&answer.body).map_err(|e| ApiError::malformed(&LIST, e))?;
+            model::applications_page(&answer?.body).map_err(|e| ApiError::malformed(&LIST, e))?;
         let next = self.next_page(url, &page)?;
         Ok(ListedPage { page, next })
     }
@@ -245,6 +248,7 @@ impl PinpointClient {
 
     /// Reads one application (with its attachments and job) and the stage group it is in.
     pub async fn application_with_stage(&self, id: &str) -> Result<OneApplication, ApiError> {
+        crashpoint::hit("pinpoint.application.before");
         let answer = self
             .http
             .send(
@@ -257,7 +261,9 @@ impl PinpointClient {
                 describe,
                 UNAUTHORIZED,
             )
-            .await?;
+            .await;
+        crashpoint::hit("pinpoint.application.after");
+        let answer = answer?;
         let record = model::single_application(&answer.body)
             .map_err(|e| ApiError::malformed(&GET_ONE, e))?;
         Ok(OneApplication {
@@ -268,6 +274,7 @@ impl PinpointClient {
 
     /// The comments on one application, to recognise one hirebridge already posted.
     pub async fn comments(&self, application_id: &str) -> Result<Vec<Comment>, ApiError> {
+        crashpoint::hit("pinpoint.comments.before");
         let answer = self
             .http
             .send(
@@ -280,8 +287,9 @@ impl PinpointClient {
                 describe,
                 UNAUTHORIZED,
             )
-            .await?;
-        model::included_comments(&answer.body).map_err(|e| ApiError::malformed(&GET_ONE, e))
+            .await;
+        crashpoint::hit("pinpoint.comments.after");
+        model::included_comments(&answer?.body).map_err(|e| ApiError::malformed(&GET_ONE, e))
     }
 
     /// One cheap authenticated read, for `check`: the first application of any stage, with
@@ -320,11 +328,13 @@ impl PinpointClient {
             .request(reqwest::Method::POST, self.url("comments"))
             .header(reqwest::header::CONTENT_TYPE, JSON_API)
             .body(body.to_string());
+        crashpoint::hit("pinpoint.comment.before");
         let answer = self
             .http
             .send(&POST_COMMENT, &self.gate, request, describe, UNAUTHORIZED)
-            .await?;
-        model::created_comment_id(&answer.body).map_err(|e| ApiError::malformed(&POST_COMMENT, e))
+            .await;
+        crashpoint::hit("pinpoint.comment.after");
+        model::created_comment_id(&answer?.body).map_err(|e| ApiError::malformed(&POST_COMMENT, e))
     }
 }
 

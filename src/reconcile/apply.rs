@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Settings;
 use super::plan::{self, Lookup, Step};
+use crate::crashpoint;
 use crate::hibob::{CreateOutcome, HibobClient, NewEmployee};
 use crate::http::ApiError;
 use crate::ledger::{
@@ -145,6 +146,7 @@ impl HireRun<'_> {
         let pass = self.pass;
         match step {
             Step::AdoptEmployee { employee_id } => {
+                crashpoint::hit("ledger.employee.before");
                 self.ledger().record_employee(
                     id,
                     employee_id,
@@ -156,6 +158,7 @@ impl HireRun<'_> {
                         entry.email
                     ),
                 )?;
+                crashpoint::hit("ledger.employee.after");
                 *employee = Some((employee_id.clone(), EmployeeOrigin::Adopted));
                 self.record_adopted_baseline(id, application)?;
             }
@@ -179,6 +182,7 @@ impl HireRun<'_> {
                         }
                     };
                 let mapping = &self.settings.mapping;
+                crashpoint::hit("ledger.employee_intent.before");
                 self.ledger().record_create_intent(
                     id,
                     pass,
@@ -194,6 +198,7 @@ impl HireRun<'_> {
                     &rendered,
                     &new.written(),
                 )?;
+                crashpoint::hit("ledger.employee_intent.after");
                 let outcome = self
                     .hibob
                     .create_employee(&new)
@@ -201,6 +206,7 @@ impl HireRun<'_> {
                     .map_err(|e| StepError::Api(StepKind::Employee, e))?;
                 match outcome {
                     CreateOutcome::Created { employee_id } => {
+                        crashpoint::hit("ledger.employee.before");
                         self.ledger().record_employee(
                             id,
                             &employee_id,
@@ -209,6 +215,7 @@ impl HireRun<'_> {
                             Utc::now(),
                             &format!("created HiBob employee {employee_id}"),
                         )?;
+                        crashpoint::hit("ledger.employee.after");
                         tracing::info!(application = id, employee = %employee_id, "created HiBob employee");
                         *employee = Some((employee_id, EmployeeOrigin::Created));
                     }
@@ -251,6 +258,7 @@ impl HireRun<'_> {
                                 message,
                             });
                         };
+                        crashpoint::hit("ledger.employee.before");
                         self.ledger().record_employee(
                             id,
                             &hit.id,
@@ -262,6 +270,7 @@ impl HireRun<'_> {
                                 hit.id
                             ),
                         )?;
+                        crashpoint::hit("ledger.employee.after");
                         *employee = Some((hit.id, EmployeeOrigin::Adopted));
                     }
                 }
@@ -283,17 +292,20 @@ impl HireRun<'_> {
                 return Ok(Some(HireOutcome::Waiting));
             }
             Step::UploadCv { check_existing } => {
-                let Some((employee_id, _)) = employee.clone() else {
+                let Some((employee_id, origin)) = employee.clone() else {
                     return Ok(Some(HireOutcome::Waiting));
                 };
                 let marker = plan::cv_marker(id);
-                if *check_existing {
+                // A create answered "email exists" adopted an employee the plan expected to
+                // be new: it may hold our CV already (our own earlier create, read lag).
+                if *check_existing || origin == EmployeeOrigin::Adopted {
                     let documents = self
                         .hibob
                         .documents(&employee_id)
                         .await
                         .map_err(|e| StepError::Api(StepKind::Cv, e))?;
                     if let Some(doc) = documents.iter().find(|d| d.name.contains(&marker)) {
+                        crashpoint::hit("ledger.cv.before");
                         self.ledger().record_cv_uploaded(
                             id,
                             doc.id.as_deref(),
@@ -302,14 +314,18 @@ impl HireRun<'_> {
                             pass,
                             Utc::now(),
                         )?;
+                        crashpoint::hit("ledger.cv.after");
                         return Ok(None);
                     }
                 }
                 let Some(attachment) = &application.cv else {
+                    crashpoint::hit("ledger.cv.before");
                     self.ledger().record_no_cv(id, pass, Utc::now())?;
+                    crashpoint::hit("ledger.cv.after");
                     return Ok(None);
                 };
                 let name = plan::cv_document_name(id, &attachment.filename);
+                crashpoint::hit("ledger.cv_intent.before");
                 self.ledger().record_intent(
                     id,
                     StepKind::Cv,
@@ -322,6 +338,7 @@ impl HireRun<'_> {
                         self.settings.cv_folder.as_str()
                     ),
                 )?;
+                crashpoint::hit("ledger.cv_intent.after");
                 let document_id = self
                     .hibob
                     .upload_document_from_url(
@@ -332,6 +349,7 @@ impl HireRun<'_> {
                     )
                     .await
                     .map_err(|e| cv_upload_error(e.redact(&attachment.url)))?;
+                crashpoint::hit("ledger.cv.before");
                 self.ledger().record_cv_uploaded(
                     id,
                     Some(&document_id),
@@ -340,15 +358,18 @@ impl HireRun<'_> {
                     pass,
                     Utc::now(),
                 )?;
+                crashpoint::hit("ledger.cv.after");
             }
             Step::RecordNoCv => {
+                crashpoint::hit("ledger.cv.before");
                 self.ledger().record_no_cv(id, pass, Utc::now())?;
+                crashpoint::hit("ledger.cv.after");
             }
             Step::PostComment { check_existing } => {
                 let Some((employee_id, origin)) = employee.clone() else {
                     return Ok(Some(HireOutcome::Waiting));
                 };
-                if *check_existing {
+                if *check_existing || origin == EmployeeOrigin::Adopted {
                     let comments = self
                         .pinpoint
                         .comments(id)
@@ -358,21 +379,27 @@ impl HireRun<'_> {
                         .iter()
                         .find(|c| plan::is_our_comment(&c.body_text, &employee_id))
                     {
+                        crashpoint::hit("ledger.comment.before");
                         self.ledger()
                             .record_comment(id, &c.id, "found", pass, Utc::now())?;
+                        crashpoint::hit("ledger.comment.after");
                         return Ok(None);
                     }
                 }
                 let text = plan::comment_text(&employee_id, origin);
+                crashpoint::hit("ledger.comment_intent.before");
                 self.ledger()
                     .record_intent(id, StepKind::Comment, pass, Utc::now(), &text)?;
+                crashpoint::hit("ledger.comment_intent.after");
                 let comment_id = self
                     .pinpoint
                     .post_comment(id, &text)
                     .await
                     .map_err(|e| StepError::Api(StepKind::Comment, e))?;
+                crashpoint::hit("ledger.comment.before");
                 self.ledger()
                     .record_comment(id, &comment_id, "posted", pass, Utc::now())?;
+                crashpoint::hit("ledger.comment.after");
             }
             Step::MarkDone => {
                 let detail = match employee {
@@ -380,7 +407,9 @@ impl HireRun<'_> {
                     Some((e, EmployeeOrigin::Adopted)) => format!("employee {e} (adopted)"),
                     None => String::new(),
                 };
+                crashpoint::hit("ledger.done.before");
                 self.ledger().record_done(id, pass, Utc::now(), &detail)?;
+                crashpoint::hit("ledger.done.after");
                 tracing::info!(application = id, "hire done");
             }
         }

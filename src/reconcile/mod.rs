@@ -401,7 +401,9 @@ impl Reconciler {
                 job_title: a.job_title.as_deref(),
             })
             .collect();
+        crate::crashpoint::hit("ledger.observe.before");
         let (entries, new) = self.ledger().observe(pass, now, &observed)?;
+        crate::crashpoint::hit("ledger.observe.after");
         summary.new += new;
         let by_id: HashMap<&str, &HiredApplication> = page
             .applications

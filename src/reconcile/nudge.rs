@@ -188,6 +188,7 @@ impl Nudger {
                 return Ok(NudgeOutcome::Unusable);
             }
         };
+        crate::crashpoint::hit("ledger.observe.before");
         let (entries, new) = parts.ledger().observe(
             pass,
             now,
@@ -199,6 +200,7 @@ impl Nudger {
                 job_title: application.job_title.as_deref(),
             }],
         )?;
+        crate::crashpoint::hit("ledger.observe.after");
         summary.new = new;
         let due: Vec<_> = entries.into_iter().filter(|e| e.is_due(now)).collect();
         if due.is_empty() {

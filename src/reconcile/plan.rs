@@ -102,8 +102,12 @@ pub fn plan_hire(
         return Vec::new();
     }
     let mut steps = Vec::new();
-    let created_by_us = match entry.employee {
-        StepState::Done => entry.employee_origin == Some(EmployeeOrigin::Created),
+    // Whether this very run creates the employee: only then is it certain that HiBob and
+    // Pinpoint hold nothing of ours for the hire yet. An employee done in an earlier run may
+    // have a CV and a comment the ledger does not know of (a ledger restored from a backup
+    // or a crash image, a disk that lost writes it had acknowledged): look before writing.
+    let created_now = match entry.employee {
+        StepState::Done => false,
         StepState::Pending | StepState::InFlight => match lookup {
             Lookup::Found { employee_id } => {
                 steps.push(Step::AdoptEmployee {
@@ -142,8 +146,8 @@ pub fn plan_hire(
         CvState::Pending => match application.cv {
             None => steps.push(Step::RecordNoCv),
             Some(_) => steps.push(Step::UploadCv {
-                // An employee we created has no documents but ours; any other might.
-                check_existing: !created_by_us,
+                // An employee created a moment ago has no documents; any other might.
+                check_existing: !created_now,
             }),
         },
     }
@@ -153,7 +157,7 @@ pub fn plan_hire(
         // An adopted employee may be our own work from before a lost ledger: look first,
         // because a duplicate comment notifies the whole hiring team.
         StepState::Pending => steps.push(Step::PostComment {
-            check_existing: !created_by_us,
+            check_existing: !created_now,
         }),
         StepState::InFlight => steps.push(Step::PostComment {
             check_existing: true,
@@ -359,6 +363,28 @@ mod tests {
             plan(&e, true, Lookup::NotNeeded)[0],
             Step::WaitForReadLag { .. }
         ));
+    }
+
+    #[test]
+    fn after_an_employee_done_in_an_earlier_run_cv_and_comment_are_looked_for_first() {
+        // The ledger may be older than HiBob and Pinpoint (a restored backup, a crash image):
+        // only an employee this run creates is known to have nothing of ours yet.
+        let mut e = entry();
+        e.employee = StepState::Done;
+        e.employee_origin = Some(EmployeeOrigin::Created);
+        e.hibob_employee_id = Some("42".into());
+        assert_eq!(
+            plan(&e, true, Lookup::NotNeeded),
+            [
+                Step::UploadCv {
+                    check_existing: true
+                },
+                Step::PostComment {
+                    check_existing: true
+                },
+                Step::MarkDone
+            ]
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::Endpoint;
+use super::scenario::Stage;
 use super::server::{Api, Reply};
 
 /// One queued fault. Rules are checked in insertion order; the first live match wins.
@@ -71,6 +72,12 @@ pub enum Fault {
     /// Perform the effect, then sleep before answering: a client that dies meanwhile never
     /// learns that its write happened (the crash-after-commit case).
     CommitThenDelay(Duration),
+    /// Answer normally, then move this application to `stage` (bumping its `updated_at`): a
+    /// listing that shifts between two pages, e.g. an older application hired meanwhile.
+    ThenSetStage {
+        application_id: String,
+        stage: Stage,
+    },
     /// 429 with only `X-RateLimit-Reset`, this many seconds from now (no `Retry-After`).
     RateLimitedUntil { reset_in_secs: u64 },
     /// 429 with `X-RateLimit-*` headers, plus `Retry-After` if given.

@@ -319,6 +319,14 @@ async fn handle(shared: &Shared, route: &Route, req: &Incoming) -> Reply {
         Fault::RateLimitedUntil { reset_in_secs } => {
             rate_limited_reply(api, 50, epoch_ms() / 1000 + reset_in_secs, None)
         }
+        Fault::ThenSetStage {
+            application_id,
+            stage,
+        } => {
+            let reply = normal(shared, route, req).await;
+            shared.lock().set_stage(&application_id, stage);
+            reply
+        }
         Fault::MalformedBody => faults::malformed_reply(),
         Fault::TruncatedJson => faults::truncate_reply(normal(shared, route, req).await),
         Fault::WrongTypes => wrong_types_reply(shared, route, req).await,
