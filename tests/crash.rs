@@ -434,6 +434,51 @@ fn a_crash_at_any_point_of_a_sync_ends_with_one_of_everything_after_a_restart() 
 }
 
 #[test]
+fn a_crash_at_the_nth_hit_of_a_point_aborts_there_and_not_before() {
+    let world = World::new(
+        Scenario::empty()
+            .with_job("1", "Engineer", Visibility::External)
+            .with_application(SimApplication::hired(
+                "1001",
+                "Ada",
+                "Lovelace",
+                "ada@example.com",
+                "1",
+            ))
+            .with_application(SimApplication::hired(
+                "1002",
+                "Grace",
+                "Hopper",
+                "grace@example.com",
+                "1",
+            )),
+    );
+    let run = world
+        .command(&["sync"])
+        .env(crashpoint::ENV, "hibob.create.after@2")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.signal(), Some(SIGABRT));
+    assert_eq!(
+        world.sim.count(Endpoint::CreatePerson),
+        2,
+        "both creates were sent"
+    );
+    let recorded = world
+        .entries()
+        .iter()
+        .filter(|e| e.hibob_employee_id.is_some())
+        .count();
+    assert!(
+        recorded <= 1,
+        "the second create's answer was never recorded"
+    );
+    sync_until_done(&world);
+    assert_one_of_everything(&world, &world.ledger_path);
+    assert_intent_before_every_write(&world, 0);
+}
+
+#[test]
 fn a_crash_while_a_webhook_nudge_reads_the_application_ends_with_one_of_everything() {
     for point in NUDGE_ONLY {
         let addr = free_local_addr();
