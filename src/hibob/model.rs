@@ -207,7 +207,7 @@ pub fn people_fields(body: &[u8]) -> Result<Vec<FieldInfo>, String> {
     let list = doc
         .as_array()
         .or_else(|| doc.get("fields").and_then(Value::as_array))
-        .ok_or("the field list is not an array")?;
+        .ok_or("the field list is neither an array nor `fields`")?;
     Ok(list
         .iter()
         .filter_map(|f| {

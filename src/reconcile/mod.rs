@@ -296,7 +296,12 @@ impl Reconciler {
         let mut stopped = None;
         'listings: for first in self.parts.pinpoint.first_pages() {
             let mut next = Some(first);
+            // Ids this listing has shown so far: a page holding only these means the server
+            // ignores paging (or loops its links), which would otherwise never end the pass.
+            let mut listed_ids = std::collections::HashSet::new();
+            let mut page_number = 0u32;
             while let Some(url) = next.take() {
+                page_number += 1;
                 if shutdown.is_cancelled() {
                     stopped = Some(Stop::Shutdown);
                     break 'listings;
@@ -316,6 +321,22 @@ impl Reconciler {
                     }
                 };
                 next = listed.next;
+                let ids = listed.page.applications.iter().map(|a| Some(&a.id));
+                let ids = ids.chain(listed.page.unusable.iter().map(|u| u.id.as_ref()));
+                let mut new_ids = 0usize;
+                for id in ids.flatten() {
+                    new_ids += usize::from(listed_ids.insert(id.clone()));
+                }
+                if page_number > 1 && listed.page.records > 0 && new_ids == 0 {
+                    let message = format!(
+                        "Pinpoint answered page {page_number} of the listing with only applications \
+                         it had already listed, so it seems to ignore paging; stopped there so the \
+                         pass ends (the hires listed so far were reconciled)"
+                    );
+                    tracing::error!("{message}");
+                    stopped = Some(Stop::ListingFailed(message));
+                    break 'listings;
+                }
                 if let Some(stop) = self
                     .process_page(pass, listed.page, fetched_at, &mut summary, shutdown)
                     .await?
