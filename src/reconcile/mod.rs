@@ -460,37 +460,87 @@ impl Reconciler {
         let halted = AtomicBool::new(false);
         let this = &*self;
         let parts = &this.parts;
-        let runs = due.into_iter().filter_map(|entry| {
-            let application = *by_id.get(entry.application_id.as_str())?;
-            let lookup = lookups.get(&entry.application_id)?.clone();
-            Some(
-                parts
-                    .hire_run(pass, shutdown, &halted)
-                    .run(entry, application, lookup),
-            )
+        let (by_id, lookups, halted) = (&by_id, &lookups, &halted);
+        let runs = same_person_groups(due).into_iter().map(|group| async move {
+            // One after another within a group: the first hire makes (or adopts) the
+            // employee and the others adopt it, instead of racing creates for one email
+            // that only HiBob's duplicate-email answer would catch.
+            let mut outcomes = Vec::new();
+            let mut employee: Option<String> = None;
+            for (i, entry) in group.into_iter().enumerate() {
+                let (Some(application), Some(lookup)) = (
+                    by_id.get(entry.application_id.as_str()).copied(),
+                    lookups.get(&entry.application_id).cloned(),
+                ) else {
+                    continue;
+                };
+                let lookup = match (i, &employee, lookup) {
+                    (0, _, lookup) => lookup,
+                    (_, Some(id), plan::Lookup::NotFound) => plan::Lookup::Found {
+                        employee_id: id.clone(),
+                    },
+                    // The first hire's employee is unknown (its create may have happened):
+                    // creating another now could make a second one. Next pass.
+                    (_, None, plan::Lookup::NotFound) => {
+                        outcomes.push(apply::HireOutcome::Waiting);
+                        continue;
+                    }
+                    (_, _, lookup) => lookup,
+                };
+                let id = entry.application_id.clone();
+                let outcome = parts
+                    .hire_run(pass, shutdown, halted)
+                    .run(entry, application, lookup)
+                    .await?;
+                outcomes.push(outcome);
+                if employee.is_none() {
+                    employee = parts.ledger().entry(&id)?.and_then(|e| e.hibob_employee_id);
+                }
+            }
+            Ok::<_, LedgerError>(outcomes)
         });
         let mut outcomes =
             futures_util::stream::iter(runs).buffer_unordered(parts.settings.concurrency.max(1));
         let mut stop = None;
-        while let Some(outcome) = outcomes.next().await {
-            match outcome? {
-                apply::HireOutcome::Done => summary.completed += 1,
-                apply::HireOutcome::Waiting => summary.retrying += 1,
-                apply::HireOutcome::Parked => summary.parked += 1,
-                apply::HireOutcome::StopPass(message) => {
-                    summary.parked += 1;
-                    stop.get_or_insert(Stop::Unauthorized(message));
-                }
-                apply::HireOutcome::Interrupted => {
-                    if shutdown.is_cancelled() {
-                        stop.get_or_insert(Stop::Shutdown);
+        while let Some(group) = outcomes.next().await {
+            for outcome in group? {
+                match outcome {
+                    apply::HireOutcome::Done => summary.completed += 1,
+                    apply::HireOutcome::Waiting => summary.retrying += 1,
+                    apply::HireOutcome::Parked => summary.parked += 1,
+                    apply::HireOutcome::StopPass(message) => {
+                        summary.parked += 1;
+                        stop.get_or_insert(Stop::Unauthorized(message));
+                    }
+                    apply::HireOutcome::Interrupted => {
+                        if shutdown.is_cancelled() {
+                            stop.get_or_insert(Stop::Shutdown);
+                        }
                     }
                 }
+                this.report_progress(summary);
             }
-            this.report_progress(summary);
         }
         Ok(stop)
     }
+}
+
+/// Due hires grouped by email, compared case-insensitively (HiBob's emails are unique and
+/// case-insensitive), each group in listing order.
+fn same_person_groups(due: Vec<LedgerEntry>) -> Vec<Vec<LedgerEntry>> {
+    let mut groups: Vec<Vec<LedgerEntry>> = Vec::new();
+    let mut by_email: HashMap<String, usize> = HashMap::new();
+    for entry in due {
+        let key = entry.email.trim().to_lowercase();
+        match by_email.get(&key) {
+            Some(&i) => groups[i].push(entry),
+            None => {
+                by_email.insert(key, groups.len());
+                groups.push(vec![entry]);
+            }
+        }
+    }
+    groups
 }
 
 impl Parts {
