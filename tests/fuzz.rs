@@ -678,6 +678,43 @@ proptest! {
         prop_assert_eq!(found, expected);
     }
 
+    /// Well-formed HiBob answers (search, documents, a named list, field metadata) with one
+    /// value anywhere replaced by anything: parsed or refused in one clear line, and whatever
+    /// employee is read has an id.
+    #[test]
+    fn a_hibob_answer_with_any_value_replaced_parses_or_says_what_is_wrong(
+        which in 0usize..4,
+        at in any::<prop::sample::Index>(),
+        with in json_value(),
+    ) {
+        let doc = match which {
+            0 => json!({"employees": [
+                {"id": "3397352260643062621", "email": "ada@example.com", "work": {"title": "Engineer"}},
+                {"root": {"id": 3397352260643070540u64, "email": "Grace@Example.com"}}]}),
+            1 => json!({"documents": [
+                {"id": 15587714, "documentName": "CV (Pinpoint application 1).pdf", "downloadLink": "https://x"},
+                {"name": "Contract.pdf"}]}),
+            2 => json!({"name": "site", "values": [
+                {"id": 2474159, "value": "New York (Demo)", "archived": false},
+                {"id": 2474160, "name": "London", "archived": true}]}),
+            _ => json!([
+                {"id": "work.site", "jsonPath": "work.site", "type": "list", "typeData": {"listId": "site"}},
+                {"id": "root.email", "jsonPath": "email", "type": "text", "typeData": {}}]),
+        };
+        let body = serde_json::to_vec(&replace_somewhere(doc, at, with)).unwrap();
+        let result = match which {
+            0 => hibob::found_employees(&body).map(|found| {
+                assert!(found.iter().all(|e| !e.id.is_empty()));
+            }),
+            1 => hibob::documents(&body).map(|_| ()),
+            2 => hibob::named_list(&body).map(|_| ()),
+            _ => hibob::people_fields(&body).map(|_| ()),
+        };
+        if let Err(e) = result {
+            assert_clear_error(&e)?;
+        }
+    }
+
     /// The id of a created employee or an uploaded document: a string or an integer is
     /// taken digit for digit; anything else (a float, a bool, nothing) is an error.
     #[test]

@@ -250,11 +250,7 @@ fn config_errors_about_a_credential_do_not_echo_it() {
     )
     .unwrap();
     let run = world.hirebridge(&["check"]);
-    assert!(
-        run.all().contains("pinpoint.api_key_file"),
-        "{}",
-        run.all()
-    );
+    assert!(run.all().contains("pinpoint.api_key_file"), "{}", run.all());
     assert_eq!(run_clean(&world, "missing key file", &["sync"]), 1);
     std::fs::write(&world.config_path, &with_file).unwrap();
     assert_eq!(run_clean(&world, "key from a file", &["sync"]), 0);
