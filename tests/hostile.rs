@@ -335,6 +335,47 @@ fn emails_differing_only_in_case_make_one_employee() {
 }
 
 #[test]
+fn a_second_application_of_one_person_waits_for_an_unknown_create_and_goes_on_past_a_park() {
+    let augusta = || SimApplication::hired("1005", "Augusta", "King", "ADA@example.com", "1");
+    let world = World::new(
+        Scenario::empty()
+            .with_job("1", "Engineer", Visibility::External)
+            .with_application(ada())
+            .with_application(augusta()),
+    );
+    // Ada's create may have happened (502): Augusta, the same person, must not create now.
+    world.sim.inject(
+        FaultRule::new(Endpoint::CreatePerson, Fault::CommitThenStatus(502)).matching("\"Ada\""),
+    );
+    world.sync().expect(2);
+    assert_eq!(world.sim.count(Endpoint::CreatePerson), 1);
+    assert_eq!(world.entry("1005").status, HireStatus::Pending);
+    world.sync().expect(0);
+    assert_eq!(world.sim.employees().len(), 1);
+    assert_eq!(
+        world.sim.count(Endpoint::CreatePerson),
+        1,
+        "adopted, not created"
+    );
+    world.assert_exactly_once();
+
+    // Ada's data is refused (parked): Augusta's own create goes ahead.
+    let world = World::new(
+        Scenario::empty()
+            .with_job("1", "Engineer", Visibility::External)
+            .with_application(ada())
+            .with_application(augusta()),
+    );
+    world
+        .sim
+        .inject(FaultRule::new(Endpoint::CreatePerson, Fault::Status(400)).matching("\"Ada\""));
+    world.sync().expect(3);
+    assert_eq!(world.row("1001")["status"], "needs_attention");
+    assert_eq!(world.row("1005")["status"], "done");
+    assert_eq!(world.sim.employees().len(), 1);
+}
+
+#[test]
 fn names_in_any_script_reach_hibob_byte_for_byte_and_the_reports_show_them() {
     let names: [(&str, &str); 6] = [
         ("Zoe\u{0308}", "A\u{030A}ngstro\u{0308}m"), // combining marks, not precomposed

@@ -26,7 +26,9 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, CvFolder, RetryConfig};
 use crate::hibob::HibobClient;
 use crate::http::{ApiError, Clock, HttpClient, StatsSnapshot};
-use crate::ledger::{HireStatus, Ledger, LedgerEntry, LedgerError, ObservedHire, PassId, StepKind};
+use crate::ledger::{
+    HireStatus, Ledger, LedgerEntry, LedgerError, ObservedHire, PassId, StepKind, StepState,
+};
 use crate::pinpoint::{HiredApplication, PinpointClient};
 pub use claims::{HireClaim, HireClaims};
 pub use nudge::{NudgeOutcome, Nudger};
@@ -466,35 +468,44 @@ impl Reconciler {
             // employee and the others adopt it, instead of racing creates for one email
             // that only HiBob's duplicate-email answer would catch.
             let mut outcomes = Vec::new();
+            // The person's employee once a hire of the group has one; whether a create of
+            // theirs has an unknown outcome (it may have happened).
             let mut employee: Option<String> = None;
-            for (i, entry) in group.into_iter().enumerate() {
+            let mut unresolved = false;
+            for entry in group {
                 let (Some(application), Some(lookup)) = (
                     by_id.get(entry.application_id.as_str()).copied(),
                     lookups.get(&entry.application_id).cloned(),
                 ) else {
                     continue;
                 };
-                let lookup = match (i, &employee, lookup) {
-                    (0, _, lookup) => lookup,
-                    (_, Some(id), plan::Lookup::NotFound) => plan::Lookup::Found {
+                let lookup = match (&employee, lookup) {
+                    (Some(id), plan::Lookup::NotFound) => plan::Lookup::Found {
                         employee_id: id.clone(),
                     },
-                    // The first hire's employee is unknown (its create may have happened):
-                    // creating another now could make a second one. Next pass.
-                    (_, None, plan::Lookup::NotFound) => {
+                    // Creating another now could make a second employee: next pass.
+                    (None, plan::Lookup::NotFound) if unresolved => {
                         outcomes.push(apply::HireOutcome::Waiting);
                         continue;
                     }
-                    (_, _, lookup) => lookup,
+                    (_, lookup) => lookup,
                 };
                 let id = entry.application_id.clone();
                 let outcome = parts
                     .hire_run(pass, shutdown, halted)
                     .run(entry, application, lookup)
                     .await?;
+                // A park means HiBob refused (or was never sent) the data: nothing unknown.
+                let may_be_pending = matches!(
+                    outcome,
+                    apply::HireOutcome::Waiting | apply::HireOutcome::Interrupted
+                );
                 outcomes.push(outcome);
                 if employee.is_none() {
-                    employee = parts.ledger().entry(&id)?.and_then(|e| e.hibob_employee_id);
+                    let after = parts.ledger().entry(&id)?;
+                    employee = after.as_ref().and_then(|e| e.hibob_employee_id.clone());
+                    unresolved = may_be_pending
+                        && after.is_some_and(|e| e.employee == StepState::InFlight);
                 }
             }
             Ok::<_, LedgerError>(outcomes)
