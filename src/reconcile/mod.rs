@@ -504,8 +504,8 @@ impl Reconciler {
                 if employee.is_none() {
                     let after = parts.ledger().entry(&id)?;
                     employee = after.as_ref().and_then(|e| e.hibob_employee_id.clone());
-                    unresolved = may_be_pending
-                        && after.is_some_and(|e| e.employee == StepState::InFlight);
+                    unresolved =
+                        may_be_pending && after.is_some_and(|e| e.employee == StepState::InFlight);
                 }
             }
             Ok::<_, LedgerError>(outcomes)
