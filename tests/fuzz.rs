@@ -971,6 +971,8 @@ proptest! {
                     lines.insert(at, format!("# {}", comment.replace(['\n', '\r'], " ")));
                 }
             }
+            // An edit may hold a line break (a multi-line string): one entry per line again.
+            lines = lines.join("\n").lines().map(str::to_owned).collect();
         }
         let text = lines.join("\n");
         let result = parse_config(&text)?;
