@@ -626,8 +626,13 @@ impl Config {
                 Duration::from_secs(120),
             )?,
         };
-        if http.request_timeout.is_zero() || http.connect_timeout.is_zero() {
-            return Err(invalid("http", "timeouts must be longer than zero"));
+        for (key, timeout) in [
+            ("http.connect_timeout", http.connect_timeout),
+            ("http.request_timeout", http.request_timeout),
+        ] {
+            if timeout.is_zero() {
+                return Err(invalid(key, "must be longer than zero, e.g. \"10s\""));
+            }
         }
         let concurrency = raw.sync.concurrency.unwrap_or(4);
         if !(1..=64).contains(&concurrency) {

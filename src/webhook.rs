@@ -65,27 +65,32 @@ impl SigningSecret {
         *self.0.write().unwrap_or_else(|e| e.into_inner()) = secret;
     }
 
-    /// Whether `signature` (the header's value) is the HMAC of `body`; true when no secret is
-    /// configured. Compared in constant time.
-    fn verifies(&self, body: &[u8], signature: Option<&str>) -> bool {
+    /// [`authenticate`] with the secret in force now.
+    pub fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Delivery, DeliveryError> {
         let guard = self.0.read().unwrap_or_else(|e| e.into_inner());
-        let Some(secret) = guard.as_ref() else {
-            return true;
-        };
-        let Some(given) = signature.and_then(|s| {
-            base64::engine::general_purpose::STANDARD
-                .decode(s.trim())
-                .ok()
-        }) else {
-            return false;
-        };
-        let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(secret.expose_secret().as_bytes())
-        else {
-            return false;
-        };
-        mac.update(body);
-        mac.verify_slice(&given).is_ok()
+        authenticate(headers, body, guard.as_ref())
     }
+}
+
+/// Whether `signature` (the header's value) is the HMAC of `body`. Compared in constant time.
+fn signature_matches(secret: &SecretString, body: &[u8], signature: Option<&str>) -> bool {
+    let Some(given) = signature.and_then(|s| {
+        base64::engine::general_purpose::STANDARD
+            .decode(s.trim())
+            .ok()
+    }) else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(secret.expose_secret().as_bytes())
+    else {
+        return false;
+    };
+    mac.update(body);
+    mac.verify_slice(&given).is_ok()
 }
 
 /// Base64(HMAC-SHA256(body, secret)): what Pinpoint sends in `PINPOINT-HMAC-SHA256`. For
@@ -179,6 +184,90 @@ fn application_id(doc: &Value) -> Option<String> {
     plausible.then_some(id)
 }
 
+/// What a verified, parsed delivery asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// Look at this application (one of [`NUDGE_EVENTS`]).
+    Nudge { application: String, event: String },
+    /// Another event: acknowledged and dropped.
+    Ignored { event: String },
+}
+
+/// Why a delivery was refused; its text is the answer's `error` and names no secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("send the event as Content-Type: application/json")]
+    UnsupportedMediaType,
+    #[error(
+        "the PINPOINT-HMAC-SHA256 signature is missing or does not match the body; check the signing secret"
+    )]
+    Unauthorized,
+    #[error("the body is not JSON ({0})")]
+    NotJson(String),
+    #[error("the body is JSON but not an object")]
+    NotAnObject,
+    #[error("the body has no `event`")]
+    NoEvent,
+    #[error("`data.application.id` is missing or is not an application id")]
+    NoApplicationId,
+}
+
+impl DeliveryError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            DeliveryError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            DeliveryError::Unauthorized => StatusCode::UNAUTHORIZED,
+            DeliveryError::NotJson(_)
+            | DeliveryError::NotAnObject
+            | DeliveryError::NoEvent
+            | DeliveryError::NoApplicationId => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The `result` label of `hirebridge_webhook_requests_total`.
+    pub fn result(&self) -> &'static str {
+        match self {
+            DeliveryError::UnsupportedMediaType => "unsupported_media_type",
+            DeliveryError::Unauthorized => "unauthorized",
+            _ => "malformed",
+        }
+    }
+}
+
+/// Verifies and parses one delivery: the content type, then the signature over the raw body
+/// (skipped when `secret` is `None`), and only then the JSON. Pure, so every hostile input
+/// can be tried without a socket; nothing is parsed before the signature holds.
+pub fn authenticate(
+    headers: &HeaderMap,
+    body: &[u8],
+    secret: Option<&SecretString>,
+) -> Result<Delivery, DeliveryError> {
+    if !is_json(headers) {
+        return Err(DeliveryError::UnsupportedMediaType);
+    }
+    if let Some(secret) = secret {
+        let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
+        if !signature_matches(secret, body, signature) {
+            return Err(DeliveryError::Unauthorized);
+        }
+    }
+    let doc: Value = match serde_json::from_slice(body) {
+        Ok(doc @ Value::Object(_)) => doc,
+        Ok(_) => return Err(DeliveryError::NotAnObject),
+        Err(e) => return Err(DeliveryError::NotJson(e.to_string())),
+    };
+    let event = doc
+        .get("event")
+        .and_then(Value::as_str)
+        .ok_or(DeliveryError::NoEvent)?
+        .to_owned();
+    if !NUDGE_EVENTS.contains(&event.as_str()) {
+        return Ok(Delivery::Ignored { event });
+    }
+    let application = application_id(&doc).ok_or(DeliveryError::NoApplicationId)?;
+    Ok(Delivery::Nudge { application, event })
+}
+
 async fn receive(
     State(state): State<ListenerState>,
     headers: HeaderMap,
@@ -201,69 +290,23 @@ async fn receive(
             );
         }
     };
-    if !is_json(&headers) {
-        return refuse(
-            &state,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send the event as Content-Type: application/json",
-        );
-    }
-    let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
-    if !state.secret.verifies(&body, signature) {
-        return refuse(
-            &state,
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "the PINPOINT-HMAC-SHA256 signature is missing or does not match the body; check the signing secret",
-        );
-    }
-    let doc: Value = match serde_json::from_slice(&body) {
-        Ok(doc @ Value::Object(_)) => doc,
-        Ok(_) => {
-            return refuse(
-                &state,
-                StatusCode::BAD_REQUEST,
-                "malformed",
-                "the body is JSON but not an object",
+    let delivery = state.secret.authenticate(&headers, &body);
+    let (application, event) = match delivery {
+        Err(e) => return refuse(&state, e.status(), e.result(), &e.to_string()),
+        Ok(Delivery::Ignored { event }) => {
+            state.monitor.webhook_request("ignored");
+            tracing::debug!(
+                event,
+                "webhook event ignored: only application_hired and application_stage_changed lead to work"
+            );
+            return answer(
+                StatusCode::ACCEPTED,
+                json!({ "status": "ignored", "event": event }),
             );
         }
-        Err(e) => {
-            return refuse(
-                &state,
-                StatusCode::BAD_REQUEST,
-                "malformed",
-                &format!("the body is not JSON ({e})"),
-            );
-        }
+        Ok(Delivery::Nudge { application, event }) => (application, event),
     };
-    let Some(event) = doc.get("event").and_then(Value::as_str) else {
-        return refuse(
-            &state,
-            StatusCode::BAD_REQUEST,
-            "malformed",
-            "the body has no `event`",
-        );
-    };
-    if !NUDGE_EVENTS.contains(&event) {
-        state.monitor.webhook_request("ignored");
-        tracing::debug!(
-            event,
-            "webhook event ignored: only application_hired and application_stage_changed lead to work"
-        );
-        return answer(
-            StatusCode::ACCEPTED,
-            json!({ "status": "ignored", "event": event }),
-        );
-    }
-    let Some(id) = application_id(&doc) else {
-        return refuse(
-            &state,
-            StatusCode::BAD_REQUEST,
-            "malformed",
-            "`data.application.id` is missing or is not an application id",
-        );
-    };
+    let id = application;
     let pushed = state.queue.push(&id);
     state.monitor.webhook_request(pushed.as_str());
     if pushed == Pushed::Full {
@@ -308,20 +351,29 @@ mod tests {
 
     #[test]
     fn a_signature_verifies_only_for_its_body_and_secret() {
-        let secret = SigningSecret::new(Some(SecretString::from("whsec".to_owned())));
+        let secret = SecretString::from("whsec".to_owned());
         let body = br#"{"event":"application_hired"}"#;
         let good = sign("whsec", body);
-        assert!(secret.verifies(body, Some(&good)));
-        assert!(!secret.verifies(b"{}", Some(&good)), "another body");
+        assert!(signature_matches(&secret, body, Some(&good)));
         assert!(
-            !secret.verifies(body, Some(&sign("other", body))),
+            !signature_matches(&secret, b"{}", Some(&good)),
+            "another body"
+        );
+        assert!(
+            !signature_matches(&secret, body, Some(&sign("other", body))),
             "another secret"
         );
-        assert!(!secret.verifies(body, None), "missing");
-        assert!(!secret.verifies(body, Some("not base64!")), "garbage");
+        assert!(!signature_matches(&secret, body, None), "missing");
         assert!(
-            SigningSecret::new(None).verifies(body, None),
-            "no secret configured"
+            !signature_matches(&secret, body, Some("not base64!")),
+            "garbage"
+        );
+        let mut json = HeaderMap::new();
+        json.insert(header::CONTENT_TYPE, "application/json".parse().unwrap());
+        assert_eq!(
+            SigningSecret::new(None).authenticate(&json, body),
+            Err(DeliveryError::NoApplicationId),
+            "no secret configured: parsed without a signature"
         );
     }
 

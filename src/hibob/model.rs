@@ -207,7 +207,7 @@ pub fn people_fields(body: &[u8]) -> Result<Vec<FieldInfo>, String> {
     let list = doc
         .as_array()
         .or_else(|| doc.get("fields").and_then(Value::as_array))
-        .ok_or("the field list is not an array")?;
+        .ok_or("the field list is neither an array nor `fields`")?;
     Ok(list
         .iter()
         .filter_map(|f| {
@@ -274,7 +274,8 @@ pub fn error_body(body: &[u8]) -> (Option<String>, String) {
         .as_ref()
         .and_then(|d| d.get("error"))
         .and_then(Value::as_str)
-        .map(str::to_owned)
+        .map(|e| e.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|e| !e.is_empty())
         .unwrap_or_else(|| crate::http::excerpt(body));
     let message = match &key {
         Some(k) => format!("{message} [{k}]"),
@@ -368,6 +369,11 @@ mod tests {
         assert_eq!(key.as_deref(), Some("validations.email.alreadyexists"));
         assert!(msg.starts_with("Email a@b already exists"));
         assert_eq!(error_body(b""), (None, "(empty body)".into()));
+        // A blank `error` says nothing: the body itself is shown.
+        assert_eq!(
+            error_body(br#"{"error":" "}"#),
+            (None, r#"{"error":" "}"#.into())
+        );
     }
 
     #[test]

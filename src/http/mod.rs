@@ -27,6 +27,11 @@ const RATE_LIMIT_RETRIES: u32 = 5;
 
 pub const USER_AGENT: &str = concat!("hirebridge/", env!("CARGO_PKG_VERSION"));
 
+/// The largest answer read into memory. A listing page of 1000 applications with its
+/// included records is a few MB; anything far past that is an edge page, a runaway server or
+/// a hostile one, and is refused before it can exhaust memory.
+pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+
 /// Which remote system a request went to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Api {
@@ -387,7 +392,20 @@ impl HttpClient {
             let ticket = gate.acquire().await?;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let (status, headers, body) = match self.exchange(this_try).await {
-                Ok(answer) => answer,
+                Ok(Exchanged::Whole(status, headers, body)) => (status, headers, body),
+                Ok(Exchanged::TooLarge(status, headers)) => {
+                    ticket.answered(status.as_u16(), &headers, None);
+                    self.stats.answered(endpoint, status.as_u16());
+                    // Not retried in place: the same request would only bring the same flood.
+                    return Err(ApiError::malformed(
+                        endpoint,
+                        format!(
+                            "status {}, a body larger than {} MiB, which hirebridge does not read",
+                            status.as_u16(),
+                            MAX_RESPONSE_BYTES / (1024 * 1024)
+                        ),
+                    ));
+                }
                 Err(e) => {
                     ticket.answered(0, &HeaderMap::new(), None);
                     self.stats.answered(endpoint, 0);
@@ -452,15 +470,25 @@ impl HttpClient {
         }
     }
 
-    async fn exchange(
-        &self,
-        request: RequestBuilder,
-    ) -> Result<(StatusCode, HeaderMap, bytes::Bytes), reqwest::Error> {
-        let response = request.send().await?;
+    /// Sends and reads the answer, stopping at [`MAX_RESPONSE_BYTES`] (announced or not).
+    async fn exchange(&self, request: RequestBuilder) -> Result<Exchanged, reqwest::Error> {
+        let mut response = request.send().await?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.bytes().await?;
-        Ok((status, headers, body))
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
+        {
+            return Ok(Exchanged::TooLarge(status, headers));
+        }
+        let mut body = bytes::BytesMut::new();
+        while let Some(chunk) = response.chunk().await? {
+            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Ok(Exchanged::TooLarge(status, headers));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Exchanged::Whole(status, headers, body.freeze()))
     }
 
     /// A short jittered pause before retrying a read in place (the pass-level backoff
@@ -470,6 +498,13 @@ impl HttpClient {
         let wait = full_jitter(attempt, Duration::from_secs(2)).max(Duration::from_millis(50));
         self.clock.sleep(wait).await;
     }
+}
+
+/// An answer as read off the wire.
+enum Exchanged {
+    Whole(StatusCode, HeaderMap, bytes::Bytes),
+    /// Past [`MAX_RESPONSE_BYTES`]: the rest was not read (the connection is dropped).
+    TooLarge(StatusCode, HeaderMap),
 }
 
 /// Capped exponential backoff (from 250 ms) with full jitter.

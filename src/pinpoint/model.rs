@@ -235,6 +235,19 @@ fn cv_attachment(attributes: &Value) -> Option<Attachment> {
         .find_map(|ctx| parsed.iter().find(|a| a.context == *ctx).cloned())
 }
 
+/// `local@domain` with both parts present and no blanks. HiBob validates the rest; this only
+/// keeps what cannot be anyone's address from being searched for or sent.
+fn looks_like_an_address(email: &str) -> bool {
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.is_empty()
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 /// One `applications` resource → a hire, or the reason it cannot be one.
 pub fn application(
     resource: &Value,
@@ -259,7 +272,7 @@ pub fn application(
             "the application has no email address; add one in Pinpoint (HiBob needs it)",
         ));
     };
-    if !email.contains('@') {
+    if !looks_like_an_address(&email) {
         return Err(unusable(&format!(
             "the email {email:?} is not an address; correct it in Pinpoint"
         )));
@@ -479,22 +492,32 @@ mod tests {
         let mut bad_email = ada();
         bad_email["id"] = json!("3");
         bad_email["attributes"]["email"] = json!("ada at example");
+        let mut half_email = ada();
+        half_email["id"] = json!("6");
+        half_email["attributes"]["email"] = json!("ada@");
         let no_id = json!({"type": "applications", "attributes": {}});
         let wrong_type = json!({"id": "5", "attributes": "oops"});
         let page = applications_page(&listing(json!([
             ada(),
             no_email,
             bad_email,
+            half_email,
             no_id,
             wrong_type
         ])))
         .unwrap();
-        assert_eq!(page.records, 5);
+        assert_eq!(page.records, 6);
         assert_eq!(page.applications.len(), 1);
         let ids: Vec<_> = page.unusable.iter().map(|u| u.id.clone()).collect();
         assert_eq!(
             ids,
-            vec![Some("2".into()), Some("3".into()), None, Some("5".into())]
+            vec![
+                Some("2".into()),
+                Some("3".into()),
+                Some("6".into()),
+                None,
+                Some("5".into())
+            ]
         );
         assert!(page.unusable[0].problem.contains("no email"));
     }

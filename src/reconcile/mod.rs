@@ -26,7 +26,9 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, CvFolder, RetryConfig};
 use crate::hibob::HibobClient;
 use crate::http::{ApiError, Clock, HttpClient, StatsSnapshot};
-use crate::ledger::{HireStatus, Ledger, LedgerEntry, LedgerError, ObservedHire, PassId, StepKind};
+use crate::ledger::{
+    HireStatus, Ledger, LedgerEntry, LedgerError, ObservedHire, PassId, StepKind, StepState,
+};
 use crate::pinpoint::{HiredApplication, PinpointClient};
 pub use claims::{HireClaim, HireClaims};
 pub use nudge::{NudgeOutcome, Nudger};
@@ -296,7 +298,12 @@ impl Reconciler {
         let mut stopped = None;
         'listings: for first in self.parts.pinpoint.first_pages() {
             let mut next = Some(first);
+            // Ids this listing has shown so far: a page holding only these means the server
+            // ignores paging (or loops its links), which would otherwise never end the pass.
+            let mut listed_ids = std::collections::HashSet::new();
+            let mut page_number = 0u32;
             while let Some(url) = next.take() {
+                page_number += 1;
                 if shutdown.is_cancelled() {
                     stopped = Some(Stop::Shutdown);
                     break 'listings;
@@ -316,6 +323,22 @@ impl Reconciler {
                     }
                 };
                 next = listed.next;
+                let ids = listed.page.applications.iter().map(|a| Some(&a.id));
+                let ids = ids.chain(listed.page.unusable.iter().map(|u| u.id.as_ref()));
+                let mut new_ids = 0usize;
+                for id in ids.flatten() {
+                    new_ids += usize::from(listed_ids.insert(id.clone()));
+                }
+                if page_number > 1 && listed.page.records > 0 && new_ids == 0 {
+                    let message = format!(
+                        "Pinpoint answered page {page_number} of the listing with only applications \
+                         it had already listed, so it seems to ignore paging; stopped there so the \
+                         pass ends (the hires listed so far were reconciled)"
+                    );
+                    tracing::error!("{message}");
+                    stopped = Some(Stop::ListingFailed(message));
+                    break 'listings;
+                }
                 if let Some(stop) = self
                     .process_page(pass, listed.page, fetched_at, &mut summary, shutdown)
                     .await?
@@ -441,37 +464,96 @@ impl Reconciler {
         let halted = AtomicBool::new(false);
         let this = &*self;
         let parts = &this.parts;
-        let runs = due.into_iter().filter_map(|entry| {
-            let application = *by_id.get(entry.application_id.as_str())?;
-            let lookup = lookups.get(&entry.application_id)?.clone();
-            Some(
-                parts
-                    .hire_run(pass, shutdown, &halted)
-                    .run(entry, application, lookup),
-            )
+        let (by_id, lookups, halted) = (&by_id, &lookups, &halted);
+        let runs = same_person_groups(due).into_iter().map(|group| async move {
+            // One after another within a group: the first hire makes (or adopts) the
+            // employee and the others adopt it, instead of racing creates for one email
+            // that only HiBob's duplicate-email answer would catch.
+            let mut outcomes = Vec::new();
+            // The person's employee once a hire of the group has one; whether a create of
+            // theirs has an unknown outcome (it may have happened).
+            let mut employee: Option<String> = None;
+            let mut unresolved = false;
+            for entry in group {
+                let (Some(application), Some(lookup)) = (
+                    by_id.get(entry.application_id.as_str()).copied(),
+                    lookups.get(&entry.application_id).cloned(),
+                ) else {
+                    continue;
+                };
+                let lookup = match (&employee, lookup) {
+                    (Some(id), plan::Lookup::NotFound) => plan::Lookup::Found {
+                        employee_id: id.clone(),
+                    },
+                    // Creating another now could make a second employee: next pass.
+                    (None, plan::Lookup::NotFound) if unresolved => {
+                        outcomes.push(apply::HireOutcome::Waiting);
+                        continue;
+                    }
+                    (_, lookup) => lookup,
+                };
+                let id = entry.application_id.clone();
+                let outcome = parts
+                    .hire_run(pass, shutdown, halted)
+                    .run(entry, application, lookup)
+                    .await?;
+                // A park means HiBob refused (or was never sent) the data: nothing unknown.
+                let may_be_pending = matches!(
+                    outcome,
+                    apply::HireOutcome::Waiting | apply::HireOutcome::Interrupted
+                );
+                outcomes.push(outcome);
+                if employee.is_none() {
+                    let after = parts.ledger().entry(&id)?;
+                    employee = after.as_ref().and_then(|e| e.hibob_employee_id.clone());
+                    unresolved =
+                        may_be_pending && after.is_some_and(|e| e.employee == StepState::InFlight);
+                }
+            }
+            Ok::<_, LedgerError>(outcomes)
         });
         let mut outcomes =
             futures_util::stream::iter(runs).buffer_unordered(parts.settings.concurrency.max(1));
         let mut stop = None;
-        while let Some(outcome) = outcomes.next().await {
-            match outcome? {
-                apply::HireOutcome::Done => summary.completed += 1,
-                apply::HireOutcome::Waiting => summary.retrying += 1,
-                apply::HireOutcome::Parked => summary.parked += 1,
-                apply::HireOutcome::StopPass(message) => {
-                    summary.parked += 1;
-                    stop.get_or_insert(Stop::Unauthorized(message));
-                }
-                apply::HireOutcome::Interrupted => {
-                    if shutdown.is_cancelled() {
-                        stop.get_or_insert(Stop::Shutdown);
+        while let Some(group) = outcomes.next().await {
+            for outcome in group? {
+                match outcome {
+                    apply::HireOutcome::Done => summary.completed += 1,
+                    apply::HireOutcome::Waiting => summary.retrying += 1,
+                    apply::HireOutcome::Parked => summary.parked += 1,
+                    apply::HireOutcome::StopPass(message) => {
+                        summary.parked += 1;
+                        stop.get_or_insert(Stop::Unauthorized(message));
+                    }
+                    apply::HireOutcome::Interrupted => {
+                        if shutdown.is_cancelled() {
+                            stop.get_or_insert(Stop::Shutdown);
+                        }
                     }
                 }
+                this.report_progress(summary);
             }
-            this.report_progress(summary);
         }
         Ok(stop)
     }
+}
+
+/// Due hires grouped by email, compared case-insensitively (HiBob's emails are unique and
+/// case-insensitive), each group in listing order.
+fn same_person_groups(due: Vec<LedgerEntry>) -> Vec<Vec<LedgerEntry>> {
+    let mut groups: Vec<Vec<LedgerEntry>> = Vec::new();
+    let mut by_email: HashMap<String, usize> = HashMap::new();
+    for entry in due {
+        let key = entry.email.trim().to_lowercase();
+        match by_email.get(&key) {
+            Some(&i) => groups[i].push(entry),
+            None => {
+                by_email.insert(key, groups.len());
+                groups.push(vec![entry]);
+            }
+        }
+    }
+    groups
 }
 
 impl Parts {

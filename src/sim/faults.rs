@@ -67,6 +67,15 @@ pub enum Fault {
     TruncatedJson,
     /// Answer 200 with JSON whose ids are numbers and some fields of the wrong type (no effect).
     WrongTypes,
+    /// Perform the effect, then answer 200 with an HTML page: a proxy that mangled the
+    /// answer to a write that happened.
+    CommitThenMalformed,
+    /// Answer 200 with a JSON document of about this many bytes (no effect): a runaway or
+    /// hostile server.
+    HugeBody { bytes: usize },
+    /// The listing ignores `page[number]` and `page[size]`: every page is the first 1000
+    /// matching applications, with no `links.next` (only for `ListApplications`).
+    IgnoresPaging,
     /// Sleep, then behave normally (later rules may still apply).
     Delay(Duration),
     /// Perform the effect, then sleep before answering: a client that dies meanwhile never
@@ -123,6 +132,14 @@ pub(crate) fn malformed_reply() -> Reply {
         "<!DOCTYPE html><html><head><title>Maintenance</title></head>\
          <body><h1>We'll be back soon</h1><p>Scheduled maintenance in progress.</p></body></html>",
     )
+}
+
+/// `{"data": [], "meta": {"padding": "xxx…"}}`, about `bytes` long: valid JSON, just huge.
+pub(crate) fn huge_reply(bytes: usize) -> Reply {
+    let mut body = br#"{"data":[],"meta":{"padding":""#.to_vec();
+    body.resize(bytes.max(body.len()), b'x');
+    body.extend_from_slice(br#""}}"#);
+    Reply::bytes(200, "application/json", body)
 }
 
 pub(crate) fn truncate_reply(mut reply: Reply) -> Reply {

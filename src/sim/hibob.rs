@@ -9,9 +9,16 @@ use serde_json::{Map, Value, json};
 use super::faults::Fault;
 use super::server::{FILES_PREFIX, Incoming, Reply, percent_decode, pick_fault};
 use super::state::{Shared, SimDocument, SimEmployee, State, StoredEmployee};
-use super::{Endpoint, HIBOB_SERVICE_USER_ID, HIBOB_SERVICE_USER_TOKEN, pinpoint};
+use super::{Endpoint, HIBOB_MAX_DOCUMENT_BYTES, pinpoint};
 
-fn authorized(req: &Incoming) -> Result<(), Reply> {
+fn authorized(shared: &Shared, req: &Incoming) -> Result<(), Reply> {
+    let expected = {
+        let st = shared.lock();
+        (
+            st.credentials.hibob_service_user_id.clone(),
+            st.credentials.hibob_service_user_token.clone(),
+        )
+    };
     let ok = req
         .headers
         .get("authorization")
@@ -27,7 +34,7 @@ fn authorized(req: &Incoming) -> Result<(), Reply> {
         })
         .and_then(|raw| String::from_utf8(raw).ok())
         .is_some_and(|pair| {
-            pair.split_once(':') == Some((HIBOB_SERVICE_USER_ID, HIBOB_SERVICE_USER_TOKEN))
+            pair.split_once(':') == Some((expected.0.as_str(), expected.1.as_str()))
         });
     // HiBob answers auth failures with an empty body.
     if ok { Ok(()) } else { Err(Reply::empty(401)) }
@@ -112,7 +119,7 @@ fn merge(into: &mut Value, from: &Value) {
 }
 
 pub(crate) fn update(shared: &Shared, req: &Incoming, id: &str) -> Reply {
-    if let Err(r) = authorized(req) {
+    if let Err(r) = authorized(shared, req) {
         return r;
     }
     rate_limited(shared, Endpoint::UpdatePerson, || {
@@ -179,7 +186,7 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
 }
 
 pub(crate) fn search(shared: &Shared, req: &Incoming) -> Reply {
-    if let Err(r) = authorized(req) {
+    if let Err(r) = authorized(shared, req) {
         return r;
     }
     rate_limited(shared, Endpoint::SearchPeople, || search_inner(shared, req))
@@ -291,7 +298,7 @@ fn search_inner(shared: &Shared, req: &Incoming) -> Reply {
 }
 
 pub(crate) fn create(shared: &Shared, req: &Incoming) -> Reply {
-    if let Err(r) = authorized(req) {
+    if let Err(r) = authorized(shared, req) {
         return r;
     }
     rate_limited(shared, Endpoint::CreatePerson, || create_inner(shared, req))
@@ -408,7 +415,7 @@ fn employee_not_found(id: &str) -> Reply {
 }
 
 pub(crate) fn list_documents(shared: &Shared, req: &Incoming, employee_id: &str) -> Reply {
-    if let Err(r) = authorized(req) {
+    if let Err(r) = authorized(shared, req) {
         return r;
     }
     let st = shared.lock();
@@ -437,7 +444,7 @@ pub(crate) async fn upload_document(
     employee_id: &str,
     folder: &str,
 ) -> Reply {
-    if let Err(r) = authorized(req) {
+    if let Err(r) = authorized(shared, req) {
         return r;
     }
     if shared.lock().find_employee(employee_id).is_none() {
@@ -469,13 +476,26 @@ pub(crate) async fn upload_document(
             &["documentUrl"],
         );
     };
-    if !fetch(shared, &url).await {
-        return error(
-            400,
-            "documents.url.unreachable",
-            format!("Could not download the document from {url}"),
-            &[&url],
-        );
+    match fetch(shared, &url).await {
+        Fetched::File => {}
+        Fetched::Unreachable => {
+            return error(
+                400,
+                "documents.url.unreachable",
+                format!("Could not download the document from {url}"),
+                &[&url],
+            );
+        }
+        Fetched::TooLarge(size) => {
+            return error(
+                400,
+                "documents.file.tooLarge",
+                format!(
+                    "The document is {size} bytes; the limit is {HIBOB_MAX_DOCUMENT_BYTES} bytes (5 MB)"
+                ),
+                &[],
+            );
+        }
     }
     let tags = body.get("tags").cloned().unwrap_or_else(|| json!([]));
     let mut st = shared.lock();
@@ -495,19 +515,27 @@ pub(crate) async fn upload_document(
     )
 }
 
+/// What HiBob's download of a document URL came to.
+enum Fetched {
+    File,
+    Unreachable,
+    /// Downloaded, but over the documented size limit.
+    TooLarge(usize),
+}
+
 /// HiBob downloads the URL synchronously. Only this simulator's own `/files/...` can answer,
 /// and it is resolved from state (no HTTP to ourselves), but still counted and fault-injectable
 /// as a `DownloadFile` call so tests can simulate an expired pre-signed URL.
-async fn fetch(shared: &Shared, raw: &str) -> bool {
+async fn fetch(shared: &Shared, raw: &str) -> Fetched {
     let Ok(url) = url::Url::parse(raw) else {
-        return false;
+        return Fetched::Unreachable;
     };
     let local_host = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
     if !local_host || url.port_or_known_default() != Some(shared.addr.port()) {
-        return false;
+        return Fetched::Unreachable;
     }
     let Some(rest) = url.path().strip_prefix(FILES_PREFIX) else {
-        return false;
+        return Fetched::Unreachable;
     };
     let path_and_query = match url.query() {
         Some(q) => format!("{}?{q}", url.path()),
@@ -516,6 +544,7 @@ async fn fetch(shared: &Shared, raw: &str) -> bool {
     let seq = shared
         .lock()
         .begin_call(Endpoint::DownloadFile, "GET", &path_and_query);
+    let mut size = 0;
     let status = match pick_fault(shared, Endpoint::DownloadFile, &path_and_query, b"").await {
         Some(Fault::Status(s) | Fault::CommitThenStatus(s)) => s,
         Some(Fault::RateLimited { .. }) => 429,
@@ -526,18 +555,29 @@ async fn fetch(shared: &Shared, raw: &str) -> bool {
                 .split('/')
                 .map(percent_decode)
                 .collect();
-            match segs.as_slice() {
-                [app, file] if pinpoint::resolve_file(&shared.lock(), app, file).is_some() => 200,
-                _ => 404,
+            let file = match segs.as_slice() {
+                [app, file] => pinpoint::resolve_file(&shared.lock(), app, file),
+                _ => None,
+            };
+            match file {
+                Some((_, bytes)) => {
+                    size = bytes.len();
+                    200
+                }
+                None => 404,
             }
         }
     };
     shared.lock().finish_call(seq, status);
-    status == 200
+    match status {
+        200 if size > HIBOB_MAX_DOCUMENT_BYTES => Fetched::TooLarge(size),
+        200 => Fetched::File,
+        _ => Fetched::Unreachable,
+    }
 }
 
-pub(crate) fn people_fields(_shared: &Shared, req: &Incoming) -> Reply {
-    if let Err(r) = authorized(req) {
+pub(crate) fn people_fields(shared: &Shared, req: &Incoming) -> Reply {
+    if let Err(r) = authorized(shared, req) {
         return r;
     }
     let field =
@@ -626,7 +666,7 @@ pub(crate) fn people_fields(_shared: &Shared, req: &Incoming) -> Reply {
 }
 
 pub(crate) fn named_list(shared: &Shared, req: &Incoming, name: &str) -> Reply {
-    if let Err(r) = authorized(req) {
+    if let Err(r) = authorized(shared, req) {
         return r;
     }
     let st = shared.lock();

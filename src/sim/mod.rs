@@ -36,6 +36,8 @@ use state::Shared;
 pub const PINPOINT_API_KEY: &str = "sim-pinpoint-key";
 pub const HIBOB_SERVICE_USER_ID: &str = "SERVICE-SIM";
 pub const HIBOB_SERVICE_USER_TOKEN: &str = "sim-hibob-token";
+/// HiBob's documented file size limit for a document upload (5 MB).
+pub const HIBOB_MAX_DOCUMENT_BYTES: usize = 5 * 1024 * 1024;
 
 /// The remote operation a request was routed to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -150,6 +152,21 @@ impl Sim {
         if rule.times > 0 {
             self.shared.lock().push_rule(rule);
         }
+    }
+
+    /// Accepts these credentials instead of the `sim::*` constants (e.g. distinctive values
+    /// a test then looks for in every output).
+    pub fn set_credentials(
+        &self,
+        pinpoint_api_key: &str,
+        hibob_service_user_id: &str,
+        hibob_service_user_token: &str,
+    ) {
+        self.shared.lock().credentials = state::SimCredentials {
+            pinpoint_api_key: pinpoint_api_key.into(),
+            hibob_service_user_id: hibob_service_user_id.into(),
+            hibob_service_user_token: hibob_service_user_token.into(),
+        };
     }
 
     pub fn set_hibob_read_lag(&self, lag: Duration) {

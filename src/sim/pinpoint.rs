@@ -5,7 +5,6 @@ use std::collections::BTreeSet;
 use chrono::Utc;
 use serde_json::{Map, Value, json};
 
-use super::PINPOINT_API_KEY;
 use super::scenario::Visibility;
 use super::server::{FILES_PREFIX, Incoming, PINPOINT_PREFIX, Reply, query_encode};
 use super::state::{Shared, SimComment, State, StoredApplication, StoredComment, iso};
@@ -13,12 +12,12 @@ use super::state::{Shared, SimComment, State, StoredApplication, StoredComment, 
 const DEFAULT_PAGE_SIZE: usize = 100;
 const MAX_PAGE_SIZE: usize = 1000;
 
-fn authorized(req: &Incoming) -> Result<(), Reply> {
+fn authorized(shared: &Shared, req: &Incoming) -> Result<(), Reply> {
     let ok = req
         .headers
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|k| k == PINPOINT_API_KEY);
+        .is_some_and(|k| k == shared.lock().credentials.pinpoint_api_key);
     if ok {
         Ok(())
     } else {
@@ -113,7 +112,7 @@ fn numeric_key(id: &str) -> (u64, String) {
 }
 
 pub(crate) fn list_applications(shared: &Shared, req: &Incoming) -> Reply {
-    if let Err(r) = authorized(req) {
+    if let Err(r) = authorized(shared, req) {
         return r;
     }
     let opts = ReadOpts::parse(req.query.as_deref());
@@ -202,7 +201,7 @@ fn page_link(base: &str, pairs: &[(String, String)], number: usize) -> String {
 }
 
 pub(crate) fn get_application(shared: &Shared, req: &Incoming, id: &str) -> Reply {
-    if let Err(r) = authorized(req) {
+    if let Err(r) = authorized(shared, req) {
         return r;
     }
     let opts = ReadOpts::parse(req.query.as_deref());
@@ -355,7 +354,7 @@ fn included_for(st: &State, page: &[&StoredApplication], opts: &ReadOpts) -> Vec
 }
 
 pub(crate) fn post_comment(shared: &Shared, req: &Incoming) -> Reply {
-    if let Err(r) = authorized(req) {
+    if let Err(r) = authorized(shared, req) {
         return r;
     }
     if let Some(ct) = req
@@ -451,7 +450,13 @@ pub(crate) fn resolve_file(
         .attachment_files()
         .into_iter()
         .find(|(_, f)| f == filename)
-        .map(|(_, f)| fake_file(application_id, &f))
+        .map(|(_, f)| {
+            let (content_type, mut bytes) = fake_file(application_id, &f);
+            if let Some(size) = stored.app.cv_bytes {
+                bytes.resize(size, b' ');
+            }
+            (content_type, bytes)
+        })
 }
 
 pub(crate) fn download_file(shared: &Shared, application_id: &str, filename: &str) -> Reply {

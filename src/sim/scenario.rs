@@ -93,6 +93,9 @@ pub struct SimApplication {
     pub offers: Vec<SimOffer>,
     /// Custom attributes as (key, value), served with `include=custom_attributes`.
     pub custom_attributes: Vec<(String, String)>,
+    /// The size of each CV file served, when a test needs a large one (HiBob refuses files
+    /// over [`super::HIBOB_MAX_DOCUMENT_BYTES`]); `None` for a small realistic file.
+    pub cv_bytes: Option<usize>,
 }
 
 /// Pipeline stage. `Hired` has `stage_basic_type` "hired" and stage id "4".
@@ -157,6 +160,7 @@ impl SimApplication {
             linkedin: None,
             offers: Vec::new(),
             custom_attributes: Vec::new(),
+            cv_bytes: None,
         }
     }
 

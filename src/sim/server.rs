@@ -328,6 +328,12 @@ async fn handle(shared: &Shared, route: &Route, req: &Incoming) -> Reply {
             reply
         }
         Fault::MalformedBody => faults::malformed_reply(),
+        Fault::CommitThenMalformed => {
+            let _ = normal(shared, route, req).await;
+            faults::malformed_reply()
+        }
+        Fault::HugeBody { bytes } => faults::huge_reply(bytes),
+        Fault::IgnoresPaging => unpaged_listing(shared, route, req).await,
         Fault::TruncatedJson => faults::truncate_reply(normal(shared, route, req).await),
         Fault::WrongTypes => wrong_types_reply(shared, route, req).await,
         Fault::RateLimited { retry_after_secs } => {
@@ -394,6 +400,38 @@ async fn normal(shared: &Shared, route: &Route, req: &Incoming) -> Reply {
             404,
             &json!({"error": "Not Found", "path": req.path_and_query}),
         ),
+    }
+}
+
+/// The listing as a server that ignores paging sends it: the first 1000 matching
+/// applications whatever page was asked for, and no `links.next`.
+async fn unpaged_listing(shared: &Shared, route: &Route, req: &Incoming) -> Reply {
+    if !matches!(route, Route::ListApplications) {
+        return normal(shared, route, req).await;
+    }
+    let pairs: Vec<(String, String)> =
+        url::form_urlencoded::parse(req.query.as_deref().unwrap_or("").as_bytes())
+            .into_owned()
+            .filter(|(k, _)| k != "page[number]" && k != "page[size]")
+            .chain([("page[size]".to_owned(), "1000".to_owned())])
+            .collect();
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    let unpaged = Incoming {
+        headers: req.headers.clone(),
+        path_and_query: format!("{PINPOINT_PREFIX}/applications?{query}"),
+        query: Some(query),
+        body: req.body.clone(),
+    };
+    let reply = pinpoint::list_applications(shared, &unpaged);
+    let mut doc: Value = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
+    if let Some(links) = doc.get_mut("links").and_then(Value::as_object_mut) {
+        links.remove("next");
+    }
+    Reply {
+        body: serde_json::to_vec(&doc).unwrap_or_default(),
+        ..reply
     }
 }
 

@@ -89,6 +89,16 @@ pub(crate) struct State {
     next_rule_seq: u64,
     calls: Vec<OpenCall>,
     next_call_seq: u64,
+    /// What the simulated APIs accept: Pinpoint's key, HiBob's service user id and token.
+    pub credentials: SimCredentials,
+}
+
+/// The credentials the simulator accepts (the `sim::*` constants unless a test sets others).
+#[derive(Clone, Debug)]
+pub struct SimCredentials {
+    pub pinpoint_api_key: String,
+    pub hibob_service_user_id: String,
+    pub hibob_service_user_token: String,
 }
 
 /// Everything the request handlers share.
@@ -139,6 +149,11 @@ impl State {
             next_rule_seq: 0,
             calls: vec![],
             next_call_seq: 0,
+            credentials: SimCredentials {
+                pinpoint_api_key: super::PINPOINT_API_KEY.into(),
+                hibob_service_user_id: super::HIBOB_SERVICE_USER_ID.into(),
+                hibob_service_user_token: super::HIBOB_SERVICE_USER_TOKEN.into(),
+            },
         };
         for (i, app) in s.applications.into_iter().enumerate() {
             let created = base + chrono::Duration::hours(7 * i as i64);
