@@ -468,28 +468,68 @@ fn exit_for_entries(entries: &[hirebridge::ledger::LedgerEntry]) -> Exit {
 }
 
 fn bench(args: &BenchArgs) -> anyhow::Result<Exit> {
+    use hirebridge::bench::{steady, table, tenant};
+    let hires = |default: usize| -> anyhow::Result<usize> {
+        let n = args.hires.unwrap_or(default);
+        anyhow::ensure!(n > 0, "--hires must be above zero");
+        Ok(n)
+    };
+    anyhow::ensure!(args.runs > 0, "--runs must be above zero");
     match args.scenario {
         BenchScenario::RateLimits => {
+            let n = hires(60)?;
             anyhow::ensure!(
-                args.limit > 0 && !args.window.is_zero() && args.hires > 0,
-                "--hires, --limit and --window must be above zero"
+                args.limit > 0 && !args.window.is_zero(),
+                "--limit and --window must be above zero"
             );
-            let figures = runtime()?.block_on(hirebridge::bench::rate_limits(
-                args.hires,
-                args.limit,
-                args.window,
-            ))?;
+            let figures =
+                runtime()?.block_on(hirebridge::bench::rate_limits(n, args.limit, args.window))?;
             println!("{figures}");
         }
         BenchScenario::NudgeLatency => {
-            anyhow::ensure!(args.hires > 0, "--hires must be above zero");
-            let figures = runtime()?.block_on(hirebridge::bench::nudge_latency(args.hires))?;
+            let figures = runtime()?.block_on(hirebridge::bench::nudge_latency(hires(60)?))?;
             println!("{figures}");
         }
         BenchScenario::Backfill => {
-            anyhow::ensure!(args.hires > 0, "--hires must be above zero");
-            let figures = runtime()?.block_on(hirebridge::bench::backfill(args.hires))?;
+            let figures = runtime()?.block_on(hirebridge::bench::backfill(hires(60)?))?;
             println!("{figures}");
+        }
+        BenchScenario::Table => {
+            let sizes = table::TableSizes::from_steady(hires(10_000)?, args.idle, args.runs);
+            let figures = runtime()?.block_on(table::measure(sizes))?;
+            println!("{figures}");
+        }
+        BenchScenario::SteadyState => {
+            let figures = runtime()?.block_on(steady::steady_state(hires(10_000)?, args.runs))?;
+            println!("{figures}");
+        }
+        BenchScenario::Scaling => {
+            let n = hires(1_000)?;
+            let figures = runtime()?.block_on(steady::scaling(&[n, n * 10, n * 100], args.runs))?;
+            println!("{figures}");
+        }
+        BenchScenario::AtRest => {
+            let figures =
+                runtime()?.block_on(steady::at_rest(hires(10_000)?, args.idle, args.runs))?;
+            println!("{figures}");
+        }
+        BenchScenario::LedgerReport => {
+            let figures = runtime()?.block_on(steady::ledger_report(hires(100_000)?, args.runs))?;
+            println!("{figures}");
+        }
+        BenchScenario::SeedCheck => {
+            let n = hires(100)?;
+            match runtime()?.block_on(tenant::compare_with_backfill(n))? {
+                None => println!(
+                    "seed check: a real backfill of {n} hires and the seeded tenant record the same rows, values and events"
+                ),
+                Some(difference) => {
+                    println!(
+                        "seed check: the seeded ledger differs from a real backfill: {difference}"
+                    );
+                    return Ok(Exit::Error);
+                }
+            }
         }
     }
     Ok(Exit::Ok)
