@@ -293,8 +293,9 @@ fn report(config_path: &Path, args: &ReportArgs) -> anyhow::Result<Exit> {
         generated_at: now,
         filters: filters.join(", "),
     };
-    let mapped = ledger.all_mapped_values()?;
-    let mut out = std::io::stdout().lock();
+    let mapped = ledger.drifted_values()?;
+    // Buffered: stdout flushes at every newline, and pretty JSON has ~25 lines per hire.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     report::render_with(
         &report::rows_with_drift(&entries, &mapped),
         args.format,
@@ -359,7 +360,7 @@ fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
         ledger_path,
         schema_version: ledger.schema_version()?,
     });
-    view.drift = report::status::drift_views(&ledger.all_mapped_values()?);
+    view.drift = report::status::drift_views(&ledger.drifted_values()?);
     let mut out = std::io::stdout().lock();
     match args.format {
         OutputFormat::Json => {

@@ -157,6 +157,9 @@ pub async fn run(
         );
         notifier.status(&daemon.last_pass);
         notifier.watchdog();
+        if let Err(e) = daemon.reconciler.ledger().release_memory() {
+            tracing::debug!(error = %e, "the ledger's page cache was not freed");
+        }
         give_back_freed_memory();
         trigger = "schedule";
         loop {

@@ -295,14 +295,27 @@ impl Reconciler {
         let mut summary = PassSummary::default();
         let mut stopped = None;
         'listings: for first in self.parts.pinpoint.first_pages() {
-            let mut next = Some(first);
-            while let Some(url) = next.take() {
+            // The next page is read while this one is worked, so a large tenant's pass costs
+            // about the longer of Pinpoint's time and ours, not their sum. Its `fetched_at` is
+            // when the read began: drift then skips hires changed since, never the reverse.
+            let mut prefetched = Some(self.prefetch(first));
+            while let Some((fetched_at, fetch)) = prefetched.take() {
                 if shutdown.is_cancelled() {
+                    fetch.abort();
                     stopped = Some(Stop::Shutdown);
                     break 'listings;
                 }
-                let fetched_at = Utc::now();
-                let listed = match self.parts.pinpoint.fetch_page(&url).await {
+                let fetched = match fetch.await {
+                    Ok(fetched) => fetched,
+                    Err(e) => {
+                        tracing::error!(error = %e, "the listing read ended abnormally");
+                        stopped = Some(Stop::ListingFailed(format!(
+                            "the listing read ended abnormally: {e}"
+                        )));
+                        break 'listings;
+                    }
+                };
+                let listed = match fetched {
                     Ok(listed) => listed,
                     Err(e) => {
                         tracing::error!(error = %e, "could not read the hired applications");
@@ -315,11 +328,14 @@ impl Reconciler {
                         break 'listings;
                     }
                 };
-                next = listed.next;
+                prefetched = listed.next.map(|next| self.prefetch(next));
                 if let Some(stop) = self
                     .process_page(pass, listed.page, fetched_at, &mut summary, shutdown)
                     .await?
                 {
+                    if let Some((_, fetch)) = prefetched.take() {
+                        fetch.abort();
+                    }
                     stopped = Some(stop);
                     break 'listings;
                 }
@@ -346,6 +362,21 @@ impl Reconciler {
             &serde_json::to_string(&report.summary).unwrap_or_default(),
         )?;
         Ok(report)
+    }
+
+    /// Starts reading one listing page on its own task; returns when the read began.
+    #[allow(clippy::type_complexity)]
+    fn prefetch(
+        &self,
+        request: crate::pinpoint::PageRequest,
+    ) -> (
+        chrono::DateTime<Utc>,
+        tokio::task::JoinHandle<Result<crate::pinpoint::ListedPage, ApiError>>,
+    ) {
+        let pinpoint = self.parts.pinpoint.clone();
+        let started = Utc::now();
+        let fetch = tokio::spawn(async move { pinpoint.fetch_page(&request).await });
+        (started, fetch)
     }
 
     async fn process_page(
