@@ -38,6 +38,8 @@ fn the_table_prints_every_figure_of_the_performance_section_with_its_floor() {
         "1 steady 50: peak RSS",
         "2 scaling 5→500: wall/hire",
         "2 scaling 5→500: peak RSS",
+        "2 scaling 50→500: peak RSS",
+        "2 scaling 5→500: CPU/hire",
         "3 backfill 10: hires/s",
         "3 backfill 10: calls/hire",
         "4 nudge × 5: p50",

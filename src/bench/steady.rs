@@ -210,10 +210,32 @@ impl ScalingFigures {
         self.ratio(SteadyFigures::rss_mib)
     }
 
+    /// Peak RSS at the largest size over that at the one before it: both list several
+    /// pages, so two pages are in memory at once in each (the smallest may fit one page).
+    pub fn memory_ratio_upper(&self) -> Range {
+        let n = self.sizes.len();
+        if n < 2 {
+            return Range::default();
+        }
+        Self::between(
+            &self.sizes[n - 2],
+            &self.sizes[n - 1],
+            SteadyFigures::rss_mib,
+        )
+    }
+
     fn ratio(&self, figure: impl Fn(&SteadyFigures) -> Range) -> Range {
         let (Some(small), Some(large)) = (self.sizes.first(), self.sizes.last()) else {
             return Range::default();
         };
+        Self::between(small, large, figure)
+    }
+
+    fn between(
+        small: &SteadyFigures,
+        large: &SteadyFigures,
+        figure: impl Fn(&SteadyFigures) -> Range,
+    ) -> Range {
         let (a, b) = (figure(small), figure(large));
         Range {
             min: b.min / a.max,
@@ -260,10 +282,11 @@ impl fmt::Display for ScalingFigures {
         }
         write!(
             f,
-            "  largest/smallest: wall per hire ×{}, CPU per hire ×{}, peak RSS ×{} (flat = 1)",
+            "  largest/smallest: wall per hire ×{}, CPU per hire ×{}, peak RSS ×{} (flat = 1); largest/middle peak RSS ×{}",
             self.time_ratio().show(2),
             self.cpu_ratio().show(2),
-            self.memory_ratio().show(2)
+            self.memory_ratio().show(2),
+            self.memory_ratio_upper().show(2)
         )
     }
 }

@@ -144,6 +144,26 @@ impl fmt::Display for Table {
                     scaling.memory_ratio().max <= 1.5,
                 ),
                 (
+                    format!(
+                        "2 scaling {}→{}: peak RSS",
+                        grouped(s.scaling[1]),
+                        grouped(s.scaling[2])
+                    ),
+                    format!("×{}", scaling.memory_ratio_upper().show(2)),
+                    "flat (≤ ×1.5)".into(),
+                    scaling.memory_ratio_upper().max <= 1.5,
+                ),
+                (
+                    format!(
+                        "2 scaling {}→{}: CPU/hire",
+                        grouped(s.scaling[0]),
+                        grouped(s.scaling[2])
+                    ),
+                    format!("×{}", scaling.cpu_ratio().show(2)),
+                    "flat (≤ ×1.5)".into(),
+                    scaling.cpu_ratio().max <= 1.5,
+                ),
+                (
                     format!("3 backfill {}: hires/s", grouped(s.backfill)),
                     per_second.show(0),
                     "≥ 300".into(),
