@@ -30,14 +30,10 @@ pub struct SteadyFigures {
 }
 
 impl SteadyFigures {
-    /// ⌈N / page size⌉: what the listing floor allows.
+    /// ⌈N / page size⌉: what the listing floor allows (the generator's few non-hired
+    /// applications are filtered out by Pinpoint, not listed).
     pub fn pages(&self) -> usize {
-        self.hired().div_ceil(PAGE_SIZE as usize).max(1)
-    }
-
-    /// Hired applications listed (the generator interleaves a few non-hired ones).
-    pub fn hired(&self) -> usize {
-        self.hires
+        self.hires.div_ceil(PAGE_SIZE as usize).max(1)
     }
 
     pub fn walls(&self) -> Range {
