@@ -4,6 +4,11 @@
 //! run tests are shared and noisy) and asserts nothing: it measures and prints, each figure
 //! beside its floor, for the README's performance section.
 
+pub mod child;
+pub mod steady;
+pub mod table;
+pub mod tenant;
+
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -191,6 +196,14 @@ impl NudgeLatencyFigures {
             .unwrap_or_default()
     }
 
+    pub fn p99(&self) -> Duration {
+        let n = self.latencies.len();
+        self.latencies
+            .get((n * 99).div_ceil(100).saturating_sub(1))
+            .copied()
+            .unwrap_or_default()
+    }
+
     pub fn max(&self) -> Duration {
         self.latencies.last().copied().unwrap_or_default()
     }
@@ -212,6 +225,7 @@ impl fmt::Display for NudgeLatencyFigures {
             "p50 (POST → employee)",
             ms(self.p50())
         )?;
+        writeln!(f, "  {:<22}{:>8.1}ms", "p99", ms(self.p99()))?;
         writeln!(f, "  {:<22}{:>8.1}ms", "max", ms(self.max()))?;
         write!(
             f,

@@ -158,15 +158,41 @@ pub enum BenchScenario {
     /// ledger again: hires per second, calls per hire, and the steady-state pass's calls and
     /// time (uses --hires; 2000 is the documented run).
     Backfill,
+    /// The performance section's one table: every figure below with its floor and a mark
+    /// (--hires is the steady-state size, 10000 by default; the other sizes follow from it:
+    /// scaling N/10, N, 10N; backfill N/5; N/100 nudges; report over 10N). Takes minutes.
+    Table,
+    /// A settled tenant of --hires done hires (10000 by default), synced by the real binary
+    /// as a child process: API calls, wall time, CPU, peak RSS.
+    SteadyState,
+    /// The steady-state pass at --hires, 10× and 100× that (1000 by default): time and
+    /// memory per hire, and their ratios.
+    Scaling,
+    /// `hirebridge run` on a settled tenant (--hires, 10000 by default), idle for --idle:
+    /// RSS, CPU time, polls, and startup to READY=1.
+    AtRest,
+    /// `hirebridge report --format json` over a settled ledger of --hires (100000 by
+    /// default), and the ledger's size per hire.
+    LedgerReport,
+    /// Backfills --hires (100 by default) for real and seeds the same tenant the way the
+    /// other scenarios do; prints whether the two ledgers agree.
+    SeedCheck,
 }
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     #[arg(long, value_enum, default_value = "rate-limits")]
     pub scenario: BenchScenario,
-    /// New hires to backfill.
-    #[arg(long, default_value_t = 60)]
-    pub hires: usize,
+    /// Hires to work with (new hires to backfill, or done hires in the tenant); each
+    /// scenario's default is in its description (60 for rate-limits, nudge-latency, backfill).
+    #[arg(long)]
+    pub hires: Option<usize>,
+    /// Times each figure is measured (the table shows min–max).
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// How long the daemon is left idle in at-rest and table.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub idle: std::time::Duration,
     /// Requests HiBob allows per window, on search and on create.
     #[arg(long, default_value_t = 10)]
     pub limit: u32,

@@ -96,6 +96,21 @@ fn a_second_sync_makes_no_write_calls_and_no_per_hire_calls() {
 }
 
 #[test]
+fn a_listing_that_fills_its_last_page_ends_where_links_next_ends() {
+    // 200 hires in pages of 100: page 2 arrives by `links.next` and carries none, so no
+    // third, empty page is asked for.
+    let world = World::new(Scenario::generated(200, 5));
+    world.sync().expect(0);
+    world.sim.reset_counters();
+    world.sync().expect(0);
+    assert_eq!(
+        world.sim.count(Endpoint::ListApplications),
+        2,
+        "listing pages only: ceil(200 / 100)"
+    );
+}
+
+#[test]
 fn cv_comment_and_employee_carry_what_the_recruiter_would_expect() {
     let world = small_world();
     world.sync().expect(0);

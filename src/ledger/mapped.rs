@@ -142,7 +142,7 @@ impl Ledger {
         Ok(out)
     }
 
-    /// Every hire's mapped values, for `report` and `status`.
+    /// Every hire's mapped values.
     pub fn all_mapped_values(&self) -> Result<HashMap<String, MappedRecord>> {
         // A ledger from before v2 (read-only, not migrated) has no such table: no values.
         if self.schema_version()? < 2 {
@@ -151,6 +151,24 @@ impl Ledger {
         let mut stmt = self
             .conn
             .prepare(&format!("SELECT {COLUMNS} FROM mapped_values"))?;
+        let rows = stmt.query_map([], record_from_row)?;
+        let mut out = HashMap::new();
+        for r in rows {
+            let r = r?;
+            out.insert(r.application_id.clone(), r);
+        }
+        Ok(out)
+    }
+
+    /// The mapped values of hires with drift (reported, pending, updated, …) only: what
+    /// `report` shows. Read through the drift index, so a large settled ledger costs nothing.
+    pub fn drifted_values(&self) -> Result<HashMap<String, MappedRecord>> {
+        if self.schema_version()? < 2 {
+            return Ok(HashMap::new());
+        }
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM mapped_values WHERE drift IS NOT NULL"
+        ))?;
         let rows = stmt.query_map([], record_from_row)?;
         let mut out = HashMap::new();
         for r in rows {

@@ -570,20 +570,24 @@ impl Ledger {
     ) -> Result<(Vec<LedgerEntry>, usize)> {
         let tx = self.conn.transaction()?;
         let mut new = 0;
+        let mut entries: Vec<Option<LedgerEntry>> = Vec::with_capacity(hires.len());
         {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO hires (application_id, email, first_name, last_name, job_title, status,
-                                    first_seen_at, last_seen_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6, ?6)
-                 ON CONFLICT (application_id) DO NOTHING",
-            )?;
-            let mut refresh = tx.prepare_cached(
+            // A known hire (every hire of a settled tenant, every pass) costs this one
+            // statement, which hands back the row as it now is.
+            let mut refresh = tx.prepare_cached(&format!(
                 "UPDATE hires SET last_seen_at = ?2,
                     email = CASE WHEN employee_state = 'pending' THEN ?3 ELSE email END,
                     first_name = CASE WHEN employee_state = 'pending' THEN ?4 ELSE first_name END,
                     last_name = CASE WHEN employee_state = 'pending' THEN ?5 ELSE last_name END,
                     job_title = CASE WHEN employee_state = 'pending' THEN ?6 ELSE job_title END
-                 WHERE application_id = ?1",
+                 WHERE application_id = ?1
+                 RETURNING {ENTRY_COLUMNS}"
+            ))?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO hires (application_id, email, first_name, last_name, job_title, status,
+                                    first_seen_at, last_seen_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6, ?6)
+                 ON CONFLICT (application_id) DO NOTHING",
             )?;
             let mut event = tx.prepare_cached(
                 "INSERT INTO events (application_id, at, pass_id, step, outcome, detail)
@@ -596,51 +600,73 @@ impl Ledger {
                  WHERE application_id = ?1 AND status = 'needs_attention' AND park_kind = 'unusable'",
             )?;
             for h in hires {
-                let inserted = insert.execute(params![
-                    h.application_id,
-                    h.email,
-                    h.first_name,
-                    h.last_name,
-                    h.job_title,
-                    ms(now)
-                ])?;
-                if inserted == 1 {
-                    new += 1;
-                    event.execute(params![
-                        h.application_id,
-                        ms(now),
-                        pass.0,
-                        format!(
-                            "hired in Pinpoint: {} {} <{}>",
-                            h.first_name, h.last_name, h.email
-                        )
-                    ])?;
-                } else {
-                    refresh.execute(params![
-                        h.application_id,
-                        ms(now),
-                        h.email,
-                        h.first_name,
-                        h.last_name,
-                        h.job_title
-                    ])?;
-                    if release.execute(params![h.application_id, ms(now)])? == 1 {
-                        insert_event(
-                            &tx,
+                let refreshed = refresh
+                    .query_row(
+                        params![
                             h.application_id,
-                            now,
-                            pass,
-                            "hire",
-                            "released",
-                            "the Pinpoint record is usable now",
-                        )?;
+                            ms(now),
+                            h.email,
+                            h.first_name,
+                            h.last_name,
+                            h.job_title
+                        ],
+                        entry_from_row,
+                    )
+                    .optional()?;
+                match refreshed {
+                    Some(entry) if entry.status != HireStatus::NeedsAttention => {
+                        entries.push(Some(entry));
+                    }
+                    Some(_) => {
+                        if release.execute(params![h.application_id, ms(now)])? == 1 {
+                            insert_event(
+                                &tx,
+                                h.application_id,
+                                now,
+                                pass,
+                                "hire",
+                                "released",
+                                "the Pinpoint record is usable now",
+                            )?;
+                        }
+                        entries.push(None);
+                    }
+                    None => {
+                        if insert.execute(params![
+                            h.application_id,
+                            h.email,
+                            h.first_name,
+                            h.last_name,
+                            h.job_title,
+                            ms(now)
+                        ])? == 1
+                        {
+                            new += 1;
+                            event.execute(params![
+                                h.application_id,
+                                ms(now),
+                                pass.0,
+                                format!(
+                                    "hired in Pinpoint: {} {} <{}>",
+                                    h.first_name, h.last_name, h.email
+                                )
+                            ])?;
+                        }
+                        entries.push(None);
                     }
                 }
             }
         }
         tx.commit()?;
-        let ids: Vec<&str> = hires.iter().map(|h| h.application_id).collect();
-        Ok((self.entries_by_id(&ids)?, new))
+        // Rows not handed back by the refresh (new, released) are read as committed.
+        let mut out = Vec::with_capacity(hires.len());
+        for (h, entry) in hires.iter().zip(entries) {
+            match entry {
+                Some(e) => out.push(e),
+                None => out.extend(self.entry(h.application_id)?),
+            }
+        }
+        Ok((out, new))
     }
 
     /// Records a listed application that cannot be used (no email, …) as needing attention,
@@ -1071,6 +1097,29 @@ impl Ledger {
         Ok(self
             .conn
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+
+    /// For `hirebridge bench` seeding a scratch ledger only: the commits that follow stop
+    /// waiting for the disk (`synchronous = OFF`), so the very calls a pass makes can record
+    /// 100,000 hires in seconds. A power cut may lose what was committed: never for a real ledger.
+    pub fn stop_syncing_for_bench(&mut self) -> Result<()> {
+        self.conn.execute_batch("PRAGMA synchronous = OFF;")?;
+        Ok(())
+    }
+
+    /// Frees SQLite's page cache (it refills on the next read): the daemon calls this after
+    /// each pass, so minutes of idling do not hold a pass's worth of ledger pages.
+    pub fn release_memory(&self) -> Result<()> {
+        self.conn.execute_batch("PRAGMA shrink_memory;")?;
+        Ok(())
+    }
+
+    /// Moves the write-ahead log into the database file and empties it, so the file's size
+    /// is the ledger's size (used by `hirebridge bench`).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     /// Direct access for tests that must prove what the schema itself refuses.

@@ -78,7 +78,25 @@ pub struct OneApplication {
 #[derive(Debug)]
 pub struct ListedPage {
     pub page: ApplicationsPage,
-    pub next: Option<Url>,
+    pub next: Option<PageRequest>,
+}
+
+/// A listing page to fetch, and whether the server led there with `links.next`.
+#[derive(Debug, Clone)]
+pub struct PageRequest {
+    pub url: Url,
+    /// The previous page carried `links.next`: the server paginates with links, so a page
+    /// without one is the last, however full it is (JSON:API omits an unavailable link).
+    followed_link: bool,
+}
+
+impl PageRequest {
+    fn first(url: Url) -> Self {
+        Self {
+            url,
+            followed_link: false,
+        }
+    }
 }
 
 impl PinpointClient {
@@ -132,7 +150,7 @@ impl PinpointClient {
 
     /// The first page of each listing that together cover every hired application: one
     /// listing by the *hired* stage group, or one per configured hired stage id.
-    pub fn first_pages(&self) -> Vec<Url> {
+    pub fn first_pages(&self) -> Vec<PageRequest> {
         let filters: Vec<(&str, &str)> = if self.hired_stage_ids.is_empty() {
             vec![("filter[stage_basic_type]", "hired")]
         } else {
@@ -153,7 +171,7 @@ impl PinpointClient {
                     .append_pair("sort", "id")
                     .append_pair("page[number]", "1")
                     .append_pair("page[size]", &self.page_size.to_string());
-                url
+                PageRequest::first(url)
             })
             .collect()
     }
@@ -167,7 +185,8 @@ impl PinpointClient {
     }
 
     /// Fetches one page of a listing started by [`Self::first_pages`].
-    pub async fn fetch_page(&self, url: &Url) -> Result<ListedPage, ApiError> {
+    pub async fn fetch_page(&self, request: &PageRequest) -> Result<ListedPage, ApiError> {
+        let url = &request.url;
         crashpoint::hit("pinpoint.list.before");
         let answer = self
             .http
@@ -182,13 +201,19 @@ impl PinpointClient {
         crashpoint::hit("pinpoint.list.after");
         let page =
             model::applications_page(&answer?.body).map_err(|e| ApiError::malformed(&LIST, e))?;
-        let next = self.next_page(url, &page)?;
+        let next = self.next_page(request, &page)?;
         Ok(ListedPage { page, next })
     }
 
-    /// Follows `links.next` when present; otherwise asks for the following page number until
-    /// a short page. Never assumes the total fits one page.
-    fn next_page(&self, current: &Url, page: &ApplicationsPage) -> Result<Option<Url>, ApiError> {
+    /// Follows `links.next` when present. Without one: the end, if the server led here with
+    /// `links.next` (it paginates with links and this is its last page); otherwise asks for
+    /// the following page number until a short page. Never assumes the total fits one page.
+    fn next_page(
+        &self,
+        request: &PageRequest,
+        page: &ApplicationsPage,
+    ) -> Result<Option<PageRequest>, ApiError> {
+        let current = &request.url;
         if let Some(link) = &page.next_link {
             let next = current
                 .join(link)
@@ -203,9 +228,12 @@ impl PinpointClient {
             if next == *current {
                 return Ok(None);
             }
-            return Ok(Some(next));
+            return Ok(Some(PageRequest {
+                url: next,
+                followed_link: true,
+            }));
         }
-        if page.records < self.page_size as usize {
+        if request.followed_link || page.records < self.page_size as usize {
             return Ok(None);
         }
         let number: u32 = current
@@ -226,7 +254,10 @@ impl PinpointClient {
             })
             .collect();
         next.query_pairs_mut().clear().extend_pairs(pairs);
-        Ok(Some(next))
+        Ok(Some(PageRequest {
+            url: next,
+            followed_link: false,
+        }))
     }
 
     fn application_url(&self, id: &str, include: &str) -> Url {

@@ -297,19 +297,35 @@ impl Reconciler {
         let mut summary = PassSummary::default();
         let mut stopped = None;
         'listings: for first in self.parts.pinpoint.first_pages() {
-            let mut next = Some(first);
-            // Ids this listing has shown so far: a page holding only these means the server
-            // ignores paging (or loops its links), which would otherwise never end the pass.
-            let mut listed_ids = std::collections::HashSet::new();
+            // The next page is read while this one is worked, so a large tenant's pass costs
+            // about the longer of Pinpoint's time and ours, not their sum. Its `fetched_at` is
+            // when the read began: drift then skips hires changed since, never the reverse.
+            let mut prefetched = Some(self.prefetch(first));
+            // A server that ignores paging answers every page with the same applications, and
+            // one whose links loop sends us back to a page already read; either would never end
+            // the pass. Both are caught with what one page and the page addresses cost, so
+            // memory stays flat however large the tenant (no set of every id listed).
+            let mut previous_ids = std::collections::HashSet::new();
+            let mut requested = std::collections::HashSet::new();
             let mut page_number = 0u32;
-            while let Some(url) = next.take() {
+            while let Some((fetched_at, fetch)) = prefetched.take() {
                 page_number += 1;
                 if shutdown.is_cancelled() {
+                    fetch.abort();
                     stopped = Some(Stop::Shutdown);
                     break 'listings;
                 }
-                let fetched_at = Utc::now();
-                let listed = match self.parts.pinpoint.fetch_page(&url).await {
+                let fetched = match fetch.await {
+                    Ok(fetched) => fetched,
+                    Err(e) => {
+                        tracing::error!(error = %e, "the listing read ended abnormally");
+                        stopped = Some(Stop::ListingFailed(format!(
+                            "the listing read ended abnormally: {e}"
+                        )));
+                        break 'listings;
+                    }
+                };
+                let listed = match fetched {
                     Ok(listed) => listed,
                     Err(e) => {
                         tracing::error!(error = %e, "could not read the hired applications");
@@ -322,27 +338,49 @@ impl Reconciler {
                         break 'listings;
                     }
                 };
-                next = listed.next;
-                let ids = listed.page.applications.iter().map(|a| Some(&a.id));
-                let ids = ids.chain(listed.page.unusable.iter().map(|u| u.id.as_ref()));
-                let mut new_ids = 0usize;
-                for id in ids.flatten() {
-                    new_ids += usize::from(listed_ids.insert(id.clone()));
-                }
-                if page_number > 1 && listed.page.records > 0 && new_ids == 0 {
+                let ids: std::collections::HashSet<String> = listed
+                    .page
+                    .applications
+                    .iter()
+                    .map(|a| Some(&a.id))
+                    .chain(listed.page.unusable.iter().map(|u| u.id.as_ref()))
+                    .flatten()
+                    .cloned()
+                    .collect();
+                let repeats_previous = page_number > 1
+                    && listed.page.records > 0
+                    && !ids.is_empty()
+                    // Equal, not merely contained: a listing that shifted between two reads
+                    // legitimately repeats a few of the previous page's applications.
+                    && ids == previous_ids;
+                let loops = listed
+                    .next
+                    .as_ref()
+                    .is_some_and(|next| !requested.insert(next.url.to_string()));
+                if repeats_previous || loops {
                     let message = format!(
-                        "Pinpoint answered page {page_number} of the listing with only applications \
-                         it had already listed, so it seems to ignore paging; stopped there so the \
-                         pass ends (the hires listed so far were reconciled)"
+                        "Pinpoint answered page {page_number} of the listing with {}, so it seems \
+                         to ignore paging; stopped there so the pass ends (the hires listed so far \
+                         were reconciled)",
+                        if loops {
+                            "a link back to a page it had already sent"
+                        } else {
+                            "exactly the applications of the page before"
+                        }
                     );
                     tracing::error!("{message}");
                     stopped = Some(Stop::ListingFailed(message));
                     break 'listings;
                 }
+                previous_ids = ids;
+                prefetched = listed.next.map(|next| self.prefetch(next));
                 if let Some(stop) = self
                     .process_page(pass, listed.page, fetched_at, &mut summary, shutdown)
                     .await?
                 {
+                    if let Some((_, fetch)) = prefetched.take() {
+                        fetch.abort();
+                    }
                     stopped = Some(stop);
                     break 'listings;
                 }
@@ -369,6 +407,21 @@ impl Reconciler {
             &serde_json::to_string(&report.summary).unwrap_or_default(),
         )?;
         Ok(report)
+    }
+
+    /// Starts reading one listing page on its own task; returns when the read began.
+    #[allow(clippy::type_complexity)]
+    fn prefetch(
+        &self,
+        request: crate::pinpoint::PageRequest,
+    ) -> (
+        chrono::DateTime<Utc>,
+        tokio::task::JoinHandle<Result<crate::pinpoint::ListedPage, ApiError>>,
+    ) {
+        let pinpoint = self.parts.pinpoint.clone();
+        let started = Utc::now();
+        let fetch = tokio::spawn(async move { pinpoint.fetch_page(&request).await });
+        (started, fetch)
     }
 
     async fn process_page(

@@ -283,15 +283,17 @@ fn search_inner(shared: &Shared, req: &Incoming) -> Reply {
     let show_inactive = body["showInactive"].as_bool().unwrap_or(false);
     let today = Utc::now().date_naive();
     let st = shared.lock();
-    let found: Vec<Value> = st
-        .employees
-        .iter()
+    // Looked up by index, then put back in creation order, as a scan would have found them.
+    let mut indexes: Vec<usize> = match &filter {
+        Filter::All => (0..st.employees.len()).collect(),
+        Filter::Email(v) => v.iter().filter_map(|e| st.index_of_email(e)).collect(),
+        Filter::Id(v) => v.iter().filter_map(|id| st.index_of_id(id)).collect(),
+    };
+    indexes.sort_unstable();
+    indexes.dedup();
+    let matching = indexes.into_iter().map(|i| &st.employees[i]);
+    let found: Vec<Value> = matching
         .filter(|e| visible_to_search(&st, e, show_inactive, today))
-        .filter(|e| match &filter {
-            Filter::All => true,
-            Filter::Email(v) => v.contains(&e.emp.email.to_lowercase()),
-            Filter::Id(v) => v.contains(&e.emp.id),
-        })
         .map(|e| employee_summary(&e.emp))
         .collect();
     Reply::json(200, &json!({"employees": found}))
@@ -385,7 +387,7 @@ fn create_inner(shared: &Shared, req: &Incoming) -> Reply {
         );
     }
     let id = st.take_employee_id();
-    st.employees.push(StoredEmployee {
+    st.push_employee(StoredEmployee {
         emp: SimEmployee {
             id: id.clone(),
             first_name: first.clone(),

@@ -33,6 +33,30 @@ pub use state::{SimComment, SimDocument, SimEmployee};
 
 use state::Shared;
 
+/// What working one hire leaves behind, for [`Sim::seed_worked_hire`].
+pub struct WorkedHire<'a> {
+    pub application_id: &'a str,
+    pub first_name: &'a str,
+    pub surname: &'a str,
+    pub email: &'a str,
+    pub site: &'a str,
+    pub start_date: chrono::NaiveDate,
+    /// The body the employee was created with.
+    pub body: serde_json::Value,
+    /// (folder, document name, source URL) of the CV, when the hire has one.
+    pub document: Option<(&'a str, &'a str, &'a str)>,
+    /// The comment's text, given the employee's id.
+    pub comment: &'a dyn Fn(&str) -> String,
+}
+
+/// The ids [`Sim::seed_worked_hire`] gave.
+#[derive(Debug, Clone)]
+pub struct SeededIds {
+    pub employee_id: String,
+    pub document_id: Option<String>,
+    pub comment_id: String,
+}
+
 pub const PINPOINT_API_KEY: &str = "sim-pinpoint-key";
 pub const HIBOB_SERVICE_USER_ID: &str = "SERVICE-SIM";
 pub const HIBOB_SERVICE_USER_TOKEN: &str = "sim-hibob-token";
@@ -185,7 +209,9 @@ impl Sim {
     }
 
     pub fn add_job(&self, job: SimJob) {
-        self.shared.lock().jobs.insert(job.id.clone(), job);
+        let mut st = self.shared.lock();
+        st.listing_cache = None;
+        st.jobs.insert(job.id.clone(), job);
     }
 
     /// Moves an application to another stage and bumps its `updated_at`.
@@ -214,12 +240,8 @@ impl Sim {
 
     /// The employee with this email (case-insensitive), ignoring read lag and activity.
     pub fn employee_by_email(&self, email: &str) -> Option<SimEmployee> {
-        let e = email.to_lowercase();
         let st = self.shared.lock();
-        st.employees
-            .iter()
-            .find(|s| s.emp.email.to_lowercase() == e)
-            .map(|s| s.emp.clone())
+        st.employee_with_email(email).map(|s| s.emp.clone())
     }
 
     pub fn documents(&self, employee_id: &str) -> Vec<SimDocument> {
@@ -287,6 +309,54 @@ impl Sim {
         let st = self.shared.lock();
         let e = st.find_employee(employee_id)?;
         state::field_at(&e.body, field)
+    }
+
+    /// For `hirebridge bench`: puts into the simulated HiBob and Pinpoint what working one
+    /// hire creates (the employee, its CV document when it has one, the comment), without the
+    /// HTTP calls, so a tenant of 100,000 done hires is set up in seconds. Returns the ids the
+    /// simulator gave the employee, the document and the comment.
+    pub fn seed_worked_hire(&self, worked: WorkedHire<'_>) -> SeededIds {
+        let mut st = self.shared.lock();
+        let employee_id = st.take_employee_id();
+        st.push_employee(state::StoredEmployee {
+            emp: SimEmployee {
+                id: employee_id.clone(),
+                first_name: worked.first_name.to_owned(),
+                surname: worked.surname.to_owned(),
+                email: worked.email.to_owned(),
+                site: worked.site.to_owned(),
+                start_date: worked.start_date,
+                body: worked.body,
+            },
+            created: None,
+        });
+        let document_id = worked.document.map(|(folder, name, url)| {
+            let id = st.next_document_id.to_string();
+            st.next_document_id += 1;
+            st.documents.push(SimDocument {
+                id: id.clone(),
+                employee_id: employee_id.clone(),
+                folder: folder.to_owned(),
+                document_name: name.to_owned(),
+                source_url: url.to_owned(),
+            });
+            id
+        });
+        let comment_id = st.next_comment_id.to_string();
+        st.next_comment_id += 1;
+        st.comments.push(state::StoredComment {
+            comment: SimComment {
+                id: comment_id.clone(),
+                application_id: worked.application_id.to_owned(),
+                body_text: (worked.comment)(&employee_id),
+            },
+            created_at: chrono::Utc::now(),
+        });
+        SeededIds {
+            employee_id,
+            document_id,
+            comment_id,
+        }
     }
 
     /// Forgets recorded calls (state and queued faults are kept).

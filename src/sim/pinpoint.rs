@@ -117,31 +117,46 @@ pub(crate) fn list_applications(shared: &Shared, req: &Incoming) -> Reply {
     }
     let opts = ReadOpts::parse(req.query.as_deref());
     let origin = shared.origin();
-    let st = shared.lock();
+    let mut st = shared.lock();
 
     let basic = opts.list("filter[stage_basic_type]");
     let stage_ids = opts.list("filter[stage_id]");
-    let mut apps: Vec<&StoredApplication> = st
-        .applications
-        .values()
-        .filter(|s| opts.visible.contains(&st.job_visibility(&s.app.job_id)))
-        .filter(|s| {
-            basic
-                .as_ref()
-                .is_none_or(|b| b.contains(&s.app.stage.basic_type()))
-        })
-        .filter(|s| {
-            stage_ids
-                .as_ref()
-                .is_none_or(|b| b.contains(&s.app.stage.id()))
-        })
-        .collect();
-    apps.sort_by_key(|s| numeric_key(&s.app.id));
-    if opts.get("sort") == Some("-id") {
-        apps.reverse();
-    }
+    let key = format!(
+        "{:?}|{basic:?}|{stage_ids:?}|{:?}",
+        opts.visible,
+        opts.get("sort")
+    );
+    let ids = match &st.listing_cache {
+        Some((cached, ids)) if *cached == key => ids.clone(),
+        _ => {
+            let mut apps: Vec<&StoredApplication> = st
+                .applications
+                .values()
+                .filter(|s| opts.visible.contains(&st.job_visibility(&s.app.job_id)))
+                .filter(|s| {
+                    basic
+                        .as_ref()
+                        .is_none_or(|b| b.contains(&s.app.stage.basic_type()))
+                })
+                .filter(|s| {
+                    stage_ids
+                        .as_ref()
+                        .is_none_or(|b| b.contains(&s.app.stage.id()))
+                })
+                .collect();
+            apps.sort_by_cached_key(|s| numeric_key(&s.app.id));
+            if opts.get("sort") == Some("-id") {
+                apps.reverse();
+            }
+            let ids: std::sync::Arc<Vec<String>> =
+                std::sync::Arc::new(apps.into_iter().map(|s| s.app.id.clone()).collect());
+            st.listing_cache = Some((key, ids.clone()));
+            ids
+        }
+    };
+    let st = &*st;
 
-    let total = apps.len();
+    let total = ids.len();
     let number = opts
         .get("page[number]")
         .and_then(|v| v.parse::<usize>().ok())
@@ -154,13 +169,17 @@ pub(crate) fn list_applications(shared: &Shared, req: &Incoming) -> Reply {
         .clamp(1, MAX_PAGE_SIZE);
     let start = (number - 1).saturating_mul(size).min(total);
     let end = start.saturating_add(size).min(total);
-    let page = &apps[start..end];
+    let page: Vec<&StoredApplication> = ids[start..end]
+        .iter()
+        .filter_map(|id| st.applications.get(id))
+        .collect();
+    let page = &page[..];
 
     let data: Vec<Value> = page
         .iter()
-        .map(|s| application_json(&st, s, &opts, &origin))
+        .map(|s| application_json(st, s, &opts, &origin))
         .collect();
-    let included = included_for(&st, page, &opts);
+    let included = included_for(st, page, &opts);
 
     let base = format!("{origin}{PINPOINT_PREFIX}/applications");
     let mut links = Map::new();

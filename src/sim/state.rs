@@ -73,9 +73,19 @@ pub(crate) struct State {
     pub jobs: BTreeMap<String, SimJob>,
     /// Keyed by id; listing sorts numerically, so map order does not matter.
     pub applications: HashMap<String, StoredApplication>,
+    /// In creation order; only ever appended to, through [`State::push_employee`], which keeps
+    /// the two indexes below in step.
     pub employees: Vec<StoredEmployee>,
+    /// Lowercased email → index in `employees`: a tenant of 100,000 employees is searched and
+    /// checked for duplicates without a scan.
+    employee_by_email: HashMap<String, usize>,
+    employee_by_id: HashMap<String, usize>,
     pub documents: Vec<SimDocument>,
     pub comments: Vec<StoredComment>,
+    /// The last listing's filtered, sorted ids, keyed by its filter and sort; cleared whenever
+    /// an application, its stage or a job changes. Pages of one listing then cost their own
+    /// size, not a sort of the whole tenant each.
+    pub listing_cache: Option<(String, std::sync::Arc<Vec<String>>)>,
     pub sites: Vec<String>,
     pub departments: Vec<String>,
     pub read_lag: Duration,
@@ -135,8 +145,11 @@ impl State {
             jobs: s.jobs.into_iter().map(|j| (j.id.clone(), j)).collect(),
             applications: HashMap::new(),
             employees: vec![],
+            employee_by_email: HashMap::new(),
+            employee_by_id: HashMap::new(),
             documents: vec![],
             comments: vec![],
+            listing_cache: None,
             sites: s.sites,
             departments: s.departments,
             read_lag: s.hibob_read_lag,
@@ -168,7 +181,7 @@ impl State {
         }
         for seed in s.existing_employees {
             let id = st.take_employee_id();
-            st.employees.push(StoredEmployee {
+            st.push_employee(StoredEmployee {
                 emp: SimEmployee {
                     id,
                     first_name: seed.first_name,
@@ -197,7 +210,36 @@ impl State {
             .map_or(Visibility::External, |j| j.visibility)
     }
 
+    /// Appends an employee and indexes it by email and id.
+    pub fn push_employee(&mut self, stored: StoredEmployee) {
+        let index = self.employees.len();
+        // HiBob keeps emails unique; should a seed repeat one, the first wins, as a scan's would.
+        self.employee_by_email
+            .entry(stored.emp.email.to_lowercase())
+            .or_insert(index);
+        self.employee_by_id
+            .entry(stored.emp.id.clone())
+            .or_insert(index);
+        self.employees.push(stored);
+    }
+
+    /// The employee with this email (case-insensitive).
+    pub fn employee_with_email(&self, email: &str) -> Option<&StoredEmployee> {
+        self.index_of_email(&email.to_lowercase())
+            .map(|i| &self.employees[i])
+    }
+
+    /// Where in `employees` the employee with this (already lowercased) email is.
+    pub fn index_of_email(&self, lowercased: &str) -> Option<usize> {
+        self.employee_by_email.get(lowercased).copied()
+    }
+
+    pub fn index_of_id(&self, id: &str) -> Option<usize> {
+        self.employee_by_id.get(id).copied()
+    }
+
     pub fn upsert_application(&mut self, app: SimApplication) {
+        self.listing_cache = None;
         let now = Utc::now();
         match self.applications.get_mut(&app.id) {
             Some(stored) => {
@@ -218,6 +260,7 @@ impl State {
     }
 
     pub fn set_stage(&mut self, id: &str, stage: Stage) -> bool {
+        self.listing_cache = None;
         match self.applications.get_mut(id) {
             Some(stored) => {
                 stored.app.stage = stage;
@@ -229,18 +272,16 @@ impl State {
     }
 
     pub fn find_employee(&self, id: &str) -> Option<&SimEmployee> {
-        self.employees
-            .iter()
-            .find(|e| e.emp.id == id)
-            .map(|e| &e.emp)
+        self.employee_by_id.get(id).map(|&i| &self.employees[i].emp)
     }
 
     /// Sets a field in the employee's record (nested by category), as an update or an edit
     /// in HiBob's UI would; site and start date are kept in step.
     pub fn set_employee_field(&mut self, id: &str, field: &str, value: &str) -> bool {
-        let Some(stored) = self.employees.iter_mut().find(|e| e.emp.id == id) else {
+        let Some(&index) = self.employee_by_id.get(id) else {
             return false;
         };
+        let stored = &mut self.employees[index];
         let emp = &mut stored.emp;
         if !emp.body.is_object() {
             emp.body = serde_json::json!({
@@ -271,10 +312,7 @@ impl State {
     }
 
     pub fn email_taken(&self, email: &str) -> bool {
-        let e = email.to_lowercase();
-        self.employees
-            .iter()
-            .any(|s| s.emp.email.to_lowercase() == e)
+        self.employee_with_email(email).is_some()
     }
 
     pub fn push_rule(&mut self, rule: FaultRule) {

@@ -1,0 +1,248 @@
+//! The one table of the performance section: every figure beside its floor, with a mark.
+
+use std::fmt;
+use std::time::Duration;
+
+use super::steady::{self, LedgerFigures, RestFigures, ScalingFigures, SteadyFigures};
+use super::{BackfillFigures, BenchError, NudgeLatencyFigures};
+
+/// The sizes one table is measured at, all derived from the steady-state size `n`
+/// (10,000 for the documented table).
+#[derive(Debug, Clone, Copy)]
+pub struct TableSizes {
+    pub steady: usize,
+    pub scaling: [usize; 3],
+    pub backfill: usize,
+    pub nudges: usize,
+    pub ledger: usize,
+    pub idle: Duration,
+    pub runs: usize,
+}
+
+impl TableSizes {
+    /// 10,000 gives the sizes: scaling 1,000 / 10,000 / 100,000, a backfill of 2,000,
+    /// 100 nudges, `report` over 100,000.
+    pub fn from_steady(n: usize, idle: Duration, runs: usize) -> Self {
+        Self {
+            steady: n,
+            scaling: [(n / 10).max(1), n, n * 10],
+            backfill: (n / 5).max(1),
+            nudges: (n / 100).max(5),
+            ledger: n * 10,
+            idle,
+            runs,
+        }
+    }
+}
+
+pub struct Table {
+    pub sizes: TableSizes,
+    pub steady: SteadyFigures,
+    pub scaling: ScalingFigures,
+    pub backfill: Vec<BackfillFigures>,
+    pub nudge: NudgeLatencyFigures,
+    pub rest: RestFigures,
+    pub ledger: LedgerFigures,
+}
+
+pub async fn measure(sizes: TableSizes) -> Result<Table, BenchError> {
+    let scaling = steady::scaling(&sizes.scaling, sizes.runs).await?;
+    let steady = scaling
+        .sizes
+        .iter()
+        .find(|s| s.hires == sizes.steady)
+        .cloned()
+        .expect("the steady size is one of the scaling sizes");
+    let mut backfill = vec![];
+    for _ in 0..sizes.runs.max(1) {
+        backfill.push(super::backfill(sizes.backfill).await?);
+    }
+    let nudge = super::nudge_latency(sizes.nudges).await?;
+    let rest = steady::at_rest(sizes.steady, sizes.idle, sizes.runs).await?;
+    let ledger = steady::ledger_report(sizes.ledger, sizes.runs).await?;
+    Ok(Table {
+        sizes,
+        steady,
+        scaling,
+        backfill,
+        nudge,
+        rest,
+        ledger,
+    })
+}
+
+fn mark(ok: bool) -> &'static str {
+    if ok { "pass" } else { "FAIL" }
+}
+
+fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl fmt::Display for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.sizes;
+        let rows: Vec<(String, String, String, bool)> = {
+            let steady = &self.steady;
+            let scaling = &self.scaling;
+            let rest = &self.rest;
+            let ledger = &self.ledger;
+            let per_second = steady::Range::of(self.backfill.iter().map(|b| b.hires_per_second()));
+            let calls_per_hire = steady::Range::of(self.backfill.iter().map(|b| b.calls_per_hire));
+            let ms = |d: Duration| d.as_secs_f64() * 1e3;
+            let idle_floor_ms = 50.0 * s.idle.as_secs_f64() / 30.0;
+            vec![
+                (
+                    format!("1 steady {}: API calls", grouped(s.steady)),
+                    format!(
+                        "{} listing + {} other",
+                        steady.listing_calls().show(0),
+                        steady.other_calls()
+                    ),
+                    format!("{} listing pages, 0 other", steady.pages()),
+                    steady.listing_calls().max as usize == steady.pages()
+                        && steady.other_calls() == 0,
+                ),
+                (
+                    format!("1 steady {}: wall", grouped(s.steady)),
+                    format!("{} s", steady.walls().show(3)),
+                    "< 1 s".into(),
+                    steady.walls().max < 1.0,
+                ),
+                (
+                    format!("1 steady {}: peak RSS", grouped(s.steady)),
+                    format!("{} MiB", steady.rss_mib().show(1)),
+                    "< 40 MiB".into(),
+                    steady.rss_mib().max < 40.0,
+                ),
+                (
+                    format!(
+                        "2 scaling {}→{}: wall/hire",
+                        grouped(s.scaling[0]),
+                        grouped(s.scaling[2])
+                    ),
+                    format!("×{}", scaling.time_ratio().show(2)),
+                    "flat (≤ ×1.5)".into(),
+                    scaling.time_ratio().max <= 1.5,
+                ),
+                (
+                    format!(
+                        "2 scaling {}→{}: peak RSS",
+                        grouped(s.scaling[0]),
+                        grouped(s.scaling[2])
+                    ),
+                    format!("×{}", scaling.memory_ratio().show(2)),
+                    "flat (≤ ×1.5)".into(),
+                    scaling.memory_ratio().max <= 1.5,
+                ),
+                (
+                    format!(
+                        "2 scaling {}→{}: peak RSS",
+                        grouped(s.scaling[1]),
+                        grouped(s.scaling[2])
+                    ),
+                    format!("×{}", scaling.memory_ratio_upper().show(2)),
+                    "flat (≤ ×1.5)".into(),
+                    scaling.memory_ratio_upper().max <= 1.5,
+                ),
+                (
+                    format!(
+                        "2 scaling {}→{}: CPU/hire",
+                        grouped(s.scaling[0]),
+                        grouped(s.scaling[2])
+                    ),
+                    format!("×{}", scaling.cpu_ratio().show(2)),
+                    "flat (≤ ×1.5)".into(),
+                    scaling.cpu_ratio().max <= 1.5,
+                ),
+                (
+                    format!("3 backfill {}: hires/s", grouped(s.backfill)),
+                    per_second.show(0),
+                    "≥ 300".into(),
+                    per_second.min >= 300.0,
+                ),
+                (
+                    format!("3 backfill {}: calls/hire", grouped(s.backfill)),
+                    calls_per_hire.show(2),
+                    "≤ 3.1".into(),
+                    calls_per_hire.max <= 3.1,
+                ),
+                (
+                    format!("4 nudge × {}: p50", self.nudge.hires),
+                    format!("{:.1} ms", ms(self.nudge.p50())),
+                    "< 50 ms".into(),
+                    ms(self.nudge.p50()) < 50.0 && self.nudge.created == self.nudge.hires,
+                ),
+                (
+                    format!("4 nudge × {}: p99", self.nudge.hires),
+                    format!("{:.1} ms", ms(self.nudge.p99())),
+                    "-".into(),
+                    true,
+                ),
+                (
+                    "5 at rest: RSS".into(),
+                    format!("{} MiB", rest.idle_rss_mib().show(1)),
+                    "< 15 MiB".into(),
+                    rest.idle_rss_mib().max < 15.0,
+                ),
+                (
+                    format!("5 at rest: CPU over {:?}", s.idle),
+                    format!("{} ms", rest.idle_cpu_ms().show(0)),
+                    format!("< {idle_floor_ms:.1} ms"),
+                    rest.idle_cpu_ms().max < idle_floor_ms,
+                ),
+                (
+                    "5 startup→ready (restart)".into(),
+                    format!("{} ms", rest.startup_restart_ms().show(1)),
+                    "< 100 ms".into(),
+                    rest.startup_restart_ms().max < 100.0,
+                ),
+                (
+                    "5 startup→ready (first start)".into(),
+                    format!("{} ms", rest.startup_fresh_ms().show(1)),
+                    "< 100 ms".into(),
+                    rest.startup_fresh_ms().max < 100.0,
+                ),
+                (
+                    format!("6 report json {}", grouped(s.ledger)),
+                    format!("{} s", ledger.walls().show(3)),
+                    "< 1 s".into(),
+                    ledger.walls().max < 1.0 && ledger.rows_reported == s.ledger,
+                ),
+                (
+                    "6 ledger size per hire".into(),
+                    format!("{:.0} B", ledger.bytes_per_hire()),
+                    "-".into(),
+                    true,
+                ),
+            ]
+        };
+        writeln!(
+            f,
+            "hirebridge bench --scenario table: {} run(s) of each figure, ranges are min–max",
+            s.runs
+        )?;
+        writeln!(
+            f,
+            "{:<34} {:>26}  {:<26} mark",
+            "figure", "measured", "floor"
+        )?;
+        for (figure, measured, floor, ok) in &rows {
+            writeln!(f, "{figure:<34} {measured:>26}  {floor:<26} {}", mark(*ok))?;
+        }
+        writeln!(f)?;
+        writeln!(f, "{}", self.scaling)?;
+        writeln!(f)?;
+        writeln!(f, "{}", self.rest)?;
+        writeln!(f)?;
+        write!(f, "{}", self.ledger)
+    }
+}
