@@ -558,9 +558,24 @@ impl Ledger {
 
     // ---- observing the listing --------------------------------------------------------------
 
+    /// How stale `last_seen_at` may get before a pass that sees the hire rewrites it: it says
+    /// "still listed on that day", not "at that pass", so a settled tenant's passes write nothing.
+    pub const LAST_SEEN_RESOLUTION: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+    /// Whether observing `hire` again must rewrite its row.
+    fn needs_refresh(entry: &LedgerEntry, hire: &ObservedHire<'_>, now: DateTime<Utc>) -> bool {
+        let contact_changed = entry.email != hire.email
+            || entry.first_name != hire.first_name
+            || entry.last_name != hire.last_name
+            || entry.job_title.as_deref() != hire.job_title;
+        now - entry.last_seen_at >= Self::LAST_SEEN_RESOLUTION
+            || (entry.employee == StepState::Pending && contact_changed)
+    }
+
     /// Merges one listing page into the ledger in a single transaction and returns the rows
     /// with how many were new. New hires become
-    /// `pending` (with a `detected` event), known ones get `last_seen_at`. Contact details of a
+    /// `pending` (with a `detected` event), known ones get `last_seen_at` (to within
+    /// [`Self::LAST_SEEN_RESOLUTION`]). Contact details of a
     /// hire whose employee does not exist yet follow Pinpoint; after that they are history.
     pub fn observe(
         &mut self,
@@ -599,20 +614,34 @@ impl Ledger {
                     next_attempt_at = NULL, updated_at = ?2
                  WHERE application_id = ?1 AND status = 'needs_attention' AND park_kind = 'unusable'",
             )?;
+            let mut lookup = tx.prepare_cached(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM hires WHERE application_id = ?1"
+            ))?;
             for h in hires {
-                let refreshed = refresh
-                    .query_row(
-                        params![
-                            h.application_id,
-                            ms(now),
-                            h.email,
-                            h.first_name,
-                            h.last_name,
-                            h.job_title
-                        ],
-                        entry_from_row,
-                    )
+                // A settled tenant's pass only reads: a known hire's row is rewritten when
+                // Pinpoint's contact details still matter and changed, or `last_seen_at` is
+                // older than its resolution. Rewriting every row every pass would grow the WAL
+                // by the whole table and fsync it, for a timestamp.
+                let known = lookup
+                    .query_row(params![h.application_id], entry_from_row)
                     .optional()?;
+                let refreshed = match known {
+                    Some(entry) if !Self::needs_refresh(&entry, h, now) => Some(entry),
+                    Some(_) => refresh
+                        .query_row(
+                            params![
+                                h.application_id,
+                                ms(now),
+                                h.email,
+                                h.first_name,
+                                h.last_name,
+                                h.job_title
+                            ],
+                            entry_from_row,
+                        )
+                        .optional()?,
+                    None => None,
+                };
                 match refreshed {
                     Some(entry) if entry.status != HireStatus::NeedsAttention => {
                         entries.push(Some(entry));

@@ -273,3 +273,39 @@ fn counts_cover_every_status() {
     assert!(counts.contains(&(HireStatus::Pending, 1)));
     assert!(counts.contains(&(HireStatus::Done, 0)));
 }
+
+#[test]
+fn seeing_a_known_hire_again_writes_nothing_until_last_seen_is_a_day_old() {
+    let (_dir, mut l) = open_temp();
+    let pass = l.begin_pass("sync", now()).unwrap();
+    l.observe(pass, now(), &[ada()]).unwrap();
+    let changes = |l: &Ledger| l.connection_for_tests().total_changes();
+    let before = changes(&l);
+
+    let later = now() + chrono::TimeDelta::hours(23);
+    let (entries, new) = l.observe(pass, later, &[ada()]).unwrap();
+    assert_eq!((entries.len(), new), (1, 0));
+    assert_eq!(
+        changes(&l),
+        before,
+        "an unchanged hire seen again is only read"
+    );
+    assert_eq!(l.entry("8863880").unwrap().unwrap().last_seen_at, now());
+
+    let next_day = now() + Ledger::LAST_SEEN_RESOLUTION;
+    l.observe(pass, next_day, &[ada()]).unwrap();
+    assert_eq!(changes(&l), before + 1);
+    assert_eq!(l.entry("8863880").unwrap().unwrap().last_seen_at, next_day);
+
+    // Before the employee exists, a changed address is written at once.
+    let moved = ObservedHire {
+        email: "ada@analytical.example",
+        ..ada()
+    };
+    l.observe(pass, next_day + chrono::TimeDelta::minutes(5), &[moved])
+        .unwrap();
+    assert_eq!(
+        l.entry("8863880").unwrap().unwrap().email,
+        "ada@analytical.example"
+    );
+}

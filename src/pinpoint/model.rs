@@ -5,6 +5,7 @@
 //! employee (a missing email or name makes the record unusable, with the reason kept).
 
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// A CV attachment on an application. The URL may be pre-signed and expire: use it in the
 /// pass that read it, never store it.
@@ -314,27 +315,60 @@ pub struct ApplicationsPage {
 
 /// Parses a listing document. Fails only when the document as a whole is not JSON:API.
 pub fn applications_page(body: &[u8]) -> Result<ApplicationsPage, String> {
-    let doc: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-    let data = doc
-        .get("data")
-        .and_then(Value::as_array)
-        .ok_or("`data` is not an array")?;
-    let included = included(&doc);
+    // A page's records are parsed into a JSON tree one at a time, not the whole document at
+    // once: the tree of a 1,000-record page is several times the size of its text, and the
+    // pass holds two pages (one worked, one being read), so this bounds its peak memory.
+    let doc: PageDocument<'_> = match serde_json::from_slice(body) {
+        Ok(doc) => doc,
+        Err(e) if e.is_data() => {
+            // Valid JSON of another shape: say what is missing, as for any document.
+            let doc: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+            return Err(match doc.get("data") {
+                Some(Value::Array(_)) => format!("the listing is not a JSON:API document: {e}"),
+                _ => "`data` is not an array".into(),
+            });
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    let data: Vec<&RawValue> = match doc.data {
+        Some(data) => {
+            serde_json::from_str(data.get()).map_err(|_| "`data` is not an array".to_owned())?
+        }
+        None => return Err("`data` is not an array".into()),
+    };
+    let included = match &doc.included {
+        Some(Value::Array(records)) => records.as_slice(),
+        _ => &[],
+    };
     let mut page = ApplicationsPage {
         records: data.len(),
         next_link: doc
-            .pointer("/links/next")
+            .links
+            .as_ref()
+            .and_then(|links| links.get("next"))
             .and_then(Value::as_str)
             .map(str::to_owned),
         ..Default::default()
     };
-    for resource in data {
-        match application(resource, included) {
+    for raw in data {
+        let resource: Value = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
+        match application(&resource, included) {
             Ok(a) => page.applications.push(a),
             Err(u) => page.unusable.push(u),
         }
     }
     Ok(page)
+}
+
+/// A listing's top level, its records left unparsed until their turn.
+#[derive(serde::Deserialize)]
+struct PageDocument<'a> {
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+    #[serde(default)]
+    included: Option<Value>,
+    #[serde(default)]
+    links: Option<Value>,
 }
 
 fn included(doc: &Value) -> &[Value] {
