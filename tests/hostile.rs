@@ -228,6 +228,36 @@ fn a_listing_that_ignores_paging_is_worked_once_and_the_pass_ends() {
 }
 
 #[test]
+fn a_listing_whose_links_loop_back_is_worked_once_and_the_pass_ends() {
+    // 250 hires, page size 100: page 2's `links.next` points back at page 1, whose own
+    // link leads to page 2 again — a loop that would never end the pass.
+    let world = World::with(
+        Scenario::generated(250, 11),
+        Settings {
+            page_size: 100,
+            ..Settings::default()
+        },
+    );
+    world.sim.inject(
+        FaultRule::new(Endpoint::ListApplications, Fault::LinksBackToFirstPage)
+            .matching("page[number]=2")
+            .times(20),
+    );
+    let run = world.sync().expect(2);
+    assert!(
+        run.stdout()
+            .contains("a link back to a page it had already sent"),
+        "{}",
+        run.all()
+    );
+    // Page 1, page 2, page 1 again (whose link to page 2 is recognised): then it stops.
+    assert_eq!(world.sim.count(Endpoint::ListApplications), 3);
+    assert_eq!(world.report_json().len(), 200, "the hires of pages 1 and 2");
+    assert!(world.entries().iter().all(|e| e.status == HireStatus::Done));
+    world.assert_exactly_once();
+}
+
+#[test]
 fn empty_blank_and_malformed_emails_are_parked_and_never_sent_to_hibob() {
     let mut scenario = Scenario::empty().with_job("1", "Engineer", Visibility::External);
     for (id, email) in [

@@ -76,6 +76,9 @@ pub enum Fault {
     /// The listing ignores `page[number]` and `page[size]`: every page is the first 1000
     /// matching applications, with no `links.next` (only for `ListApplications`).
     IgnoresPaging,
+    /// The listing answers its page as usual, but its `links.next` points back at the first
+    /// page: links that loop (only for `ListApplications`).
+    LinksBackToFirstPage,
     /// Sleep, then behave normally (later rules may still apply).
     Delay(Duration),
     /// Perform the effect, then sleep before answering: a client that dies meanwhile never

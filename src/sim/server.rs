@@ -334,6 +334,7 @@ async fn handle(shared: &Shared, route: &Route, req: &Incoming) -> Reply {
         }
         Fault::HugeBody { bytes } => faults::huge_reply(bytes),
         Fault::IgnoresPaging => unpaged_listing(shared, route, req).await,
+        Fault::LinksBackToFirstPage => looping_listing(shared, route, req).await,
         Fault::TruncatedJson => faults::truncate_reply(normal(shared, route, req).await),
         Fault::WrongTypes => wrong_types_reply(shared, route, req).await,
         Fault::RateLimited { retry_after_secs } => {
@@ -428,6 +429,44 @@ async fn unpaged_listing(shared: &Shared, route: &Route, req: &Incoming) -> Repl
     let mut doc: Value = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
     if let Some(links) = doc.get_mut("links").and_then(Value::as_object_mut) {
         links.remove("next");
+    }
+    Reply {
+        body: serde_json::to_vec(&doc).unwrap_or_default(),
+        ..reply
+    }
+}
+
+/// The page as usual, with `links.next` sent back to page 1 (the other parameters kept).
+async fn looping_listing(shared: &Shared, route: &Route, req: &Incoming) -> Reply {
+    let reply = normal(shared, route, req).await;
+    if !matches!(route, Route::ListApplications) {
+        return reply;
+    }
+    let mut doc: Value = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
+    let first_page = doc
+        .pointer("/links/next")
+        .and_then(Value::as_str)
+        .and_then(|next| url::Url::parse(next).ok())
+        .map(|mut url| {
+            let pairs: Vec<(String, String)> = url
+                .query_pairs()
+                .into_owned()
+                .map(|(k, v)| {
+                    if k == "page[number]" {
+                        (k, "1".to_owned())
+                    } else {
+                        (k, v)
+                    }
+                })
+                .collect();
+            url.query_pairs_mut().clear().extend_pairs(pairs);
+            url.to_string()
+        });
+    if let (Some(first), Some(links)) = (
+        first_page,
+        doc.get_mut("links").and_then(Value::as_object_mut),
+    ) {
+        links.insert("next".into(), Value::String(first));
     }
     Reply {
         body: serde_json::to_vec(&doc).unwrap_or_default(),
