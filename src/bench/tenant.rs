@@ -134,13 +134,7 @@ async fn record_as_worked(simulator: &Sim, config: &Config) -> Result<(), BenchE
             let observed: Vec<ObservedHire<'_>> = page
                 .applications
                 .iter()
-                .map(|a| ObservedHire {
-                    application_id: &a.id,
-                    email: &a.email,
-                    first_name: &a.first_name,
-                    last_name: &a.last_name,
-                    job_title: a.job_title.as_deref(),
-                })
+                .map(crate::reconcile::observed)
                 .collect();
             let (entries, new) = ledger.observe(pass, Utc::now(), &observed)?;
             summary.new += new;

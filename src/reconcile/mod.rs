@@ -466,17 +466,7 @@ impl Reconciler {
                 claim.map(|c| (a.id.clone(), c))
             })
             .collect();
-        let observed: Vec<ObservedHire<'_>> = page
-            .applications
-            .iter()
-            .map(|a| ObservedHire {
-                application_id: &a.id,
-                email: &a.email,
-                first_name: &a.first_name,
-                last_name: &a.last_name,
-                job_title: a.job_title.as_deref(),
-            })
-            .collect();
+        let observed: Vec<ObservedHire<'_>> = page.applications.iter().map(observed).collect();
         crate::crashpoint::hit("ledger.observe.before");
         let (entries, new) = self.ledger().observe(pass, now, &observed)?;
         crate::crashpoint::hit("ledger.observe.after");
@@ -754,5 +744,16 @@ impl Parts {
                 Ok(None)
             }
         }
+    }
+}
+
+/// What the ledger records of a listed hire.
+pub(crate) fn observed(application: &HiredApplication) -> ObservedHire<'_> {
+    ObservedHire {
+        application_id: &application.id,
+        email: &application.email,
+        first_name: &application.first_name,
+        last_name: &application.last_name,
+        job_title: application.job_title.as_deref(),
     }
 }

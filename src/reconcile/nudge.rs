@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::apply::HireOutcome;
 use super::{Parts, PassSummary};
 use crate::http::{ApiError, EndpointCounts, EndpointKey};
-use crate::ledger::{HireStatus, LedgerError, ObservedHire, PassId};
+use crate::ledger::{HireStatus, LedgerError, PassId};
 use crate::pinpoint::{HiredApplication, UnusableRecord};
 
 /// The trigger recorded for the passes nudges start, so `history` tells them apart.
@@ -189,17 +189,9 @@ impl Nudger {
             }
         };
         crate::crashpoint::hit("ledger.observe.before");
-        let (entries, new) = parts.ledger().observe(
-            pass,
-            now,
-            &[ObservedHire {
-                application_id: &application.id,
-                email: &application.email,
-                first_name: &application.first_name,
-                last_name: &application.last_name,
-                job_title: application.job_title.as_deref(),
-            }],
-        )?;
+        let (entries, new) = parts
+            .ledger()
+            .observe(pass, now, &[super::observed(&application)])?;
         crate::crashpoint::hit("ledger.observe.after");
         summary.new = new;
         let due: Vec<_> = entries.into_iter().filter(|e| e.is_due(now)).collect();
