@@ -37,11 +37,22 @@ pub fn acquire(ledger: &Path) -> Result<LedgerLock, LedgerError> {
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
-            let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
+            // The holder writes its pid just after taking the lock: a process refused in
+            // that instant reads an empty file, so it looks again for a moment.
+            let mut pid = None;
+            for _ in 0..20 {
+                let mut holder = String::new();
+                let _ = file.seek(SeekFrom::Start(0));
+                let _ = file.read_to_string(&mut holder);
+                pid = holder.trim().parse().ok();
+                if pid.is_some() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
             return Err(LedgerError::Busy {
                 path: ledger.to_owned(),
-                pid: holder.trim().parse().ok(),
+                pid,
             });
         }
         Err(TryLockError::Error(source)) => {
