@@ -25,8 +25,8 @@ use common::{Settings, World, free_local_addr, hired_event, http, signal, wait_f
 use hirebridge::crashpoint;
 use hirebridge::ledger::{HireStatus, Ledger};
 use hirebridge::sim::{
-    CvFiles, Endpoint, Fault, FaultRule, Scenario, SimApplication, SimEmployeeSeed, Stage,
-    Visibility,
+    CvFiles, Endpoint, Fault, FaultRule, Scenario, SimApplication, SimEmployeeSeed, SplitMix,
+    Stage, Visibility,
 };
 
 const SIGABRT: i32 = 6;
@@ -534,28 +534,10 @@ fn a_crash_while_a_webhook_nudge_reads_the_application_ends_with_one_of_everythi
 
 // ---- the kill loop --------------------------------------------------------------------------
 
-/// A small deterministic generator, so a printed seed replays the same kills.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 fn env_number(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
 }
 
-/// A hire of the kill loop (application 3000 + n): about one in eight has no CV.
 fn kill_loop_hire(rng: &mut SplitMix, n: u64) -> SimApplication {
     let mut app = SimApplication::hired(
         &(3000 + n).to_string(),

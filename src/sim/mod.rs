@@ -26,8 +26,8 @@ use tokio::sync::oneshot;
 
 pub use faults::{Fault, FaultRule};
 pub use scenario::{
-    CvFiles, Scenario, SimApplication, SimEmployeeSeed, SimJob, SimOffer, Stage, Visibility,
-    WindowLimit,
+    CvFiles, Scenario, SimApplication, SimEmployeeSeed, SimJob, SimOffer, SplitMix, Stage,
+    Visibility, WindowLimit,
 };
 pub use state::{SimComment, SimDocument, SimEmployee};
 

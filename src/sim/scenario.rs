@@ -489,11 +489,12 @@ pub(crate) fn ascii_slug(s: &str) -> String {
     if out.is_empty() { "x".into() } else { out }
 }
 
-/// Small deterministic PRNG so generated scenarios never depend on a library's stream.
-struct SplitMix(u64);
+/// Small deterministic PRNG so generated scenarios (and tests' printed seeds) never depend on
+/// a library's stream.
+pub struct SplitMix(pub u64);
 
 impl SplitMix {
-    fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -501,7 +502,7 @@ impl SplitMix {
         z ^ (z >> 31)
     }
 
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
     }
 }
