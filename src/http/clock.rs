@@ -9,12 +9,26 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub type Sleep = Pin<Box<dyn Future<Output = ()> + Send>>;
 
+/// Why a request waits: tests assert on the waits of one kind, never on every wait that
+/// scheduling happened to produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WaitReason {
+    /// Spacing requests by the configured quota (governor): no answer asked for it.
+    Pacing,
+    /// The server's own window is spent (`X-RateLimit-Remaining` 0): waiting for its reset.
+    WindowReset,
+    /// A 429 paused the gate (`Retry-After`, `X-RateLimit-Reset`, or jittered backoff).
+    RateLimited,
+    /// A short jittered pause before a read is retried in place (timeout, 5xx).
+    RetryBackoff,
+}
+
 pub trait Clock: Send + Sync + Debug {
     /// Monotonic time since the clock's origin.
     fn elapsed(&self) -> Duration;
     /// Wall-clock seconds since the Unix epoch.
     fn epoch_secs(&self) -> f64;
-    fn sleep(&self, duration: Duration) -> Sleep;
+    fn sleep(&self, duration: Duration, reason: WaitReason) -> Sleep;
 }
 
 /// The real clock: tokio's timers and the system's wall time.
@@ -41,7 +55,7 @@ impl Clock for SystemClock {
             .unwrap_or_default()
             .as_secs_f64()
     }
-    fn sleep(&self, duration: Duration) -> Sleep {
+    fn sleep(&self, duration: Duration, _reason: WaitReason) -> Sleep {
         Box::pin(tokio::time::sleep(duration))
     }
 }
@@ -52,7 +66,7 @@ impl Clock for SystemClock {
 pub struct VirtualClock {
     origin_epoch: f64,
     elapsed: Mutex<Duration>,
-    sleeps: Mutex<Vec<Duration>>,
+    sleeps: Mutex<Vec<(WaitReason, Duration)>>,
 }
 
 impl Default for VirtualClock {
@@ -66,8 +80,22 @@ impl Default for VirtualClock {
 }
 
 impl VirtualClock {
-    /// Every wait requested so far, in order.
+    /// Every wait requested so far, in order, whatever its reason.
     pub fn sleeps(&self) -> Vec<Duration> {
+        self.sleeps_labelled().into_iter().map(|(_, d)| d).collect()
+    }
+
+    /// The waits requested for this reason, in order.
+    pub fn sleeps_for(&self, reason: WaitReason) -> Vec<Duration> {
+        self.sleeps_labelled()
+            .into_iter()
+            .filter(|(r, _)| *r == reason)
+            .map(|(_, d)| d)
+            .collect()
+    }
+
+    /// Every wait with its reason, in order.
+    pub fn sleeps_labelled(&self) -> Vec<(WaitReason, Duration)> {
         self.sleeps.lock().expect("clock lock").clone()
     }
 
@@ -84,9 +112,12 @@ impl Clock for VirtualClock {
     fn epoch_secs(&self) -> f64 {
         self.origin_epoch + self.elapsed().as_secs_f64()
     }
-    fn sleep(&self, duration: Duration) -> Sleep {
+    fn sleep(&self, duration: Duration, reason: WaitReason) -> Sleep {
         self.advance(duration);
-        self.sleeps.lock().expect("clock lock").push(duration);
+        self.sleeps
+            .lock()
+            .expect("clock lock")
+            .push((reason, duration));
         Box::pin(std::future::ready(()))
     }
 }

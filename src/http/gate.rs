@@ -23,7 +23,7 @@ use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 use reqwest::header::HeaderMap;
 
-use super::clock::Clock;
+use super::clock::{Clock, WaitReason};
 use super::{Api, ApiError};
 use crate::config::RateLimit;
 
@@ -67,7 +67,7 @@ impl AuthBreaker {
 }
 
 enum WindowSays {
-    Wait(Duration),
+    Wait(Duration, WaitReason),
     /// The server said its current window has room for one more.
     Room,
     /// The server has never spoken of its windows: pace by the configured quota.
@@ -218,7 +218,7 @@ impl Gate {
         let mut w = self.window.lock().expect("gate lock");
         if let Some(until) = w.paused_until {
             if until > now {
-                return WindowSays::Wait(until - now);
+                return WindowSays::Wait(until - now, WaitReason::RateLimited);
             }
             w.paused_until = None;
         }
@@ -231,7 +231,10 @@ impl Gate {
                 } else if w.in_flight > 0 {
                     WindowSays::AwaitAnswer
                 } else {
-                    WindowSays::Wait(Duration::from_secs_f64(reset - epoch) + RESET_MARGIN)
+                    WindowSays::Wait(
+                        Duration::from_secs_f64(reset - epoch) + RESET_MARGIN,
+                        WaitReason::WindowReset,
+                    )
                 }
             }
             (_, Some(_)) => {
@@ -282,16 +285,19 @@ impl Gate {
             let answered = self.answered.notified();
             tokio::pin!(answered);
             answered.as_mut().enable();
-            let wait = match self.window() {
+            let (wait, reason) = match self.window() {
                 // The server vouches for the room: its word beats our configured hint.
                 WindowSays::Room => {
                     counted = true;
                     break;
                 }
-                WindowSays::Wait(wait) => wait,
+                WindowSays::Wait(wait, reason) => (wait, reason),
                 WindowSays::Unknown => match self.limiter.check() {
                     Ok(()) => break,
-                    Err(not_until) => not_until.wait_time_from(self.clock.elapsed()),
+                    Err(not_until) => (
+                        not_until.wait_time_from(self.clock.elapsed()),
+                        WaitReason::Pacing,
+                    ),
                 },
                 WindowSays::AwaitAnswer => {
                     let _ = tokio::time::timeout(SCOUT_PATIENCE, answered).await;
@@ -308,7 +314,10 @@ impl Gate {
                         let _ = tokio::time::timeout(SCOUT_PATIENCE, answered).await;
                         continue;
                     }
-                    Err(not_until) => not_until.wait_time_from(self.clock.elapsed()),
+                    Err(not_until) => (
+                        not_until.wait_time_from(self.clock.elapsed()),
+                        WaitReason::Pacing,
+                    ),
                 },
             };
             {
@@ -323,7 +332,7 @@ impl Gate {
                         ),
                     });
                 }
-                self.clock.sleep(wait).await;
+                self.clock.sleep(wait, reason).await;
             }
         }
         if !counted {
@@ -436,6 +445,7 @@ mod tests {
         }
         // First at once, then one every 200 ms: never more than 10 in any 2 s.
         assert_eq!(clock.sleeps(), vec![Duration::from_millis(200); 4]);
+        assert_eq!(clock.sleeps_for(WaitReason::Pacing).len(), 4);
     }
 
     #[tokio::test]

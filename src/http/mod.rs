@@ -16,7 +16,7 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{RequestBuilder, StatusCode};
 
-pub use clock::{Clock, SystemClock, VirtualClock};
+pub use clock::{Clock, SystemClock, VirtualClock, WaitReason};
 pub use gate::{AuthBreaker, Gate};
 
 use crate::config::{HttpConfig, RateLimit};
@@ -496,7 +496,7 @@ impl HttpClient {
     async fn pause_before_retry(&self, endpoint: &Endpoint, attempt: u32) {
         self.stats.retried(endpoint);
         let wait = full_jitter(attempt, Duration::from_secs(2)).max(Duration::from_millis(50));
-        self.clock.sleep(wait).await;
+        self.clock.sleep(wait, WaitReason::RetryBackoff).await;
     }
 }
 
