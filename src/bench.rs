@@ -268,7 +268,7 @@ pub async fn nudge_latency(hires: usize) -> Result<NudgeLatencyFigures, BenchErr
     let base = format!("http://{listen}");
     let ready = Instant::now();
     while client.get(format!("{base}/healthz")).send().await.is_err() {
-        if ready.elapsed() > Duration::from_secs(10) || daemon.is_finished() {
+        if ready.elapsed() > Duration::from_secs(60) || daemon.is_finished() {
             shutdown.cancel();
             return Err(BenchError::Daemon(match daemon.await {
                 Ok(Err(e)) => e.to_string(),

@@ -21,7 +21,7 @@ use std::process::Stdio;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::{Settings, World, free_local_addr, hired_event, http, signal, wait_for};
+use common::{EVENTUALLY, Settings, World, free_local_addr, hired_event, http, signal, wait_for};
 use hirebridge::crashpoint;
 use hirebridge::ledger::{HireStatus, Ledger};
 use hirebridge::sim::{
@@ -493,14 +493,8 @@ fn a_crash_while_a_webhook_nudge_reads_the_application_ends_with_one_of_everythi
         );
         world.set_env(crashpoint::ENV, point);
         let mut daemon = world.spawn_daemon();
-        assert!(wait_for(Duration::from_secs(10), || http(
-            addr,
-            "GET",
-            "/healthz",
-            &[],
-            b""
-        )
-        .is_ok()));
+        // After the startup pass, or that pass could find the hire before the nudge does.
+        assert!(wait_for(EVENTUALLY, || common::has_polled(addr)));
         world.sim.add_application(SimApplication::hired(
             "1001",
             "Ada",
@@ -518,10 +512,7 @@ fn a_crash_while_a_webhook_nudge_reads_the_application_ends_with_one_of_everythi
         .unwrap();
         assert_eq!(answer.status, 202, "{answer:?}");
         assert!(
-            wait_for(Duration::from_secs(10), || daemon
-                .try_wait()
-                .unwrap()
-                .is_some()),
+            wait_for(EVENTUALLY, || daemon.try_wait().unwrap().is_some()),
             "the daemon aborts at {point}"
         );
         assert_eq!(daemon.wait().unwrap().signal(), Some(SIGABRT), "{point}");
@@ -816,7 +807,7 @@ fn crash_images_of_the_ledger_taken_mid_pass_open_sound_and_resume_to_one_of_eve
     ] {
         world
             .sim
-            .inject(FaultRule::new(endpoint, Fault::Delay(Duration::from_millis(40))).times(40));
+            .inject(FaultRule::new(endpoint, Fault::Delay(Duration::from_millis(150))).times(40));
     }
     let mut sync = world
         .command(&["sync"])
@@ -828,7 +819,7 @@ fn crash_images_of_the_ledger_taken_mid_pass_open_sound_and_resume_to_one_of_eve
     for n in 0..6 {
         // Photographed after more and more employees were created.
         let target = 1 + n * 6;
-        assert!(wait_for(Duration::from_secs(30), || world
+        assert!(wait_for(EVENTUALLY, || world
             .sim
             .count(Endpoint::CreatePerson)
             >= target
@@ -1025,10 +1016,7 @@ fn two_daemons_started_at_once_on_one_ledger_one_is_refused_and_the_other_does_e
     let (mut first, first_log) = spawn("first.log");
     let (mut second, second_log) = spawn("second.log");
     // One of them exits at once, refused; which one is the scheduler's choice.
-    assert!(wait_for(Duration::from_secs(10), || first
-        .try_wait()
-        .unwrap()
-        .is_some()
+    assert!(wait_for(EVENTUALLY, || first.try_wait().unwrap().is_some()
         || second.try_wait().unwrap().is_some()));
     let (mut refused, refused_log, mut running) = if first.try_wait().unwrap().is_some() {
         (first, first_log, second)
@@ -1043,15 +1031,12 @@ fn two_daemons_started_at_once_on_one_ledger_one_is_refused_and_the_other_does_e
         running.try_wait().unwrap().is_none(),
         "the other one runs on"
     );
-    assert!(wait_for(Duration::from_secs(30), || world
+    assert!(wait_for(EVENTUALLY, || world
         .hired_ids()
         .iter()
         .all(|id| world.is_done(id))));
     signal("TERM", &running);
-    assert_eq!(
-        common::exit_code_within(&mut running, Duration::from_secs(10)),
-        0
-    );
+    assert_eq!(common::exit_code_within(&mut running, EVENTUALLY), 0);
     assert_one_of_everything(&world, &world.ledger_path);
     assert_intent_before_every_write(&world, 0);
 }

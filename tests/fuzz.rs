@@ -1013,8 +1013,7 @@ fn the_shipped_config_and_every_documented_key_parse() {
 /// an API or writes to the ledger.
 #[test]
 fn fifty_generated_hostile_deliveries_reach_no_api_and_write_nothing() {
-    use common::{Listening, Settings, wait_for};
-    use std::time::Duration;
+    use common::{EVENTUALLY, Listening, Settings, wait_for};
 
     let daemon = Listening::start(
         hirebridge::sim::Scenario::empty(),
@@ -1025,7 +1024,7 @@ fn fifty_generated_hostile_deliveries_reach_no_api_and_write_nothing() {
         Some(SECRET),
     );
     // The first poll (an empty listing) has finished once it is recorded.
-    assert!(wait_for(Duration::from_secs(10), || {
+    assert!(wait_for(EVENTUALLY, || {
         daemon
             .get("/healthz")
             .is_ok_and(|a| a.status == 200 && a.json()["last_successful_poll"].is_string())

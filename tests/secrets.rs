@@ -8,10 +8,11 @@
 mod common;
 
 use std::process::Stdio;
-use std::time::Duration;
 
 use base64::Engine as _;
-use common::{Settings, World, exit_code_within, free_local_addr, http, signal, wait_for};
+use common::{
+    EVENTUALLY, Settings, World, exit_code_within, free_local_addr, http, signal, wait_for,
+};
 use hirebridge::sim::{Endpoint, Fault, FaultRule};
 
 const PINPOINT_KEY: &str = "pk_live_Q7v3XkZ9wR2mN8sT4yB6";
@@ -271,7 +272,7 @@ fn the_listener_and_the_daemons_logs_show_no_credential() {
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    assert!(wait_for(Duration::from_secs(10), || world.is_done("1001")));
+    assert!(wait_for(EVENTUALLY, || world.is_done("1001")));
 
     let event = common::hired_event(1001);
     let json = ("Content-Type", "application/json");
@@ -339,11 +340,11 @@ fn the_listener_and_the_daemons_logs_show_no_credential() {
         &event,
     )
     .unwrap();
-    assert!(wait_for(Duration::from_secs(10), || {
+    assert!(wait_for(EVENTUALLY, || {
         world.sim.count_status(Endpoint::GetApplication, 401) == 1
     }));
     signal("TERM", &daemon);
-    assert_eq!(exit_code_within(&mut daemon, Duration::from_secs(15)), 0);
+    assert_eq!(exit_code_within(&mut daemon, EVENTUALLY), 0);
     let logged = std::fs::read(&log).unwrap();
     assert!(
         String::from_utf8_lossy(&logged).contains("webhook refused"),

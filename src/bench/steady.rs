@@ -343,7 +343,7 @@ fn start_daemon(
     let daemon = cmd
         .spawn()
         .map_err(|e| BenchError::Daemon(format!("cannot start the binary: {e}")))?;
-    match notify.wait_ready(Duration::from_secs(10)) {
+    match notify.wait_ready(Duration::from_secs(60)) {
         Ok(at) => Ok((daemon, at - spawned, notify)),
         Err(e) => {
             child::stop(daemon);

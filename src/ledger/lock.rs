@@ -38,9 +38,10 @@ pub fn acquire(ledger: &Path) -> Result<LedgerLock, LedgerError> {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
             // The holder writes its pid just after taking the lock: a process refused in
-            // that instant reads an empty file, so it looks again for a moment.
+            // that instant reads an empty file, so it looks again — up to 2 s, since on a busy
+            // machine the holder may be descheduled between the two.
             let mut pid = None;
-            for _ in 0..20 {
+            for _ in 0..200 {
                 let mut holder = String::new();
                 let _ = file.seek(SeekFrom::Start(0));
                 let _ = file.read_to_string(&mut holder);

@@ -32,6 +32,9 @@ pub struct Settings {
     pub webhook_listen: Option<std::net::SocketAddr>,
     /// `webhook.allow_unsigned`.
     pub webhook_allow_unsigned: bool,
+    /// `http.request_timeout`: generous by default, so a loaded machine's slow answer is
+    /// never mistaken for a lost one.
+    pub request_timeout: &'static str,
     /// Whole sections appended at the end.
     pub extra: String,
 }
@@ -50,6 +53,7 @@ impl Default for Settings {
             every: "1s",
             webhook_listen: None,
             webhook_allow_unsigned: false,
+            request_timeout: "30s",
             extra: String::new(),
         }
     }
@@ -117,7 +121,7 @@ path = "{ledger}"
 every = "{every}"
 
 [http]
-request_timeout = "3s"
+request_timeout = "{request_timeout}"
 {http}
 
 [retry]
@@ -135,6 +139,7 @@ max = "{retry_max}"
             retry_initial = s.retry_initial,
             retry_max = s.retry_max,
             http = s.http,
+            request_timeout = s.request_timeout,
             site = s.site,
             every = s.every,
             webhook = match s.webhook_listen {
@@ -376,6 +381,11 @@ pub fn exit_code_within(child: &mut Child, timeout: Duration) -> i32 {
     panic!("the process did not exit within {timeout:?}");
 }
 
+/// How long a test waits for something that must eventually happen. Generous, since waiting
+/// ends as soon as the condition holds: on an idle machine it costs nothing, and on a loaded
+/// one it is the difference between a slow pass and a false failure.
+pub const EVENTUALLY: Duration = Duration::from_secs(60);
+
 /// Polls `condition` until it holds or `timeout` passes (for the daemon tests).
 pub fn wait_for(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
@@ -487,6 +497,22 @@ pub fn golden(name: &str, actual: &[u8]) {
     );
 }
 
+/// Whether a hirebridge listener answers on `addr` (and not some other process that took the
+/// port): its /healthz is JSON naming the ledger.
+pub fn answers_as_hirebridge(addr: std::net::SocketAddr) -> bool {
+    http(addr, "GET", "/healthz", &[], b"").is_ok_and(|a| {
+        serde_json::from_str::<Value>(&a.body).is_ok_and(|j| j.get("ledger").is_some())
+    })
+}
+
+/// Whether the hirebridge listening on `addr` has finished a poll (its /healthz names the last
+/// successful one): from then on, a hire added to the simulator is the webhook's to find.
+pub fn has_polled(addr: std::net::SocketAddr) -> bool {
+    http(addr, "GET", "/healthz", &[], b"").is_ok_and(|a| {
+        serde_json::from_str::<Value>(&a.body).is_ok_and(|j| j["last_successful_poll"].is_string())
+    })
+}
+
 /// An address on 127.0.0.1 with a port nothing listens on right now.
 pub fn free_local_addr() -> std::net::SocketAddr {
     let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -592,31 +618,35 @@ impl Listening {
     /// Starts `hirebridge run` listening on a free port (signed with `secret` when given),
     /// and waits until the listener answers.
     pub fn start(scenario: Scenario, settings: Settings, secret: Option<&'static str>) -> Self {
-        let addr = free_local_addr();
-        let mut world = World::with(
-            scenario,
-            Settings {
-                webhook_listen: Some(addr),
-                ..settings
-            },
-        );
+        let mut world = World::with(scenario, settings.clone());
         if let Some(secret) = secret {
             world.set_env("PINPOINT_WEBHOOK_SECRET", secret);
         }
-        let daemon = world.spawn_daemon();
-        let listening = Listening {
-            world,
-            addr,
-            daemon,
-            secret,
-        };
-        assert!(
-            wait_for(Duration::from_secs(10), || listening
-                .get("/healthz")
-                .is_ok()),
-            "the listener answers"
-        );
-        listening
+        // The port is free when picked, but another process may take it before the daemon
+        // binds it: then the daemon exits naming webhook.listen, and a new port is tried.
+        for _ in 0..5 {
+            let addr = free_local_addr();
+            world.write_config(&Settings {
+                webhook_listen: Some(addr),
+                ..settings.clone()
+            });
+            let mut daemon = world.spawn_daemon();
+            let mut exited = false;
+            wait_for(EVENTUALLY, || {
+                exited = matches!(daemon.try_wait(), Ok(Some(_)));
+                exited || answers_as_hirebridge(addr)
+            });
+            if !exited {
+                assert!(answers_as_hirebridge(addr), "the listener answers");
+                return Listening {
+                    world,
+                    addr,
+                    daemon,
+                    secret,
+                };
+            }
+        }
+        panic!("the daemon could not bind a free port in five tries");
     }
 
     pub fn get(&self, path: &str) -> std::io::Result<HttpAnswer> {
@@ -656,13 +686,13 @@ impl Listening {
 
     /// Waits until `sample` reaches at least `value`.
     pub fn wait_for_metric(&self, sample: &str, value: f64) -> bool {
-        wait_for(Duration::from_secs(20), || self.metric(sample) >= value)
+        wait_for(EVENTUALLY, || self.metric(sample) >= value)
     }
 
     /// SIGTERM, and the exit code.
     pub fn stop(&mut self) -> i32 {
         signal("TERM", &self.daemon);
-        exit_code_within(&mut self.daemon, Duration::from_secs(15))
+        exit_code_within(&mut self.daemon, EVENTUALLY)
     }
 }
 
