@@ -27,7 +27,7 @@ use crate::config::{Config, ConfigError, Schedule, WebhookConfig};
 use crate::ledger::LedgerError;
 use crate::monitor::Monitor;
 use crate::nudge_queue::NudgeQueue;
-use crate::reconcile::{Nudger, Reconciler, Stop};
+use crate::reconcile::{NudgeOutcome, Nudger, Reconciler, Stop};
 use crate::service::Notifier;
 use crate::webhook::{self, ListenerState, SigningSecret, WebhookError};
 
@@ -113,6 +113,7 @@ pub async fn run(
                 queue.clone(),
                 nudger_rx.clone(),
                 monitor.clone(),
+                tick_tx.clone(),
                 shutdown.clone(),
             )));
         }
@@ -197,11 +198,14 @@ pub async fn run(
 
 /// Takes application ids off the queue and reconciles each through the current nudger,
 /// until shutdown. A nudge never runs twice at once for one id (the queue) nor beside a pass
-/// working the same hire (the claims).
+/// working the same hire (the claims). A nudge whose application could not be proven hired
+/// asks for a pass now (`early_pass`): its listing is what can prove it. Requests made while
+/// one is pending merge into it.
 async fn nudge_worker(
     queue: Arc<NudgeQueue>,
     nudger: watch::Receiver<Nudger>,
     monitor: Arc<Monitor>,
+    early_pass: mpsc::Sender<()>,
     shutdown: CancellationToken,
 ) {
     loop {
@@ -218,6 +222,9 @@ async fn nudge_worker(
             Ok(outcome) => {
                 tracing::info!(application = %id, outcome = outcome.as_str(), "webhook nudge handled");
                 monitor.nudge(outcome.as_str());
+                if outcome == NudgeOutcome::Unproven {
+                    let _ = early_pass.try_send(());
+                }
             }
             Err(e) => {
                 tracing::error!(application = %id, error = %e, "webhook nudge stopped: the ledger failed");

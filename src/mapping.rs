@@ -46,7 +46,7 @@ pub const DEFAULT_FIELDS: [(&str, &str); 6] = [
     ),
     (
         "about.socialData.linkedin",
-        "{{ application.linkedin_profile_url | default(\"\") }}",
+        "{{ application.linkedin_url | default(\"\") }}",
     ),
 ];
 

@@ -565,7 +565,7 @@ proptest! {
         if let Err(e) = pinpoint::created_comment_id(&body) {
             assert_clear_error(&e)?;
         }
-        let _ = pinpoint::stage_basic_type(&body);
+        let _ = pinpoint::stage_group(&body);
         let message = pinpoint::error_message(&body);
         prop_assert!(!message.is_empty() && !message.contains('\n'));
         prop_assert!(message.chars().count() <= 201 || serde_json::from_slice::<Value>(&body).is_ok());

@@ -302,7 +302,13 @@ fn status_exit_codes_follow_the_ledger_and_retry_is_recorded() {
         out.contains(&format!("ledger       {}", world.ledger_path.display())),
         "{out}"
     );
-    assert!(out.contains("schema version 2"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "schema version {}",
+            hirebridge::ledger::CURRENT_VERSION
+        )),
+        "{out}"
+    );
     let view = json(&world.hirebridge(&["status", "--format", "json"]).expect(3));
     assert_eq!(view["health"], "needs_attention");
     assert_eq!(view["needs_attention"][0]["application_id"], "1001");
@@ -361,7 +367,13 @@ fn check_passes_a_good_setup_without_writing() {
     let before = world.ledger_fingerprint();
     let _daemon = Ledger::open(&world.ledger_path).unwrap();
     let out = world.hirebridge(&["check"]).expect(0).stdout();
-    assert!(out.contains("opens; schema version 2"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "opens; schema version {}",
+            hirebridge::ledger::CURRENT_VERSION
+        )),
+        "{out}"
+    );
     assert_eq!(world.ledger_fingerprint(), before);
     assert_eq!(world.sim.count(Endpoint::NamedList), 2);
     world.sim.reset_counters();

@@ -8,7 +8,8 @@ use std::time::Duration;
 use common::{Settings, World};
 use hirebridge::ledger::{EmployeeOrigin, HireStatus};
 use hirebridge::sim::{
-    CvFiles, Endpoint, Fault, FaultRule, Scenario, SimApplication, SimEmployeeSeed, Visibility,
+    CvFiles, Endpoint, Fault, FaultRule, Scenario, SimApplication, SimEmployeeSeed, Stage,
+    Visibility,
 };
 
 fn ada() -> SimApplication {
@@ -689,4 +690,43 @@ fn an_unusable_record_fixed_in_pinpoint_resumes_by_itself() {
         .map(|e| e.outcome.clone())
         .collect();
     assert!(outcomes.contains(&"released".to_string()), "{outcomes:?}");
+}
+
+#[test]
+fn a_listed_application_whose_document_contradicts_the_filter_gets_no_write() {
+    let hired_stage = Stage::Hired.id();
+    let world = World::with(
+        Scenario::empty()
+            .with_job("1", "Engineer", Visibility::External)
+            .with_application(ada())
+            .with_application(SimApplication {
+                stage: Stage::Rejected,
+                ..SimApplication::hired("1002", "Rita", "Rejected", "rita@example.com", "1")
+            })
+            .with_application(SimApplication {
+                stage: Stage::Offer,
+                ..SimApplication::hired("1003", "Otto", "Offer", "otto@example.com", "1")
+            }),
+        Settings::default(),
+    );
+    // The operator names the hired stage; the listing ignores its filter and answers with
+    // every stage.
+    let config = std::fs::read_to_string(&world.config_path)
+        .unwrap()
+        .replace(
+            "page_size = 100",
+            &format!("page_size = 100\nhired_stage_ids = [\"{hired_stage}\"]"),
+        );
+    std::fs::write(&world.config_path, config).unwrap();
+    world
+        .sim
+        .inject(FaultRule::new(Endpoint::ListApplications, Fault::IgnoresStageFilter).times(100));
+    world.sync().expect(0);
+    assert!(world.is_done("1001"));
+    for (id, email) in [("1002", "rita@example.com"), ("1003", "otto@example.com")] {
+        assert!(world.ledger().entry(id).unwrap().is_none(), "{id}");
+        assert_eq!(world.employees_with_email(email), 0, "{id}");
+        assert!(world.sim.comments(id).is_empty(), "{id}");
+    }
+    assert_eq!(world.sim.count(Endpoint::CreatePerson), 1);
 }

@@ -129,7 +129,11 @@ async fn confidential_hidden_without_visibility_filter() {
     // Without any stage filter every stage is listed; stage_id filters too.
     assert_eq!(ids(&pp_json(&sim, "/applications").await), ["10", "30"]);
     assert_eq!(
-        ids(&pp_json(&sim, "/applications?filter[stage_id]=4").await),
+        ids(&pp_json(
+            &sim,
+            &format!("/applications?filter[stage_id]={}", Stage::Hired.id())
+        )
+        .await),
         ["10"]
     );
 

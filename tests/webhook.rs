@@ -272,10 +272,8 @@ fn unknown_and_not_hired_applications_are_dropped_without_a_write() {
         "hirebridge_webhook_nudges_total{outcome=\"not_found\"}",
         1.0
     ));
-    assert!(daemon.wait_for_metric(
-        "hirebridge_webhook_nudges_total{outcome=\"not_hired\"}",
-        1.0
-    ));
+    // An application in an Offer stage: nothing in Pinpoint's answer proves it hired.
+    assert!(daemon.wait_for_metric("hirebridge_webhook_nudges_total{outcome=\"unproven\"}", 1.0));
     assert_eq!(world.sim.write_calls(), 0);
     assert_eq!(world.sim.count(Endpoint::SearchPeople), 0);
     assert_eq!(
@@ -505,5 +503,103 @@ fn a_stage_changed_webhook_nudges_too_and_acts_only_on_a_hire() {
         "not hired: looked at, left alone"
     );
     assert!(world.ledger().entry("1003").unwrap().is_none());
+    assert_eq!(daemon.stop(), 0);
+}
+
+// ---- proof of hire --------------------------------------------------------------------------
+
+#[test]
+fn signed_deliveries_for_applications_not_hired_now_write_nothing() {
+    // The startup pass learns the Hired stage from hire 1001.
+    let mut daemon = settled_daemon();
+    let world = &daemon.world;
+    for (id, stage) in [
+        (2001, Stage::Applied),
+        (2002, Stage::Interview),
+        (2003, Stage::Offer),
+        (2004, Stage::Rejected),
+    ] {
+        world.sim.add_application(SimApplication {
+            stage,
+            ..new_hire(id)
+        });
+    }
+    // Hired, then moved back out: its `hired_at` stays set, and the hired event is stale.
+    world.sim.add_application(new_hire(2005));
+    world.sim.set_stage("2005", Stage::Offer);
+    world.sim.reset_counters();
+
+    for id in 2001..=2004 {
+        let body = String::from_utf8(hired_event(id))
+            .unwrap()
+            .replace("application_hired", "application_stage_changed");
+        assert_eq!(daemon.deliver(body.as_bytes()).status, 202);
+    }
+    assert_eq!(daemon.deliver(&hired_event(2005)).status, 202);
+    let dropped = || {
+        daemon.metric("hirebridge_webhook_nudges_total{outcome=\"unproven\"}")
+            + daemon.metric("hirebridge_webhook_nudges_total{outcome=\"not_hired\"}")
+    };
+    assert!(
+        wait_for(EVENTUALLY, || dropped() >= 5.0),
+        "{:#?}",
+        daemon.metrics()
+    );
+    // Unproven nudges ask for a pass; its listing (the hired stage only) settles the question.
+    assert!(wait_for(EVENTUALLY, || world
+        .sim
+        .count(Endpoint::ListApplications)
+        >= 1));
+    assert!(wait_for(EVENTUALLY, || common::has_polled(daemon.addr)));
+    assert_eq!(world.sim.write_calls(), 0, "{:#?}", world.sim.calls());
+    for id in 2001..=2005 {
+        assert!(
+            world.ledger().entry(&id.to_string()).unwrap().is_none(),
+            "{id}"
+        );
+        assert_eq!(
+            world.employees_with_email(&format!("hire{id}@example.com")),
+            0
+        );
+    }
+    // A rejected application is known not hired, whatever the event.
+    assert!(daemon.metric("hirebridge_webhook_nudges_total{outcome=\"not_hired\"}") >= 1.0);
+
+    // A genuine hire is still done by its nudge.
+    world.sim.add_application(new_hire(2006));
+    assert_eq!(daemon.deliver(&hired_event(2006)).status, 202);
+    assert!(wait_for(EVENTUALLY, || world.is_done("2006")));
+    assert_eq!(world.employees_with_email("hire2006@example.com"), 1);
+    assert_eq!(daemon.stop(), 0);
+}
+
+#[test]
+fn a_nudge_that_cannot_be_proven_is_done_by_the_pass_it_triggers() {
+    // No hire at startup: no hired stage is known yet, so a nudge's single read proves nothing.
+    let mut daemon = Listening::start(
+        Scenario::empty().with_job("1", "Engineer", Visibility::External),
+        polls_once(),
+        Some(SECRET),
+    );
+    let world = &daemon.world;
+    assert!(wait_for(EVENTUALLY, || common::has_polled(daemon.addr)));
+    world.sim.add_application(new_hire(3001));
+    assert_eq!(daemon.deliver(&hired_event(3001)).status, 202);
+    assert!(wait_for(EVENTUALLY, || world.is_done("3001")));
+    assert_eq!(
+        daemon.metric("hirebridge_webhook_nudges_total{outcome=\"unproven\"}"),
+        1.0
+    );
+    // Done by a listing pass (the next poll was an hour away).
+    assert!(
+        world
+            .events("3001")
+            .iter()
+            .all(|e| e.trigger.as_deref() != Some("webhook")),
+        "{:#?}",
+        world.events("3001")
+    );
+    assert_eq!(world.employees_with_email("hire3001@example.com"), 1);
+    world.assert_exactly_once();
     assert_eq!(daemon.stop(), 0);
 }

@@ -556,6 +556,33 @@ impl Ledger {
             .optional()?)
     }
 
+    // ---- stages known to be hired -----------------------------------------------------------
+
+    /// The stage ids the hired-stage listing has shown to be hired stages.
+    pub fn hired_stages(&self) -> Result<std::collections::HashSet<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT stage_id FROM hired_stages")?;
+        let ids = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(ids)
+    }
+
+    /// Keeps `stage_id` as a hired stage, shown by `application_id`; whether it was new.
+    pub fn learn_hired_stage(
+        &mut self,
+        stage_id: &str,
+        application_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        Ok(self.conn.execute(
+            "INSERT INTO hired_stages (stage_id, application_id, learned_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (stage_id) DO NOTHING",
+            params![stage_id, application_id, ms(now)],
+        )? == 1)
+    }
+
     // ---- observing the listing --------------------------------------------------------------
 
     /// How stale `last_seen_at` may get before a pass that sees the hire rewrites it: it says

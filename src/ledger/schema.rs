@@ -91,6 +91,16 @@ CREATE TABLE mapped_values (
 ) STRICT;
 CREATE INDEX mapped_values_by_drift ON mapped_values (drift);
 "#,
+    // v3: stages known to be Hired-group stages, learned from the hired-stage listing: a
+    // webhook nudge's single read is proof of a hire only when its stage is one of them.
+    r#"
+CREATE TABLE hired_stages (
+    stage_id        TEXT PRIMARY KEY NOT NULL,
+    -- the listed hire that showed it, and when
+    application_id  TEXT NOT NULL,
+    learned_at      INTEGER NOT NULL
+) STRICT;
+"#,
 ];
 
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -70,8 +70,9 @@ pub struct PinpointClient {
 #[derive(Debug)]
 pub struct OneApplication {
     pub record: Result<HiredApplication, UnusableRecord>,
-    /// `stage_basic_type` (e.g. `hired`); `None` when the answer does not carry it.
-    pub stage_basic_type: Option<String>,
+    /// The group of its stage (e.g. `hired`) when the answer names one (see
+    /// [`model::stage_group`]); `None` proves nothing either way.
+    pub stage_group: Option<String>,
 }
 
 /// One page of the listing plus where the next one is.
@@ -277,18 +278,17 @@ impl PinpointClient {
         Ok(self.application_with_stage(id).await?.record)
     }
 
-    /// Reads one application (with its attachments and job) and the stage group it is in.
+    /// Reads one application (with its attachments, what the mapping includes, and its stage
+    /// record) and the stage group it is in, when the answer names it.
     pub async fn application_with_stage(&self, id: &str) -> Result<OneApplication, ApiError> {
         crashpoint::hit("pinpoint.application.before");
+        let include = format!("{},stage", self.include);
         let answer = self
             .http
             .send(
                 &GET_ONE,
                 &self.gate,
-                self.request(
-                    reqwest::Method::GET,
-                    self.application_url(id, &self.include),
-                ),
+                self.request(reqwest::Method::GET, self.application_url(id, &include)),
                 describe,
                 UNAUTHORIZED,
             )
@@ -299,7 +299,7 @@ impl PinpointClient {
             .map_err(|e| ApiError::malformed(&GET_ONE, e))?;
         Ok(OneApplication {
             record,
-            stage_basic_type: model::stage_basic_type(&answer.body),
+            stage_group: model::stage_group(&answer.body),
         })
     }
 

@@ -28,6 +28,14 @@ pub struct HiredApplication {
     /// The `pdf_cv` attachment, else the `cv` one, else none.
     pub cv: Option<Attachment>,
     pub updated_at: Option<String>,
+    /// The stage it is in (`stage_id`); the application never says which group that stage
+    /// belongs to.
+    pub stage_id: Option<String>,
+    /// When it was hired (`hired_at`): kept when it is moved out of Hired again, so it says
+    /// when, never whether it is hired now.
+    pub hired_at: Option<String>,
+    /// Set when it was rejected: an application carrying it is not a hire, whatever listed it.
+    pub rejected_at: Option<String>,
     /// What the field mapping's templates see: `application` (its attributes and id, without
     /// the attachments' expiring URLs), `job` (attributes plus `department` and `location`
     /// names), `offer` (the accepted one) and `custom` (custom attributes by key).
@@ -298,6 +306,9 @@ pub fn application(
         job_title: job_of(resource, included).and_then(|j| text(j.get("attributes")?, "title")),
         cv: cv_attachment(attributes),
         updated_at: text(attributes, "updated_at"),
+        stage_id: attributes.get("stage_id").and_then(id_of),
+        hired_at: text(attributes, "hired_at"),
+        rejected_at: text(attributes, "rejected_at"),
         source,
     })
 }
@@ -410,11 +421,26 @@ pub fn included_comments(body: &[u8]) -> Result<Vec<Comment>, String> {
         .collect())
 }
 
-/// The stage group a single-application document says it is in (`stage_basic_type`, e.g.
-/// `hired`), when it says so.
-pub fn stage_basic_type(body: &[u8]) -> Option<String> {
+/// The stage group a single-application document says the application is in, when it says
+/// so: `stage_basic_type` on the application (older or other tenants), or the included `stage`
+/// record's `basic_type`/`stage_basic_type`/`stage_type` (guess: no live stage record has been
+/// seen). `None` when neither is there, which proves nothing either way.
+pub fn stage_group(body: &[u8]) -> Option<String> {
     let doc: Value = serde_json::from_slice(body).ok()?;
-    text(doc.pointer("/data/attributes")?, "stage_basic_type")
+    let data = doc.get("data")?;
+    if let Some(group) = data
+        .get("attributes")
+        .and_then(|a| text(a, "stage_basic_type"))
+    {
+        return Some(group);
+    }
+    let stage = related(data, "stage", "stages", included(&doc))
+        .into_iter()
+        .next()?;
+    let attributes = stage.get("attributes")?;
+    ["basic_type", "stage_basic_type", "stage_type"]
+        .iter()
+        .find_map(|k| text(attributes, k))
 }
 
 /// The id of the comment `POST /comments` created.

@@ -13,6 +13,7 @@ pub mod drift;
 pub mod dry_run;
 pub mod nudge;
 pub mod plan;
+pub mod proof;
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
@@ -47,6 +48,8 @@ pub struct Settings {
     pub concurrency: usize,
     /// `[mapping]`: the fields a new employee gets, and what drift does.
     pub mapping: crate::mapping::Mapping,
+    /// `pinpoint.hired_stage_ids`: stages the operator names as hired.
+    pub hired_stage_ids: Vec<String>,
 }
 
 impl Settings {
@@ -60,6 +63,7 @@ impl Settings {
             retry: config.retry,
             concurrency: config.sync.concurrency,
             mapping: config.mapping.clone(),
+            hired_stage_ids: config.pinpoint.hired_stage_ids.clone(),
         }
     }
 }
@@ -81,8 +85,16 @@ pub struct PassSummary {
     pub unusable: usize,
     /// Done hires whose mapped values changed in Pinpoint (drift detected this pass).
     pub drifted: usize,
+    /// Listed applications whose own document contradicts the hired-stage filter (rejected,
+    /// or in a stage not configured as hired): nothing written for them.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub contradicted: usize,
     /// Requests sent to both APIs, 429s received and in-place retries, during the pass.
     pub http: StatsSnapshot,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl PassSummary {
@@ -170,9 +182,19 @@ pub(crate) struct Parts {
     hibob: HibobClient,
     settings: Settings,
     claims: HireClaims,
+    /// Applications already logged as contradicting the listing, so each is logged once.
+    contradictions_logged: Arc<Mutex<std::collections::HashSet<String>>>,
 }
 
 impl Parts {
+    /// The stages known to be hired now: configured, and learned by earlier listings.
+    fn hired_stages(&self) -> Result<proof::HiredStages, LedgerError> {
+        Ok(proof::HiredStages {
+            configured: self.settings.hired_stage_ids.clone(),
+            learned: self.ledger().hired_stages()?,
+        })
+    }
+
     fn ledger(&self) -> MutexGuard<'_, Ledger> {
         apply::lock(&self.ledger)
     }
@@ -230,6 +252,7 @@ impl Reconciler {
                 http,
                 settings: Settings::from_config(config),
                 claims: HireClaims::default(),
+                contradictions_logged: Arc::default(),
             },
             progress: None,
         })
@@ -253,6 +276,7 @@ impl Reconciler {
             http,
             settings: Settings::from_config(config),
             claims: self.parts.claims.clone(),
+            contradictions_logged: self.parts.contradictions_logged.clone(),
         };
         Ok(())
     }
@@ -453,6 +477,9 @@ impl Reconciler {
                 }
             }
         }
+        let mut page = page;
+        self.set_aside_contradictions(&mut page.applications, summary);
+        self.learn_hired_stages(&page.applications, now)?;
         // Claimed before the rows are read, so a row is never planned from while a nudge
         // changes it. A hire another task holds is left to that task.
         let mut claims: HashMap<String, HireClaim> = page
@@ -578,6 +605,61 @@ impl Reconciler {
             }
         }
         Ok(stop)
+    }
+}
+
+impl Reconciler {
+    /// Takes out of the page every application whose own document contradicts the
+    /// hired-stage listing: no write for it (no create, CV, comment or drift update). Each is
+    /// logged once per process.
+    fn set_aside_contradictions(
+        &self,
+        applications: &mut Vec<HiredApplication>,
+        summary: &mut PassSummary,
+    ) {
+        let configured = &self.parts.settings.hired_stage_ids;
+        applications.retain(|a| {
+            let Some(why) = proof::contradicts_listing(a, configured) else {
+                return true;
+            };
+            summary.contradicted += 1;
+            let first_time = self
+                .parts
+                .contradictions_logged
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(a.id.clone());
+            if first_time {
+                tracing::warn!(application = %a.id, "{why}; nothing is written for it");
+            }
+            false
+        });
+    }
+
+    /// Keeps the stages these listed hires show to be hired, for proving nudges later.
+    fn learn_hired_stages(
+        &self,
+        applications: &[HiredApplication],
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        let mut new_stages: Vec<(&str, &str)> = Vec::new();
+        for a in applications {
+            if let Some(stage) = proof::teaches_stage(a)
+                && !new_stages.iter().any(|(s, _)| *s == stage)
+            {
+                new_stages.push((stage, &a.id));
+            }
+        }
+        if new_stages.is_empty() {
+            return Ok(());
+        }
+        let known = self.ledger().hired_stages()?;
+        for (stage, application) in new_stages {
+            if !known.contains(stage) && self.ledger().learn_hired_stage(stage, application, now)? {
+                tracing::info!(stage, application, "learned a hired stage from the listing");
+            }
+        }
+        Ok(())
     }
 }
 

@@ -13,6 +13,7 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use super::apply::HireOutcome;
+use super::proof;
 use super::{Parts, PassSummary};
 use crate::http::{ApiError, EndpointCounts, EndpointKey};
 use crate::ledger::{HireStatus, LedgerError, PassId};
@@ -33,6 +34,9 @@ pub enum NudgeOutcome {
     NotFound,
     /// The application is not in a hired stage: dropped, nothing written.
     NotHired,
+    /// Pinpoint's answer does not prove the application is hired now (its stage is not one
+    /// known to be hired): nothing written; a pass is asked for, whose listing can prove it.
+    Unproven,
     /// The record cannot become an employee (no email, …); parked with its reason.
     Unusable,
     Done,
@@ -55,6 +59,7 @@ impl NudgeOutcome {
             NudgeOutcome::Deferred => "deferred",
             NudgeOutcome::NotFound => "not_found",
             NudgeOutcome::NotHired => "not_hired",
+            NudgeOutcome::Unproven => "unproven",
             NudgeOutcome::Unusable => "unusable",
             NudgeOutcome::Done => "done",
             NudgeOutcome::Waiting => "waiting",
@@ -125,17 +130,35 @@ impl Nudger {
                 return Ok(NudgeOutcome::Failed);
             }
         };
-        // Only a hired application may lead to a write, whatever the (possibly forged) event
-        // said. Pinpoint may not send the stage group; then the event is trusted.
-        if let Some(stage) = &one.stage_basic_type
-            && !stage.eq_ignore_ascii_case("hired")
-        {
-            tracing::info!(
-                application = application_id,
-                stage = %stage,
-                "a webhook named an application that is not in a hired stage; dropped"
-            );
-            return Ok(NudgeOutcome::NotHired);
+        // Only an application proven hired now may lead to a write, whatever the event said:
+        // a stage-changed event fires for every move, and a hired event may be stale.
+        let verdict = match &one.record {
+            Ok(application) => proof::single_read(
+                application,
+                one.stage_group.as_deref(),
+                &parts.hired_stages()?,
+            ),
+            // An unusable record shows no stage: the listing decides whether it is a hire.
+            Err(_) => proof::Verdict::Unproven,
+        };
+        match verdict {
+            proof::Verdict::Hired(why) => {
+                tracing::debug!(application = application_id, "proven hired: {why}");
+            }
+            proof::Verdict::NotHired(why) => {
+                tracing::info!(
+                    application = application_id,
+                    "a webhook named an application that is not hired now ({why}); dropped"
+                );
+                return Ok(NudgeOutcome::NotHired);
+            }
+            proof::Verdict::Unproven => {
+                tracing::info!(
+                    application = application_id,
+                    "a webhook named an application whose stage is not known to be hired; nothing written, the next listing decides"
+                );
+                return Ok(NudgeOutcome::Unproven);
+            }
         }
         if let Ok(application) = &one.record
             && application.id != application_id

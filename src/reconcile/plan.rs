@@ -247,6 +247,9 @@ mod tests {
                 url: "https://files/ada.pdf".into(),
             }),
             updated_at: None,
+            stage_id: Some("1539024".into()),
+            hired_at: None,
+            rejected_at: None,
             source: serde_json::Value::Null,
         }
     }

@@ -76,6 +76,10 @@ pub enum Fault {
     /// The listing ignores `page[number]` and `page[size]`: every page is the first 1000
     /// matching applications, with no `links.next` (only for `ListApplications`).
     IgnoresPaging,
+    /// The listing ignores `filter[stage_basic_type]` and `filter[stage_id]`: it answers with
+    /// applications of every stage, as a tenant without that filter (or a changed API) would
+    /// (only for `ListApplications`).
+    IgnoresStageFilter,
     /// The listing answers its page as usual, but its `links.next` points back at the first
     /// page: links that loop (only for `ListApplications`).
     LinksBackToFirstPage,

@@ -36,6 +36,7 @@ struct ReadOpts {
     attachments: bool,
     include_job: bool,
     include_comments: bool,
+    include_stage: bool,
     include_offers: bool,
     include_custom: bool,
     include_department: bool,
@@ -54,6 +55,7 @@ impl ReadOpts {
             attachments: false,
             include_job: false,
             include_comments: false,
+            include_stage: false,
             include_offers: false,
             include_custom: false,
             include_department: false,
@@ -76,7 +78,9 @@ impl ReadOpts {
             has("include", "job.department"),
             has("include", "job.location"),
         );
+        let include_stage = has("include", "stage");
         (opts.attachments, opts.include_job, opts.include_comments) = flags;
+        opts.include_stage = include_stage;
         (
             opts.include_offers,
             opts.include_custom,
@@ -257,15 +261,28 @@ fn comments_of<'a>(st: &'a State, app_id: &'a str) -> impl Iterator<Item = &'a S
 
 fn application_json(st: &State, s: &StoredApplication, opts: &ReadOpts, origin: &str) -> Value {
     let a = &s.app;
+    // The attribute set of a live application document (recorded): the stage only as
+    // `stage_id`, never its group; `hired_at` and `rejected_at` as Pinpoint keeps them.
     let mut attrs = json!({
+        "created_at": iso(s.created_at),
+        "updated_at": iso(s.updated_at),
+        "hired_at": s.hired_at.map(iso),
+        "internal_candidate": false,
+        "job_id": a.job_id,
+        "locale": "en",
+        "stage_id": a.stage.id(),
+        "rejected_at": s.rejected_at.map(iso),
+        "phone_iso2": a.phone.as_ref().map(|_| "GB"),
+        "start_on": a.start_on,
         "first_name": a.first_name,
         "last_name": a.last_name,
         "email": a.email,
         "phone": a.phone,
-        "created_at": iso(s.created_at),
-        "updated_at": iso(s.updated_at),
-        "stage_basic_type": a.stage.basic_type(),
-        "linkedin_profile_url": a.linkedin,
+        "date_of_birth": null,
+        "linkedin_url": a.linkedin,
+        "full_name": format!("{} {}", a.first_name, a.last_name),
+        "concealed": false,
+        "country": null,
     });
     if opts.attachments {
         let list: Vec<Value> = a
@@ -281,9 +298,15 @@ fn application_json(st: &State, s: &StoredApplication, opts: &ReadOpts, origin: 
             .collect();
         attrs["attachments"] = json!(list);
     }
+    // A relationship that was not included carries only `meta.included = false` (recorded).
+    let not_included = json!({"meta": {"included": false}});
     let mut rel = json!({
-        "job": {"data": {"type": "jobs", "id": a.job_id}},
-        "stage": {"data": {"type": "stages", "id": a.stage.id()}},
+        "job": if opts.include_job { json!({"data": {"type": "jobs", "id": a.job_id}}) } else { not_included.clone() },
+        "stage": if opts.include_stage { json!({"data": {"type": "stages", "id": a.stage.id()}}) } else { not_included.clone() },
+        "onboarding_application": not_included.clone(),
+        "offers": not_included.clone(),
+        "custom_attributes": not_included.clone(),
+        "comments": not_included,
     });
     if opts.include_offers {
         let ids: Vec<Value> = a
@@ -337,6 +360,17 @@ fn included_for(st: &State, page: &[&StoredApplication], opts: &ReadOpts) -> Vec
                     "attributes": {"title": job.title, "visibility": job.visibility.as_str()},
                     "relationships": rel,
                 }));
+            }
+        }
+    }
+    if opts.include_stage {
+        // Only what a stage record is known to carry: its id and name. Which group a stage
+        // belongs to is not shown (no live stage record has been seen).
+        let mut seen = BTreeSet::new();
+        for s in page {
+            let stage = s.app.stage;
+            if seen.insert(stage.id()) {
+                out.push(json!({"type": "stages", "id": stage.id(), "attributes": {"name": stage.name()}}));
             }
         }
     }

@@ -88,8 +88,14 @@ pub struct SimApplication {
     pub job_id: String,
     pub stage: Stage,
     pub cv: CvFiles,
-    /// The `linkedin_profile_url` attribute.
+    /// The `linkedin_url` attribute.
     pub linkedin: Option<String>,
+    /// When it entered a Hired stage (`hired_at`), when a test needs a particular moment;
+    /// `None`: twelve days after the application was created (or the moment it is moved to
+    /// Hired while the simulator runs).
+    pub hired_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The application attribute `start_on` (`YYYY-MM-DD`), null unless set.
+    pub start_on: Option<String>,
     pub offers: Vec<SimOffer>,
     /// Custom attributes as (key, value), served with `include=custom_attributes`.
     pub custom_attributes: Vec<(String, String)>,
@@ -98,22 +104,37 @@ pub struct SimApplication {
     pub cv_bytes: Option<usize>,
 }
 
-/// Pipeline stage. `Hired` has `stage_basic_type` "hired" and stage id "4".
+/// Pipeline stage. A live application names its stage only by `stage_id` (and the `stage`
+/// relationship); the group a stage belongs to (`basic_type` here) is what the listing filter
+/// `filter[stage_basic_type]` selects by, and never appears on the application.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stage {
     Applied,
     Interview,
     Offer,
     Hired,
+    Rejected,
 }
 
 impl Stage {
+    /// Stage ids shaped like a live tenant's (`"1539024"`).
     pub fn id(self) -> &'static str {
         match self {
-            Stage::Applied => "1",
-            Stage::Interview => "2",
-            Stage::Offer => "3",
-            Stage::Hired => "4",
+            Stage::Applied => "1539021",
+            Stage::Interview => "1539022",
+            Stage::Offer => "1539023",
+            Stage::Hired => "1539024",
+            Stage::Rejected => "1539025",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Applied => "Applied",
+            Stage::Interview => "Interview",
+            Stage::Offer => "Offer",
+            Stage::Hired => "Hired",
+            Stage::Rejected => "Rejected",
         }
     }
 
@@ -123,6 +144,7 @@ impl Stage {
             Stage::Interview => "interview",
             Stage::Offer => "offer",
             Stage::Hired => "hired",
+            Stage::Rejected => "rejected",
         }
     }
 }
@@ -158,6 +180,8 @@ impl SimApplication {
             stage: Stage::Hired,
             cv: CvFiles::PdfOnly,
             linkedin: None,
+            hired_at: None,
+            start_on: None,
             offers: Vec::new(),
             custom_attributes: Vec::new(),
             cv_bytes: None,

@@ -334,6 +334,7 @@ async fn handle(shared: &Shared, route: &Route, req: &Incoming) -> Reply {
         }
         Fault::HugeBody { bytes } => faults::huge_reply(bytes),
         Fault::IgnoresPaging => unpaged_listing(shared, route, req).await,
+        Fault::IgnoresStageFilter => unfiltered_listing(shared, route, req).await,
         Fault::LinksBackToFirstPage => looping_listing(shared, route, req).await,
         Fault::TruncatedJson => faults::truncate_reply(normal(shared, route, req).await),
         Fault::WrongTypes => wrong_types_reply(shared, route, req).await,
@@ -406,6 +407,27 @@ async fn normal(shared: &Shared, route: &Route, req: &Incoming) -> Reply {
 
 /// The listing as a server that ignores paging sends it: the first 1000 matching
 /// applications whatever page was asked for, and no `links.next`.
+async fn unfiltered_listing(shared: &Shared, route: &Route, req: &Incoming) -> Reply {
+    if !matches!(route, Route::ListApplications) {
+        return normal(shared, route, req).await;
+    }
+    let pairs: Vec<(String, String)> =
+        url::form_urlencoded::parse(req.query.as_deref().unwrap_or("").as_bytes())
+            .into_owned()
+            .filter(|(k, _)| k != "filter[stage_basic_type]" && k != "filter[stage_id]")
+            .collect();
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    let unfiltered = Incoming {
+        headers: req.headers.clone(),
+        path_and_query: format!("{PINPOINT_PREFIX}/applications?{query}"),
+        query: Some(query),
+        body: req.body.clone(),
+    };
+    pinpoint::list_applications(shared, &unfiltered)
+}
+
 async fn unpaged_listing(shared: &Shared, route: &Route, req: &Incoming) -> Reply {
     if !matches!(route, Route::ListApplications) {
         return normal(shared, route, req).await;

@@ -52,6 +52,33 @@ pub(crate) struct StoredApplication {
     pub app: SimApplication,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Set when it entered a Hired stage, and kept when it leaves again (the hostile reading:
+    /// `hired_at` is never proof of being hired now).
+    pub hired_at: Option<DateTime<Utc>>,
+    /// Set while it is in the Rejected stage.
+    pub rejected_at: Option<DateTime<Utc>>,
+}
+
+impl StoredApplication {
+    fn new(app: SimApplication, created_at: DateTime<Utc>, updated_at: DateTime<Utc>) -> Self {
+        let mut stored = StoredApplication {
+            app,
+            created_at,
+            updated_at,
+            hired_at: None,
+            rejected_at: None,
+        };
+        stored.entered(stored.app.stage, updated_at);
+        stored
+    }
+
+    /// The stage timestamps after moving to `stage` at `at`.
+    fn entered(&mut self, stage: Stage, at: DateTime<Utc>) {
+        if stage == Stage::Hired && self.hired_at.is_none() {
+            self.hired_at = Some(self.app.hired_at.unwrap_or(at));
+        }
+        self.rejected_at = (stage == Stage::Rejected).then_some(at);
+    }
 }
 
 pub(crate) struct StoredComment {
@@ -172,11 +199,7 @@ impl State {
             let created = base + chrono::Duration::hours(7 * i as i64);
             st.applications.insert(
                 app.id.clone(),
-                StoredApplication {
-                    app,
-                    created_at: created,
-                    updated_at: created + chrono::Duration::days(12),
-                },
+                StoredApplication::new(app, created, created + chrono::Duration::days(12)),
             );
         }
         for seed in s.existing_employees {
@@ -243,18 +266,14 @@ impl State {
         let now = Utc::now();
         match self.applications.get_mut(&app.id) {
             Some(stored) => {
+                let stage = app.stage;
                 stored.app = app;
                 stored.updated_at = now;
+                stored.entered(stage, now);
             }
             None => {
-                self.applications.insert(
-                    app.id.clone(),
-                    StoredApplication {
-                        app,
-                        created_at: now,
-                        updated_at: now,
-                    },
-                );
+                self.applications
+                    .insert(app.id.clone(), StoredApplication::new(app, now, now));
             }
         }
     }
@@ -263,8 +282,10 @@ impl State {
         self.listing_cache = None;
         match self.applications.get_mut(id) {
             Some(stored) => {
+                let now = Utc::now();
                 stored.app.stage = stage;
-                stored.updated_at = Utc::now();
+                stored.updated_at = now;
+                stored.entered(stage, now);
                 true
             }
             None => false,
