@@ -146,6 +146,15 @@ impl CvFolder {
     }
 }
 
+/// What to do when HiBob already holds a *former* employee (terminated) under a hire's email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnFormerEmployee {
+    /// Park the hire for a person: a rehire is HR's decision, made in HiBob.
+    Attention,
+    /// Adopt the former employee's record, as for anyone found by email.
+    Adopt,
+}
+
 #[derive(Debug, Clone)]
 pub struct PinpointConfig {
     pub base_url: Url,
@@ -177,6 +186,8 @@ pub struct HibobConfig {
     pub site: String,
     pub start_date_offset: Duration,
     pub cv_folder: CvFolder,
+    /// `hibob.on_former_employee`: a terminated employee with the hire's email.
+    pub on_former_employee: OnFormerEmployee,
     /// How long a new employee may stay invisible to search after HiBob accepted it.
     pub read_lag: Duration,
     /// How many emails one `POST /people/search` asks for.
@@ -339,6 +350,8 @@ struct RawHibob {
     start_date_offset: String,
     #[serde(default = "default_cv_folder")]
     cv_folder: String,
+    #[serde(default = "default_on_former_employee")]
+    on_former_employee: String,
     #[serde(default = "default_read_lag")]
     read_lag: String,
     #[serde(default = "default_search_batch")]
@@ -403,6 +416,9 @@ fn default_start_offset() -> String {
 }
 fn default_cv_folder() -> String {
     "shared".into()
+}
+fn default_on_former_employee() -> String {
+    "attention".into()
 }
 fn default_read_lag() -> String {
     "20s".into()
@@ -559,6 +575,16 @@ impl Config {
                 ));
             }
         };
+        let on_former_employee = match h.on_former_employee.as_str() {
+            "attention" => OnFormerEmployee::Attention,
+            "adopt" => OnFormerEmployee::Adopt,
+            other => {
+                return Err(invalid(
+                    "hibob.on_former_employee",
+                    format!("{other:?} is not a choice; write \"attention\" or \"adopt\""),
+                ));
+            }
+        };
         if !(1..=1000).contains(&h.search_batch_size) {
             return Err(invalid(
                 "hibob.search_batch_size",
@@ -581,6 +607,7 @@ impl Config {
                 "730d",
             )?,
             cv_folder,
+            on_former_employee,
             read_lag: parse_bounded(
                 "hibob.read_lag",
                 &h.read_lag,
@@ -782,6 +809,7 @@ impl Config {
                 site: "New York (Demo)".into(),
                 start_date_offset: Duration::from_secs(14 * 86400),
                 cv_folder: CvFolder::Shared,
+                on_former_employee: OnFormerEmployee::Attention,
                 read_lag: Duration::from_secs(20),
                 search_batch_size: 50,
                 credentials: HibobCredentials::ServiceUser {
@@ -1073,6 +1101,11 @@ path = "/tmp/ledger.sqlite3"
         assert!(e.contains("pinpoint.page_size"), "{e}");
         let e = error(&MINIMAL.replace("[hibob]", "[hibob]\ncv_folder = \"private\""));
         assert!(e.contains("hibob.cv_folder"), "{e}");
+        let e = error(&MINIMAL.replace("[hibob]", "[hibob]\non_former_employee = \"rehire\""));
+        assert!(
+            e.contains("hibob.on_former_employee") && e.contains("\"attention\""),
+            "{e}"
+        );
         let e = error(&MINIMAL.replace("New York (Demo)", " "));
         assert!(e.contains("hibob.site"), "{e}");
         let e = error(&format!(

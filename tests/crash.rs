@@ -305,6 +305,7 @@ impl Case {
                     email: "Ada@Example.com".into(),
                     site: "New York (Demo)".into(),
                     start_date: chrono::NaiveDate::from_ymd_opt(2025, 1, 6).unwrap(),
+                    termination_date: None,
                 })
             }
             Case::ReadLag => {
@@ -599,6 +600,7 @@ fn kill_loop(default_cycles: u64) {
                 surname: app.last_name.clone(),
                 email: app.email.clone(),
                 site: "New York (Demo)".into(),
+                termination_date: None,
                 start_date: chrono::NaiveDate::from_ymd_opt(2025, 1, 6).unwrap(),
             });
         }

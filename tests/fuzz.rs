@@ -673,7 +673,12 @@ proptest! {
         let found = hibob::found_employees(&body).unwrap();
         let expected: Vec<hibob::FoundEmployee> = employees
             .iter()
-            .map(|(id, _, _, email)| hibob::FoundEmployee { id: id.to_string(), email: email.clone() })
+            .map(|(id, _, _, email)| hibob::FoundEmployee {
+                id: id.to_string(),
+                email: email.clone(),
+                lifecycle_status: None,
+                termination_date: None,
+            })
             .collect();
         prop_assert_eq!(found, expected);
     }

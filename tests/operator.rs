@@ -30,6 +30,7 @@ fn grace_already_in_hibob() -> (SimApplication, SimEmployeeSeed) {
             email: "grace@example.com".into(),
             site: "London".into(),
             start_date: chrono::Utc::now().date_naive(),
+            termination_date: None,
         },
     )
 }

@@ -168,6 +168,7 @@ fn an_employee_already_in_hibob_is_adopted_not_duplicated() {
             email: "Ada@Example.com".into(),
             site: "London".into(),
             start_date: chrono::Utc::now().date_naive() + chrono::Days::new(30),
+            termination_date: None,
         });
     let world = World::new(scenario);
     let seeded = world.sim.employee_by_email("ada@example.com").unwrap();
@@ -729,4 +730,68 @@ fn a_listed_application_whose_document_contradicts_the_filter_gets_no_write() {
         assert!(world.sim.comments(id).is_empty(), "{id}");
     }
     assert_eq!(world.sim.count(Endpoint::CreatePerson), 1);
+}
+
+/// HiBob holds Ada as a former employee: terminated years ago.
+fn former_ada() -> Scenario {
+    Scenario::empty()
+        .with_job("1", "Engineer", Visibility::External)
+        .with_application(ada())
+        .with_employee(SimEmployeeSeed {
+            first_name: "Ada".into(),
+            surname: "Lovelace".into(),
+            email: "ada@example.com".into(),
+            site: "London".into(),
+            start_date: chrono::NaiveDate::from_ymd_opt(2019, 4, 1).unwrap(),
+            termination_date: chrono::NaiveDate::from_ymd_opt(2022, 6, 30),
+        })
+}
+
+#[test]
+fn a_former_employee_is_neither_adopted_nor_duplicated_until_hr_rehires_them() {
+    let world = World::new(former_ada());
+    let former = world.sim.employee_by_email("ada@example.com").unwrap();
+    world.sync().expect(3);
+    let entry = world.entry("1001");
+    assert_eq!(entry.status, HireStatus::NeedsAttention);
+    assert_eq!(
+        entry.hibob_employee_id, None,
+        "not marked done on a terminated record"
+    );
+    let message = entry.last_error.unwrap_or_default();
+    assert!(message.contains("former employee"), "{message}");
+    assert!(message.contains(&former.id), "{message}");
+    assert!(message.contains("hirebridge retry 1001"), "{message}");
+    assert_eq!(world.sim.write_calls(), 0, "no create, no CV, no comment");
+    // Parked: the next pass leaves it alone.
+    world.sync().expect(3);
+    assert_eq!(world.sim.write_calls(), 0);
+
+    // HR rehires Ada in HiBob, then asks hirebridge to go on.
+    let start = chrono::Utc::now().date_naive() + chrono::Days::new(14);
+    world.sim.rehire("ada@example.com", start);
+    world.hirebridge(&["retry", "1001"]).expect(0);
+    world.sync().expect(0);
+    let entry = world.entry("1001");
+    assert_eq!(entry.status, HireStatus::Done);
+    assert_eq!(entry.hibob_employee_id.as_deref(), Some(former.id.as_str()));
+    assert_eq!(entry.employee_origin, Some(EmployeeOrigin::Adopted));
+    assert_eq!(world.sim.count(Endpoint::CreatePerson), 0);
+    assert_eq!(world.sim.comments("1001").len(), 1);
+}
+
+#[test]
+fn on_former_employee_adopt_links_the_former_record() {
+    let world = World::new(former_ada());
+    let config = std::fs::read_to_string(&world.config_path)
+        .unwrap()
+        .replace("[hibob]\n", "[hibob]\non_former_employee = \"adopt\"\n");
+    std::fs::write(&world.config_path, config).unwrap();
+    world.sync().expect(0);
+    let former = world.sim.employee_by_email("ada@example.com").unwrap();
+    assert_eq!(
+        world.entry("1001").hibob_employee_id.as_deref(),
+        Some(former.id.as_str())
+    );
+    assert_eq!(world.sim.count(Endpoint::CreatePerson), 0);
 }

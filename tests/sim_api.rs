@@ -308,6 +308,7 @@ async fn show_inactive_and_search_validation() {
         email: "old@example.com".into(),
         site: "London".into(),
         start_date: chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+        termination_date: None,
     }))
     .unwrap();
     hb_post(&sim, "/people", &person("New", "new@example.com", &future)).await;

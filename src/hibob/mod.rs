@@ -190,7 +190,8 @@ impl HibobClient {
         }
         // `showInactive` matters: a new hire with a future start date is not active yet.
         let body = json!({
-            "fields": ["root.id", "root.email"],
+            // The lifecycle tells a future starter (adopt) from a former employee (a rehire).
+            "fields": ["root.id", "root.email", "internal.lifecycleStatus", "internal.terminationDate"],
             "filters": [{ "fieldPath": "root.email", "operator": "equals", "values": emails }],
             "showInactive": true,
         });

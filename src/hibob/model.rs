@@ -10,6 +10,28 @@ use serde_json::Value;
 pub struct FoundEmployee {
     pub id: String,
     pub email: String,
+    /// `internal.lifecycleStatus` (`hired`, `employed`, `terminated`, …) when HiBob sent it.
+    pub lifecycle_status: Option<String>,
+    /// `internal.terminationDate` (`YYYY-MM-DD`) when HiBob sent one.
+    pub termination_date: Option<String>,
+}
+
+impl FoundEmployee {
+    /// Whether this is a former employee (a rehire is a person's decision), as of `today`:
+    /// the lifecycle status says `terminated`; or, without a status, a termination date that
+    /// has passed. A status other than `terminated` wins over a termination date: a person
+    /// rehired in HiBob keeps the old date in their history. Neither sent: not former (the
+    /// service user may not see them; see README "API assumptions").
+    pub fn is_former(&self, today: NaiveDate) -> bool {
+        match &self.lifecycle_status {
+            Some(status) => status.eq_ignore_ascii_case("terminated"),
+            None => self
+                .termination_date
+                .as_deref()
+                .and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok())
+                .is_some_and(|day| day <= today),
+        }
+    }
 }
 
 /// The fields hirebridge sends when it creates an employee.
@@ -145,9 +167,21 @@ pub fn found_employees(body: &[u8]) -> Result<Vec<FoundEmployee>, String> {
             let email = field("email")
                 .and_then(Value::as_str)
                 .ok_or("an employee in the answer has no `email`")?;
+            // Asked as `internal.*`: nested under `internal`, or flat under the dotted path.
+            let internal = |name: &str| {
+                e.get("internal")
+                    .and_then(|i| i.get(name))
+                    .or_else(|| e.get(format!("internal.{name}").as_str()))
+                    .and_then(Value::as_str)
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+            };
             Ok(FoundEmployee {
                 id,
                 email: email.trim().to_owned(),
+                lifecycle_status: internal("lifecycleStatus"),
+                termination_date: internal("terminationDate"),
             })
         })
         .collect()
@@ -299,7 +333,9 @@ mod tests {
                 found_employees(body).unwrap(),
                 vec![FoundEmployee {
                     id: "3397352260643062621".into(),
-                    email: "ada@example.com".into()
+                    email: "ada@example.com".into(),
+                    lifecycle_status: None,
+                    termination_date: None,
                 }]
             );
         }

@@ -156,14 +156,13 @@ impl Reconciler {
             match self.parts.hibob.search_by_emails(&emails).await {
                 Ok(found) => {
                     for entry in batch {
-                        let lookup = plan::lookup_for(&entry.email, &found).map_err(|ids| {
-                            format!(
-                                "HiBob has {} employees with the email {}: {}; link the right one by hand",
-                                ids.len(),
-                                entry.email,
-                                ids.join(", ")
-                            )
-                        });
+                        let lookup = plan::lookup_for(
+                            &entry.email,
+                            &found,
+                            Utc::now().date_naive(),
+                            self.parts.settings.on_former_employee,
+                        )
+                        .map_err(|problem| problem.message(&entry.email, &entry.application_id));
                         lookups.insert(entry.application_id.clone(), lookup);
                     }
                 }

@@ -50,6 +50,8 @@ pub struct Settings {
     pub mapping: crate::mapping::Mapping,
     /// `pinpoint.hired_stage_ids`: stages the operator names as hired.
     pub hired_stage_ids: Vec<String>,
+    /// `hibob.on_former_employee`.
+    pub on_former_employee: crate::config::OnFormerEmployee,
 }
 
 impl Settings {
@@ -64,6 +66,7 @@ impl Settings {
             concurrency: config.sync.concurrency,
             mapping: config.mapping.clone(),
             hired_stage_ids: config.pinpoint.hired_stage_ids.clone(),
+            on_former_employee: config.hibob.on_former_employee,
         }
     }
 }
@@ -753,18 +756,13 @@ impl Parts {
         lookups: &mut HashMap<String, Lookup>,
         summary: &mut PassSummary,
     ) -> Result<(), LedgerError> {
-        match plan::lookup_for(&entry.email, found) {
+        let today = Utc::now().date_naive();
+        match plan::lookup_for(&entry.email, found, today, self.settings.on_former_employee) {
             Ok(lookup) => {
                 lookups.insert(entry.application_id.clone(), lookup);
             }
-            Err(ids) => {
-                let message = format!(
-                    "HiBob has {} employees with the email {}: {}; resolve the duplicate in HiBob, then run `hirebridge retry {}`",
-                    ids.len(),
-                    entry.email,
-                    ids.join(", "),
-                    entry.application_id
-                );
+            Err(problem) => {
+                let message = problem.message(&entry.email, &entry.application_id);
                 self.park_at_lookup(pass, entry, &message, summary)?;
             }
         }

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::config::OnFormerEmployee;
 use crate::ledger::{CvState, EmployeeOrigin, HireStatus, LedgerEntry, StepState};
 use crate::pinpoint::HiredApplication;
 
@@ -61,18 +62,64 @@ impl Step {
 pub fn lookup_for(
     email: &str,
     found: &[crate::hibob::FoundEmployee],
-) -> Result<Lookup, Vec<String>> {
-    let ids: Vec<String> = found
+    today: chrono::NaiveDate,
+    on_former: OnFormerEmployee,
+) -> Result<Lookup, LookupProblem> {
+    let same: Vec<&crate::hibob::FoundEmployee> = found
         .iter()
         .filter(|f| f.email.eq_ignore_ascii_case(email))
-        .map(|f| f.id.clone())
         .collect();
-    match ids.as_slice() {
+    match same.as_slice() {
         [] => Ok(Lookup::NotFound),
+        [one] if on_former == OnFormerEmployee::Attention && one.is_former(today) => {
+            Err(LookupProblem::FormerEmployee {
+                employee_id: one.id.clone(),
+                terminated: one.termination_date.clone(),
+            })
+        }
         [one] => Ok(Lookup::Found {
-            employee_id: one.clone(),
+            employee_id: one.id.clone(),
         }),
-        _ => Err(ids),
+        _ => Err(LookupProblem::Duplicates(
+            same.iter().map(|f| f.id.clone()).collect(),
+        )),
+    }
+}
+
+/// Why a search answer cannot be acted on without a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LookupProblem {
+    /// Several employees hold the email: which one is the hire is a person's call.
+    Duplicates(Vec<String>),
+    /// The one employee holding the email is a former employee: adopting would mark the hire
+    /// done on a terminated record, creating would fail (emails are unique). A rehire is HR's
+    /// decision, made in HiBob.
+    FormerEmployee {
+        employee_id: String,
+        terminated: Option<String>,
+    },
+}
+
+impl LookupProblem {
+    /// What the operator reads, ending with what to do.
+    pub fn message(&self, email: &str, application_id: &str) -> String {
+        match self {
+            LookupProblem::Duplicates(ids) => format!(
+                "HiBob has {} employees with the email {email}: {}; resolve the duplicate in HiBob, then run `hirebridge retry {application_id}`",
+                ids.len(),
+                ids.join(", "),
+            ),
+            LookupProblem::FormerEmployee {
+                employee_id,
+                terminated,
+            } => format!(
+                "HiBob holds a former employee with the email {email} (employee {employee_id}{}): a rehire; rehire them in HiBob (or give the new hire another address), then run `hirebridge retry {application_id}` (or set hibob.on_former_employee = \"adopt\")",
+                terminated
+                    .as_deref()
+                    .map(|d| format!(", terminated {d}"))
+                    .unwrap_or_default(),
+            ),
+        }
     }
 }
 

@@ -102,9 +102,24 @@ fn employee_summary(e: &SimEmployee) -> Value {
         "surname": e.surname,
         "displayName": format!("{} {}", e.first_name, e.surname),
         "work": {"site": e.site, "startDate": e.start_date.format("%Y-%m-%d").to_string()},
+        "internal": {
+            "lifecycleStatus": lifecycle_status(e),
+            "terminationDate": e.termination_date.map(|d| d.format("%Y-%m-%d").to_string()),
+        },
     });
     merge(&mut out, &e.body);
     out
+}
+
+/// HiBob's lifecycle status: `terminated` after a termination, `hired` before the start date
+/// (a future starter, inactive), else `employed`.
+fn lifecycle_status(e: &SimEmployee) -> &'static str {
+    let today = Utc::now().date_naive();
+    match e.termination_date {
+        Some(day) if day <= today => "terminated",
+        _ if e.start_date > today => "hired",
+        _ => "employed",
+    }
 }
 
 /// Deep-merges `from` into `into` (objects by key; anything else replaces).
@@ -395,6 +410,7 @@ fn create_inner(shared: &Shared, req: &Incoming) -> Reply {
             email,
             site,
             start_date,
+            termination_date: None,
             body: body.clone(),
         },
         created: Some(Instant::now()),

@@ -214,6 +214,21 @@ impl Sim {
         st.jobs.insert(job.id.clone(), job);
     }
 
+    /// HR rehires a former employee in HiBob: the termination is gone and the person starts
+    /// (again) on `start_date`.
+    ///
+    /// # Panics
+    /// If no employee has that email.
+    pub fn rehire(&self, email: &str, start_date: chrono::NaiveDate) {
+        let mut st = self.shared.lock();
+        let index = st
+            .index_of_email(&email.to_lowercase())
+            .unwrap_or_else(|| panic!("sim: no employee with email {email}"));
+        let emp = &mut st.employees[index].emp;
+        emp.termination_date = None;
+        emp.start_date = start_date;
+    }
+
     /// Moves an application to another stage and bumps its `updated_at`.
     ///
     /// # Panics
@@ -326,6 +341,7 @@ impl Sim {
                 email: worked.email.to_owned(),
                 site: worked.site.to_owned(),
                 start_date: worked.start_date,
+                termination_date: None,
                 body: worked.body,
             },
             created: None,

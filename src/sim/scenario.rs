@@ -165,6 +165,8 @@ pub struct SimEmployeeSeed {
     pub email: String,
     pub site: String,
     pub start_date: NaiveDate,
+    /// A former employee: terminated on this day (inactive, `lifecycleStatus` "terminated").
+    pub termination_date: Option<NaiveDate>,
 }
 
 impl SimApplication {
@@ -371,18 +373,21 @@ impl Scenario {
             email: "Grace.Hopper@Example.com".into(),
             site: "New York (Demo)".into(),
             start_date: NaiveDate::from_ymd_opt(2024, 3, 4).expect("valid date"),
+            termination_date: Option::None,
         });
         s.existing_employees.push(SimEmployeeSeed {
             first_name: "Margaret".into(),
             surname: "Hamilton".into(),
             email: demo_email("Margaret", "Hamilton"),
             site: "London".into(),
+            termination_date: Option::None,
             start_date: Utc::now().date_naive() + Days::new(21),
         });
         s.existing_employees.push(SimEmployeeSeed {
             first_name: "Dana".into(),
             surname: "Scully".into(),
             email: "dana.scully@example.com".into(),
+            termination_date: Option::None,
             site: "Tel Aviv".into(),
             start_date: NaiveDate::from_ymd_opt(2022, 9, 1).expect("valid date"),
         });

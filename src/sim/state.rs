@@ -21,6 +21,8 @@ pub struct SimEmployee {
     pub email: String,
     pub site: String,
     pub start_date: NaiveDate,
+    /// A former employee's termination day.
+    pub termination_date: Option<NaiveDate>,
     /// The JSON body it was created with (`Null` for seeded employees).
     pub body: Value,
 }
@@ -212,6 +214,7 @@ impl State {
                     email: seed.email,
                     site: seed.site,
                     start_date: seed.start_date,
+                    termination_date: seed.termination_date,
                     body: Value::Null,
                 },
                 created: None,
