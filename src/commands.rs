@@ -461,7 +461,7 @@ fn exit_for_entries(entries: &[hirebridge::ledger::LedgerEntry]) -> Exit {
         .any(|e| e.status == HireStatus::NeedsAttention)
     {
         Exit::NeedsAttention
-    } else if entries.iter().any(|e| e.status != HireStatus::Done) {
+    } else if entries.iter().any(|e| !e.status.is_settled()) {
         Exit::Retrying
     } else {
         Exit::Ok

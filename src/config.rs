@@ -222,6 +222,50 @@ pub struct HttpConfig {
 pub struct SyncConfig {
     /// Hires worked on at once: overlaps network latency; the gates still pace every call.
     pub concurrency: usize,
+    /// `sync.hired_since`: hires before it are not written for. `None`: the ledger's go-live.
+    pub hired_since: Option<HiredSince>,
+}
+
+/// `sync.hired_since`: a fixed moment, or an age that moves with the clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HiredSince {
+    /// A day (midnight UTC) or an RFC 3339 time.
+    At(chrono::DateTime<chrono::Utc>),
+    /// An age such as `90d`: the cutoff is that long before each pass.
+    Age(Duration),
+}
+
+impl HiredSince {
+    /// The cutoff as of `now`.
+    pub fn cutoff(self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        match self {
+            HiredSince::At(at) => at,
+            HiredSince::Age(age) => {
+                now - chrono::Duration::from_std(age).unwrap_or(chrono::Duration::MAX)
+            }
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, ConfigError> {
+        let text = text.trim();
+        if let Ok(day) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            return Ok(HiredSince::At(
+                day.and_time(chrono::NaiveTime::MIN).and_utc(),
+            ));
+        }
+        if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
+            return Ok(HiredSince::At(at.with_timezone(&chrono::Utc)));
+        }
+        match humantime::parse_duration(text) {
+            Ok(age) => Ok(HiredSince::Age(age)),
+            Err(_) => Err(invalid(
+                "sync.hired_since",
+                format!(
+                    "{text:?} is not a day, a time or an age; write e.g. \"2026-01-01\", \"2026-01-01T09:00:00Z\" or \"90d\""
+                ),
+            )),
+        }
+    }
 }
 
 /// Backoff for a hire whose last attempt failed transiently: capped exponential with full jitter.
@@ -387,6 +431,7 @@ struct RawHttp {
 #[serde(deny_unknown_fields)]
 struct RawSync {
     concurrency: Option<i64>,
+    hired_since: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -670,6 +715,12 @@ impl Config {
                 ),
             ));
         }
+        let hired_since = raw
+            .sync
+            .hired_since
+            .as_deref()
+            .map(HiredSince::parse)
+            .transpose()?;
         let retry = RetryConfig {
             initial: optional_duration(
                 "retry.initial",
@@ -702,6 +753,7 @@ impl Config {
             retry,
             sync: SyncConfig {
                 concurrency: concurrency as usize,
+                hired_since,
             },
             mapping,
             webhook,
@@ -831,7 +883,11 @@ impl Config {
                 initial: Duration::from_secs(30),
                 max: Duration::from_secs(600),
             },
-            sync: SyncConfig { concurrency: 4 },
+            // The simulated hires are recent: a demo shows them being done.
+            sync: SyncConfig {
+                concurrency: 4,
+                hired_since: Some(HiredSince::Age(Duration::from_secs(30 * 86400))),
+            },
             mapping: crate::mapping::Mapping::default_for("New York (Demo)"),
             webhook: None,
         })
@@ -1128,6 +1184,8 @@ path = "/tmp/ledger.sqlite3"
         assert!(e.contains("hibob.read_lag"), "{e}");
         let e = error(&format!("{MINIMAL}\n[sync]\nconcurrency = 0"));
         assert!(e.contains("sync.concurrency"), "{e}");
+        let e = error(&format!("{MINIMAL}\n[sync]\nhired_since = \"last spring\""));
+        assert!(e.contains("sync.hired_since") && e.contains("90d"), "{e}");
         let e = error(&format!("{MINIMAL}\n[http]\nread_retries = 99"));
         assert!(e.contains("http.read_retries"), "{e}");
     }

@@ -797,7 +797,7 @@ fn crash_images_of_the_ledger_taken_mid_pass_open_sound_and_resume_to_one_of_eve
     let world = World::with(
         scenario,
         Settings {
-            extra: "[sync]\nconcurrency = 2\n".into(),
+            sync: "hired_since = \"2000-01-01\"\nconcurrency = 2".into(),
             ..Settings::default()
         },
     );

@@ -46,7 +46,7 @@ fn a_fixed_window_is_never_exceeded_across_several_windows() {
         Settings {
             // The configured hint matches the server: 5 per second.
             hibob_rate_limit: "5/1s",
-            extra: "[sync]\nconcurrency = 4".into(),
+            sync: "hired_since = \"2000-01-01\"\nconcurrency = 4".into(),
             ..Settings::default()
         },
     );
@@ -67,7 +67,7 @@ fn the_servers_headers_keep_a_too_generous_config_under_the_limit() {
     let world = World::with(
         with_cvs(16, 6).with_rate_limit(5, Duration::from_secs(1)),
         Settings {
-            extra: "[sync]\nconcurrency = 8".into(),
+            sync: "hired_since = \"2000-01-01\"\nconcurrency = 8".into(),
             ..Settings::default()
         },
     );
@@ -222,7 +222,7 @@ fn a_refused_token_costs_one_request_even_with_concurrency() {
     let world = World::with(
         with_cvs(20, 2),
         Settings {
-            extra: "[sync]\nconcurrency = 8".into(),
+            sync: "hired_since = \"2000-01-01\"\nconcurrency = 8".into(),
             ..Settings::default()
         },
     );

@@ -75,6 +75,9 @@ site = "New York (Demo)"
 [ledger]
 path = "{ledger}"
 
+[sync]
+hired_since = "3650d"
+
 [schedule]
 {schedule}
 "#,
@@ -121,6 +124,11 @@ async fn record_as_worked(simulator: &Sim, config: &Config) -> Result<(), BenchE
     ledger.stop_syncing_for_bench()?;
     let pass = ledger.begin_pass("bench-seed", Utc::now())?;
     let mut summary = PassSummary::default();
+    // A seeded tenant's hires are all the bench's to work: no cutoff.
+    let everything = crate::reconcile::Cutoff {
+        at: chrono::DateTime::<Utc>::MIN_UTC,
+        configured: true,
+    };
     for first in pinpoint.first_pages() {
         let mut next = Some(first);
         while let Some(request) = next.take() {
@@ -134,7 +142,7 @@ async fn record_as_worked(simulator: &Sim, config: &Config) -> Result<(), BenchE
             let observed: Vec<ObservedHire<'_>> = page
                 .applications
                 .iter()
-                .map(crate::reconcile::observed)
+                .map(|a| crate::reconcile::observed(a, &everything))
                 .collect();
             let (entries, new) = ledger.observe(pass, Utc::now(), &observed)?;
             summary.new += new;

@@ -69,14 +69,22 @@ pub enum HireStatus {
     Failed,
     /// Parked: a person must act (invalid data, refused credentials).
     NeedsAttention,
+    /// Hired before the go-live cutoff (`sync.hired_since`): nothing is written for it unless
+    /// the cutoff moves earlier or an operator runs `retry`. Settled.
+    Skipped,
+    /// Left the Hired stage before it was done: nothing more is written for it (an employee
+    /// already made is reported, never deleted). Settled.
+    Withdrawn,
 }
 
 impl HireStatus {
-    pub const ALL: [HireStatus; 4] = [
+    pub const ALL: [HireStatus; 6] = [
         HireStatus::Pending,
         HireStatus::Done,
         HireStatus::Failed,
         HireStatus::NeedsAttention,
+        HireStatus::Skipped,
+        HireStatus::Withdrawn,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -85,7 +93,18 @@ impl HireStatus {
             HireStatus::Done => "done",
             HireStatus::Failed => "failed",
             HireStatus::NeedsAttention => "needs_attention",
+            HireStatus::Skipped => "skipped",
+            HireStatus::Withdrawn => "withdrawn",
         }
+    }
+
+    /// Nothing more will happen to it by itself, and nobody needs to act: `done`, `skipped`,
+    /// `withdrawn`. Settled hires never make `sync` or `status` exit non-zero.
+    pub fn is_settled(self) -> bool {
+        matches!(
+            self,
+            HireStatus::Done | HireStatus::Skipped | HireStatus::Withdrawn
+        )
     }
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -205,6 +224,10 @@ pub struct LedgerEntry {
     pub last_seen_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub done_at: Option<DateTime<Utc>>,
+    /// When Pinpoint says it was hired (`hired_at`), as last listed.
+    pub hired_at: Option<DateTime<Utc>>,
+    /// A done hire found out of the Hired stage: HR may act in HiBob; hirebridge never deletes.
+    pub unhired_at: Option<DateTime<Utc>>,
 }
 
 impl LedgerEntry {
@@ -246,13 +269,18 @@ impl LedgerEntry {
             last_seen_at: now,
             updated_at: now,
             done_at: None,
+            hired_at: None,
+            unhired_at: None,
         }
     }
 
     /// Whether the pass should work on this hire now.
     pub fn is_due(&self, now: DateTime<Utc>) -> bool {
         match self.status {
-            HireStatus::Done | HireStatus::NeedsAttention => false,
+            HireStatus::Done
+            | HireStatus::NeedsAttention
+            | HireStatus::Skipped
+            | HireStatus::Withdrawn => false,
             HireStatus::Pending | HireStatus::Failed => {
                 self.next_attempt_at.is_none_or(|at| at <= now)
             }
@@ -287,6 +315,10 @@ pub struct ObservedHire<'a> {
     pub first_name: &'a str,
     pub last_name: &'a str,
     pub job_title: Option<&'a str>,
+    /// Pinpoint's `hired_at`.
+    pub hired_at: Option<DateTime<Utc>>,
+    /// Why it is left out (hired before the cutoff), or `None` when it is included.
+    pub before_cutoff: Option<String>,
 }
 
 /// Identifies a pass in the event log.
@@ -312,7 +344,8 @@ const ENTRY_COLUMNS: &str = "application_id, email, first_name, last_name, job_t
     employee_state, employee_origin, hibob_employee_id, employee_intent_at, employee_done_at, \
     cv_state, cv_document_id, cv_document_name, cv_intent_at, cv_done_at, \
     comment_state, comment_id, comment_intent_at, comment_done_at, \
-    attempts, failures, last_error, next_attempt_at, first_seen_at, last_seen_at, updated_at, done_at";
+    attempts, failures, last_error, next_attempt_at, first_seen_at, last_seen_at, updated_at, done_at, \
+    hired_at, unhired_at";
 
 fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<LedgerEntry> {
     let step = |s: String| match s.as_str() {
@@ -363,6 +396,8 @@ fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<LedgerEntry> {
         last_seen_at: time(row.get(25)?).unwrap_or_default(),
         updated_at: time(row.get(26)?).unwrap_or_default(),
         done_at: time(row.get(27)?),
+        hired_at: time(row.get(28)?),
+        unhired_at: time(row.get(29)?),
     })
 }
 
@@ -500,13 +535,55 @@ impl Ledger {
     fn migrate(&mut self) -> Result<()> {
         let found = self.schema_version()?;
         refuse_newer(&self.path, found)?;
+        if found as usize >= schema::MIGRATIONS.len() {
+            return Ok(());
+        }
+        // A migration that rebuilds a table drops it while others still refer to it: foreign
+        // keys are off meanwhile (the pragma is ignored inside a transaction), and checked
+        // before they are turned back on.
+        let enforced: bool = self
+            .conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+        self.conn.execute_batch("PRAGMA foreign_keys = OFF")?;
         for (index, sql) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
             let tx = self.conn.transaction()?;
             tx.execute_batch(sql)?;
+            let broken: Option<String> = tx
+                .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+                .optional()?;
+            if let Some(table) = broken {
+                return Err(LedgerError::Sql(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                    Some(format!(
+                        "migration to version {} left a broken reference in {table}",
+                        index + 1
+                    )),
+                )));
+            }
             tx.pragma_update(None, "user_version", (index + 1) as i64)?;
             tx.commit()?;
         }
+        if enforced {
+            self.conn.execute_batch("PRAGMA foreign_keys = ON")?;
+        }
         Ok(())
+    }
+
+    /// When this ledger went live: the default cutoff for hires (`sync.hired_since`). Fixed
+    /// when the ledger was made (for a ledger older than the setting, its first pass).
+    pub fn go_live_at(&self) -> Result<DateTime<Utc>> {
+        let value: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM ledger_meta WHERE key = 'go_live_at'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(value
+            .and_then(|v| v.parse::<i64>().ok())
+            .and_then(|m| time(Some(m)))
+            .unwrap_or_default())
     }
 
     // ---- passes ----------------------------------------------------------------------------
@@ -595,15 +672,22 @@ impl Ledger {
             || entry.first_name != hire.first_name
             || entry.last_name != hire.last_name
             || entry.job_title.as_deref() != hire.job_title;
-        now - entry.last_seen_at >= Self::LAST_SEEN_RESOLUTION
+        // An open hire is stamped every pass that lists it (there are few): after a complete
+        // listing, an open hire stamped before the pass was not listed — it may be withdrawn.
+        let open = !entry.status.is_settled();
+        open || entry.unhired_at.is_some()
+            || entry.hired_at != hire.hired_at
+            || now - entry.last_seen_at >= Self::LAST_SEEN_RESOLUTION
             || (entry.employee == StepState::Pending && contact_changed)
     }
 
     /// Merges one listing page into the ledger in a single transaction and returns the rows
-    /// with how many were new. New hires become
-    /// `pending` (with a `detected` event), known ones get `last_seen_at` (to within
-    /// [`Self::LAST_SEEN_RESOLUTION`]). Contact details of a
-    /// hire whose employee does not exist yet follow Pinpoint; after that they are history.
+    /// with how many were new. New hires become `pending` (with a `detected` event), or
+    /// `skipped` when hired before the cutoff; a skipped hire the cutoff now includes becomes
+    /// `pending` (a backfill); a withdrawn one listed again is `pending` again; a done hire
+    /// listed again is no longer `unhired`. Known ones get `last_seen_at` (to within
+    /// [`Self::LAST_SEEN_RESOLUTION`], open ones every pass). Contact details of a hire whose
+    /// employee does not exist yet follow Pinpoint; after that they are history.
     pub fn observe(
         &mut self,
         pass: PassId,
@@ -617,7 +701,7 @@ impl Ledger {
             // A known hire (every hire of a settled tenant, every pass) costs this one
             // statement, which hands back the row as it now is.
             let mut refresh = tx.prepare_cached(&format!(
-                "UPDATE hires SET last_seen_at = ?2,
+                "UPDATE hires SET last_seen_at = ?2, hired_at = ?7, unhired_at = NULL,
                     email = CASE WHEN employee_state = 'pending' THEN ?3 ELSE email END,
                     first_name = CASE WHEN employee_state = 'pending' THEN ?4 ELSE first_name END,
                     last_name = CASE WHEN employee_state = 'pending' THEN ?5 ELSE last_name END,
@@ -627,34 +711,74 @@ impl Ledger {
             ))?;
             let mut insert = tx.prepare_cached(
                 "INSERT INTO hires (application_id, email, first_name, last_name, job_title, status,
-                                    first_seen_at, last_seen_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6, ?6)
+                                    last_error, hired_at, first_seen_at, last_seen_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?9)
                  ON CONFLICT (application_id) DO NOTHING",
             )?;
-            let mut event = tx.prepare_cached(
-                "INSERT INTO events (application_id, at, pass_id, step, outcome, detail)
-                 VALUES (?1, ?2, ?3, 'hire', 'detected', ?4)",
-            )?;
-            // A record parked as unusable that now lists cleanly was fixed in Pinpoint.
-            let mut release = tx.prepare_cached(
+            // A record parked as unusable that now lists cleanly was fixed in Pinpoint; a
+            // skipped hire the cutoff now includes, or a withdrawn one listed again, is open.
+            let mut reopen = tx.prepare_cached(
                 "UPDATE hires SET status = 'pending', park_kind = NULL, last_error = NULL,
                     next_attempt_at = NULL, updated_at = ?2
-                 WHERE application_id = ?1 AND status = 'needs_attention' AND park_kind = 'unusable'",
+                 WHERE application_id = ?1 AND (status IN ('skipped', 'withdrawn')
+                    OR (status = 'needs_attention' AND park_kind = 'unusable'))",
             )?;
             let mut lookup = tx.prepare_cached(&format!(
                 "SELECT {ENTRY_COLUMNS} FROM hires WHERE application_id = ?1"
             ))?;
             for h in hires {
-                // A settled tenant's pass only reads: a known hire's row is rewritten when
-                // Pinpoint's contact details still matter and changed, or `last_seen_at` is
-                // older than its resolution. Rewriting every row every pass would grow the WAL
-                // by the whole table and fsync it, for a timestamp.
+                // A settled tenant's pass only reads: a known hire's row is rewritten when it
+                // is open, Pinpoint's details changed where they still matter, or
+                // `last_seen_at` is older than its resolution. Rewriting every row every pass
+                // would grow the WAL by the whole table and fsync it, for a timestamp.
                 let known = lookup
                     .query_row(params![h.application_id], entry_from_row)
                     .optional()?;
-                let refreshed = match known {
-                    Some(entry) if !Self::needs_refresh(&entry, h, now) => Some(entry),
-                    Some(_) => refresh
+                let Some(known) = known else {
+                    let (status, reason) = match &h.before_cutoff {
+                        None => ("pending", None),
+                        Some(reason) => ("skipped", Some(reason.as_str())),
+                    };
+                    if insert.execute(params![
+                        h.application_id,
+                        h.email,
+                        h.first_name,
+                        h.last_name,
+                        h.job_title,
+                        status,
+                        reason,
+                        h.hired_at.map(ms),
+                        ms(now)
+                    ])? == 1
+                    {
+                        new += 1;
+                        let who = format!("{} {} <{}>", h.first_name, h.last_name, h.email);
+                        let (outcome, detail) = match reason {
+                            None => ("detected", format!("hired in Pinpoint: {who}")),
+                            Some(reason) => (
+                                "skipped",
+                                format!("hired in Pinpoint: {who}; not written: {reason}"),
+                            ),
+                        };
+                        insert_event(&tx, h.application_id, now, pass, "hire", outcome, &detail)?;
+                    }
+                    entries.push(None);
+                    continue;
+                };
+                let reopened = match known.status {
+                    HireStatus::Skipped if h.before_cutoff.is_none() => Some((
+                        "included",
+                        "sync.hired_since now includes it: written from this pass on (a backfill)",
+                    )),
+                    HireStatus::Withdrawn => Some(("relisted", "listed in a Hired stage again")),
+                    HireStatus::NeedsAttention => {
+                        Some(("released", "the Pinpoint record is usable now"))
+                    }
+                    _ => None,
+                };
+                let unhired = known.unhired_at.is_some();
+                let refreshed = if Self::needs_refresh(&known, h, now) {
+                    refresh
                         .query_row(
                             params![
                                 h.application_id,
@@ -662,59 +786,39 @@ impl Ledger {
                                 h.email,
                                 h.first_name,
                                 h.last_name,
-                                h.job_title
+                                h.job_title,
+                                h.hired_at.map(ms)
                             ],
                             entry_from_row,
                         )
-                        .optional()?,
-                    None => None,
+                        .optional()?
+                } else {
+                    Some(known)
                 };
-                match refreshed {
-                    Some(entry) if entry.status != HireStatus::NeedsAttention => {
-                        entries.push(Some(entry));
-                    }
-                    Some(_) => {
-                        if release.execute(params![h.application_id, ms(now)])? == 1 {
-                            insert_event(
-                                &tx,
-                                h.application_id,
-                                now,
-                                pass,
-                                "hire",
-                                "released",
-                                "the Pinpoint record is usable now",
-                            )?;
+                if unhired {
+                    insert_event(
+                        &tx,
+                        h.application_id,
+                        now,
+                        pass,
+                        "hire",
+                        "rehired",
+                        "listed in a Hired stage again",
+                    )?;
+                }
+                match reopened {
+                    Some((outcome, why)) => {
+                        if reopen.execute(params![h.application_id, ms(now)])? == 1 {
+                            insert_event(&tx, h.application_id, now, pass, "hire", outcome, why)?;
                         }
                         entries.push(None);
                     }
-                    None => {
-                        if insert.execute(params![
-                            h.application_id,
-                            h.email,
-                            h.first_name,
-                            h.last_name,
-                            h.job_title,
-                            ms(now)
-                        ])? == 1
-                        {
-                            new += 1;
-                            event.execute(params![
-                                h.application_id,
-                                ms(now),
-                                pass.0,
-                                format!(
-                                    "hired in Pinpoint: {} {} <{}>",
-                                    h.first_name, h.last_name, h.email
-                                )
-                            ])?;
-                        }
-                        entries.push(None);
-                    }
+                    None => entries.push(refreshed),
                 }
             }
         }
         tx.commit()?;
-        // Rows not handed back by the refresh (new, released) are read as committed.
+        // Rows not handed back by the refresh (new, reopened) are read as committed.
         let mut out = Vec::with_capacity(hires.len());
         for (h, entry) in hires.iter().zip(entries) {
             match entry {
@@ -1023,10 +1127,12 @@ impl Ledger {
         let tx = self.conn.transaction()?;
         let ids: Vec<String> = {
             let mut stmt = tx.prepare(
+                // One named hire in any state but done (a skipped or withdrawn one is included
+                // on purpose); all of them means every failed or parked one.
                 "SELECT application_id FROM hires
-                 WHERE status IN ('failed', 'needs_attention', 'pending')
-                   AND (?1 IS NULL OR application_id = ?1)
-                   AND (?1 IS NOT NULL OR status != 'pending')",
+                 WHERE (?1 IS NOT NULL AND application_id = ?1
+                        AND status IN ('failed', 'needs_attention', 'pending', 'skipped', 'withdrawn'))
+                    OR (?1 IS NULL AND status IN ('failed', 'needs_attention'))",
             )?;
             stmt.query_map([application_id], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?

@@ -101,6 +101,78 @@ CREATE TABLE hired_stages (
     learned_at      INTEGER NOT NULL
 ) STRICT;
 "#,
+    // v4: HR's lifecycle and the go-live cutoff. Statuses `skipped` (hired before the cutoff:
+    // never written for unless included) and `withdrawn` (left the Hired stage before done);
+    // Pinpoint's `hired_at`, and `unhired_at` (a done hire that left the Hired stage). SQLite
+    // cannot change a CHECK constraint, so the table is rebuilt (foreign keys are off while
+    // migrating; see `Ledger::migrate`). The cutoff's default is the ledger's go-live: for an
+    // existing ledger, its first pass.
+    r#"
+CREATE TABLE hires_v4 (
+    application_id      TEXT PRIMARY KEY NOT NULL,
+    email               TEXT NOT NULL,
+    first_name          TEXT NOT NULL DEFAULT '',
+    last_name           TEXT NOT NULL DEFAULT '',
+    job_title           TEXT,
+    status              TEXT NOT NULL
+        CHECK (status IN ('pending', 'done', 'failed', 'needs_attention', 'skipped', 'withdrawn')),
+    employee_state      TEXT NOT NULL DEFAULT 'pending'
+        CHECK (employee_state IN ('pending', 'in_flight', 'done')),
+    employee_origin     TEXT CHECK (employee_origin IN ('created', 'adopted')),
+    hibob_employee_id   TEXT,
+    employee_intent_at  INTEGER,
+    employee_done_at    INTEGER,
+    cv_state            TEXT NOT NULL DEFAULT 'pending'
+        CHECK (cv_state IN ('pending', 'in_flight', 'uploaded', 'none')),
+    cv_document_id      TEXT,
+    cv_document_name    TEXT,
+    cv_intent_at        INTEGER,
+    cv_done_at          INTEGER,
+    comment_state       TEXT NOT NULL DEFAULT 'pending'
+        CHECK (comment_state IN ('pending', 'in_flight', 'done')),
+    comment_id          TEXT,
+    comment_intent_at   INTEGER,
+    comment_done_at     INTEGER,
+    attempts            INTEGER NOT NULL DEFAULT 0,
+    failures            INTEGER NOT NULL DEFAULT 0,
+    last_error          TEXT,
+    park_kind           TEXT,
+    next_attempt_at     INTEGER,
+    first_seen_at       INTEGER NOT NULL,
+    last_seen_at        INTEGER NOT NULL,
+    updated_at          INTEGER NOT NULL,
+    done_at             INTEGER,
+    hired_at            INTEGER,
+    unhired_at          INTEGER
+) STRICT;
+INSERT INTO hires_v4 (application_id, email, first_name, last_name, job_title, status,
+    employee_state, employee_origin, hibob_employee_id, employee_intent_at, employee_done_at,
+    cv_state, cv_document_id, cv_document_name, cv_intent_at, cv_done_at,
+    comment_state, comment_id, comment_intent_at, comment_done_at,
+    attempts, failures, last_error, park_kind, next_attempt_at,
+    first_seen_at, last_seen_at, updated_at, done_at)
+SELECT application_id, email, first_name, last_name, job_title, status,
+    employee_state, employee_origin, hibob_employee_id, employee_intent_at, employee_done_at,
+    cv_state, cv_document_id, cv_document_name, cv_intent_at, cv_done_at,
+    comment_state, comment_id, comment_intent_at, comment_done_at,
+    attempts, failures, last_error, park_kind, next_attempt_at,
+    first_seen_at, last_seen_at, updated_at, done_at
+FROM hires;
+DROP TABLE hires;
+ALTER TABLE hires_v4 RENAME TO hires;
+CREATE INDEX hires_by_status ON hires (status, next_attempt_at);
+CREATE INDEX hires_by_email ON hires (email COLLATE NOCASE);
+
+CREATE TABLE ledger_meta (
+    key     TEXT PRIMARY KEY NOT NULL,
+    value   TEXT NOT NULL
+) STRICT;
+-- Go-live: the default cutoff for hires (sync.hired_since), fixed when the ledger is made.
+INSERT INTO ledger_meta (key, value) VALUES ('go_live_at', CAST(COALESCE(
+    (SELECT MIN(started_at) FROM passes),
+    (SELECT MIN(first_seen_at) FROM hires),
+    CAST(strftime('%s', 'now') AS INTEGER) * 1000) AS TEXT));
+"#,
 ];
 
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;

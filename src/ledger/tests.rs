@@ -11,6 +11,8 @@ fn ada() -> ObservedHire<'static> {
         first_name: "Ada",
         last_name: "Lovelace",
         job_title: Some("Analytical Engineer"),
+        hired_at: None,
+        before_cutoff: None,
     }
 }
 
@@ -269,7 +271,7 @@ fn counts_cover_every_status() {
     let pass = l.begin_pass("sync", now()).unwrap();
     l.observe(pass, now(), &[ada()]).unwrap();
     let counts = l.count_by_status().unwrap();
-    assert_eq!(counts.len(), 4);
+    assert_eq!(counts.len(), HireStatus::ALL.len());
     assert!(counts.contains(&(HireStatus::Pending, 1)));
     assert!(counts.contains(&(HireStatus::Done, 0)));
 }
@@ -280,9 +282,17 @@ fn seeing_a_known_hire_again_writes_nothing_until_last_seen_is_a_day_old() {
     let pass = l.begin_pass("sync", now()).unwrap();
     l.observe(pass, now(), &[ada()]).unwrap();
     let changes = |l: &Ledger| l.connection_for_tests().total_changes();
+    // An open hire is stamped every pass that lists it (how a withdrawal is noticed) …
+    let stamped = changes(&l);
+    let soon = now() + chrono::TimeDelta::minutes(5);
+    l.observe(pass, soon, &[ada()]).unwrap();
+    assert_eq!(changes(&l), stamped + 1);
+    assert_eq!(l.entry("8863880").unwrap().unwrap().last_seen_at, soon);
+    // … a settled one only once a day.
+    l.record_done("8863880", pass, soon, "done").unwrap();
     let before = changes(&l);
 
-    let later = now() + chrono::TimeDelta::hours(23);
+    let later = soon + chrono::TimeDelta::hours(23);
     let (entries, new) = l.observe(pass, later, &[ada()]).unwrap();
     assert_eq!((entries.len(), new), (1, 0));
     assert_eq!(
@@ -290,9 +300,9 @@ fn seeing_a_known_hire_again_writes_nothing_until_last_seen_is_a_day_old() {
         before,
         "an unchanged hire seen again is only read"
     );
-    assert_eq!(l.entry("8863880").unwrap().unwrap().last_seen_at, now());
+    assert_eq!(l.entry("8863880").unwrap().unwrap().last_seen_at, soon);
 
-    let next_day = now() + Ledger::LAST_SEEN_RESOLUTION;
+    let next_day = soon + Ledger::LAST_SEEN_RESOLUTION;
     l.observe(pass, next_day, &[ada()]).unwrap();
     assert_eq!(changes(&l), before + 1);
     assert_eq!(l.entry("8863880").unwrap().unwrap().last_seen_at, next_day);

@@ -36,6 +36,8 @@ pub struct HiredApplication {
     pub hired_at: Option<String>,
     /// Set when it was rejected: an application carrying it is not a hire, whatever listed it.
     pub rejected_at: Option<String>,
+    /// When the application was made (`created_at`).
+    pub created_at: Option<String>,
     /// What the field mapping's templates see: `application` (its attributes and id, without
     /// the attachments' expiring URLs), `job` (attributes plus `department` and `location`
     /// names), `offer` (the accepted one) and `custom` (custom attributes by key).
@@ -309,6 +311,7 @@ pub fn application(
         stage_id: attributes.get("stage_id").and_then(id_of),
         hired_at: text(attributes, "hired_at"),
         rejected_at: text(attributes, "rejected_at"),
+        created_at: text(attributes, "created_at"),
         source,
     })
 }

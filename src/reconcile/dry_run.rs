@@ -225,6 +225,30 @@ impl Reconciler {
                     ),
                 )];
             }
+            HireStatus::Skipped => {
+                return vec![PlannedAction::new(
+                    "skip",
+                    format!(
+                        "{}; to include it: `hirebridge retry {id}`, or an earlier sync.hired_since",
+                        entry
+                            .last_error
+                            .as_deref()
+                            .unwrap_or("hired before the go-live cutoff")
+                    ),
+                )];
+            }
+            HireStatus::Withdrawn => {
+                return vec![PlannedAction::new(
+                    "skip",
+                    format!(
+                        "withdrawn: {}",
+                        entry
+                            .last_error
+                            .as_deref()
+                            .unwrap_or("left the Hired stage")
+                    ),
+                )];
+            }
             HireStatus::Pending | HireStatus::Failed => {}
         }
         if !entry.is_due(now) {

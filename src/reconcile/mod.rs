@@ -9,6 +9,7 @@
 
 pub mod apply;
 pub mod claims;
+pub mod cutoff;
 pub mod drift;
 pub mod dry_run;
 pub mod nudge;
@@ -32,6 +33,7 @@ use crate::ledger::{
 };
 use crate::pinpoint::{HiredApplication, PinpointClient};
 pub use claims::{HireClaim, HireClaims};
+pub use cutoff::Cutoff;
 pub use nudge::{NudgeOutcome, Nudger};
 pub use plan::{Lookup, Step};
 
@@ -52,6 +54,8 @@ pub struct Settings {
     pub hired_stage_ids: Vec<String>,
     /// `hibob.on_former_employee`.
     pub on_former_employee: crate::config::OnFormerEmployee,
+    /// `sync.hired_since`; `None`: the ledger's go-live.
+    pub hired_since: Option<crate::config::HiredSince>,
 }
 
 impl Settings {
@@ -67,6 +71,7 @@ impl Settings {
             mapping: config.mapping.clone(),
             hired_stage_ids: config.pinpoint.hired_stage_ids.clone(),
             on_former_employee: config.hibob.on_former_employee,
+            hired_since: config.sync.hired_since,
         }
     }
 }
@@ -92,6 +97,12 @@ pub struct PassSummary {
     /// or in a stage not configured as hired): nothing written for them.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub contradicted: usize,
+    /// Hires seen for the first time and left out: hired before the cutoff (`skipped`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub skipped: usize,
+    /// The cutoff that left them out, when any was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cutoff: Option<String>,
     /// Requests sent to both APIs, 429s received and in-place retries, during the pass.
     pub http: StatsSnapshot,
 }
@@ -160,6 +171,13 @@ impl PassReport {
         if s.http.rate_limited > 0 {
             line.push_str(&format!(", {} rate-limited (429)", s.http.rate_limited));
         }
+        if s.skipped > 0 {
+            line.push_str(&format!(
+                "; {} hire(s) from before the cutoff {} left out (status skipped, nothing written): to include them set sync.hired_since earlier (e.g. \"2026-01-01\" or \"90d\"), or `hirebridge retry <application-id>` for one",
+                s.skipped,
+                s.cutoff.as_deref().unwrap_or("")
+            ));
+        }
         match &self.stopped {
             None => {}
             Some(Stop::Shutdown) => line.push_str("; stopped early for shutdown"),
@@ -190,6 +208,20 @@ pub(crate) struct Parts {
 }
 
 impl Parts {
+    /// The cutoff in force now: `sync.hired_since`, else the ledger's go-live.
+    fn cutoff(&self, now: chrono::DateTime<Utc>) -> Result<Cutoff, LedgerError> {
+        Ok(match self.settings.hired_since {
+            Some(since) => Cutoff {
+                at: since.cutoff(now),
+                configured: true,
+            },
+            None => Cutoff {
+                at: self.ledger().go_live_at()?,
+                configured: false,
+            },
+        })
+    }
+
     /// The stages known to be hired now: configured, and learned by earlier listings.
     fn hired_stages(&self) -> Result<proof::HiredStages, LedgerError> {
         Ok(proof::HiredStages {
@@ -496,11 +528,24 @@ impl Reconciler {
                 claim.map(|c| (a.id.clone(), c))
             })
             .collect();
-        let observed: Vec<ObservedHire<'_>> = page.applications.iter().map(observed).collect();
+        let cutoff = self.parts.cutoff(now)?;
+        let observed: Vec<ObservedHire<'_>> = page
+            .applications
+            .iter()
+            .map(|a| observed(a, &cutoff))
+            .collect();
         crate::crashpoint::hit("ledger.observe.before");
         let (entries, new) = self.ledger().observe(pass, now, &observed)?;
         crate::crashpoint::hit("ledger.observe.after");
         summary.new += new;
+        let skipped_now = entries
+            .iter()
+            .filter(|e| e.status == HireStatus::Skipped && e.first_seen_at == now)
+            .count();
+        if skipped_now > 0 {
+            summary.skipped += skipped_now;
+            summary.cutoff = Some(cutoff.describe());
+        }
         let by_id: HashMap<&str, &HiredApplication> = page
             .applications
             .iter()
@@ -827,13 +872,18 @@ impl Parts {
     }
 }
 
-/// What the ledger records of a listed hire.
-pub(crate) fn observed(application: &HiredApplication) -> ObservedHire<'_> {
+/// What the ledger records of a listed hire, judged against the cutoff in force.
+pub(crate) fn observed<'a>(application: &'a HiredApplication, cutoff: &Cutoff) -> ObservedHire<'a> {
     ObservedHire {
         application_id: &application.id,
         email: &application.email,
         first_name: &application.first_name,
         last_name: &application.last_name,
         job_title: application.job_title.as_deref(),
+        hired_at: application.hired_at.as_deref().and_then(cutoff::parse),
+        before_cutoff: cutoff.excludes(
+            application.hired_at.as_deref(),
+            application.created_at.as_deref(),
+        ),
     }
 }

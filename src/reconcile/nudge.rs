@@ -212,9 +212,11 @@ impl Nudger {
             }
         };
         crate::crashpoint::hit("ledger.observe.before");
-        let (entries, new) = parts
-            .ledger()
-            .observe(pass, now, &[super::observed(&application)])?;
+        let (entries, new) = parts.ledger().observe(
+            pass,
+            now,
+            &[super::observed(&application, &parts.cutoff(now)?)],
+        )?;
         crate::crashpoint::hit("ledger.observe.after");
         summary.new = new;
         let due: Vec<_> = entries.into_iter().filter(|e| e.is_due(now)).collect();

@@ -297,6 +297,7 @@ mod tests {
             stage_id: Some("1539024".into()),
             hired_at: None,
             rejected_at: None,
+            created_at: None,
             source: serde_json::Value::Null,
         }
     }

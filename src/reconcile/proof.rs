@@ -115,6 +115,7 @@ mod tests {
             stage_id: stage.map(str::to_owned),
             hired_at: hired_at.map(str::to_owned),
             rejected_at: rejected_at.map(str::to_owned),
+            created_at: None,
             source: serde_json::Value::Null,
         }
     }

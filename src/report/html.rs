@@ -34,7 +34,7 @@ table{border-collapse:collapse;font-size:.85rem}\
 th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}\
 th{background:#f3f3f3}\
 .summary td:last-child{text-align:right}\
-.done{color:#1a7f37}.pending{color:#9a6700}.failed{color:#cf222e}.needs_attention{color:#cf222e;font-weight:bold}\
+.done{color:#1a7f37}.pending{color:#9a6700}.failed{color:#cf222e}.needs_attention{color:#cf222e;font-weight:bold}.skipped,.withdrawn{color:#57606a}\
 .note{color:#666;font-size:.85rem}";
 
 /// The Monday that starts `day`'s ISO week.
@@ -142,7 +142,7 @@ pub fn render(rows: &[ReportRow], context: &Context, out: &mut dyn Write) -> std
     }
     page.push_str("</tr></thead>\n<tbody>\n");
     for row in rows {
-        let cells: [String; 19] = [
+        let cells: [String; CSV_HEADER.len()] = [
             row.application_id.clone(),
             row.email.clone(),
             row.name.clone(),
@@ -162,6 +162,8 @@ pub fn render(rows: &[ReportRow], context: &Context, out: &mut dyn Write) -> std
             row.drift_fields.clone().unwrap_or_default(),
             row.drift_detected_at.clone().unwrap_or_default(),
             row.drift_detail.clone().unwrap_or_default(),
+            row.hired_at.clone().unwrap_or_default(),
+            row.unhired_at.clone().unwrap_or_default(),
         ];
         page.push_str(&format!(
             "<tr data-application-id=\"{}\">",
@@ -214,6 +216,8 @@ mod tests {
             drift_fields: None,
             drift_detected_at: None,
             drift_detail: None,
+            hired_at: None,
+            unhired_at: None,
         };
         // 2026-11-25 is a Wednesday; 2026-12-09 two weeks later.
         let weeks = done_per_week(&[

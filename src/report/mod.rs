@@ -112,6 +112,10 @@ pub struct ReportRow {
     pub drift_detected_at: Option<String>,
     /// What changed and what happened about it.
     pub drift_detail: Option<String>,
+    /// When Pinpoint says it was hired (`hired_at`).
+    pub hired_at: Option<String>,
+    /// A done hire later found out of the Hired stage in Pinpoint: HR may act in HiBob.
+    pub unhired_at: Option<String>,
 }
 
 fn when(t: DateTime<Utc>) -> String {
@@ -149,6 +153,8 @@ impl From<&LedgerEntry> for ReportRow {
             drift_fields: None,
             drift_detected_at: None,
             drift_detail: None,
+            hired_at: e.hired_at.map(when),
+            unhired_at: e.unhired_at.map(when),
         }
     }
 }
@@ -216,7 +222,7 @@ pub fn render_with(
     }
 }
 
-pub const CSV_HEADER: [&str; 19] = [
+pub const CSV_HEADER: [&str; 21] = [
     "application_id",
     "email",
     "name",
@@ -236,6 +242,8 @@ pub const CSV_HEADER: [&str; 19] = [
     "drift_fields",
     "drift_detected_at",
     "drift_detail",
+    "hired_at",
+    "unhired_at",
 ];
 
 pub(crate) fn clip(text: &str, width: usize) -> String {
@@ -351,6 +359,8 @@ mod tests {
             drift_fields: None,
             drift_detected_at: None,
             drift_detail: None,
+            hired_at: None,
+            unhired_at: None,
         }
     }
 

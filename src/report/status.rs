@@ -51,6 +51,9 @@ pub struct HireView {
     pub next_attempt_at: Option<String>,
     /// Why it waits or needs attention.
     pub reason: Option<String>,
+    /// A done hire found out of the Hired stage since (see [`StatusView::unhired`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unhired_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -66,6 +69,9 @@ pub struct StatusView {
     pub oldest_unfinished: Option<HireView>,
     pub needs_attention: Vec<HireView>,
     pub retrying: Vec<HireView>,
+    /// Done hires that later left the Hired stage: HR may want to act in HiBob (hirebridge
+    /// never deletes). Does not change the health or exit code.
+    pub unhired: Vec<HireView>,
     pub ledger_path: PathBuf,
     pub ledger_bytes: u64,
     pub schema_version: i64,
@@ -135,6 +141,7 @@ fn hire_view(e: &LedgerEntry) -> HireView {
         first_seen_at: when(e.first_seen_at),
         next_attempt_at: e.next_attempt_at.map(when),
         reason: e.last_error.clone(),
+        unhired_at: e.unhired_at.map(when),
     }
 }
 
@@ -169,10 +176,16 @@ pub fn build(input: StatusInput<'_>) -> StatusView {
         .filter(|e| e.status == HireStatus::Failed)
         .map(hire_view)
         .collect();
+    let unhired: Vec<HireView> = input
+        .entries
+        .iter()
+        .filter(|e| e.status == HireStatus::Done && e.unhired_at.is_some())
+        .map(hire_view)
+        .collect();
     let oldest_unfinished = input
         .entries
         .iter()
-        .filter(|e| e.status != HireStatus::Done)
+        .filter(|e| !e.status.is_settled())
         .min_by_key(|e| (e.first_seen_at, e.application_id.clone()))
         .map(hire_view);
 
@@ -259,6 +272,7 @@ pub fn build(input: StatusInput<'_>) -> StatusView {
         oldest_unfinished,
         needs_attention,
         retrying,
+        unhired,
         ledger_path: input.ledger_path,
         ledger_bytes: input.ledger_bytes,
         schema_version: input.schema_version,
@@ -276,6 +290,9 @@ fn human_bytes(n: u64) -> String {
 
 fn hire_line(h: &HireView) -> String {
     let mut line = format!("  {} <{}>", h.application_id, h.email);
+    if let Some(at) = &h.unhired_at {
+        line.push_str(&format!(", out of Hired since {at}"));
+    }
     if let Some(next) = &h.next_attempt_at {
         line.push_str(&format!(", next attempt {next}"));
     }
@@ -335,7 +352,7 @@ pub fn render_text(view: &StatusView, out: &mut dyn Write) -> std::io::Result<()
             .find(|(x, _)| *x == s)
             .map_or(0, |(_, n)| *n)
     };
-    writeln!(
+    write!(
         out,
         "hires        {}: {} done, {} pending, {} failed, {} need attention",
         view.total,
@@ -344,6 +361,13 @@ pub fn render_text(view: &StatusView, out: &mut dyn Write) -> std::io::Result<()
         count(HireStatus::Failed),
         count(HireStatus::NeedsAttention)
     )?;
+    // Settled without a write: shown only when there are any, so a plain ledger reads as before.
+    for status in [HireStatus::Skipped, HireStatus::Withdrawn] {
+        if count(status) > 0 {
+            write!(out, ", {} {}", count(status), status.as_str())?;
+        }
+    }
+    writeln!(out)?;
     match &view.oldest_unfinished {
         None => writeln!(out, "oldest open  none")?,
         Some(h) => writeln!(
@@ -375,6 +399,10 @@ pub fn render_text(view: &StatusView, out: &mut dyn Write) -> std::io::Result<()
     for (title, list) in [
         ("needs attention", &view.needs_attention),
         ("waiting for a retry", &view.retrying),
+        (
+            "unhired: done, then moved out of Hired in Pinpoint; check them in HiBob (hirebridge never deletes)",
+            &view.unhired,
+        ),
     ] {
         if list.is_empty() {
             continue;

@@ -91,7 +91,7 @@ pub struct SimApplication {
     /// The `linkedin_url` attribute.
     pub linkedin: Option<String>,
     /// When it entered a Hired stage (`hired_at`), when a test needs a particular moment;
-    /// `None`: twelve days after the application was created (or the moment it is moved to
+    /// `None`: an hour before the simulator started (or the moment it is added or moved to
     /// Hired while the simulator runs).
     pub hired_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The application attribute `start_on` (`YYYY-MM-DD`), null unless set.

@@ -62,7 +62,15 @@ pub(crate) struct StoredApplication {
 }
 
 impl StoredApplication {
-    fn new(app: SimApplication, created_at: DateTime<Utc>, updated_at: DateTime<Utc>) -> Self {
+    /// `hired_at` for a hire that does not set its own is `hired`: for a scenario's hires, an
+    /// hour before the simulator started (recent, so a demo's hires are after any sensible
+    /// cutoff); for one added while it runs, that moment.
+    fn new(
+        app: SimApplication,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+        hired: DateTime<Utc>,
+    ) -> Self {
         let mut stored = StoredApplication {
             app,
             created_at,
@@ -70,7 +78,7 @@ impl StoredApplication {
             hired_at: None,
             rejected_at: None,
         };
-        stored.entered(stored.app.stage, updated_at);
+        stored.entered(stored.app.stage, hired);
         stored
     }
 
@@ -201,7 +209,12 @@ impl State {
             let created = base + chrono::Duration::hours(7 * i as i64);
             st.applications.insert(
                 app.id.clone(),
-                StoredApplication::new(app, created, created + chrono::Duration::days(12)),
+                StoredApplication::new(
+                    app,
+                    created,
+                    created + chrono::Duration::days(12),
+                    Utc::now() - chrono::Duration::hours(1),
+                ),
             );
         }
         for seed in s.existing_employees {
@@ -276,7 +289,7 @@ impl State {
             }
             None => {
                 self.applications
-                    .insert(app.id.clone(), StoredApplication::new(app, now, now));
+                    .insert(app.id.clone(), StoredApplication::new(app, now, now, now));
             }
         }
     }

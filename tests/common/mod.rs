@@ -35,6 +35,9 @@ pub struct Settings {
     /// `http.request_timeout`: generous by default, so a loaded machine's slow answer is
     /// never mistaken for a lost one.
     pub request_timeout: &'static str,
+    /// Lines added to the `[sync]` section (which always sets `hired_since` far back, so the
+    /// scenario's hires are never left out by the go-live cutoff unless a test says so).
+    pub sync: String,
     /// Whole sections appended at the end.
     pub extra: String,
 }
@@ -54,6 +57,7 @@ impl Default for Settings {
             webhook_listen: None,
             webhook_allow_unsigned: false,
             request_timeout: "30s",
+            sync: "hired_since = \"2000-01-01\"".into(),
             extra: String::new(),
         }
     }
@@ -127,6 +131,9 @@ request_timeout = "{request_timeout}"
 [retry]
 initial = "{retry_initial}"
 max = "{retry_max}"
+
+[sync]
+{sync}
 {webhook}
 {extra}
 "#,
@@ -140,6 +147,7 @@ max = "{retry_max}"
             retry_max = s.retry_max,
             http = s.http,
             request_timeout = s.request_timeout,
+            sync = s.sync,
             site = s.site,
             every = s.every,
             webhook = match s.webhook_listen {
