@@ -319,3 +319,67 @@ fn seeing_a_known_hire_again_writes_nothing_until_last_seen_is_a_day_old() {
         "ada@analytical.example"
     );
 }
+
+#[test]
+fn an_older_ledger_migrates_keeping_its_hires_and_taking_its_first_pass_as_go_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.sqlite3");
+    let first_pass = now() - chrono::TimeDelta::days(90);
+    {
+        // A ledger as the previous release left it (schema 3), with a done hire.
+        let conn = Connection::open(&path).unwrap();
+        for sql in &schema::MIGRATIONS[..3] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 3).unwrap();
+        conn.execute(
+            "INSERT INTO passes (trigger, started_at) VALUES ('sync', ?1)",
+            [ms(first_pass)],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO hires (application_id, email, status, employee_state, hibob_employee_id,
+                first_seen_at, last_seen_at, updated_at, done_at)
+             VALUES ('1', 'ada@example.com', 'done', 'done', '42', ?1, ?1, ?1, ?1)",
+            [ms(first_pass)],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO mapped_values (application_id, mapping, rendered, recorded_at)
+             VALUES ('1', 'm', '{}', ?1)",
+            [ms(first_pass)],
+        )
+        .unwrap();
+    }
+    let l = Ledger::open(&path).unwrap();
+    assert_eq!(l.schema_version().unwrap(), CURRENT_VERSION);
+    let e = l.entry("1").unwrap().unwrap();
+    assert_eq!(e.status, HireStatus::Done, "done stays done");
+    assert_eq!(e.hibob_employee_id.as_deref(), Some("42"));
+    assert_eq!(e.unhired_at, None);
+    assert_eq!(
+        l.go_live_at().unwrap(),
+        first_pass,
+        "its cutoff is its first pass"
+    );
+    assert_eq!(l.integrity_check().unwrap(), "ok");
+    let broken: Option<String> = l
+        .connection_for_tests()
+        .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+        .optional()
+        .unwrap();
+    assert_eq!(broken, None);
+    let enforced: bool = l
+        .connection_for_tests()
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .unwrap();
+    assert!(enforced, "foreign keys are on again after migrating");
+}
+
+#[test]
+fn a_new_ledger_goes_live_when_it_is_made() {
+    let before = Utc::now() - chrono::TimeDelta::seconds(1);
+    let (_dir, l) = open_temp();
+    let go_live = l.go_live_at().unwrap();
+    assert!(go_live >= before && go_live <= Utc::now(), "{go_live}");
+}

@@ -25,6 +25,8 @@ pub struct PlannedHire {
     pub name: String,
     /// Ledger status now (`new` for a hire the ledger has not seen).
     pub status: String,
+    /// Hired before the go-live cutoff (`sync.hired_since`): nothing would be written.
+    pub before_cutoff: bool,
     pub actions: Vec<PlannedAction>,
 }
 
@@ -94,16 +96,36 @@ impl Reconciler {
                         email: bad.email.clone().unwrap_or_default(),
                         name: String::new(),
                         status: self.status_of(id)?,
+                        before_cutoff: false,
                         actions: vec![PlannedAction::new(
                             "park",
                             format!("unusable in Pinpoint: {}", bad.problem),
                         )],
                     });
                 }
-                if let Err(message) = self
-                    .plan_page(&listed.page.applications, &mut dry_run)
-                    .await?
-                {
+                // As the pass does: no write for a listed application whose own document
+                // contradicts the hired-stage filter.
+                let configured = &self.parts.settings.hired_stage_ids;
+                let (applications, contradicted): (Vec<_>, Vec<_>) = listed
+                    .page
+                    .applications
+                    .into_iter()
+                    .partition(|a| super::proof::contradicts_listing(a, configured).is_none());
+                for a in contradicted {
+                    let why = super::proof::contradicts_listing(&a, configured).unwrap_or_default();
+                    dry_run.hires.push(PlannedHire {
+                        status: self.status_of(&a.id)?,
+                        application_id: a.id,
+                        email: a.email,
+                        name: format!("{} {}", a.first_name, a.last_name),
+                        before_cutoff: false,
+                        actions: vec![PlannedAction::new(
+                            "skip",
+                            format!("{why}; nothing would be written for it"),
+                        )],
+                    });
+                }
+                if let Err(message) = self.plan_page(&applications, &mut dry_run).await? {
                     dry_run.incomplete = Some(message);
                     break 'listings;
                 }
@@ -128,8 +150,12 @@ impl Reconciler {
         dry_run: &mut DryRun,
     ) -> Result<Result<(), String>, LedgerError> {
         let now = Utc::now();
+        let cutoff = self.parts.cutoff(now)?;
         let mut rows: Vec<(LedgerEntry, &HiredApplication, bool)> = Vec::new();
         for application in applications {
+            // As `observe` would see it: left out by the cutoff in force, or included again
+            // (a backfill, previewed), or back in a Hired stage.
+            let observed = super::observed(application, &cutoff);
             let (entry, known) = match self.ledger().entry(&application.id)? {
                 Some(mut entry) => {
                     // As `observe` does: contact details follow Pinpoint until the employee exists.
@@ -138,9 +164,26 @@ impl Reconciler {
                         entry.first_name = application.first_name.clone();
                         entry.last_name = application.last_name.clone();
                     }
+                    let reopens = match entry.status {
+                        HireStatus::Skipped => observed.before_cutoff.is_none(),
+                        HireStatus::Withdrawn => true,
+                        _ => false,
+                    };
+                    if reopens {
+                        entry.status = HireStatus::Pending;
+                        entry.last_error = None;
+                        entry.next_attempt_at = None;
+                    }
                     (entry, true)
                 }
-                None => (new_entry(application, now), false),
+                None => {
+                    let mut entry = new_entry(application, now);
+                    if let Some(reason) = observed.before_cutoff {
+                        entry.status = HireStatus::Skipped;
+                        entry.last_error = Some(reason);
+                    }
+                    (entry, false)
+                }
             };
             rows.push((entry, application, known));
         }
@@ -193,11 +236,11 @@ impl Reconciler {
                 name: format!("{} {}", entry.first_name, entry.last_name)
                     .trim()
                     .to_owned(),
-                status: if known {
-                    entry.status.as_str().to_owned()
-                } else {
-                    "new".to_owned()
+                status: match self.ledger().entry(&entry.application_id)? {
+                    Some(recorded) if known => recorded.status.as_str().to_owned(),
+                    _ => "new".to_owned(),
                 },
+                before_cutoff: entry.status == HireStatus::Skipped,
                 actions,
             });
         }

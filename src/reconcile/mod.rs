@@ -168,6 +168,16 @@ impl PassReport {
         if let Some(per_hire) = s.calls_per_hire() {
             line.push_str(&format!(" ({per_hire:.2} per hire worked)"));
         }
+        // Settled without a write: named only when there are any.
+        for status in [HireStatus::Skipped, HireStatus::Withdrawn] {
+            if self.total(status) > 0 {
+                line.push_str(&format!(
+                    "; {} {} in the ledger",
+                    self.total(status),
+                    status.as_str()
+                ));
+            }
+        }
         if s.http.rate_limited > 0 {
             line.push_str(&format!(", {} rate-limited (429)", s.http.rate_limited));
         }
@@ -540,7 +550,10 @@ impl Reconciler {
         summary.new += new;
         let skipped_now = entries
             .iter()
-            .filter(|e| e.status == HireStatus::Skipped && e.first_seen_at == now)
+            .filter(|e| {
+                e.status == HireStatus::Skipped
+                    && e.first_seen_at.timestamp_millis() == now.timestamp_millis()
+            })
             .count();
         if skipped_now > 0 {
             summary.skipped += skipped_now;

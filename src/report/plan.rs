@@ -10,15 +10,21 @@ pub fn render_json(plan: &DryRun, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out)
 }
 
-/// Hires whose only action is `skip: already done` are counted, not listed, unless `all`.
+/// Settled hires whose only action is `skip` (done, or left out by the go-live cutoff, or
+/// withdrawn) are counted, not listed, unless `all`.
 pub fn render_text(plan: &DryRun, all: bool, out: &mut dyn Write) -> std::io::Result<()> {
-    let settled = |h: &&crate::reconcile::dry_run::PlannedHire| {
-        h.actions.len() == 1 && h.actions[0].kind == "skip" && h.status == "done"
+    let only_skip = |h: &crate::reconcile::dry_run::PlannedHire| {
+        h.actions.len() == 1 && h.actions[0].kind == "skip"
     };
     let mut hidden = 0;
+    let mut left_out = 0;
     for hire in &plan.hires {
-        if !all && settled(&hire) {
+        if !all && only_skip(hire) && hire.status == "done" {
             hidden += 1;
+            continue;
+        }
+        if !all && only_skip(hire) && hire.before_cutoff {
+            left_out += 1;
             continue;
         }
         let kinds: Vec<&str> = hire.actions.iter().map(|a| a.kind).collect();
@@ -36,6 +42,12 @@ pub fn render_text(plan: &DryRun, all: bool, out: &mut dyn Write) -> std::io::Re
     }
     if hidden > 0 {
         writeln!(out, "({hidden} done hires not shown; `--all` lists them)")?;
+    }
+    if left_out > 0 {
+        writeln!(
+            out,
+            "({left_out} hires from before the go-live cutoff not shown, nothing would be written for them; `--all` lists them)"
+        )?;
     }
     writeln!(
         out,
