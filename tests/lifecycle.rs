@@ -168,3 +168,165 @@ fn retry_includes_one_skipped_hire_and_only_that_one() {
     world.sync().expect(0);
     assert_eq!(world.sim.count(Endpoint::CreatePerson), 1);
 }
+
+// ---- leaving the Hired stage ---------------------------------------------------------------
+
+fn two_hires() -> Scenario {
+    Scenario::empty()
+        .with_job("1", "Engineer", Visibility::External)
+        .with_application(SimApplication::hired(
+            "7001",
+            "Wanda",
+            "Withdrawn",
+            "wanda@example.com",
+            "1",
+        ))
+        .with_application(SimApplication::hired(
+            "7002",
+            "Ursula",
+            "Unhired",
+            "ursula@example.com",
+            "1",
+        ))
+}
+
+/// A day and more passes: what `last_seen_at` says of a done hire is "listed that day".
+fn a_day_passes(world: &World) {
+    let conn = rusqlite::Connection::open(&world.ledger_path).unwrap();
+    conn.execute(
+        "UPDATE hires SET last_seen_at = last_seen_at - 2 * 86400000",
+        [],
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_hire_withdrawn_before_it_is_done_gets_no_further_write_and_settles() {
+    let world = World::new(two_hires());
+    // HiBob fails Wanda's create (nothing happened): she waits for a retry …
+    world.sim.inject(
+        hirebridge::sim::FaultRule::new(
+            Endpoint::CreatePerson,
+            hirebridge::sim::Fault::Status(503),
+        )
+        .matching("wanda@example.com"),
+    );
+    world.sync().expect(2);
+    assert_eq!(world.entry("7001").status, HireStatus::Failed);
+    // … and meanwhile the offer is withdrawn: she is moved out of Hired in Pinpoint.
+    world.sim.set_stage("7001", hirebridge::sim::Stage::Offer);
+    world.sim.reset_counters();
+    world.sync().expect(0);
+    let entry = world.entry("7001");
+    assert_eq!(entry.status, HireStatus::Withdrawn);
+    assert!(
+        entry
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("before it was done"),
+        "{entry:?}"
+    );
+    assert_eq!(world.sim.write_calls(), 0, "no further write");
+    assert_eq!(world.employees_with_email("wanda@example.com"), 0);
+    assert!(world.sim.comments("7001").is_empty());
+    // Settled: status and later passes are calm, and cost only the listing.
+    world.hirebridge(&["status"]).expect(0);
+    world.sim.reset_counters();
+    world.sync().expect(0);
+    assert_eq!(world.sim.count(Endpoint::GetApplication), 0);
+    assert_eq!(world.sim.write_calls(), 0);
+    assert_eq!(world.row("7001")["status"], "withdrawn");
+    // Moved back into Hired: she is open again and done.
+    world.sim.set_stage("7001", hirebridge::sim::Stage::Hired);
+    world.sync().expect(0);
+    assert!(world.is_done("7001"));
+    world.assert_exactly_once();
+}
+
+#[test]
+fn a_withdrawn_hire_with_a_create_of_unknown_outcome_is_looked_up_and_reported_never_deleted() {
+    let world = World::new(two_hires());
+    world.sim.inject(
+        hirebridge::sim::FaultRule::new(
+            Endpoint::CreatePerson,
+            hirebridge::sim::Fault::CommitThenStatus(502),
+        )
+        .matching("wanda@example.com"),
+    );
+    world.sync().expect(2);
+    assert_eq!(
+        world.entry("7001").employee,
+        hirebridge::ledger::StepState::InFlight
+    );
+    world
+        .sim
+        .set_stage("7001", hirebridge::sim::Stage::Rejected);
+    world.sync().expect(0);
+    let entry = world.entry("7001");
+    let employee = world.sim.employee_by_email("wanda@example.com").unwrap();
+    assert_eq!(entry.status, HireStatus::Withdrawn);
+    assert_eq!(
+        entry.hibob_employee_id.as_deref(),
+        Some(employee.id.as_str())
+    );
+    let reason = entry.last_error.unwrap_or_default();
+    assert!(
+        reason.contains(&employee.id) && reason.contains("not deleted"),
+        "{reason}"
+    );
+    assert_eq!(
+        world.employees_with_email("wanda@example.com"),
+        1,
+        "never deleted"
+    );
+    assert_eq!(
+        world.sim.count(Endpoint::CreatePerson),
+        2,
+        "Wanda's once, Ursula's once"
+    );
+    assert!(
+        world.sim.comments("7001").is_empty(),
+        "no comment for a withdrawn hire"
+    );
+}
+
+#[test]
+fn a_done_hire_that_leaves_the_hired_stage_is_flagged_for_hr_and_never_deleted() {
+    let world = World::new(two_hires());
+    world.sync().expect(0);
+    assert!(world.is_done("7002"));
+    world.sim.set_stage("7002", hirebridge::sim::Stage::Offer);
+    a_day_passes(&world);
+    world.sim.reset_counters();
+    let run = world.sync().expect(0);
+    assert!(
+        run.stdout().contains("left the Hired stage"),
+        "{}",
+        run.all()
+    );
+    let entry = world.entry("7002");
+    assert_eq!(entry.status, HireStatus::Done, "still done");
+    assert!(entry.unhired_at.is_some());
+    assert_eq!(
+        world.sim.write_calls(),
+        0,
+        "nothing deleted, nothing written"
+    );
+    assert_eq!(world.employees_with_email("ursula@example.com"), 1);
+    let row = world.row("7002");
+    assert!(row["unhired_at"].is_string(), "{row}");
+    let status = world.hirebridge(&["status"]).expect(0).stdout();
+    assert!(status.contains("unhired"), "{status}");
+    assert!(status.contains("7002 <ursula@example.com>"), "{status}");
+    let view = json(&world.hirebridge(&["status", "--format", "json"]).expect(0));
+    assert_eq!(view["unhired"][0]["application_id"], "7002", "{view:#}");
+    // The hire still listed (7001) is never read on its own.
+    assert_eq!(world.sim.count(Endpoint::GetApplication), 1);
+
+    // Moved back into Hired: no longer flagged.
+    world.sim.set_stage("7002", hirebridge::sim::Stage::Hired);
+    world.sync().expect(0);
+    assert_eq!(world.entry("7002").unhired_at, None);
+    assert!(world.events("7002").iter().any(|e| e.outcome == "rehired"));
+}

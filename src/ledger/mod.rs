@@ -1098,6 +1098,68 @@ impl Ledger {
         )
     }
 
+    /// A hire that left the Hired stage before it was done: nothing more is written for it.
+    pub fn record_withdrawn(
+        &mut self,
+        application_id: &str,
+        detail: &str,
+        pass: PassId,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.transition(
+            application_id,
+            pass,
+            now,
+            ("hire", "withdrawn", detail),
+            "UPDATE hires SET status = 'withdrawn', last_error = ?2, park_kind = NULL,
+                next_attempt_at = NULL, updated_at = ?3 WHERE application_id = ?1",
+            &[&application_id, &detail, &ms(now)],
+        )
+    }
+
+    /// A done hire found out of the Hired stage: flagged for HR, nothing else changes.
+    pub fn record_unhired(
+        &mut self,
+        application_id: &str,
+        detail: &str,
+        pass: PassId,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.transition(
+            application_id,
+            pass,
+            now,
+            ("hire", "unhired", detail),
+            "UPDATE hires SET unhired_at = ?2, updated_at = ?2 WHERE application_id = ?1",
+            &[&application_id, &ms(now)],
+        )
+    }
+
+    /// Hires a complete listing did not show, oldest first, at most `limit`: open ones
+    /// stamped before `open_before` (open hires are stamped by every listing that shows them)
+    /// and done ones, not yet flagged, stamped before `done_before` (done ones to within a
+    /// day, [`Self::LAST_SEEN_RESOLUTION`]).
+    pub fn unlisted_hires(
+        &self,
+        open_before: DateTime<Utc>,
+        done_before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<LedgerEntry>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM hires
+             WHERE (status IN ('pending', 'failed', 'needs_attention') AND last_seen_at < ?1)
+                OR (status = 'done' AND unhired_at IS NULL AND last_seen_at < ?2)
+             ORDER BY last_seen_at LIMIT ?3"
+        ))?;
+        let rows = stmt
+            .query_map(
+                params![ms(open_before), ms(done_before), limit as i64],
+                entry_from_row,
+            )?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
     /// An event with no change to the row (a read that found something, a decision).
     pub fn record_note(
         &mut self,

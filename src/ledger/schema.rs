@@ -162,6 +162,8 @@ DROP TABLE hires;
 ALTER TABLE hires_v4 RENAME TO hires;
 CREATE INDEX hires_by_status ON hires (status, next_attempt_at);
 CREATE INDEX hires_by_email ON hires (email COLLATE NOCASE);
+-- After a complete listing: the hires it did not show (withdrawn, unhired candidates).
+CREATE INDEX hires_by_last_seen ON hires (status, last_seen_at);
 
 CREATE TABLE ledger_meta (
     key     TEXT PRIMARY KEY NOT NULL,

@@ -12,6 +12,7 @@ pub mod claims;
 pub mod cutoff;
 pub mod drift;
 pub mod dry_run;
+mod lifecycle;
 pub mod nudge;
 pub mod plan;
 pub mod proof;
@@ -103,6 +104,12 @@ pub struct PassSummary {
     /// The cutoff that left them out, when any was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cutoff: Option<String>,
+    /// Open hires found out of the Hired stage this pass (`withdrawn`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub withdrawn: usize,
+    /// Done hires found out of the Hired stage this pass (`unhired_at` set).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unhired: usize,
     /// Requests sent to both APIs, 429s received and in-place retries, during the pass.
     pub http: StatsSnapshot,
 }
@@ -180,6 +187,18 @@ impl PassReport {
         }
         if s.http.rate_limited > 0 {
             line.push_str(&format!(", {} rate-limited (429)", s.http.rate_limited));
+        }
+        if s.withdrawn > 0 {
+            line.push_str(&format!(
+                "; {} hire(s) left the Hired stage before done (withdrawn, nothing more written)",
+                s.withdrawn
+            ));
+        }
+        if s.unhired > 0 {
+            line.push_str(&format!(
+                "; {} done hire(s) left the Hired stage: check them in HiBob (`hirebridge status`)",
+                s.unhired
+            ));
         }
         if s.skipped > 0 {
             line.push_str(&format!(
@@ -358,7 +377,8 @@ impl Reconciler {
         trigger: &str,
         shutdown: &CancellationToken,
     ) -> Result<PassReport, LedgerError> {
-        let pass = self.ledger().begin_pass(trigger, Utc::now())?;
+        let listed_from = Utc::now();
+        let pass = self.ledger().begin_pass(trigger, listed_from)?;
         // Webhook nudges running meanwhile count here too: the clients' counters are shared.
         let stats_before = self.parts.http.stats();
         self.parts.pinpoint.begin_pass();
@@ -454,6 +474,12 @@ impl Reconciler {
                     break 'listings;
                 }
             }
+        }
+        // Only a complete listing can say which hires it no longer shows.
+        if stopped.is_none() {
+            stopped = self
+                .follow_unlisted(pass, listed_from, &mut summary, shutdown)
+                .await?;
         }
         summary.http = self.parts.http.stats() - stats_before;
         let totals = self.ledger().count_by_status()?;

@@ -1,0 +1,161 @@
+//! After a complete listing: the hires it no longer shows. An open hire that left the Hired
+//! stage is `withdrawn` (no further write; an employee already made is reported, never
+//! deleted); a done one is flagged `unhired_at` for HR. Each is confirmed by reading the
+//! application first — a listing that merely missed a hire proves nothing.
+//!
+//! Costs nothing on a settled tenant: one indexed query finds no candidate. Bounded per pass,
+//! so a mass move out of Hired is followed over several passes, not in one burst of reads.
+
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+
+use super::proof::{self, Verdict};
+use super::{PassSummary, Reconciler, Stop};
+use crate::http::ApiError;
+use crate::ledger::{
+    EmployeeOrigin, HireStatus, Ledger, LedgerEntry, LedgerError, PassId, StepState,
+};
+
+/// At most this many unlisted hires are read per pass.
+const PER_PASS: usize = 50;
+
+/// What one unlisted hire's read showed.
+enum Still {
+    Hired,
+    Gone(String),
+    /// Could not tell now (a transient error, or an in-flight create still within HiBob's lag).
+    Unknown,
+}
+
+impl Reconciler {
+    /// Follows the hires a complete listing that started at `listed_from` did not show.
+    pub(super) async fn follow_unlisted(
+        &self,
+        pass: PassId,
+        listed_from: DateTime<Utc>,
+        summary: &mut PassSummary,
+        shutdown: &CancellationToken,
+    ) -> Result<Option<Stop>, LedgerError> {
+        let parts = &self.parts;
+        let candidates = parts.ledger().unlisted_hires(
+            listed_from,
+            listed_from - Ledger::LAST_SEEN_RESOLUTION,
+            PER_PASS,
+        )?;
+        if candidates.is_empty() {
+            return Ok(None);
+        }
+        let stages = parts.hired_stages()?;
+        for entry in candidates {
+            if shutdown.is_cancelled() {
+                return Ok(Some(Stop::Shutdown));
+            }
+            // A nudge working it knows better: leave it.
+            let Some(_claim) = parts.claims.try_claim(&entry.application_id) else {
+                continue;
+            };
+            let gone = match parts
+                .pinpoint
+                .application_with_stage(&entry.application_id)
+                .await
+            {
+                Err(ApiError::NotFound { .. }) => {
+                    Still::Gone("Pinpoint no longer shows the application".into())
+                }
+                Err(e @ (ApiError::Unauthorized { .. } | ApiError::Halted { .. })) => {
+                    return Ok(Some(Stop::Unauthorized(e.to_string())));
+                }
+                Err(e) => {
+                    tracing::debug!(application = %entry.application_id, error = %e, "could not read an unlisted hire; next pass");
+                    Still::Unknown
+                }
+                Ok(one) => match &one.record {
+                    Ok(application) => {
+                        match proof::single_read(application, one.stage_group.as_deref(), &stages)
+                        {
+                            Verdict::Hired(_) => Still::Hired,
+                            Verdict::NotHired(why) => Still::Gone(why),
+                            Verdict::Unproven => Still::Gone(
+                                "no longer in the hired-stage listing, and its stage is not a known hired stage".into(),
+                            ),
+                        }
+                    }
+                    Err(_) => Still::Gone(
+                        "no longer in the hired-stage listing (and its record is unusable)".into(),
+                    ),
+                },
+            };
+            let Still::Gone(why) = gone else { continue };
+            if entry.status == HireStatus::Done {
+                let detail = format!(
+                    "{why}; the HiBob employee {} stays as it is: check it in HiBob (hirebridge never deletes)",
+                    entry.hibob_employee_id.as_deref().unwrap_or("?")
+                );
+                tracing::warn!(application = %entry.application_id, "a done hire left the Hired stage: {detail}");
+                parts
+                    .ledger()
+                    .record_unhired(&entry.application_id, &detail, pass, Utc::now())?;
+                summary.unhired += 1;
+            } else if let Some(employee) = self.settle_employee(pass, &entry).await? {
+                let detail = match employee {
+                    Some(id) => format!(
+                        "{why}; left the Hired stage before it was done: nothing more is written; the HiBob employee {id} exists and was not deleted"
+                    ),
+                    None => format!(
+                        "{why}; left the Hired stage before it was done: nothing more is written"
+                    ),
+                };
+                tracing::info!(application = %entry.application_id, "withdrawn: {detail}");
+                parts.ledger().record_withdrawn(
+                    &entry.application_id,
+                    &detail,
+                    pass,
+                    Utc::now(),
+                )?;
+                summary.withdrawn += 1;
+            }
+        }
+        Ok(None)
+    }
+
+    /// The employee a withdrawn hire has, once known: an in-flight create is first resolved by
+    /// a search (adopting what it made). `None` when that cannot be told yet (a search failed,
+    /// or HiBob's read lag may still hide the employee): the hire is looked at again next pass.
+    async fn settle_employee(
+        &self,
+        pass: PassId,
+        entry: &LedgerEntry,
+    ) -> Result<Option<Option<String>>, LedgerError> {
+        let parts = &self.parts;
+        if entry.employee != StepState::InFlight {
+            return Ok(Some(entry.hibob_employee_id.clone()));
+        }
+        let found = match parts
+            .hibob
+            .search_by_emails(std::slice::from_ref(&entry.email))
+            .await
+        {
+            Ok(found) => found,
+            Err(_) => return Ok(None),
+        };
+        if let Some(employee) = found
+            .iter()
+            .find(|f| f.email.eq_ignore_ascii_case(&entry.email))
+        {
+            parts.ledger().record_employee(
+                &entry.application_id,
+                &employee.id,
+                EmployeeOrigin::Adopted,
+                pass,
+                Utc::now(),
+                "found by email while following a withdrawn hire (its create's outcome was unknown)",
+            )?;
+            return Ok(Some(Some(employee.id.clone())));
+        }
+        let lag = chrono::Duration::from_std(parts.settings.read_lag).unwrap_or_default();
+        let within_lag = entry
+            .employee_intent_at
+            .is_some_and(|at| Utc::now() - at < lag);
+        Ok((!within_lag).then_some(None))
+    }
+}
