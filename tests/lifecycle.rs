@@ -96,6 +96,13 @@ fn go_live_leaves_history_alone_and_writes_only_new_hires() {
         .find(|c| c[0] == "skipped")
         .map(|c| c[1].clone());
     assert_eq!(skipped, Some(Value::from(24)), "{status:#}");
+    let note = status["skipped"].as_str().unwrap_or_default();
+    assert!(
+        note.starts_with("24 hire(s) left out") && note.contains("go-live"),
+        "{note}"
+    );
+    let text = world.hirebridge(&["status"]).expect(0).stdout();
+    assert!(text.contains("skipped      24 hire(s) left out"), "{text}");
     let history = world.hirebridge(&["history", "5001"]).expect(0).stdout();
     assert!(history.contains("skipped"), "{history}");
     assert!(history.contains("before the cutoff"), "{history}");

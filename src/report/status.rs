@@ -72,6 +72,10 @@ pub struct StatusView {
     /// Done hires that later left the Hired stage: HR may want to act in HiBob (hirebridge
     /// never deletes). Does not change the health or exit code.
     pub unhired: Vec<HireView>,
+    /// Hires left out by the go-live cutoff, in words with one example's reason (which names
+    /// the cutoff); `None` when there are none. Does not change the health or exit code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
     pub ledger_path: PathBuf,
     pub ledger_bytes: u64,
     pub schema_version: i64,
@@ -182,6 +186,20 @@ pub fn build(input: StatusInput<'_>) -> StatusView {
         .filter(|e| e.status == HireStatus::Done && e.unhired_at.is_some())
         .map(hire_view)
         .collect();
+    let skipped = {
+        let mut left_out = input
+            .entries
+            .iter()
+            .filter(|e| e.status == HireStatus::Skipped);
+        left_out.next().map(|example| {
+            format!(
+                "{} hire(s) left out, nothing written for them; e.g. {}: {}; `hirebridge report --status skipped` lists them, `hirebridge retry <application-id>` includes one, an earlier sync.hired_since includes all from then",
+                1 + left_out.count(),
+                example.application_id,
+                example.last_error.as_deref().unwrap_or("hired before the go-live cutoff")
+            )
+        })
+    };
     let oldest_unfinished = input
         .entries
         .iter()
@@ -273,6 +291,7 @@ pub fn build(input: StatusInput<'_>) -> StatusView {
         needs_attention,
         retrying,
         unhired,
+        skipped,
         ledger_path: input.ledger_path,
         ledger_bytes: input.ledger_bytes,
         schema_version: input.schema_version,
@@ -368,6 +387,9 @@ pub fn render_text(view: &StatusView, out: &mut dyn Write) -> std::io::Result<()
         }
     }
     writeln!(out)?;
+    if let Some(note) = &view.skipped {
+        writeln!(out, "skipped      {}", super::clip(note, 400))?;
+    }
     match &view.oldest_unfinished {
         None => writeln!(out, "oldest open  none")?,
         Some(h) => writeln!(
