@@ -18,6 +18,7 @@ use hirebridge::ledger::{EntryFilter, HireStatus, Ledger};
 use hirebridge::reconcile::{PassReport, PassSummary, ProgressHook, Reconciler, Stop};
 use hirebridge::report::status::Health;
 use hirebridge::service::Notifier;
+use hirebridge::untrusted::{self, TerminalWriter};
 use hirebridge::{check, daemon, report, sim};
 use tokio_util::sync::CancellationToken;
 
@@ -44,6 +45,20 @@ impl From<Exit> for ExitCode {
 static PROGRESS_BAR: Mutex<Option<indicatif::ProgressBar>> = Mutex::new(None);
 
 /// Stderr for log lines, suspending the progress bar while a line is written.
+/// Human-format logs go through [`TerminalWriter`]: a log line quoting an applicant's name or an
+/// API's answer must not carry an escape sequence to the operator's terminal. (JSON logs are
+/// escaped by serialisation.)
+struct HumanLogWriter(TerminalWriter<LogWriter>);
+
+impl std::io::Write for HumanLogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
 struct LogWriter;
 
 impl std::io::Write for LogWriter {
@@ -88,19 +103,22 @@ pub fn init_logging(filter: &str, format: LogFormat) {
         LogFormat::Human => false,
         LogFormat::Auto => stderr_is_journal(),
     };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(|| LogWriter);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
     if json {
         // One object per line with the event's fields (e.g. `application`) at the top level.
         builder
+            .with_writer(|| LogWriter)
             .json()
             .flatten_event(true)
             .with_current_span(false)
             .with_span_list(false)
             .init();
     } else {
-        builder.with_ansi(std::io::stderr().is_terminal()).init();
+        // No colours: the writer escapes every escape sequence, the formatter's included.
+        builder
+            .with_writer(|| HumanLogWriter(TerminalWriter::new(LogWriter)))
+            .with_ansi(false)
+            .init();
     }
 }
 
@@ -226,7 +244,7 @@ async fn sync(config_path: &Path) -> anyhow::Result<Exit> {
     let result = reconciler.run_pass("sync", &shutdown).await;
     clear_progress(bar);
     let report = result?;
-    println!("sync: {}", report.one_line());
+    println!("sync: {}", untrusted::terminal(&report.one_line()));
     Ok(exit_for(&report))
 }
 
@@ -258,7 +276,11 @@ async fn plan(config_path: &Path, args: &PlanArgs) -> anyhow::Result<Exit> {
     let mut out = std::io::stdout().lock();
     match args.format {
         OutputFormat::Json => report::plan::render_json(&dry_run, &mut out)?,
-        OutputFormat::Text => report::plan::render_text(&dry_run, args.all, &mut out)?,
+        OutputFormat::Text => {
+            let mut screen = TerminalWriter::new(&mut out);
+            report::plan::render_text(&dry_run, args.all, &mut screen)?;
+            screen.flush()?;
+        }
     }
     out.flush()?;
     Ok(if dry_run.incomplete.is_some() {
@@ -296,12 +318,14 @@ fn report(config_path: &Path, args: &ReportArgs) -> anyhow::Result<Exit> {
     let mapped = ledger.drifted_values()?;
     // Buffered: stdout flushes at every newline, and pretty JSON has ~25 lines per hire.
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    report::render_with(
-        &report::rows_with_drift(&entries, &mapped),
-        args.format,
-        &context,
-        &mut out,
-    )?;
+    let rows = report::rows_with_drift(&entries, &mapped);
+    if args.format == report::Format::Table {
+        let mut screen = TerminalWriter::new(&mut out);
+        report::render_with(&rows, args.format, &context, &mut screen)?;
+        screen.flush()?;
+    } else {
+        report::render_with(&rows, args.format, &context, &mut out)?;
+    }
     out.flush()?;
     Ok(Exit::Ok)
 }
@@ -337,7 +361,11 @@ fn history(config_path: &Path, args: &HistoryArgs) -> anyhow::Result<Exit> {
     let mut out = std::io::stdout().lock();
     match args.format {
         OutputFormat::Json => report::history::render_json(&histories, &mut out)?,
-        OutputFormat::Text => report::history::render_text(&histories, &mut out)?,
+        OutputFormat::Text => {
+            let mut screen = TerminalWriter::new(&mut out);
+            report::history::render_text(&histories, &mut screen)?;
+            screen.flush()?;
+        }
     }
     out.flush()?;
     Ok(Exit::Ok)
@@ -367,7 +395,11 @@ fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
             serde_json::to_writer_pretty(&mut out, &view)?;
             writeln!(out)?;
         }
-        OutputFormat::Text => report::status::render_text(&view, &mut out)?,
+        OutputFormat::Text => {
+            let mut screen = TerminalWriter::new(&mut out);
+            report::status::render_text(&view, &mut screen)?;
+            screen.flush()?;
+        }
     }
     out.flush()?;
     Ok(match view.health {
@@ -380,7 +412,7 @@ fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
 
 async fn check(config_path: &Path) -> anyhow::Result<Exit> {
     let results = check::run(config_path).await;
-    let mut out = std::io::stdout().lock();
+    let mut out = TerminalWriter::new(std::io::stdout().lock());
     check::render(&results, &mut out)?;
     out.flush()?;
     Ok(if results.iter().all(|r| r.ok) {

@@ -36,4 +36,5 @@ pub mod reconcile;
 pub mod report;
 pub mod service;
 pub mod sim;
+pub mod untrusted;
 pub mod webhook;

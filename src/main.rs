@@ -11,6 +11,9 @@ use hirebridge::cli::{Cli, Command};
 fn main() -> ExitCode {
     one_heap_arena();
     let cli = Cli::parse();
+    if shows_output(&cli.command) {
+        quiet_on_a_closed_pipe();
+    }
     // Commands that only show something keep the screen for their answer.
     let default_log = match cli.command {
         Command::Sync | Command::Run => "info",
@@ -23,6 +26,29 @@ fn main() -> ExitCode {
             eprintln!("hirebridge: {e:#}");
             commands::Exit::Error.into()
         }
+    }
+}
+
+/// Commands whose job is their output, which people pipe into `head` or `less`.
+fn shows_output(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Report(_)
+            | Command::History(_)
+            | Command::Status(_)
+            | Command::Plan(_)
+            | Command::Check
+    )
+}
+
+/// A reader that stops early (`report | head -1`) ends the command the conventional way:
+/// SIGPIPE, quietly, as any Unix filter does — not a "Broken pipe" error line. Rust ignores
+/// SIGPIPE by default, which suits the daemon (its sockets report EPIPE instead); these
+/// commands only read the ledger and the APIs (whose sockets are written with MSG_NOSIGNAL).
+fn quiet_on_a_closed_pipe() {
+    // SAFETY: restores the default disposition of one signal before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -298,6 +298,16 @@ pub fn application(
             "the application has no last name; add it in Pinpoint",
         ));
     };
+    // Never sent on to HiBob or back to Pinpoint: a control character in a name is an escape
+    // sequence waiting for someone's terminal or a corrupted record, not part of a name.
+    for (field, value) in [("first name", &first_name), ("last name", &last_name)] {
+        if value.chars().any(char::is_control) {
+            return Err(unusable(&format!(
+                "the {field} contains control characters ({}); correct it in Pinpoint",
+                crate::untrusted::terminal(value)
+            )));
+        }
+    }
     let source = source_of(resource, &id_text, included);
     Ok(HiredApplication {
         id: id_text,

@@ -3,6 +3,8 @@
 
 use std::io::Write;
 
+use crate::untrusted::terminal;
+
 use chrono::SecondsFormat;
 use serde::Serialize;
 
@@ -83,12 +85,13 @@ pub fn render_text(histories: &[HireHistory], out: &mut dyn Write) -> std::io::R
             .events
             .iter()
             .map(|e| {
+                // Cleaned before measuring, so a hostile detail cannot break the columns.
                 [
                     e.at.to_rfc3339_opts(SecondsFormat::Secs, true),
                     origin(e),
-                    e.step.clone(),
-                    e.outcome.clone(),
-                    e.detail.clone(),
+                    terminal(&e.step).into_owned(),
+                    terminal(&e.outcome).into_owned(),
+                    terminal(&e.detail).into_owned(),
                 ]
             })
             .collect();

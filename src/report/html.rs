@@ -22,6 +22,11 @@ pub fn escape(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            // Shown, not obeyed: bidi overrides would reorder what a reader sees (an entity
+            // would still be obeyed), and control characters have no business in a page.
+            c if crate::untrusted::is_unsafe_for_terminal(c) && c != '\n' => {
+                out.push_str(&c.escape_unicode().to_string())
+            }
             c => out.push(c),
         }
     }

@@ -19,6 +19,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 use crate::ledger::{CvState, EmployeeOrigin, HireStatus, LedgerEntry, MappedRecord};
+use crate::untrusted::{csv_cell, terminal};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -122,6 +123,34 @@ fn when(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+impl ReportRow {
+    /// The row with every text cell safe to open in a spreadsheet (see [`csv_cell`]): a
+    /// name like `=HYPERLINK(…)` is shown as text, never evaluated.
+    fn as_csv(&self) -> ReportRow {
+        let cell = |s: &String| csv_cell(s).into_owned();
+        let opt = |s: &Option<String>| s.as_ref().map(cell);
+        ReportRow {
+            application_id: cell(&self.application_id),
+            email: cell(&self.email),
+            name: cell(&self.name),
+            hibob_employee_id: opt(&self.hibob_employee_id),
+            cv_document_id: opt(&self.cv_document_id),
+            comment_id: opt(&self.comment_id),
+            last_error: opt(&self.last_error),
+            next_attempt_at: opt(&self.next_attempt_at),
+            first_seen_at: cell(&self.first_seen_at),
+            done_at: opt(&self.done_at),
+            updated_at: cell(&self.updated_at),
+            drift_fields: opt(&self.drift_fields),
+            drift_detected_at: opt(&self.drift_detected_at),
+            drift_detail: opt(&self.drift_detail),
+            hired_at: opt(&self.hired_at),
+            unhired_at: opt(&self.unhired_at),
+            ..self.clone()
+        }
+    }
+}
+
 impl From<&LedgerEntry> for ReportRow {
     fn from(e: &LedgerEntry) -> Self {
         ReportRow {
@@ -208,7 +237,9 @@ pub fn render_with(
         Format::Csv => {
             let mut writer = csv::Writer::from_writer(out);
             for row in rows {
-                writer.serialize(row).map_err(std::io::Error::other)?;
+                writer
+                    .serialize(row.as_csv())
+                    .map_err(std::io::Error::other)?;
             }
             if rows.is_empty() {
                 // A header even for an empty report, so spreadsheets and scripts see the columns.
@@ -282,17 +313,18 @@ fn render_table(rows: &[ReportRow], out: &mut dyn Write) -> std::io::Result<()> 
                 (None, None, Some(origin)) => origin.to_owned(),
                 (None, None, None) => String::new(),
             };
+            // Outside text is cleaned before measuring, so the columns line up as shown.
             [
-                clip(&r.application_id, 11),
-                clip(&r.email, 26),
+                clip(&terminal(&r.application_id), 11),
+                clip(&terminal(&r.email), 26),
                 r.status.as_str().to_owned(),
-                r.hibob_employee_id.clone().unwrap_or_else(|| "-".into()),
+                terminal(r.hibob_employee_id.as_deref().unwrap_or("-")).into_owned(),
                 r.cv.to_owned(),
                 r.updated_at
                     .get(..16)
                     .unwrap_or(&r.updated_at)
                     .replace('T', " "),
-                note,
+                terminal(&note).into_owned(),
             ]
         })
         .collect();
