@@ -144,6 +144,24 @@ proptest! {
     }
 
     #[test]
+    fn every_screen_written_through_the_terminal_writer_is_safe(
+        text in hostile(), bytes in prop::collection::vec(any::<u8>(), 0..200), cut in 0usize..400,
+    ) {
+        // Status, plan and check write whole screens through it, in pieces of any size.
+        let mut input = text.into_bytes();
+        input.extend_from_slice(&bytes);
+        let cut = cut.min(input.len());
+        let mut out = Vec::new();
+        {
+            let mut screen = TerminalWriter::new(&mut out);
+            std::io::Write::write_all(&mut screen, &input[..cut]).unwrap();
+            std::io::Write::write_all(&mut screen, &input[cut..]).unwrap();
+        }
+        let shown = String::from_utf8(out).unwrap();
+        prop_assert_eq!(raw_unsafe(&shown), None, "{:?}", shown);
+    }
+
+    #[test]
     fn json_keeps_the_text_exact(name in hostile()) {
         let e = entry("8864181", "x", &name, "y");
         let json = rendered(std::slice::from_ref(&e), Format::Json);
