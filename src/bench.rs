@@ -252,6 +252,8 @@ pub async fn nudge_latency(hires: usize) -> Result<NudgeLatencyFigures, BenchErr
         listen,
         secret: Some(secrecy::SecretString::from(SECRET.to_owned())),
         allow_unsigned: false,
+        limits: crate::config::ListenerLimits::default(),
+        metrics_listen: None,
     });
     let reconciler = Reconciler::new(&config, Ledger::open(&config.ledger.path)?)?;
     let shutdown = CancellationToken::new();

@@ -283,6 +283,38 @@ pub struct WebhookConfig {
     pub secret: Option<SecretString>,
     /// Accept unsigned webhooks on a non-loopback address (a proxy in front verifies them).
     pub allow_unsigned: bool,
+    /// What a peer of the listener may cost: timeouts and a connection budget.
+    pub limits: ListenerLimits,
+    /// `webhook.metrics_listen`: `/healthz` and `/metrics` on their own address; the webhook
+    /// port then serves only the webhook.
+    pub metrics_listen: Option<std::net::SocketAddr>,
+}
+
+/// What one peer of a listener may cost, so a stranger who can reach the port cannot hold it:
+/// every connection is dropped when it is too slow, and only so many are open at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenerLimits {
+    /// `webhook.header_timeout`: from a request's first byte to the end of its head.
+    pub header_timeout: Duration,
+    /// `webhook.body_timeout`: from the end of the head to the end of the body.
+    pub body_timeout: Duration,
+    /// `webhook.idle_timeout`: a connection with no request under way (a new one, or a
+    /// keep-alive after an answer).
+    pub idle_timeout: Duration,
+    /// `webhook.max_connections`: open connections per listener; beyond it new ones are
+    /// closed at once.
+    pub max_connections: usize,
+}
+
+impl Default for ListenerLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 256,
+        }
+    }
 }
 
 impl WebhookConfig {
@@ -291,7 +323,12 @@ impl WebhookConfig {
     pub fn same_listener(a: Option<&WebhookConfig>, b: Option<&WebhookConfig>) -> bool {
         match (a, b) {
             (None, None) => true,
-            (Some(a), Some(b)) => a.listen == b.listen && a.allow_unsigned == b.allow_unsigned,
+            (Some(a), Some(b)) => {
+                a.listen == b.listen
+                    && a.allow_unsigned == b.allow_unsigned
+                    && a.limits == b.limits
+                    && a.metrics_listen == b.metrics_listen
+            }
             _ => false,
         }
     }
@@ -365,6 +402,11 @@ struct RawWebhook {
     secret_file: Option<PathBuf>,
     #[serde(default)]
     allow_unsigned: bool,
+    header_timeout: Option<String>,
+    body_timeout: Option<String>,
+    idle_timeout: Option<String>,
+    max_connections: Option<i64>,
+    metrics_listen: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -829,10 +871,70 @@ fn webhook_config(raw: RawWebhook, secrets: &SecretSources) -> Result<WebhookCon
             ),
         ));
     }
+    let defaults = ListenerLimits::default();
+    let timeout = |key: &str, text: &Option<String>, default: Duration| match text {
+        None => Ok(default),
+        Some(text) => {
+            let d = parse_bounded(key, text, Duration::from_secs(3600), "1h")?;
+            if d.is_zero() {
+                return Err(invalid(key, "must be longer than zero, e.g. \"10s\""));
+            }
+            Ok(d)
+        }
+    };
+    let max_connections = raw
+        .max_connections
+        .unwrap_or(defaults.max_connections as i64);
+    if !(1..=65_536).contains(&max_connections) {
+        return Err(invalid(
+            "webhook.max_connections",
+            format!(
+                "{max_connections} is out of range; use 1 to 65536 (the default 256 is plenty for Pinpoint)"
+            ),
+        ));
+    }
+    let limits = ListenerLimits {
+        header_timeout: timeout(
+            "webhook.header_timeout",
+            &raw.header_timeout,
+            defaults.header_timeout,
+        )?,
+        body_timeout: timeout(
+            "webhook.body_timeout",
+            &raw.body_timeout,
+            defaults.body_timeout,
+        )?,
+        idle_timeout: timeout(
+            "webhook.idle_timeout",
+            &raw.idle_timeout,
+            defaults.idle_timeout,
+        )?,
+        max_connections: max_connections as usize,
+    };
+    let metrics_listen = raw
+        .metrics_listen
+        .as_deref()
+        .map(|text| {
+            text.trim().parse::<std::net::SocketAddr>().map_err(|_| {
+                invalid(
+                    "webhook.metrics_listen",
+                    format!("{text:?} is not an address and port; write e.g. \"127.0.0.1:9464\""),
+                )
+            })
+        })
+        .transpose()?;
+    if metrics_listen == Some(listen) {
+        return Err(invalid(
+            "webhook.metrics_listen",
+            "is the same address as webhook.listen; choose another port, or leave it out to serve /healthz and /metrics on the webhook port",
+        ));
+    }
     Ok(WebhookConfig {
         listen,
         secret,
         allow_unsigned: raw.allow_unsigned,
+        limits,
+        metrics_listen,
     })
 }
 
@@ -1216,6 +1318,42 @@ path = "/tmp/ledger.sqlite3"
         ));
         assert!(e.contains("mapping.fields.\"work.title\""), "{e}");
         assert_eq!(e.lines().count(), 1, "{e}");
+    }
+
+    #[test]
+    fn the_listeners_limits_have_defaults_and_are_validated() {
+        let c = parse(&format!(
+            "{MINIMAL}\n[webhook]\nlisten = \"127.0.0.1:8787\""
+        ))
+        .unwrap();
+        let w = c.webhook.unwrap();
+        assert_eq!(w.limits, ListenerLimits::default());
+        assert_eq!(w.metrics_listen, None);
+        let c = parse(&format!(
+            "{MINIMAL}\n[webhook]\nlisten = \"127.0.0.1:8787\"\nheader_timeout = \"2s\"\nidle_timeout = \"5m\"\nmax_connections = 32\nmetrics_listen = \"127.0.0.1:9464\""
+        ))
+        .unwrap();
+        let w = c.webhook.unwrap();
+        assert_eq!(w.limits.header_timeout, Duration::from_secs(2));
+        assert_eq!(w.limits.idle_timeout, Duration::from_secs(300));
+        assert_eq!(w.limits.max_connections, 32);
+        assert_eq!(w.metrics_listen, Some("127.0.0.1:9464".parse().unwrap()));
+        for (line, key) in [
+            ("header_timeout = \"0s\"", "webhook.header_timeout"),
+            ("body_timeout = \"soon\"", "webhook.body_timeout"),
+            ("idle_timeout = \"2h\"", "webhook.idle_timeout"),
+            ("max_connections = 0", "webhook.max_connections"),
+            ("metrics_listen = \"port 9\"", "webhook.metrics_listen"),
+            (
+                "metrics_listen = \"127.0.0.1:8787\"",
+                "webhook.metrics_listen",
+            ),
+        ] {
+            let e = error(&format!(
+                "{MINIMAL}\n[webhook]\nlisten = \"127.0.0.1:8787\"\n{line}"
+            ));
+            assert!(e.contains(key), "{line}: {e}");
+        }
     }
 
     #[test]

@@ -93,7 +93,15 @@ pub async fn run(
     // Bound before READY=1: a taken port fails the start, naming webhook.listen.
     let mut background = Vec::new();
     if let Some(webhook_config) = &config.webhook {
-        let listener = webhook::bind(webhook_config.listen).await?;
+        let listener = webhook::bind("webhook.listen", webhook_config.listen).await?;
+        let monitoring = match webhook_config.metrics_listen {
+            Some(addr) => Some(webhook::bind("webhook.metrics_listen", addr).await?),
+            None => None,
+        };
+        let limits = crate::listener::fit_to_fd_limit(
+            webhook_config.limits,
+            1 + usize::from(monitoring.is_some()),
+        );
         let queue = Arc::new(NudgeQueue::default());
         let state = ListenerState {
             secret: secret.clone(),
@@ -101,12 +109,16 @@ pub async fn run(
             monitor: monitor.clone(),
             nudger: nudger_rx.clone(),
         };
-        tracing::info!(listen = %webhook_config.listen, signed = webhook_config.secret.is_some(), "listening for Pinpoint webhooks");
+        tracing::info!(
+            listen = %webhook_config.listen,
+            metrics_listen = ?webhook_config.metrics_listen,
+            signed = webhook_config.secret.is_some(),
+            max_connections = limits.max_connections,
+            "listening for Pinpoint webhooks"
+        );
         let stop = shutdown.clone();
         background.push(tokio::spawn(async move {
-            if let Err(e) = webhook::serve(listener, state, stop).await {
-                tracing::error!("{e}");
-            }
+            webhook::serve(listener, monitoring, state, limits, stop).await;
         }));
         for _ in 0..config.sync.concurrency.max(1) {
             background.push(tokio::spawn(nudge_worker(

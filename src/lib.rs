@@ -28,6 +28,7 @@ pub mod daemon;
 pub mod hibob;
 pub mod http;
 pub mod ledger;
+pub mod listener;
 pub mod mapping;
 pub mod monitor;
 pub mod nudge_queue;

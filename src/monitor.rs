@@ -156,6 +156,17 @@ struct ResultLabel {
     result: &'static str,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Hash, prometheus_client::encoding::EncodeLabelSet)]
+struct ConnectionLabel {
+    listener: &'static str,
+    event: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, prometheus_client::encoding::EncodeLabelSet)]
+struct ListenerLabel {
+    listener: &'static str,
+}
+
 /// The daemon's poll health and metrics, shared by the scheduling loop, the nudge workers
 /// and the listener.
 #[derive(Debug)]
@@ -169,6 +180,8 @@ pub struct Monitor {
     last_success_seconds: Gauge<f64, AtomicU64>,
     nudges: Family<OutcomeLabel, Counter>,
     webhook_requests: Family<ResultLabel, Counter>,
+    connections: Family<ConnectionLabel, Counter>,
+    open_connections: Family<ListenerLabel, Gauge>,
 }
 
 impl Monitor {
@@ -201,6 +214,18 @@ impl Monitor {
             "Webhook deliveries, by how the listener answered them",
             webhook_requests.clone(),
         );
+        let connections = Family::<ConnectionLabel, Counter>::default();
+        registry.register(
+            "hirebridge_listener_connections",
+            "Connections to a listener (webhook, metrics), by what became of them: accepted, refused (over webhook.max_connections) or timed_out (too slow: header, body or idle timeout)",
+            connections.clone(),
+        );
+        let open_connections = Family::<ListenerLabel, Gauge>::default();
+        registry.register(
+            "hirebridge_listener_open_connections",
+            "Connections open on a listener now",
+            open_connections.clone(),
+        );
         let scrape = Arc::new(ScrapeCollector::default());
         registry.register_collector(Box::new(scrape.clone()));
         Self {
@@ -216,7 +241,23 @@ impl Monitor {
             last_success_seconds,
             nudges,
             webhook_requests,
+            connections,
+            open_connections,
         }
+    }
+
+    /// A connection to `listener` was `accepted`, `refused` or `timed_out`.
+    pub fn connection(&self, listener: &'static str, event: &'static str) {
+        self.connections
+            .get_or_create(&ConnectionLabel { listener, event })
+            .inc();
+    }
+
+    /// Connections open on `listener` changed by `delta`.
+    pub fn connections_open(&self, listener: &'static str, delta: i64) {
+        self.open_connections
+            .get_or_create(&ListenerLabel { listener })
+            .inc_by(delta);
     }
 
     fn poll_state(&self) -> std::sync::MutexGuard<'_, PollState> {

@@ -42,9 +42,10 @@ pub const NUDGE_EVENTS: [&str; 2] = ["application_hired", "application_stage_cha
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
     #[error(
-        "cannot listen on {addr} (webhook.listen): {source}; choose a free port or stop whatever holds it"
+        "cannot listen on {addr} ({key}): {source}; choose a free port or stop whatever holds it"
     )]
     Bind {
+        key: &'static str,
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
@@ -111,35 +112,75 @@ pub struct ListenerState {
     pub nudger: watch::Receiver<Nudger>,
 }
 
-pub fn router(state: ListenerState) -> Router {
+/// The webhook port: the webhook, plus `/healthz` and `/metrics` unless those have an address
+/// of their own (`webhook.metrics_listen`).
+pub fn router(state: ListenerState, with_monitoring: bool) -> Router {
+    let webhook = Router::new().route(
+        WEBHOOK_PATH,
+        post(receive).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+    );
+    let router = if with_monitoring {
+        webhook.merge(monitoring_routes())
+    } else {
+        webhook
+    };
+    router.with_state(state)
+}
+
+/// `webhook.metrics_listen`'s port: `/healthz` and `/metrics` only.
+pub fn monitoring_router(state: ListenerState) -> Router {
+    monitoring_routes().with_state(state)
+}
+
+fn monitoring_routes() -> Router<ListenerState> {
     Router::new()
-        .route(
-            WEBHOOK_PATH,
-            post(receive).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
-        )
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .with_state(state)
 }
 
-/// Binds the listener's socket (before the daemon reports ready, so a taken port fails the
-/// start with a clear error).
-pub async fn bind(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener, WebhookError> {
+/// Binds a listener's socket (before the daemon reports ready, so a taken port fails the
+/// start with a clear error naming `key`).
+pub async fn bind(
+    key: &'static str,
+    addr: std::net::SocketAddr,
+) -> Result<tokio::net::TcpListener, WebhookError> {
     tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|source| WebhookError::Bind { addr, source })
+        .map_err(|source| WebhookError::Bind { key, addr, source })
 }
 
-/// Serves until `shutdown`: then stops accepting and lets the requests in progress finish.
+/// Serves the webhook port (and the monitoring port, when configured) until `shutdown`, under
+/// the configured timeouts and connection budget ([`crate::listener`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
+    monitoring: Option<tokio::net::TcpListener>,
     state: ListenerState,
+    limits: crate::config::ListenerLimits,
     shutdown: CancellationToken,
-) -> Result<(), WebhookError> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
-        .map_err(WebhookError::Serve)
+) {
+    let monitor = state.monitor.clone();
+    let webhook = crate::listener::serve(
+        "webhook",
+        listener,
+        router(state.clone(), monitoring.is_none()),
+        limits,
+        monitor.clone(),
+        shutdown.clone(),
+    );
+    match monitoring {
+        None => webhook.await,
+        Some(monitoring) => {
+            let metrics = crate::listener::serve(
+                "metrics",
+                monitoring,
+                monitoring_router(state),
+                limits,
+                monitor,
+                shutdown,
+            );
+            tokio::join!(webhook, metrics);
+        }
+    }
 }
 
 fn answer(status: StatusCode, body: Value) -> Response {

@@ -32,6 +32,8 @@ pub struct Settings {
     pub webhook_listen: Option<std::net::SocketAddr>,
     /// `webhook.allow_unsigned`.
     pub webhook_allow_unsigned: bool,
+    /// More lines for the `[webhook]` section (timeouts, budget, metrics address).
+    pub webhook_extra: String,
     /// `http.request_timeout`: generous by default, so a loaded machine's slow answer is
     /// never mistaken for a lost one.
     pub request_timeout: &'static str,
@@ -56,6 +58,7 @@ impl Default for Settings {
             every: "1s",
             webhook_listen: None,
             webhook_allow_unsigned: false,
+            webhook_extra: String::new(),
             request_timeout: "30s",
             sync: "hired_since = \"2000-01-01\"".into(),
             extra: String::new(),
@@ -152,8 +155,8 @@ max = "{retry_max}"
             every = s.every,
             webhook = match s.webhook_listen {
                 Some(addr) => format!(
-                    "[webhook]\nlisten = \"{addr}\"\nallow_unsigned = {}\n",
-                    s.webhook_allow_unsigned
+                    "[webhook]\nlisten = \"{addr}\"\nallow_unsigned = {}\n{}\n",
+                    s.webhook_allow_unsigned, s.webhook_extra
                 ),
                 None => String::new(),
             },
