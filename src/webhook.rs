@@ -194,8 +194,50 @@ fn refuse(
     error: &str,
 ) -> Response {
     state.monitor.webhook_request(result);
-    tracing::warn!(status = status.as_u16(), result, "webhook refused: {error}");
+    // A peer hammering the port with bad deliveries must not also flood the journal: one
+    // warning per interval, the rest at debug (every refusal is counted in /metrics).
+    if REFUSAL_LOG.due() {
+        tracing::warn!(
+            status = status.as_u16(),
+            result,
+            "webhook refused: {error} (further refusals within {}s are logged at debug; all are counted in hirebridge_webhook_requests_total)",
+            REFUSAL_LOG_INTERVAL.as_secs()
+        );
+    } else {
+        tracing::debug!(status = status.as_u16(), result, "webhook refused: {error}");
+    }
     answer(status, json!({ "error": error }))
+}
+
+const REFUSAL_LOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// When a refusal was last logged as a warning.
+static REFUSAL_LOG: LogThrottle = LogThrottle::new();
+
+/// At most one "yes" per [`REFUSAL_LOG_INTERVAL`].
+struct LogThrottle {
+    last_ms: std::sync::atomic::AtomicU64,
+}
+
+impl LogThrottle {
+    const fn new() -> Self {
+        Self {
+            last_ms: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    fn due(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let last = self.last_ms.load(Ordering::Relaxed);
+        now.saturating_sub(last) >= REFUSAL_LOG_INTERVAL.as_millis() as u64
+            && self
+                .last_ms
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -388,6 +430,15 @@ async fn metrics(State(state): State<ListenerState>) -> Response {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn refusals_are_logged_as_warnings_at_most_once_an_interval() {
+        let throttle = LogThrottle::new();
+        assert!(throttle.due(), "the first refusal is a warning");
+        assert!(!throttle.due(), "the next ones, soon after, are not");
+        assert!(!throttle.due());
+    }
+
     use super::*;
 
     #[test]

@@ -226,3 +226,35 @@ fn a_real_delivery_is_never_slowed_by_the_deadlines() {
         assert!(wait_for(EVENTUALLY, || daemon.world.is_done(id)), "{id}");
     }
 }
+
+#[test]
+fn a_peer_sending_bad_signatures_is_answered_cheaply_and_every_refusal_is_counted() {
+    let daemon = common::Listening::start(
+        Scenario::empty().with_job("1", "Engineer", Visibility::External),
+        Settings {
+            every: "1h",
+            ..Settings::default()
+        },
+        Some(SECRET),
+    );
+    daemon.world.sim.reset_counters();
+    let body = hired_event(4242);
+    for _ in 0..200 {
+        let answer = daemon.post(
+            &[
+                ("Content-Type", "application/json"),
+                ("PINPOINT-HMAC-SHA256", "bm90IGEgc2lnbmF0dXJl"),
+            ],
+            &body,
+        );
+        assert_eq!(answer.status, 401);
+    }
+    assert_eq!(
+        daemon.metric("hirebridge_webhook_requests_total{result=\"unauthorized\"}"),
+        200.0
+    );
+    assert!(
+        daemon.world.sim.calls().is_empty(),
+        "no API call for a refused delivery"
+    );
+}
