@@ -30,6 +30,18 @@ fn new_hire(id: u64) -> SimApplication {
     )
 }
 
+/// A daemon a failed test must not leave running.
+struct StopOnDrop(std::process::Child);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// One flooding connection, and how it misbehaves.
 struct Peer {
     stream: TcpStream,
@@ -118,11 +130,13 @@ fn a_flood_of_slow_and_idle_connections_never_stops_the_poll_or_the_health_probe
             Ok(())
         });
     }
-    let mut daemon = command
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut daemon = StopOnDrop(
+        command
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     assert!(
         wait_for(EVENTUALLY, || common::has_polled(metrics)),
         "the daemon runs"
@@ -199,8 +213,8 @@ fn a_flood_of_slow_and_idle_connections_never_stops_the_poll_or_the_health_probe
             > 0.0,
         "{scrape}"
     );
-    common::signal("TERM", &daemon);
-    assert_eq!(common::exit_code_within(&mut daemon, EVENTUALLY), 0);
+    common::signal("TERM", &daemon.0);
+    assert_eq!(common::exit_code_within(&mut daemon.0, EVENTUALLY), 0);
     world.assert_exactly_once();
 }
 
