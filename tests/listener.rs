@@ -13,22 +13,14 @@ use common::{
     EVENTUALLY, Settings, World, answers_as_hirebridge, free_local_addr, hired_event, http,
     wait_for,
 };
-use hirebridge::sim::{Scenario, SimApplication, Visibility};
+use hirebridge::sim::{Scenario, Visibility};
 
 const SECRET: &str = "flood-test-secret";
 /// The daemon's file-descriptor limit in this test: fewer than the connections thrown at it.
 const FD_LIMIT: u64 = 256;
 const FLOOD: usize = 400;
 
-fn new_hire(id: u64) -> SimApplication {
-    SimApplication::hired(
-        &id.to_string(),
-        "New",
-        &format!("Hire{id}"),
-        &format!("hire{id}@example.com"),
-        "1",
-    )
-}
+use common::new_hire;
 
 /// A daemon a failed test must not leave running.
 struct StopOnDrop(std::process::Child);

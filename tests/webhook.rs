@@ -44,15 +44,7 @@ fn polls_once() -> Settings {
     }
 }
 
-fn new_hire(id: u64) -> SimApplication {
-    SimApplication::hired(
-        &id.to_string(),
-        "New",
-        &format!("Hire{id}"),
-        &format!("hire{id}@example.com"),
-        "1",
-    )
-}
+use common::new_hire;
 
 #[test]
 fn each_kind_of_bad_delivery_gets_its_status_and_reaches_no_api() {

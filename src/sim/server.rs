@@ -405,49 +405,57 @@ async fn normal(shared: &Shared, route: &Route, req: &Incoming) -> Reply {
     }
 }
 
-/// The listing as a server that ignores paging sends it: the first 1000 matching
-/// applications whatever page was asked for, and no `links.next`.
+/// The listing answered as if it had been asked without the parameters in `ignored` and with
+/// `extra`: how a server that disregards part of a request answers it.
+fn listing_as_if(
+    shared: &Shared,
+    req: &Incoming,
+    ignored: &[&str],
+    extra: &[(&str, &str)],
+) -> Reply {
+    let pairs: Vec<(String, String)> =
+        url::form_urlencoded::parse(req.query.as_deref().unwrap_or("").as_bytes())
+            .into_owned()
+            .filter(|(k, _)| !ignored.contains(&k.as_str()))
+            .chain(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+            .collect();
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    let rewritten = Incoming {
+        headers: req.headers.clone(),
+        path_and_query: format!("{PINPOINT_PREFIX}/applications?{query}"),
+        query: Some(query),
+        body: req.body.clone(),
+    };
+    pinpoint::list_applications(shared, &rewritten)
+}
+
+/// The listing as a server that ignores its stage filters sends it: every stage.
 async fn unfiltered_listing(shared: &Shared, route: &Route, req: &Incoming) -> Reply {
     if !matches!(route, Route::ListApplications) {
         return normal(shared, route, req).await;
     }
-    let pairs: Vec<(String, String)> =
-        url::form_urlencoded::parse(req.query.as_deref().unwrap_or("").as_bytes())
-            .into_owned()
-            .filter(|(k, _)| k != "filter[stage_basic_type]" && k != "filter[stage_id]")
-            .collect();
-    let query = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish();
-    let unfiltered = Incoming {
-        headers: req.headers.clone(),
-        path_and_query: format!("{PINPOINT_PREFIX}/applications?{query}"),
-        query: Some(query),
-        body: req.body.clone(),
-    };
-    pinpoint::list_applications(shared, &unfiltered)
+    listing_as_if(
+        shared,
+        req,
+        &["filter[stage_basic_type]", "filter[stage_id]"],
+        &[],
+    )
 }
 
+/// The listing as a server that ignores paging sends it: the first 1000 matching
+/// applications whatever page was asked for, and no `links.next`.
 async fn unpaged_listing(shared: &Shared, route: &Route, req: &Incoming) -> Reply {
     if !matches!(route, Route::ListApplications) {
         return normal(shared, route, req).await;
     }
-    let pairs: Vec<(String, String)> =
-        url::form_urlencoded::parse(req.query.as_deref().unwrap_or("").as_bytes())
-            .into_owned()
-            .filter(|(k, _)| k != "page[number]" && k != "page[size]")
-            .chain([("page[size]".to_owned(), "1000".to_owned())])
-            .collect();
-    let query = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish();
-    let unpaged = Incoming {
-        headers: req.headers.clone(),
-        path_and_query: format!("{PINPOINT_PREFIX}/applications?{query}"),
-        query: Some(query),
-        body: req.body.clone(),
-    };
-    let reply = pinpoint::list_applications(shared, &unpaged);
+    let reply = listing_as_if(
+        shared,
+        req,
+        &["page[number]", "page[size]"],
+        &[("page[size]", "1000")],
+    );
     let mut doc: Value = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
     if let Some(links) = doc.get_mut("links").and_then(Value::as_object_mut) {
         links.remove("next");

@@ -350,6 +350,17 @@ pub fn one_hire() -> Scenario {
         ))
 }
 
+/// A hired application `id` of job 1, with its own email (`hire<id>@example.com`).
+pub fn new_hire(id: u64) -> sim::SimApplication {
+    sim::SimApplication::hired(
+        &id.to_string(),
+        "New",
+        &format!("Hire{id}"),
+        &format!("hire{id}@example.com"),
+        "1",
+    )
+}
+
 pub fn one_hire_world() -> World {
     World::new(one_hire())
 }
