@@ -151,13 +151,15 @@ impl Reconciler {
     ) -> Result<Result<(), String>, LedgerError> {
         let now = Utc::now();
         let cutoff = self.parts.cutoff(now)?;
-        let mut rows: Vec<(LedgerEntry, &HiredApplication, bool)> = Vec::new();
+        // Each hire as the pass would see it, with its status in the ledger now (`None`: new).
+        let mut rows: Vec<(LedgerEntry, &HiredApplication, Option<HireStatus>)> = Vec::new();
         for application in applications {
             // As `observe` would see it: left out by the cutoff in force, or included again
             // (a backfill, previewed), or back in a Hired stage.
             let observed = super::observed(application, &cutoff);
-            let (entry, known) = match self.ledger().entry(&application.id)? {
+            let (entry, recorded) = match self.ledger().entry(&application.id)? {
                 Some(mut entry) => {
+                    let recorded = entry.status;
                     // As `observe` does: contact details follow Pinpoint until the employee exists.
                     if entry.employee == StepState::Pending {
                         entry.email = application.email.clone();
@@ -174,7 +176,7 @@ impl Reconciler {
                         entry.last_error = None;
                         entry.next_attempt_at = None;
                     }
-                    (entry, true)
+                    (entry, Some(recorded))
                 }
                 None => {
                     let mut entry = new_entry(application, now);
@@ -182,10 +184,10 @@ impl Reconciler {
                         entry.status = HireStatus::Skipped;
                         entry.last_error = Some(reason);
                     }
-                    (entry, false)
+                    (entry, None)
                 }
             };
-            rows.push((entry, application, known));
+            rows.push((entry, application, recorded));
         }
 
         let needing: Vec<&LedgerEntry> = rows
@@ -223,7 +225,7 @@ impl Reconciler {
             }
         }
 
-        for (entry, application, known) in rows {
+        for (entry, application, recorded) in rows {
             let lookup = if plan::needs_lookup(&entry) {
                 lookups.remove(&entry.application_id)
             } else {
@@ -236,10 +238,7 @@ impl Reconciler {
                 name: format!("{} {}", entry.first_name, entry.last_name)
                     .trim()
                     .to_owned(),
-                status: match self.ledger().entry(&entry.application_id)? {
-                    Some(recorded) if known => recorded.status.as_str().to_owned(),
-                    _ => "new".to_owned(),
-                },
+                status: recorded.map_or("new", HireStatus::as_str).to_owned(),
                 before_cutoff: entry.status == HireStatus::Skipped,
                 actions,
             });
