@@ -46,11 +46,16 @@ fn flood(addr: SocketAddr) -> Vec<Peer> {
         let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(5)) else {
             continue;
         };
-        let kind = match i % 3 {
+        let kind = match i % 4 {
             0 => {
                 // Half a request line and one header, then nothing.
                 let _ = stream.write_all(b"POST /webhooks/pinpoint HTTP/1.1\r\nHost: x\r\n");
                 "half-sent head"
+            }
+            3 => {
+                // One whole request, then the connection is kept alive and idle.
+                let _ = stream.write_all(b"GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n");
+                "idle keep-alive"
             }
             1 => {
                 // A whole head promising a body that never comes.
@@ -102,7 +107,7 @@ fn a_flood_of_slow_and_idle_connections_never_stops_the_poll_or_the_health_probe
             every: "2s",
             webhook_listen: Some(listen),
             webhook_extra: format!(
-                "header_timeout = \"2s\"\nbody_timeout = \"2s\"\nidle_timeout = \"3s\"\nmax_connections = 64\nmetrics_listen = \"{metrics}\""
+                "header_timeout = \"10s\"\nbody_timeout = \"10s\"\nidle_timeout = \"15s\"\nmax_connections = 64\nmetrics_listen = \"{metrics}\""
             ),
             ..Settings::default()
         },
@@ -145,7 +150,8 @@ fn a_flood_of_slow_and_idle_connections_never_stops_the_poll_or_the_health_probe
         "the flood outnumbers the daemon's descriptors"
     );
 
-    // Meanwhile: new hires are done by the poll, and the health probe answers on its address.
+    // Meanwhile (the flood holds the whole budget for 10–15 s): new hires are done by the poll,
+    // and the health probe answers on its address.
     for id in [1002, 1003] {
         world.sim.add_application(new_hire(id));
     }
@@ -159,9 +165,15 @@ fn a_flood_of_slow_and_idle_connections_never_stops_the_poll_or_the_health_probe
         "/healthz answers on the metrics address"
     );
 
-    // Every flooding connection is closed: the over-budget ones at once, the others on their
-    // deadlines (2–3 s here), never left open.
     let mut open: Vec<&mut Peer> = peers.iter_mut().collect();
+    open.retain_mut(|p| !closed(p));
+    assert!(
+        !open.is_empty() || started.elapsed() >= Duration::from_secs(10),
+        "the hires were done while the flood held the port"
+    );
+
+    // Every flooding connection is closed: the over-budget ones at once, the others on their
+    // deadlines, never left open.
     assert!(
         wait_for(EVENTUALLY, || {
             open.retain_mut(|p| !closed(p));
