@@ -53,6 +53,41 @@ pub const WRITTEN_FIELDS: [(&str, &str); 5] = [
     ("work.startDate", "work.startDate"),
 ];
 
+/// The assumption every write rests on: the hired-stage listing lists only hires. Probed
+/// read-only with a filter value no stage can have.
+async fn check_stage_filter(pinpoint: &PinpointClient) -> CheckResult {
+    const NAME: &str = "pinpoint.stage_filter";
+    let key = pinpoint.stage_filter_key();
+    let fix = || {
+        Some(if key == "filter[stage_id]" {
+            "check pinpoint.hired_stage_ids; until the listing honours its filter, do not run sync or the daemon (every listed application would be taken for a hire)".to_owned()
+        } else {
+            "set pinpoint.hired_stage_ids to the ids of the Hired stages (the listing then filters by filter[stage_id]); until then do not run sync or the daemon".to_owned()
+        })
+    };
+    match pinpoint.probe_stage_filter().await {
+        Ok(0) => CheckResult::pass(
+            NAME,
+            format!("{key} is honoured: a value no stage has lists nothing"),
+        ),
+        Ok(_) => CheckResult::fail(
+            NAME,
+            format!(
+                "Pinpoint ignores {key}: a value no stage has still lists applications, so the hired-stage listing would list every application"
+            ),
+            fix(),
+        ),
+        // Refusing a value no stage has means the filter is checked, not ignored: no listing
+        // by it can list everything (should it refuse `hired` too, the pass fails, writing
+        // nothing).
+        Err(crate::http::ApiError::Invalid { .. }) => CheckResult::pass(
+            NAME,
+            format!("{key} is checked: a value no stage has is refused"),
+        ),
+        Err(e) => CheckResult::fail(NAME, e.to_string(), None),
+    }
+}
+
 /// Runs every check that can run; a config that does not load stops the rest.
 pub async fn run(config_path: &Path) -> Vec<CheckResult> {
     let config = match Config::load(config_path) {
@@ -92,6 +127,7 @@ pub async fn run(config_path: &Path) -> Vec<CheckResult> {
         ),
         Err(e) => CheckResult::fail("pinpoint", e.to_string(), None),
     });
+    results.push(check_stage_filter(&pinpoint).await);
 
     let hibob = HibobClient::new(http, &config.hibob);
     match hibob.people_fields().await {

@@ -18,6 +18,9 @@ pub use model::{ApplicationsPage, Attachment, Comment, HiredApplication, Unusabl
 
 const JSON_API: &str = "application/vnd.api+json";
 
+/// A stage filter value no stage can have: what the contract probe lists by.
+const NO_SUCH_STAGE: &str = "hirebridge-probe-no-such-stage";
+
 /// Without this filter Pinpoint silently hides applications on confidential and private jobs:
 /// missing a hire that way is the worst bug this product could have.
 const ALL_VISIBILITIES: &str = "external,internal,private_job,confidential";
@@ -321,6 +324,46 @@ impl PinpointClient {
             .await;
         crashpoint::hit("pinpoint.comments.after");
         model::included_comments(&answer?.body).map_err(|e| ApiError::malformed(&GET_ONE, e))
+    }
+
+    /// Whether Pinpoint honours the hired-stage filter the listing relies on: the same filter
+    /// with a value no stage can have must list nothing. `Ok(n)` is how many applications it
+    /// listed anyway (at most one is asked for): anything but 0 means the filter is ignored and
+    /// the hired-stage listing would list every application.
+    pub async fn probe_stage_filter(&self) -> Result<usize, ApiError> {
+        let key = if self.hired_stage_ids.is_empty() {
+            "filter[stage_basic_type]"
+        } else {
+            "filter[stage_id]"
+        };
+        let mut url = self.url("applications");
+        url.query_pairs_mut()
+            .append_pair(key, NO_SUCH_STAGE)
+            .append_pair("filter[job_visibility]", ALL_VISIBILITIES)
+            .append_pair("page[number]", "1")
+            .append_pair("page[size]", "1");
+        let answer = self
+            .http
+            .send(
+                &LIST,
+                &self.gate,
+                self.request(reqwest::Method::GET, url),
+                describe,
+                UNAUTHORIZED,
+            )
+            .await?;
+        let page =
+            model::applications_page(&answer.body).map_err(|e| ApiError::malformed(&LIST, e))?;
+        Ok(page.records)
+    }
+
+    /// The filter key the hired-stage listing uses (for messages).
+    pub fn stage_filter_key(&self) -> &'static str {
+        if self.hired_stage_ids.is_empty() {
+            "filter[stage_basic_type]"
+        } else {
+            "filter[stage_id]"
+        }
     }
 
     /// One cheap authenticated read, for `check`: the first application of any stage, with
