@@ -722,7 +722,13 @@ fn a_listed_application_whose_document_contradicts_the_filter_gets_no_write() {
     world
         .sim
         .inject(FaultRule::new(Endpoint::ListApplications, Fault::IgnoresStageFilter).times(100));
-    world.sync().expect(0);
+    let run = world.sync().expect(0);
+    assert!(
+        run.stdout()
+            .contains("2 listed application(s) contradict the hired-stage filter"),
+        "{}",
+        run.all()
+    );
     assert!(world.is_done("1001"));
     for (id, email) in [("1002", "rita@example.com"), ("1003", "otto@example.com")] {
         assert!(world.ledger().entry(id).unwrap().is_none(), "{id}");

@@ -188,6 +188,12 @@ impl PassReport {
         if s.http.rate_limited > 0 {
             line.push_str(&format!(", {} rate-limited (429)", s.http.rate_limited));
         }
+        if s.contradicted > 0 {
+            line.push_str(&format!(
+                "; {} listed application(s) contradict the hired-stage filter (rejected, or in a stage not configured as hired): nothing written for them",
+                s.contradicted
+            ));
+        }
         if s.withdrawn > 0 {
             line.push_str(&format!(
                 "; {} hire(s) left the Hired stage before done (withdrawn, nothing more written)",
