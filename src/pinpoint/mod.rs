@@ -331,30 +331,8 @@ impl PinpointClient {
     /// listed anyway (at most one is asked for): anything but 0 means the filter is ignored and
     /// the hired-stage listing would list every application.
     pub async fn probe_stage_filter(&self) -> Result<usize, ApiError> {
-        let key = if self.hired_stage_ids.is_empty() {
-            "filter[stage_basic_type]"
-        } else {
-            "filter[stage_id]"
-        };
-        let mut url = self.url("applications");
-        url.query_pairs_mut()
-            .append_pair(key, NO_SUCH_STAGE)
-            .append_pair("filter[job_visibility]", ALL_VISIBILITIES)
-            .append_pair("page[number]", "1")
-            .append_pair("page[size]", "1");
-        let answer = self
-            .http
-            .send(
-                &LIST,
-                &self.gate,
-                self.request(reqwest::Method::GET, url),
-                describe,
-                UNAUTHORIZED,
-            )
-            .await?;
-        let page =
-            model::applications_page(&answer.body).map_err(|e| ApiError::malformed(&LIST, e))?;
-        Ok(page.records)
+        self.count_first_page(Some((self.stage_filter_key(), NO_SUCH_STAGE)))
+            .await
     }
 
     /// The filter key the hired-stage listing uses (for messages).
@@ -369,11 +347,23 @@ impl PinpointClient {
     /// One cheap authenticated read, for `check`: the first application of any stage, with
     /// the visibility filter. Returns how many records the page held (0 or 1).
     pub async fn probe(&self) -> Result<usize, ApiError> {
+        self.count_first_page(None).await
+    }
+
+    /// How many records a one-application page of the listing holds (every job visibility,
+    /// plus `filter` when given).
+    async fn count_first_page(&self, filter: Option<(&str, &str)>) -> Result<usize, ApiError> {
         let mut url = self.url("applications");
-        url.query_pairs_mut()
-            .append_pair("filter[job_visibility]", ALL_VISIBILITIES)
-            .append_pair("page[number]", "1")
-            .append_pair("page[size]", "1");
+        {
+            let mut query = url.query_pairs_mut();
+            if let Some((key, value)) = filter {
+                query.append_pair(key, value);
+            }
+            query
+                .append_pair("filter[job_visibility]", ALL_VISIBILITIES)
+                .append_pair("page[number]", "1")
+                .append_pair("page[size]", "1");
+        }
         let answer = self
             .http
             .send(
