@@ -220,8 +220,10 @@ fn open_reconciler(config: &Config) -> anyhow::Result<Reconciler> {
 
 /// The exit code a pass deserves, judged on the whole ledger after it.
 pub fn exit_for(report: &PassReport) -> Exit {
-    if matches!(report.stopped, Some(Stop::Unauthorized(_)))
-        || report.total(HireStatus::NeedsAttention) > 0
+    if matches!(
+        report.stopped,
+        Some(Stop::Unauthorized(_) | Stop::ContractBroken(_))
+    ) || report.total(HireStatus::NeedsAttention) > 0
     {
         Exit::NeedsAttention
     } else if report.stopped.is_some()
@@ -387,6 +389,9 @@ fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
         ledger_bytes: size(&ledger_path) + size(Path::new(&wal)),
         ledger_path,
         schema_version: ledger.schema_version()?,
+        contract: ledger
+            .contract_report()?
+            .and_then(|json| serde_json::from_str(&json).ok()),
     });
     view.drift = report::status::drift_views(&ledger.drifted_values()?);
     let mut out = std::io::stdout().lock();

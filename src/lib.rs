@@ -23,6 +23,7 @@ pub mod bench;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod contract;
 pub mod crashpoint;
 pub mod daemon;
 pub mod hibob;

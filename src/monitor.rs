@@ -71,6 +71,7 @@ struct PollState {
 struct Scrape {
     hires: Vec<(HireStatus, u64)>,
     api: Vec<(EndpointKey, EndpointCounts)>,
+    contract: Option<crate::contract::ContractReport>,
 }
 
 /// Encodes the values handed to [`Monitor::render_metrics`] for the scrape in progress.
@@ -142,8 +143,49 @@ impl Collector for ScrapeCollector {
                 ConstCounter::new(value(counts)).encode(family.encode_family(&labels)?)?;
             }
         }
-        Ok(())
+        encode_contract(scrape.contract.as_ref(), &mut encoder)
     }
+}
+
+/// The last API contract check: when, each assumption's verdict, and whether writes stop.
+fn encode_contract(
+    report: Option<&crate::contract::ContractReport>,
+    encoder: &mut DescriptorEncoder,
+) -> Result<(), std::fmt::Error> {
+    let checked_at = report.map_or(0.0, |r| r.checked_at.timestamp_millis() as f64 / 1000.0);
+    ConstGauge::new(checked_at).encode(encoder.encode_descriptor(
+        "hirebridge_contract_checked_timestamp_seconds",
+        "When the API contract was last checked (Unix seconds; 0: never).",
+        None,
+        MetricType::Gauge,
+    )?)?;
+    let stopped = report.is_some_and(|r| !r.stopping().is_empty());
+    ConstGauge::new(i64::from(stopped)).encode(encoder.encode_descriptor(
+        "hirebridge_writes_stopped",
+        "1 while an assumption writes depend on fails: nothing is written (`hirebridge status` says why).",
+        None,
+        MetricType::Gauge,
+    )?)?;
+    let mut family = encoder.encode_descriptor(
+        "hirebridge_contract_assumption",
+        "The last contract check's verdict per assumption (1 for its outcome: holds, broken, unproven, unchecked).",
+        None,
+        MetricType::Gauge,
+    )?;
+    for finding in report.iter().flat_map(|r| &r.findings) {
+        let outcome = match finding.outcome {
+            crate::contract::Outcome::Holds => "holds",
+            crate::contract::Outcome::Broken => "broken",
+            crate::contract::Outcome::Unproven => "unproven",
+            crate::contract::Outcome::Unchecked => "unchecked",
+        };
+        let labels = [
+            ("assumption", finding.assumption.clone()),
+            ("outcome", outcome.to_owned()),
+        ];
+        ConstGauge::new(1).encode(family.encode_family(&labels)?)?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, prometheus_client::encoding::EncodeLabelSet)]
@@ -350,13 +392,18 @@ impl Monitor {
         &self,
         hires: Vec<(HireStatus, u64)>,
         api: Vec<(EndpointKey, EndpointCounts)>,
+        contract: Option<crate::contract::ContractReport>,
     ) -> String {
         let _one_at_a_time = self.rendering.lock().unwrap_or_else(|e| e.into_inner());
         *self
             .scrape
             .current
             .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Scrape { hires, api };
+            .unwrap_or_else(|e| e.into_inner()) = Scrape {
+            hires,
+            api,
+            contract,
+        };
         let mut text = String::new();
         if let Err(e) =
             prometheus_client::encoding::prometheus_text::encode(&mut text, &self.registry)
@@ -446,8 +493,22 @@ mod tests {
                 },
                 counts,
             )],
+            Some(crate::contract::ContractReport {
+                checked_at: at("2026-11-02T10:00:00Z"),
+                asked: String::new(),
+                findings: vec![crate::contract::Finding {
+                    assumption: "pinpoint.stage_filter".into(),
+                    outcome: crate::contract::Outcome::Broken,
+                    seen: "ignored".into(),
+                    fix: None,
+                    stops_writes: true,
+                }],
+            }),
         );
         for line in [
+            "hirebridge_contract_checked_timestamp_seconds 1793613600.0",
+            "hirebridge_writes_stopped 1",
+            "hirebridge_contract_assumption{assumption=\"pinpoint.stage_filter\",outcome=\"broken\"} 1",
             "hirebridge_hires{status=\"done\"} 7",
             "hirebridge_hires{status=\"pending\"} 0",
             "hirebridge_api_requests_total{api=\"hibob\",endpoint=\"POST /people\",status=\"201\"} 3",

@@ -424,7 +424,13 @@ async fn metrics(State(state): State<ListenerState>) -> Response {
         tracing::warn!(error = %e, "cannot count the hires for /metrics");
         Vec::new()
     });
-    let text = state.monitor.render_metrics(hires, nudger.api_requests());
+    let contract = nudger.contract_report().unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot read the contract report for /metrics");
+        None
+    });
+    let text = state
+        .monitor
+        .render_metrics(hires, nudger.api_requests(), contract);
     ([(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)], text).into_response()
 }
 

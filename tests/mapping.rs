@@ -78,7 +78,10 @@ fn the_default_mapping_creates_the_record_a_recruiter_would_type() {
         .sim
         .calls()
         .into_iter()
-        .find(|c| c.endpoint == Endpoint::ListApplications)
+        .find(|c| {
+            c.endpoint == Endpoint::ListApplications
+                && percent_decode(&c.path_and_query).contains("filter[stage_basic_type]=hired&")
+        })
         .unwrap();
     let query = percent_decode(&listing.path_and_query);
     assert!(

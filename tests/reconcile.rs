@@ -46,7 +46,7 @@ fn two_hundred_fifty_hires_across_several_pages_all_reach_done() {
 
     let run = world.sync().expect(0);
     assert!(run.stdout().contains("250 hired listed"), "{}", run.all());
-    assert!(world.sim.count(Endpoint::ListApplications) >= 3, "paged");
+    assert!(world.sim.listing_calls() >= 3, "paged");
 
     let rows = world.report_json();
     assert_eq!(
@@ -92,7 +92,7 @@ fn a_second_sync_makes_no_write_calls_and_no_per_hire_calls() {
     assert_eq!(
         world.sim.count(Endpoint::ListApplications),
         3,
-        "listing pages only: ceil(250 / 100)"
+        "listing pages only: ceil(250 / 100), no contract probe within a day"
     );
 }
 
@@ -179,8 +179,9 @@ fn an_employee_already_in_hibob_is_adopted_not_duplicated() {
     let entry = world.entry("1001");
     assert_eq!(entry.hibob_employee_id.as_deref(), Some(seeded.id.as_str()));
     assert_eq!(entry.employee_origin, Some(EmployeeOrigin::Adopted));
-    // An adopted employee's documents are checked before uploading.
-    assert_eq!(world.sim.count(Endpoint::ListDocuments), 1);
+    // An adopted employee's documents are checked before uploading (and read once by the
+    // contract check, which looks at the documents list of someone HiBob shows).
+    assert_eq!(world.sim.count(Endpoint::ListDocuments), 2);
     assert_eq!(world.sim.documents(&seeded.id).len(), 1);
     assert_eq!(
         world.sim.comments("1001")[0].body_text,
@@ -493,7 +494,7 @@ fn malformed_answers_are_errors_for_that_step_not_panics() {
     // HiBob's search answers an HTML page once; Pinpoint's comment answer is cut in half.
     world
         .sim
-        .inject(FaultRule::new(Endpoint::SearchPeople, Fault::MalformedBody));
+        .inject(FaultRule::new(Endpoint::SearchPeople, Fault::MalformedBody).not_on_probes());
     world
         .sim
         .inject(FaultRule::new(Endpoint::PostComment, Fault::TruncatedJson).matching("1003"));
@@ -517,10 +518,9 @@ fn malformed_answers_are_errors_for_that_step_not_panics() {
 #[test]
 fn a_malformed_listing_fails_the_pass_without_losing_anything() {
     let world = small_world();
-    world.sim.inject(FaultRule::new(
-        Endpoint::ListApplications,
-        Fault::MalformedBody,
-    ));
+    world
+        .sim
+        .inject(FaultRule::new(Endpoint::ListApplications, Fault::MalformedBody).not_on_probes());
     let run = world.sync().expect(2);
     assert!(run.stdout().contains("listing failed"), "{}", run.all());
     assert_eq!(world.sim.write_calls(), 0);
@@ -694,7 +694,7 @@ fn an_unusable_record_fixed_in_pinpoint_resumes_by_itself() {
 }
 
 #[test]
-fn a_listed_application_whose_document_contradicts_the_filter_gets_no_write() {
+fn a_listing_page_that_contradicts_its_filter_stops_every_write_although_the_probe_passed() {
     let hired_stage = Stage::Hired.id();
     let world = World::with(
         Scenario::empty()
@@ -710,8 +710,9 @@ fn a_listed_application_whose_document_contradicts_the_filter_gets_no_write() {
             }),
         Settings::default(),
     );
-    // The operator names the hired stage; the listing ignores its filter and answers with
-    // every stage.
+    // The operator names the hired stage. Pinpoint honours the filter for the contract probe
+    // (a value no stage has lists nothing) but ignores it on the real listing, which answers
+    // with every stage.
     let config = std::fs::read_to_string(&world.config_path)
         .unwrap()
         .replace(
@@ -719,16 +720,40 @@ fn a_listed_application_whose_document_contradicts_the_filter_gets_no_write() {
             &format!("page_size = 100\nhired_stage_ids = [\"{hired_stage}\"]"),
         );
     std::fs::write(&world.config_path, config).unwrap();
-    world
-        .sim
-        .inject(FaultRule::new(Endpoint::ListApplications, Fault::IgnoresStageFilter).times(100));
-    let run = world.sync().expect(0);
+    world.sim.inject(
+        FaultRule::new(Endpoint::ListApplications, Fault::IgnoresStageFilter)
+            .matching(format!("filter[stage_id]={hired_stage}&"))
+            .times(100),
+    );
+    let run = world.sync().expect(3);
     assert!(
-        run.stdout()
-            .contains("2 listed application(s) contradict the hired-stage filter"),
+        run.stdout().contains("NOTHING WRITTEN")
+            && run.stdout().contains("pinpoint.stage_filter")
+            && run
+                .stdout()
+                .contains("page 1 of the hired-stage listing contradicts its filter"),
         "{}",
         run.all()
     );
+    assert_eq!(
+        world.sim.write_calls(),
+        0,
+        "not even for the real hire on the page"
+    );
+    assert!(
+        world.entries().is_empty(),
+        "nothing from that page entered the ledger"
+    );
+    let status = world.hirebridge(&["status"]).expect(3).stdout();
+    assert!(
+        status.contains("NOTHING IS WRITTEN: pinpoint.stage_filter")
+            && status.contains("pinpoint.hired_stage_ids"),
+        "{status}"
+    );
+
+    // Fixed (the fault is gone): the next pass checks again and works the real hire only.
+    world.sim.clear_faults();
+    world.sync().expect(0);
     assert!(world.is_done("1001"));
     for (id, email) in [("1002", "rita@example.com"), ("1003", "otto@example.com")] {
         assert!(world.ledger().entry(id).unwrap().is_none(), "{id}");
@@ -736,6 +761,7 @@ fn a_listed_application_whose_document_contradicts_the_filter_gets_no_write() {
         assert!(world.sim.comments(id).is_empty(), "{id}");
     }
     assert_eq!(world.sim.count(Endpoint::CreatePerson), 1);
+    world.hirebridge(&["status"]).expect(0);
 }
 
 /// HiBob holds Ada as a former employee: terminated years ago.

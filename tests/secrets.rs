@@ -161,11 +161,11 @@ fn refusals_and_broken_answers_from_either_api_show_no_credential() {
         ),
         (
             "HTML listing",
-            FaultRule::new(Endpoint::ListApplications, Fault::MalformedBody),
+            FaultRule::new(Endpoint::ListApplications, Fault::MalformedBody).not_on_probes(),
         ),
         (
             "HTML search",
-            FaultRule::new(Endpoint::SearchPeople, Fault::MalformedBody),
+            FaultRule::new(Endpoint::SearchPeople, Fault::MalformedBody).not_on_probes(),
         ),
         (
             "truncated create",

@@ -211,6 +211,38 @@ impl HibobClient {
         model::found_employees(&answer?.body).map_err(|e| ApiError::malformed(&SEARCH, e))
     }
 
+    /// Whether search takes a batch of `size` emails: a search for that many addresses no one
+    /// has (`.invalid` is reserved) must answer, with nobody. Returns how many it found.
+    pub async fn probe_search_batch(&self, size: usize) -> Result<usize, ApiError> {
+        let emails: Vec<String> = (1..=size.max(1))
+            .map(|i| format!("hirebridge-probe-{i}@hirebridge.invalid"))
+            .collect();
+        Ok(self.search_by_emails(&emails).await?.len())
+    }
+
+    /// Everyone, active or not, with the fields hirebridge reads and their human-readable
+    /// values appended: what the contract probes look at. HiBob has no page size for search;
+    /// this runs at startup and daily, never in a steady pass.
+    pub async fn probe_people(&self) -> Result<Vec<model::ProbedPerson>, ApiError> {
+        let body = json!({
+            "fields": ["root.id", "root.email", "internal.lifecycleStatus", "internal.terminationDate", "work.site"],
+            "showInactive": true,
+            "humanReadable": "APPEND",
+        });
+        let answer = self
+            .http
+            .send(
+                &SEARCH,
+                &self.search_gate,
+                self.request(reqwest::Method::POST, "people/search")
+                    .json(&body),
+                describe,
+                UNAUTHORIZED,
+            )
+            .await?;
+        model::probed_people(&answer.body).map_err(|e| ApiError::malformed(&SEARCH, e))
+    }
+
     /// Creates an employee. Not idempotent and HiBob offers no idempotency key: callers record
     /// their intent first and resolve an ambiguous outcome by searching.
     pub async fn create_employee(&self, employee: &NewEmployee) -> Result<CreateOutcome, ApiError> {
@@ -351,6 +383,28 @@ impl HibobClient {
             .await;
         crashpoint::hit("hibob.documents.after");
         model::documents(&answer?.body).map_err(|e| ApiError::malformed(&LIST_DOCS, e))
+    }
+
+    /// The documents list of one employee for a contract probe: how many documents it
+    /// holds, or why its shape is not the one [`Self::documents`] reads.
+    pub async fn probe_documents(
+        &self,
+        employee_id: &str,
+    ) -> Result<Result<usize, String>, ApiError> {
+        let answer = self
+            .http
+            .send(
+                &LIST_DOCS,
+                &self.documents_gate,
+                self.request(
+                    reqwest::Method::GET,
+                    &format!("docs/people/{}", segment(employee_id)),
+                ),
+                describe,
+                UNAUTHORIZED,
+            )
+            .await?;
+        Ok(model::documents(&answer.body).map(|docs| docs.len()))
     }
 
     /// Asks HiBob to fetch `url` into the employee's folder under `document_name`; returns the

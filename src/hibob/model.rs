@@ -187,6 +187,51 @@ pub fn found_employees(body: &[u8]) -> Result<Vec<FoundEmployee>, String> {
         .collect()
 }
 
+/// One person in an unfiltered search, as a contract probe sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbedPerson {
+    pub id: String,
+    /// `internal.lifecycleStatus`, when HiBob sent it.
+    pub lifecycle_status: Option<String>,
+    /// `internal.terminationDate`, when HiBob sent one.
+    pub termination_date: Option<String>,
+    /// The answer carried a `humanReadable` section for them (asked with `APPEND`).
+    pub human_readable: bool,
+}
+
+/// Parses an unfiltered search asked for the fields hirebridge reads, with `humanReadable`.
+pub fn probed_people(body: &[u8]) -> Result<Vec<ProbedPerson>, String> {
+    let doc = parse(body)?;
+    let list = doc
+        .get("employees")
+        .and_then(Value::as_array)
+        .ok_or("`employees` is not an array")?;
+    Ok(list
+        .iter()
+        .filter_map(|e| {
+            let id = e
+                .get("id")
+                .or_else(|| e.get("root")?.get("id"))
+                .and_then(id_of)?;
+            let internal = |name: &str| {
+                e.get("internal")
+                    .and_then(|i| i.get(name))
+                    .or_else(|| e.get(format!("internal.{name}").as_str()))
+                    .and_then(Value::as_str)
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+            };
+            Some(ProbedPerson {
+                id,
+                lifecycle_status: internal("lifecycleStatus"),
+                termination_date: internal("terminationDate"),
+                human_readable: e.get("humanReadable").is_some_and(Value::is_object),
+            })
+        })
+        .collect())
+}
+
 pub fn created_employee_id(body: &[u8]) -> Result<String, String> {
     let doc = parse(body)?;
     doc.get("id")

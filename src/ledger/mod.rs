@@ -586,6 +586,51 @@ impl Ledger {
             .unwrap_or_default())
     }
 
+    // ---- the API contract -------------------------------------------------------------------
+
+    /// The last contract check's report, as the contract module serialised it.
+    pub fn contract_report(&self) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT value FROM ledger_meta WHERE key = 'contract_report'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn record_contract_report(&mut self, report: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO ledger_meta (key, value) VALUES ('contract_report', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![report],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets the last contract report, so the next pass checks again (an answer suggested
+    /// the API moved).
+    pub fn forget_contract_report(&mut self) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM ledger_meta WHERE key = 'contract_report'", [])?;
+        Ok(())
+    }
+
+    /// HiBob ids of up to `limit` employees hirebridge created or adopted, newest first:
+    /// people HiBob's search must show.
+    pub fn employee_witnesses(&self, limit: usize) -> Result<Vec<String>> {
+        let mut statement = self.conn.prepare(
+            "SELECT hibob_employee_id FROM hires
+             WHERE hibob_employee_id IS NOT NULL AND employee_state = 'done'
+             ORDER BY employee_done_at DESC LIMIT ?1",
+        )?;
+        let ids = statement
+            .query_map(params![limit as i64], |r| r.get(0))?
+            .collect::<std::result::Result<Vec<String>, _>>()?;
+        Ok(ids)
+    }
+
     // ---- passes ----------------------------------------------------------------------------
 
     pub fn begin_pass(&mut self, trigger: &str, now: DateTime<Utc>) -> Result<PassId> {

@@ -344,6 +344,16 @@ impl PinpointClient {
         }
     }
 
+    /// The stage filter the hired-stage listing sends, for telling whether a stored contract
+    /// report was made under the same one.
+    pub fn listing_filters(&self) -> String {
+        if self.hired_stage_ids.is_empty() {
+            "filter[stage_basic_type]=hired".into()
+        } else {
+            format!("filter[stage_id]={}", self.hired_stage_ids.join(","))
+        }
+    }
+
     /// One cheap authenticated read, for `check`: the first application of any stage, with
     /// the visibility filter. Returns how many records the page held (0 or 1).
     pub async fn probe(&self) -> Result<usize, ApiError> {
@@ -364,6 +374,76 @@ impl PinpointClient {
                 .append_pair("page[number]", "1")
                 .append_pair("page[size]", "1");
         }
+        Ok(self.probe_read(url, &[]).await?.records)
+    }
+
+    /// The top-level relationships the listing includes (`job` for `job.department`).
+    pub fn included_relationships(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .include
+            .split(',')
+            .filter_map(|path| path.split('.').next())
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .collect();
+        names.dedup();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    /// A one-application page of the listing of any stage, asked exactly as the pass asks
+    /// (every visibility, attachments, the includes): what the contract probes look at. Page
+    /// 2 is reached through `link` (the first page's `links.next`) when given.
+    pub async fn probe_records(
+        &self,
+        page_number: u32,
+        link: Option<&str>,
+    ) -> Result<model::ProbePage, ApiError> {
+        let url = match link {
+            Some(link) => {
+                let url = self
+                    .base
+                    .join(link)
+                    .map_err(|e| ApiError::malformed(&LIST, format!("links.next {link:?}: {e}")))?;
+                if url.origin() != self.base.origin() {
+                    return Err(ApiError::malformed(
+                        &LIST,
+                        "links.next points at another host; refusing to send the API key there",
+                    ));
+                }
+                url
+            }
+            None => {
+                let mut url = self.url("applications");
+                url.query_pairs_mut()
+                    .append_pair("filter[job_visibility]", ALL_VISIBILITIES)
+                    .append_pair("extra_fields[applications]", "attachments")
+                    .append_pair("include", &self.include)
+                    .append_pair("sort", "id")
+                    .append_pair("page[number]", &page_number.to_string())
+                    .append_pair("page[size]", "1");
+                url
+            }
+        };
+        self.probe_read(url, &self.included_relationships()).await
+    }
+
+    /// A one-application page listed with `filter[job_visibility]` set to `visibility` alone.
+    pub async fn probe_visibility(&self, visibility: &str) -> Result<model::ProbePage, ApiError> {
+        let mut url = self.url("applications");
+        url.query_pairs_mut()
+            .append_pair("filter[job_visibility]", visibility)
+            .append_pair("page[number]", "1")
+            .append_pair("page[size]", "1");
+        self.probe_read(url, &[]).await
+    }
+
+    async fn probe_read(
+        &self,
+        url: Url,
+        relationships: &[&str],
+    ) -> Result<model::ProbePage, ApiError> {
         let answer = self
             .http
             .send(
@@ -374,9 +454,7 @@ impl PinpointClient {
                 UNAUTHORIZED,
             )
             .await?;
-        let page =
-            model::applications_page(&answer.body).map_err(|e| ApiError::malformed(&LIST, e))?;
-        Ok(page.records)
+        model::probe_page(&answer.body, relationships).map_err(|e| ApiError::malformed(&LIST, e))
     }
 
     /// Posts a comment; returns its id. Not idempotent: callers record intent first.

@@ -456,6 +456,63 @@ pub fn stage_group(body: &[u8]) -> Option<String> {
         .find_map(|k| text(attributes, k))
 }
 
+/// What a contract probe needs from one listing page: how many records it held, their ids,
+/// `links.next`, and what the first record shows of the attributes and includes asked for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProbePage {
+    pub records: usize,
+    pub ids: Vec<String>,
+    pub next_link: Option<String>,
+    /// The first record, when the page held one.
+    pub first: Option<ProbeRecord>,
+}
+
+/// What one listed record shows of the attributes and includes a probe asked for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProbeRecord {
+    /// The record carries an `attachments` attribute (an array, however empty).
+    pub has_attachments: bool,
+    /// Relationships the record names with `meta.included = false` or without `data`: asked
+    /// for, not included.
+    pub not_included: Vec<String>,
+}
+
+/// Parses a listing page for a contract probe. `relationships` are the top-level
+/// relationships the request included (`job` for `job.department`).
+pub fn probe_page(body: &[u8], relationships: &[&str]) -> Result<ProbePage, String> {
+    let doc: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let data = doc
+        .get("data")
+        .and_then(Value::as_array)
+        .ok_or("`data` is not an array")?;
+    let first = data.first().map(|record| ProbeRecord {
+        has_attachments: record
+            .pointer("/attributes/attachments")
+            .is_some_and(Value::is_array),
+        not_included: relationships
+            .iter()
+            .filter(|name| {
+                record
+                    .pointer(&format!("/relationships/{name}/data"))
+                    .is_none()
+            })
+            .map(|name| (*name).to_owned())
+            .collect(),
+    });
+    Ok(ProbePage {
+        records: data.len(),
+        ids: data
+            .iter()
+            .filter_map(|r| r.get("id").and_then(id_of))
+            .collect(),
+        next_link: doc
+            .pointer("/links/next")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        first,
+    })
+}
+
 /// The id of the comment `POST /comments` created.
 pub fn created_comment_id(body: &[u8]) -> Result<String, String> {
     let doc: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;

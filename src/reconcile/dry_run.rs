@@ -78,7 +78,9 @@ impl Reconciler {
         let mut dry_run = DryRun::default();
         'listings: for first in self.parts.pinpoint.first_pages() {
             let mut next = Some(first);
+            let mut page_number = 0u32;
             while let Some(url) = next.take() {
+                page_number += 1;
                 let listed = match self.parts.pinpoint.fetch_page(&url).await {
                     Ok(listed) => listed,
                     Err(e) => {
@@ -103,27 +105,40 @@ impl Reconciler {
                         )],
                     });
                 }
-                // As the pass does: no write for a listed application whose own document
-                // contradicts the hired-stage filter.
+                // As the pass does: a page whose own records contradict the hired-stage
+                // filter stops it, writing nothing.
                 let configured = &self.parts.settings.hired_stage_ids;
-                let (applications, contradicted): (Vec<_>, Vec<_>) = listed
-                    .page
-                    .applications
-                    .into_iter()
-                    .partition(|a| super::proof::contradicts_listing(a, configured).is_none());
-                for a in contradicted {
-                    let why = super::proof::contradicts_listing(&a, configured).unwrap_or_default();
-                    dry_run.hires.push(PlannedHire {
-                        status: self.status_of(&a.id)?,
-                        application_id: a.id,
-                        email: a.email,
-                        name: format!("{} {}", a.first_name, a.last_name),
-                        before_cutoff: false,
-                        actions: vec![PlannedAction::new(
-                            "skip",
-                            format!("{why}; nothing would be written for it"),
-                        )],
+                let mut known = self.parts.hired_stages()?;
+                known.learned.extend(
+                    listed
+                        .page
+                        .applications
+                        .iter()
+                        .filter_map(super::proof::teaches_stage)
+                        .map(str::to_owned),
+                );
+                let (applications, contradicted): (Vec<_>, Vec<_>) =
+                    listed.page.applications.into_iter().partition(|a| {
+                        super::proof::contradicts_listing(a, configured, &known).is_none()
                     });
+                if !contradicted.is_empty() {
+                    for a in contradicted {
+                        let why = super::proof::contradicts_listing(&a, configured, &known)
+                            .unwrap_or_default();
+                        dry_run.hires.push(PlannedHire {
+                            status: self.status_of(&a.id)?,
+                            application_id: a.id,
+                            email: a.email,
+                            name: format!("{} {}", a.first_name, a.last_name),
+                            before_cutoff: false,
+                            actions: vec![PlannedAction::new("skip", why)],
+                        });
+                    }
+                    dry_run.incomplete = Some(format!(
+                        "page {page_number} of the hired-stage listing contradicts its filter, so a pass would stop there and write nothing: {}",
+                        crate::contract::stage_filter_fix(&self.parts.pinpoint)
+                    ));
+                    break 'listings;
                 }
                 if let Err(message) = self.plan_page(&applications, &mut dry_run).await? {
                     dry_run.incomplete = Some(message);

@@ -27,6 +27,7 @@ use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, CvFolder, RetryConfig};
+use crate::contract::{self, ContractReport};
 use crate::hibob::HibobClient;
 use crate::http::{ApiError, Clock, HttpClient, StatsSnapshot};
 use crate::ledger::{
@@ -112,6 +113,14 @@ pub struct PassSummary {
     pub unhired: usize,
     /// Requests sent to both APIs, 429s received and in-place retries, during the pass.
     pub http: StatsSnapshot,
+    /// Of `http.requests`, those the API contract check made (at startup, then daily): a
+    /// fixed cost, not a cost per hire.
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub contract_requests: u64,
+}
+
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -126,7 +135,9 @@ impl PassSummary {
 
     /// API requests per hire worked on: the cost of the pass, listing included.
     pub fn calls_per_hire(&self) -> Option<f64> {
-        (self.worked() > 0).then(|| self.http.requests as f64 / self.worked() as f64)
+        (self.worked() > 0).then(|| {
+            self.http.requests.saturating_sub(self.contract_requests) as f64 / self.worked() as f64
+        })
     }
 }
 
@@ -139,6 +150,13 @@ pub enum Stop {
     ListingFailed(String),
     /// Shutdown was requested; the steps in flight finished first.
     Shutdown,
+    /// An assumption about the APIs that writes depend on failed (the contract check, or a
+    /// listing page that contradicts its filter): nothing was written. Names what failed and
+    /// the fix.
+    ContractBroken(String),
+    /// The contract could not be checked (a probe timed out or failed): nothing was
+    /// written; the next pass checks again.
+    ContractUnchecked(String),
 }
 
 #[derive(Debug, Clone)]
@@ -172,6 +190,12 @@ impl PassReport {
             self.total(HireStatus::NeedsAttention),
             s.http.requests,
         );
+        if s.contract_requests > 0 {
+            line.push_str(&format!(
+                " ({} of them the API contract check)",
+                s.contract_requests
+            ));
+        }
         if let Some(per_hire) = s.calls_per_hire() {
             line.push_str(&format!(" ({per_hire:.2} per hire worked)"));
         }
@@ -218,6 +242,12 @@ impl PassReport {
             Some(Stop::Shutdown) => line.push_str("; stopped early for shutdown"),
             Some(Stop::Unauthorized(m)) => line.push_str(&format!("; STOPPED: {m}")),
             Some(Stop::ListingFailed(m)) => line.push_str(&format!("; listing failed: {m}")),
+            Some(Stop::ContractBroken(m)) => {
+                line.push_str(&format!("; NOTHING WRITTEN, the API contract failed: {m}"))
+            }
+            Some(Stop::ContractUnchecked(m)) => line.push_str(&format!(
+                "; nothing written, the API contract could not be checked (next pass checks again): {m}"
+            )),
         }
         line
     }
@@ -238,8 +268,8 @@ pub(crate) struct Parts {
     hibob: HibobClient,
     settings: Settings,
     claims: HireClaims,
-    /// Applications already logged as contradicting the listing, so each is logged once.
-    contradictions_logged: Arc<Mutex<std::collections::HashSet<String>>>,
+    /// The safe fallbacks the last contract check calls for (shared with nudges).
+    fallbacks: Arc<Mutex<contract::Fallbacks>>,
 }
 
 impl Parts {
@@ -269,6 +299,92 @@ impl Parts {
         apply::lock(&self.ledger)
     }
 
+    fn fallbacks(&self) -> contract::Fallbacks {
+        *self.fallbacks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The last contract report the ledger holds, if it reads.
+    fn stored_contract(&self) -> Result<Option<ContractReport>, LedgerError> {
+        Ok(self
+            .ledger()
+            .contract_report()?
+            .and_then(|json| serde_json::from_str(&json).ok()))
+    }
+
+    fn store_contract(&self, report: &ContractReport) -> Result<(), LedgerError> {
+        let json = serde_json::to_string(report).unwrap_or_default();
+        self.ledger().record_contract_report(&json)
+    }
+
+    /// Whether writes may happen now on the last contract check's word, without checking
+    /// again (for nudges).
+    fn writes_allowed(&self, now: chrono::DateTime<Utc>) -> Result<WritesAllowed, LedgerError> {
+        let asked = contract::asked(&self.pinpoint, self.settings.search_batch_size);
+        Ok(match self.stored_contract()? {
+            None => WritesAllowed::CheckDue,
+            Some(report) => match report.stop_message() {
+                Some(message) => WritesAllowed::Stopped(message),
+                None if report.needs_recheck(now, &asked) => WritesAllowed::CheckDue,
+                None => WritesAllowed::Yes,
+            },
+        })
+    }
+
+    /// The contract a pass works under: the stored report while it is fresh and holds, else
+    /// a new check (read-only probes, about 7 requests: at startup, then daily, and while
+    /// writes are stopped). `Err(stop)`: the pass must write nothing.
+    async fn contract_for_pass(
+        &self,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<Result<ContractReport, Stop>, LedgerError> {
+        let asked = contract::asked(&self.pinpoint, self.settings.search_batch_size);
+        let report = match self.stored_contract()? {
+            Some(report) if !report.needs_recheck(now, &asked) => report,
+            _ => {
+                let witnesses = self.ledger().employee_witnesses(20)?;
+                let probes = contract::Probes {
+                    pinpoint: &self.pinpoint,
+                    hibob: &self.hibob,
+                    search_batch: self.settings.search_batch_size,
+                    witnesses: &witnesses,
+                };
+                let report = match contract::verify(&probes, now).await {
+                    Ok(report) => report,
+                    Err(refused) => return Ok(Err(Stop::Unauthorized(refused.0))),
+                };
+                self.store_contract(&report)?;
+                log_contract(&report);
+                report
+            }
+        };
+        *self.fallbacks.lock().unwrap_or_else(|e| e.into_inner()) = report.fallbacks();
+        let broken = report
+            .stopping()
+            .iter()
+            .any(|f| f.outcome == contract::Outcome::Broken);
+        Ok(match report.stop_message() {
+            Some(message) if broken => Err(Stop::ContractBroken(message)),
+            Some(message) => Err(Stop::ContractUnchecked(message)),
+            None => Ok(report),
+        })
+    }
+
+    /// A listing page contradicted its filter: record it, so `status` names it and the next
+    /// pass checks the contract again.
+    fn record_broken_listing(&self, finding: contract::Finding) -> Result<Stop, LedgerError> {
+        let now = Utc::now();
+        let report = self.stored_contract()?.unwrap_or_else(|| ContractReport {
+            checked_at: now,
+            asked: contract::asked(&self.pinpoint, self.settings.search_batch_size),
+            findings: Vec::new(),
+        });
+        let report = report.with_finding(finding);
+        self.store_contract(&report)?;
+        let message = report.stop_message().unwrap_or_default();
+        tracing::error!("nothing is written: {message}");
+        Ok(Stop::ContractBroken(message))
+    }
+
     /// One hire's run in `pass`, on these parts.
     fn hire_run<'a>(
         &'a self,
@@ -286,6 +402,16 @@ impl Parts {
             halted,
         }
     }
+}
+
+/// What the last contract check says about writing now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum WritesAllowed {
+    Yes,
+    /// Never checked, out of date, or made under other settings: a pass checks first.
+    CheckDue,
+    /// An assumption writes depend on failed: what, and the fix.
+    Stopped(String),
 }
 
 /// Owns the ledger and both clients for the life of the process.
@@ -322,7 +448,7 @@ impl Reconciler {
                 http,
                 settings: Settings::from_config(config),
                 claims: HireClaims::default(),
-                contradictions_logged: Arc::default(),
+                fallbacks: Arc::default(),
             },
             progress: None,
         })
@@ -346,7 +472,7 @@ impl Reconciler {
             http,
             settings: Settings::from_config(config),
             claims: self.parts.claims.clone(),
-            contradictions_logged: self.parts.contradictions_logged.clone(),
+            fallbacks: self.parts.fallbacks.clone(),
         };
         Ok(())
     }
@@ -391,7 +517,18 @@ impl Reconciler {
         self.parts.hibob.begin_pass();
         let mut summary = PassSummary::default();
         let mut stopped = None;
-        'listings: for first in self.parts.pinpoint.first_pages() {
+        // No write before the API contract is known to hold (probed at startup, then daily).
+        let contract = self.parts.contract_for_pass(listed_from).await?;
+        summary.contract_requests = (self.parts.http.stats() - stats_before).requests;
+        if let Err(stop) = contract {
+            stopped = Some(stop);
+        }
+        let first_pages = if stopped.is_none() {
+            self.parts.pinpoint.first_pages()
+        } else {
+            Vec::new()
+        };
+        'listings: for first in first_pages {
             // The next page is read while this one is worked, so a large tenant's pass costs
             // about the longer of Pinpoint's time and ours, not their sum. Its `fetched_at` is
             // when the read began: drift then skips hires changed since, never the reverse.
@@ -424,6 +561,10 @@ impl Reconciler {
                     Ok(listed) => listed,
                     Err(e) => {
                         tracing::error!(error = %e, "could not read the hired applications");
+                        // An answer that suggests the API moved: check the contract again.
+                        if matches!(e, ApiError::Invalid { .. } | ApiError::NotFound { .. }) {
+                            self.ledger().forget_contract_report()?;
+                        }
                         stopped = Some(match e {
                             ApiError::Unauthorized { .. } | ApiError::Halted { .. } => {
                                 Stop::Unauthorized(e.to_string())
@@ -470,7 +611,14 @@ impl Reconciler {
                 previous_ids = ids;
                 prefetched = listed.next.map(|next| self.prefetch(next));
                 if let Some(stop) = self
-                    .process_page(pass, listed.page, fetched_at, &mut summary, shutdown)
+                    .process_page(
+                        pass,
+                        page_number,
+                        listed.page,
+                        fetched_at,
+                        &mut summary,
+                        shutdown,
+                    )
                     .await?
                 {
                     if let Some((_, fetch)) = prefetched.take() {
@@ -481,8 +629,9 @@ impl Reconciler {
                 }
             }
         }
-        // Only a complete listing can say which hires it no longer shows.
-        if stopped.is_none() {
+        // Only a complete listing can say which hires it no longer shows (and only from a
+        // server whose paging behaves).
+        if stopped.is_none() && !self.parts.fallbacks().listing_may_be_incomplete {
             stopped = self
                 .follow_unlisted(pass, listed_from, &mut summary, shutdown)
                 .await?;
@@ -500,6 +649,8 @@ impl Reconciler {
             Some(Stop::Shutdown) => "shutdown",
             Some(Stop::Unauthorized(_)) => "unauthorized",
             Some(Stop::ListingFailed(_)) => "listing_failed",
+            Some(Stop::ContractBroken(_)) => "contract_broken",
+            Some(Stop::ContractUnchecked(_)) => "contract_unchecked",
         };
         self.ledger().finish_pass(
             pass,
@@ -525,9 +676,11 @@ impl Reconciler {
         (started, fetch)
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn process_page(
         &mut self,
         pass: PassId,
+        page_number: u32,
         page: crate::pinpoint::ApplicationsPage,
         fetched_at: chrono::DateTime<Utc>,
         summary: &mut PassSummary,
@@ -535,6 +688,11 @@ impl Reconciler {
     ) -> Result<Option<Stop>, LedgerError> {
         summary.listed += page.records;
         self.report_progress(summary);
+        // The whole page is checked before any of it is used: records that contradict the
+        // filter mean the listing cannot be trusted, not that a few records are odd.
+        if let Some(stop) = self.guard_page(page_number, &page.applications, summary)? {
+            return Ok(Some(stop));
+        }
         let now = Utc::now();
         for bad in &page.unusable {
             summary.unusable += 1;
@@ -554,8 +712,6 @@ impl Reconciler {
                 }
             }
         }
-        let mut page = page;
-        self.set_aside_contradictions(&mut page.applications, summary);
         self.learn_hired_stages(&page.applications, now)?;
         // Claimed before the rows are read, so a row is never planned from while a nudge
         // changes it. A hire another task holds is left to that task.
@@ -702,31 +858,47 @@ impl Reconciler {
 }
 
 impl Reconciler {
-    /// Takes out of the page every application whose own document contradicts the
-    /// hired-stage listing: no write for it (no create, CV, comment or drift update). Each is
-    /// logged once per process.
-    fn set_aside_contradictions(
+    /// Checks a listing page against the hired-stage filter before anything of it is used.
+    /// A record contradicts the filter when it was rejected, is in a stage other than the
+    /// configured hired stages, or (nothing configured) has no `hired_at` and a stage that no
+    /// hire has shown to be hired. One such record stops the pass: nothing is written, and
+    /// the contract is checked again next pass.
+    fn guard_page(
         &self,
-        applications: &mut Vec<HiredApplication>,
+        page_number: u32,
+        applications: &[HiredApplication],
         summary: &mut PassSummary,
-    ) {
+    ) -> Result<Option<Stop>, LedgerError> {
         let configured = &self.parts.settings.hired_stage_ids;
-        applications.retain(|a| {
-            let Some(why) = proof::contradicts_listing(a, configured) else {
-                return true;
-            };
-            summary.contradicted += 1;
-            let first_time = self
-                .parts
-                .contradictions_logged
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(a.id.clone());
-            if first_time {
-                tracing::warn!(application = %a.id, "{why}; nothing is written for it");
-            }
-            false
-        });
+        let mut known = self.parts.hired_stages()?;
+        known.learned.extend(
+            applications
+                .iter()
+                .filter_map(proof::teaches_stage)
+                .map(str::to_owned),
+        );
+        let contradictions: Vec<(String, String)> = applications
+            .iter()
+            .filter_map(|a| {
+                proof::contradicts_listing(a, configured, &known).map(|why| (a.id.clone(), why))
+            })
+            .collect();
+        let Some((id, why)) = contradictions.first() else {
+            return Ok(None);
+        };
+        summary.contradicted += contradictions.len();
+        let finding = contract::contradicting_page(
+            page_number,
+            &format!(
+                "application {id}: {why}{}",
+                match contradictions.len() {
+                    1 => String::new(),
+                    n => format!(" (and {} more on the page)", n - 1),
+                }
+            ),
+            &contract::stage_filter_fix(&self.parts.pinpoint),
+        );
+        self.parts.record_broken_listing(finding).map(Some)
     }
 
     /// Keeps the stages these listed hires show to be hired, for proving nudges later.
@@ -796,7 +968,12 @@ impl Parts {
                 }
             })
             .collect();
-        for batch in needing.chunks(self.settings.search_batch_size.max(1)) {
+        let batch_size = if self.fallbacks().search_one_by_one {
+            1
+        } else {
+            self.settings.search_batch_size.max(1)
+        };
+        for batch in needing.chunks(batch_size) {
             let emails = plan::search_emails(batch.iter().copied());
             match self.hibob.search_by_emails(&emails).await {
                 Ok(found) => {
@@ -930,5 +1107,29 @@ pub(crate) fn observed<'a>(application: &'a HiredApplication, cutoff: &Cutoff) -
             application.hired_at.as_deref(),
             application.created_at.as_deref(),
         ),
+    }
+}
+
+/// Logs a fresh contract report: a summary, and each failed assumption with its fix.
+fn log_contract(report: &ContractReport) {
+    use contract::Outcome;
+    let count = |o: Outcome| report.findings.iter().filter(|f| f.outcome == o).count();
+    tracing::info!(
+        holds = count(Outcome::Holds),
+        broken = count(Outcome::Broken),
+        unproven = count(Outcome::Unproven),
+        unchecked = count(Outcome::Unchecked),
+        "checked the API contract"
+    );
+    for f in &report.findings {
+        let fix = f.fix.as_deref().unwrap_or("");
+        match f.outcome {
+            Outcome::Holds => tracing::debug!(assumption = %f.assumption, "{}", f.seen),
+            Outcome::Unproven => tracing::info!(assumption = %f.assumption, "unproven: {}", f.seen),
+            _ if f.stops_writes => {
+                tracing::error!(assumption = %f.assumption, fix, "{}; nothing is written", f.seen)
+            }
+            _ => tracing::warn!(assumption = %f.assumption, fix, "{}", f.seen),
+        }
     }
 }

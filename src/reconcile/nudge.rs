@@ -39,6 +39,9 @@ pub enum NudgeOutcome {
     Unproven,
     /// The record cannot become an employee (no email, …); parked with its reason.
     Unusable,
+    /// An assumption about the APIs that writes depend on failed (`hirebridge status` says
+    /// which): nothing read or written; the scheduled passes check again.
+    WritesStopped,
     Done,
     /// Retried later (a transient failure or HiBob's read lag), by the scheduled pass.
     Waiting,
@@ -61,6 +64,7 @@ impl NudgeOutcome {
             NudgeOutcome::NotHired => "not_hired",
             NudgeOutcome::Unproven => "unproven",
             NudgeOutcome::Unusable => "unusable",
+            NudgeOutcome::WritesStopped => "writes_stopped",
             NudgeOutcome::Done => "done",
             NudgeOutcome::Waiting => "waiting",
             NudgeOutcome::Parked => "parked",
@@ -86,6 +90,11 @@ impl Nudger {
     /// Hires in the ledger by status, for health checks and metrics.
     pub fn hire_counts(&self) -> Result<Vec<(HireStatus, u64)>, LedgerError> {
         self.parts.ledger().count_by_status()
+    }
+
+    /// The last API contract check the ledger holds, for `/metrics`.
+    pub fn contract_report(&self) -> Result<Option<crate::contract::ContractReport>, LedgerError> {
+        self.parts.stored_contract()
     }
 
     /// Requests the clients have sent, per endpoint and answer, since the process started.
@@ -114,6 +123,24 @@ impl Nudger {
             && !entry.is_due(Utc::now())
         {
             return Ok(NudgeOutcome::Settled);
+        }
+        // No write before the API contract is known to hold; the pass checks it.
+        match parts.writes_allowed(Utc::now())? {
+            super::WritesAllowed::Yes => {}
+            super::WritesAllowed::CheckDue => {
+                tracing::info!(
+                    application = application_id,
+                    "a webhook nudge waits for the API contract check; a pass is asked for"
+                );
+                return Ok(NudgeOutcome::Unproven);
+            }
+            super::WritesAllowed::Stopped(why) => {
+                tracing::warn!(
+                    application = application_id,
+                    "a webhook nudge writes nothing: {why}"
+                );
+                return Ok(NudgeOutcome::WritesStopped);
+            }
         }
         let one = match parts.pinpoint.application_with_stage(application_id).await {
             Ok(one) => one,

@@ -42,26 +42,34 @@ pub enum Verdict {
     Unproven,
 }
 
-/// Why a listed application must not be written for although the hired-stage listing
-/// returned it: its own document contradicts the filter. `None`: the listing is its proof.
+/// Why a listed application contradicts the hired-stage listing that returned it: rejected,
+/// in a stage other than the configured hired stages, or (none configured) without
+/// `hired_at` in a stage no hire has shown to be hired. `None`: the listing is its proof.
 pub fn contradicts_listing(
     application: &HiredApplication,
     configured: &[String],
+    known: &HiredStages,
 ) -> Option<String> {
     if let Some(at) = &application.rejected_at {
         return Some(format!(
             "the hired-stage listing returned it, but it was rejected in Pinpoint ({at})"
         ));
     }
-    if let Some(stage) = &application.stage_id
-        && !configured.is_empty()
-        && !configured.contains(stage)
-    {
-        return Some(format!(
-            "the hired-stage listing returned it in stage {stage}, which is not one of pinpoint.hired_stage_ids"
-        ));
+    let stage = application.stage_id.as_ref()?;
+    if !configured.is_empty() {
+        return (!configured.contains(stage)).then(|| {
+            format!(
+                "the hired-stage listing returned it in stage {stage}, which is not one of pinpoint.hired_stage_ids"
+            )
+        });
     }
-    None
+    // Pinpoint dates every hire (`hired_at`); an undated application in a stage no dated
+    // hire is in was listed for some other reason.
+    (application.hired_at.is_none() && !known.contains(stage)).then(|| {
+        format!(
+            "the hired-stage listing returned it in stage {stage}, but it was never hired (no hired_at) and no hire is in that stage"
+        )
+    })
 }
 
 /// The stage a listed, uncontradicted hire shows to be a hired stage, when it can teach one:
@@ -129,12 +137,34 @@ mod tests {
 
     #[test]
     fn a_listed_hire_is_proven_unless_its_document_contradicts_the_filter() {
+        let none = HiredStages::default();
         let hire = application(Some("9"), Some("2026-11-01T10:00:00+00:00"), None);
-        assert_eq!(contradicts_listing(&hire, &[]), None);
-        assert_eq!(contradicts_listing(&hire, &["9".into()]), None);
-        assert!(contradicts_listing(&hire, &["8".into()]).is_some_and(|m| m.contains("stage 9")));
+        assert_eq!(contradicts_listing(&hire, &[], &none), None);
+        assert_eq!(contradicts_listing(&hire, &["9".into()], &none), None);
+        assert!(
+            contradicts_listing(&hire, &["8".into()], &none).is_some_and(|m| m.contains("stage 9"))
+        );
         let rejected = application(Some("9"), None, Some("2026-11-02T10:00:00+00:00"));
-        assert!(contradicts_listing(&rejected, &[]).is_some_and(|m| m.contains("rejected")));
+        assert!(contradicts_listing(&rejected, &[], &none).is_some_and(|m| m.contains("rejected")));
+    }
+
+    #[test]
+    fn an_undated_application_contradicts_the_listing_unless_its_stage_is_known_hired() {
+        let undated = application(Some("7"), None, None);
+        assert!(
+            contradicts_listing(&undated, &[], &HiredStages::default())
+                .is_some_and(|m| m.contains("never hired"))
+        );
+        assert_eq!(contradicts_listing(&undated, &[], &learned(&["7"])), None);
+        assert_eq!(
+            contradicts_listing(&undated, &["7".into()], &HiredStages::default()),
+            None
+        );
+        // Without a stage id there is nothing to contradict.
+        assert_eq!(
+            contradicts_listing(&application(None, None, None), &[], &HiredStages::default()),
+            None
+        );
     }
 
     #[test]

@@ -82,6 +82,21 @@ pub struct StatusView {
     /// Done hires whose mapped values changed in Pinpoint and wait for a person (reported,
     /// edited in HiBob, or refused by HiBob). Drift does not change the health or exit code.
     pub drift: Vec<DriftView>,
+    /// The last API contract check; `None` before the first.
+    pub contract: Option<ContractView>,
+}
+
+/// The last API contract check, for `status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContractView {
+    pub checked_at: String,
+    /// Some assumption writes depend on failed: nothing is written until it holds.
+    pub writes_stopped: bool,
+    pub holds: usize,
+    pub unproven: usize,
+    pub failed: usize,
+    /// Every assumption that does not hold, with what was seen and the fix.
+    pub findings: Vec<crate::contract::Finding>,
 }
 
 /// One hire's drift, for `status`.
@@ -124,6 +139,8 @@ pub struct StatusInput<'a> {
     pub ledger_path: PathBuf,
     pub ledger_bytes: u64,
     pub schema_version: i64,
+    /// The last API contract check, if any.
+    pub contract: Option<crate::contract::ContractReport>,
 }
 
 fn when(t: DateTime<Utc>) -> String {
@@ -261,6 +278,62 @@ pub fn build(input: StatusInput<'_>) -> StatusView {
             }
         }
     }
+    let contract = input.contract.map(|report| {
+        use crate::contract::Outcome;
+        let count = |o: &[Outcome]| {
+            report
+                .findings
+                .iter()
+                .filter(|f| o.contains(&f.outcome))
+                .count()
+        };
+        ContractView {
+            checked_at: when(report.checked_at),
+            writes_stopped: !report.stopping().is_empty(),
+            holds: count(&[Outcome::Holds]),
+            unproven: count(&[Outcome::Unproven]),
+            failed: count(&[Outcome::Broken, Outcome::Unchecked]),
+            findings: report
+                .findings
+                .iter()
+                .filter(|f| f.outcome != Outcome::Holds)
+                .cloned()
+                .collect(),
+        }
+    });
+    for finding in contract.iter().flat_map(|c| &c.findings) {
+        let fix = finding
+            .fix
+            .as_deref()
+            .map(|fix| format!("; fix: {fix}"))
+            .unwrap_or_default();
+        if finding.is_stopping() && finding.outcome == crate::contract::Outcome::Unchecked {
+            flag(
+                Health::Retrying,
+                format!(
+                    "nothing is written until the API contract can be checked: {} {}",
+                    finding.assumption, finding.seen
+                ),
+                &mut health,
+            );
+        } else if finding.is_stopping() {
+            flag(
+                Health::NeedsAttention,
+                format!(
+                    "NOTHING IS WRITTEN: {} ✗ {}{fix}",
+                    finding.assumption, finding.seen
+                ),
+                &mut health,
+            );
+        } else if finding.outcome != crate::contract::Outcome::Unproven {
+            // A safe fallback applies: worth reading, not worth paging anyone.
+            flag(
+                Health::Ok,
+                format!("{} ✗ {}{fix}", finding.assumption, finding.seen),
+                &mut health,
+            );
+        }
+    }
     if count(HireStatus::Failed) > 0 {
         flag(
             Health::Retrying,
@@ -296,6 +369,7 @@ pub fn build(input: StatusInput<'_>) -> StatusView {
         ledger_bytes: input.ledger_bytes,
         schema_version: input.schema_version,
         drift: Vec::new(),
+        contract,
     }
 }
 
@@ -401,6 +475,38 @@ pub fn render_text(view: &StatusView, out: &mut dyn Write) -> std::io::Result<()
             h.first_seen_at
         )?,
     }
+    match &view.contract {
+        None => writeln!(
+            out,
+            "API contract not checked yet (the first pass checks it; `hirebridge check` shows it now)"
+        )?,
+        Some(c) => {
+            write!(
+                out,
+                "API contract checked {}: {} hold",
+                c.checked_at, c.holds
+            )?;
+            if c.unproven > 0 {
+                write!(out, ", {} unproven", c.unproven)?;
+            }
+            if c.failed > 0 {
+                write!(out, ", {} FAILED", c.failed)?;
+            }
+            if c.writes_stopped {
+                write!(out, "; WRITES STOPPED")?;
+            }
+            writeln!(out)?;
+            for f in &c.findings {
+                writeln!(
+                    out,
+                    "  {} {}: {}",
+                    f.mark(),
+                    f.assumption,
+                    super::clip(&f.seen, 200)
+                )?;
+            }
+        }
+    }
     if !view.drift.is_empty() {
         writeln!(
             out,
@@ -480,7 +586,64 @@ mod tests {
             ledger_path: "/var/lib/hirebridge/ledger.sqlite3".into(),
             ledger_bytes: 4096,
             schema_version: 1,
+            contract: None,
         })
+    }
+
+    #[test]
+    fn a_failed_assumption_writes_depend_on_needs_attention_and_names_the_fix() {
+        use crate::contract::{ContractReport, Finding, Outcome};
+        let finding = |name: &str, outcome, stops_writes| Finding {
+            assumption: name.into(),
+            outcome,
+            seen: format!("{name} seen"),
+            fix: Some(format!("{name} fix")),
+            stops_writes,
+        };
+        let every = Schedule::Every(std::time::Duration::from_secs(300));
+        let build_with = |findings: Vec<Finding>| {
+            build(StatusInput {
+                now: now(),
+                entries: &[],
+                last_pass: Some(pass(now(), "completed")),
+                schedule: &every,
+                ledger_path: "/tmp/l".into(),
+                ledger_bytes: 1,
+                schema_version: 1,
+                contract: Some(ContractReport {
+                    checked_at: now(),
+                    asked: String::new(),
+                    findings,
+                }),
+            })
+        };
+        let v = build_with(vec![
+            finding("pinpoint.stage_filter", Outcome::Broken, true),
+            finding("hibob.human_readable", Outcome::Holds, false),
+        ]);
+        assert_eq!(v.health, Health::NeedsAttention);
+        assert!(v.problems[0].contains("NOTHING IS WRITTEN: pinpoint.stage_filter"));
+        assert!(v.problems[0].contains("pinpoint.stage_filter fix"));
+        let c = v.contract.as_ref().unwrap();
+        assert!(c.writes_stopped);
+        assert_eq!((c.holds, c.failed, c.findings.len()), (1, 1, 1));
+        // A failure with a safe fallback is shown, but is no reason to page anyone.
+        let v = build_with(vec![finding(
+            "hibob.human_readable",
+            Outcome::Broken,
+            false,
+        )]);
+        assert_eq!(v.health, Health::Ok);
+        assert_eq!(v.problems.len(), 1);
+        assert!(!v.contract.unwrap().writes_stopped);
+        // Unproven is neither.
+        let v = build_with(vec![finding(
+            "hibob.show_inactive",
+            Outcome::Unproven,
+            true,
+        )]);
+        assert_eq!(v.health, Health::Ok);
+        assert!(v.problems.is_empty());
     }
 
     #[test]

@@ -13,8 +13,10 @@ use super::server::{Api, Reply};
 pub struct FaultRule {
     pub endpoint: Endpoint,
     /// Applies only when the request's path+query (raw or percent-decoded) or raw body
-    /// contains this substring.
-    pub matching: Option<String>,
+    /// contains each of these substrings.
+    pub matching: Vec<String>,
+    /// Never applies to requests that contain any of these.
+    pub except: Vec<String>,
     /// How many matching requests it affects before it is used up.
     pub times: usize,
     pub fault: Fault,
@@ -25,15 +27,34 @@ impl FaultRule {
     pub fn new(endpoint: Endpoint, fault: Fault) -> Self {
         FaultRule {
             endpoint,
-            matching: None,
+            matching: Vec::new(),
+            except: Vec::new(),
             times: 1,
             fault,
         }
     }
 
+    /// Only requests that contain `needle` too (see [`FaultRule::matching`]).
     pub fn matching(mut self, needle: impl Into<String>) -> Self {
-        self.matching = Some(needle.into());
+        self.matching.push(needle.into());
         self
+    }
+
+    /// Not requests that contain `needle`.
+    pub fn except(mut self, needle: impl Into<String>) -> Self {
+        self.except.push(needle.into());
+        self
+    }
+
+    /// Only the requests a pass makes for hires, not the API contract check's probes: for the
+    /// listing, its hired-stage pages; for search, the lookups by email. (Probes list with a
+    /// stage value no stage has, or any stage; search for `.invalid` addresses, or everyone.)
+    pub fn not_on_probes(self) -> Self {
+        match self.endpoint {
+            Endpoint::ListApplications => self.matching("filter[stage_basic_type]=hired&"),
+            Endpoint::SearchPeople => self.matching("\"filters\"").except("hirebridge-probe"),
+            _ => self,
+        }
     }
 
     pub fn times(mut self, times: usize) -> Self {
@@ -45,13 +66,11 @@ impl FaultRule {
         if self.endpoint != endpoint || self.times == 0 {
             return false;
         }
-        match &self.matching {
-            None => true,
-            Some(n) => {
-                haystacks.iter().any(|h| h.contains(n.as_str()))
-                    || String::from_utf8_lossy(body).contains(n.as_str())
-            }
-        }
+        let body = String::from_utf8_lossy(body);
+        let contains = |n: &String| {
+            haystacks.iter().any(|h| h.contains(n.as_str())) || body.contains(n.as_str())
+        };
+        self.matching.iter().all(contains) && !self.except.iter().any(contains)
     }
 }
 
@@ -83,6 +102,29 @@ pub enum Fault {
     /// The listing answers its page as usual, but its `links.next` points back at the first
     /// page: links that loop (only for `ListApplications`).
     LinksBackToFirstPage,
+    /// The listing ignores `page[size]`: every page holds Pinpoint's default of 100 (only for
+    /// `ListApplications`).
+    IgnoresPageSize,
+    /// Application reads ignore `include`: every relationship comes back with
+    /// `meta.included = false` and nothing in `included[]`.
+    DropsIncludes,
+    /// Application reads ignore `extra_fields[applications]`: no `attachments` attribute.
+    DropsAttachments,
+    /// Any request carrying this query parameter is refused with a JSON:API 400 naming it.
+    RefusesParameter(String),
+    /// Search ignores `showInactive`: inactive people (future starters, former employees)
+    /// never come back (only for `SearchPeople`).
+    IgnoresShowInactive,
+    /// Search ignores `humanReadable`: no `humanReadable` section (only for `SearchPeople`).
+    IgnoresHumanReadable,
+    /// Search drops the `internal.*` fields, as for a service user whose permission group
+    /// may not see them (only for `SearchPeople`).
+    HidesInternalFields,
+    /// Search refuses a filter with more than this many values (only for `SearchPeople`).
+    LimitsSearchBatch(usize),
+    /// The documents list comes back as `{"files": [...]}`, a shape hirebridge does not read
+    /// (only for `ListDocuments`).
+    ReshapesDocumentsList,
     /// Sleep, then behave normally (later rules may still apply).
     Delay(Duration),
     /// Perform the effect, then sleep before answering: a client that dies meanwhile never

@@ -307,9 +307,18 @@ fn search_inner(shared: &Shared, req: &Incoming) -> Reply {
     indexes.sort_unstable();
     indexes.dedup();
     let matching = indexes.into_iter().map(|i| &st.employees[i]);
+    // `humanReadable: APPEND` adds each field's display value under `humanReadable` (the
+    // simulator keeps display values only, so the two agree).
+    let append = body["humanReadable"].as_str() == Some("APPEND");
     let found: Vec<Value> = matching
         .filter(|e| visible_to_search(&st, e, show_inactive, today))
-        .map(|e| employee_summary(&e.emp))
+        .map(|e| {
+            let mut summary = employee_summary(&e.emp);
+            if append {
+                summary["humanReadable"] = summary.clone();
+            }
+            summary
+        })
         .collect();
     Reply::json(200, &json!({"employees": found}))
 }

@@ -31,6 +31,7 @@ pub use scenario::{
 };
 pub use state::{SimComment, SimDocument, SimEmployee};
 
+use server::percent_decode;
 use state::Shared;
 
 /// What working one hire leaves behind, for [`Sim::seed_worked_hire`].
@@ -178,6 +179,11 @@ impl Sim {
         }
     }
 
+    /// Drops every fault not yet used up: the APIs behave again.
+    pub fn clear_faults(&self) {
+        self.shared.lock().clear_rules();
+    }
+
     /// Accepts these credentials instead of the `sim::*` constants (e.g. distinctive values
     /// a test then looks for in every output).
     pub fn set_credentials(
@@ -285,6 +291,18 @@ impl Sim {
     /// Requests to `endpoint`, any status.
     pub fn count(&self, endpoint: Endpoint) -> usize {
         self.shared.lock().count_calls(|c| c.endpoint == endpoint)
+    }
+
+    /// Requests for pages of the hired-stage listing (`filter[stage_basic_type]=hired` or a
+    /// hired `filter[stage_id]`), leaving out the contract check's probes of the listing.
+    pub fn listing_calls(&self) -> usize {
+        self.shared.lock().count_calls(|c| {
+            let query = percent_decode(&c.path_and_query);
+            c.endpoint == Endpoint::ListApplications
+                && !query.contains("hirebridge-probe")
+                && (query.contains("filter[stage_basic_type]=hired&")
+                    || query.contains("filter[stage_id]="))
+        })
     }
 
     pub fn count_status(&self, endpoint: Endpoint, status: u16) -> usize {

@@ -336,6 +336,90 @@ async fn handle(shared: &Shared, route: &Route, req: &Incoming) -> Reply {
         Fault::IgnoresPaging => unpaged_listing(shared, route, req).await,
         Fault::IgnoresStageFilter => unfiltered_listing(shared, route, req).await,
         Fault::LinksBackToFirstPage => looping_listing(shared, route, req).await,
+        Fault::IgnoresPageSize => match route {
+            Route::ListApplications => listing_as_if(shared, req, &["page[size]"], &[]),
+            _ => normal(shared, route, req).await,
+        },
+        Fault::DropsIncludes => read_as_if(shared, route, req, &["include"]).await,
+        Fault::DropsAttachments => {
+            read_as_if(shared, route, req, &["extra_fields[applications]"]).await
+        }
+        Fault::RefusesParameter(name) => {
+            let present =
+                url::form_urlencoded::parse(req.query.as_deref().unwrap_or("").as_bytes())
+                    .any(|(k, _)| k == name.as_str());
+            if present {
+                Reply::jsonapi_error(
+                    400,
+                    "Bad Request",
+                    &format!("{name} is not a valid parameter"),
+                )
+            } else {
+                normal(shared, route, req).await
+            }
+        }
+        Fault::IgnoresShowInactive => {
+            search_as_if(shared, route, req, |body| {
+                body.as_object_mut().map(|b| b.remove("showInactive"));
+            })
+            .await
+        }
+        Fault::IgnoresHumanReadable => {
+            search_as_if(shared, route, req, |body| {
+                body.as_object_mut().map(|b| b.remove("humanReadable"));
+            })
+            .await
+        }
+        Fault::HidesInternalFields => {
+            let reply = normal(shared, route, req).await;
+            if !matches!(route, Route::SearchPeople) || reply.status != 200 {
+                return reply;
+            }
+            let mut doc: Value = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
+            for person in doc["employees"].as_array_mut().into_iter().flatten() {
+                if let Some(p) = person.as_object_mut() {
+                    p.remove("internal");
+                }
+                if let Some(h) = person
+                    .get_mut("humanReadable")
+                    .and_then(Value::as_object_mut)
+                {
+                    h.remove("internal");
+                }
+            }
+            Reply {
+                body: serde_json::to_vec(&doc).unwrap_or_default(),
+                ..reply
+            }
+        }
+        Fault::LimitsSearchBatch(limit) => {
+            let values = serde_json::from_slice::<Value>(&req.body)
+                .ok()
+                .and_then(|b| {
+                    b.pointer("/filters/0/values")
+                        .and_then(Value::as_array)
+                        .map(Vec::len)
+                })
+                .unwrap_or(0);
+            if matches!(route, Route::SearchPeople) && values > limit {
+                Reply::hibob_error(
+                    400,
+                    "validations.search.values.tooMany",
+                    &format!("At most {limit} values are allowed in a filter"),
+                    vec![],
+                )
+            } else {
+                normal(shared, route, req).await
+            }
+        }
+        Fault::ReshapesDocumentsList => {
+            let reply = normal(shared, route, req).await;
+            if !matches!(route, Route::ListDocuments(_)) || reply.status != 200 {
+                return reply;
+            }
+            let doc: Value = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
+            Reply::json(200, &json!({ "files": doc["documents"].clone() }))
+        }
         Fault::TruncatedJson => faults::truncate_reply(normal(shared, route, req).await),
         Fault::WrongTypes => wrong_types_reply(shared, route, req).await,
         Fault::RateLimited { retry_after_secs } => {
@@ -429,6 +513,53 @@ fn listing_as_if(
         body: req.body.clone(),
     };
     pinpoint::list_applications(shared, &rewritten)
+}
+
+/// An application read (listing or single) answered as if asked without `ignored`.
+async fn read_as_if(shared: &Shared, route: &Route, req: &Incoming, ignored: &[&str]) -> Reply {
+    match route {
+        Route::ListApplications => listing_as_if(shared, req, ignored, &[]),
+        Route::GetApplication(id) => {
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(
+                    url::form_urlencoded::parse(req.query.as_deref().unwrap_or("").as_bytes())
+                        .into_owned()
+                        .filter(|(k, _)| !ignored.contains(&k.as_str())),
+                )
+                .finish();
+            let rewritten = Incoming {
+                headers: req.headers.clone(),
+                path_and_query: format!("{PINPOINT_PREFIX}/applications/{id}?{query}"),
+                query: Some(query),
+                body: req.body.clone(),
+            };
+            pinpoint::get_application(shared, &rewritten, id)
+        }
+        _ => normal(shared, route, req).await,
+    }
+}
+
+/// A search answered as if its body had been edited by `edit`.
+async fn search_as_if(
+    shared: &Shared,
+    route: &Route,
+    req: &Incoming,
+    edit: impl FnOnce(&mut Value),
+) -> Reply {
+    if !matches!(route, Route::SearchPeople) {
+        return normal(shared, route, req).await;
+    }
+    let Ok(mut body) = serde_json::from_slice::<Value>(&req.body) else {
+        return normal(shared, route, req).await;
+    };
+    edit(&mut body);
+    let rewritten = Incoming {
+        headers: req.headers.clone(),
+        path_and_query: req.path_and_query.clone(),
+        query: req.query.clone(),
+        body: serde_json::to_vec(&body).unwrap_or_default().into(),
+    };
+    hibob::search(shared, &rewritten)
 }
 
 /// The listing as a server that ignores its stage filters sends it: every stage.

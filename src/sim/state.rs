@@ -352,6 +352,10 @@ impl State {
         self.employee_with_email(email).is_some()
     }
 
+    pub fn clear_rules(&mut self) {
+        self.rules.clear();
+    }
+
     pub fn push_rule(&mut self, rule: FaultRule) {
         let seq = self.next_rule_seq;
         self.next_rule_seq += 1;

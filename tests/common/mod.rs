@@ -225,6 +225,21 @@ max = "{retry_max}"
         Ledger::open_read_only(&self.ledger_path).expect("ledger opens")
     }
 
+    /// Makes the last API contract check look `by` older, as if that much time had passed:
+    /// the next pass checks again once it is a day old.
+    pub fn age_contract_check(&self, by: chrono::Duration) {
+        let mut ledger = Ledger::open(&self.ledger_path).unwrap();
+        let json = ledger
+            .contract_report()
+            .unwrap()
+            .expect("a contract report in the ledger");
+        let mut report: hirebridge::contract::ContractReport = serde_json::from_str(&json).unwrap();
+        report.checked_at -= by;
+        ledger
+            .record_contract_report(&serde_json::to_string(&report).unwrap())
+            .unwrap();
+    }
+
     pub fn entry(&self, application_id: &str) -> LedgerEntry {
         self.ledger()
             .entry(application_id)
@@ -715,6 +730,16 @@ impl Listening {
     pub fn stop(&mut self) -> i32 {
         signal("TERM", &self.daemon);
         exit_code_within(&mut self.daemon, EVENTUALLY)
+    }
+
+    /// Starts the daemon again (after [`Listening::stop`]) on the same world, config and
+    /// port, and waits until the listener answers.
+    pub fn restart(&mut self) {
+        self.daemon = self.world.spawn_daemon();
+        assert!(
+            wait_for(EVENTUALLY, || answers_as_hirebridge(self.addr)),
+            "the restarted daemon answers"
+        );
     }
 }
 

@@ -1,0 +1,643 @@
+//! The API contract hirebridge relies on, checked on the customer's own tenant: one cheap,
+//! read-only probe per assumption (README "API assumptions"), a verdict for each, and which
+//! verdicts stop writes.
+//!
+//! It owns the probes, the verdicts and what follows from them (stop writes, or a safe
+//! fallback). It writes nothing remotely, holds no SQL (the ledger keeps the last report) and
+//! never plans a hire's steps: a pass asks it whether it may write at all.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::hibob::HibobClient;
+use crate::http::ApiError;
+use crate::pinpoint::PinpointClient;
+
+/// How long a report is trusted before the next pass checks again.
+pub const RECHECK_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// The assumptions, by the names `check`, `status` and `/metrics` show.
+pub mod assumption {
+    pub const STAGE_FILTER: &str = "pinpoint.stage_filter";
+    pub const JOB_VISIBILITY: &str = "pinpoint.job_visibility";
+    pub const ATTACHMENTS: &str = "pinpoint.attachments";
+    pub const INCLUDES: &str = "pinpoint.includes";
+    pub const PAGE_SIZE: &str = "pinpoint.page_size";
+    pub const PAGING: &str = "pinpoint.paging";
+    pub const SEARCH_BATCH: &str = "hibob.search_batch";
+    pub const SHOW_INACTIVE: &str = "hibob.show_inactive";
+    pub const READ_FIELDS: &str = "hibob.read_fields";
+    pub const HUMAN_READABLE: &str = "hibob.human_readable";
+    pub const DOCUMENTS: &str = "hibob.documents";
+}
+
+/// A verdict on one assumption.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The tenant behaves as assumed.
+    Holds,
+    /// The tenant contradicts the assumption.
+    Broken,
+    /// Nothing to look at (e.g. no employee yet): neither proven nor disproven.
+    Unproven,
+    /// The probe itself failed (timeout, 5xx): unknown until the next check.
+    Unchecked,
+}
+
+/// One assumption's verdict, with what was seen and what to do about a failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub assumption: String,
+    pub outcome: Outcome,
+    pub seen: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+    /// Writes are correct only if this holds: broken (or unchecked), it stops every write.
+    pub stops_writes: bool,
+}
+
+impl Finding {
+    fn new(
+        assumption: &str,
+        stops_writes: bool,
+        outcome: Outcome,
+        seen: impl Into<String>,
+    ) -> Self {
+        Self {
+            assumption: assumption.to_owned(),
+            outcome,
+            seen: seen.into(),
+            fix: None,
+            stops_writes,
+        }
+    }
+    fn fix(mut self, fix: impl Into<String>) -> Self {
+        if matches!(self.outcome, Outcome::Broken | Outcome::Unchecked) {
+            self.fix = Some(fix.into());
+        }
+        self
+    }
+
+    /// This finding stops writes now.
+    pub fn is_stopping(&self) -> bool {
+        self.stops_writes && matches!(self.outcome, Outcome::Broken | Outcome::Unchecked)
+    }
+
+    /// `✓`, `✗` or `?` (unproven).
+    pub fn mark(&self) -> &'static str {
+        match self.outcome {
+            Outcome::Holds => "✓",
+            Outcome::Unproven => "?",
+            Outcome::Broken | Outcome::Unchecked => "✗",
+        }
+    }
+}
+
+/// The last contract check: when, under which settings, and each verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContractReport {
+    pub checked_at: DateTime<Utc>,
+    /// What the probes asked, from the configuration (filter, includes, batch size): a
+    /// change checks again at once.
+    pub asked: String,
+    pub findings: Vec<Finding>,
+}
+
+/// Safe fallbacks for the assumptions whose failure does not stop writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Fallbacks {
+    /// `hibob.search_batch` failed: search one email at a time.
+    pub search_one_by_one: bool,
+    /// `pinpoint.page_size`/`pinpoint.paging` failed: a listing is not known to be complete,
+    /// so no hire is taken as withdrawn for its absence.
+    pub listing_may_be_incomplete: bool,
+    /// `hibob.human_readable` failed: HiBob's list values cannot be compared with what was
+    /// written, so drift is not checked.
+    pub skip_drift: bool,
+}
+
+impl ContractReport {
+    /// The findings that stop writes now.
+    pub fn stopping(&self) -> Vec<&Finding> {
+        self.findings.iter().filter(|f| f.is_stopping()).collect()
+    }
+
+    fn failed(&self, assumption: &str) -> bool {
+        self.findings.iter().any(|f| {
+            f.assumption == assumption && matches!(f.outcome, Outcome::Broken | Outcome::Unchecked)
+        })
+    }
+
+    pub fn fallbacks(&self) -> Fallbacks {
+        Fallbacks {
+            search_one_by_one: self.failed(assumption::SEARCH_BATCH),
+            listing_may_be_incomplete: self.failed(assumption::PAGE_SIZE)
+                || self.failed(assumption::PAGING),
+            skip_drift: self.failed(assumption::HUMAN_READABLE),
+        }
+    }
+
+    /// Whether a pass must check again before it writes: the report is a day old, the
+    /// settings changed, or writes are stopped (the operator may have fixed it since).
+    pub fn needs_recheck(&self, now: DateTime<Utc>, asked: &str) -> bool {
+        let age = (now - self.checked_at).to_std().unwrap_or_default();
+        age >= RECHECK_AFTER || self.asked != asked || !self.stopping().is_empty()
+    }
+
+    /// One line for logs and the pass summary: the stopping findings and their fixes.
+    pub fn stop_message(&self) -> Option<String> {
+        let stopping = self.stopping();
+        if stopping.is_empty() {
+            return None;
+        }
+        Some(
+            stopping
+                .iter()
+                .map(|f| match &f.fix {
+                    Some(fix) => format!("{} ✗ {} — fix: {fix}", f.assumption, f.seen),
+                    None => format!("{} ✗ {}", f.assumption, f.seen),
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    }
+
+    /// Records what a listing page showed against the stage filter, keeping the rest.
+    pub fn with_finding(mut self, finding: Finding) -> Self {
+        self.findings.retain(|f| f.assumption != finding.assumption);
+        self.findings.push(finding);
+        self
+    }
+}
+
+/// A listing page whose own records contradict the hired-stage filter: the filter cannot be
+/// trusted for the pass, whatever its probe said.
+pub fn contradicting_page(page: u32, why: &str, fix: &str) -> Finding {
+    Finding::new(
+        assumption::STAGE_FILTER,
+        true,
+        Outcome::Broken,
+        format!("page {page} of the hired-stage listing contradicts its filter: {why}"),
+    )
+    .fix(fix)
+}
+
+/// The fix for a stage filter that does not narrow the listing to hires.
+pub fn stage_filter_fix(pinpoint: &PinpointClient) -> String {
+    if pinpoint.stage_filter_key() == "filter[stage_id]" {
+        "check pinpoint.hired_stage_ids against Pinpoint's stages (Settings > Hiring stages); \
+         nothing is written until the listing holds only hires"
+            .into()
+    } else {
+        "set pinpoint.hired_stage_ids to the ids of the Hired stages (the listing then filters by \
+         filter[stage_id]); nothing is written until the listing holds only hires"
+            .into()
+    }
+}
+
+/// What the probes ask, for telling whether a stored report still applies.
+pub fn asked(pinpoint: &PinpointClient, search_batch: usize) -> String {
+    format!(
+        "{}|{}|search_batch={search_batch}",
+        pinpoint.listing_filters(),
+        pinpoint.included_relationships().join(",")
+    )
+}
+
+/// The clients and what the probes look for.
+pub struct Probes<'a> {
+    pub pinpoint: &'a PinpointClient,
+    pub hibob: &'a HibobClient,
+    /// `hibob.search_batch_size`.
+    pub search_batch: usize,
+    /// HiBob ids of employees hirebridge wrote or adopted (newest first): HiBob's search must
+    /// show them.
+    pub witnesses: &'a [String],
+}
+
+/// The probes stopped on a refused credential: no verdict is possible (and the pass's own
+/// handling of a refused key applies).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
+fn refused(e: &ApiError) -> Option<Refused> {
+    matches!(e, ApiError::Unauthorized { .. } | ApiError::Halted { .. })
+        .then(|| Refused(e.to_string()))
+}
+
+/// Runs every probe (read-only: about 7 requests) and returns the verdicts.
+pub async fn verify(probes: &Probes<'_>, now: DateTime<Utc>) -> Result<ContractReport, Refused> {
+    let mut findings = Vec::new();
+    findings.push(stage_filter(probes.pinpoint).await?);
+    let visibility = job_visibility(probes.pinpoint).await?;
+    let listing_refused = visibility.outcome == Outcome::Broken;
+    findings.push(visibility);
+    if listing_refused {
+        // Every listing carries that filter: nothing more can be seen of it.
+        let seen = format!(
+            "cannot look: Pinpoint refuses the listing's filter[job_visibility] (see {})",
+            assumption::JOB_VISIBILITY
+        );
+        findings.extend(
+            [
+                (assumption::ATTACHMENTS, true),
+                (assumption::INCLUDES, true),
+                (assumption::PAGE_SIZE, false),
+                (assumption::PAGING, false),
+            ]
+            .map(|(name, stops)| Finding::new(name, stops, Outcome::Unproven, seen.clone())),
+        );
+    } else {
+        findings.extend(listing_shape(probes.pinpoint).await?);
+    }
+    findings.push(search_batch(probes.hibob, probes.search_batch).await?);
+    findings.extend(people(probes).await?);
+    Ok(ContractReport {
+        checked_at: now,
+        asked: asked(probes.pinpoint, probes.search_batch),
+        findings,
+    })
+}
+
+fn unchecked(assumption: &str, stops_writes: bool, e: &ApiError) -> Result<Finding, Refused> {
+    if let Some(r) = refused(e) {
+        return Err(r);
+    }
+    Ok(Finding::new(
+        assumption,
+        stops_writes,
+        Outcome::Unchecked,
+        format!("could not check: {e}"),
+    )
+    .fix("the next pass checks again; if this persists, see the error above"))
+}
+
+async fn stage_filter(pinpoint: &PinpointClient) -> Result<Finding, Refused> {
+    use assumption::STAGE_FILTER as NAME;
+    let key = pinpoint.stage_filter_key();
+    Ok(match pinpoint.probe_stage_filter().await {
+        Ok(0) => Finding::new(
+            NAME,
+            true,
+            Outcome::Holds,
+            format!("{key} is honoured: a value no stage has lists nothing"),
+        ),
+        Ok(_) => Finding::new(
+            NAME,
+            true,
+            Outcome::Broken,
+            format!(
+                "Pinpoint ignores {key}: a value no stage has still lists applications, so the \
+                 hired-stage listing would list every application"
+            ),
+        )
+        .fix(stage_filter_fix(pinpoint)),
+        // Refusing a value no stage has means the filter is checked, not ignored: no listing
+        // by it can list everything (should it refuse `hired` too, the listing fails and
+        // nothing is written).
+        Err(ApiError::Invalid { .. }) => Finding::new(
+            NAME,
+            true,
+            Outcome::Holds,
+            format!("{key} is checked: a value no stage has is refused"),
+        ),
+        Err(e) => unchecked(NAME, true, &e)?,
+    })
+}
+
+async fn job_visibility(pinpoint: &PinpointClient) -> Result<Finding, Refused> {
+    use assumption::JOB_VISIBILITY as NAME;
+    Ok(match pinpoint.probe_visibility("confidential").await {
+        Ok(_) => Finding::new(
+            NAME,
+            false,
+            Outcome::Holds,
+            "filter[job_visibility]=confidential is accepted",
+        ),
+        Err(e @ (ApiError::Invalid { .. } | ApiError::NotFound { .. })) => Finding::new(
+            NAME,
+            false,
+            Outcome::Broken,
+            format!(
+                "Pinpoint refuses filter[job_visibility]=confidential ({e}): without it, hires \
+                 on confidential and private jobs are hidden from the listing"
+            ),
+        )
+        .fix("the listing fails until Pinpoint accepts the filter; ask Pinpoint support whether the API key may read confidential jobs"),
+        Err(e) => unchecked(NAME, false, &e)?,
+    })
+}
+
+/// Attachments, includes, `page[size]` and paging, from the first two one-record pages of
+/// the listing asked as the pass asks it.
+async fn listing_shape(pinpoint: &PinpointClient) -> Result<Vec<Finding>, Refused> {
+    use assumption::{ATTACHMENTS, INCLUDES, PAGE_SIZE, PAGING};
+    let first = match pinpoint.probe_records(1, None).await {
+        Ok(page) => page,
+        // A refused parameter (an unknown include, or extra_fields) is the API saying no.
+        Err(e @ ApiError::Invalid { .. }) => {
+            let seen = format!(
+                "Pinpoint refuses the listing as hirebridge asks it (attachments and include={}): {e}",
+                pinpoint.included_relationships().join(",")
+            );
+            return Ok([(ATTACHMENTS, true), (INCLUDES, true), (PAGE_SIZE, false), (PAGING, false)]
+                .map(|(name, stops)| {
+                    Finding::new(name, stops, Outcome::Broken, seen.clone())
+                        .fix("check the [mapping] templates' related records (offer, custom, job.*); every pass fails until Pinpoint accepts the listing")
+                })
+                .into());
+        }
+        Err(e) => {
+            return [
+                (ATTACHMENTS, true),
+                (INCLUDES, true),
+                (PAGE_SIZE, false),
+                (PAGING, false),
+            ]
+            .into_iter()
+            .map(|(name, stops)| unchecked(name, stops, &e))
+            .collect();
+        }
+    };
+    let mut findings = Vec::new();
+    let Some(record) = &first.first else {
+        let seen = "Pinpoint lists no application at all: nothing to look at yet";
+        findings.extend(
+            [
+                (ATTACHMENTS, true),
+                (INCLUDES, true),
+                (PAGE_SIZE, false),
+                (PAGING, false),
+            ]
+            .map(|(name, stops)| Finding::new(name, stops, Outcome::Unproven, seen)),
+        );
+        return Ok(findings);
+    };
+    findings.push(if record.has_attachments {
+        Finding::new(
+            ATTACHMENTS,
+            true,
+            Outcome::Holds,
+            "extra_fields[applications]=attachments returns attachments",
+        )
+    } else {
+        Finding::new(
+            ATTACHMENTS,
+            true,
+            Outcome::Broken,
+            "extra_fields[applications]=attachments returned an application without \
+             `attachments`: every hire would be taken as having no CV",
+        )
+        .fix("nothing is written until Pinpoint returns attachments; ask Pinpoint support whether the API changed")
+    });
+    findings.push(if record.not_included.is_empty() {
+        Finding::new(
+            INCLUDES,
+            true,
+            Outcome::Holds,
+            format!(
+                "include={} is honoured",
+                pinpoint.included_relationships().join(",")
+            ),
+        )
+    } else {
+        Finding::new(
+            INCLUDES,
+            true,
+            Outcome::Broken,
+            format!(
+                "Pinpoint did not include {} although asked: the mapping would write empty values",
+                record.not_included.join(", ")
+            ),
+        )
+        .fix("nothing is written until the includes come back; check the [mapping] templates' related records")
+    });
+    findings.push(if first.records <= 1 {
+        Finding::new(PAGE_SIZE, false, Outcome::Holds, "page[size]=1 lists one application")
+    } else {
+        Finding::new(
+            PAGE_SIZE,
+            false,
+            Outcome::Broken,
+            format!("page[size]=1 listed {} applications", first.records),
+        )
+        .fix("hires are still listed, but none is taken as withdrawn for missing from a listing until paging behaves")
+    });
+    let second = pinpoint.probe_records(2, first.next_link.as_deref()).await;
+    findings.push(match second {
+        Ok(second) => {
+            let repeated: Vec<&String> = second.ids.iter().filter(|id| first.ids.contains(id)).collect();
+            if repeated.is_empty() {
+                Finding::new(
+                    PAGING,
+                    false,
+                    Outcome::Holds,
+                    if first.next_link.is_some() {
+                        "links.next leads to the following applications"
+                    } else {
+                        "page[number]=2 lists the following applications"
+                    },
+                )
+            } else {
+                Finding::new(
+                    PAGING,
+                    false,
+                    Outcome::Broken,
+                    format!(
+                        "page 2 of the listing repeats page 1 (application {}): Pinpoint seems to ignore paging",
+                        repeated[0]
+                    ),
+                )
+                .fix("hires beyond the first page may be missed and none is taken as withdrawn until paging behaves; ask Pinpoint support")
+            }
+        }
+        Err(e) => unchecked(PAGING, false, &e)?,
+    });
+    Ok(findings)
+}
+
+async fn search_batch(hibob: &HibobClient, size: usize) -> Result<Finding, Refused> {
+    use assumption::SEARCH_BATCH as NAME;
+    Ok(match hibob.probe_search_batch(size).await {
+        Ok(_) => Finding::new(
+            NAME,
+            false,
+            Outcome::Holds,
+            format!("a search for {size} emails at once is answered"),
+        ),
+        Err(e @ ApiError::Invalid { .. }) => Finding::new(
+            NAME,
+            false,
+            Outcome::Broken,
+            format!("HiBob refuses a search for {size} emails at once: {e}"),
+        )
+        .fix("hirebridge searches one email at a time meanwhile; lower hibob.search_batch_size"),
+        Err(e) => unchecked(NAME, false, &e)?,
+    })
+}
+
+/// `showInactive`, the fields hirebridge reads, `humanReadable` and the documents list, from
+/// one unfiltered search (everyone) and one documents read.
+async fn people(probes: &Probes<'_>) -> Result<Vec<Finding>, Refused> {
+    use assumption::{HUMAN_READABLE, READ_FIELDS, SHOW_INACTIVE};
+    let people = match probes.hibob.probe_people().await {
+        Ok(people) => people,
+        Err(e) => {
+            let mut findings = [
+                (SHOW_INACTIVE, true),
+                (READ_FIELDS, true),
+                (HUMAN_READABLE, false),
+            ]
+            .into_iter()
+            .map(|(name, stops)| unchecked(name, stops, &e))
+            .collect::<Result<Vec<_>, _>>()?;
+            findings.push(documents(probes, None).await?);
+            return Ok(findings);
+        }
+    };
+    let mut findings = Vec::new();
+    if people.is_empty() {
+        let seen = "HiBob's search shows nobody: nothing to look at";
+        findings.push(if probes.witnesses.is_empty() {
+            Finding::new(SHOW_INACTIVE, true, Outcome::Unproven, seen)
+        } else {
+            show_inactive_ignored(probes.witnesses.len(), &probes.witnesses[0])
+        });
+        findings.extend(
+            [(READ_FIELDS, true), (HUMAN_READABLE, false)]
+                .map(|(name, stops)| Finding::new(name, stops, Outcome::Unproven, seen)),
+        );
+    } else {
+        let inactive = people
+            .iter()
+            .filter(|p| {
+                p.lifecycle_status
+                    .as_deref()
+                    .is_some_and(|s| !s.eq_ignore_ascii_case("employed"))
+                    || p.termination_date.is_some()
+            })
+            .count();
+        let missing: Vec<&String> = probes
+            .witnesses
+            .iter()
+            .filter(|w| !people.iter().any(|p| &p.id == *w))
+            .collect();
+        findings.push(if inactive > 0 {
+            Finding::new(
+                SHOW_INACTIVE,
+                true,
+                Outcome::Holds,
+                format!(
+                    "showInactive returns inactive people ({inactive} of {})",
+                    people.len()
+                ),
+            )
+        } else if let Some(first) = missing.first() {
+            show_inactive_ignored(missing.len(), first)
+        } else {
+            Finding::new(
+                SHOW_INACTIVE,
+                true,
+                Outcome::Unproven,
+                format!(
+                    "no inactive person among {} people (a tenant without future starters or \
+                     former employees looks the same)",
+                    people.len()
+                ),
+            )
+        });
+        findings.push(if people.iter().any(|p| p.lifecycle_status.is_some()) {
+            Finding::new(
+                READ_FIELDS,
+                true,
+                Outcome::Holds,
+                "search returns root.id, root.email and internal.lifecycleStatus",
+            )
+        } else {
+            Finding::new(
+                READ_FIELDS,
+                true,
+                Outcome::Broken,
+                format!(
+                    "search returned no internal.lifecycleStatus for any of {} people: the service \
+                     user may not read it, so a former employee would be taken for a future starter",
+                    people.len()
+                ),
+            )
+            .fix("nothing is written until the field comes back: give the service user's permission group view access to the Lifecycle (internal) fields")
+        });
+        findings.push(if people.iter().any(|p| p.human_readable) {
+            Finding::new(
+                HUMAN_READABLE,
+                false,
+                Outcome::Holds,
+                "humanReadable=APPEND in the search body is honoured",
+            )
+        } else {
+            Finding::new(
+                HUMAN_READABLE,
+                false,
+                Outcome::Broken,
+                "search ignored humanReadable=APPEND: list values come back as item ids",
+            )
+            .fix("drift is not checked meanwhile (HiBob's list values cannot be compared with what was written)")
+        });
+    }
+    let employee = probes
+        .witnesses
+        .iter()
+        .find(|w| people.iter().any(|p| &p.id == *w))
+        .or_else(|| people.first().map(|p| &p.id));
+    findings.push(documents(probes, employee.map(String::as_str)).await?);
+    Ok(findings)
+}
+
+/// Search with `showInactive` shows no inactive person and not `missing` of the employees
+/// hirebridge wrote (`example` among them).
+fn show_inactive_ignored(missing: usize, example: &str) -> Finding {
+    Finding::new(
+        assumption::SHOW_INACTIVE,
+        true,
+        Outcome::Broken,
+        format!(
+            "search with showInactive shows no inactive person and not {missing} of the \
+             employees hirebridge wrote (e.g. {example}): HiBob seems to ignore showInactive, so \
+             a future starter or a former employee would be created a second time"
+        ),
+    )
+    .fix("nothing is written until HiBob's search shows inactive people; check that the service user's permission group may view inactive employees")
+}
+
+async fn documents(probes: &Probes<'_>, employee: Option<&str>) -> Result<Finding, Refused> {
+    use assumption::DOCUMENTS as NAME;
+    let Some(employee) = employee else {
+        return Ok(Finding::new(
+            NAME,
+            true,
+            Outcome::Unproven,
+            "no employee to read documents of yet",
+        ));
+    };
+    Ok(match probes.hibob.probe_documents(employee).await {
+        Ok(Ok(count)) => Finding::new(
+            NAME,
+            true,
+            Outcome::Holds,
+            format!(
+                "the documents list of employee {employee} has the shape hirebridge reads ({count} document(s))"
+            ),
+        ),
+        Ok(Err(shape)) => Finding::new(
+            NAME,
+            true,
+            Outcome::Broken,
+            format!("the documents list of employee {employee} is not what hirebridge reads: {shape}"),
+        )
+        .fix("nothing is written until the list can be read (a CV already there could not be recognised, so it would be uploaded twice)"),
+        Err(e) => unchecked(NAME, true, &e)?,
+    })
+}
