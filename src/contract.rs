@@ -141,10 +141,16 @@ impl ContractReport {
     }
 
     /// Whether a pass must check again before it writes: the report is a day old, the
-    /// settings changed, or writes are stopped (the operator may have fixed it since).
+    /// settings changed, writes are stopped (the operator may have fixed it since), or a
+    /// probe could not run (a transient failure must not leave a fallback on for a day).
     pub fn needs_recheck(&self, now: DateTime<Utc>, asked: &str) -> bool {
         let age = (now - self.checked_at).to_std().unwrap_or_default();
-        age >= RECHECK_AFTER || self.asked != asked || !self.stopping().is_empty()
+        age >= RECHECK_AFTER
+            || self.asked != asked
+            || self
+                .findings
+                .iter()
+                .any(|f| f.is_stopping() || f.outcome == Outcome::Unchecked)
     }
 
     /// One line for logs and the pass summary: the stopping findings and their fixes.

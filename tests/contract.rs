@@ -134,6 +134,13 @@ fn a_pinpoint_that_ignores_the_stage_filter_gets_no_write_and_every_command_says
         "{out}"
     );
     assert!(out.contains("set pinpoint.hired_stage_ids"), "{out}");
+    // The dry run previews no create either: it says a pass would write nothing.
+    let plan = world.hirebridge(&["plan"]).expect(1).stdout();
+    assert!(
+        plan.contains("a pass would write nothing: pinpoint.stage_filter"),
+        "{plan}"
+    );
+    assert!(!world.ledger_path.exists(), "the dry run created no ledger");
 
     for _ in 0..2 {
         let run = world.sync().expect(3);

@@ -58,7 +58,8 @@ pub struct DryRun {
     /// Hired applications in the listing (usable or not).
     pub listed: usize,
     pub hires: Vec<PlannedHire>,
-    /// Why the preview is incomplete: the listing or the search failed.
+    /// Why the preview is incomplete: the API contract failed (a pass would write nothing),
+    /// or the listing or the search failed.
     pub incomplete: Option<String>,
 }
 
@@ -76,6 +77,10 @@ impl Reconciler {
     /// Previews the next pass. Makes read-only calls only; writes nothing anywhere.
     pub async fn plan_next_pass(&self) -> Result<DryRun, LedgerError> {
         let mut dry_run = DryRun::default();
+        if let Some(why) = self.parts.contract_preview(chrono::Utc::now()).await? {
+            dry_run.incomplete = Some(format!("a pass would write nothing: {why}"));
+            return Ok(dry_run);
+        }
         'listings: for first in self.parts.pinpoint.first_pages() {
             let mut next = Some(first);
             let mut page_number = 0u32;

@@ -369,6 +369,33 @@ impl Parts {
         })
     }
 
+    /// Why a pass would write nothing now, for a dry run: the stored contract report while
+    /// it is fresh, else a new check that is not stored (a dry run writes nothing).
+    async fn contract_preview(
+        &self,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<Option<String>, LedgerError> {
+        let asked = contract::asked(&self.pinpoint, self.settings.search_batch_size);
+        let report = match self.stored_contract()? {
+            Some(report) if !report.needs_recheck(now, &asked) => report,
+            _ => {
+                let witnesses = self.ledger().employee_witnesses(20)?;
+                let probes = contract::Probes {
+                    pinpoint: &self.pinpoint,
+                    hibob: &self.hibob,
+                    search_batch: self.settings.search_batch_size,
+                    witnesses: &witnesses,
+                };
+                match contract::verify(&probes, now).await {
+                    Ok(report) => report,
+                    Err(refused) => return Ok(Some(refused.0)),
+                }
+            }
+        };
+        *self.fallbacks.lock().unwrap_or_else(|e| e.into_inner()) = report.fallbacks();
+        Ok(report.stop_message())
+    }
+
     /// A listing page contradicted its filter: record it, so `status` names it and the next
     /// pass checks the contract again.
     fn record_broken_listing(&self, finding: contract::Finding) -> Result<Stop, LedgerError> {
