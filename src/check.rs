@@ -200,10 +200,11 @@ fn check_fields(fields: &[FieldInfo]) -> CheckResult {
     } else {
         CheckResult::fail(
             "hibob.fields",
-            format!("HiBob does not show the field(s) {}", missing.join(", ")),
+            format!("HiBob's field list has no field {}", missing.join(", ")),
             Some(
-                "a service user sees only the fields its permission group allows: grant it \
-                 view and edit access to these fields (Settings > Permission groups)"
+                "HiBob lists every field whatever the service user may read, so these are \
+                 missing from this tenant (or renamed): check Settings > Employee fields, and \
+                 that hibob.base_url points at the right tenant"
                     .into(),
             ),
         )
@@ -235,8 +236,10 @@ async fn check_mapping(
                 .min_by_key(|f| edit_distance(&f.id.to_lowercase(), &rule.field.to_lowercase()))
                 .map(|f| format!("; did you mean {:?}?", f.id))
                 .unwrap_or_default();
+            // HiBob's field metadata lists every field whatever the service user may read
+            // (docs): a field missing from it is a wrong name, not a permission.
             fixes.push(format!(
-                "name an existing field id in mapping.fields{nearest} (or grant the service user access to it)"
+                "the name is wrong (HiBob's field list shows every field, whatever the service user may read): name an existing field id in mapping.fields{nearest}"
             ));
             continue;
         };

@@ -279,7 +279,7 @@ pub enum Delivery {
 /// Why a delivery was refused; its text is the answer's `error` and names no secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DeliveryError {
-    #[error("send the event as Content-Type: application/json")]
+    #[error("an unsigned event must be sent as Content-Type: application/json")]
     UnsupportedMediaType,
     #[error(
         "the PINPOINT-HMAC-SHA256 signature is missing or does not match the body; check the signing secret"
@@ -317,22 +317,25 @@ impl DeliveryError {
     }
 }
 
-/// Verifies and parses one delivery: the content type, then the signature over the raw body
-/// (skipped when `secret` is `None`), and only then the JSON. Pure, so every hostile input
-/// can be tried without a socket; nothing is parsed before the signature holds.
+/// Verifies and parses one delivery: the signature over the raw body, and only then the JSON.
+/// A signed delivery is accepted whatever its Content-Type (Pinpoint does not document the
+/// one it sends, and a refusal makes it retry and eventually disable the endpoint); an
+/// unsigned one (no secret configured) must say it is JSON. Pure, so every hostile input can
+/// be tried without a socket; nothing is parsed before the signature holds.
 pub fn authenticate(
     headers: &HeaderMap,
     body: &[u8],
     secret: Option<&SecretString>,
 ) -> Result<Delivery, DeliveryError> {
-    if !is_json(headers) {
-        return Err(DeliveryError::UnsupportedMediaType);
-    }
-    if let Some(secret) = secret {
-        let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
-        if !signature_matches(secret, body, signature) {
-            return Err(DeliveryError::Unauthorized);
+    match secret {
+        Some(secret) => {
+            let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
+            if !signature_matches(secret, body, signature) {
+                return Err(DeliveryError::Unauthorized);
+            }
         }
+        None if !is_json(headers) => return Err(DeliveryError::UnsupportedMediaType),
+        None => {}
     }
     let doc: Value = match serde_json::from_slice(body) {
         Ok(doc @ Value::Object(_)) => doc,
@@ -446,6 +449,41 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn a_signed_delivery_is_accepted_whatever_its_content_type_an_unsigned_one_must_be_json() {
+        let secret = SecretString::from("s3cret".to_owned());
+        let body = br#"{"event":"application_hired","data":{"application":{"id":8863880}}}"#;
+        let headers = |pairs: &[(&'static str, &str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, v.parse().unwrap());
+            }
+            h
+        };
+        let signature = sign("s3cret", body);
+        for content_type in ["text/plain", "application/x-www-form-urlencoded", ""] {
+            let mut pairs = vec![(SIGNATURE_HEADER, signature.as_str())];
+            if !content_type.is_empty() {
+                pairs.push(("content-type", content_type));
+            }
+            assert_eq!(
+                authenticate(&headers(&pairs), body, Some(&secret)),
+                Ok(Delivery::Nudge {
+                    application: "8863880".into(),
+                    event: "application_hired".into()
+                }),
+                "{content_type}"
+            );
+        }
+        let plain = headers(&[("content-type", "text/plain")]);
+        assert_eq!(
+            authenticate(&plain, body, None),
+            Err(DeliveryError::UnsupportedMediaType)
+        );
+        let json = headers(&[("content-type", "application/json")]);
+        assert!(authenticate(&json, body, None).is_ok());
+    }
 
     #[test]
     fn a_signature_verifies_only_for_its_body_and_secret() {

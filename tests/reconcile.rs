@@ -461,6 +461,21 @@ fn a_hibob_401_stops_the_pass_after_one_request_and_says_what_to_check() {
 }
 
 #[test]
+fn a_pinpoint_403_on_the_comment_names_the_missing_write_permission() {
+    let world = small_world();
+    world
+        .sim
+        .inject(FaultRule::new(Endpoint::PostComment, Fault::Status(403)).times(100));
+    let run = world.sync();
+    assert_ne!(run.code(), 0, "{}", run.all());
+    assert!(
+        run.all().contains("lacks write permission on comments"),
+        "{}",
+        run.all()
+    );
+}
+
+#[test]
 fn a_hibob_403_on_create_parks_the_hire_and_stops_the_pass() {
     let world = small_world();
     world

@@ -327,18 +327,30 @@ pub fn named_list(body: &[u8]) -> Result<Vec<ListValue>, String> {
         .iter()
         .find_map(|k| doc.get(*k).and_then(Value::as_array))
         .ok_or("the named list has neither `values` nor `items`")?;
-    Ok(list
-        .iter()
-        .filter_map(|v| {
-            let value = ["value", "name"]
-                .iter()
-                .find_map(|k| v.get(*k).and_then(Value::as_str))?;
-            Some(ListValue {
+    let mut out = Vec::new();
+    collect_list_values(list, false, &mut out);
+    Ok(out)
+}
+
+/// Items of a named list and, depth first, their `children` (a department hierarchy nests
+/// them): every item at any depth is a value. A child of an archived item is archived too.
+fn collect_list_values(items: &[Value], archived_parent: bool, out: &mut Vec<ListValue>) {
+    for item in items {
+        let archived =
+            archived_parent || item.get("archived").and_then(Value::as_bool).unwrap_or(false);
+        if let Some(value) = ["value", "name"]
+            .iter()
+            .find_map(|k| item.get(*k).and_then(Value::as_str))
+        {
+            out.push(ListValue {
                 value: value.to_owned(),
-                archived: v.get("archived").and_then(Value::as_bool).unwrap_or(false),
-            })
-        })
-        .collect())
+                archived,
+            });
+        }
+        if let Some(children) = item.get("children").and_then(Value::as_array) {
+            collect_list_values(children, archived, out);
+        }
+    }
 }
 
 /// HiBob's error body `{"key","error","args"}` as (key, one-line message).
@@ -467,6 +479,29 @@ mod tests {
         assert_eq!(parsed.len(), 2);
         assert!(parsed[1].archived);
         assert!(named_list(br#"{"name":"site"}"#).is_err());
+    }
+
+    #[test]
+    fn nested_list_values_are_values_and_inherit_archiving() {
+        let body = br#"{"name":"department","values":[
+            {"id":1,"value":"Engineering","archived":false,"children":[
+                {"id":2,"value":"Platform","children":[{"id":3,"value":"Storage"}]}]},
+            {"id":4,"value":"Legacy","archived":true,"children":[{"id":5,"value":"Mainframe"}]}]}"#;
+        let parsed = named_list(body).unwrap();
+        let names: Vec<(&str, bool)> = parsed
+            .iter()
+            .map(|v| (v.value.as_str(), v.archived))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("Engineering", false),
+                ("Platform", false),
+                ("Storage", false),
+                ("Legacy", true),
+                ("Mainframe", true)
+            ]
+        );
     }
 
     #[test]

@@ -25,8 +25,12 @@ const NO_SUCH_STAGE: &str = "hirebridge-probe-no-such-stage";
 /// missing a hire that way is the worst bug this product could have.
 const ALL_VISIBILITIES: &str = "external,internal,private_job,confidential";
 
-const PERMISSION: &str = "Pinpoint refused access (403): the API integration is probably not \
-    enabled for this tenant; ask a Pinpoint administrator to enable API access for the key";
+const READ_PERMISSION: &str = "Pinpoint refused access (403): the API integration is not \
+    enabled for this tenant, or the API key lacks read permission on applications; ask a \
+    Pinpoint administrator to enable API access and give the key read access to applications";
+const WRITE_PERMISSION: &str = "Pinpoint refused the comment (403): the API key lacks write \
+    permission on comments (or the API integration is not enabled); ask a Pinpoint \
+    administrator to give the key write access to comments";
 const UNAUTHORIZED: &str = "the Pinpoint API key was refused (401): check that PINPOINT_API_KEY \
     (or pinpoint.api_key_file) holds a current key from Pinpoint's API settings";
 
@@ -34,19 +38,19 @@ const LIST: Endpoint = Endpoint {
     api: Api::Pinpoint,
     name: "GET /applications",
     effect: Effect::Read,
-    permission: PERMISSION,
+    permission: READ_PERMISSION,
 };
 const GET_ONE: Endpoint = Endpoint {
     api: Api::Pinpoint,
     name: "GET /applications/{id}",
     effect: Effect::Read,
-    permission: PERMISSION,
+    permission: READ_PERMISSION,
 };
 const POST_COMMENT: Endpoint = Endpoint {
     api: Api::Pinpoint,
     name: "POST /comments",
     effect: Effect::Write,
-    permission: PERMISSION,
+    permission: WRITE_PERMISSION,
 };
 
 fn describe(body: &[u8]) -> ErrorBody {

@@ -1009,8 +1009,10 @@ impl Parts {
                     }
                 }
                 // One email HiBob refuses must not hold up the rest of the batch: ask for
-                // each alone, and park only the one that is refused.
+                // each alone, and park only the one that is refused. A refused batch may also
+                // mean the API moved: the next pass checks the contract again.
                 Err(ApiError::Invalid { .. }) if batch.len() > 1 => {
+                    self.ledger().forget_contract_report()?;
                     for entry in batch {
                         match self
                             .hibob
