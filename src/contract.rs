@@ -66,10 +66,17 @@ impl Finding {
         outcome: Outcome,
         seen: impl Into<String>,
     ) -> Self {
+        // An API's own error text ends up here: keep it to a line.
+        let seen: String = seen.into();
+        let seen = if seen.chars().count() > 400 {
+            seen.chars().take(399).chain(['…']).collect()
+        } else {
+            seen
+        };
         Self {
             assumption: assumption.to_owned(),
             outcome,
-            seen: seen.into(),
+            seen,
             fix: None,
             stops_writes,
         }
@@ -115,7 +122,7 @@ pub struct Fallbacks {
     /// so no hire is taken as withdrawn for its absence.
     pub listing_may_be_incomplete: bool,
     /// `hibob.human_readable` failed: HiBob's list values cannot be compared with what was
-    /// written, so drift is not checked.
+    /// written, so drift updates (`on_change = "update"`) wait; reporting goes on.
     pub skip_drift: bool,
 }
 
@@ -144,13 +151,19 @@ impl ContractReport {
     /// settings changed, writes are stopped (the operator may have fixed it since), or a
     /// probe could not run (a transient failure must not leave a fallback on for a day).
     pub fn needs_recheck(&self, now: DateTime<Utc>, asked: &str) -> bool {
-        let age = (now - self.checked_at).to_std().unwrap_or_default();
+        // A check "from the future" (the clock was corrected since) is as good as none.
+        let age = (now - self.checked_at).to_std().unwrap_or(RECHECK_AFTER);
         age >= RECHECK_AFTER
             || self.asked != asked
-            || self
-                .findings
-                .iter()
-                .any(|f| f.is_stopping() || f.outcome == Outcome::Unchecked)
+            || self.findings.iter().any(|f| {
+                f.is_stopping()
+                    || f.outcome == Outcome::Unchecked
+                    // Pinpoint's listing showed nothing to look at (no application yet, or a
+                    // refused filter): the next pass looks again before it writes.
+                    || (f.outcome == Outcome::Unproven
+                        && f.stops_writes
+                        && f.assumption.starts_with("pinpoint."))
+            })
     }
 
     /// One line for logs and the pass summary: the stopping findings and their fixes.
@@ -435,6 +448,12 @@ async fn listing_shape(pinpoint: &PinpointClient) -> Result<Vec<Finding>, Refuse
     });
     let second = pinpoint.probe_records(2, first.next_link.as_deref()).await;
     findings.push(match second {
+        Ok(second) if second.records == 0 && first.next_link.is_none() => Finding::new(
+            PAGING,
+            false,
+            Outcome::Unproven,
+            "Pinpoint lists a single application: no second page to look at",
+        ),
         Ok(second) => {
             let repeated: Vec<&String> = second.ids.iter().filter(|id| first.ids.contains(id)).collect();
             if repeated.is_empty() {
@@ -518,13 +537,19 @@ async fn people(probes: &Probes<'_>) -> Result<Vec<Finding>, Refused> {
                 .map(|(name, stops)| Finding::new(name, stops, Outcome::Unproven, seen)),
         );
     } else {
+        // Inactive for HiBob's search: a future starter (`hired`) or a former employee
+        // (`terminated`, or a termination date that has passed). Someone on leave is active.
+        let today = chrono::Utc::now().date_naive();
         let inactive = people
             .iter()
             .filter(|p| {
-                p.lifecycle_status
+                p.lifecycle_status.as_deref().is_some_and(|s| {
+                    s.eq_ignore_ascii_case("hired") || s.eq_ignore_ascii_case("terminated")
+                }) || p
+                    .termination_date
                     .as_deref()
-                    .is_some_and(|s| !s.eq_ignore_ascii_case("employed"))
-                    || p.termination_date.is_some()
+                    .and_then(|d| chrono::NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok())
+                    .is_some_and(|d| d <= today)
             })
             .count();
         let missing: Vec<&String> = probes
@@ -590,7 +615,7 @@ async fn people(probes: &Probes<'_>) -> Result<Vec<Finding>, Refused> {
                 Outcome::Broken,
                 "search ignored humanReadable=APPEND: list values come back as item ids",
             )
-            .fix("drift is not checked meanwhile (HiBob's list values cannot be compared with what was written)")
+            .fix("drift updates wait meanwhile (HiBob's list values cannot be compared with what was written); reporting drift goes on")
         });
     }
     let employee = probes
@@ -629,6 +654,12 @@ async fn documents(probes: &Probes<'_>, employee: Option<&str>) -> Result<Findin
         ));
     };
     Ok(match probes.hibob.probe_documents(employee).await {
+        Ok(Ok(0)) => Finding::new(
+            NAME,
+            true,
+            Outcome::Unproven,
+            format!("employee {employee} has no document yet: nothing to look at"),
+        ),
         Ok(Ok(count)) => Finding::new(
             NAME,
             true,

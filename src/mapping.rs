@@ -39,7 +39,12 @@ pub const DEFAULT_FIELDS: [(&str, &str); 6] = [
     ("work.title", "{{ job.title | default(\"\") }}"),
     ("work.department", "{{ job.department | default(\"\") }}"),
     (SITE, "{{ hibob.site }}"),
-    (START_DATE, "{{ offer.start_on | default(\"\") }}"),
+    // The application's own `start_on` (recorded on live documents), then the accepted
+    // offer's; neither set → the offset fallback.
+    (
+        START_DATE,
+        "{{ application.start_on | default(\"\") or offer.start_on | default(\"\") }}",
+    ),
     (
         "home.mobilePhone",
         "{{ application.phone | default(\"\") }}",
@@ -248,7 +253,8 @@ impl Mapping {
             includes.push("offers");
         }
         if uses("custom") {
-            includes.push("custom_attributes");
+            // The key lives on the related custom field (docs).
+            includes.push("custom_attributes.custom_field");
         }
         includes
     }
@@ -276,8 +282,11 @@ impl Mapping {
     /// [`crate::pinpoint::HiredApplication::source`]). Values that render empty are left out;
     /// undefined data, a lookup miss or a malformed date is an error naming field and value.
     pub fn render(&self, source: &Value) -> Result<Values, RenderError> {
-        let mut context = match source {
-            Value::Object(m) => m.clone(),
+        // A live document is full of nulls (`linkedin_url`, `start_on`, `phone`, …). Null is
+        // absent data: left out, so `| default("")` applies and a template without a default
+        // names the missing field, instead of HiBob receiving the text "none".
+        let mut context = match without_nulls(source) {
+            Value::Object(m) => m,
             _ => Map::new(),
         };
         // Every root is an object, so `offer.start_on | default("")` works without an offer.
@@ -371,6 +380,20 @@ impl Mapping {
             .ok()
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
+    }
+}
+
+/// The value with every null object member left out, at any depth (array items are kept).
+fn without_nulls(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), without_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_nulls).collect()),
+        other => other.clone(),
     }
 }
 
@@ -526,6 +549,43 @@ mod tests {
     }
 
     #[test]
+    fn the_start_date_is_the_applications_then_the_offers_and_nulls_are_absent_data() {
+        let m = Mapping::default_for("London");
+        let source = |start_on: Value, offer: Value| {
+            json!({"application": {"start_on": start_on, "phone": null, "linkedin_url": null},
+                   "job": {"title": "Engineer", "department": null}, "offer": offer})
+        };
+        let both = m
+            .render(&source(
+                json!("2026-12-07"),
+                json!({"start_on": "2027-01-04"}),
+            ))
+            .unwrap();
+        assert_eq!(both[START_DATE], "2026-12-07", "the application's own wins");
+        let offer_only = m
+            .render(&source(Value::Null, json!({"start_on": "2027-01-04"})))
+            .unwrap();
+        assert_eq!(offer_only[START_DATE], "2027-01-04");
+        let neither = m.render(&source(Value::Null, Value::Null)).unwrap();
+        assert!(
+            !neither.contains_key(START_DATE),
+            "the offset decides: {neither:?}"
+        );
+        // Null phone, LinkedIn and department are left out, never sent as "none".
+        assert_eq!(
+            neither.keys().collect::<Vec<_>>(),
+            ["work.site", "work.title"],
+            "{neither:?}"
+        );
+        // A template without a default names the null field it needs.
+        let strict = mapping(vec![rule("work.department", "{{ job.department }}")]).unwrap();
+        let e = strict
+            .render(&source(Value::Null, Value::Null))
+            .unwrap_err();
+        assert_eq!(e.field, "work.department");
+    }
+
+    #[test]
     fn includes_follow_what_the_templates_use() {
         assert_eq!(
             Mapping::default_for("x").pinpoint_includes(),
@@ -537,7 +597,10 @@ mod tests {
             rule("work.custom", "{{ custom.employment_type }}"),
         ])
         .unwrap();
-        assert_eq!(m.pinpoint_includes(), ["job", "custom_attributes"]);
+        assert_eq!(
+            m.pinpoint_includes(),
+            ["job", "custom_attributes.custom_field"]
+        );
     }
 
     #[test]

@@ -197,12 +197,13 @@ fn a_pinpoint_that_ignores_the_stage_filter_gets_no_write_and_every_command_says
 }
 
 /// One contract fault on a tenant hirebridge already works: two hires done (so HiBob holds
-/// two future starters), a third hired since, the fault from now on, and the daily check due.
+/// two future starters), two more hired since, the fault from now on, and the daily check due.
 /// Returns the world, `check`'s output and `sync`'s run.
 fn after_a_day_with(fault: FaultRule) -> (World, String, common::Run) {
     let world = World::new(two_hires());
     world.sync().expect(0);
     world.sim.add_application(new_hire(1003));
+    world.sim.add_application(new_hire(1004));
     world.sim.inject(fault.times(10_000));
     world.age_contract_check(chrono::Duration::hours(25));
     let check = world.hirebridge(&["check"]);
@@ -223,6 +224,7 @@ fn stops_writes(fault: FaultRule, assumption: &str, seen: &str) {
     assert!(run.stdout().contains("NOTHING WRITTEN") && run.stdout().contains(assumption));
     assert_eq!(world.sim.write_calls(), 0, "{:#?}", world.sim.calls());
     assert!(world.ledger().entry("1003").unwrap().is_none());
+    assert!(world.ledger().entry("1004").unwrap().is_none());
     let status = world.hirebridge(&["status"]).expect(3).stdout();
     assert!(
         status.contains(&format!("NOTHING IS WRITTEN: {assumption}")),
@@ -237,7 +239,11 @@ fn falls_back(fault: FaultRule, assumption: &str, seen: &str) -> World {
     assert!(failed.starts_with('✗') && failed.contains(seen), "{check}");
     assert!(!failed.contains("writes stop"), "{check}");
     assert_eq!(run.code(), 0, "{}", run.all());
-    assert!(world.is_done("1003"), "{}", run.all());
+    assert!(
+        world.is_done("1003") && world.is_done("1004"),
+        "{}",
+        run.all()
+    );
     world.assert_exactly_once();
     let status = world.hirebridge(&["status"]).expect(0).stdout();
     assert!(status.contains(&format!("{assumption} ✗")), "{status}");
@@ -310,7 +316,7 @@ fn an_ignored_page_size_is_named_and_hires_are_still_done() {
     falls_back(
         FaultRule::new(Endpoint::ListApplications, Fault::IgnoresPageSize),
         "pinpoint.page_size",
-        "page[size]=1 listed 3 applications",
+        "page[size]=1 listed 4 applications",
     );
 }
 
@@ -321,20 +327,20 @@ fn ignored_paging_is_named_and_no_hire_is_taken_as_withdrawn_for_its_absence() {
         "pinpoint.paging",
         "repeats page 1",
     );
-    // 1004 is hired but HiBob refuses its create for now (it waits for a retry), then it
+    // 1005 is hired but HiBob refuses its create for now (it waits for a retry), then it
     // leaves the Hired stage. A listing that cannot be trusted to be complete does not make
     // it withdrawn for its absence.
-    world.sim.add_application(new_hire(1004));
+    world.sim.add_application(new_hire(1005));
     world.sim.inject(
         FaultRule::new(Endpoint::CreatePerson, Fault::Status(503))
-            .matching("hire1004@")
+            .matching("hire1005@")
             .times(1000),
     );
     world.sync().expect(2);
-    world.sim.set_stage("1004", hirebridge::sim::Stage::Offer);
+    world.sim.set_stage("1005", hirebridge::sim::Stage::Offer);
     world.sync().expect(2);
     assert_eq!(
-        world.entry("1004").status,
+        world.entry("1005").status,
         hirebridge::ledger::HireStatus::Failed
     );
     // Once paging behaves again (and the day's check sees it), the complete listing settles it.
@@ -342,7 +348,7 @@ fn ignored_paging_is_named_and_no_hire_is_taken_as_withdrawn_for_its_absence() {
     world.age_contract_check(chrono::Duration::hours(25));
     world.sync().expect(0);
     assert_eq!(
-        world.entry("1004").status,
+        world.entry("1005").status,
         hirebridge::ledger::HireStatus::Withdrawn
     );
 }
@@ -357,7 +363,7 @@ fn a_search_batch_hibob_refuses_is_named_and_emails_are_searched_one_at_a_time()
     assert_eq!(
         world.sim.count_status(Endpoint::SearchPeople, 400),
         1,
-        "only the probe's batch was refused, no lookup"
+        "only the probe's batch was refused: the two new hires were looked up one at a time"
     );
 }
 

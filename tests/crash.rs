@@ -483,8 +483,18 @@ fn a_crash_at_the_nth_hit_of_a_point_aborts_there_and_not_before() {
 fn a_crash_while_a_webhook_nudge_reads_the_application_ends_with_one_of_everything() {
     for point in NUDGE_ONLY {
         let addr = free_local_addr();
+        // One earlier hire, done by the startup pass, gives the API contract check something
+        // to look at: with it proven, the nudge itself works the new hire.
         let mut world = World::with(
-            Scenario::empty().with_job("1", "Engineer", Visibility::External),
+            Scenario::empty()
+                .with_job("1", "Engineer", Visibility::External)
+                .with_application(SimApplication::hired(
+                    "1000",
+                    "Grace",
+                    "Hopper",
+                    "grace@example.com",
+                    "1",
+                )),
             Settings {
                 webhook_listen: Some(addr),
                 webhook_allow_unsigned: true,

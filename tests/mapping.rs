@@ -321,3 +321,121 @@ fn bodies_put_every_field_where_hibobs_metadata_says_it_lives() {
         }
     }
 }
+
+/// The live application document recorded from a real tenant, verbatim from the API notes.
+fn recorded_application_document() -> Vec<u8> {
+    let notes = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/api/pinpoint.md");
+    let text = std::fs::read_to_string(&notes).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (the API notes sit beside the repository)",
+            notes.display()
+        )
+    });
+    let section = text
+        .split("### A live application document")
+        .nth(1)
+        .expect("the notes record a live application document");
+    let block = section
+        .split("```json")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a JSON block");
+    block.trim().as_bytes().to_vec()
+}
+
+#[test]
+fn the_default_mapping_renders_the_recorded_live_document_attachments_nulls_and_all() {
+    let world = World::new(Scenario::empty());
+    let config = world.config();
+    let settings = hirebridge::reconcile::Settings::from_config(&config);
+    let application =
+        hirebridge::pinpoint::model::single_application(&recorded_application_document())
+            .expect("the recorded document parses")
+            .expect("the recorded application is usable");
+    assert_eq!(application.stage_id.as_deref(), Some("1539024"));
+    assert!(
+        application
+            .cv
+            .as_ref()
+            .is_some_and(|cv| cv.context == "pdf_cv")
+    );
+    // Detected on 2026-12-01; its `start_on` is null and it has no offer: the offset decides.
+    let detected = chrono::DateTime::parse_from_rfc3339("2026-12-01T09:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let (employee, rendered) =
+        hirebridge::reconcile::apply::new_employee(&settings, detected, &application, detected)
+            .expect("every default template renders from a live document");
+    assert!(
+        !rendered.contains_key("work.startDate"),
+        "no start date in Pinpoint: {rendered:?}"
+    );
+    // Nothing null reaches HiBob as text.
+    let body = serde_json::to_string_pretty(&employee.body()).unwrap() + "\n";
+    assert!(
+        !body.to_lowercase().contains("none") && !body.contains("null"),
+        "{body}"
+    );
+    golden("create_body_from_recorded_document.json", body.as_bytes());
+
+    // Every variable the README documents for templates exists on the live document.
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let source = &application.source["application"];
+    let documented: Vec<&str> = readme
+        .split('`')
+        .filter_map(|code| code.strip_prefix("application."))
+        .filter(|name| name.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        .collect();
+    assert!(documented.len() >= 8, "{documented:?}");
+    for name in documented {
+        assert!(
+            source.get(name).is_some(),
+            "the README documents application.{name}, which a live document does not have"
+        );
+    }
+}
+
+#[test]
+fn the_applications_own_start_date_is_written_and_a_fallback_is_flagged_for_hr() {
+    // Twelve hires with `start_on` on the application (as live documents carry it), one
+    // with an accepted offer's date only, one with neither.
+    let mut scenario = Scenario::empty().with_job("1", "Engineer", Visibility::External);
+    for n in 0..12u32 {
+        let mut a = common::new_hire(3000 + u64::from(n));
+        a.start_on = Some(format!("2031-04-{:02}", n + 1));
+        scenario = scenario.with_application(a);
+    }
+    let mut offered = common::new_hire(3100);
+    offered.offers = vec![SimOffer {
+        id: "9".into(),
+        status: "accepted".into(),
+        start_on: "2031-05-04".into(),
+    }];
+    scenario = scenario
+        .with_application(offered)
+        .with_application(common::new_hire(3101));
+    let world = World::new(scenario);
+    world.sync().expect(0);
+    for n in 0..12u32 {
+        let email = format!("hire{}@example.com", 3000 + n);
+        let employee = world.sim.employee_by_email(&email).unwrap();
+        assert_eq!(
+            employee.start_date.to_string(),
+            format!("2031-04-{:02}", n + 1),
+            "{email}"
+        );
+        assert_eq!(
+            world.row(&(3000 + n).to_string())["start_date_source"],
+            "pinpoint"
+        );
+    }
+    let offered = world.sim.employee_by_email("hire3100@example.com").unwrap();
+    assert_eq!(offered.start_date.to_string(), "2031-05-04");
+    assert_eq!(world.row("3100")["start_date_source"], "pinpoint");
+    // Neither: the offset chose the date, and both the report and the history say so.
+    assert_eq!(world.row("3101")["start_date_source"], "offset");
+    let history = world.hirebridge(&["history", "3101"]).expect(0).stdout();
+    assert!(history.contains("HR must confirm it"), "{history}");
+}

@@ -185,16 +185,14 @@ async fn record_as_worked(simulator: &Sim, config: &Config) -> Result<(), BenchE
                     id,
                     pass,
                     now,
-                    &format!(
-                        "create {} {} <{}> with {}",
-                        new.first_name,
-                        new.surname,
-                        new.email,
-                        crate::ledger::describe_values(&written)
+                    &crate::reconcile::apply::create_intent_detail(
+                        &new,
+                        rendered.contains_key(crate::mapping::START_DATE),
                     ),
                     &fingerprint,
                     &rendered,
                     &written,
+                    rendered.contains_key(crate::mapping::START_DATE),
                 )?;
                 ledger.record_employee(
                     id,

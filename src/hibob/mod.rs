@@ -404,7 +404,7 @@ impl HibobClient {
                 UNAUTHORIZED,
             )
             .await?;
-        Ok(model::documents(&answer.body).map(|docs| docs.len()))
+        Ok(model::documents_strictly(&answer.body))
     }
 
     /// Asks HiBob to fetch `url` into the employee's folder under `document_name`; returns the

@@ -261,6 +261,28 @@ pub fn documents(body: &[u8]) -> Result<Vec<Document>, String> {
         .collect())
 }
 
+/// How many documents a list holds, or why it is not the shape [`documents`] reads: unlike
+/// it, a document without a name is an error (the contract probe must not take a reshaped
+/// list for an empty one).
+pub fn documents_strictly(body: &[u8]) -> Result<usize, String> {
+    let doc = parse(body)?;
+    let list = doc
+        .get("documents")
+        .and_then(Value::as_array)
+        .or_else(|| doc.as_array())
+        .ok_or("`documents` is not an array")?;
+    match list.iter().position(|d| {
+        !["documentName", "name"]
+            .iter()
+            .any(|k| d.get(*k).and_then(Value::as_str).is_some())
+    }) {
+        Some(i) => Err(format!(
+            "document {i} has neither `documentName` nor `name`"
+        )),
+        None => Ok(list.len()),
+    }
+}
+
 pub fn uploaded_document_id(body: &[u8]) -> Result<String, String> {
     let doc = parse(body)?;
     doc.get("id")
@@ -336,8 +358,11 @@ pub fn named_list(body: &[u8]) -> Result<Vec<ListValue>, String> {
 /// them): every item at any depth is a value. A child of an archived item is archived too.
 fn collect_list_values(items: &[Value], archived_parent: bool, out: &mut Vec<ListValue>) {
     for item in items {
-        let archived =
-            archived_parent || item.get("archived").and_then(Value::as_bool).unwrap_or(false);
+        let archived = archived_parent
+            || item
+                .get("archived")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
         if let Some(value) = ["value", "name"]
             .iter()
             .find_map(|k| item.get(*k).and_then(Value::as_str))

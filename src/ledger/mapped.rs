@@ -190,12 +190,22 @@ impl Ledger {
         mapping: &str,
         rendered: &BTreeMap<String, String>,
         written: &BTreeMap<String, String>,
+        start_date_from_pinpoint: bool,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
         let changed = tx.execute(
             "UPDATE hires SET employee_state = 'in_flight', employee_intent_at = ?2,
-                attempts = attempts + 1, updated_at = ?2 WHERE application_id = ?1",
-            params![application_id, ms(now)],
+                attempts = attempts + 1, updated_at = ?2, start_date_source = ?3
+             WHERE application_id = ?1",
+            params![
+                application_id,
+                ms(now),
+                if start_date_from_pinpoint {
+                    "pinpoint"
+                } else {
+                    "offset"
+                }
+            ],
         )?;
         if changed != 1 {
             return Err(super::LedgerError::Sql(

@@ -228,6 +228,9 @@ pub struct LedgerEntry {
     pub hired_at: Option<DateTime<Utc>>,
     /// A done hire found out of the Hired stage: HR may act in HiBob; hirebridge never deletes.
     pub unhired_at: Option<DateTime<Utc>>,
+    /// Where a created employee's start date came from: `pinpoint`, or `offset` (Pinpoint had
+    /// none; HR must confirm it). `None` without a create.
+    pub start_date_source: Option<String>,
 }
 
 impl LedgerEntry {
@@ -271,6 +274,7 @@ impl LedgerEntry {
             done_at: None,
             hired_at: None,
             unhired_at: None,
+            start_date_source: None,
         }
     }
 
@@ -345,7 +349,7 @@ const ENTRY_COLUMNS: &str = "application_id, email, first_name, last_name, job_t
     cv_state, cv_document_id, cv_document_name, cv_intent_at, cv_done_at, \
     comment_state, comment_id, comment_intent_at, comment_done_at, \
     attempts, failures, last_error, next_attempt_at, first_seen_at, last_seen_at, updated_at, done_at, \
-    hired_at, unhired_at";
+    hired_at, unhired_at, start_date_source";
 
 fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<LedgerEntry> {
     let step = |s: String| match s.as_str() {
@@ -398,6 +402,7 @@ fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<LedgerEntry> {
         done_at: time(row.get(27)?),
         hired_at: time(row.get(28)?),
         unhired_at: time(row.get(29)?),
+        start_date_source: row.get(30)?,
     })
 }
 

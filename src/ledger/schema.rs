@@ -175,6 +175,13 @@ INSERT INTO ledger_meta (key, value) VALUES ('go_live_at', CAST(COALESCE(
     (SELECT MIN(first_seen_at) FROM hires),
     CAST(strftime('%s', 'now') AS INTEGER) * 1000) AS TEXT));
 "#,
+    // v5: where a created employee's start date came from: Pinpoint (the application's
+    // `start_on`, else the accepted offer's), or `hibob.start_date_offset` because Pinpoint had
+    // none (HR must confirm it). NULL: no create (adopted), or a create from before v5.
+    r#"
+ALTER TABLE hires ADD COLUMN start_date_source TEXT
+    CHECK (start_date_source IN ('pinpoint', 'offset'));
+"#,
 ];
 
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;

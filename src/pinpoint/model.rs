@@ -130,6 +130,13 @@ fn job_source(job: Option<&Value>, included: &[Value]) -> Value {
     if let Some(id) = job.get("id").and_then(id_of) {
         out.insert("id".into(), Value::String(id));
     }
+    // The API calls it `title`; Pinpoint's own HiBob integration `job_title`: either fills
+    // `job.title` (and both stay readable).
+    if text(&Value::Object(out.clone()), "title").is_none()
+        && let Some(title) = out.get("job_title").cloned()
+    {
+        out.insert("title".into(), title);
+    }
     for (name, kinds) in [
         ("department", ["departments", "department"]),
         ("location", ["locations", "location"]),
@@ -179,7 +186,11 @@ fn offer_source(resource: &Value, included: &[Value]) -> Option<Value> {
     Some(Value::Object(out))
 }
 
-/// Custom attributes by key (or by name when no key is given), value as Pinpoint sent it.
+/// Custom attributes by key. Pinpoint keeps the key (and label) on the related custom field
+/// (`include=custom_attributes.custom_field`) and types the value by the field's
+/// `field_type` (docs): the key is the field's `key`, else its label or name made a key
+/// (`Cost centre` → `cost_centre`); the value is typed by [`typed_custom_value`]. A key on the
+/// attribute record itself is accepted too (older shapes).
 fn custom_source(resource: &Value, included: &[Value]) -> Value {
     let mut out = serde_json::Map::new();
     for kind in ["custom_attributes", "custom_attribute"] {
@@ -187,9 +198,25 @@ fn custom_source(resource: &Value, included: &[Value]) -> Value {
             let Some(a) = record.get("attributes") else {
                 continue;
             };
-            let key = ["key", "name", "label"].iter().find_map(|k| text(a, k));
+            let field = ["custom_fields", "custom_field"]
+                .iter()
+                .find_map(|k| {
+                    related(record, "custom_field", k, included)
+                        .into_iter()
+                        .next()
+                })
+                .and_then(|f| f.get("attributes"));
+            let key = field
+                .and_then(|f| text(f, "key"))
+                .or_else(|| {
+                    field
+                        .and_then(|f| text(f, "label").or_else(|| text(f, "name")))
+                        .map(|label| key_of_label(&label))
+                })
+                .or_else(|| ["key", "name", "label"].iter().find_map(|k| text(a, k)));
+            let field_type = field.and_then(|f| text(f, "field_type"));
             if let (Some(key), Some(value)) = (key, a.get("value")) {
-                out.insert(key, value.clone());
+                out.insert(key, typed_custom_value(value, field_type.as_deref()));
             }
         }
     }
@@ -200,6 +227,60 @@ fn custom_source(resource: &Value, included: &[Value]) -> Value {
         }
     }
     Value::Object(out)
+}
+
+/// A label as a template key: lower case, runs of anything but letters and digits as `_`.
+fn key_of_label(label: &str) -> String {
+    let mut key = String::new();
+    for c in label.trim().chars() {
+        if c.is_alphanumeric() {
+            key.extend(c.to_lowercase());
+        } else if !key.ends_with('_') {
+            key.push('_');
+        }
+    }
+    key.trim_matches('_').to_owned()
+}
+
+/// A custom attribute's value as its field type says: numbers and booleans sent as text
+/// become numbers and booleans, a date keeps its `YYYY-MM-DD` text, a multi-choice list
+/// becomes its items joined with `, ` (what a HiBob text field can hold). Anything else, or
+/// a value that does not fit its type, is kept as Pinpoint sent it.
+fn typed_custom_value(value: &Value, field_type: Option<&str>) -> Value {
+    let kind = field_type.unwrap_or("").to_ascii_lowercase();
+    let as_text = |v: &Value| match v {
+        Value::String(s) => Some(s.trim().to_owned()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    match (kind.as_str(), value) {
+        ("number" | "integer" | "decimal" | "currency", Value::String(s)) => s
+            .trim()
+            .parse::<i64>()
+            .map(Value::from)
+            .or_else(|_| s.trim().parse::<f64>().map(Value::from))
+            .unwrap_or_else(|_| value.clone()),
+        ("boolean" | "checkbox" | "yes_no", Value::String(s)) => {
+            match s.trim().to_ascii_lowercase().as_str() {
+                "true" | "yes" | "1" => Value::Bool(true),
+                "false" | "no" | "0" => Value::Bool(false),
+                _ => value.clone(),
+            }
+        }
+        ("date", Value::String(s)) => Value::String(s.trim().get(..10).unwrap_or(s).to_owned()),
+        (_, Value::Array(items)) => Value::String(
+            items
+                .iter()
+                .filter_map(|i| {
+                    as_text(i)
+                        .or_else(|| ["label", "name", "value"].iter().find_map(|k| text(i, k)))
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        _ => value.clone(),
+    }
 }
 
 fn source_of(resource: &Value, id: &str, included: &[Value]) -> Value {
@@ -315,7 +396,10 @@ pub fn application(
         last_name,
         email,
         phone: text(attributes, "phone"),
-        job_title: job_of(resource, included).and_then(|j| text(j.get("attributes")?, "title")),
+        job_title: job_of(resource, included).and_then(|j| {
+            let attributes = j.get("attributes")?;
+            text(attributes, "title").or_else(|| text(attributes, "job_title"))
+        }),
         cv: cv_attachment(attributes),
         updated_at: text(attributes, "updated_at"),
         stage_id: attributes.get("stage_id").and_then(id_of),
@@ -485,17 +569,23 @@ pub fn probe_page(body: &[u8], relationships: &[&str]) -> Result<ProbePage, Stri
         .get("data")
         .and_then(Value::as_array)
         .ok_or("`data` is not an array")?;
+    let included = included(&doc);
+    // Asked for and included: the relationship has `data`, and each resource it links is in
+    // `included[]` (an empty to-many relationship includes nothing, and is fine).
+    let is_included =
+        |record: &Value, name: &str| match record.pointer(&format!("/relationships/{name}/data")) {
+            None => false,
+            Some(Value::Null) => true,
+            Some(Value::Array(links)) => links.iter().all(|l| linked_is_included(l, included)),
+            Some(link) => linked_is_included(link, included),
+        };
     let first = data.first().map(|record| ProbeRecord {
         has_attachments: record
             .pointer("/attributes/attachments")
             .is_some_and(Value::is_array),
         not_included: relationships
             .iter()
-            .filter(|name| {
-                record
-                    .pointer(&format!("/relationships/{name}/data"))
-                    .is_none()
-            })
+            .filter(|name| !is_included(record, name))
             .map(|name| (*name).to_owned())
             .collect(),
     });
@@ -511,6 +601,16 @@ pub fn probe_page(body: &[u8], relationships: &[&str]) -> Result<ProbePage, Stri
             .map(str::to_owned),
         first,
     })
+}
+
+fn linked_is_included(link: &Value, included: &[Value]) -> bool {
+    match (
+        link.get("type").and_then(Value::as_str),
+        link.get("id").and_then(id_of),
+    ) {
+        (Some(kind), Some(id)) => find_included(included, kind, &id).is_some(),
+        _ => false,
+    }
 }
 
 /// The id of the comment `POST /comments` created.
@@ -689,6 +789,59 @@ mod tests {
         let source = &plain.applications[0].source;
         assert!(source["job"].get("department").is_none());
         assert!(source.get("offer").is_none());
+    }
+
+    #[test]
+    fn custom_attributes_take_their_key_and_type_from_the_related_custom_field() {
+        let mut a = ada();
+        a["relationships"]["custom_attributes"] = json!({"data": [
+            {"type": "custom_attributes", "id": "c1"}, {"type": "custom_attributes", "id": "c2"},
+            {"type": "custom_attributes", "id": "c3"}, {"type": "custom_attributes", "id": "c4"},
+            {"type": "custom_attributes", "id": "c5"}]});
+        let attribute = |id: &str, field: &str, value: Value| {
+            json!({"id": id, "type": "custom_attributes", "attributes": {"value": value},
+                   "relationships": {"custom_field": {"data": {"type": "custom_fields", "id": field}}}})
+        };
+        let field = |id: &str, attributes: Value| json!({"id": id, "type": "custom_fields", "attributes": attributes});
+        let body = serde_json::to_vec(&json!({
+            "data": [a],
+            "included": [
+                attribute("c1", "f1", json!("CC-104")),
+                field("f1", json!({"key": "cost_center", "label": "Cost center", "field_type": "text"})),
+                attribute("c2", "f2", json!("37.5")),
+                field("f2", json!({"key": "weekly_hours", "field_type": "number"})),
+                attribute("c3", "f3", json!("yes")),
+                field("f3", json!({"label": "Needs a laptop?", "field_type": "boolean"})),
+                attribute("c4", "f4", json!("2026-12-07T00:00:00+00:00")),
+                field("f4", json!({"key": "contract_signed_on", "field_type": "date"})),
+                attribute("c5", "f5", json!(["Rust", "SQL"])),
+                field("f5", json!({"key": "skills", "field_type": "multiple_choice"})),
+            ]
+        }))
+        .unwrap();
+        let page = applications_page(&body).unwrap();
+        let custom = &page.applications[0].source["custom"];
+        assert_eq!(custom["cost_center"], "CC-104");
+        assert_eq!(custom["weekly_hours"], 37.5);
+        assert_eq!(
+            custom["needs_a_laptop"], true,
+            "a label made a key: {custom}"
+        );
+        assert_eq!(custom["contract_signed_on"], "2026-12-07");
+        assert_eq!(custom["skills"], "Rust, SQL");
+    }
+
+    #[test]
+    fn a_job_title_may_come_as_job_title() {
+        let body = serde_json::to_vec(&json!({
+            "data": [ada()],
+            "included": [{"id": "1", "type": "jobs", "attributes": {"job_title": "Analytical Engineer"}}]
+        }))
+        .unwrap();
+        let a = &applications_page(&body).unwrap().applications[0];
+        assert_eq!(a.job_title.as_deref(), Some("Analytical Engineer"));
+        assert_eq!(a.source["job"]["title"], "Analytical Engineer");
+        assert_eq!(a.source["job"]["job_title"], "Analytical Engineer");
     }
 
     #[test]

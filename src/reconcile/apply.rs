@@ -182,21 +182,17 @@ impl HireRun<'_> {
                         }
                     };
                 let mapping = &self.settings.mapping;
+                let from_pinpoint = rendered.contains_key(crate::mapping::START_DATE);
                 crashpoint::hit("ledger.employee_intent.before");
                 self.ledger().record_create_intent(
                     id,
                     pass,
                     Utc::now(),
-                    &format!(
-                        "create {} {} <{}> with {}",
-                        new.first_name,
-                        new.surname,
-                        new.email,
-                        crate::ledger::describe_values(&new.written())
-                    ),
+                    &create_intent_detail(&new, from_pinpoint),
                     &mapping.fingerprint(),
                     &rendered,
                     &new.written(),
+                    from_pinpoint,
                 )?;
                 crashpoint::hit("ledger.employee_intent.after");
                 let outcome = self
@@ -599,6 +595,23 @@ pub fn new_employee(
         },
         rendered,
     ))
+}
+
+/// The create intent's event detail: who, with which values, and whether HR must confirm the
+/// start date (Pinpoint had none, so `hibob.start_date_offset` chose it).
+pub fn create_intent_detail(new: &NewEmployee, start_date_from_pinpoint: bool) -> String {
+    format!(
+        "create {} {} <{}> with {}{}",
+        new.first_name,
+        new.surname,
+        new.email,
+        crate::ledger::describe_values(&new.written()),
+        if start_date_from_pinpoint {
+            ""
+        } else {
+            "; the start date is hibob.start_date_offset from detection, because Pinpoint has none: HR must confirm it"
+        }
+    )
 }
 
 /// A mapped start date in the past becomes today, unless the config allows the past.

@@ -113,15 +113,7 @@ impl Reconciler {
                 // As the pass does: a page whose own records contradict the hired-stage
                 // filter stops it, writing nothing.
                 let configured = &self.parts.settings.hired_stage_ids;
-                let mut known = self.parts.hired_stages()?;
-                known.learned.extend(
-                    listed
-                        .page
-                        .applications
-                        .iter()
-                        .filter_map(super::proof::teaches_stage)
-                        .map(str::to_owned),
-                );
+                let known = self.parts.hired_stages()?;
                 let (applications, contradicted): (Vec<_>, Vec<_>) =
                     listed.page.applications.into_iter().partition(|a| {
                         super::proof::contradicts_listing(a, configured, &known).is_none()

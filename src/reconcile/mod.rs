@@ -487,6 +487,11 @@ impl Reconciler {
     /// to change; the caller refuses that. Nudgers handed out before keep the old parts
     /// until they are replaced (see [`Reconciler::nudger`]).
     pub fn reconfigure(&mut self, config: &Config) -> Result<(), reqwest::Error> {
+        // Another tenant, key or service user may answer differently: check the contract
+        // again before the next write.
+        if let Err(e) = self.ledger().forget_contract_report() {
+            tracing::warn!(error = %e, "cannot forget the contract report; the next pass checks it when it is due");
+        }
         let http = HttpClient::with_clock(&config.http, self.parts.http.clock())?
             .keeping_stats_of(&self.parts.http);
         self.parts = Parts {
@@ -787,9 +792,15 @@ impl Reconciler {
             .filter(|e| claims.contains_key(&e.application_id) && e.updated_at < fetched_at)
             .cloned()
             .collect();
-        if let Some(stop) = self
-            .check_drift(pass, &settled, &by_id, summary, shutdown)
-            .await?
+        // Without HiBob's human-readable values (contract `hibob.human_readable`), what HiBob
+        // holds cannot be compared with what was written: drift updates wait (reporting drift
+        // needs only the listing, and goes on).
+        let drift_waits = self.parts.fallbacks().skip_drift
+            && self.parts.settings.mapping.on_change == crate::mapping::OnChange::Update;
+        if !drift_waits
+            && let Some(stop) = self
+                .check_drift(pass, &settled, &by_id, summary, shutdown)
+                .await?
         {
             return Ok(Some(stop));
         }
@@ -897,13 +908,9 @@ impl Reconciler {
         summary: &mut PassSummary,
     ) -> Result<Option<Stop>, LedgerError> {
         let configured = &self.parts.settings.hired_stage_ids;
-        let mut known = self.parts.hired_stages()?;
-        known.learned.extend(
-            applications
-                .iter()
-                .filter_map(proof::teaches_stage)
-                .map(str::to_owned),
-        );
+        // Judged against what earlier pages and passes taught, never against what this page
+        // would teach: a page must not vouch for itself.
+        let known = self.parts.hired_stages()?;
         let contradictions: Vec<(String, String)> = applications
             .iter()
             .filter_map(|a| {

@@ -169,6 +169,7 @@ pub fn render(rows: &[ReportRow], context: &Context, out: &mut dyn Write) -> std
             row.drift_detail.clone().unwrap_or_default(),
             row.hired_at.clone().unwrap_or_default(),
             row.unhired_at.clone().unwrap_or_default(),
+            row.start_date_source.unwrap_or("").to_owned(),
         ];
         page.push_str(&format!(
             "<tr data-application-id=\"{}\">",
@@ -223,6 +224,7 @@ mod tests {
             drift_detail: None,
             hired_at: None,
             unhired_at: None,
+            start_date_source: None,
         };
         // 2026-11-25 is a Wednesday; 2026-12-09 two weeks later.
         let weeks = done_per_week(&[

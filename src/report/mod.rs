@@ -117,6 +117,10 @@ pub struct ReportRow {
     pub hired_at: Option<String>,
     /// A done hire later found out of the Hired stage in Pinpoint: HR may act in HiBob.
     pub unhired_at: Option<String>,
+    /// Where a created employee's start date came from: `pinpoint` (the application's
+    /// `start_on`, else the accepted offer's) or `offset` (Pinpoint had none: HR must confirm
+    /// it); none for an adopted employee.
+    pub start_date_source: Option<&'static str>,
 }
 
 fn when(t: DateTime<Utc>) -> String {
@@ -184,6 +188,11 @@ impl From<&LedgerEntry> for ReportRow {
             drift_detail: None,
             hired_at: e.hired_at.map(when),
             unhired_at: e.unhired_at.map(when),
+            start_date_source: match e.start_date_source.as_deref() {
+                Some("pinpoint") => Some("pinpoint"),
+                Some("offset") => Some("offset"),
+                _ => None,
+            },
         }
     }
 }
@@ -253,7 +262,7 @@ pub fn render_with(
     }
 }
 
-pub const CSV_HEADER: [&str; 21] = [
+pub const CSV_HEADER: [&str; 22] = [
     "application_id",
     "email",
     "name",
@@ -275,6 +284,7 @@ pub const CSV_HEADER: [&str; 21] = [
     "drift_detail",
     "hired_at",
     "unhired_at",
+    "start_date_source",
 ];
 
 pub(crate) fn clip(text: &str, width: usize) -> String {
@@ -393,6 +403,7 @@ mod tests {
             drift_detail: None,
             hired_at: None,
             unhired_at: None,
+            start_date_source: None,
         }
     }
 

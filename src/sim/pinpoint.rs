@@ -39,6 +39,8 @@ struct ReadOpts {
     include_stage: bool,
     include_offers: bool,
     include_custom: bool,
+    /// `include=custom_attributes.custom_field`: each attribute's field (key, label, type).
+    include_custom_field: bool,
     include_department: bool,
     include_location: bool,
 }
@@ -58,6 +60,7 @@ impl ReadOpts {
             include_stage: false,
             include_offers: false,
             include_custom: false,
+            include_custom_field: false,
             include_department: false,
             include_location: false,
         };
@@ -79,6 +82,7 @@ impl ReadOpts {
             has("include", "job.location"),
         );
         let include_stage = has("include", "stage");
+        let include_custom_field = has("include", "custom_attributes.custom_field");
         (opts.attachments, opts.include_job, opts.include_comments) = flags;
         opts.include_stage = include_stage;
         (
@@ -87,8 +91,10 @@ impl ReadOpts {
             opts.include_department,
             opts.include_location,
         ) = related;
-        // Including a job's relation includes the job too, as JSON:API specifies.
+        // Including a relation's relation includes the relation too, as JSON:API specifies.
         opts.include_job |= opts.include_department || opts.include_location;
+        opts.include_custom_field = include_custom_field;
+        opts.include_custom |= include_custom_field;
         opts
     }
 
@@ -383,12 +389,24 @@ fn included_for(st: &State, page: &[&StoredApplication], opts: &ReadOpts) -> Vec
         }
     }
     if opts.include_custom {
+        // As the docs describe it: the attribute holds the value; its custom field holds the
+        // key, the label and the type.
+        let mut fields = BTreeSet::new();
         for s in page {
             for (i, (key, value)) in s.app.custom_attributes.iter().enumerate() {
-                out.push(
-                    json!({"type": "custom_attributes", "id": format!("{}-{i}", s.app.id),
-                    "attributes": {"key": key, "name": key, "value": value}}),
-                );
+                let field_id = format!("cf-{key}");
+                let mut record = json!({"type": "custom_attributes", "id": format!("{}-{i}", s.app.id),
+                    "attributes": {"value": value},
+                    "relationships": {"custom_field": {"meta": {"included": false}}}});
+                if opts.include_custom_field {
+                    record["relationships"]["custom_field"] =
+                        json!({"data": {"type": "custom_fields", "id": field_id}});
+                    if fields.insert(key.clone()) {
+                        out.push(json!({"type": "custom_fields", "id": field_id,
+                            "attributes": {"key": key, "label": key.replace('_', " "), "field_type": "text"}}));
+                    }
+                }
+                out.push(record);
             }
         }
     }
