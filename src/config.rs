@@ -393,6 +393,8 @@ struct RawFieldTable {
     template: String,
     #[serde(default)]
     lookup: std::collections::BTreeMap<String, String>,
+    /// This field's own drift mode, over `mapping.on_change`.
+    on_change: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -815,22 +817,38 @@ fn parse_mapping(raw: RawMapping, site: &str) -> Result<crate::mapping::Mapping,
             ));
         }
     };
+    let parse_mode = |key: &str, value: &str| match value {
+        "report" => Ok(OnChange::Report),
+        "update" => Ok(OnChange::Update),
+        other => Err(invalid(
+            key,
+            format!("{other:?} is not a choice; write \"report\" or \"update\""),
+        )),
+    };
     let rules = raw
         .fields
         .into_iter()
-        .map(|(field, spec)| match spec {
-            RawField::Template(template) => FieldRule {
-                field,
-                template,
-                lookup: Default::default(),
-            },
-            RawField::Table(t) => FieldRule {
-                field,
-                template: t.template,
-                lookup: t.lookup,
-            },
+        .map(|(field, spec)| {
+            Ok(match spec {
+                RawField::Template(template) => FieldRule {
+                    field,
+                    template,
+                    lookup: Default::default(),
+                    on_change: None,
+                },
+                RawField::Table(t) => FieldRule {
+                    on_change: t
+                        .on_change
+                        .as_deref()
+                        .map(|v| parse_mode(&format!("mapping.fields.\"{field}\".on_change"), v))
+                        .transpose()?,
+                    field,
+                    template: t.template,
+                    lookup: t.lookup,
+                },
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, ConfigError>>()?;
     Mapping::new(
         rules,
         on_change,
@@ -1299,10 +1317,31 @@ path = "/tmp/ledger.sqlite3"
         assert!(!c.mapping.allow_past_start_date);
         assert!(c.mapping.fields().contains(&"work.title".to_owned()));
         let c = parse(&format!(
-            "{MINIMAL}\n[mapping]\non_change = \"update\"\n[mapping.fields]\n\"work.title\" = \"\"\n\"work.site\" = {{ template = \"{{{{ job.location }}}}\", lookup = {{ \"London office\" = \"London\" }} }}"
+            "{MINIMAL}\n[mapping]\non_change = \"update\"\n[mapping.fields]\n\"work.title\" = \"\"\n\"work.department\" = \"\"\n\"work.site\" = {{ template = \"{{{{ job.location }}}}\", lookup = {{ \"London office\" = \"London\" }}, on_change = \"report\" }}"
         ))
         .unwrap();
         assert_eq!(c.mapping.on_change, crate::mapping::OnChange::Update);
+        assert_eq!(
+            c.mapping.on_change_of("work.site"),
+            crate::mapping::OnChange::Report
+        );
+        assert_eq!(
+            c.mapping.on_change_of("home.mobilePhone"),
+            crate::mapping::OnChange::Update
+        );
+        // Update mode with a Work-table field HiBob's update does not change: refused, naming
+        // the fields and the way out.
+        let e = error(&format!("{MINIMAL}\n[mapping]\non_change = \"update\""));
+        assert!(
+            e.contains("mapping.on_change")
+                && e.contains("work.department, work.site, work.title")
+                && e.contains("on_change = \"report\""),
+            "{e}"
+        );
+        let e = error(&format!(
+            "{MINIMAL}\n[mapping.fields]\n\"work.site\" = {{ template = \"x\", on_change = \"sometimes\" }}"
+        ));
+        assert!(e.contains("mapping.fields.\"work.site\".on_change"), "{e}");
         assert!(!c.mapping.fields().contains(&"work.title".to_owned()));
         let site = c
             .mapping

@@ -55,6 +55,16 @@ pub const DEFAULT_FIELDS: [(&str, &str); 6] = [
     ),
 ];
 
+/// Columns of HiBob's Work table that `PUT /people/{id}` does not update and that have no
+/// route of their own hirebridge uses (the start date has one): their drift can only be
+/// reported.
+pub const WORK_TABLE_FIELDS: [&str; 4] = [
+    "work.site",
+    "work.title",
+    "work.department",
+    "work.reportsTo",
+];
+
 /// What to do when a done hire's mapped values change in Pinpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnChange {
@@ -80,6 +90,9 @@ pub struct FieldRule {
     pub field: String,
     pub template: String,
     pub lookup: BTreeMap<String, String>,
+    /// This field's own `on_change` (e.g. `"report"` for a field HiBob cannot update);
+    /// `None`: `mapping.on_change`.
+    pub on_change: Option<OnChange>,
 }
 
 /// Why the mapping in the config cannot be used; the message names the key.
@@ -136,6 +149,7 @@ impl Mapping {
                         field: (*f).to_owned(),
                         template: (*t).to_owned(),
                         lookup: BTreeMap::new(),
+                        on_change: None,
                     },
                 )
             })
@@ -210,6 +224,30 @@ impl Mapping {
                 used.insert(name);
             }
         }
+        if on_change == OnChange::Update {
+            let table: Vec<&FieldRule> = by_field
+                .values()
+                .filter(|r| {
+                    WORK_TABLE_FIELDS.contains(&r.field.as_str())
+                        && r.on_change.unwrap_or(on_change) == OnChange::Update
+                })
+                .collect();
+            if let Some(first) = table.first() {
+                return Err(MappingConfigError {
+                    key: "mapping.on_change".into(),
+                    message: format!(
+                        "\"update\" cannot apply drift to {}: HiBob's PUT /people/{{id}} does not update Work-table fields (docs), so an update would be reported as done while HiBob kept the old value. Keep their drift reported, field by field, e.g. \"{}\" = {{ template = {:?}, on_change = \"report\" }} in [mapping.fields] (the start date is updated through its own route), or set mapping.on_change = \"report\"",
+                        table
+                            .iter()
+                            .map(|r| r.field.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        first.field,
+                        first.template
+                    ),
+                });
+            }
+        }
         Ok(Mapping {
             rules: Arc::new(by_field.into_values().collect()),
             env: Arc::new(env),
@@ -227,6 +265,15 @@ impl Mapping {
 
     pub fn rules(&self) -> &[FieldRule] {
         &self.rules
+    }
+
+    /// What drift of `field` does: its own `on_change`, else the mapping's.
+    pub fn on_change_of(&self, field: &str) -> OnChange {
+        self.rules
+            .iter()
+            .find(|r| r.field == field)
+            .and_then(|r| r.on_change)
+            .unwrap_or(self.on_change)
     }
 
     /// The mapped field paths, in order.
@@ -272,6 +319,10 @@ impl Mapping {
                 text.push_str(k);
                 text.push('\u{3}');
                 text.push_str(v);
+            }
+            if let Some(mode) = r.on_change {
+                text.push('\u{6}');
+                text.push_str(mode.as_str());
             }
             text.push('\u{4}');
         }
@@ -465,6 +516,7 @@ mod tests {
             field: field.into(),
             template: template.into(),
             lookup: BTreeMap::new(),
+            on_change: None,
         }
     }
 

@@ -423,3 +423,49 @@ fn the_daemon_checks_the_contract_at_startup_and_metrics_show_writes_stopped() {
     assert_eq!(daemon.world.sim.write_calls(), 0);
     assert_eq!(daemon.stop(), 0);
 }
+
+#[test]
+fn while_human_readable_is_ignored_drift_updates_wait_and_then_apply() {
+    let ada = |pronouns: &str| {
+        let mut a = SimApplication::hired("1001", "Ada", "Lovelace", "ada@example.com", "1");
+        a.custom_attributes = vec![("pronouns".into(), pronouns.into())];
+        a
+    };
+    let update_mode = "[mapping]\non_change = \"update\"\n[mapping.fields]\n\
+        \"work.title\" = { template = '{{ job.title | default(\"\") }}', on_change = \"report\" }\n\
+        \"work.department\" = { template = '{{ job.department | default(\"\") }}', on_change = \"report\" }\n\
+        \"work.site\" = { template = \"{{ hibob.site }}\", on_change = \"report\" }\n\
+        \"personal.pronouns\" = '{{ custom.pronouns | default(\"\") }}'\n";
+    let world = World::with(
+        Scenario::empty()
+            .with_job("1", "Engineer", Visibility::External)
+            .with_application(ada("she/her")),
+        Settings {
+            extra: update_mode.into(),
+            ..Settings::default()
+        },
+    );
+    world.sync().expect(0);
+    world.sim.add_application(ada("they/them"));
+    world
+        .sim
+        .inject(FaultRule::new(Endpoint::SearchPeople, Fault::IgnoresHumanReadable).times(10_000));
+    world.age_contract_check(chrono::Duration::hours(25));
+    world.sync().expect(0);
+    assert_eq!(
+        world.sim.count(Endpoint::UpdatePerson),
+        0,
+        "the update waits"
+    );
+    assert!(
+        world.row("1001")["drift"].is_null(),
+        "{}",
+        world.row("1001")
+    );
+
+    world.sim.clear_faults();
+    world.age_contract_check(chrono::Duration::hours(25));
+    world.sync().expect(0);
+    assert_eq!(world.row("1001")["drift"], "updated");
+    assert_eq!(world.sim.count(Endpoint::UpdatePerson), 1);
+}

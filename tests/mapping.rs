@@ -188,9 +188,17 @@ fn drift_is_reported_from_the_listing_alone_and_only_once() {
     assert_eq!(status["drift"][0]["drift"], "reported");
 }
 
+/// `on_change = "update"`, with the Work-table fields HiBob's update does not change kept to
+/// `report` (the start date has its own route).
+const UPDATE_MODE: &str = "[mapping]\non_change = \"update\"\n[mapping.fields]\n\
+    \"work.title\" = { template = '{{ job.title | default(\"\") }}', on_change = \"report\" }\n\
+    \"work.department\" = { template = '{{ job.department | default(\"\") }}', on_change = \"report\" }\n\
+    \"work.site\" = { template = \"{{ hibob.site }}\", on_change = \"report\" }\n\
+    \"personal.pronouns\" = '{{ custom.pronouns | default(\"\") }}'\n";
+
 #[test]
-fn in_update_mode_drift_is_applied_once() {
-    let world = world_with("[mapping]\non_change = \"update\"\n");
+fn in_update_mode_a_changed_start_date_goes_through_its_own_route_once() {
+    let world = world_with(UPDATE_MODE);
     world.sync().expect(0);
     let id = world.entry("1001").hibob_employee_id.unwrap();
     world.sim.add_application(moved_start("2031-03-17"));
@@ -201,7 +209,12 @@ fn in_update_mode_drift_is_applied_once() {
         world.sim.employee_field(&id, "work.startDate").as_deref(),
         Some("2031-03-17")
     );
-    assert_eq!(world.sim.count(Endpoint::UpdatePerson), 1);
+    assert_eq!(world.sim.count(Endpoint::SetStartDate), 1);
+    assert_eq!(
+        world.sim.count(Endpoint::UpdatePerson),
+        0,
+        "PUT /people does not update a Work-table field"
+    );
     assert_eq!(
         world.sim.count(Endpoint::SearchPeople),
         1,
@@ -223,44 +236,124 @@ fn in_update_mode_drift_is_applied_once() {
 }
 
 #[test]
-fn in_update_mode_a_value_edited_in_hibob_is_not_overwritten() {
+fn update_mode_refuses_work_table_fields_hibob_would_not_update_naming_them() {
     let world = world_with("[mapping]\non_change = \"update\"\n");
+    let run = world.sync().expect(1);
+    assert!(
+        run.stderr().contains("mapping.on_change")
+            && run
+                .stderr()
+                .contains("work.department, work.site, work.title")
+            && run.stderr().contains("on_change = \"report\""),
+        "{}",
+        run.all()
+    );
+    assert!(world.sim.calls().is_empty(), "refused before any call");
+}
+
+#[test]
+fn a_work_table_field_kept_to_report_is_reported_not_sent() {
+    let world = world_with(UPDATE_MODE);
+    world.sync().expect(0);
+    let mut job = engineering();
+    job.title = "Senior Analytical Engineer".into();
+    world.sim.add_job(job);
+    world.sim.add_application(ada());
+    world.sim.reset_counters();
+    world.sync().expect(0);
+    assert_eq!(world.sim.write_calls(), 0);
+    let row = world.row("1001");
+    assert_eq!(row["drift"], "reported", "{row}");
+    assert_eq!(row["drift_fields"], "work.title");
+}
+
+/// Ada with a pronouns custom attribute, the value of a list-backed HiBob field.
+fn ada_with_pronouns(pronouns: &str) -> SimApplication {
+    let mut a = ada();
+    a.custom_attributes
+        .push(("pronouns".into(), pronouns.into()));
+    a
+}
+
+#[test]
+fn drift_on_a_list_field_compares_display_values_and_is_not_taken_for_an_edit() {
+    // HiBob answers a list field with its item id; what hirebridge wrote is the display name.
+    // Compared by the human-readable value, an untouched field is not "edited in HiBob".
+    let mut scenario = Scenario::empty().with_application(ada_with_pronouns("she/her"));
+    scenario.jobs.push(engineering());
+    let world = World::with(
+        scenario,
+        Settings {
+            extra: UPDATE_MODE.into(),
+            ..Default::default()
+        },
+    );
+    world.sync().expect(0);
+    let id = world.entry("1001").hibob_employee_id.unwrap();
+    assert_eq!(
+        world
+            .sim
+            .employee_field(&id, "personal.pronouns")
+            .as_deref(),
+        Some("she/her")
+    );
+    world.sim.add_application(ada_with_pronouns("they/them"));
+    world.sync().expect(0);
+    let row = world.row("1001");
+    assert_eq!(row["drift"], "updated", "{row}");
+    assert_eq!(
+        world
+            .sim
+            .employee_field(&id, "personal.pronouns")
+            .as_deref(),
+        Some("they/them")
+    );
+    assert_eq!(world.sim.count(Endpoint::UpdatePerson), 1);
+}
+
+#[test]
+fn in_update_mode_a_value_edited_in_hibob_is_not_overwritten() {
+    let mut scenario = Scenario::empty().with_application(ada_with_pronouns("she/her"));
+    scenario.jobs.push(engineering());
+    let world = World::with(
+        scenario,
+        Settings {
+            extra: UPDATE_MODE.into(),
+            ..Default::default()
+        },
+    );
     world.sync().expect(0);
     let id = world.entry("1001").hibob_employee_id.unwrap();
     world
         .sim
-        .edit_employee_field(&id, "work.title", "Staff Engineer");
-    let mut job = engineering();
-    job.title = "Senior Analytical Engineer".into();
-    world.sim.add_job(job);
-    // A job's change shows on its applications' next listing.
-    world.sim.add_application(ada());
+        .edit_employee_field(&id, "personal.pronouns", "he/him");
+    world.sim.add_application(ada_with_pronouns("they/them"));
 
     world.sync().expect(0);
     assert_eq!(world.sim.count(Endpoint::UpdatePerson), 0);
     assert_eq!(
-        world.sim.employee_field(&id, "work.title").as_deref(),
-        Some("Staff Engineer")
+        world
+            .sim
+            .employee_field(&id, "personal.pronouns")
+            .as_deref(),
+        Some("he/him")
     );
     let row = world.row("1001");
     assert_eq!(row["drift"], "edited_in_hibob");
     let detail = row["drift_detail"].as_str().unwrap();
     assert!(detail.contains("edited in HiBob, not updated"), "{detail}");
-    assert!(detail.contains("\"Staff Engineer\""), "{detail}");
-    assert!(
-        detail.contains("\"Senior Analytical Engineer\""),
-        "{detail}"
-    );
+    assert!(detail.contains("\"he/him\""), "{detail}");
+    assert!(detail.contains("\"they/them\""), "{detail}");
 }
 
 #[test]
 fn an_update_whose_outcome_is_unknown_is_read_back_not_repeated() {
-    let world = world_with("[mapping]\non_change = \"update\"\n");
+    let world = world_with(UPDATE_MODE);
     world.sync().expect(0);
     let id = world.entry("1001").hibob_employee_id.unwrap();
     world.sim.add_application(moved_start("2031-03-17"));
     world.sim.inject(FaultRule::new(
-        Endpoint::UpdatePerson,
+        Endpoint::SetStartDate,
         Fault::CommitThenStatus(502),
     ));
 
@@ -268,7 +361,7 @@ fn an_update_whose_outcome_is_unknown_is_read_back_not_repeated() {
     assert_eq!(world.row("1001")["drift"], "in_flight");
     world.sync().expect(0);
     assert_eq!(
-        world.sim.count(Endpoint::UpdatePerson),
+        world.sim.count(Endpoint::SetStartDate),
         1,
         "never sent twice"
     );

@@ -46,6 +46,13 @@ const UPDATE: Endpoint = Endpoint {
     permission: "the HiBob service user may not update employees (403): grant its permission \
         group edit access to the mapped fields (Settings > Permission groups)",
 };
+const START_DATE: Endpoint = Endpoint {
+    api: Api::Hibob,
+    name: "POST /employees/{id}/start-date",
+    effect: Effect::Write,
+    permission: "the HiBob service user may not change start dates (403): grant its permission \
+        group edit access to the Work section's start date",
+};
 const LIST_DOCS: Endpoint = Endpoint {
     api: Api::Hibob,
     name: "GET /docs/people/{id}",
@@ -280,55 +287,79 @@ impl HibobClient {
     ) -> Result<Option<model::CurrentValues>, ApiError> {
         let mut asked: Vec<&str> = vec!["root.id"];
         asked.extend(fields.iter().map(String::as_str));
+        // `humanReadable` is a body key (docs): APPEND keeps the machine values (dates as
+        // YYYY-MM-DD, list fields as item ids) and adds the display values beside them.
         let body = json!({
             "fields": asked,
             "filters": [{ "fieldPath": "root.id", "operator": "equals", "values": [employee_id] }],
             "showInactive": true,
+            "humanReadable": "APPEND",
         });
-        let mut url = self.url("people/search");
-        // List fields as their display values, as written, not as list item ids.
-        url.query_pairs_mut()
-            .append_pair("humanReadable", "REPLACE");
-        let mut auth = reqwest::header::HeaderValue::from_str(self.authorization.expose_secret())
-            .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static("Basic"));
-        auth.set_sensitive(true);
-        let request = self
-            .http
-            .reqwest()
-            .post(url)
-            .header(reqwest::header::AUTHORIZATION, auth)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .json(&body);
         let answer = self
             .http
-            .send(&SEARCH, &self.search_gate, request, describe, UNAUTHORIZED)
+            .send(
+                &SEARCH,
+                &self.search_gate,
+                self.request(reqwest::Method::POST, "people/search")
+                    .json(&body),
+                describe,
+                UNAUTHORIZED,
+            )
             .await?;
         model::employee_values(&answer.body, employee_id, fields)
             .map_err(|e| ApiError::malformed(&SEARCH, e))
     }
 
-    /// Updates some of an employee's fields (`PUT /people/{id}`, nested JSON). Setting the
-    /// same values again is harmless, but callers still record intent first.
+    /// Updates some of an employee's fields. The start date, a column of HiBob's Work table,
+    /// goes through `POST /employees/{id}/start-date` (`PUT /people/{id}` does not update
+    /// table fields); the rest through `PUT /people/{id}` (nested JSON), where 304 means
+    /// HiBob already holds them. Setting the same values again is harmless, but callers still
+    /// record intent first.
     pub async fn update_employee(
         &self,
         employee_id: &str,
         values: &std::collections::BTreeMap<String, String>,
     ) -> Result<(), ApiError> {
-        let body =
-            crate::mapping::nested_body(values.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        self.http
-            .send(
-                &UPDATE,
-                &self.update_gate,
-                self.request(
-                    reqwest::Method::PUT,
-                    &format!("people/{}", segment(employee_id)),
+        let start_date = values.get(crate::mapping::START_DATE);
+        let plain: Vec<(&str, &str)> = values
+            .iter()
+            .filter(|(k, _)| k.as_str() != crate::mapping::START_DATE)
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        if !plain.is_empty() {
+            let body = crate::mapping::nested_body(plain);
+            self.http
+                .send(
+                    &UPDATE,
+                    &self.update_gate,
+                    self.request(
+                        reqwest::Method::PUT,
+                        &format!("people/{}", segment(employee_id)),
+                    )
+                    .json(&body),
+                    describe,
+                    UNAUTHORIZED,
                 )
-                .json(&body),
-                describe,
-                UNAUTHORIZED,
-            )
-            .await?;
+                .await?;
+        }
+        if let Some(date) = start_date {
+            self.http
+                .send(
+                    &START_DATE,
+                    &self.update_gate,
+                    self.request(
+                        reqwest::Method::POST,
+                        &format!("employees/{}/start-date", segment(employee_id)),
+                    )
+                    .json(&json!({
+                        "startDate": date,
+                        "reason": "start date changed in Pinpoint (hirebridge)",
+                    })),
+                    describe,
+                    UNAUTHORIZED,
+                )
+                .await?;
+        }
         Ok(())
     }
 

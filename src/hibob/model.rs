@@ -112,18 +112,31 @@ pub fn employee_values(
             _ => None,
         }
     };
+    let lookup = |node: &Value, field: &str| -> Option<String> {
+        let path = crate::mapping::json_path(field);
+        path.split('.')
+            .try_fold(node, |node, part| node.get(part))
+            .or_else(|| node.get(path))
+            .or_else(|| node.get(field))
+            .and_then(scalar)
+    };
+    let human = employee.get("humanReadable");
     Ok(Some(
         fields
             .iter()
             .map(|field| {
-                let path = crate::mapping::json_path(field);
-                let nested = path
-                    .split('.')
-                    .try_fold(employee, |node, part| node.get(part));
-                let value = nested
-                    .or_else(|| employee.get(path))
-                    .or_else(|| employee.get(field.as_str()))
-                    .and_then(scalar);
+                let machine = lookup(employee, field);
+                // Dates by their machine value (`YYYY-MM-DD`; the display form follows the
+                // service user's locale); everything else by its display value, which is
+                // what was written (a list field's machine value is an item id).
+                let is_date = machine
+                    .as_deref()
+                    .is_some_and(|v| chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok());
+                let value = if is_date {
+                    machine
+                } else {
+                    human.and_then(|h| lookup(h, field)).or(machine)
+                };
                 (field.clone(), value)
             })
             .collect(),
@@ -456,6 +469,22 @@ mod tests {
                 }
             ]
         );
+    }
+
+    #[test]
+    fn list_fields_are_compared_by_display_value_and_dates_by_machine_value() {
+        // humanReadable: APPEND, as HiBob answers it: machine values (a list item id, an ISO
+        // date) with the display values beside them.
+        let body = br#"{"employees":[{"id":"1",
+            "work":{"department":"209192163","startDate":"2026-12-07","title":"Engineer"},
+            "humanReadable":{"work":{"department":"Engineering","startDate":"07/12/2026","title":"Engineer"}}}]}"#;
+        let fields: Vec<String> = ["work.department", "work.startDate", "work.title"]
+            .map(String::from)
+            .to_vec();
+        let values = employee_values(body, "1", &fields).unwrap().unwrap();
+        assert_eq!(values["work.department"].as_deref(), Some("Engineering"));
+        assert_eq!(values["work.startDate"].as_deref(), Some("2026-12-07"));
+        assert_eq!(values["work.title"].as_deref(), Some("Engineer"));
     }
 
     #[test]

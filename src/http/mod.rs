@@ -442,7 +442,8 @@ impl HttpClient {
                     reason: "rate limited (429)".into(),
                 });
             }
-            if status.is_success() {
+            // 304: HiBob's answer to an update that changes nothing ("already holds").
+            if status.is_success() || status == reqwest::StatusCode::NOT_MODIFIED {
                 ticket.answered(status.as_u16(), &headers, None);
                 return Ok(Answer { status, body });
             }

@@ -65,7 +65,12 @@ pub fn decide(
         };
     }
     let already_known = record.drift_values.as_ref() == Some(rendered);
-    let updatable = mapping.on_change == OnChange::Update
+    let fields = changed_fields(&record.rendered, rendered);
+    // Updated only when every changed field may be (a field kept to `report`, such as a
+    // Work-table column HiBob's update does not change, makes the whole drift a person's).
+    let updatable = fields
+        .iter()
+        .all(|f| mapping.on_change_of(f) == OnChange::Update)
         && record.written.is_some()
         && origin == Some(EmployeeOrigin::Created);
     match (already_known, record.drift) {
@@ -77,7 +82,7 @@ pub fn decide(
             } else {
                 DriftState::Reported
             },
-            fields: changed_fields(&record.rendered, rendered),
+            fields,
         },
     }
 }
@@ -403,6 +408,12 @@ fn drift_detail(
         .join("; ");
     let next = match state {
         DriftState::Pending => "HiBob will be updated unless its value was edited there",
+        _ if fields
+            .iter()
+            .any(|f| mapping.on_change_of(f) == OnChange::Report) =>
+        {
+            "reported (on_change = \"report\" for a changed field); update HiBob if it should follow"
+        }
         _ if mapping.on_change == OnChange::Update => {
             "not updated: hirebridge did not write this employee's fields (adopted); decide in HiBob"
         }
@@ -477,9 +488,25 @@ mod tests {
 
     #[test]
     fn update_mode_updates_only_what_hirebridge_created_and_resolves_in_flight_first() {
-        let update = Mapping::new(vec![], OnChange::Update, false, "London").unwrap();
-        let before = values(&[("work.title", "Engineer")]);
-        let after = values(&[("work.title", "Senior Engineer")]);
+        let report = |field: &str| crate::mapping::FieldRule {
+            field: field.into(),
+            template: "{{ job.title }}".into(),
+            lookup: Default::default(),
+            on_change: Some(OnChange::Report),
+        };
+        let update = Mapping::new(
+            vec![
+                report("work.title"),
+                report("work.department"),
+                report("work.site"),
+            ],
+            OnChange::Update,
+            false,
+            "London",
+        )
+        .unwrap();
+        let before = values(&[("home.mobilePhone", "+44 1")]);
+        let after = values(&[("home.mobilePhone", "+44 2")]);
         let mut r = record(&update, before.clone());
         assert!(matches!(
             decide(Some(&r), &after, &update, Some(EmployeeOrigin::Created)),
@@ -490,6 +517,20 @@ mod tests {
         ));
         assert!(matches!(
             decide(Some(&r), &after, &update, Some(EmployeeOrigin::Adopted)),
+            DriftAction::Detect {
+                state: DriftState::Reported,
+                ..
+            }
+        ));
+        // A changed field kept to "report" makes the whole drift a person's.
+        let with_title = values(&[("home.mobilePhone", "+44 2"), ("work.title", "Lead")]);
+        assert!(matches!(
+            decide(
+                Some(&r),
+                &with_title,
+                &update,
+                Some(EmployeeOrigin::Created)
+            ),
             DriftAction::Detect {
                 state: DriftState::Reported,
                 ..

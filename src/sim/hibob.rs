@@ -111,6 +111,38 @@ fn employee_summary(e: &SimEmployee) -> Value {
     out
 }
 
+/// An employee as search shows it without `humanReadable`: list fields (site, department) as
+/// their list item ids, as HiBob sends them, not as the names that were written.
+fn employee_machine_values(st: &State, e: &SimEmployee) -> Value {
+    let mut out = employee_summary(e);
+    let pronouns: Vec<String> = PRONOUNS.iter().map(|p| (*p).to_owned()).collect();
+    for (category, path, list, base) in [
+        ("work", "site", &st.sites, SITE_LIST_BASE),
+        ("work", "department", &st.departments, DEPARTMENT_LIST_BASE),
+        ("personal", "pronouns", &pronouns, PRONOUNS_LIST_BASE),
+    ] {
+        let Some(name) = out
+            .get(category)
+            .and_then(|c| c.get(path))
+            .and_then(Value::as_str)
+        else {
+            continue;
+        };
+        if let Some(i) = list.iter().position(|v| v == name) {
+            out[category][path] = json!((base + i as u64).to_string());
+        }
+    }
+    out
+}
+
+/// The simulated `pronouns` list (`personal.pronouns`), and its first item id.
+const PRONOUNS: [&str; 3] = ["she/her", "he/him", "they/them"];
+const PRONOUNS_LIST_BASE: u64 = 3_190_001;
+
+/// The first item id of the simulated `site` and `department` lists.
+const SITE_LIST_BASE: u64 = 2_474_159;
+const DEPARTMENT_LIST_BASE: u64 = 1_822_301;
+
 /// HiBob's lifecycle status: `terminated` after a termination, `hired` before the start date
 /// (a future starter, inactive), else `employed`.
 fn lifecycle_status(e: &SimEmployee) -> &'static str {
@@ -142,8 +174,18 @@ pub(crate) fn update(shared: &Shared, req: &Incoming, id: &str) -> Reply {
     })
 }
 
-/// `PUT /people/{id}`: nested JSON of the fields to change; list and date fields validated as
-/// on create. Answers 200 with an empty body.
+/// Columns of HiBob's Work table: `PUT /people/{id}` does not update them (docs).
+const WORK_TABLE: [&str; 5] = [
+    "work.site",
+    "work.startDate",
+    "work.title",
+    "work.department",
+    "work.reportsTo",
+];
+
+/// `PUT /people/{id}`: nested JSON of the fields to change; list fields validated as on
+/// create. As documented, Work-table columns are not updated by it (silently), and an update
+/// that changes nothing answers 304. Otherwise 200 with an empty body.
 fn update_inner(shared: &Shared, req: &Incoming, id: &str) -> Reply {
     let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
         return malformed_json();
@@ -159,7 +201,8 @@ fn update_inner(shared: &Shared, req: &Incoming, id: &str) -> Reply {
     }
     for (field, value) in &leaves {
         let invalid_list = (field == "work.site" && !st.sites.contains(value))
-            || (field == "work.department" && !st.departments.contains(value));
+            || (field == "work.department" && !st.departments.contains(value))
+            || (field == "personal.pronouns" && !PRONOUNS.contains(&value.as_str()));
         if invalid_list {
             return error(
                 400,
@@ -177,8 +220,65 @@ fn update_inner(shared: &Shared, req: &Incoming, id: &str) -> Reply {
             );
         }
     }
+    let current = st
+        .find_employee(id)
+        .map(employee_summary)
+        .unwrap_or_default();
+    let mut changed = false;
     for (field, value) in &leaves {
-        st.set_employee_field(id, field, value);
+        if WORK_TABLE.contains(&field.as_str()) {
+            continue;
+        }
+        let held = field
+            .split('.')
+            .try_fold(&current, |node, part| node.get(part))
+            .and_then(Value::as_str);
+        if held != Some(value.as_str()) {
+            st.set_employee_field(id, field, value);
+            changed = true;
+        }
+    }
+    if changed {
+        Reply::json(200, &json!({}))
+    } else {
+        Reply::bytes(304, "application/json", Vec::new())
+    }
+}
+
+pub(crate) fn set_start_date(shared: &Shared, req: &Incoming, id: &str) -> Reply {
+    if let Err(r) = authorized(shared, req) {
+        return r;
+    }
+    rate_limited(shared, Endpoint::SetStartDate, || {
+        set_start_date_inner(shared, req, id)
+    })
+}
+
+/// `POST /employees/{id}/start-date` `{startDate, reason}`: the start date, a Work-table
+/// column, changed through its own route (docs, generated SDK).
+fn set_start_date_inner(shared: &Shared, req: &Incoming, id: &str) -> Reply {
+    let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
+        return malformed_json();
+    };
+    let Some(date) = body.get("startDate").and_then(Value::as_str) else {
+        return error(
+            400,
+            "validations.required",
+            "startDate is required",
+            &["startDate"],
+        );
+    };
+    if NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() {
+        return error(
+            400,
+            "validations.date.invalid",
+            format!("Value '{date}' is not a valid date for field startDate (YYYY-MM-DD)"),
+            &["startDate", date],
+        );
+    }
+    let mut st = shared.lock();
+    if !st.set_employee_field(id, "work.startDate", date) {
+        return employee_not_found(id);
     }
     Reply::json(200, &json!({}))
 }
@@ -307,17 +407,19 @@ fn search_inner(shared: &Shared, req: &Incoming) -> Reply {
     indexes.sort_unstable();
     indexes.dedup();
     let matching = indexes.into_iter().map(|i| &st.employees[i]);
-    // `humanReadable: APPEND` adds each field's display value under `humanReadable` (the
-    // simulator keeps display values only, so the two agree).
-    let append = body["humanReadable"].as_str() == Some("APPEND");
+    // Machine values (list fields as item ids); `humanReadable` (a body key) `APPEND` adds the
+    // display values under `humanReadable`, `REPLACE` sends them instead.
+    let human = body["humanReadable"].as_str();
     let found: Vec<Value> = matching
         .filter(|e| visible_to_search(&st, e, show_inactive, today))
-        .map(|e| {
-            let mut summary = employee_summary(&e.emp);
-            if append {
-                summary["humanReadable"] = summary.clone();
+        .map(|e| match human {
+            Some("REPLACE") => employee_summary(&e.emp),
+            Some("APPEND") => {
+                let mut summary = employee_machine_values(&st, &e.emp);
+                summary["humanReadable"] = employee_summary(&e.emp);
+                summary
             }
-            summary
+            _ => employee_machine_values(&st, &e.emp),
         })
         .collect();
     Reply::json(200, &json!({"employees": found}))
@@ -401,6 +503,11 @@ fn create_inner(shared: &Shared, req: &Incoming) -> Reply {
         && !st.departments.contains(&dep)
     {
         return list_err("work.department", &dep);
+    }
+    if let Some(pronouns) = field("personal.pronouns")
+        && !PRONOUNS.contains(&pronouns.as_str())
+    {
+        return list_err("personal.pronouns", &pronouns);
     }
     if st.email_taken(&email) {
         return error(
@@ -622,6 +729,15 @@ pub(crate) fn people_fields(shared: &Shared, req: &Incoming) -> Reply {
         };
     let fields = vec![
         field("root.id", "id", "Employee ID", "root", "text", None),
+        // A list-backed field outside the Work table: `PUT /people/{id}` updates it.
+        field(
+            "personal.pronouns",
+            "personal.pronouns",
+            "Pronouns",
+            "personal",
+            "list",
+            Some("pronouns"),
+        ),
         field(
             "root.firstName",
             "firstName",
@@ -698,8 +814,12 @@ pub(crate) fn named_list(shared: &Shared, req: &Incoming, name: &str) -> Reply {
     }
     let st = shared.lock();
     let (values, base) = match name {
-        "site" => (&st.sites, 2_474_159),
-        "department" => (&st.departments, 1_822_301),
+        "site" => (st.sites.clone(), SITE_LIST_BASE),
+        "department" => (st.departments.clone(), DEPARTMENT_LIST_BASE),
+        "pronouns" => (
+            PRONOUNS.iter().map(|p| (*p).to_owned()).collect(),
+            PRONOUNS_LIST_BASE,
+        ),
         _ => {
             return error(
                 404,

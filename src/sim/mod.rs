@@ -74,6 +74,8 @@ pub enum Endpoint {
     SearchPeople,
     CreatePerson,
     UpdatePerson,
+    /// `POST /employees/{id}/start-date`.
+    SetStartDate,
     ListDocuments,
     UploadDocument,
     PeopleFields,
@@ -319,6 +321,7 @@ impl Sim {
                 c.endpoint,
                 Endpoint::CreatePerson
                     | Endpoint::UpdatePerson
+                    | Endpoint::SetStartDate
                     | Endpoint::UploadDocument
                     | Endpoint::PostComment
             )

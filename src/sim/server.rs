@@ -131,6 +131,7 @@ pub(crate) enum Route {
     SearchPeople,
     CreatePerson,
     UpdatePerson(String),
+    SetStartDate(String),
     ListDocuments(String),
     UploadDocument {
         employee_id: String,
@@ -169,6 +170,7 @@ impl Route {
                 ["people", "search"] if post => Route::SearchPeople,
                 ["people"] if post => Route::CreatePerson,
                 ["people", id] if method == Method::PUT => Route::UpdatePerson(id.to_string()),
+                ["employees", id, "start-date"] if post => Route::SetStartDate(id.to_string()),
                 ["docs", "people", id] if get => Route::ListDocuments(id.to_string()),
                 ["docs", "people", id, folder @ ("shared" | "confidential")] if post => {
                     Route::UploadDocument {
@@ -204,6 +206,7 @@ impl Route {
             Route::SearchPeople => Endpoint::SearchPeople,
             Route::CreatePerson => Endpoint::CreatePerson,
             Route::UpdatePerson(_) => Endpoint::UpdatePerson,
+            Route::SetStartDate(_) => Endpoint::SetStartDate,
             Route::ListDocuments(_) => Endpoint::ListDocuments,
             Route::UploadDocument { .. } => Endpoint::UploadDocument,
             Route::PeopleFields => Endpoint::PeopleFields,
@@ -222,6 +225,7 @@ pub(crate) fn api_of(endpoint: Endpoint) -> Api {
         Endpoint::SearchPeople
         | Endpoint::CreatePerson
         | Endpoint::UpdatePerson
+        | Endpoint::SetStartDate
         | Endpoint::ListDocuments
         | Endpoint::UploadDocument
         | Endpoint::PeopleFields
@@ -475,6 +479,7 @@ async fn normal(shared: &Shared, route: &Route, req: &Incoming) -> Reply {
         Route::SearchPeople => hibob::search(shared, req),
         Route::CreatePerson => hibob::create(shared, req),
         Route::UpdatePerson(id) => hibob::update(shared, req, id),
+        Route::SetStartDate(id) => hibob::set_start_date(shared, req, id),
         Route::ListDocuments(id) => hibob::list_documents(shared, req, id),
         Route::UploadDocument {
             employee_id,
