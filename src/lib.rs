@@ -28,6 +28,7 @@ pub mod crashpoint;
 pub mod daemon;
 pub mod hibob;
 pub mod http;
+pub mod identity;
 pub mod ledger;
 pub mod listener;
 pub mod mapping;

@@ -21,16 +21,13 @@ pub const START_DATE: &str = "work.startDate";
 /// The variables a template may use; anything else is a config error at startup.
 pub const VARIABLES: [&str; 5] = ["application", "job", "offer", "custom", "hibob"];
 
-/// Fields hirebridge always fills from the application itself: they identify the person
-/// (the email is how an existing employee is found), so no mapping may change them.
-const IDENTITY: [&str; 6] = [
-    "firstName",
-    "surname",
-    "email",
-    "root.firstName",
-    "root.surname",
-    "root.email",
-];
+/// Fields hirebridge always fills from the application itself (the person's name), so no
+/// mapping may change them. The email may be mapped (a work address; see [`WORK_EMAIL`]).
+const IDENTITY: [&str; 4] = ["firstName", "surname", "root.firstName", "root.surname"];
+
+/// HiBob's `email` (its work/login address): the application's email unless mapped, e.g. to
+/// `first.last@company`. Found by, never updated by drift.
+pub const WORK_EMAIL: [&str; 2] = ["email", "root.email"];
 
 /// The mapping shipped by default: what Pinpoint's manual "Send to Bob" pre-fills, where
 /// Pinpoint has it. Optional data is written `| default("")`: a value that renders empty is
@@ -172,7 +169,7 @@ impl Mapping {
             if IDENTITY.contains(&field) {
                 return Err(MappingConfigError {
                     key: key_of(field),
-                    message: "is always filled from the application itself (it identifies the person); remove it from [mapping.fields]".into(),
+                    message: "is always filled from the application's name; remove it from [mapping.fields]".into(),
                 });
             }
             if rule.template.trim().is_empty() {
@@ -267,8 +264,12 @@ impl Mapping {
         &self.rules
     }
 
-    /// What drift of `field` does: its own `on_change`, else the mapping's.
+    /// What drift of `field` does: its own `on_change`, else the mapping's. A work address
+    /// is a login: its drift is only ever reported.
     pub fn on_change_of(&self, field: &str) -> OnChange {
+        if WORK_EMAIL.contains(&field) {
+            return OnChange::Report;
+        }
         self.rules
             .iter()
             .find(|r| r.field == field)
@@ -410,6 +411,20 @@ impl Mapping {
             values.insert(rule.field.clone(), value);
         }
         Ok(values)
+    }
+
+    /// The work address the mapping gives this hire (`email`), when it maps one and it
+    /// renders; `None` otherwise (the application's email is then the work address).
+    pub fn work_email(&self, source: &Value) -> Option<String> {
+        if !self
+            .rules
+            .iter()
+            .any(|r| WORK_EMAIL.contains(&r.field.as_str()))
+        {
+            return None;
+        }
+        let values = self.render(source).ok()?;
+        WORK_EMAIL.iter().find_map(|f| values.get(*f).cloned())
     }
 
     /// Renders the templates that need no Pinpoint data (static values, `hibob.site`), for
@@ -583,8 +598,10 @@ mod tests {
         assert_eq!(e.key, "mapping.fields.\"work.title\"");
         let e = mapping(vec![rule("work.title", "{{ candidate.title }}")]).unwrap_err();
         assert!(e.message.contains("candidate.title"), "{e}");
-        let e = mapping(vec![rule("email", "{{ application.email }}")]).unwrap_err();
-        assert!(e.message.contains("identifies"), "{e}");
+        let e = mapping(vec![rule("firstName", "{{ application.first_name }}")]).unwrap_err();
+        assert!(e.message.contains("application's name"), "{e}");
+        // The work address may be mapped.
+        assert!(mapping(vec![rule("email", "{{ application.email }}")]).is_ok());
         let e = mapping(vec![rule("work title", "x")]).unwrap_err();
         assert!(e.message.contains("field path"), "{e}");
     }

@@ -678,6 +678,7 @@ proptest! {
                 email: email.clone(),
                 lifecycle_status: None,
                 termination_date: None,
+                private_email: None,
             })
             .collect();
         prop_assert_eq!(found, expected);

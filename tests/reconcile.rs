@@ -842,3 +842,141 @@ fn on_former_employee_adopt_links_the_former_record() {
     );
     assert_eq!(world.sim.count(Endpoint::CreatePerson), 0);
 }
+
+/// The mapping many HR teams use: a company work address as HiBob's login, the candidate's own
+/// address kept as the private one.
+const WORK_ADDRESSES: &str = "[mapping.fields]\n\
+    \"email\" = \"{{ application.first_name | lower }}.{{ application.last_name | lower }}@corp.example\"\n\
+    \"home.privateEmail\" = \"{{ application.email }}\"\n";
+
+#[test]
+fn people_hr_entered_under_a_work_address_are_adopted_and_the_rest_created_with_both_addresses() {
+    // Fourteen hires; HR already entered six of them in HiBob by hand, under their work
+    // address, with the candidate's address as the private one (in different letter case).
+    let names = [
+        "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "John", "Margaret",
+        "Niklaus", "Radia", "Tony", "Shafi", "Leslie",
+    ];
+    let scenario = names.iter().enumerate().fold(
+        Scenario::empty().with_job("1", "Engineer", Visibility::External),
+        |s, (i, name)| {
+            s.with_application(SimApplication::hired(
+                &(4000 + i).to_string(),
+                name,
+                "Pioneer",
+                &format!("{}@home.example", name.to_lowercase()),
+                "1",
+            ))
+        },
+    );
+    let scenario = names[..6].iter().fold(scenario, |s, name| {
+        s.with_employee(SimEmployeeSeed {
+            first_name: (*name).into(),
+            surname: "Pioneer".into(),
+            email: format!("{}.pioneer@corp.example", name.to_lowercase()),
+            site: "London".into(),
+            start_date: chrono::Utc::now().date_naive() + chrono::Days::new(20),
+            termination_date: None,
+        })
+    });
+    let world = World::with(
+        scenario,
+        Settings {
+            extra: WORK_ADDRESSES.into(),
+            ..Settings::default()
+        },
+    );
+    for name in &names[..6] {
+        let seeded = world
+            .sim
+            .employee_by_email(&format!("{}.pioneer@corp.example", name.to_lowercase()))
+            .unwrap();
+        world.sim.edit_employee_field(
+            &seeded.id,
+            "home.privateEmail",
+            &format!("{}@HOME.example", name.to_lowercase()),
+        );
+    }
+
+    world.sync().expect(0);
+    assert_eq!(world.sim.employees().len(), 14, "no duplicate");
+    assert_eq!(world.sim.count(Endpoint::CreatePerson), 8);
+    for (i, name) in names.iter().enumerate() {
+        let id = (4000 + i).to_string();
+        let entry = world.entry(&id);
+        assert_eq!(entry.status, HireStatus::Done, "{id}");
+        let expected = if i < 6 {
+            EmployeeOrigin::Adopted
+        } else {
+            EmployeeOrigin::Created
+        };
+        assert_eq!(entry.employee_origin, Some(expected), "{id}");
+        let login = format!("{}.pioneer@corp.example", name.to_lowercase());
+        let employee = world.sim.employee_by_email(&login).unwrap();
+        assert_eq!(
+            entry.hibob_employee_id.as_deref(),
+            Some(employee.id.as_str())
+        );
+        if i >= 6 {
+            assert_eq!(
+                world
+                    .sim
+                    .employee_field(&employee.id, "home.privateEmail")
+                    .as_deref(),
+                Some(format!("{}@home.example", name.to_lowercase()).as_str()),
+                "created with both addresses"
+            );
+        }
+        assert_eq!(world.sim.comments(&id).len(), 1, "{id}");
+    }
+    // A second sync has nothing to look up: no search for everyone.
+    world.sim.reset_counters();
+    world.sync().expect(0);
+    assert_eq!(world.sim.count(Endpoint::SearchPeople), 0);
+}
+
+#[test]
+fn two_people_who_may_be_the_hire_need_a_person_and_both_are_named() {
+    // HR entered Ada twice: under her work address, and under her own address.
+    let scenario = Scenario::empty()
+        .with_job("1", "Engineer", Visibility::External)
+        .with_application(SimApplication::hired(
+            "4100",
+            "Ada",
+            "Lovelace",
+            "ada@home.example",
+            "1",
+        ))
+        .with_employee(SimEmployeeSeed {
+            first_name: "Ada".into(),
+            surname: "Lovelace".into(),
+            email: "ada.lovelace@corp.example".into(),
+            site: "London".into(),
+            start_date: chrono::Utc::now().date_naive() + chrono::Days::new(20),
+            termination_date: None,
+        })
+        .with_employee(SimEmployeeSeed {
+            first_name: "Ada".into(),
+            surname: "Lovelace".into(),
+            email: "ada@home.example".into(),
+            site: "London".into(),
+            start_date: chrono::Utc::now().date_naive() + chrono::Days::new(20),
+            termination_date: None,
+        });
+    let world = World::with(
+        scenario,
+        Settings {
+            extra: WORK_ADDRESSES.into(),
+            ..Settings::default()
+        },
+    );
+    world.sync().expect(3);
+    let entry = world.entry("4100");
+    assert_eq!(entry.status, HireStatus::NeedsAttention);
+    let reason = entry.last_error.unwrap();
+    assert!(
+        reason.contains("ada.lovelace@corp.example") && reason.contains("ada@home.example"),
+        "{reason}"
+    );
+    assert_eq!(world.sim.write_calls(), 0);
+}

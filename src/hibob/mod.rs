@@ -198,8 +198,33 @@ impl HibobClient {
         // `showInactive` matters: a new hire with a future start date is not active yet.
         let body = json!({
             // The lifecycle tells a future starter (adopt) from a former employee (a rehire).
-            "fields": ["root.id", "root.email", "internal.lifecycleStatus", "internal.terminationDate"],
+            "fields": ["root.id", "root.email", "home.privateEmail", "internal.lifecycleStatus", "internal.terminationDate"],
             "filters": [{ "fieldPath": "root.email", "operator": "equals", "values": emails }],
+            "showInactive": true,
+        });
+        crashpoint::hit("hibob.search.before");
+        let answer = self
+            .http
+            .send(
+                &SEARCH,
+                &self.search_gate,
+                self.request(reqwest::Method::POST, "people/search")
+                    .json(&body),
+                describe,
+                UNAUTHORIZED,
+            )
+            .await;
+        crashpoint::hit("hibob.search.after");
+        model::found_employees(&answer?.body).map_err(|e| ApiError::malformed(&SEARCH, e))
+    }
+
+    /// Everyone, active or not, with both addresses and the lifecycle: how a hire is found
+    /// under a work address HR gave them (search filters only on `root.email`, so a match on
+    /// `home.privateEmail` needs everyone). HiBob has no page size for search: a pass asks
+    /// this at most once, and only when it has hires to look up.
+    pub async fn directory(&self) -> Result<Vec<FoundEmployee>, ApiError> {
+        let body = json!({
+            "fields": ["root.id", "root.email", "home.privateEmail", "internal.lifecycleStatus", "internal.terminationDate"],
             "showInactive": true,
         });
         crashpoint::hit("hibob.search.before");

@@ -14,6 +14,9 @@ pub struct FoundEmployee {
     pub lifecycle_status: Option<String>,
     /// `internal.terminationDate` (`YYYY-MM-DD`) when HiBob sent one.
     pub termination_date: Option<String>,
+    /// `home.privateEmail` (the candidate's own address, kept by HR beside a work address),
+    /// when HiBob sent it.
+    pub private_email: Option<String>,
 }
 
 impl FoundEmployee {
@@ -177,14 +180,14 @@ pub fn found_employees(body: &[u8]) -> Result<Vec<FoundEmployee>, String> {
             let id = field("id")
                 .and_then(id_of)
                 .ok_or("an employee in the answer has no `id`")?;
-            let email = field("email")
-                .and_then(Value::as_str)
-                .ok_or("an employee in the answer has no `email`")?;
-            // Asked as `internal.*`: nested under `internal`, or flat under the dotted path.
-            let internal = |name: &str| {
-                e.get("internal")
+            // An employee without a readable email is kept (found by a private address, or
+            // simply matching nothing), never dropped silently.
+            let email = field("email").and_then(Value::as_str).unwrap_or_default();
+            // Asked as `category.name`: nested under the category, or flat under the path.
+            let nested = |category: &str, name: &str| {
+                e.get(category)
                     .and_then(|i| i.get(name))
-                    .or_else(|| e.get(format!("internal.{name}").as_str()))
+                    .or_else(|| e.get(format!("{category}.{name}").as_str()))
                     .and_then(Value::as_str)
                     .map(str::trim)
                     .filter(|s| !s.is_empty())
@@ -193,8 +196,9 @@ pub fn found_employees(body: &[u8]) -> Result<Vec<FoundEmployee>, String> {
             Ok(FoundEmployee {
                 id,
                 email: email.trim().to_owned(),
-                lifecycle_status: internal("lifecycleStatus"),
-                termination_date: internal("terminationDate"),
+                lifecycle_status: nested("internal", "lifecycleStatus"),
+                termination_date: nested("internal", "terminationDate"),
+                private_email: nested("home", "privateEmail"),
             })
         })
         .collect()
@@ -431,6 +435,7 @@ mod tests {
                     email: "ada@example.com".into(),
                     lifecycle_status: None,
                     termination_date: None,
+                    private_email: None,
                 }]
             );
         }

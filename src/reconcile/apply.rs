@@ -573,6 +573,21 @@ pub fn new_employee(
     let rendered = settings.mapping.render(&application.source)?;
     let mut fields = rendered.clone();
     let site = fields.remove(SITE).unwrap_or_else(|| settings.site.clone());
+    // A mapped work address replaces the application's; it must be an address.
+    let mut email = application.email.clone();
+    for field in crate::mapping::WORK_EMAIL {
+        if let Some(work) = fields.remove(field) {
+            if !work.contains('@') || work.chars().any(char::is_whitespace) {
+                return Err(crate::mapping::RenderError {
+                    field: field.into(),
+                    message: format!(
+                        "{work:?} is not an email address; fix the template in [mapping.fields]"
+                    ),
+                });
+            }
+            email = work;
+        }
+    }
     let start = match fields.remove(START_DATE) {
         Some(text) => {
             let date =
@@ -586,9 +601,9 @@ pub fn new_employee(
     };
     Ok((
         NewEmployee {
-            first_name: application.first_name.clone(),
-            surname: application.last_name.clone(),
-            email: application.email.clone(),
+            first_name: crate::identity::nfc(&application.first_name),
+            surname: crate::identity::nfc(&application.last_name),
+            email,
             site,
             start_date: start,
             fields,

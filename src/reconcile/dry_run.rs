@@ -202,24 +202,32 @@ impl Reconciler {
             rows.push((entry, application, recorded));
         }
 
-        let needing: Vec<&LedgerEntry> = rows
+        let needing: Vec<(&LedgerEntry, &HiredApplication)> = rows
             .iter()
             .filter(|(e, _, _)| e.is_due(now) && plan::needs_lookup(e))
-            .map(|(e, _, _)| e)
+            .map(|(e, a, _)| (e, *a))
             .collect();
         let mut lookups: HashMap<String, Result<Lookup, String>> = HashMap::new();
-        for batch in needing.chunks(self.parts.settings.search_batch_size.max(1)) {
-            let emails = plan::search_emails(batch.iter().copied());
-            match self.parts.hibob.search_by_emails(&emails).await {
-                Ok(found) => {
-                    for entry in batch {
+        // As a pass finds people, by login address or by the candidate's private address, in
+        // one read of everyone (a preview's cost, not a pass's).
+        if !needing.is_empty() {
+            match self.parts.hibob.directory().await {
+                Ok(everyone) => {
+                    for (entry, application) in needing {
+                        let work = self.parts.settings.mapping.work_email(&application.source);
+                        let addresses = plan::HireAddresses {
+                            candidate: &entry.email,
+                            work: work.as_deref(),
+                        };
                         let lookup = plan::lookup_for(
-                            &entry.email,
-                            &found,
+                            &addresses,
+                            &everyone,
                             Utc::now().date_naive(),
                             self.parts.settings.on_former_employee,
                         )
-                        .map_err(|problem| problem.message(&entry.email, &entry.application_id));
+                        .map_err(|problem| {
+                            problem.message(&addresses.describe(), &entry.application_id)
+                        });
                         lookups.insert(entry.application_id.clone(), lookup);
                     }
                 }
@@ -227,7 +235,7 @@ impl Reconciler {
                     return Ok(Err(format!("HiBob refused the people search: {e}")));
                 }
                 Err(e) => {
-                    for entry in batch {
+                    for (entry, _) in needing {
                         lookups.insert(
                             entry.application_id.clone(),
                             Err(format!("the HiBob search failed ({e}); sync would retry")),

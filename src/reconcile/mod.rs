@@ -445,6 +445,9 @@ pub(crate) enum WritesAllowed {
 pub struct Reconciler {
     parts: Parts,
     progress: Option<ProgressHook>,
+    /// Everyone in HiBob, read at most once per pass (when a hire needs it): see
+    /// [`Parts::lookup_employees`]. Cleared when a pass starts.
+    directory: Option<Vec<crate::hibob::FoundEmployee>>,
 }
 
 impl Reconciler {
@@ -478,6 +481,7 @@ impl Reconciler {
                 fallbacks: Arc::default(),
             },
             progress: None,
+            directory: None,
         })
     }
 
@@ -543,6 +547,7 @@ impl Reconciler {
     ) -> Result<PassReport, LedgerError> {
         let listed_from = Utc::now();
         let pass = self.ledger().begin_pass(trigger, listed_from)?;
+        self.directory = None;
         // Webhook nudges running meanwhile count here too: the clients' counters are shared.
         let stats_before = self.parts.http.stats();
         self.parts.pinpoint.begin_pass();
@@ -814,7 +819,11 @@ impl Reconciler {
             return Ok(None);
         }
 
-        let lookups = match self.parts.lookup_employees(pass, &due, summary).await? {
+        let lookups = match self
+            .parts
+            .lookup_employees(pass, &due, &by_id, &mut self.directory, summary)
+            .await?
+        {
             Ok(l) => l,
             Err(stop) => return Ok(Some(stop)),
         };
@@ -962,6 +971,17 @@ impl Reconciler {
     }
 }
 
+/// The addresses `entry` may be known by in HiBob: its own, and the mapped work address.
+fn hire_addresses<'a>(
+    entry: &'a LedgerEntry,
+    work: &'a HashMap<&str, String>,
+) -> plan::HireAddresses<'a> {
+    plan::HireAddresses {
+        candidate: entry.email.as_str(),
+        work: work.get(entry.application_id.as_str()).map(String::as_str),
+    }
+}
+
 /// Due hires grouped by email, compared case-insensitively (HiBob's emails are unique and
 /// case-insensitive), each group in listing order.
 fn same_person_groups(due: Vec<LedgerEntry>) -> Vec<Vec<LedgerEntry>> {
@@ -981,13 +1001,18 @@ fn same_person_groups(due: Vec<LedgerEntry>) -> Vec<Vec<LedgerEntry>> {
 }
 
 impl Parts {
-    /// Searches HiBob for every due hire that still needs its employee, in batches of
-    /// emails. Hires whose search failed get a recorded failure (or are parked) and no entry
-    /// in the map.
+    /// Finds the HiBob person of every due hire that still needs its employee. First by login
+    /// address, in batches of emails (the candidate's address and the mapped work address);
+    /// then, for hires no login matched, in `directory` — everyone with both addresses, read
+    /// at most once per pass and only when a hire needs it — where a person HR entered under a
+    /// work address is found by the candidate's private address. Hires whose search failed get
+    /// a recorded failure (or are parked) and no entry in the map.
     async fn lookup_employees(
         &self,
         pass: PassId,
         due: &[LedgerEntry],
+        applications: &HashMap<&str, &HiredApplication>,
+        directory: &mut Option<Vec<crate::hibob::FoundEmployee>>,
         summary: &mut PassSummary,
     ) -> Result<Result<HashMap<String, Lookup>, Stop>, LedgerError> {
         let mut lookups = HashMap::new();
@@ -1002,34 +1027,49 @@ impl Parts {
                 }
             })
             .collect();
+        if needing.is_empty() {
+            return Ok(Ok(lookups));
+        }
+        let work: HashMap<&str, String> = needing
+            .iter()
+            .filter_map(|e| {
+                let application = applications.get(e.application_id.as_str())?;
+                let address = self.settings.mapping.work_email(&application.source)?;
+                Some((e.application_id.as_str(), address))
+            })
+            .collect();
+        let emails_of = |batch: &[&LedgerEntry]| {
+            let mut emails: Vec<String> = batch
+                .iter()
+                .flat_map(|e| {
+                    let a = hire_addresses(e, &work);
+                    std::iter::once(a.candidate.to_owned()).chain(a.work.map(str::to_owned))
+                })
+                .collect();
+            emails.sort_by_key(|e| crate::identity::email_key(e));
+            emails.dedup_by(|a, b| crate::identity::same_address(a, b));
+            emails
+        };
         let batch_size = if self.fallbacks().search_one_by_one {
             1
         } else {
             self.settings.search_batch_size.max(1)
         };
+        let mut by_login: Vec<crate::hibob::FoundEmployee> = Vec::new();
+        let mut failed: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for batch in needing.chunks(batch_size) {
-            let emails = plan::search_emails(batch.iter().copied());
-            match self.hibob.search_by_emails(&emails).await {
-                Ok(found) => {
-                    for entry in batch {
-                        self.settle_lookup(pass, entry, &found, &mut lookups, summary)?;
-                    }
-                }
+            match self.hibob.search_by_emails(&emails_of(batch)).await {
+                Ok(found) => by_login.extend(found),
                 // One email HiBob refuses must not hold up the rest of the batch: ask for
                 // each alone, and park only the one that is refused. A refused batch may also
                 // mean the API moved: the next pass checks the contract again.
                 Err(ApiError::Invalid { .. }) if batch.len() > 1 => {
                     self.ledger().forget_contract_report()?;
                     for entry in batch {
-                        match self
-                            .hibob
-                            .search_by_emails(std::slice::from_ref(&entry.email))
-                            .await
-                        {
-                            Ok(found) => {
-                                self.settle_lookup(pass, entry, &found, &mut lookups, summary)?
-                            }
+                        match self.hibob.search_by_emails(&emails_of(&[entry])).await {
+                            Ok(found) => by_login.extend(found),
                             Err(e) => {
+                                failed.insert(entry.application_id.as_str());
                                 if let Some(stop) = self.lookup_failed(pass, entry, &e, summary)? {
                                     return Ok(Err(stop));
                                 }
@@ -1039,12 +1079,67 @@ impl Parts {
                 }
                 Err(e) => {
                     for entry in batch {
+                        failed.insert(entry.application_id.as_str());
                         if let Some(stop) = self.lookup_failed(pass, entry, &e, summary)? {
                             return Ok(Err(stop));
                         }
                     }
                 }
             }
+        }
+        let searched: Vec<&LedgerEntry> = needing
+            .into_iter()
+            .filter(|e| !failed.contains(e.application_id.as_str()))
+            .collect();
+        let unmatched = searched
+            .iter()
+            .any(|e| !by_login.iter().any(|p| hire_addresses(e, &work).matches(p)));
+        if unmatched && directory.is_none() {
+            match self.hibob.directory().await {
+                Ok(everyone) => *directory = Some(everyone),
+                Err(e) => {
+                    // Without it a person HR entered under a work address could be created a
+                    // second time: no create this pass for a hire no login matched.
+                    for entry in &searched {
+                        if !by_login
+                            .iter()
+                            .any(|p| hire_addresses(entry, &work).matches(p))
+                            && let Some(stop) = self.lookup_failed(pass, entry, &e, summary)?
+                        {
+                            return Ok(Err(stop));
+                        }
+                    }
+                    let matched: Vec<&LedgerEntry> = searched
+                        .into_iter()
+                        .filter(|e| by_login.iter().any(|p| hire_addresses(e, &work).matches(p)))
+                        .collect();
+                    for entry in matched {
+                        self.settle_lookup(
+                            pass,
+                            entry,
+                            &hire_addresses(entry, &work),
+                            &by_login,
+                            &mut lookups,
+                            summary,
+                        )?;
+                    }
+                    return Ok(Ok(lookups));
+                }
+            }
+        }
+        let mut people = by_login;
+        if let Some(everyone) = directory.as_ref() {
+            people.extend(everyone.iter().cloned());
+        }
+        for entry in searched {
+            self.settle_lookup(
+                pass,
+                entry,
+                &hire_addresses(entry, &work),
+                &people,
+                &mut lookups,
+                summary,
+            )?;
         }
         Ok(Ok(lookups))
     }
@@ -1055,17 +1150,18 @@ impl Parts {
         &self,
         pass: PassId,
         entry: &LedgerEntry,
+        addresses: &plan::HireAddresses<'_>,
         found: &[crate::hibob::FoundEmployee],
         lookups: &mut HashMap<String, Lookup>,
         summary: &mut PassSummary,
     ) -> Result<(), LedgerError> {
         let today = Utc::now().date_naive();
-        match plan::lookup_for(&entry.email, found, today, self.settings.on_former_employee) {
+        match plan::lookup_for(addresses, found, today, self.settings.on_former_employee) {
             Ok(lookup) => {
                 lookups.insert(entry.application_id.clone(), lookup);
             }
             Err(problem) => {
-                let message = problem.message(&entry.email, &entry.application_id);
+                let message = problem.message(&addresses.describe(), &entry.application_id);
                 self.park_at_lookup(pass, entry, &message, summary)?;
             }
         }

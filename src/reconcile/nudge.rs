@@ -250,7 +250,14 @@ impl Nudger {
         if due.is_empty() {
             return Ok(NudgeOutcome::Settled);
         }
-        let mut lookups = match parts.lookup_employees(pass, &due, summary).await? {
+        let by_id: std::collections::HashMap<&str, &HiredApplication> =
+            [(application.id.as_str(), &application)]
+                .into_iter()
+                .collect();
+        let mut lookups = match parts
+            .lookup_employees(pass, &due, &by_id, &mut None, summary)
+            .await?
+        {
             Ok(lookups) => lookups,
             Err(_) => return Ok(NudgeOutcome::Refused),
         };

@@ -57,18 +57,53 @@ impl Step {
     }
 }
 
-/// What a batched search answer says about one email: compared case-insensitively, because
-/// HiBob does. More than one match is returned as is, for a person to resolve.
+/// The addresses a hire may be known by in HiBob: the candidate's own (the application's)
+/// and the work address the mapping gives them, when it maps one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HireAddresses<'a> {
+    pub candidate: &'a str,
+    pub work: Option<&'a str>,
+}
+
+impl HireAddresses<'_> {
+    /// Whether this HiBob person is the hire: their login address is the work address or the
+    /// candidate's, or their private address is the candidate's. Compared as HiBob compares
+    /// (case-insensitively), after NFC normalisation.
+    pub fn matches(&self, person: &crate::hibob::FoundEmployee) -> bool {
+        use crate::identity::same_address;
+        let login =
+            |address: &str| !person.email.is_empty() && same_address(&person.email, address);
+        login(self.candidate)
+            || self.work.is_some_and(login)
+            || person
+                .private_email
+                .as_deref()
+                .is_some_and(|private| same_address(private, self.candidate))
+    }
+
+    /// The addresses in words, for a message.
+    pub fn describe(&self) -> String {
+        match self.work {
+            Some(work) if !crate::identity::same_address(work, self.candidate) => {
+                format!("{work} (work) or {} (the candidate's)", self.candidate)
+            }
+            _ => self.candidate.to_owned(),
+        }
+    }
+}
+
+/// What HiBob's people say about one hire (see [`HireAddresses::matches`]). More than one
+/// match is returned as is, for a person to resolve: never a guess.
 pub fn lookup_for(
-    email: &str,
+    addresses: &HireAddresses<'_>,
     found: &[crate::hibob::FoundEmployee],
     today: chrono::NaiveDate,
     on_former: OnFormerEmployee,
 ) -> Result<Lookup, LookupProblem> {
-    let same: Vec<&crate::hibob::FoundEmployee> = found
-        .iter()
-        .filter(|f| f.email.eq_ignore_ascii_case(email))
-        .collect();
+    let mut same: Vec<&crate::hibob::FoundEmployee> =
+        found.iter().filter(|f| addresses.matches(f)).collect();
+    same.sort_by(|a, b| a.id.cmp(&b.id));
+    same.dedup_by(|a, b| a.id == b.id);
     match same.as_slice() {
         [] => Ok(Lookup::NotFound),
         [one] if on_former == OnFormerEmployee::Attention && one.is_former(today) => {
@@ -81,7 +116,15 @@ pub fn lookup_for(
             employee_id: one.id.clone(),
         }),
         _ => Err(LookupProblem::Duplicates(
-            same.iter().map(|f| f.id.clone()).collect(),
+            same.iter()
+                .map(|f| {
+                    if f.email.is_empty() {
+                        f.id.clone()
+                    } else {
+                        format!("{} <{}>", f.id, f.email)
+                    }
+                })
+                .collect(),
         )),
     }
 }
@@ -105,7 +148,7 @@ impl LookupProblem {
     pub fn message(&self, email: &str, application_id: &str) -> String {
         match self {
             LookupProblem::Duplicates(ids) => format!(
-                "HiBob has {} employees with the email {email}: {}; resolve the duplicate in HiBob, then run `hirebridge retry {application_id}`",
+                "HiBob has {} people who may be this hire (by the address {email}, as login or private email): {}; hirebridge does not guess: merge or correct them in HiBob, then run `hirebridge retry {application_id}`",
                 ids.len(),
                 ids.join(", "),
             ),
@@ -121,14 +164,6 @@ impl LookupProblem {
             ),
         }
     }
-}
-
-/// The emails one batched search asks for: each once, whatever its case.
-pub fn search_emails<'a>(entries: impl IntoIterator<Item = &'a LedgerEntry>) -> Vec<String> {
-    let mut emails: Vec<String> = entries.into_iter().map(|e| e.email.clone()).collect();
-    emails.sort_by_key(|e| e.to_lowercase());
-    emails.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
-    emails
 }
 
 /// Whether the batched search must include this hire's email.
@@ -274,6 +309,73 @@ mod tests {
 
     fn lag() -> chrono::Duration {
         chrono::Duration::seconds(20)
+    }
+
+    fn person(id: &str, login: &str, private: Option<&str>) -> crate::hibob::FoundEmployee {
+        crate::hibob::FoundEmployee {
+            id: id.into(),
+            email: login.into(),
+            lifecycle_status: Some("employed".into()),
+            termination_date: None,
+            private_email: private.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_hire_is_found_by_either_address_and_several_matches_are_never_a_guess() {
+        let today = now().date_naive();
+        let mode = OnFormerEmployee::Attention;
+        let ada = HireAddresses {
+            candidate: "Ada@Example.com",
+            work: Some("ada.lovelace@corp.example"),
+        };
+        // Entered by HR under her work address, with her own address kept as private.
+        let hr = [person("1", "ADA.LOVELACE@corp.example", None)];
+        assert_eq!(
+            lookup_for(&ada, &hr, today, mode),
+            Ok(Lookup::Found {
+                employee_id: "1".into()
+            })
+        );
+        let private = [person(
+            "2",
+            "a.l@elsewhere.example",
+            Some("ada@example.com"),
+        )];
+        assert_eq!(
+            lookup_for(&ada, &private, today, mode),
+            Ok(Lookup::Found {
+                employee_id: "2".into()
+            })
+        );
+        // NFC: a decomposed "ë" is the same address as a composed one.
+        let zoe = HireAddresses {
+            candidate: "zo\u{eb}@example.com",
+            work: None,
+        };
+        assert!(zoe.matches(&person("3", "zoe\u{308}@example.com", None)));
+        // The same person twice in one answer (login search and everyone) is one match.
+        let twice = [hr[0].clone(), hr[0].clone()];
+        assert!(matches!(
+            lookup_for(&ada, &twice, today, mode),
+            Ok(Lookup::Found { .. })
+        ));
+        // Two different people: a person decides, both named.
+        let two = [hr[0].clone(), private[0].clone()];
+        match lookup_for(&ada, &two, today, mode) {
+            Err(LookupProblem::Duplicates(ids)) => {
+                assert_eq!(ids.len(), 2);
+                assert!(ids[0].contains("ADA.LOVELACE@corp.example"), "{ids:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // Somebody else's private address is no match for the work address.
+        let other = [person(
+            "4",
+            "someone@corp.example",
+            Some("ada.lovelace@corp.example"),
+        )];
+        assert_eq!(lookup_for(&ada, &other, today, mode), Ok(Lookup::NotFound));
     }
 
     fn entry() -> LedgerEntry {
