@@ -898,6 +898,11 @@ fn people_hr_entered_under_a_work_address_are_adopted_and_the_rest_created_with_
         );
     }
 
+    let check = world.hirebridge(&["check"]).stdout();
+    assert!(
+        check.contains("✓ mapping: every mapped field exists in HiBob"),
+        "{check}"
+    );
     world.sync().expect(0);
     assert_eq!(world.sim.employees().len(), 14, "no duplicate");
     assert_eq!(world.sim.count(Endpoint::CreatePerson), 8);

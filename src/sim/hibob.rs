@@ -797,6 +797,14 @@ pub(crate) fn people_fields(shared: &Shared, req: &Incoming) -> Reply {
             None,
         ),
         field(
+            "home.privateEmail",
+            "home.privateEmail",
+            "Personal email",
+            "home",
+            "text",
+            None,
+        ),
+        field(
             "about.socialData.linkedin",
             "about.socialData.linkedin",
             "LinkedIn",
