@@ -122,7 +122,8 @@ pub struct Fallbacks {
     /// so no hire is taken as withdrawn for its absence.
     pub listing_may_be_incomplete: bool,
     /// `hibob.human_readable` failed: HiBob's list values cannot be compared with what was
-    /// written, so drift updates (`on_change = "update"`) wait; reporting goes on.
+    /// written, so in update mode drift waits (neither reported nor updated); report mode,
+    /// which reads only the listing, goes on.
     pub skip_drift: bool,
 }
 
@@ -615,7 +616,7 @@ async fn people(probes: &Probes<'_>) -> Result<Vec<Finding>, Refused> {
                 Outcome::Broken,
                 "search ignored humanReadable=APPEND: list values come back as item ids",
             )
-            .fix("drift updates wait meanwhile (HiBob's list values cannot be compared with what was written); reporting drift goes on")
+            .fix("with mapping.on_change = \"update\", drift waits meanwhile, neither reported nor updated (HiBob's list values cannot be compared with what was written); report mode is unaffected")
         });
     }
     let employee = probes

@@ -221,7 +221,7 @@ impl Mapping {
                 used.insert(name);
             }
         }
-        if on_change == OnChange::Update {
+        {
             let table: Vec<&FieldRule> = by_field
                 .values()
                 .filter(|r| {

@@ -532,3 +532,36 @@ fn the_applications_own_start_date_is_written_and_a_fallback_is_flagged_for_hr()
     let history = world.hirebridge(&["history", "3101"]).expect(0).stdout();
     assert!(history.contains("HR must confirm it"), "{history}");
 }
+
+#[test]
+fn an_update_half_applied_before_a_failure_is_finished_not_taken_for_an_edit() {
+    // The phone (PUT /people) and the start date (its own route) change together; the start
+    // date call fails once after the phone landed.
+    let world = world_with(UPDATE_MODE);
+    world.sync().expect(0);
+    let id = world.entry("1001").hibob_employee_id.unwrap();
+    let mut moved = moved_start("2031-03-17");
+    moved.phone = Some("+44 20 7946 0999".into());
+    world.sim.add_application(moved);
+    world
+        .sim
+        .inject(FaultRule::new(Endpoint::SetStartDate, Fault::Status(503)));
+    world.sync().expect(0);
+    assert_eq!(
+        world.sim.employee_field(&id, "home.mobilePhone").as_deref(),
+        Some("+44 20 7946 0999")
+    );
+    assert_ne!(world.row("1001")["drift"], "updated");
+    world.sync().expect(0);
+    let row = world.row("1001");
+    assert_eq!(row["drift"], "updated", "{row}");
+    assert_eq!(
+        world.sim.employee_field(&id, "work.startDate").as_deref(),
+        Some("2031-03-17")
+    );
+    assert_eq!(
+        world.sim.count(Endpoint::UpdatePerson),
+        1,
+        "the phone was sent once"
+    );
+}

@@ -985,3 +985,80 @@ fn two_people_who_may_be_the_hire_need_a_person_and_both_are_named() {
     );
     assert_eq!(world.sim.write_calls(), 0);
 }
+
+#[test]
+fn a_person_known_only_by_their_private_address_is_adopted_and_a_namesake_is_not() {
+    // Ada: HR entered her under an address the mapping would not make, keeping her own as
+    // the private one. Alan: another Alan Turing already works there under the address the
+    // mapping makes, with his own private address.
+    let scenario = Scenario::empty()
+        .with_job("1", "Engineer", Visibility::External)
+        .with_application(SimApplication::hired(
+            "4200",
+            "Ada",
+            "Lovelace",
+            "ada@home.example",
+            "1",
+        ))
+        .with_application(SimApplication::hired(
+            "4201",
+            "Alan",
+            "Turing",
+            "alan@home.example",
+            "1",
+        ))
+        .with_employee(SimEmployeeSeed {
+            first_name: "Ada".into(),
+            surname: "Lovelace".into(),
+            email: "countess@corp.example".into(),
+            site: "London".into(),
+            start_date: chrono::Utc::now().date_naive() + chrono::Days::new(20),
+            termination_date: None,
+        })
+        .with_employee(SimEmployeeSeed {
+            first_name: "Alan".into(),
+            surname: "Turing".into(),
+            email: "alan.turing@corp.example".into(),
+            site: "London".into(),
+            start_date: chrono::Utc::now().date_naive() - chrono::Days::new(400),
+            termination_date: None,
+        });
+    let world = World::with(
+        scenario,
+        Settings {
+            extra: WORK_ADDRESSES.into(),
+            ..Settings::default()
+        },
+    );
+    let countess = world
+        .sim
+        .employee_by_email("countess@corp.example")
+        .unwrap();
+    world
+        .sim
+        .edit_employee_field(&countess.id, "home.privateEmail", "ADA@home.example");
+    let other_alan = world
+        .sim
+        .employee_by_email("alan.turing@corp.example")
+        .unwrap();
+    world.sim.edit_employee_field(
+        &other_alan.id,
+        "home.privateEmail",
+        "turing@elsewhere.example",
+    );
+
+    world.sync().expect(3);
+    let ada = world.entry("4200");
+    assert_eq!(ada.status, HireStatus::Done);
+    assert_eq!(ada.hibob_employee_id.as_deref(), Some(countess.id.as_str()));
+    assert_eq!(ada.employee_origin, Some(EmployeeOrigin::Adopted));
+    let alan = world.entry("4201");
+    assert_eq!(alan.status, HireStatus::NeedsAttention);
+    let reason = alan.last_error.unwrap();
+    assert!(
+        reason.contains("alan.turing@corp.example") && reason.contains("namesake"),
+        "{reason}"
+    );
+    assert_eq!(world.sim.count(Endpoint::CreatePerson), 0);
+    assert!(world.sim.comments("4201").is_empty());
+}

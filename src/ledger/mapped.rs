@@ -245,6 +245,11 @@ impl Ledger {
             "UPDATE mapped_values SET written = NULL WHERE application_id = ?1",
             [application_id],
         )?;
+        // Nor did it set the start date.
+        self.conn.execute(
+            "UPDATE hires SET start_date_source = NULL WHERE application_id = ?1",
+            [application_id],
+        )?;
         Ok(())
     }
 

@@ -237,7 +237,7 @@ impl HireRun<'_> {
                             .map_err(|e| StepError::Api(StepKind::Employee, e))?;
                         let Some(hit) = found
                             .into_iter()
-                            .find(|f| f.email.eq_ignore_ascii_case(&new.email))
+                            .find(|f| crate::identity::same_address(&f.email, &new.email))
                         else {
                             let message = format!(
                                 "HiBob says an employee with the email {} exists, but search does not show it; \
@@ -585,7 +585,7 @@ pub fn new_employee(
                     ),
                 });
             }
-            email = work;
+            email = crate::identity::nfc(&work);
         }
     }
     let start = match fields.remove(START_DATE) {

@@ -270,9 +270,14 @@ impl Reconciler {
             )?;
             return Ok(None);
         }
+        // A field already at its new value is no edit (an earlier update applied part of its
+        // calls before the rest failed): only what holds neither value is someone's edit.
         let edited: Vec<String> = fields
             .iter()
-            .filter(|f| current.get(*f).cloned().flatten() != written.get(*f).cloned())
+            .filter(|f| {
+                let now_in_hibob = current.get(*f).cloned().flatten();
+                now_in_hibob != written.get(*f).cloned() && now_in_hibob != values.get(*f).cloned()
+            })
             .map(|f| {
                 format!(
                     "{f}: hirebridge wrote {:?}, HiBob now has {:?}, Pinpoint now says {:?}",
@@ -316,7 +321,17 @@ impl Reconciler {
                 describe_values(&values)
             ),
         )?;
-        match self.parts.hibob.update_employee(employee_id, &values).await {
+        let remaining: Values = values
+            .iter()
+            .filter(|(f, v)| current.get(*f).cloned().flatten().as_ref() != Some(*v))
+            .map(|(f, v)| (f.clone(), v.clone()))
+            .collect();
+        match self
+            .parts
+            .hibob
+            .update_employee(employee_id, &remaining)
+            .await
+        {
             Ok(()) => {
                 tracing::info!(application = id, employee = %employee_id, "updated HiBob employee");
                 self.ledger().record_drift_updated(

@@ -130,18 +130,29 @@ impl Reconciler {
         if entry.employee != StepState::InFlight {
             return Ok(Some(entry.hibob_employee_id.clone()));
         }
-        let found = match parts
-            .hibob
-            .search_by_emails(std::slice::from_ref(&entry.email))
-            .await
-        {
+        // The create went out under the mapped work address when there is one: it is in the
+        // values recorded with the create's intent.
+        let work = parts
+            .ledger()
+            .mapped_values(&[entry.application_id.as_str()])?
+            .remove(&entry.application_id)
+            .and_then(|record| {
+                crate::mapping::WORK_EMAIL
+                    .iter()
+                    .find_map(|f| record.rendered.get(*f).cloned())
+            });
+        let addresses = super::plan::HireAddresses {
+            candidate: &entry.email,
+            work: work.as_deref(),
+        };
+        let emails: Vec<String> = std::iter::once(entry.email.clone())
+            .chain(work.clone())
+            .collect();
+        let found = match parts.hibob.search_by_emails(&emails).await {
             Ok(found) => found,
             Err(_) => return Ok(None),
         };
-        if let Some(employee) = found
-            .iter()
-            .find(|f| f.email.eq_ignore_ascii_case(&entry.email))
-        {
+        if let Some(employee) = found.iter().find(|f| addresses.matches(f)) {
             parts.ledger().record_employee(
                 &entry.application_id,
                 &employee.id,

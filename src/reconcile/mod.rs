@@ -798,8 +798,8 @@ impl Reconciler {
             .cloned()
             .collect();
         // Without HiBob's human-readable values (contract `hibob.human_readable`), what HiBob
-        // holds cannot be compared with what was written: drift updates wait (reporting drift
-        // needs only the listing, and goes on).
+        // holds cannot be compared with what was written: in update mode drift waits, neither
+        // reported nor updated (report mode reads only the listing, and goes on).
         let drift_waits = self.parts.fallbacks().skip_drift
             && self.parts.settings.mapping.on_change == crate::mapping::OnChange::Update;
         if !drift_waits
@@ -827,11 +827,18 @@ impl Reconciler {
             Ok(l) => l,
             Err(stop) => return Ok(Some(stop)),
         };
+        let due_ids: Vec<String> = due.iter().map(|e| e.application_id.clone()).collect();
         let halted = AtomicBool::new(false);
         let this = &*self;
         let parts = &this.parts;
         let (by_id, lookups, halted) = (&by_id, &lookups, &halted);
-        let runs = same_person_groups(due).into_iter().map(|group| async move {
+        let mapping = &parts.settings.mapping;
+        let groups = same_person_groups(due, |e| {
+            by_id
+                .get(e.application_id.as_str())
+                .and_then(|a| mapping.work_email(&a.source))
+        });
+        let runs = groups.into_iter().map(|group| async move {
             // One after another within a group: the first hire makes (or adopts) the
             // employee and the others adopt it, instead of racing creates for one email
             // that only HiBob's duplicate-email answer would catch.
@@ -900,7 +907,52 @@ impl Reconciler {
                 this.report_progress(summary);
             }
         }
+        drop(outcomes);
+        self.remember_employees(&due_ids, by_id)?;
         Ok(stop)
+    }
+
+    /// Adds the employees this page's hires now have to the pass's read of everyone (when it
+    /// was read): a later page's hire of the same person then finds them, without reading
+    /// everyone again.
+    fn remember_employees(
+        &mut self,
+        ids: &[String],
+        by_id: &HashMap<&str, &HiredApplication>,
+    ) -> Result<(), LedgerError> {
+        if self.directory.is_none() {
+            return Ok(());
+        }
+        let mut known = Vec::new();
+        for id in ids {
+            let Some(entry) = self.ledger().entry(id)? else {
+                continue;
+            };
+            let Some(employee_id) = entry.hibob_employee_id else {
+                continue;
+            };
+            let source = by_id.get(id.as_str()).map(|a| &a.source);
+            let rendered = source.and_then(|s| self.parts.settings.mapping.render(s).ok());
+            let login = rendered
+                .as_ref()
+                .and_then(|r| {
+                    crate::mapping::WORK_EMAIL
+                        .iter()
+                        .find_map(|f| r.get(*f).cloned())
+                })
+                .unwrap_or_else(|| entry.email.clone());
+            known.push(crate::hibob::FoundEmployee {
+                id: employee_id,
+                email: login,
+                lifecycle_status: None,
+                termination_date: None,
+                private_email: rendered.and_then(|r| r.get("home.privateEmail").cloned()),
+            });
+        }
+        if let Some(directory) = self.directory.as_mut() {
+            directory.extend(known);
+        }
+        Ok(())
     }
 }
 
@@ -982,20 +1034,29 @@ fn hire_addresses<'a>(
     }
 }
 
-/// Due hires grouped by email, compared case-insensitively (HiBob's emails are unique and
-/// case-insensitive), each group in listing order.
-fn same_person_groups(due: Vec<LedgerEntry>) -> Vec<Vec<LedgerEntry>> {
+/// Due hires grouped by person: the same candidate address, or the same mapped work address
+/// (`work_of`), compared as HiBob compares them. Each group in listing order.
+fn same_person_groups(
+    due: Vec<LedgerEntry>,
+    work_of: impl Fn(&LedgerEntry) -> Option<String>,
+) -> Vec<Vec<LedgerEntry>> {
     let mut groups: Vec<Vec<LedgerEntry>> = Vec::new();
-    let mut by_email: HashMap<String, usize> = HashMap::new();
+    let mut group_of: HashMap<String, usize> = HashMap::new();
     for entry in due {
-        let key = entry.email.trim().to_lowercase();
-        match by_email.get(&key) {
-            Some(&i) => groups[i].push(entry),
+        let keys: Vec<String> = std::iter::once(crate::identity::email_key(&entry.email))
+            .chain(work_of(&entry).map(|w| crate::identity::email_key(&w)))
+            .collect();
+        let index = match keys.iter().find_map(|k| group_of.get(k).copied()) {
+            Some(i) => i,
             None => {
-                by_email.insert(key, groups.len());
-                groups.push(vec![entry]);
+                groups.push(Vec::new());
+                groups.len() - 1
             }
+        };
+        for key in keys {
+            group_of.entry(key).or_insert(index);
         }
+        groups[index].push(entry);
     }
     groups
 }
@@ -1030,12 +1091,28 @@ impl Parts {
         if needing.is_empty() {
             return Ok(Ok(lookups));
         }
+        // A create whose outcome is unknown went out under the work address recorded with its
+        // intent: that one is looked for, whatever the mapping renders now.
+        let in_flight: Vec<&str> = needing
+            .iter()
+            .filter(|e| e.employee == StepState::InFlight)
+            .map(|e| e.application_id.as_str())
+            .collect();
+        let recorded = self.ledger().mapped_values(&in_flight)?;
         let work: HashMap<&str, String> = needing
             .iter()
             .filter_map(|e| {
-                let application = applications.get(e.application_id.as_str())?;
-                let address = self.settings.mapping.work_email(&application.source)?;
-                Some((e.application_id.as_str(), address))
+                let id = e.application_id.as_str();
+                let sent = recorded.get(id).and_then(|r| {
+                    crate::mapping::WORK_EMAIL
+                        .iter()
+                        .find_map(|f| r.rendered.get(*f).cloned())
+                });
+                let address = sent.or_else(|| {
+                    let application = applications.get(id)?;
+                    self.settings.mapping.work_email(&application.source)
+                })?;
+                Some((id, address))
             })
             .collect();
         let emails_of = |batch: &[&LedgerEntry]| {

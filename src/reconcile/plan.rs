@@ -81,6 +81,22 @@ impl HireAddresses<'_> {
                 .is_some_and(|private| same_address(private, self.candidate))
     }
 
+    /// Whether `person` matched by the work address alone while HiBob keeps a private address
+    /// for them that is not the candidate's: someone else under the same work address.
+    pub fn namesake(&self, person: &crate::hibob::FoundEmployee) -> bool {
+        use crate::identity::same_address;
+        let by_candidate = same_address(&person.email, self.candidate)
+            || person
+                .private_email
+                .as_deref()
+                .is_some_and(|p| same_address(p, self.candidate));
+        !by_candidate
+            && person
+                .private_email
+                .as_deref()
+                .is_some_and(|p| !p.trim().is_empty())
+    }
+
     /// The addresses in words, for a message.
     pub fn describe(&self) -> String {
         match self.work {
@@ -106,6 +122,13 @@ pub fn lookup_for(
     same.dedup_by(|a, b| a.id == b.id);
     match same.as_slice() {
         [] => Ok(Lookup::NotFound),
+        // Found only by a work address made from a name, while HiBob keeps another private
+        // address for that person: a namesake, maybe. Never adopted on a guess.
+        [one] if addresses.namesake(one) => Err(LookupProblem::WorkAddressOfAnother {
+            employee_id: one.id.clone(),
+            login: one.email.clone(),
+            private: one.private_email.clone().unwrap_or_default(),
+        }),
         [one] if on_former == OnFormerEmployee::Attention && one.is_former(today) => {
             Err(LookupProblem::FormerEmployee {
                 employee_id: one.id.clone(),
@@ -141,6 +164,13 @@ pub enum LookupProblem {
         employee_id: String,
         terminated: Option<String>,
     },
+    /// The one person under the mapped work address keeps another private address: maybe a
+    /// namesake, whose address the mapping reproduced.
+    WorkAddressOfAnother {
+        employee_id: String,
+        login: String,
+        private: String,
+    },
 }
 
 impl LookupProblem {
@@ -151,6 +181,13 @@ impl LookupProblem {
                 "HiBob has {} people who may be this hire (by the address {email}, as login or private email): {}; hirebridge does not guess: merge or correct them in HiBob, then run `hirebridge retry {application_id}`",
                 ids.len(),
                 ids.join(", "),
+            ),
+            LookupProblem::WorkAddressOfAnother {
+                employee_id,
+                login,
+                private,
+            } => format!(
+                "HiBob's {login} (employee {employee_id}) has the private address {private}, not this candidate's ({email}): maybe a namesake under the same work address; if it is this hire, set their private address in HiBob, else give the hire another work address; then run `hirebridge retry {application_id}`"
             ),
             LookupProblem::FormerEmployee {
                 employee_id,
