@@ -5,28 +5,8 @@
 
 mod common;
 
-use common::{EVENTUALLY, Listening, Settings, World, new_hire, wait_for};
+use common::{EVENTUALLY, Listening, Settings, World, new_hire, two_hires, wait_for};
 use hirebridge::sim::{Endpoint, Fault, FaultRule, Scenario, SimApplication, Visibility};
-
-/// Two hires of job 1, each with a CV.
-fn two_hires() -> Scenario {
-    Scenario::empty()
-        .with_job("1", "Engineer", Visibility::External)
-        .with_application(SimApplication::hired(
-            "1001",
-            "Ada",
-            "Lovelace",
-            "ada@example.com",
-            "1",
-        ))
-        .with_application(SimApplication::hired(
-            "1002",
-            "Grace",
-            "Hopper",
-            "grace@example.com",
-            "1",
-        ))
-}
 
 /// The `check` line for `assumption`, e.g. `✓ pinpoint.paging: …`.
 fn line<'a>(out: &'a str, assumption: &str) -> &'a str {

@@ -436,24 +436,7 @@ fn a_crash_at_any_point_of_a_sync_ends_with_one_of_everything_after_a_restart() 
 
 #[test]
 fn a_crash_at_the_nth_hit_of_a_point_aborts_there_and_not_before() {
-    let world = World::new(
-        Scenario::empty()
-            .with_job("1", "Engineer", Visibility::External)
-            .with_application(SimApplication::hired(
-                "1001",
-                "Ada",
-                "Lovelace",
-                "ada@example.com",
-                "1",
-            ))
-            .with_application(SimApplication::hired(
-                "1002",
-                "Grace",
-                "Hopper",
-                "grace@example.com",
-                "1",
-            )),
-    );
+    let world = World::new(common::two_hires());
     let run = world
         .command(&["sync"])
         .env(crashpoint::ENV, "hibob.create.after@2")

@@ -8,7 +8,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    EVENTUALLY, Listening, NotifySocket, Settings, World, has_line, hired_event, http, wait_for,
+    EVENTUALLY, Listening, NotifySocket, Settings, World, has_line, hired_event, http, one_hire,
+    wait_for,
 };
 use hirebridge::sim::{Endpoint, Fault, FaultRule, Scenario, SimApplication, Stage, Visibility};
 
@@ -22,18 +23,6 @@ fn settled_daemon() -> Listening {
         "the first pass settles"
     );
     daemon
-}
-
-fn one_hire() -> Scenario {
-    Scenario::empty()
-        .with_job("1", "Engineer", Visibility::External)
-        .with_application(SimApplication::hired(
-            "1001",
-            "Ada",
-            "Lovelace",
-            "ada@example.com",
-            "1",
-        ))
 }
 
 /// Polls once at startup, then not for an hour: anything that happens later is a nudge's.

@@ -187,6 +187,30 @@ impl HibobClient {
             .header(reqwest::header::ACCEPT, "application/json")
     }
 
+    /// `POST /people/search` with `body`, marked for crash tests as a lookup.
+    async fn search(&self, body: &serde_json::Value) -> Result<crate::http::Answer, ApiError> {
+        crashpoint::hit("hibob.search.before");
+        let answer = self.search_unmarked(body).await;
+        crashpoint::hit("hibob.search.after");
+        answer
+    }
+
+    async fn search_unmarked(
+        &self,
+        body: &serde_json::Value,
+    ) -> Result<crate::http::Answer, ApiError> {
+        self.http
+            .send(
+                &SEARCH,
+                &self.search_gate,
+                self.request(reqwest::Method::POST, "people/search")
+                    .json(body),
+                describe,
+                UNAUTHORIZED,
+            )
+            .await
+    }
+
     /// Finds employees by email, active or not, in one request for the whole batch.
     pub async fn search_by_emails(
         &self,
@@ -202,20 +226,8 @@ impl HibobClient {
             "filters": [{ "fieldPath": "root.email", "operator": "equals", "values": emails }],
             "showInactive": true,
         });
-        crashpoint::hit("hibob.search.before");
-        let answer = self
-            .http
-            .send(
-                &SEARCH,
-                &self.search_gate,
-                self.request(reqwest::Method::POST, "people/search")
-                    .json(&body),
-                describe,
-                UNAUTHORIZED,
-            )
-            .await;
-        crashpoint::hit("hibob.search.after");
-        model::found_employees(&answer?.body).map_err(|e| ApiError::malformed(&SEARCH, e))
+        let answer = self.search(&body).await?;
+        model::found_employees(&answer.body).map_err(|e| ApiError::malformed(&SEARCH, e))
     }
 
     /// Everyone, active or not, with both addresses and the lifecycle: how a hire is found
@@ -227,20 +239,8 @@ impl HibobClient {
             "fields": ["root.id", "root.email", "home.privateEmail", "internal.lifecycleStatus", "internal.terminationDate"],
             "showInactive": true,
         });
-        crashpoint::hit("hibob.search.before");
-        let answer = self
-            .http
-            .send(
-                &SEARCH,
-                &self.search_gate,
-                self.request(reqwest::Method::POST, "people/search")
-                    .json(&body),
-                describe,
-                UNAUTHORIZED,
-            )
-            .await;
-        crashpoint::hit("hibob.search.after");
-        model::found_employees(&answer?.body).map_err(|e| ApiError::malformed(&SEARCH, e))
+        let answer = self.search(&body).await?;
+        model::found_employees(&answer.body).map_err(|e| ApiError::malformed(&SEARCH, e))
     }
 
     /// Whether search takes a batch of `size` emails: a search for that many addresses no one
@@ -261,17 +261,7 @@ impl HibobClient {
             "showInactive": true,
             "humanReadable": "APPEND",
         });
-        let answer = self
-            .http
-            .send(
-                &SEARCH,
-                &self.search_gate,
-                self.request(reqwest::Method::POST, "people/search")
-                    .json(&body),
-                describe,
-                UNAUTHORIZED,
-            )
-            .await?;
+        let answer = self.search_unmarked(&body).await?;
         model::probed_people(&answer.body).map_err(|e| ApiError::malformed(&SEARCH, e))
     }
 
@@ -320,17 +310,7 @@ impl HibobClient {
             "showInactive": true,
             "humanReadable": "APPEND",
         });
-        let answer = self
-            .http
-            .send(
-                &SEARCH,
-                &self.search_gate,
-                self.request(reqwest::Method::POST, "people/search")
-                    .json(&body),
-                describe,
-                UNAUTHORIZED,
-            )
-            .await?;
+        let answer = self.search_unmarked(&body).await?;
         model::employee_values(&answer.body, employee_id, fields)
             .map_err(|e| ApiError::malformed(&SEARCH, e))
     }
@@ -424,19 +404,7 @@ impl HibobClient {
 
     pub async fn documents(&self, employee_id: &str) -> Result<Vec<Document>, ApiError> {
         crashpoint::hit("hibob.documents.before");
-        let answer = self
-            .http
-            .send(
-                &LIST_DOCS,
-                &self.documents_gate,
-                self.request(
-                    reqwest::Method::GET,
-                    &format!("docs/people/{}", segment(employee_id)),
-                ),
-                describe,
-                UNAUTHORIZED,
-            )
-            .await;
+        let answer = self.documents_answer(employee_id).await;
         crashpoint::hit("hibob.documents.after");
         model::documents(&answer?.body).map_err(|e| ApiError::malformed(&LIST_DOCS, e))
     }
@@ -447,8 +415,12 @@ impl HibobClient {
         &self,
         employee_id: &str,
     ) -> Result<Result<usize, String>, ApiError> {
-        let answer = self
-            .http
+        let answer = self.documents_answer(employee_id).await?;
+        Ok(model::documents_strictly(&answer.body))
+    }
+
+    async fn documents_answer(&self, employee_id: &str) -> Result<crate::http::Answer, ApiError> {
+        self.http
             .send(
                 &LIST_DOCS,
                 &self.documents_gate,
@@ -459,8 +431,7 @@ impl HibobClient {
                 describe,
                 UNAUTHORIZED,
             )
-            .await?;
-        Ok(model::documents_strictly(&answer.body))
+            .await
     }
 
     /// Asks HiBob to fetch `url` into the employee's folder under `document_name`; returns the

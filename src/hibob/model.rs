@@ -167,6 +167,19 @@ fn parse(body: &[u8]) -> Result<Value, String> {
     serde_json::from_slice(body).map_err(|e| e.to_string())
 }
 
+/// A field asked as `category.name`: nested under the category, or flat under the dotted
+/// path; blank is absent.
+fn nested_text(employee: &Value, category: &str, name: &str) -> Option<String> {
+    employee
+        .get(category)
+        .and_then(|c| c.get(name))
+        .or_else(|| employee.get(format!("{category}.{name}").as_str()))
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
 pub fn found_employees(body: &[u8]) -> Result<Vec<FoundEmployee>, String> {
     let doc = parse(body)?;
     let list = doc
@@ -183,16 +196,7 @@ pub fn found_employees(body: &[u8]) -> Result<Vec<FoundEmployee>, String> {
             // An employee without a readable email is kept (found by a private address, or
             // simply matching nothing), never dropped silently.
             let email = field("email").and_then(Value::as_str).unwrap_or_default();
-            // Asked as `category.name`: nested under the category, or flat under the path.
-            let nested = |category: &str, name: &str| {
-                e.get(category)
-                    .and_then(|i| i.get(name))
-                    .or_else(|| e.get(format!("{category}.{name}").as_str()))
-                    .and_then(Value::as_str)
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-            };
+            let nested = |category: &str, name: &str| nested_text(e, category, name);
             Ok(FoundEmployee {
                 id,
                 email: email.trim().to_owned(),
@@ -230,15 +234,7 @@ pub fn probed_people(body: &[u8]) -> Result<Vec<ProbedPerson>, String> {
                 .get("id")
                 .or_else(|| e.get("root")?.get("id"))
                 .and_then(id_of)?;
-            let internal = |name: &str| {
-                e.get("internal")
-                    .and_then(|i| i.get(name))
-                    .or_else(|| e.get(format!("internal.{name}").as_str()))
-                    .and_then(Value::as_str)
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-            };
+            let internal = |name: &str| nested_text(e, "internal", name);
             Some(ProbedPerson {
                 id,
                 lifecycle_status: internal("lifecycleStatus"),

@@ -341,14 +341,7 @@ impl Parts {
         let report = match self.stored_contract()? {
             Some(report) if !report.needs_recheck(now, &asked) => report,
             _ => {
-                let witnesses = self.ledger().employee_witnesses(20)?;
-                let probes = contract::Probes {
-                    pinpoint: &self.pinpoint,
-                    hibob: &self.hibob,
-                    search_batch: self.settings.search_batch_size,
-                    witnesses: &witnesses,
-                };
-                let report = match contract::verify(&probes, now).await {
+                let report = match self.probe_contract(now).await? {
                     Ok(report) => report,
                     Err(refused) => return Ok(Err(Stop::Unauthorized(refused.0))),
                 };
@@ -369,6 +362,21 @@ impl Parts {
         })
     }
 
+    /// Runs the contract probes, with the employees the ledger knows as witnesses.
+    async fn probe_contract(
+        &self,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<Result<ContractReport, contract::Refused>, LedgerError> {
+        let witnesses = self.ledger().employee_witnesses(20)?;
+        let probes = contract::Probes {
+            pinpoint: &self.pinpoint,
+            hibob: &self.hibob,
+            search_batch: self.settings.search_batch_size,
+            witnesses: &witnesses,
+        };
+        Ok(contract::verify(&probes, now).await)
+    }
+
     /// Why a pass would write nothing now, for a dry run: the stored contract report while
     /// it is fresh, else a new check that is not stored (a dry run writes nothing).
     async fn contract_preview(
@@ -378,19 +386,10 @@ impl Parts {
         let asked = contract::asked(&self.pinpoint, self.settings.search_batch_size);
         let report = match self.stored_contract()? {
             Some(report) if !report.needs_recheck(now, &asked) => report,
-            _ => {
-                let witnesses = self.ledger().employee_witnesses(20)?;
-                let probes = contract::Probes {
-                    pinpoint: &self.pinpoint,
-                    hibob: &self.hibob,
-                    search_batch: self.settings.search_batch_size,
-                    witnesses: &witnesses,
-                };
-                match contract::verify(&probes, now).await {
-                    Ok(report) => report,
-                    Err(refused) => return Ok(Some(refused.0)),
-                }
-            }
+            _ => match self.probe_contract(now).await? {
+                Ok(report) => report,
+                Err(refused) => return Ok(Some(refused.0)),
+            },
         };
         *self.fallbacks.lock().unwrap_or_else(|e| e.into_inner()) = report.fallbacks();
         Ok(report.stop_message())

@@ -365,6 +365,17 @@ pub fn one_hire() -> Scenario {
         ))
 }
 
+/// Ada (1001) and Grace (1002), both hired into job 1 with a CV.
+pub fn two_hires() -> Scenario {
+    one_hire().with_application(sim::SimApplication::hired(
+        "1002",
+        "Grace",
+        "Hopper",
+        "grace@example.com",
+        "1",
+    ))
+}
+
 /// A hired application `id` of job 1, with its own email (`hire<id>@example.com`).
 pub fn new_hire(id: u64) -> sim::SimApplication {
     sim::SimApplication::hired(
