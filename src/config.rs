@@ -19,12 +19,11 @@ pub const DEFAULT_CONFIG_PATH: &str = "/etc/hirebridge/config.toml";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error(
-        "cannot read config file {path}: {source}; pass --config PATH or set HIREBRIDGE_CONFIG"
-    )]
+    /// The cause is in the message, not chained as a `source`: shown once, not twice.
+    #[error("cannot read config file {path}: {cause}; pass --config PATH or set HIREBRIDGE_CONFIG")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("config file {path}, line {line}: {message}")]
     Syntax {
@@ -578,9 +577,9 @@ impl SecretSources {
 impl Config {
     /// Reads and validates the file at `path`, taking secrets from the process environment.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
             path: path.to_owned(),
-            source,
+            cause,
         })?;
         Self::parse(path, &text, &SecretSources::from_env())
     }
@@ -588,9 +587,9 @@ impl Config {
     /// Only the ledger's path, for commands that read the ledger and need no credentials
     /// (`report`, `retry`). The whole file is still checked for syntax and unknown keys.
     pub fn ledger_path(path: &Path) -> Result<PathBuf, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
             path: path.to_owned(),
-            source,
+            cause,
         })?;
         Ok(parse_raw(path, &text)?.ledger.path)
     }
@@ -598,9 +597,9 @@ impl Config {
     /// The ledger's path and the schedule, for `status`, which needs no credentials: the next
     /// poll is the last pass's start plus the schedule.
     pub fn ledger_and_schedule(path: &Path) -> Result<(PathBuf, Schedule), ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
             path: path.to_owned(),
-            source,
+            cause,
         })?;
         let raw = parse_raw(path, &text)?;
         Ok((raw.ledger.path, parse_schedule(raw.schedule)?))

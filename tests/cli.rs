@@ -175,4 +175,10 @@ fn missing_secrets_and_missing_config_say_what_to_set() {
 
     let run = bare(&["--config", "/nonexistent/hirebridge.toml", "sync"]).expect(1);
     assert!(run.stderr().contains("HIREBRIDGE_CONFIG"), "{}", run.all());
+    assert_eq!(
+        run.stderr().matches("No such file or directory").count(),
+        1,
+        "the cause is said once: {}",
+        run.all()
+    );
 }

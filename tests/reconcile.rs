@@ -903,8 +903,14 @@ fn people_hr_entered_under_a_work_address_are_adopted_and_the_rest_created_with_
         check.contains("✓ mapping: every mapped field exists in HiBob"),
         "{check}"
     );
+    world.sim.reset_counters();
     world.sync().expect(0);
     assert_eq!(world.sim.employees().len(), 14, "no duplicate");
+    assert_eq!(
+        world.sim.count(Endpoint::SearchPeople),
+        4,
+        "the contract check's two, one batch of login addresses, one read of everyone"
+    );
     assert_eq!(world.sim.count(Endpoint::CreatePerson), 8);
     for (i, name) in names.iter().enumerate() {
         let id = (4000 + i).to_string();
