@@ -83,6 +83,10 @@ pub enum Command {
     /// Measure against the built-in simulator on loopback and print the figures with their
     /// floors (takes seconds; not part of the test suite).
     Bench(BenchArgs),
+    /// Print a shell completion script (`make install` installs them for bash, zsh and fish).
+    Completions(CompletionsArgs),
+    /// Print the manual page, in roff (`make install` installs it as hirebridge(1)).
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -199,4 +203,11 @@ pub struct BenchArgs {
     /// The length of HiBob's fixed window.
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
     pub window: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }

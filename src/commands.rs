@@ -202,6 +202,22 @@ pub fn execute(cli: Cli) -> anyhow::Result<Exit> {
         Command::Retry(args) => retry(&cli.config, &args),
         Command::Demo(args) => demo(&args),
         Command::Bench(args) => bench(&args),
+        Command::Completions(args) => {
+            // Generated from the clap definitions, so it never lags behind a new flag.
+            let mut command = <hirebridge::cli::Cli as clap::CommandFactory>::command();
+            clap_complete::generate(
+                args.shell,
+                &mut command,
+                "hirebridge",
+                &mut std::io::stdout().lock(),
+            );
+            Ok(Exit::Ok)
+        }
+        Command::Man => {
+            let command = <hirebridge::cli::Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(command).render(&mut std::io::stdout().lock())?;
+            Ok(Exit::Ok)
+        }
     }
 }
 

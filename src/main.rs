@@ -38,6 +38,8 @@ fn shows_output(command: &Command) -> bool {
             | Command::Status(_)
             | Command::Plan(_)
             | Command::Check
+            | Command::Completions(_)
+            | Command::Man
     )
 }
 

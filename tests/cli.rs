@@ -182,3 +182,34 @@ fn missing_secrets_and_missing_config_say_what_to_set() {
         run.all()
     );
 }
+
+#[test]
+fn completions_and_the_man_page_come_from_the_command_line_definitions() {
+    for (shell, marker) in [
+        ("bash", "_hirebridge()"),
+        ("zsh", "#compdef hirebridge"),
+        ("fish", "complete -c hirebridge"),
+    ] {
+        let run = bare(&["completions", shell]).expect(0);
+        let script = run.stdout();
+        assert!(script.contains(marker), "{shell}: {script}");
+        for command in ["sync", "status", "report", "check", "plan"] {
+            assert!(script.contains(command), "{shell} completes {command}");
+        }
+    }
+    let man = bare(&["man"]).expect(0).stdout();
+    assert!(man.contains(".TH hirebridge 1"), "{man}");
+    assert!(man.contains("\\-\\-config"), "documents --config: {man}");
+    let bad = bare(&["completions", "cmd.exe"]);
+    assert_ne!(bad.code(), 0);
+    // A reader that stops early ends the command quietly, as for any filter.
+    let mut child = Command::new(BINARY)
+        .args(["completions", "bash"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("Broken pipe"));
+}
