@@ -2,7 +2,7 @@
 //!
 //! Owns the scenarios and their figures; it never runs inside `cargo test` (the machines that
 //! run tests are shared and noisy) and asserts nothing: it measures and prints, each figure
-//! beside its floor, for the README's performance section.
+//! beside its floor, for docs/performance.md.
 
 pub mod child;
 pub mod steady;

@@ -1,5 +1,5 @@
 //! The API contract hirebridge relies on, checked on the customer's own tenant: one cheap,
-//! read-only probe per assumption (README "API assumptions"), a verdict for each, and which
+//! read-only probe per assumption (docs/api.md), a verdict for each, and which
 //! verdicts stop writes.
 //!
 //! It owns the probes, the verdicts and what follows from them (stop writes, or a safe

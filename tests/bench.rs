@@ -1,5 +1,5 @@
 //! `hirebridge bench` stays runnable: tiny sizes, no figures asserted (timings belong to the
-//! on-demand run documented in the README, never to `cargo test`).
+//! on-demand run documented in docs/performance.md, never to `cargo test`).
 
 mod common;
 

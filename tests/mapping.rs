@@ -471,10 +471,11 @@ fn the_default_mapping_renders_the_recorded_live_document_attachments_nulls_and_
     );
     golden("create_body_from_recorded_document.json", body.as_bytes());
 
-    // Every variable the README documents for templates exists on the live document.
-    let readme =
-        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-            .unwrap();
+    // Every application variable docs/configuration.md lists exists on the live document.
+    let readme = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/configuration.md"),
+    )
+    .unwrap();
     let source = &application.source["application"];
     let documented: Vec<&str> = readme
         .split('`')
@@ -485,7 +486,7 @@ fn the_default_mapping_renders_the_recorded_live_document_attachments_nulls_and_
     for name in documented {
         assert!(
             source.get(name).is_some(),
-            "the README documents application.{name}, which a live document does not have"
+            "docs/configuration.md documents application.{name}, which a live document does not have"
         );
     }
 }

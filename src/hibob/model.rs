@@ -24,7 +24,7 @@ impl FoundEmployee {
     /// the lifecycle status says `terminated`; or, without a status, a termination date that
     /// has passed. A status other than `terminated` wins over a termination date: a person
     /// rehired in HiBob keeps the old date in their history. Neither sent: not former (the
-    /// service user may not see them; see README "API assumptions").
+    /// service user may not see them; see docs/api.md).
     pub fn is_former(&self, today: NaiveDate) -> bool {
         match &self.lifecycle_status {
             Some(status) => status.eq_ignore_ascii_case("terminated"),

@@ -2,7 +2,7 @@
 //! comment, drift update). Pure: the pass and the nudge hand it what Pinpoint answered and the
 //! stages known to be hired; it decides, they act.
 //!
-//! What counts as proof, and why (README "API assumptions"):
+//! What counts as proof, and why (docs/api.md):
 //! - the application came back from this pass's hired-stage listing, and its own document does
 //!   not contradict that (no `rejected_at`; with `pinpoint.hired_stage_ids`, a listed stage);
 //! - or its `stage_id` is a stage known to be hired: configured in `pinpoint.hired_stage_ids`,
