@@ -234,6 +234,21 @@ fn open_reconciler(config: &Config) -> anyhow::Result<Reconciler> {
     Reconciler::new(config, ledger).context("cannot build the HTTP client")
 }
 
+/// An error as one line for a person: its message, then each cause whose text the message
+/// does not already carry (the library's messages quote their cause and say what to do, so
+/// repeating the chain would say the cause twice).
+pub fn describe(error: &anyhow::Error) -> String {
+    let mut line = error.to_string();
+    for cause in error.chain().skip(1) {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+    }
+    line
+}
+
 /// The exit code a pass deserves, judged on the whole ledger after it.
 pub fn exit_for(report: &PassReport) -> Exit {
     if matches!(
@@ -280,7 +295,7 @@ async fn run(config_path: &Path) -> anyhow::Result<Exit> {
     .await;
     if let Err(e) = &result {
         // `systemctl status` shows why the service never became ready (no secret is in it).
-        notifier.status(&format!("failed: {e:#}"));
+        notifier.status(&format!("failed: {}", describe(e)));
     }
     result
 }
@@ -587,4 +602,27 @@ fn bench(args: &BenchArgs) -> anyhow::Result<Exit> {
         }
     }
     Ok(Exit::Ok)
+}
+
+#[cfg(test)]
+mod describe_tests {
+    use super::describe;
+
+    #[test]
+    fn a_cause_the_message_already_quotes_is_said_once_and_others_are_kept() {
+        let denied =
+            || std::io::Error::new(std::io::ErrorKind::PermissionDenied, "permission denied");
+        let quoted = anyhow::Error::new(hirebridge::ledger::LedgerError::Io {
+            path: "/var/lib/hirebridge/ledger.sqlite3".into(),
+            source: denied(),
+        });
+        let line = describe(&quoted);
+        assert_eq!(line.matches("permission denied").count(), 1, "{line}");
+        assert!(line.contains("check the directory exists"), "{line}");
+        let wrapped = anyhow::Error::new(denied()).context("cannot build the HTTP client");
+        assert_eq!(
+            describe(&wrapped),
+            "cannot build the HTTP client: permission denied"
+        );
+    }
 }

@@ -173,12 +173,22 @@ impl ContractReport {
         if stopping.is_empty() {
             return None;
         }
+        // Assumptions that failed the same way (one unreachable API) are said once.
+        let mut said: Vec<(Vec<&str>, &str, Option<&str>)> = Vec::new();
+        for f in stopping {
+            match said
+                .iter_mut()
+                .find(|(_, seen, fix)| *seen == f.seen && *fix == f.fix.as_deref())
+            {
+                Some((names, _, _)) => names.push(&f.assumption),
+                None => said.push((vec![&f.assumption], &f.seen, f.fix.as_deref())),
+            }
+        }
         Some(
-            stopping
-                .iter()
-                .map(|f| match &f.fix {
-                    Some(fix) => format!("{} ✗ {} — fix: {fix}", f.assumption, f.seen),
-                    None => format!("{} ✗ {}", f.assumption, f.seen),
+            said.iter()
+                .map(|(names, seen, fix)| match fix {
+                    Some(fix) => format!("{} ✗ {seen} — fix: {fix}", names.join(", ")),
+                    None => format!("{} ✗ {seen}", names.join(", ")),
                 })
                 .collect::<Vec<_>>()
                 .join("; "),
@@ -252,8 +262,40 @@ fn refused(e: &ApiError) -> Option<Refused> {
 /// Runs every probe (read-only: about 7 requests) and returns the verdicts.
 pub async fn verify(probes: &Probes<'_>, now: DateTime<Utc>) -> Result<ContractReport, Refused> {
     let mut findings = Vec::new();
-    findings.push(stage_filter(probes.pinpoint).await?);
-    let visibility = job_visibility(probes.pinpoint).await?;
+    let stage = stage_filter(probes.pinpoint).await?;
+    let pinpoint_unreachable = stage.outcome == Outcome::Unchecked;
+    findings.push(stage);
+    if pinpoint_unreachable {
+        // Pinpoint did not answer its first probe: the others would only fail the same way.
+        let first = findings[0].clone();
+        findings.extend(
+            [
+                (assumption::JOB_VISIBILITY, false),
+                (assumption::ATTACHMENTS, true),
+                (assumption::INCLUDES, true),
+                (assumption::PAGE_SIZE, false),
+                (assumption::PAGING, false),
+            ]
+            .map(|(name, stops)| Finding {
+                assumption: name.to_owned(),
+                stops_writes: stops,
+                ..first.clone()
+            }),
+        );
+    }
+    let visibility = if pinpoint_unreachable {
+        None
+    } else {
+        Some(job_visibility(probes.pinpoint).await?)
+    };
+    let Some(visibility) = visibility else {
+        findings.extend(hibob_findings(probes).await?);
+        return Ok(ContractReport {
+            checked_at: now,
+            asked: asked(probes.pinpoint, probes.search_batch),
+            findings,
+        });
+    };
     let listing_refused = visibility.outcome == Outcome::Broken;
     findings.push(visibility);
     if listing_refused {
@@ -274,13 +316,38 @@ pub async fn verify(probes: &Probes<'_>, now: DateTime<Utc>) -> Result<ContractR
     } else {
         findings.extend(listing_shape(probes.pinpoint).await?);
     }
-    findings.push(search_batch(probes.hibob, probes.search_batch).await?);
-    findings.extend(people(probes).await?);
+    findings.extend(hibob_findings(probes).await?);
     Ok(ContractReport {
         checked_at: now,
         asked: asked(probes.pinpoint, probes.search_batch),
         findings,
     })
+}
+
+/// The HiBob assumptions: the search batch first; when HiBob does not answer it, the others
+/// are unchecked the same way without asking.
+async fn hibob_findings(probes: &Probes<'_>) -> Result<Vec<Finding>, Refused> {
+    let batch = search_batch(probes.hibob, probes.search_batch).await?;
+    if batch.outcome == Outcome::Unchecked {
+        let mut findings = vec![batch.clone()];
+        findings.extend(
+            [
+                (assumption::SHOW_INACTIVE, true),
+                (assumption::READ_FIELDS, true),
+                (assumption::HUMAN_READABLE, false),
+                (assumption::DOCUMENTS, true),
+            ]
+            .map(|(name, stops)| Finding {
+                assumption: name.to_owned(),
+                stops_writes: stops,
+                ..batch.clone()
+            }),
+        );
+        return Ok(findings);
+    }
+    let mut findings = vec![batch];
+    findings.extend(people(probes).await?);
+    Ok(findings)
 }
 
 fn unchecked(assumption: &str, stops_writes: bool, e: &ApiError) -> Result<Finding, Refused> {

@@ -23,7 +23,7 @@ fn main() -> ExitCode {
     match commands::execute(cli) {
         Ok(code) => code.into(),
         Err(e) => {
-            eprintln!("hirebridge: {e:#}");
+            eprintln!("hirebridge: {}", commands::describe(&e));
             commands::Exit::Error.into()
         }
     }

@@ -449,3 +449,34 @@ fn while_human_readable_is_ignored_drift_updates_wait_and_then_apply() {
     assert_eq!(world.row("1001")["drift"], "updated");
     assert_eq!(world.sim.count(Endpoint::UpdatePerson), 1);
 }
+
+#[test]
+fn apis_that_do_not_answer_stop_writes_for_the_pass_and_are_named_once() {
+    let world = World::new(two_hires());
+    for endpoint in [Endpoint::ListApplications, Endpoint::SearchPeople] {
+        world
+            .sim
+            .inject(FaultRule::new(endpoint, Fault::Status(503)).times(10_000));
+    }
+    let run = world.sync().expect(2);
+    let out = run.stdout();
+    assert!(
+        out.contains(
+            "pinpoint.stage_filter, pinpoint.attachments, pinpoint.includes ✗ could not check"
+        ) && out.matches("Pinpoint GET /applications").count() == 1,
+        "{out}"
+    );
+    // The first probe of each API shows it does not answer; the others are not asked.
+    let read_retries = 2;
+    assert!(
+        world.sim.count(Endpoint::ListApplications) <= 1 + read_retries,
+        "{:#?}",
+        world.sim.calls()
+    );
+    assert_eq!(world.sim.write_calls(), 0);
+    world.hirebridge(&["status"]).expect(2);
+
+    world.sim.clear_faults();
+    world.sync().expect(0);
+    assert!(world.is_done("1001") && world.is_done("1002"));
+}
