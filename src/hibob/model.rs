@@ -181,31 +181,36 @@ fn nested_text(employee: &Value, category: &str, name: &str) -> Option<String> {
 }
 
 pub fn found_employees(body: &[u8]) -> Result<Vec<FoundEmployee>, String> {
-    let doc = parse(body)?;
-    let list = doc
-        .get("employees")
-        .and_then(Value::as_array)
-        .ok_or("`employees` is not an array")?;
-    list.iter()
-        .map(|e| {
-            // Depending on the fields asked for, HiBob nests root fields under "root" or not.
-            let field = |name: &str| e.get(name).or_else(|| e.get("root")?.get(name));
-            let id = field("id")
-                .and_then(id_of)
-                .ok_or("an employee in the answer has no `id`")?;
-            // An employee without a readable email is kept (found by a private address, or
-            // simply matching nothing), never dropped silently.
-            let email = field("email").and_then(Value::as_str).unwrap_or_default();
-            let nested = |category: &str, name: &str| nested_text(e, category, name);
-            Ok(FoundEmployee {
-                id,
-                email: email.trim().to_owned(),
-                lifecycle_status: nested("internal", "lifecycleStatus"),
-                termination_date: nested("internal", "terminationDate"),
-                private_email: nested("home", "privateEmail"),
-            })
-        })
-        .collect()
+    employees(body)?.iter().map(found_employee).collect()
+}
+
+/// The `employees` array of a search answer.
+fn employees(body: &[u8]) -> Result<Vec<Value>, String> {
+    match parse(body)?.get_mut("employees").map(Value::take) {
+        Some(Value::Array(list)) => Ok(list),
+        _ => Err("`employees` is not an array".into()),
+    }
+}
+
+/// One employee of a search answer; an id is required (an employee without one could be
+/// adopted as nobody).
+fn found_employee(e: &Value) -> Result<FoundEmployee, String> {
+    // Depending on the fields asked for, HiBob nests root fields under "root" or not.
+    let field = |name: &str| e.get(name).or_else(|| e.get("root")?.get(name));
+    let id = field("id")
+        .and_then(id_of)
+        .ok_or("an employee in the answer has no `id`")?;
+    // An employee without a readable email is kept (found by a private address, or simply
+    // matching nothing), never dropped silently.
+    let email = field("email").and_then(Value::as_str).unwrap_or_default();
+    let nested = |category: &str, name: &str| nested_text(e, category, name);
+    Ok(FoundEmployee {
+        id,
+        email: email.trim().to_owned(),
+        lifecycle_status: nested("internal", "lifecycleStatus"),
+        termination_date: nested("internal", "terminationDate"),
+        private_email: nested("home", "privateEmail"),
+    })
 }
 
 /// One person in an unfiltered search, as a contract probe sees them.
@@ -222,23 +227,15 @@ pub struct ProbedPerson {
 
 /// Parses an unfiltered search asked for the fields hirebridge reads, with `humanReadable`.
 pub fn probed_people(body: &[u8]) -> Result<Vec<ProbedPerson>, String> {
-    let doc = parse(body)?;
-    let list = doc
-        .get("employees")
-        .and_then(Value::as_array)
-        .ok_or("`employees` is not an array")?;
-    Ok(list
+    // Read as a lookup reads them; someone without an id is left out of a probe's count.
+    Ok(employees(body)?
         .iter()
         .filter_map(|e| {
-            let id = e
-                .get("id")
-                .or_else(|| e.get("root")?.get("id"))
-                .and_then(id_of)?;
-            let internal = |name: &str| nested_text(e, "internal", name);
+            let found = found_employee(e).ok()?;
             Some(ProbedPerson {
-                id,
-                lifecycle_status: internal("lifecycleStatus"),
-                termination_date: internal("terminationDate"),
+                id: found.id,
+                lifecycle_status: found.lifecycle_status,
+                termination_date: found.termination_date,
                 human_readable: e.get("humanReadable").is_some_and(Value::is_object),
             })
         })

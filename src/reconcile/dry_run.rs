@@ -114,18 +114,20 @@ impl Reconciler {
                 // filter stops it, writing nothing.
                 let configured = &self.parts.settings.hired_stage_ids;
                 let known = self.parts.hired_stages()?;
-                let (applications, contradicted): (Vec<_>, Vec<_>) =
-                    listed.page.applications.into_iter().partition(|a| {
-                        super::proof::contradicts_listing(a, configured, &known).is_none()
-                    });
-                if !contradicted.is_empty() {
-                    for a in contradicted {
-                        let why = super::proof::contradicts_listing(&a, configured, &known)
-                            .unwrap_or_default();
+                let contradictions = super::proof::page_contradictions(
+                    &listed.page.applications,
+                    configured,
+                    &known,
+                );
+                if !contradictions.is_empty() {
+                    for (id, why) in contradictions {
+                        let Some(a) = listed.page.applications.iter().find(|a| a.id == id) else {
+                            continue;
+                        };
                         dry_run.hires.push(PlannedHire {
                             status: self.status_of(&a.id)?,
-                            application_id: a.id,
-                            email: a.email,
+                            application_id: a.id.clone(),
+                            email: a.email.clone(),
                             name: format!("{} {}", a.first_name, a.last_name),
                             before_cutoff: false,
                             actions: vec![PlannedAction::new("skip", why)],
@@ -137,6 +139,7 @@ impl Reconciler {
                     ));
                     break 'listings;
                 }
+                let applications = listed.page.applications;
                 if let Err(message) = self.plan_page(&applications, &mut dry_run).await? {
                     dry_run.incomplete = Some(message);
                     break 'listings;

@@ -214,7 +214,7 @@ impl PassReport {
         }
         if s.contradicted > 0 {
             line.push_str(&format!(
-                "; {} listed application(s) contradict the hired-stage filter (rejected, or in a stage not configured as hired): nothing written for them",
+                "; {} listed application(s) contradict the hired-stage filter (rejected, or in a stage not hired): the pass stopped at their page",
                 s.contradicted
             ));
         }
@@ -971,12 +971,7 @@ impl Reconciler {
         // Judged against what earlier pages and passes taught, never against what this page
         // would teach: a page must not vouch for itself.
         let known = self.parts.hired_stages()?;
-        let contradictions: Vec<(String, String)> = applications
-            .iter()
-            .filter_map(|a| {
-                proof::contradicts_listing(a, configured, &known).map(|why| (a.id.clone(), why))
-            })
-            .collect();
+        let contradictions = proof::page_contradictions(applications, configured, &known);
         let Some((id, why)) = contradictions.first() else {
             return Ok(None);
         };

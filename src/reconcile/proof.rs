@@ -72,6 +72,18 @@ pub fn contradicts_listing(
     })
 }
 
+/// The applications of one listing page that contradict the filter, with why, in page order.
+pub fn page_contradictions(
+    applications: &[HiredApplication],
+    configured: &[String],
+    known: &HiredStages,
+) -> Vec<(String, String)> {
+    applications
+        .iter()
+        .filter_map(|a| contradicts_listing(a, configured, known).map(|why| (a.id.clone(), why)))
+        .collect()
+}
+
 /// The stage a listed, uncontradicted hire shows to be a hired stage, when it can teach one:
 /// only a hire that Pinpoint also dates as hired (`hired_at`) is trusted to.
 pub fn teaches_stage(application: &HiredApplication) -> Option<&str> {
