@@ -15,9 +15,10 @@ use tokio_util::sync::CancellationToken;
 use super::BenchError;
 use crate::config::{Config, RateLimit};
 use crate::http::HttpClient;
-use crate::ledger::{EmployeeOrigin, EntryFilter, Ledger, ObservedHire, StepKind};
+use crate::ledger::{EmployeeOrigin, EntryFilter, Ledger, ObservedHire};
 use crate::pinpoint::PinpointClient;
-use crate::reconcile::{PassSummary, Reconciler, Settings, apply, plan};
+use crate::reconcile::plan::Employee;
+use crate::reconcile::{PassSummary, Reconciler, Settings, apply, plan, record};
 use crate::sim::{Scenario, Sim, WorkedHire};
 
 /// The generator seed of every tenant the benchmark builds.
@@ -160,7 +161,6 @@ async fn record_as_worked(simulator: &Sim, config: &Config) -> Result<(), BenchE
                 let (new, rendered) =
                     apply::new_employee(&settings, entry.first_seen_at, application, now)
                         .map_err(|e| BenchError::Daemon(format!("seeding {id}: {e}")))?;
-                let written = new.written();
                 let cv = application
                     .cv
                     .as_ref()
@@ -180,41 +180,24 @@ async fn record_as_worked(simulator: &Sim, config: &Config) -> Result<(), BenchE
                     }),
                     comment: &comment,
                 });
-                let employee = ids.employee_id.as_str();
-                ledger.record_create_intent(
-                    id,
-                    pass,
-                    now,
-                    &crate::reconcile::apply::create_intent_detail(
-                        &new,
-                        rendered.contains_key(crate::mapping::START_DATE),
-                    ),
-                    &fingerprint,
-                    &rendered,
-                    &written,
-                    rendered.contains_key(crate::mapping::START_DATE),
-                )?;
-                ledger.record_employee(
-                    id,
-                    employee,
-                    EmployeeOrigin::Created,
-                    pass,
-                    now,
-                    &format!("created HiBob employee {employee}"),
-                )?;
+                let employee = Employee {
+                    id: ids.employee_id.clone(),
+                    origin: EmployeeOrigin::Created,
+                };
+                // The same ledger writes, in the same order, as a pass that worked the hire.
+                record::create_intent(&mut ledger, id, pass, now, &fingerprint, &new, &rendered)?;
+                record::employee_created(&mut ledger, id, &employee.id, pass, now)?;
                 match &cv {
                     Some((attachment, name)) => {
-                        ledger.record_intent(
+                        record::cv_intent(
+                            &mut ledger,
                             id,
-                            StepKind::Cv,
                             pass,
                             now,
-                            &format!(
-                                "upload {} ({}) to the {} folder of employee {employee} as {name}",
-                                attachment.filename,
-                                attachment.context,
-                                settings.cv_folder.as_str()
-                            ),
+                            attachment,
+                            settings.cv_folder,
+                            &employee.id,
+                            name,
                         )?;
                         ledger.record_cv_uploaded(
                             id,
@@ -227,10 +210,10 @@ async fn record_as_worked(simulator: &Sim, config: &Config) -> Result<(), BenchE
                     }
                     None => ledger.record_no_cv(id, pass, now)?,
                 }
-                let text = comment(employee);
-                ledger.record_intent(id, StepKind::Comment, pass, now, &text)?;
+                let text = comment(&employee.id);
+                record::comment_intent(&mut ledger, id, pass, now, &text)?;
                 ledger.record_comment(id, &ids.comment_id, "posted", pass, now)?;
-                ledger.record_done(id, pass, now, &format!("employee {employee} (created)"))?;
+                record::done(&mut ledger, id, pass, now, &employee)?;
                 summary.completed += 1;
             }
         }

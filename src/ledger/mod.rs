@@ -879,6 +879,78 @@ impl Ledger {
         Ok((out, new))
     }
 
+    /// What [`Self::observe`] would make of `hires`, without writing: each row as observing
+    /// would leave it, and its status before (`None`: not in the ledger yet). For the dry
+    /// run, which may only read the ledger. The rules are observe's, stated in Rust; a test
+    /// holds the two to each other.
+    pub fn preview_observe(
+        &self,
+        now: DateTime<Utc>,
+        hires: &[ObservedHire<'_>],
+    ) -> Result<Vec<(LedgerEntry, Option<HireStatus>)>> {
+        let mut out = Vec::with_capacity(hires.len());
+        for h in hires {
+            let known = self
+                .conn
+                .query_row(
+                    &format!(
+                        "SELECT {ENTRY_COLUMNS}, park_kind FROM hires WHERE application_id = ?1"
+                    ),
+                    [h.application_id],
+                    |row| {
+                        Ok((
+                            entry_from_row(row)?,
+                            row.get::<_, Option<String>>(ENTRY_COLUMNS.split(',').count())?,
+                        ))
+                    },
+                )
+                .optional()?;
+            out.push(match known {
+                None => {
+                    let mut entry = LedgerEntry::new_pending(
+                        h.application_id,
+                        h.email,
+                        h.first_name,
+                        h.last_name,
+                        h.job_title,
+                        now,
+                    );
+                    entry.hired_at = h.hired_at;
+                    if let Some(reason) = &h.before_cutoff {
+                        entry.status = HireStatus::Skipped;
+                        entry.last_error = Some(reason.clone());
+                    }
+                    (entry, None)
+                }
+                Some((mut entry, park_kind)) => {
+                    let recorded = entry.status;
+                    // Contact details follow Pinpoint until the employee exists.
+                    if entry.employee == StepState::Pending {
+                        entry.email = h.email.to_owned();
+                        entry.first_name = h.first_name.to_owned();
+                        entry.last_name = h.last_name.to_owned();
+                        entry.job_title = h.job_title.map(str::to_owned);
+                    }
+                    let reopens = match entry.status {
+                        HireStatus::Skipped => h.before_cutoff.is_none(),
+                        HireStatus::Withdrawn => true,
+                        HireStatus::NeedsAttention => park_kind.as_deref() == Some("unusable"),
+                        _ => false,
+                    };
+                    if reopens {
+                        entry.status = HireStatus::Pending;
+                        entry.last_error = None;
+                        entry.next_attempt_at = None;
+                    }
+                    entry.hired_at = h.hired_at;
+                    entry.unhired_at = None;
+                    (entry, Some(recorded))
+                }
+            });
+        }
+        Ok(out)
+    }
+
     /// Records a listed application that cannot be used (no email, …) as needing attention,
     /// writing an event only when the problem is new or changed, so a parked hire seen every
     /// pass does not flood the log.

@@ -383,3 +383,95 @@ fn a_new_ledger_goes_live_when_it_is_made() {
     let go_live = l.go_live_at().unwrap();
     assert!(go_live >= before && go_live <= Utc::now(), "{go_live}");
 }
+
+#[test]
+fn the_dry_runs_preview_of_observe_is_what_observe_does() {
+    // One hire in each state observing treats differently, listed again with new details.
+    let (_dir, mut l) = open_temp();
+    let pass = l.begin_pass("sync", now()).unwrap();
+    let ids = ["1", "2", "3", "4", "5", "6"];
+    let first: Vec<ObservedHire<'_>> = ids
+        .iter()
+        .map(|id| ObservedHire {
+            application_id: id,
+            ..ada()
+        })
+        .collect();
+    let mut skipped = first.clone();
+    skipped[1].before_cutoff = Some("hired before the cutoff".into());
+    l.observe(pass, now(), &skipped).unwrap();
+    // 1 pending as listed; 2 skipped; 3 has its employee; 4 withdrawn; 5 parked as
+    // unusable; 6 parked for another reason.
+    l.record_employee("3", "E3", EmployeeOrigin::Created, pass, now(), "created")
+        .unwrap();
+    l.record_withdrawn("4", "left the Hired stage", pass, now())
+        .unwrap();
+    l.observe_unusable(pass, now(), "5", None, "no email")
+        .unwrap();
+    l.record_parked(
+        "6",
+        StepKind::Employee,
+        ParkKind::Invalid,
+        "refused",
+        pass,
+        now(),
+    )
+    .unwrap();
+    let later = now() + chrono::Duration::days(2);
+    let again: Vec<ObservedHire<'_>> = ids
+        .iter()
+        .chain(["7"].iter())
+        .map(|id| ObservedHire {
+            application_id: id,
+            email: "ada.new@example.com",
+            first_name: "Augusta",
+            hired_at: Some(now()),
+            ..ada()
+        })
+        .collect();
+    let preview = l.preview_observe(later, &again).unwrap();
+    let before: Vec<Option<HireStatus>> = ids
+        .iter()
+        .chain(["7"].iter())
+        .map(|id| l.entry(id).unwrap().map(|e| e.status))
+        .collect();
+    let (observed, _) = l.observe(pass, later, &again).unwrap();
+    assert_eq!(preview.len(), observed.len());
+    for (((previewed, recorded), actual), status_before) in
+        preview.iter().zip(&observed).zip(&before)
+    {
+        // Times a write stamps are not part of the rule.
+        let comparable = |e: &LedgerEntry| {
+            let mut e = e.clone();
+            e.updated_at = now();
+            e.last_seen_at = now();
+            e.first_seen_at = now();
+            e
+        };
+        assert_eq!(
+            comparable(previewed),
+            comparable(actual),
+            "{}",
+            actual.application_id
+        );
+        assert_eq!(recorded, status_before);
+    }
+    assert_eq!(observed[0].email, "ada.new@example.com");
+    assert_eq!(
+        observed[2].email, "ada@example.com",
+        "history once the employee exists"
+    );
+    assert_eq!(
+        observed[1].status,
+        HireStatus::Pending,
+        "the cutoff now includes it"
+    );
+    assert_eq!(observed[3].status, HireStatus::Pending, "listed again");
+    assert_eq!(observed[4].status, HireStatus::Pending, "usable now");
+    assert_eq!(
+        observed[5].status,
+        HireStatus::NeedsAttention,
+        "still parked"
+    );
+    assert_eq!(observed[6].status, HireStatus::Pending, "new");
+}

@@ -3,6 +3,7 @@
 //!
 //! It owns URLs, headers and JSON:API shapes. It must not know about HiBob or the ledger.
 
+pub mod listing;
 pub mod model;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -14,6 +15,7 @@ use crate::crashpoint;
 use std::sync::Arc;
 
 use crate::http::{Api, ApiError, AuthBreaker, Effect, Endpoint, ErrorBody, Gate, HttpClient};
+pub use listing::{Listing, ListingError, Page};
 pub use model::{ApplicationsPage, Attachment, Comment, HiredApplication, UnusableRecord};
 
 const JSON_API: &str = "application/vnd.api+json";
@@ -158,6 +160,11 @@ impl PinpointClient {
 
     /// The first page of each listing that together cover every hired application: one
     /// listing by the *hired* stage group, or one per configured hired stage id.
+    /// The hired-stage listing, page by page (see [`Listing`]).
+    pub fn listing(&self) -> Listing {
+        Listing::new(self)
+    }
+
     pub fn first_pages(&self) -> Vec<PageRequest> {
         let filters: Vec<(&str, &str)> = if self.hired_stage_ids.is_empty() {
             vec![("filter[stage_basic_type]", "hired")]

@@ -1,11 +1,14 @@
-//! Applying a hire's planned steps. Every remote write follows one shape:
+//! The executor: applies the one step [`plan::next_step`] chose, gets the hire back from the
+//! ledger, and asks again, until the hire is done or must wait. It decides nothing itself.
+//! Every remote write follows one shape:
 //!
 //! 1. the ledger records the intent (committed before the call),
 //! 2. the remote call,
-//! 3. the ledger records the outcome with an event.
+//! 3. the ledger records the outcome with an event ([`super::record`]).
 //!
-//! A crash between 1 and 3 leaves the step `in_flight`; the planner then checks the remote
-//! side (search, document list, comments) before anything is written again.
+//! A crash between 1 and 3 leaves the step `in_flight`; the decision then looks on the remote
+//! side (search, document list, comments) before anything is written again. A failed call is
+//! judged by the one error policy ([`super::policy`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -14,14 +17,17 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use super::Settings;
-use super::plan::{self, Lookup, Step};
+use super::facts::Lookup;
+use super::plan::{self, Employee, Learned, Step};
+use super::policy::{About, Verdict};
+use super::record;
 use crate::crashpoint;
 use crate::hibob::{CreateOutcome, HibobClient, NewEmployee};
 use crate::http::ApiError;
-use crate::ledger::{
-    EmployeeOrigin, Ledger, LedgerEntry, LedgerError, ParkKind, PassId, StepKind, StepState,
-};
-use crate::pinpoint::{HiredApplication, PinpointClient};
+use crate::ledger::{HireStatus, Ledger, LedgerEntry, LedgerError, ParkKind, PassId, StepKind};
+use crate::pinpoint::{Attachment, HiredApplication, PinpointClient};
+
+pub use record::create_intent_detail;
 
 /// How a hire's turn in the pass ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,30 +38,52 @@ pub enum HireOutcome {
     Parked,
     /// Parked because a credential was refused; the pass must stop.
     StopPass(String),
-    /// Shutdown was requested between two steps.
+    /// Shutdown was requested between two steps, or another hire met a refused credential.
     Interrupted,
+}
+
+/// A hire's turn: how it ended, and its ledger row as it now is.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub outcome: HireOutcome,
+    pub entry: LedgerEntry,
 }
 
 /// How many times a problem that is usually transient but may be permanent is retried
 /// before a person is asked to look.
 const STUBBORN_LIMIT: u32 = 3;
 
+/// A step that did not complete.
 enum StepError {
-    Api(StepKind, ApiError),
-    /// Retried like a transient failure, but parked with `message` once it has failed
-    /// [`STUBBORN_LIMIT`] times in a row: e.g. HiBob calls an email taken while search does
-    /// not show it, or cannot fetch a CV link that a fresh listing should have renewed.
-    Stubborn {
-        kind: StepKind,
-        error: ApiError,
-        message: String,
-    },
+    Failed(Failure),
     Ledger(LedgerError),
 }
 
 impl From<LedgerError> for StepError {
     fn from(e: LedgerError) -> Self {
         StepError::Ledger(e)
+    }
+}
+
+/// A failed step: what the operator reads, and what the policy says to do.
+struct Failure {
+    step: StepKind,
+    message: String,
+    verdict: Verdict,
+    /// Retried like a transient failure, but parked with this message once it has failed
+    /// [`STUBBORN_LIMIT`] times in a row: e.g. HiBob calls an email taken while search does
+    /// not show it, or cannot fetch a CV link that a fresh listing should have renewed.
+    stubborn: Option<String>,
+}
+
+impl Failure {
+    fn api(step: StepKind, error: &ApiError) -> StepError {
+        StepError::Failed(Failure {
+            step,
+            message: error.to_string(),
+            verdict: Verdict::of(error, About::Hire),
+            stubborn: None,
+        })
     }
 }
 
@@ -80,465 +108,510 @@ pub fn lock(ledger: &Mutex<Ledger>) -> MutexGuard<'_, Ledger> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn lag(settings: &Settings) -> chrono::Duration {
-    chrono::Duration::from_std(settings.read_lag).unwrap_or_else(|_| chrono::Duration::seconds(20))
-}
-
 impl HireRun<'_> {
     fn ledger(&self) -> MutexGuard<'_, Ledger> {
         lock(self.ledger)
     }
 
-    pub async fn run(
-        mut self,
-        entry: LedgerEntry,
-        application: &HiredApplication,
-        lookup: Lookup,
-    ) -> Result<HireOutcome, LedgerError> {
-        let steps = plan::plan_hire(&entry, application, &lookup, Utc::now(), lag(self.settings));
-        let mut employee = entry.hibob_employee_id.clone().zip(entry.employee_origin);
-        for step in steps {
-            if self.shutdown.is_cancelled() || self.halted.load(Ordering::SeqCst) {
-                return Ok(HireOutcome::Interrupted);
-            }
-            match self.step(&entry, application, &step, &mut employee).await {
-                Ok(Some(outcome)) => return Ok(outcome),
-                Ok(None) => {}
-                Err(StepError::Ledger(e)) => return Err(e),
-                Err(StepError::Api(kind, error)) => {
-                    return self.fail(&entry, kind, &error);
-                }
-                Err(StepError::Stubborn {
-                    kind,
-                    error,
-                    message,
-                }) => {
-                    if entry.failures + 1 >= STUBBORN_LIMIT {
-                        self.ledger().record_parked(
-                            &entry.application_id,
-                            kind,
-                            ParkKind::Invalid,
-                            &format!(
-                                "{message}; then run `hirebridge retry {}`",
-                                entry.application_id
-                            ),
-                            self.pass,
-                            Utc::now(),
-                        )?;
-                        return Ok(HireOutcome::Parked);
-                    }
-                    return self.fail(&entry, kind, &error);
-                }
-            }
-        }
-        Ok(HireOutcome::Done)
+    /// Writes to the ledger and hands back the hire's row as the write left it.
+    fn write(
+        &self,
+        id: &str,
+        write: impl FnOnce(&mut Ledger) -> Result<(), LedgerError>,
+    ) -> Result<LedgerEntry, LedgerError> {
+        let mut ledger = self.ledger();
+        write(&mut ledger)?;
+        ledger
+            .entry(id)?
+            .ok_or(LedgerError::Sql(rusqlite::Error::QueryReturnedNoRows))
     }
 
-    /// Performs one step. `Ok(Some(_))` ends the hire's turn early without an error.
-    async fn step(
-        &mut self,
-        entry: &LedgerEntry,
+    /// Brings the hire as far as it can go now: decide, apply, decide again.
+    pub async fn run(
+        self,
+        mut entry: LedgerEntry,
         application: &HiredApplication,
-        step: &Step,
-        employee: &mut Option<(String, EmployeeOrigin)>,
-    ) -> Result<Option<HireOutcome>, StepError> {
-        let id = entry.application_id.as_str();
-        let pass = self.pass;
-        match step {
-            Step::AdoptEmployee { employee_id } => {
-                crashpoint::hit("ledger.employee.before");
-                self.ledger().record_employee(
-                    id,
-                    employee_id,
-                    EmployeeOrigin::Adopted,
-                    pass,
-                    Utc::now(),
-                    &format!(
-                        "found HiBob employee {employee_id} by email {}",
-                        entry.email
-                    ),
-                )?;
-                crashpoint::hit("ledger.employee.after");
-                *employee = Some((employee_id.clone(), EmployeeOrigin::Adopted));
-                self.record_adopted_baseline(id, application)?;
+        lookup: Lookup,
+    ) -> Result<Finished, LedgerError> {
+        let mut learned = Learned::default();
+        loop {
+            if self.shutdown.is_cancelled() || self.halted.load(Ordering::SeqCst) {
+                return Ok(Finished {
+                    outcome: HireOutcome::Interrupted,
+                    entry,
+                });
             }
-            Step::CreateEmployee => {
-                let (new, rendered) =
-                    match new_employee(self.settings, entry.first_seen_at, application, Utc::now())
-                    {
-                        Ok(found) => found,
-                        Err(e) => {
-                            // Bad data for one hire parks that hire only; nothing was sent.
-                            tracing::warn!(application = id, error = %e, "needs attention");
-                            self.ledger().record_parked(
-                                id,
-                                StepKind::Employee,
-                                ParkKind::Invalid,
-                                &format!("{e}; then run `hirebridge retry {id}`"),
-                                pass,
-                                Utc::now(),
-                            )?;
-                            return Ok(Some(HireOutcome::Parked));
-                        }
-                    };
-                let mapping = &self.settings.mapping;
-                let from_pinpoint = rendered.contains_key(crate::mapping::START_DATE);
-                crashpoint::hit("ledger.employee_intent.before");
-                self.ledger().record_create_intent(
-                    id,
-                    pass,
-                    Utc::now(),
-                    &create_intent_detail(&new, from_pinpoint),
-                    &mapping.fingerprint(),
-                    &rendered,
-                    &new.written(),
-                    from_pinpoint,
-                )?;
-                crashpoint::hit("ledger.employee_intent.after");
-                let outcome = self
-                    .hibob
-                    .create_employee(&new)
-                    .await
-                    .map_err(|e| StepError::Api(StepKind::Employee, e))?;
-                match outcome {
-                    CreateOutcome::Created { employee_id } => {
-                        crashpoint::hit("ledger.employee.before");
-                        self.ledger().record_employee(
-                            id,
-                            &employee_id,
-                            EmployeeOrigin::Created,
-                            pass,
-                            Utc::now(),
-                            &format!("created HiBob employee {employee_id}"),
-                        )?;
-                        crashpoint::hit("ledger.employee.after");
-                        tracing::info!(application = id, employee = %employee_id, "created HiBob employee");
-                        *employee = Some((employee_id, EmployeeOrigin::Created));
-                    }
-                    CreateOutcome::EmailExists => {
-                        // Email is unique in HiBob: the person is there. Find and adopt them.
-                        // Not created by this request, so its fields are not ours to update.
-                        self.ledger().forget_written(id)?;
-                        self.ledger().record_note(
-                            id,
-                            StepKind::Employee,
-                            "exists",
-                            &format!(
-                                "HiBob says {} already exists; looking it up to adopt",
-                                new.email
-                            ),
-                            pass,
-                            Utc::now(),
-                        )?;
-                        let found = self
-                            .hibob
-                            .search_by_emails(std::slice::from_ref(&new.email))
-                            .await
-                            .map_err(|e| StepError::Api(StepKind::Employee, e))?;
-                        let Some(hit) = found
-                            .into_iter()
-                            .find(|f| crate::identity::same_address(&f.email, &new.email))
-                        else {
-                            let message = format!(
-                                "HiBob says an employee with the email {} exists, but search does not show it; \
-                                 check that the service user may view all employees (including inactive ones)",
-                                new.email
-                            );
-                            return Err(StepError::Stubborn {
-                                kind: StepKind::Employee,
-                                error: ApiError::Ambiguous {
-                                    api: crate::http::Api::Hibob,
-                                    endpoint: "POST /people",
-                                    reason: message.clone(),
-                                },
-                                message,
-                            });
-                        };
-                        crashpoint::hit("ledger.employee.before");
-                        self.ledger().record_employee(
-                            id,
-                            &hit.id,
-                            EmployeeOrigin::Adopted,
-                            pass,
-                            Utc::now(),
-                            &format!(
-                                "adopted HiBob employee {} after the duplicate-email answer",
-                                hit.id
-                            ),
-                        )?;
-                        crashpoint::hit("ledger.employee.after");
-                        *employee = Some((hit.id, EmployeeOrigin::Adopted));
-                    }
-                }
-            }
-            Step::WaitForReadLag { until } => {
-                let kind = if entry.employee == StepState::Done {
-                    StepKind::Cv
-                } else {
-                    StepKind::Employee
+            let decided = plan::next_step(
+                &entry,
+                application,
+                &lookup,
+                learned,
+                Utc::now(),
+                self.settings.read_lag,
+            );
+            let Some(step) = decided else {
+                let outcome = match entry.status {
+                    HireStatus::Done => HireOutcome::Done,
+                    HireStatus::NeedsAttention => HireOutcome::Parked,
+                    _ => HireOutcome::Waiting,
                 };
-                self.ledger().record_deferral(
-                    id,
-                    kind,
-                    "an earlier write's outcome is unknown and HiBob may not show it yet; waiting out its read lag",
-                    *until,
-                    pass,
-                    Utc::now(),
-                )?;
-                return Ok(Some(HireOutcome::Waiting));
-            }
-            Step::UploadCv { check_existing } => {
-                let Some((employee_id, origin)) = employee.clone() else {
-                    return Ok(Some(HireOutcome::Waiting));
-                };
-                let marker = plan::cv_marker(id);
-                // A create answered "email exists" adopted an employee the plan expected to
-                // be new: it may hold our CV already (our own earlier create, read lag).
-                if *check_existing || origin == EmployeeOrigin::Adopted {
-                    let documents = self
-                        .hibob
-                        .documents(&employee_id)
-                        .await
-                        .map_err(|e| StepError::Api(StepKind::Cv, e))?;
-                    if let Some(doc) = documents.iter().find(|d| d.name.contains(&marker)) {
-                        crashpoint::hit("ledger.cv.before");
-                        self.ledger().record_cv_uploaded(
-                            id,
-                            doc.id.as_deref(),
-                            &doc.name,
-                            "found",
-                            pass,
-                            Utc::now(),
-                        )?;
-                        crashpoint::hit("ledger.cv.after");
-                        return Ok(None);
-                    }
-                }
-                let Some(attachment) = &application.cv else {
-                    crashpoint::hit("ledger.cv.before");
-                    self.ledger().record_no_cv(id, pass, Utc::now())?;
-                    crashpoint::hit("ledger.cv.after");
-                    return Ok(None);
-                };
-                let name = plan::cv_document_name(id, &attachment.filename);
-                crashpoint::hit("ledger.cv_intent.before");
-                self.ledger().record_intent(
-                    id,
-                    StepKind::Cv,
-                    pass,
-                    Utc::now(),
-                    &format!(
-                        "upload {} ({}) to the {} folder of employee {employee_id} as {name}",
-                        attachment.filename,
-                        attachment.context,
-                        self.settings.cv_folder.as_str()
-                    ),
-                )?;
-                crashpoint::hit("ledger.cv_intent.after");
-                let document_id = self
-                    .hibob
-                    .upload_document_from_url(
-                        &employee_id,
-                        self.settings.cv_folder,
-                        &name,
-                        &attachment.url,
-                    )
-                    .await
-                    .map_err(|e| cv_upload_error(e.redact(&attachment.url)))?;
-                crashpoint::hit("ledger.cv.before");
-                self.ledger().record_cv_uploaded(
-                    id,
-                    Some(&document_id),
-                    &name,
-                    "uploaded",
-                    pass,
-                    Utc::now(),
-                )?;
-                crashpoint::hit("ledger.cv.after");
-            }
-            Step::RecordNoCv => {
-                crashpoint::hit("ledger.cv.before");
-                self.ledger().record_no_cv(id, pass, Utc::now())?;
-                crashpoint::hit("ledger.cv.after");
-            }
-            Step::PostComment { check_existing } => {
-                let Some((employee_id, origin)) = employee.clone() else {
-                    return Ok(Some(HireOutcome::Waiting));
-                };
-                if *check_existing || origin == EmployeeOrigin::Adopted {
-                    let comments = self
-                        .pinpoint
-                        .comments(id)
-                        .await
-                        .map_err(|e| StepError::Api(StepKind::Comment, e))?;
-                    if let Some(c) = comments
-                        .iter()
-                        .find(|c| plan::is_our_comment(&c.body_text, &employee_id))
-                    {
-                        crashpoint::hit("ledger.comment.before");
-                        self.ledger()
-                            .record_comment(id, &c.id, "found", pass, Utc::now())?;
-                        crashpoint::hit("ledger.comment.after");
-                        return Ok(None);
-                    }
-                }
-                let text = plan::comment_text(&employee_id, origin);
-                crashpoint::hit("ledger.comment_intent.before");
-                self.ledger()
-                    .record_intent(id, StepKind::Comment, pass, Utc::now(), &text)?;
-                crashpoint::hit("ledger.comment_intent.after");
-                let comment_id = self
-                    .pinpoint
-                    .post_comment(id, &text)
-                    .await
-                    .map_err(|e| StepError::Api(StepKind::Comment, e))?;
-                crashpoint::hit("ledger.comment.before");
-                self.ledger()
-                    .record_comment(id, &comment_id, "posted", pass, Utc::now())?;
-                crashpoint::hit("ledger.comment.after");
-            }
-            Step::MarkDone => {
-                let detail = match employee {
-                    Some((e, EmployeeOrigin::Created)) => format!("employee {e} (created)"),
-                    Some((e, EmployeeOrigin::Adopted)) => format!("employee {e} (adopted)"),
-                    None => String::new(),
-                };
-                crashpoint::hit("ledger.done.before");
-                self.ledger().record_done(id, pass, Utc::now(), &detail)?;
-                crashpoint::hit("ledger.done.after");
-                tracing::info!(application = id, "hire done");
+                return Ok(Finished { outcome, entry });
+            };
+            match self.apply(&entry, application, step, &mut learned).await {
+                Ok(next) => entry = next,
+                Err(StepError::Ledger(e)) => return Err(e),
+                Err(StepError::Failed(failure)) => return self.fail(entry, failure),
             }
         }
-        Ok(None)
+    }
+
+    /// Applies one step; returns the hire's row after it.
+    async fn apply(
+        &self,
+        entry: &LedgerEntry,
+        application: &HiredApplication,
+        step: Step,
+        learned: &mut Learned,
+    ) -> Result<LedgerEntry, StepError> {
+        let id = entry.application_id.as_str();
+        match step {
+            Step::AdoptEmployee { employee_id } => Ok(self.adopt(entry, application, &employee_id)?),
+            Step::CreateEmployee => self.create(entry, application, learned).await,
+            Step::WaitForReadLag { step, until } => Ok(self.write(id, |l| {
+                l.record_deferral(
+                    id,
+                    step,
+                    "an earlier write's outcome is unknown and HiBob may not show it yet; waiting out its read lag",
+                    until,
+                    self.pass,
+                    Utc::now(),
+                )
+            })?),
+            Step::FindCv { employee } => self.find_cv(id, &employee, learned).await,
+            Step::UploadCv { employee, file } => self.upload_cv(id, &employee, &file).await,
+            Step::RecordNoCv => {
+                crashpoint::hit("ledger.cv.before");
+                let entry = self.write(id, |l| l.record_no_cv(id, self.pass, Utc::now()))?;
+                crashpoint::hit("ledger.cv.after");
+                Ok(entry)
+            }
+            Step::FindComment { employee } => self.find_comment(id, &employee, learned).await,
+            Step::PostComment { employee } => self.post_comment(id, &employee).await,
+            Step::MarkDone { employee } => {
+                crashpoint::hit("ledger.done.before");
+                let entry =
+                    self.write(id, |l| record::done(l, id, self.pass, Utc::now(), &employee))?;
+                crashpoint::hit("ledger.done.after");
+                tracing::info!(application = id, "hire done");
+                Ok(entry)
+            }
+        }
+    }
+
+    fn adopt(
+        &self,
+        entry: &LedgerEntry,
+        application: &HiredApplication,
+        employee_id: &str,
+    ) -> Result<LedgerEntry, LedgerError> {
+        let id = entry.application_id.as_str();
+        crashpoint::hit("ledger.employee.before");
+        self.write(id, |l| {
+            record::employee_adopted(
+                l,
+                id,
+                employee_id,
+                self.pass,
+                Utc::now(),
+                &format!(
+                    "found HiBob employee {employee_id} by email {}",
+                    entry.email
+                ),
+            )
+        })?;
+        crashpoint::hit("ledger.employee.after");
+        self.record_adopted_baseline(id, application)
+    }
+
+    async fn create(
+        &self,
+        entry: &LedgerEntry,
+        application: &HiredApplication,
+        learned: &mut Learned,
+    ) -> Result<LedgerEntry, StepError> {
+        let id = entry.application_id.as_str();
+        let pass = self.pass;
+        let (new, rendered) =
+            match new_employee(self.settings, entry.first_seen_at, application, Utc::now()) {
+                Ok(found) => found,
+                Err(e) => {
+                    // Bad data for one hire parks that hire only; nothing was sent.
+                    tracing::warn!(application = id, error = %e, "needs attention");
+                    return Ok(self.write(id, |l| {
+                        l.record_parked(
+                            id,
+                            StepKind::Employee,
+                            ParkKind::Invalid,
+                            &format!("{e}; then run `hirebridge retry {id}`"),
+                            pass,
+                            Utc::now(),
+                        )
+                    })?);
+                }
+            };
+        let fingerprint = self.settings.mapping.fingerprint();
+        crashpoint::hit("ledger.employee_intent.before");
+        self.write(id, |l| {
+            record::create_intent(l, id, pass, Utc::now(), &fingerprint, &new, &rendered)
+        })?;
+        crashpoint::hit("ledger.employee_intent.after");
+        let outcome = self
+            .hibob
+            .create_employee(&new)
+            .await
+            .map_err(|e| Failure::api(StepKind::Employee, &e))?;
+        match outcome {
+            CreateOutcome::Created { employee_id } => {
+                crashpoint::hit("ledger.employee.before");
+                let entry = self.write(id, |l| {
+                    record::employee_created(l, id, &employee_id, pass, Utc::now())
+                })?;
+                crashpoint::hit("ledger.employee.after");
+                tracing::info!(application = id, employee = %employee_id, "created HiBob employee");
+                learned.created_employee = true;
+                Ok(entry)
+            }
+            CreateOutcome::EmailExists => self.adopt_existing(id, &new).await,
+        }
+    }
+
+    /// HiBob answered a create with "email exists": emails are unique, so the person is
+    /// there. Found and adopted; not created by this request, so its fields are not ours to
+    /// update.
+    async fn adopt_existing(&self, id: &str, new: &NewEmployee) -> Result<LedgerEntry, StepError> {
+        let pass = self.pass;
+        self.write(id, |l| {
+            l.forget_written(id)?;
+            l.record_note(
+                id,
+                StepKind::Employee,
+                "exists",
+                &format!(
+                    "HiBob says {} already exists; looking it up to adopt",
+                    new.email
+                ),
+                pass,
+                Utc::now(),
+            )
+        })?;
+        let found = self
+            .hibob
+            .search_by_emails(std::slice::from_ref(&new.email))
+            .await
+            .map_err(|e| Failure::api(StepKind::Employee, &e))?;
+        let Some(hit) = found
+            .into_iter()
+            .find(|f| crate::identity::same_address(&f.email, &new.email))
+        else {
+            let problem = format!(
+                "HiBob says an employee with the email {} exists, but search does not show it; \
+                 check that the service user may view all employees (including inactive ones)",
+                new.email
+            );
+            return Err(StepError::Failed(Failure {
+                step: StepKind::Employee,
+                message: format!(
+                    "HiBob POST /people: outcome unknown ({problem}); will look it up before trying again"
+                ),
+                verdict: Verdict::Retry {
+                    after: None,
+                    outcome_unknown: true,
+                },
+                stubborn: Some(problem),
+            }));
+        };
+        crashpoint::hit("ledger.employee.before");
+        let entry = self.write(id, |l| {
+            record::employee_adopted(
+                l,
+                id,
+                &hit.id,
+                pass,
+                Utc::now(),
+                &format!(
+                    "adopted HiBob employee {} after the duplicate-email answer",
+                    hit.id
+                ),
+            )
+        })?;
+        crashpoint::hit("ledger.employee.after");
+        Ok(entry)
+    }
+
+    async fn find_cv(
+        &self,
+        id: &str,
+        employee: &Employee,
+        learned: &mut Learned,
+    ) -> Result<LedgerEntry, StepError> {
+        let marker = plan::cv_marker(id);
+        let documents = self
+            .hibob
+            .documents(&employee.id)
+            .await
+            .map_err(|e| Failure::api(StepKind::Cv, &e))?;
+        let Some(doc) = documents.iter().find(|d| d.name.contains(&marker)) else {
+            learned.no_cv_of_ours = true;
+            return Ok(self.write(id, |_| Ok(()))?);
+        };
+        crashpoint::hit("ledger.cv.before");
+        let entry = self.write(id, |l| {
+            l.record_cv_uploaded(
+                id,
+                doc.id.as_deref(),
+                &doc.name,
+                "found",
+                self.pass,
+                Utc::now(),
+            )
+        })?;
+        crashpoint::hit("ledger.cv.after");
+        Ok(entry)
+    }
+
+    async fn upload_cv(
+        &self,
+        id: &str,
+        employee: &Employee,
+        file: &Attachment,
+    ) -> Result<LedgerEntry, StepError> {
+        let name = plan::cv_document_name(id, &file.filename);
+        let folder = self.settings.cv_folder;
+        crashpoint::hit("ledger.cv_intent.before");
+        self.write(id, |l| {
+            record::cv_intent(
+                l,
+                id,
+                self.pass,
+                Utc::now(),
+                file,
+                folder,
+                &employee.id,
+                &name,
+            )
+        })?;
+        crashpoint::hit("ledger.cv_intent.after");
+        let document_id = self
+            .hibob
+            .upload_document_from_url(&employee.id, folder, &name, &file.url)
+            .await
+            .map_err(|e| cv_upload_error(e.redact(&file.url)))?;
+        crashpoint::hit("ledger.cv.before");
+        let entry = self.write(id, |l| {
+            l.record_cv_uploaded(
+                id,
+                Some(&document_id),
+                &name,
+                "uploaded",
+                self.pass,
+                Utc::now(),
+            )
+        })?;
+        crashpoint::hit("ledger.cv.after");
+        Ok(entry)
+    }
+
+    async fn find_comment(
+        &self,
+        id: &str,
+        employee: &Employee,
+        learned: &mut Learned,
+    ) -> Result<LedgerEntry, StepError> {
+        let comments = self
+            .pinpoint
+            .comments(id)
+            .await
+            .map_err(|e| Failure::api(StepKind::Comment, &e))?;
+        let Some(ours) = comments
+            .iter()
+            .find(|c| plan::is_our_comment(&c.body_text, &employee.id))
+        else {
+            learned.no_comment_of_ours = true;
+            return Ok(self.write(id, |_| Ok(()))?);
+        };
+        crashpoint::hit("ledger.comment.before");
+        let entry = self.write(id, |l| {
+            l.record_comment(id, &ours.id, "found", self.pass, Utc::now())
+        })?;
+        crashpoint::hit("ledger.comment.after");
+        Ok(entry)
+    }
+
+    async fn post_comment(&self, id: &str, employee: &Employee) -> Result<LedgerEntry, StepError> {
+        let text = plan::comment_text(&employee.id, employee.origin);
+        crashpoint::hit("ledger.comment_intent.before");
+        self.write(id, |l| {
+            record::comment_intent(l, id, self.pass, Utc::now(), &text)
+        })?;
+        crashpoint::hit("ledger.comment_intent.after");
+        let comment_id = self
+            .pinpoint
+            .post_comment(id, &text)
+            .await
+            .map_err(|e| Failure::api(StepKind::Comment, &e))?;
+        crashpoint::hit("ledger.comment.before");
+        let entry = self.write(id, |l| {
+            l.record_comment(id, &comment_id, "posted", self.pass, Utc::now())
+        })?;
+        crashpoint::hit("ledger.comment.after");
+        Ok(entry)
     }
 
     /// An adopted employee's fields are not ours, but Pinpoint's values are still recorded so
     /// that drift can be reported. A hire whose values cannot be rendered simply has none.
     fn record_adopted_baseline(
-        &mut self,
+        &self,
         id: &str,
         application: &HiredApplication,
-    ) -> Result<(), LedgerError> {
+    ) -> Result<LedgerEntry, LedgerError> {
         let mapping = &self.settings.mapping;
-        let Ok(rendered) = mapping.render(&application.source) else {
-            return Ok(());
-        };
-        let mut ledger = self.ledger();
-        if ledger.mapped_values(&[id])?.contains_key(id) {
-            // Our own create's values (an intent whose outcome was unknown): keep them.
-            return Ok(());
-        }
-        ledger.record_mapped_baseline(
-            id,
-            self.pass,
-            Utc::now(),
-            &mapping.fingerprint(),
-            &rendered,
-            None,
-            &format!(
-                "Pinpoint's mapped values, for drift (the adopted employee's fields were not written): {}",
-                crate::ledger::describe_values(&rendered)
-            ),
-        )
+        self.write(id, |ledger| {
+            let Ok(rendered) = mapping.render(&application.source) else {
+                return Ok(());
+            };
+            if ledger.mapped_values(&[id])?.contains_key(id) {
+                // Our own create's values (an intent whose outcome was unknown): keep them.
+                return Ok(());
+            }
+            ledger.record_mapped_baseline(
+                id,
+                self.pass,
+                Utc::now(),
+                &mapping.fingerprint(),
+                &rendered,
+                None,
+                &format!(
+                    "Pinpoint's mapped values, for drift (the adopted employee's fields were not written): {}",
+                    crate::ledger::describe_values(&rendered)
+                ),
+            )
+        })
     }
 
-    fn fail(
-        &mut self,
-        entry: &LedgerEntry,
-        kind: StepKind,
-        error: &ApiError,
-    ) -> Result<HireOutcome, LedgerError> {
-        let id = &entry.application_id;
-        let now = Utc::now();
-        let message = error.to_string();
-        match error {
-            ApiError::Retryable { .. } | ApiError::Ambiguous { .. } => {
-                tracing::warn!(application = %id, step = kind.as_str(), error = %message, "will retry");
-                record_retry(
-                    &mut self.ledger(),
-                    self.settings,
-                    entry,
-                    kind,
-                    error,
-                    self.pass,
-                )?;
-                Ok(HireOutcome::Waiting)
-            }
-            ApiError::Invalid { .. } | ApiError::NotFound { .. } => {
-                let park = if matches!(error, ApiError::NotFound { .. }) {
-                    ParkKind::NotFound
-                } else {
-                    ParkKind::Invalid
-                };
-                tracing::warn!(application = %id, step = kind.as_str(), error = %message, "needs attention");
-                let message = format!("{message}; fix the cause, then run `hirebridge retry {id}`");
-                self.ledger()
-                    .record_parked(id, kind, park, &message, self.pass, now)?;
-                Ok(HireOutcome::Parked)
-            }
+    /// Records a failed step as the policy says, and ends the hire's turn.
+    fn fail(&self, entry: LedgerEntry, failure: Failure) -> Result<Finished, LedgerError> {
+        let id = entry.application_id.clone();
+        let Failure {
+            step,
+            message,
+            verdict,
+            stubborn,
+        } = failure;
+        let park = |kind: ParkKind, why: String| {
+            self.write(&id, |l| {
+                l.record_parked(&id, step, kind, &why, self.pass, Utc::now())
+            })
+        };
+        let (outcome, entry) = match verdict {
             // Not sent: another hire met the refused credential. Nothing to record; a step
             // left in flight is resolved remotely on the next pass.
-            ApiError::Halted { .. } => Ok(HireOutcome::Interrupted),
-            ApiError::Unauthorized { .. } => {
+            Verdict::Stop {
+                refused_here: false,
+            } => (HireOutcome::Interrupted, entry),
+            Verdict::Stop { refused_here: true } => {
                 self.halted.store(true, Ordering::SeqCst);
-                tracing::error!(application = %id, step = kind.as_str(), error = %message, "credentials refused; stopping the pass");
-                self.ledger().record_parked(
-                    id,
-                    kind,
+                tracing::error!(application = %id, step = step.as_str(), error = %message, "credentials refused; stopping the pass");
+                let entry = park(
                     ParkKind::Unauthorized,
-                    &format!("{message}; once fixed, run `hirebridge retry --all-failed`"),
-                    self.pass,
-                    now,
+                    format!("{message}; once fixed, run `hirebridge retry --all-failed`"),
                 )?;
-                Ok(HireOutcome::StopPass(message))
+                (HireOutcome::StopPass(message), entry)
             }
-        }
+            Verdict::Retry { .. } if stubborn.is_some() && entry.failures + 1 >= STUBBORN_LIMIT => {
+                let why = stubborn.unwrap_or_default();
+                let entry = park(
+                    ParkKind::Invalid,
+                    format!("{why}; then run `hirebridge retry {id}`"),
+                )?;
+                (HireOutcome::Parked, entry)
+            }
+            Verdict::Retry {
+                after,
+                outcome_unknown,
+            } => {
+                tracing::warn!(application = %id, step = step.as_str(), error = %message, "will retry");
+                let entry = self.write(&id, |l| {
+                    record_retry(
+                        l,
+                        self.settings,
+                        &entry,
+                        step,
+                        &message,
+                        after,
+                        outcome_unknown,
+                        self.pass,
+                    )
+                })?;
+                (HireOutcome::Waiting, entry)
+            }
+            Verdict::Park(kind) => {
+                tracing::warn!(application = %id, step = step.as_str(), error = %message, "needs attention");
+                let entry = park(
+                    kind,
+                    format!("{message}; fix the cause, then run `hirebridge retry {id}`"),
+                )?;
+                (HireOutcome::Parked, entry)
+            }
+        };
+        Ok(Finished { outcome, entry })
     }
 }
 
 /// A CV upload HiBob refused because it could not fetch the link is usually an expired
 /// pre-signed URL: the next listing brings a fresh one, so retry — a few times.
 fn cv_upload_error(error: ApiError) -> StepError {
-    match error {
+    match &error {
         ApiError::Invalid {
             api,
             endpoint,
             key: Some(key),
             message,
             ..
-        } if key.to_ascii_lowercase().contains("url") => StepError::Stubborn {
-            kind: StepKind::Cv,
-            error: ApiError::Retryable {
-                api,
-                endpoint,
-                after: None,
-                reason: format!(
-                    "HiBob could not fetch the CV from Pinpoint's link ({message}); a fresh link is used next time"
-                ),
-            },
+        } if key.to_ascii_lowercase().contains("url") => StepError::Failed(Failure {
+            step: StepKind::Cv,
             message: format!(
-                "HiBob could not fetch the CV from Pinpoint's link several times ({message}); check the attachment in Pinpoint"
+                "{api} {endpoint}: HiBob could not fetch the CV from Pinpoint's link ({message}); a fresh link is used next time; will retry"
             ),
-        },
-        other => StepError::Api(StepKind::Cv, other),
+            verdict: Verdict::Retry {
+                after: None,
+                outcome_unknown: false,
+            },
+            stubborn: Some(format!(
+                "HiBob could not fetch the CV from Pinpoint's link several times ({message}); check the attachment in Pinpoint"
+            )),
+        }),
+        _ => Failure::api(StepKind::Cv, &error),
     }
 }
 
 /// Records a transient failure with its next attempt: capped exponential backoff with full
-/// jitter, never before the server's own hint, and — after a write with an unknown outcome —
-/// never before HiBob's read lag has passed.
+/// jitter, never before the server's own hint (`after`), and — after a write with an unknown
+/// outcome — never before HiBob's read lag has passed.
+#[allow(clippy::too_many_arguments)]
 pub fn record_retry(
     ledger: &mut Ledger,
     settings: &Settings,
     entry: &LedgerEntry,
     kind: StepKind,
-    error: &ApiError,
+    message: &str,
+    after: Option<std::time::Duration>,
+    outcome_unknown: bool,
     pass: PassId,
 ) -> Result<(), LedgerError> {
-    let floor = match error {
-        ApiError::Retryable { after, .. } => *after,
-        ApiError::Ambiguous { .. } => Some(settings.read_lag),
-        _ => None,
+    let floor = if outcome_unknown {
+        settings.read_lag.to_std().ok()
+    } else {
+        after
     };
     let delay = plan::backoff(
         entry.failures,
@@ -550,14 +623,7 @@ pub fn record_retry(
     let now = Utc::now();
     let next =
         now + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::minutes(10));
-    ledger.record_failure(
-        &entry.application_id,
-        kind,
-        &error.to_string(),
-        next,
-        pass,
-        now,
-    )
+    ledger.record_failure(&entry.application_id, kind, message, next, pass, now)
 }
 
 /// The employee a create sends, from the mapping: `work.site` defaults to `hibob.site`, the
@@ -612,23 +678,6 @@ pub fn new_employee(
     ))
 }
 
-/// The create intent's event detail: who, with which values, and whether HR must confirm the
-/// start date (Pinpoint had none, so `hibob.start_date_offset` chose it).
-pub fn create_intent_detail(new: &NewEmployee, start_date_from_pinpoint: bool) -> String {
-    format!(
-        "create {} {} <{}> with {}{}",
-        new.first_name,
-        new.surname,
-        new.email,
-        crate::ledger::describe_values(&new.written()),
-        if start_date_from_pinpoint {
-            ""
-        } else {
-            "; the start date is hibob.start_date_offset from detection, because Pinpoint has none: HR must confirm it"
-        }
-    )
-}
-
 /// A mapped start date in the past becomes today, unless the config allows the past.
 pub fn clamp_start(
     mapping: &crate::mapping::Mapping,
@@ -646,10 +695,9 @@ pub fn clamp_start(
 /// the hire was first seen, and never in the past.
 pub fn start_date(
     first_seen: DateTime<Utc>,
-    offset: std::time::Duration,
+    offset: chrono::Duration,
     now: DateTime<Utc>,
 ) -> chrono::NaiveDate {
-    let offset = chrono::Duration::from_std(offset).unwrap_or_else(|_| chrono::Duration::days(14));
     (first_seen + offset).date_naive().max(now.date_naive())
 }
 
@@ -661,7 +709,7 @@ mod tests {
     #[test]
     fn start_date_is_offset_from_detection_but_never_past() {
         let seen = Utc.with_ymd_and_hms(2026, 11, 25, 23, 0, 0).unwrap();
-        let two_weeks = std::time::Duration::from_secs(14 * 86400);
+        let two_weeks = chrono::Duration::days(14);
         assert_eq!(
             start_date(seen, two_weeks, seen),
             chrono::NaiveDate::from_ymd_opt(2026, 12, 9).unwrap()

@@ -307,8 +307,7 @@ impl Reconciler {
         // landed update yet: wait out its read lag before sending again.
         if record.drift == Some(DriftState::InFlight)
             && let Some(at) = record.drift_intent_at
-            && now
-                < at + chrono::Duration::from_std(self.parts.settings.read_lag).unwrap_or_default()
+            && now < at + self.parts.settings.read_lag
         {
             return Ok(None);
         }

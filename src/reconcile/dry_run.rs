@@ -1,6 +1,8 @@
 //! The dry run behind `hirebridge plan`: what the next pass would do to each listed hire, and
-//! why, from read-only calls (the listing and the batched people search) and the planner
-//! ([`super::plan::plan_hire`]) that `sync` itself uses.
+//! why. It walks the pass's own pipeline — the same listing ([`crate::pinpoint::Listing`]),
+//! page guard, observe rules ([`crate::ledger::Ledger::preview_observe`]), batched lookups
+//! ([`super::facts`]) and next-step decision ([`super::plan::assumed_steps`]) — and renders
+//! each decision instead of applying it.
 //!
 //! It must never write: not to Pinpoint, not to HiBob, not to the ledger (it is handed a
 //! read-only or in-memory ledger, and it only reads it). Reads that `sync` does just before a
@@ -13,9 +15,11 @@ use serde::Serialize;
 
 use super::Reconciler;
 use super::apply::new_employee;
-use super::plan::{self, Lookup, Step};
-use crate::ledger::{CvState, EmployeeOrigin, HireStatus, LedgerEntry, LedgerError, StepState};
-use crate::pinpoint::HiredApplication;
+use super::facts::{Lookup, Unsettled};
+use super::plan::{self, Employee, NEW_EMPLOYEE, Step};
+use crate::hibob::FoundEmployee;
+use crate::ledger::{CvState, HireStatus, LedgerEntry, LedgerError, StepState};
+use crate::pinpoint::{HiredApplication, UnusableRecord};
 
 /// What the next pass would do for one hire.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -30,16 +34,52 @@ pub struct PlannedHire {
     pub actions: Vec<PlannedAction>,
 }
 
-/// One action, in order. `kind` is one of `create`, `adopt`, `upload_cv`, `record_no_cv`,
-/// `comment`, `mark_done`, `wait`, `park`, `skip`.
+/// What a planned action is; serialized in snake_case (`upload_cv`, …), as `plan` prints it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    Create,
+    Adopt,
+    UploadCv,
+    RecordNoCv,
+    Comment,
+    MarkDone,
+    Wait,
+    Park,
+    Skip,
+}
+
+impl ActionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Create => "create",
+            ActionKind::Adopt => "adopt",
+            ActionKind::UploadCv => "upload_cv",
+            ActionKind::RecordNoCv => "record_no_cv",
+            ActionKind::Comment => "comment",
+            ActionKind::MarkDone => "mark_done",
+            ActionKind::Wait => "wait",
+            ActionKind::Park => "park",
+            ActionKind::Skip => "skip",
+        }
+    }
+}
+
+impl std::fmt::Display for ActionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// One action, in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlannedAction {
-    pub kind: &'static str,
+    pub kind: ActionKind,
     pub detail: String,
 }
 
 impl PlannedAction {
-    fn new(kind: &'static str, detail: impl Into<String>) -> Self {
+    fn new(kind: ActionKind, detail: impl Into<String>) -> Self {
         Self {
             kind,
             detail: detail.into(),
@@ -48,7 +88,10 @@ impl PlannedAction {
 
     /// Whether the action would change something remotely.
     pub fn is_remote_write(&self) -> bool {
-        matches!(self.kind, "create" | "upload_cv" | "comment")
+        matches!(
+            self.kind,
+            ActionKind::Create | ActionKind::UploadCv | ActionKind::Comment
+        )
     }
 }
 
@@ -64,7 +107,7 @@ pub struct DryRun {
 }
 
 impl DryRun {
-    pub fn count(&self, kind: &str) -> usize {
+    pub fn count(&self, kind: ActionKind) -> usize {
         self.hires
             .iter()
             .flat_map(|h| &h.actions)
@@ -77,73 +120,54 @@ impl Reconciler {
     /// Previews the next pass. Makes read-only calls only; writes nothing anywhere.
     pub async fn plan_next_pass(&self) -> Result<DryRun, LedgerError> {
         let mut dry_run = DryRun::default();
-        if let Some(why) = self.parts.contract_preview(chrono::Utc::now()).await? {
+        if let Some(why) = self.parts.contract_preview(Utc::now()).await? {
             dry_run.incomplete = Some(format!("a pass would write nothing: {why}"));
             return Ok(dry_run);
         }
-        'listings: for first in self.parts.pinpoint.first_pages() {
-            let mut next = Some(first);
-            let mut page_number = 0u32;
-            while let Some(url) = next.take() {
-                page_number += 1;
-                let listed = match self.parts.pinpoint.fetch_page(&url).await {
-                    Ok(listed) => listed,
-                    Err(e) => {
-                        dry_run.incomplete =
-                            Some(format!("could not read the hired applications: {e}"));
-                        break 'listings;
-                    }
-                };
-                next = listed.next;
-                dry_run.listed += listed.page.records;
-                for bad in &listed.page.unusable {
-                    let Some(id) = &bad.id else { continue };
+        let mut listing = self.parts.pinpoint.listing();
+        // Everyone in HiBob, read at most once for the whole preview, as in a pass.
+        let mut directory = None;
+        while let Some(read) = listing.next_page().await {
+            let page = match read {
+                Ok(page) => page,
+                Err(e) => {
+                    dry_run.incomplete =
+                        Some(format!("could not read the hired applications: {e}"));
+                    break;
+                }
+            };
+            dry_run.listed += page.page.records;
+            self.preview_unusable(&page.page.unusable, &mut dry_run)?;
+            // As the pass does: a page whose own records contradict the hired-stage filter
+            // stops it, writing nothing.
+            if let Some(contradiction) = self.parts.page_contradiction(&page.page.applications)? {
+                for (id, why) in contradiction.0 {
+                    let Some(a) = page.page.applications.iter().find(|a| a.id == id) else {
+                        continue;
+                    };
                     dry_run.hires.push(PlannedHire {
-                        application_id: id.clone(),
-                        email: bad.email.clone().unwrap_or_default(),
-                        name: String::new(),
-                        status: self.status_of(id)?,
+                        status: self.status_of(&a.id)?,
+                        application_id: a.id.clone(),
+                        email: a.email.clone(),
+                        name: format!("{} {}", a.first_name, a.last_name),
                         before_cutoff: false,
-                        actions: vec![PlannedAction::new(
-                            "park",
-                            format!("unusable in Pinpoint: {}", bad.problem),
-                        )],
+                        actions: vec![PlannedAction::new(ActionKind::Skip, why)],
                     });
                 }
-                // As the pass does: a page whose own records contradict the hired-stage
-                // filter stops it, writing nothing.
-                let configured = &self.parts.settings.hired_stage_ids;
-                let known = self.parts.hired_stages()?;
-                let contradictions = super::proof::page_contradictions(
-                    &listed.page.applications,
-                    configured,
-                    &known,
-                );
-                if !contradictions.is_empty() {
-                    for (id, why) in contradictions {
-                        let Some(a) = listed.page.applications.iter().find(|a| a.id == id) else {
-                            continue;
-                        };
-                        dry_run.hires.push(PlannedHire {
-                            status: self.status_of(&a.id)?,
-                            application_id: a.id.clone(),
-                            email: a.email.clone(),
-                            name: format!("{} {}", a.first_name, a.last_name),
-                            before_cutoff: false,
-                            actions: vec![PlannedAction::new("skip", why)],
-                        });
-                    }
-                    dry_run.incomplete = Some(format!(
-                        "page {page_number} of the hired-stage listing contradicts its filter, so a pass would stop there and write nothing: {}",
-                        crate::contract::stage_filter_fix(&self.parts.pinpoint)
-                    ));
-                    break 'listings;
-                }
-                let applications = listed.page.applications;
-                if let Err(message) = self.plan_page(&applications, &mut dry_run).await? {
-                    dry_run.incomplete = Some(message);
-                    break 'listings;
-                }
+                dry_run.incomplete = Some(format!(
+                    "page {} of the hired-stage listing contradicts its filter, so a pass would stop there and write nothing: {}",
+                    page.number,
+                    crate::contract::stage_filter_fix(&self.parts.pinpoint)
+                ));
+                break;
+            }
+            let applications = page.page.applications;
+            if let Err(message) = self
+                .plan_page(&applications, &mut directory, &mut dry_run)
+                .await?
+            {
+                dry_run.incomplete = Some(message);
+                break;
             }
         }
         Ok(dry_run)
@@ -157,103 +181,57 @@ impl Reconciler {
             .to_owned())
     }
 
-    /// Plans one page. `Err(message)` when HiBob refused the search: nothing after it could
-    /// be planned truthfully.
+    fn preview_unusable(
+        &self,
+        unusable: &[UnusableRecord],
+        dry_run: &mut DryRun,
+    ) -> Result<(), LedgerError> {
+        for bad in unusable {
+            let Some(id) = &bad.id else { continue };
+            dry_run.hires.push(PlannedHire {
+                application_id: id.clone(),
+                email: bad.email.clone().unwrap_or_default(),
+                name: String::new(),
+                status: self.status_of(id)?,
+                before_cutoff: false,
+                actions: vec![PlannedAction::new(
+                    ActionKind::Park,
+                    format!("unusable in Pinpoint: {}", bad.problem),
+                )],
+            });
+        }
+        Ok(())
+    }
+
+    /// Plans one page as a pass would work it. `Err(message)` when HiBob refused the search:
+    /// nothing after it could be planned truthfully.
     async fn plan_page(
         &self,
         applications: &[HiredApplication],
+        directory: &mut Option<Vec<FoundEmployee>>,
         dry_run: &mut DryRun,
     ) -> Result<Result<(), String>, LedgerError> {
         let now = Utc::now();
         let cutoff = self.parts.cutoff(now)?;
-        // Each hire as the pass would see it, with its status in the ledger now (`None`: new).
-        let mut rows: Vec<(LedgerEntry, &HiredApplication, Option<HireStatus>)> = Vec::new();
-        for application in applications {
-            // As `observe` would see it: left out by the cutoff in force, or included again
-            // (a backfill, previewed), or back in a Hired stage.
-            let observed = super::observed(application, &cutoff);
-            let (entry, recorded) = match self.ledger().entry(&application.id)? {
-                Some(mut entry) => {
-                    let recorded = entry.status;
-                    // As `observe` does: contact details follow Pinpoint until the employee exists.
-                    if entry.employee == StepState::Pending {
-                        entry.email = application.email.clone();
-                        entry.first_name = application.first_name.clone();
-                        entry.last_name = application.last_name.clone();
-                    }
-                    let reopens = match entry.status {
-                        HireStatus::Skipped => observed.before_cutoff.is_none(),
-                        HireStatus::Withdrawn => true,
-                        _ => false,
-                    };
-                    if reopens {
-                        entry.status = HireStatus::Pending;
-                        entry.last_error = None;
-                        entry.next_attempt_at = None;
-                    }
-                    (entry, Some(recorded))
-                }
-                None => {
-                    let mut entry = new_entry(application, now);
-                    if let Some(reason) = observed.before_cutoff {
-                        entry.status = HireStatus::Skipped;
-                        entry.last_error = Some(reason);
-                    }
-                    (entry, None)
-                }
-            };
-            rows.push((entry, application, recorded));
-        }
-
-        let needing: Vec<(&LedgerEntry, &HiredApplication)> = rows
+        let observed: Vec<_> = applications
             .iter()
-            .filter(|(e, _, _)| e.is_due(now) && plan::needs_lookup(e))
-            .map(|(e, a, _)| (e, *a))
+            .map(|a| super::observed(a, &cutoff))
             .collect();
-        let mut lookups: HashMap<String, Result<Lookup, String>> = HashMap::new();
-        // As a pass finds people, by login address or by the candidate's private address, in
-        // one read of everyone (a preview's cost, not a pass's).
-        if !needing.is_empty() {
-            match self.parts.hibob.directory().await {
-                Ok(everyone) => {
-                    for (entry, application) in needing {
-                        let work = self.parts.settings.mapping.work_email(&application.source);
-                        let addresses = plan::HireAddresses {
-                            candidate: &entry.email,
-                            work: work.as_deref(),
-                        };
-                        let lookup = plan::lookup_for(
-                            &addresses,
-                            &everyone,
-                            Utc::now().date_naive(),
-                            self.parts.settings.on_former_employee,
-                        )
-                        .map_err(|problem| {
-                            problem.message(&addresses.describe(), &entry.application_id)
-                        });
-                        lookups.insert(entry.application_id.clone(), lookup);
-                    }
-                }
-                Err(e) if e.is_unauthorized() => {
-                    return Ok(Err(format!("HiBob refused the people search: {e}")));
-                }
-                Err(e) => {
-                    for (entry, _) in needing {
-                        lookups.insert(
-                            entry.application_id.clone(),
-                            Err(format!("the HiBob search failed ({e}); sync would retry")),
-                        );
-                    }
-                }
-            }
+        // Each hire as the pass would see it, with its status in the ledger now (`None`: new).
+        let rows = self.ledger().preview_observe(now, &observed)?;
+        let by_id: HashMap<&str, &HiredApplication> =
+            applications.iter().map(|a| (a.id.as_str(), a)).collect();
+        let due: Vec<LedgerEntry> = rows
+            .iter()
+            .filter(|(e, _)| e.is_due(now))
+            .map(|(e, _)| e.clone())
+            .collect();
+        let facts = self.parts.gather_lookups(&due, &by_id, directory).await?;
+        if let Some(e) = &facts.stop {
+            return Ok(Err(format!("HiBob refused the people search: {e}")));
         }
-
-        for (entry, application, recorded) in rows {
-            let lookup = if plan::needs_lookup(&entry) {
-                lookups.remove(&entry.application_id)
-            } else {
-                Some(Ok(Lookup::NotNeeded))
-            };
+        for ((entry, recorded), application) in rows.into_iter().zip(applications) {
+            let lookup = facts.lookups.get(&entry.application_id);
             let actions = self.actions_for(&entry, application, lookup, now);
             dry_run.hires.push(PlannedHire {
                 application_id: entry.application_id.clone(),
@@ -273,50 +251,176 @@ impl Reconciler {
         &self,
         entry: &LedgerEntry,
         application: &HiredApplication,
-        lookup: Option<Result<Lookup, String>>,
+        lookup: Option<&Result<Lookup, Unsettled>>,
         now: DateTime<Utc>,
     ) -> Vec<PlannedAction> {
-        let id = &entry.application_id;
-        match entry.status {
-            HireStatus::Done => {
-                return vec![PlannedAction::new("skip", "already done")];
-            }
-            HireStatus::NeedsAttention => {
-                return vec![PlannedAction::new(
-                    "skip",
-                    format!(
-                        "needs attention: {}; fix it, then `hirebridge retry {id}`",
-                        entry.last_error.as_deref().unwrap_or("no reason recorded")
-                    ),
-                )];
-            }
-            HireStatus::Skipped => {
-                return vec![PlannedAction::new(
-                    "skip",
-                    format!(
-                        "{}; to include it: `hirebridge retry {id}`, or an earlier sync.hired_since",
-                        entry
-                            .last_error
-                            .as_deref()
-                            .unwrap_or("hired before the go-live cutoff")
-                    ),
-                )];
-            }
-            HireStatus::Withdrawn => {
-                return vec![PlannedAction::new(
-                    "skip",
-                    format!(
-                        "withdrawn: {}",
-                        entry
-                            .last_error
-                            .as_deref()
-                            .unwrap_or("left the Hired stage")
-                    ),
-                )];
-            }
-            HireStatus::Pending | HireStatus::Failed => {}
+        if let Some(why) = not_worked(entry, now) {
+            return vec![PlannedAction::new(ActionKind::Skip, why)];
         }
-        if !entry.is_due(now) {
+        let lookup = match lookup {
+            Some(Ok(lookup)) => lookup,
+            Some(Err(Unsettled::Problem(message))) => {
+                return vec![PlannedAction::new(ActionKind::Park, message.clone())];
+            }
+            Some(Err(Unsettled::Failed(e))) => {
+                return vec![PlannedAction::new(
+                    ActionKind::Park,
+                    format!("the HiBob search failed ({e}); sync would retry"),
+                )];
+            }
+            None => {
+                return vec![PlannedAction::new(
+                    ActionKind::Skip,
+                    "HiBob was not searched for this email",
+                )];
+            }
+        };
+        let steps = plan::assumed_steps(
+            entry,
+            application,
+            lookup,
+            now,
+            self.parts.settings.read_lag,
+        );
+        let mut actions = Vec::new();
+        // A look (for our CV, our comment) is the check the next write mentions.
+        let mut looked = false;
+        for step in &steps {
+            let Some(action) = self.describe(entry, application, step, looked, now) else {
+                looked = true;
+                continue;
+            };
+            looked = false;
+            let parked = action.kind == ActionKind::Park;
+            actions.push(action);
+            // A hire parked before its create goes no further.
+            if parked {
+                break;
+            }
+        }
+        actions
+    }
+
+    /// The action a step is, in words; `None` for a look, which the next action mentions.
+    fn describe(
+        &self,
+        entry: &LedgerEntry,
+        application: &HiredApplication,
+        step: &Step,
+        looked: bool,
+        now: DateTime<Utc>,
+    ) -> Option<PlannedAction> {
+        Some(match step {
+            Step::FindCv { .. } | Step::FindComment { .. } => return None,
+            Step::AdoptEmployee { employee_id } => PlannedAction::new(
+                ActionKind::Adopt,
+                format!(
+                    "HiBob already has employee {employee_id} with the email {}: link it, create nothing",
+                    entry.email
+                ),
+            ),
+            Step::CreateEmployee => self.describe_create(entry, application, now),
+            Step::WaitForReadLag { until, .. } => PlannedAction::new(
+                ActionKind::Wait,
+                format!(
+                    "an earlier write's outcome is unknown; waiting out HiBob's read lag until {}",
+                    until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ),
+            ),
+            Step::UploadCv { employee, file } => {
+                let check = if looked {
+                    " unless its documents already hold it (checked first)"
+                } else {
+                    ""
+                };
+                PlannedAction::new(
+                    ActionKind::UploadCv,
+                    format!(
+                        "{}upload {} as {:?} to the {} folder of {}{check}",
+                        again(entry),
+                        file.filename,
+                        plan::cv_document_name(&entry.application_id, &file.filename),
+                        self.parts.settings.cv_folder.as_str(),
+                        employee_name(employee)
+                    ),
+                )
+            }
+            Step::RecordNoCv if looked => PlannedAction::new(
+                ActionKind::RecordNoCv,
+                format!(
+                    "{}the application has no CV attachment any more: recorded as none unless the employee's documents already hold it (checked first)",
+                    again(entry)
+                ),
+            ),
+            Step::RecordNoCv => PlannedAction::new(
+                ActionKind::RecordNoCv,
+                "the application has no CV attachment",
+            ),
+            Step::PostComment { employee } => {
+                let text = plan::comment_text(&employee.id, employee.origin);
+                let check = if looked {
+                    " unless the application already has it (checked first)"
+                } else {
+                    ""
+                };
+                PlannedAction::new(
+                    ActionKind::Comment,
+                    format!("comment {text:?} on the Pinpoint application{check}"),
+                )
+            }
+            Step::MarkDone { .. } => {
+                PlannedAction::new(ActionKind::MarkDone, "the hire would be done")
+            }
+        })
+    }
+
+    fn describe_create(
+        &self,
+        entry: &LedgerEntry,
+        application: &HiredApplication,
+        now: DateTime<Utc>,
+    ) -> PlannedAction {
+        let again = if entry.employee == StepState::InFlight {
+            "the earlier create's outcome is unknown and search does not show the employee; "
+        } else {
+            "no HiBob employee has this email; "
+        };
+        match new_employee(&self.parts.settings, entry.first_seen_at, application, now) {
+            Ok((new, _)) => PlannedAction::new(
+                ActionKind::Create,
+                format!(
+                    "{again}create {} {} <{}> with {}",
+                    new.first_name,
+                    new.surname,
+                    new.email,
+                    crate::ledger::describe_values(&new.written())
+                ),
+            ),
+            Err(e) => PlannedAction::new(
+                ActionKind::Park,
+                format!("{e}; nothing would be sent to HiBob"),
+            ),
+        }
+    }
+}
+
+/// Why a pass would not work this hire now, in words; `None` when it would.
+fn not_worked(entry: &LedgerEntry, now: DateTime<Utc>) -> Option<String> {
+    let id = &entry.application_id;
+    let reason =
+        |fallback: &'static str| entry.last_error.as_deref().unwrap_or(fallback).to_owned();
+    match entry.status {
+        HireStatus::Done => Some("already done".into()),
+        HireStatus::NeedsAttention => Some(format!(
+            "needs attention: {}; fix it, then `hirebridge retry {id}`",
+            reason("no reason recorded")
+        )),
+        HireStatus::Skipped => Some(format!(
+            "{}; to include it: `hirebridge retry {id}`, or an earlier sync.hired_since",
+            reason("hired before the go-live cutoff")
+        )),
+        HireStatus::Withdrawn => Some(format!("withdrawn: {}", reason("left the Hired stage"))),
+        HireStatus::Pending | HireStatus::Failed if !entry.is_due(now) => {
             let at = entry
                 .next_attempt_at
                 .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
@@ -326,150 +430,25 @@ impl Reconciler {
                 .as_deref()
                 .map(|e| format!(" after: {e}"))
                 .unwrap_or_default();
-            return vec![PlannedAction::new(
-                "skip",
-                format!("not due until {at}{why}"),
-            )];
+            Some(format!("not due until {at}{why}"))
         }
-        let lookup = match lookup {
-            Some(Ok(lookup)) => lookup,
-            Some(Err(message)) => return vec![PlannedAction::new("park", message)],
-            None => {
-                return vec![PlannedAction::new(
-                    "skip",
-                    "HiBob was not searched for this email",
-                )];
-            }
-        };
-        let lag = chrono::Duration::from_std(self.parts.settings.read_lag)
-            .unwrap_or_else(|_| chrono::Duration::seconds(20));
-        let steps = plan::plan_hire(entry, application, &lookup, now, lag);
-        let mut employee = entry.hibob_employee_id.clone().zip(entry.employee_origin);
-        let mut actions: Vec<PlannedAction> = steps
-            .iter()
-            .map(|step| self.describe(entry, application, step, &mut employee, now))
-            .collect();
-        // A hire parked before its create goes no further.
-        if let Some(at) = actions.iter().position(|a| a.kind == "park") {
-            actions.truncate(at + 1);
-        }
-        actions
-    }
-
-    fn describe(
-        &self,
-        entry: &LedgerEntry,
-        application: &HiredApplication,
-        step: &Step,
-        employee: &mut Option<(String, EmployeeOrigin)>,
-        now: DateTime<Utc>,
-    ) -> PlannedAction {
-        let employee_name = |e: &Option<(String, EmployeeOrigin)>| {
-            e.as_ref()
-                .map_or_else(|| "the new employee".to_owned(), |(id, _)| id.clone())
-        };
-        match step {
-            Step::AdoptEmployee { employee_id } => {
-                *employee = Some((employee_id.clone(), EmployeeOrigin::Adopted));
-                PlannedAction::new(
-                    "adopt",
-                    format!(
-                        "HiBob already has employee {employee_id} with the email {}: link it, create nothing",
-                        entry.email
-                    ),
-                )
-            }
-            Step::CreateEmployee => {
-                let again = if entry.employee == StepState::InFlight {
-                    "the earlier create's outcome is unknown and search does not show the employee; "
-                } else {
-                    "no HiBob employee has this email; "
-                };
-                match new_employee(&self.parts.settings, entry.first_seen_at, application, now) {
-                    Ok((new, _)) => PlannedAction::new(
-                        "create",
-                        format!(
-                            "{again}create {} {} <{}> with {}",
-                            new.first_name,
-                            new.surname,
-                            new.email,
-                            crate::ledger::describe_values(&new.written())
-                        ),
-                    ),
-                    Err(e) => {
-                        PlannedAction::new("park", format!("{e}; nothing would be sent to HiBob"))
-                    }
-                }
-            }
-            Step::WaitForReadLag { until } => PlannedAction::new(
-                "wait",
-                format!(
-                    "an earlier write's outcome is unknown; waiting out HiBob's read lag until {}",
-                    until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                ),
-            ),
-            Step::UploadCv { check_existing } => {
-                let file = application
-                    .cv
-                    .as_ref()
-                    .map(|a| {
-                        format!(
-                            "{} as {:?}",
-                            a.filename,
-                            plan::cv_document_name(&entry.application_id, &a.filename)
-                        )
-                    })
-                    .unwrap_or_else(|| "the CV".to_owned());
-                let check = if *check_existing {
-                    " unless its documents already hold it (checked first)"
-                } else {
-                    ""
-                };
-                let again = if entry.cv == CvState::InFlight {
-                    "an earlier upload's outcome is unknown; "
-                } else {
-                    ""
-                };
-                PlannedAction::new(
-                    "upload_cv",
-                    format!(
-                        "{again}upload {file} to the {} folder of {}{check}",
-                        self.parts.settings.cv_folder.as_str(),
-                        employee_name(employee)
-                    ),
-                )
-            }
-            Step::RecordNoCv => {
-                PlannedAction::new("record_no_cv", "the application has no CV attachment")
-            }
-            Step::PostComment { check_existing } => {
-                let text = match employee {
-                    Some((id, origin)) => plan::comment_text(id, *origin),
-                    None => plan::comment_text("<new id>", EmployeeOrigin::Created),
-                };
-                let check = if *check_existing {
-                    " unless the application already has it (checked first)"
-                } else {
-                    ""
-                };
-                PlannedAction::new(
-                    "comment",
-                    format!("comment {text:?} on the Pinpoint application{check}"),
-                )
-            }
-            Step::MarkDone => PlannedAction::new("mark_done", "the hire would be done"),
-        }
+        HireStatus::Pending | HireStatus::Failed => None,
     }
 }
 
-/// The row `observe` would insert for a hire seen for the first time.
-fn new_entry(application: &HiredApplication, now: DateTime<Utc>) -> LedgerEntry {
-    LedgerEntry::new_pending(
-        &application.id,
-        &application.email,
-        &application.first_name,
-        &application.last_name,
-        application.job_title.as_deref(),
-        now,
-    )
+/// Said of an upload whose earlier attempt has an unknown outcome.
+fn again(entry: &LedgerEntry) -> &'static str {
+    if entry.cv == CvState::InFlight {
+        "an earlier upload's outcome is unknown; "
+    } else {
+        ""
+    }
+}
+
+fn employee_name(employee: &Employee) -> String {
+    if employee.id == NEW_EMPLOYEE {
+        "the new employee".to_owned()
+    } else {
+        employee.id.clone()
+    }
 }

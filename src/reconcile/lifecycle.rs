@@ -141,7 +141,7 @@ impl Reconciler {
                     .iter()
                     .find_map(|f| record.rendered.get(*f).cloned())
             });
-        let addresses = super::plan::HireAddresses {
+        let addresses = super::facts::HireAddresses {
             candidate: &entry.email,
             work: work.as_deref(),
         };
@@ -163,7 +163,7 @@ impl Reconciler {
             )?;
             return Ok(Some(Some(employee.id.clone())));
         }
-        let lag = chrono::Duration::from_std(parts.settings.read_lag).unwrap_or_default();
+        let lag = parts.settings.read_lag;
         let within_lag = entry
             .employee_intent_at
             .is_some_and(|at| Utc::now() - at < lag);

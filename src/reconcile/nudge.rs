@@ -3,20 +3,22 @@
 //!
 //! Owns the decision whether a nudge leads to work (the ledger says done, the application is
 //! unknown or not hired, another task holds it). It adds no step logic of its own: the work
-//! is [`apply::HireRun`], planned by [`super::plan`], recorded as a pass with the trigger
-//! `webhook`. A nudge only ever makes things faster; anything it drops, the scheduled poll
+//! is the pass pipeline's observe → facts → execute ([`super::pipeline`]), recorded as a
+//! pass with the trigger `webhook`. A nudge only ever makes things faster; anything it drops, the scheduled poll
 //! still finds.
 
-use std::sync::atomic::AtomicBool;
+use std::collections::HashMap;
 
 use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use super::apply::HireOutcome;
+use super::gate::WritesAllowed;
+use super::policy::{About, Verdict};
 use super::proof;
 use super::{Parts, PassSummary};
-use crate::http::{ApiError, EndpointCounts, EndpointKey};
-use crate::ledger::{HireStatus, LedgerError, PassId};
+use crate::http::{EndpointCounts, EndpointKey};
+use crate::ledger::{HireStatus, LedgerError, ParkKind, PassId};
 use crate::pinpoint::{HiredApplication, UnusableRecord};
 
 /// The trigger recorded for the passes nudges start, so `history` tells them apart.
@@ -124,41 +126,77 @@ impl Nudger {
         {
             return Ok(NudgeOutcome::Settled);
         }
-        // No write before the API contract is known to hold; the pass checks it.
-        match parts.writes_allowed(Utc::now())? {
-            super::WritesAllowed::Yes => {}
-            super::WritesAllowed::CheckDue => {
+        if let Some(outcome) = self.writes_stopped(application_id)? {
+            return Ok(outcome);
+        }
+        let record = match self.read_proven(application_id).await? {
+            Ok(record) => record,
+            Err(outcome) => return Ok(outcome),
+        };
+        let pass = parts.ledger().begin_pass(TRIGGER, Utc::now())?;
+        let mut summary = PassSummary::default();
+        let outcome = self
+            .work(pass, application_id, record, &mut summary, shutdown)
+            .await?;
+        parts.ledger().finish_pass(
+            pass,
+            Utc::now(),
+            outcome.as_str(),
+            &serde_json::to_string(&summary).unwrap_or_default(),
+        )?;
+        Ok(outcome)
+    }
+
+    /// No write before the API contract is known to hold; the pass checks it.
+    fn writes_stopped(&self, application_id: &str) -> Result<Option<NudgeOutcome>, LedgerError> {
+        Ok(match self.parts.writes_allowed(Utc::now())? {
+            WritesAllowed::Yes => None,
+            WritesAllowed::CheckDue => {
                 tracing::info!(
                     application = application_id,
                     "a webhook nudge waits for the API contract check; a pass is asked for"
                 );
-                return Ok(NudgeOutcome::Unproven);
+                Some(NudgeOutcome::Unproven)
             }
-            super::WritesAllowed::Stopped(why) => {
+            WritesAllowed::Stopped(why) => {
                 tracing::warn!(
                     application = application_id,
                     "a webhook nudge writes nothing: {why}"
                 );
-                return Ok(NudgeOutcome::WritesStopped);
+                Some(NudgeOutcome::WritesStopped)
             }
-        }
+        })
+    }
+
+    /// Reads the application and keeps it only when Pinpoint's answer proves it is hired
+    /// now, whatever the event said: a stage-changed event fires for every move, and a hired
+    /// event may be stale. `Err`: why the nudge ends here.
+    async fn read_proven(
+        &self,
+        application_id: &str,
+    ) -> Result<Result<Result<HiredApplication, UnusableRecord>, NudgeOutcome>, LedgerError> {
+        let parts = &self.parts;
         let one = match parts.pinpoint.application_with_stage(application_id).await {
             Ok(one) => one,
-            Err(e @ ApiError::NotFound { .. }) => {
-                tracing::warn!(application = application_id, error = %e, "a webhook named an application Pinpoint does not show; dropped");
-                return Ok(NudgeOutcome::NotFound);
-            }
-            Err(e @ (ApiError::Unauthorized { .. } | ApiError::Halted { .. })) => {
-                tracing::error!(application = application_id, error = %e, "cannot read the application a webhook named");
-                return Ok(NudgeOutcome::Refused);
-            }
             Err(e) => {
-                tracing::warn!(application = application_id, error = %e, "cannot read the application a webhook named; the scheduled poll will pick it up");
-                return Ok(NudgeOutcome::Failed);
+                let (outcome, what) = match Verdict::of(&e, About::Hire) {
+                    Verdict::Park(ParkKind::NotFound) => (
+                        NudgeOutcome::NotFound,
+                        "a webhook named an application Pinpoint does not show; dropped",
+                    ),
+                    Verdict::Stop { .. } => (
+                        NudgeOutcome::Refused,
+                        "cannot read the application a webhook named",
+                    ),
+                    _ => (
+                        NudgeOutcome::Failed,
+                        "cannot read the application a webhook named; the scheduled poll will pick it up",
+                    ),
+                };
+                tracing::warn!(application = application_id, error = %e, "{what}");
+                return Ok(Err(outcome));
             }
         };
-        // Only an application proven hired now may lead to a write, whatever the event said:
-        // a stage-changed event fires for every move, and a hired event may be stale.
         let verdict = match &one.record {
             Ok(application) => proof::single_read(
                 application,
@@ -177,14 +215,14 @@ impl Nudger {
                     application = application_id,
                     "a webhook named an application that is not hired now ({why}); dropped"
                 );
-                return Ok(NudgeOutcome::NotHired);
+                return Ok(Err(NudgeOutcome::NotHired));
             }
             proof::Verdict::Unproven => {
                 tracing::info!(
                     application = application_id,
                     "a webhook named an application whose stage is not known to be hired; nothing written, the next listing decides"
                 );
-                return Ok(NudgeOutcome::Unproven);
+                return Ok(Err(NudgeOutcome::Unproven));
             }
         }
         if let Ok(application) = &one.record
@@ -195,23 +233,12 @@ impl Nudger {
                 answered = %application.id,
                 "Pinpoint answered with another application's id; dropped"
             );
-            return Ok(NudgeOutcome::Failed);
+            return Ok(Err(NudgeOutcome::Failed));
         }
-
-        let pass = parts.ledger().begin_pass(TRIGGER, Utc::now())?;
-        let mut summary = PassSummary::default();
-        let outcome = self
-            .work(pass, application_id, one.record, &mut summary, shutdown)
-            .await?;
-        parts.ledger().finish_pass(
-            pass,
-            Utc::now(),
-            outcome.as_str(),
-            &serde_json::to_string(&summary).unwrap_or_default(),
-        )?;
-        Ok(outcome)
+        Ok(Ok(one.record))
     }
 
+    /// The pass's own stages for one application: observe, gather facts, execute.
     async fn work(
         &self,
         pass: PassId,
@@ -238,60 +265,36 @@ impl Nudger {
                 return Ok(NudgeOutcome::Unusable);
             }
         };
-        crate::crashpoint::hit("ledger.observe.before");
-        let (entries, new) = parts.ledger().observe(
-            pass,
-            now,
-            &[super::observed(&application, &parts.cutoff(now)?)],
-        )?;
-        crate::crashpoint::hit("ledger.observe.after");
-        summary.new = new;
+        let applications = std::slice::from_ref(&application);
+        let entries = parts.observe(pass, now, applications, summary)?;
         let due: Vec<_> = entries.into_iter().filter(|e| e.is_due(now)).collect();
         if due.is_empty() {
             return Ok(NudgeOutcome::Settled);
         }
-        let by_id: std::collections::HashMap<&str, &HiredApplication> =
-            [(application.id.as_str(), &application)]
-                .into_iter()
-                .collect();
-        let mut lookups = match parts
-            .lookup_employees(pass, &due, &by_id, &mut None, summary)
-            .await?
-        {
+        let by_id: HashMap<&str, &HiredApplication> =
+            [(application.id.as_str(), &application)].into();
+        let facts = parts.gather_lookups(&due, &by_id, &mut None).await?;
+        let lookups = match parts.record_facts(pass, &due, facts, summary)? {
             Ok(lookups) => lookups,
             Err(_) => return Ok(NudgeOutcome::Refused),
         };
-        let Some(entry) = due.into_iter().next() else {
-            return Ok(NudgeOutcome::Settled);
-        };
-        // No lookup means the search failed or found duplicates; that is already recorded.
-        let Some(lookup) = lookups.remove(&entry.application_id) else {
+        // No lookup means the search failed or a person must choose; that is recorded.
+        if !lookups.contains_key(&application.id) {
             return Ok(if summary.parked > 0 {
                 NudgeOutcome::Parked
             } else {
                 NudgeOutcome::Waiting
             });
-        };
-        let halted = AtomicBool::new(false);
-        let run = parts.hire_run(pass, shutdown, &halted);
-        Ok(match run.run(entry, &application, lookup).await? {
-            HireOutcome::Done => {
-                summary.completed = 1;
-                NudgeOutcome::Done
-            }
-            HireOutcome::Waiting => {
-                summary.retrying = 1;
-                NudgeOutcome::Waiting
-            }
-            HireOutcome::Parked => {
-                summary.parked = 1;
-                NudgeOutcome::Parked
-            }
-            HireOutcome::StopPass(_) => {
-                summary.parked = 1;
-                NudgeOutcome::Refused
-            }
-            HireOutcome::Interrupted => NudgeOutcome::Interrupted,
+        }
+        let (finished, _) = parts
+            .execute(pass, due, &by_id, &lookups, summary, shutdown, &|_| {})
+            .await?;
+        Ok(match finished.first().map(|f| &f.outcome) {
+            Some(HireOutcome::Done) => NudgeOutcome::Done,
+            Some(HireOutcome::Parked) => NudgeOutcome::Parked,
+            Some(HireOutcome::StopPass(_)) => NudgeOutcome::Refused,
+            Some(HireOutcome::Interrupted) => NudgeOutcome::Interrupted,
+            Some(HireOutcome::Waiting) | None => NudgeOutcome::Waiting,
         })
     }
 }

@@ -1,26 +1,25 @@
-//! Planning: a hire's ledger row + what the remote systems said → the steps to take next.
+//! The next-step decision: a hire's ledger row + what this pass learned about it → the one
+//! thing to do next.
 //!
-//! Pure: no I/O, no clock (the caller passes `now`). The same function drives `sync` and the
-//! dry-run `plan`, so what an operator previews is what a pass does.
+//! Pure: no I/O, no clock (the caller passes `now`). The executor ([`super::apply`]) applies
+//! the step, gets the hire back from the ledger and asks again, so every choice is made here
+//! and only here. The dry run asks the same question while assuming each step succeeds
+//! ([`assumed_steps`]), so what an operator previews is what a pass does.
 
 use chrono::{DateTime, Utc};
 
-use crate::config::OnFormerEmployee;
-use crate::ledger::{CvState, EmployeeOrigin, HireStatus, LedgerEntry, StepState};
-use crate::pinpoint::HiredApplication;
+use super::facts::Lookup;
+use crate::ledger::{CvState, EmployeeOrigin, HireStatus, LedgerEntry, StepKind, StepState};
+use crate::pinpoint::{Attachment, HiredApplication};
 
-/// What the batched HiBob search said about this hire's email.
+/// The hire's HiBob employee, once it has one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Lookup {
-    /// The employee step is already done; no search was needed.
-    NotNeeded,
-    Found {
-        employee_id: String,
-    },
-    NotFound,
+pub struct Employee {
+    pub id: String,
+    pub origin: EmployeeOrigin,
 }
 
-/// One thing to do for a hire, in order.
+/// The one thing to do next for a hire. Each step carries what applying it needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     /// HiBob already has an employee with this email: link it, create nothing.
@@ -28,27 +27,39 @@ pub enum Step {
         employee_id: String,
     },
     CreateEmployee,
-    /// An earlier write's outcome is unknown and HiBob may not show it yet (read lag):
-    /// doing anything before `until` risks a duplicate.
+    /// An earlier write of `step` has an unknown outcome and HiBob may not show it yet (read
+    /// lag): doing anything before `until` risks a duplicate.
     WaitForReadLag {
+        step: StepKind,
         until: DateTime<Utc>,
     },
-    /// Upload the CV; first look for one already uploaded when we cannot rule that out.
+    /// Look among the employee's documents for our CV (its name carries the application id):
+    /// the employee may hold it already (adopted, restored ledger, an upload whose outcome is
+    /// unknown). Found: recorded. Not found: [`Learned::no_cv_of_ours`].
+    FindCv {
+        employee: Employee,
+    },
     UploadCv {
-        check_existing: bool,
+        employee: Employee,
+        file: Attachment,
     },
     /// The application has no CV attachment: recorded as "no CV", not a failure.
     RecordNoCv,
-    /// Comment on the Pinpoint application; first look for our comment when a previous
-    /// attempt's outcome is unknown.
-    PostComment {
-        check_existing: bool,
+    /// Look among the application's comments for ours (it names the employee). Found:
+    /// recorded. Not found: [`Learned::no_comment_of_ours`].
+    FindComment {
+        employee: Employee,
     },
-    MarkDone,
+    PostComment {
+        employee: Employee,
+    },
+    MarkDone {
+        employee: Employee,
+    },
 }
 
 impl Step {
-    /// Whether the step changes anything remotely (the dry run counts these).
+    /// Whether the step changes anything remotely.
     pub fn is_remote_write(&self) -> bool {
         matches!(
             self,
@@ -57,233 +68,151 @@ impl Step {
     }
 }
 
-/// The addresses a hire may be known by in HiBob: the candidate's own (the application's)
-/// and the work address the mapping gives them, when it maps one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HireAddresses<'a> {
-    pub candidate: &'a str,
-    pub work: Option<&'a str>,
+/// What this hire's run has learned so far that its ledger row does not say.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Learned {
+    /// The employee was created in this very run: HiBob and Pinpoint hold nothing of ours for
+    /// the hire yet, so nothing needs looking for. Any other employee (adopted, or done in an
+    /// earlier run: a ledger restored from a backup or a crash image may be older than the
+    /// remote side) may have a CV and a comment the ledger does not know of.
+    pub created_employee: bool,
+    /// The employee's documents were read and hold no CV of ours.
+    pub no_cv_of_ours: bool,
+    /// The application's comments were read and hold none of ours.
+    pub no_comment_of_ours: bool,
 }
 
-impl HireAddresses<'_> {
-    /// Whether this HiBob person is the hire: their login address is the work address or the
-    /// candidate's, or their private address is the candidate's. Compared as HiBob compares
-    /// (case-insensitively), after NFC normalisation.
-    pub fn matches(&self, person: &crate::hibob::FoundEmployee) -> bool {
-        use crate::identity::same_address;
-        let login =
-            |address: &str| !person.email.is_empty() && same_address(&person.email, address);
-        login(self.candidate)
-            || self.work.is_some_and(login)
-            || person
-                .private_email
-                .as_deref()
-                .is_some_and(|private| same_address(private, self.candidate))
+/// The next step for `entry`, or `None` when there is nothing to do now (done, parked, not
+/// due, or no search answer for a hire that still needs its employee).
+pub fn next_step(
+    entry: &LedgerEntry,
+    application: &HiredApplication,
+    lookup: &Lookup,
+    learned: Learned,
+    now: DateTime<Utc>,
+    read_lag: chrono::Duration,
+) -> Option<Step> {
+    if !entry.is_due(now) || entry.status == HireStatus::Done {
+        return None;
     }
-
-    /// Whether `person` matched by the work address alone while HiBob keeps a private address
-    /// for them that is not the candidate's: someone else under the same work address.
-    pub fn namesake(&self, person: &crate::hibob::FoundEmployee) -> bool {
-        use crate::identity::same_address;
-        let by_candidate = same_address(&person.email, self.candidate)
-            || person
-                .private_email
-                .as_deref()
-                .is_some_and(|p| same_address(p, self.candidate));
-        !by_candidate
-            && person
-                .private_email
-                .as_deref()
-                .is_some_and(|p| !p.trim().is_empty())
-    }
-
-    /// The addresses in words, for a message.
-    pub fn describe(&self) -> String {
-        match self.work {
-            Some(work) if !crate::identity::same_address(work, self.candidate) => {
-                format!("{work} (work) or {} (the candidate's)", self.candidate)
-            }
-            _ => self.candidate.to_owned(),
-        }
-    }
-}
-
-/// What HiBob's people say about one hire (see [`HireAddresses::matches`]). More than one
-/// match is returned as is, for a person to resolve: never a guess.
-pub fn lookup_for(
-    addresses: &HireAddresses<'_>,
-    found: &[crate::hibob::FoundEmployee],
-    today: chrono::NaiveDate,
-    on_former: OnFormerEmployee,
-) -> Result<Lookup, LookupProblem> {
-    let mut same: Vec<&crate::hibob::FoundEmployee> =
-        found.iter().filter(|f| addresses.matches(f)).collect();
-    same.sort_by(|a, b| a.id.cmp(&b.id));
-    same.dedup_by(|a, b| a.id == b.id);
-    match same.as_slice() {
-        [] => Ok(Lookup::NotFound),
-        // Found only by a work address made from a name, while HiBob keeps another private
-        // address for that person: a namesake, maybe. Never adopted on a guess.
-        [one] if addresses.namesake(one) => Err(LookupProblem::WorkAddressOfAnother {
-            employee_id: one.id.clone(),
-            login: one.email.clone(),
-            private: one.private_email.clone().unwrap_or_default(),
-        }),
-        [one] if on_former == OnFormerEmployee::Attention && one.is_former(today) => {
-            Err(LookupProblem::FormerEmployee {
-                employee_id: one.id.clone(),
-                terminated: one.termination_date.clone(),
-            })
-        }
-        [one] => Ok(Lookup::Found {
-            employee_id: one.id.clone(),
-        }),
-        _ => Err(LookupProblem::Duplicates(
-            same.iter()
-                .map(|f| {
-                    if f.email.is_empty() {
-                        f.id.clone()
-                    } else {
-                        format!("{} <{}>", f.id, f.email)
+    let waits_until =
+        |intent: Option<DateTime<Utc>>| intent.map(|t| t + read_lag).filter(|u| *u > now);
+    let employee = match entry.employee {
+        StepState::Pending | StepState::InFlight => {
+            return match lookup {
+                Lookup::Found { employee_id } => Some(Step::AdoptEmployee {
+                    employee_id: employee_id.clone(),
+                }),
+                Lookup::NotFound => match waits_until(entry.employee_intent_at) {
+                    Some(until) if entry.employee == StepState::InFlight => {
+                        Some(Step::WaitForReadLag {
+                            step: StepKind::Employee,
+                            until,
+                        })
                     }
-                })
-                .collect(),
-        )),
-    }
-}
-
-/// Why a search answer cannot be acted on without a person.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LookupProblem {
-    /// Several employees hold the email: which one is the hire is a person's call.
-    Duplicates(Vec<String>),
-    /// The one employee holding the email is a former employee: adopting would mark the hire
-    /// done on a terminated record, creating would fail (emails are unique). A rehire is HR's
-    /// decision, made in HiBob.
-    FormerEmployee {
-        employee_id: String,
-        terminated: Option<String>,
-    },
-    /// The one person under the mapped work address keeps another private address: maybe a
-    /// namesake, whose address the mapping reproduced.
-    WorkAddressOfAnother {
-        employee_id: String,
-        login: String,
-        private: String,
-    },
-}
-
-impl LookupProblem {
-    /// What the operator reads, ending with what to do.
-    pub fn message(&self, email: &str, application_id: &str) -> String {
-        match self {
-            LookupProblem::Duplicates(ids) => format!(
-                "HiBob has {} people who may be this hire (by the address {email}, as login or private email): {}; hirebridge does not guess: merge or correct them in HiBob, then run `hirebridge retry {application_id}`",
-                ids.len(),
-                ids.join(", "),
-            ),
-            LookupProblem::WorkAddressOfAnother {
-                employee_id,
-                login,
-                private,
-            } => format!(
-                "HiBob's {login} (employee {employee_id}) has the private address {private}, not this candidate's ({email}): maybe a namesake under the same work address; if it is this hire, set their private address in HiBob, else give the hire another work address; then run `hirebridge retry {application_id}`"
-            ),
-            LookupProblem::FormerEmployee {
-                employee_id,
-                terminated,
-            } => format!(
-                "HiBob holds a former employee with the email {email} (employee {employee_id}{}): a rehire; rehire them in HiBob (or give the new hire another address), then run `hirebridge retry {application_id}` (or set hibob.on_former_employee = \"adopt\")",
-                terminated
-                    .as_deref()
-                    .map(|d| format!(", terminated {d}"))
-                    .unwrap_or_default(),
-            ),
+                    _ => Some(Step::CreateEmployee),
+                },
+                // The caller did not search: never guess that the employee is missing.
+                Lookup::NotNeeded => None,
+            };
+        }
+        StepState::Done => Employee {
+            id: entry.hibob_employee_id.clone()?,
+            origin: entry.employee_origin?,
+        },
+    };
+    let looked_for_cv = learned.created_employee || learned.no_cv_of_ours;
+    match entry.cv {
+        CvState::Uploaded | CvState::None => {}
+        CvState::InFlight => {
+            if let Some(until) = waits_until(entry.cv_intent_at) {
+                return Some(Step::WaitForReadLag {
+                    step: StepKind::Cv,
+                    until,
+                });
+            }
+            if !looked_for_cv {
+                return Some(Step::FindCv { employee });
+            }
+            return Some(match &application.cv {
+                Some(file) => Step::UploadCv {
+                    employee,
+                    file: file.clone(),
+                },
+                // Gone from Pinpoint since the upload that did not land.
+                None => Step::RecordNoCv,
+            });
+        }
+        CvState::Pending => {
+            return Some(match &application.cv {
+                None => Step::RecordNoCv,
+                Some(_) if !looked_for_cv => Step::FindCv { employee },
+                Some(file) => Step::UploadCv {
+                    employee,
+                    file: file.clone(),
+                },
+            });
         }
     }
+    // A duplicate comment notifies the whole hiring team: look first unless the employee is
+    // brand new.
+    let looked_for_comment = learned.created_employee || learned.no_comment_of_ours;
+    match entry.comment {
+        StepState::Done => Some(Step::MarkDone { employee }),
+        StepState::Pending | StepState::InFlight if !looked_for_comment => {
+            Some(Step::FindComment { employee })
+        }
+        StepState::Pending | StepState::InFlight => Some(Step::PostComment { employee }),
+    }
 }
 
-/// Whether the batched search must include this hire's email.
-pub fn needs_lookup(entry: &LedgerEntry) -> bool {
-    entry.employee != StepState::Done
-}
+/// The id a dry run gives an employee a create would make.
+pub const NEW_EMPLOYEE: &str = "<new id>";
 
-/// The steps that bring `entry` closer to done, given the current listing record and the
-/// search result. Returns nothing for a hire that is done, parked or not due.
-pub fn plan_hire(
+/// The steps a run would take if every step succeeded and every look found nothing: the
+/// dry run's preview, from the same decision. Ends at a wait, done, or when nothing is due.
+pub fn assumed_steps(
     entry: &LedgerEntry,
     application: &HiredApplication,
     lookup: &Lookup,
     now: DateTime<Utc>,
     read_lag: chrono::Duration,
 ) -> Vec<Step> {
-    if !entry.is_due(now) || entry.status == HireStatus::Done {
-        return Vec::new();
-    }
+    let mut entry = entry.clone();
+    let mut learned = Learned::default();
     let mut steps = Vec::new();
-    // Whether this very run creates the employee: only then is it certain that HiBob and
-    // Pinpoint hold nothing of ours for the hire yet. An employee done in an earlier run may
-    // have a CV and a comment the ledger does not know of (a ledger restored from a backup
-    // or a crash image, a disk that lost writes it had acknowledged): look before writing.
-    let created_now = match entry.employee {
-        StepState::Done => false,
-        StepState::Pending | StepState::InFlight => match lookup {
-            Lookup::Found { employee_id } => {
-                steps.push(Step::AdoptEmployee {
-                    employee_id: employee_id.clone(),
-                });
-                false
+    // Every step moves the row forward, so this ends; the bound only guards a mistake.
+    while steps.len() < 12 {
+        let Some(step) = next_step(&entry, application, lookup, learned, now, read_lag) else {
+            break;
+        };
+        match &step {
+            Step::AdoptEmployee { employee_id } => {
+                assume_employee(&mut entry, employee_id, EmployeeOrigin::Adopted)
             }
-            Lookup::NotFound => {
-                if entry.employee == StepState::InFlight
-                    && let Some(until) = entry.employee_intent_at.map(|t| t + read_lag)
-                    && until > now
-                {
-                    return vec![Step::WaitForReadLag { until }];
-                }
-                steps.push(Step::CreateEmployee);
-                true
+            Step::CreateEmployee => {
+                assume_employee(&mut entry, NEW_EMPLOYEE, EmployeeOrigin::Created);
+                learned.created_employee = true;
             }
-            // The caller did not search: never guess that the employee is missing.
-            Lookup::NotNeeded => return Vec::new(),
-        },
-    };
-
-    match entry.cv {
-        CvState::Uploaded | CvState::None => {}
-        CvState::InFlight => {
-            if let Some(until) = entry.cv_intent_at.map(|t| t + read_lag)
-                && until > now
-            {
-                steps.push(Step::WaitForReadLag { until });
-                return steps;
+            Step::FindCv { .. } => learned.no_cv_of_ours = true,
+            Step::UploadCv { .. } => entry.cv = CvState::Uploaded,
+            Step::RecordNoCv => entry.cv = CvState::None,
+            Step::FindComment { .. } => learned.no_comment_of_ours = true,
+            Step::PostComment { .. } => entry.comment = StepState::Done,
+            Step::WaitForReadLag { .. } | Step::MarkDone { .. } => {
+                steps.push(step);
+                break;
             }
-            steps.push(Step::UploadCv {
-                check_existing: true,
-            });
         }
-        CvState::Pending => match application.cv {
-            None => steps.push(Step::RecordNoCv),
-            Some(_) => steps.push(Step::UploadCv {
-                // An employee created a moment ago has no documents; any other might.
-                check_existing: !created_now,
-            }),
-        },
+        steps.push(step);
     }
-
-    match entry.comment {
-        StepState::Done => {}
-        // An adopted employee may be our own work from before a lost ledger: look first,
-        // because a duplicate comment notifies the whole hiring team.
-        StepState::Pending => steps.push(Step::PostComment {
-            check_existing: !created_now,
-        }),
-        StepState::InFlight => steps.push(Step::PostComment {
-            check_existing: true,
-        }),
-    }
-    steps.push(Step::MarkDone);
     steps
+}
+
+fn assume_employee(entry: &mut LedgerEntry, id: &str, origin: EmployeeOrigin) {
+    entry.employee = StepState::Done;
+    entry.hibob_employee_id = Some(id.to_owned());
+    entry.employee_origin = Some(origin);
 }
 
 /// The CV's name in HiBob: deterministic per application, so a repeat after a crash can be
@@ -337,7 +266,6 @@ pub fn backoff(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pinpoint::Attachment;
     use chrono::TimeZone;
 
     fn now() -> DateTime<Utc> {
@@ -348,75 +276,16 @@ mod tests {
         chrono::Duration::seconds(20)
     }
 
-    fn person(id: &str, login: &str, private: Option<&str>) -> crate::hibob::FoundEmployee {
-        crate::hibob::FoundEmployee {
-            id: id.into(),
-            email: login.into(),
-            lifecycle_status: Some("employed".into()),
-            termination_date: None,
-            private_email: private.map(str::to_owned),
-        }
-    }
-
-    #[test]
-    fn a_hire_is_found_by_either_address_and_several_matches_are_never_a_guess() {
-        let today = now().date_naive();
-        let mode = OnFormerEmployee::Attention;
-        let ada = HireAddresses {
-            candidate: "Ada@Example.com",
-            work: Some("ada.lovelace@corp.example"),
-        };
-        // Entered by HR under her work address, with her own address kept as private.
-        let hr = [person("1", "ADA.LOVELACE@corp.example", None)];
-        assert_eq!(
-            lookup_for(&ada, &hr, today, mode),
-            Ok(Lookup::Found {
-                employee_id: "1".into()
-            })
-        );
-        let private = [person(
-            "2",
-            "a.l@elsewhere.example",
-            Some("ada@example.com"),
-        )];
-        assert_eq!(
-            lookup_for(&ada, &private, today, mode),
-            Ok(Lookup::Found {
-                employee_id: "2".into()
-            })
-        );
-        // NFC: a decomposed "ë" is the same address as a composed one.
-        let zoe = HireAddresses {
-            candidate: "zo\u{eb}@example.com",
-            work: None,
-        };
-        assert!(zoe.matches(&person("3", "zoe\u{308}@example.com", None)));
-        // The same person twice in one answer (login search and everyone) is one match.
-        let twice = [hr[0].clone(), hr[0].clone()];
-        assert!(matches!(
-            lookup_for(&ada, &twice, today, mode),
-            Ok(Lookup::Found { .. })
-        ));
-        // Two different people: a person decides, both named.
-        let two = [hr[0].clone(), private[0].clone()];
-        match lookup_for(&ada, &two, today, mode) {
-            Err(LookupProblem::Duplicates(ids)) => {
-                assert_eq!(ids.len(), 2);
-                assert!(ids[0].contains("ADA.LOVELACE@corp.example"), "{ids:?}");
-            }
-            other => panic!("{other:?}"),
-        }
-        // Somebody else's private address is no match for the work address.
-        let other = [person(
-            "4",
-            "someone@corp.example",
-            Some("ada.lovelace@corp.example"),
-        )];
-        assert_eq!(lookup_for(&ada, &other, today, mode), Ok(Lookup::NotFound));
-    }
-
     fn entry() -> LedgerEntry {
         LedgerEntry::new_pending("1", "ada@example.com", "Ada", "Lovelace", None, now())
+    }
+
+    fn cv() -> Attachment {
+        Attachment {
+            context: "pdf_cv".into(),
+            filename: "ada.pdf".into(),
+            url: "https://files/ada.pdf".into(),
+        }
     }
 
     fn application(with_cv: bool) -> HiredApplication {
@@ -427,11 +296,7 @@ mod tests {
             email: "ada@example.com".into(),
             phone: None,
             job_title: None,
-            cv: with_cv.then(|| Attachment {
-                context: "pdf_cv".into(),
-                filename: "ada.pdf".into(),
-                url: "https://files/ada.pdf".into(),
-            }),
+            cv: with_cv.then(cv),
             updated_at: None,
             stage_id: Some("1539024".into()),
             hired_at: None,
@@ -442,28 +307,45 @@ mod tests {
     }
 
     fn plan(e: &LedgerEntry, with_cv: bool, lookup: Lookup) -> Vec<Step> {
-        plan_hire(e, &application(with_cv), &lookup, now(), lag())
+        assumed_steps(e, &application(with_cv), &lookup, now(), lag())
+    }
+
+    fn employee(id: &str, origin: EmployeeOrigin) -> Employee {
+        Employee {
+            id: id.into(),
+            origin,
+        }
+    }
+
+    fn done_employee(e: &mut LedgerEntry) -> Employee {
+        e.employee = StepState::Done;
+        e.employee_origin = Some(EmployeeOrigin::Created);
+        e.hibob_employee_id = Some("42".into());
+        employee("42", EmployeeOrigin::Created)
     }
 
     #[test]
-    fn a_new_hire_without_an_employee_is_created_then_gets_cv_and_comment() {
+    fn a_new_hire_without_an_employee_is_created_then_gets_cv_and_comment_without_looking() {
+        let new = employee(NEW_EMPLOYEE, EmployeeOrigin::Created);
         assert_eq!(
             plan(&entry(), true, Lookup::NotFound),
             [
                 Step::CreateEmployee,
                 Step::UploadCv {
-                    check_existing: false
+                    employee: new.clone(),
+                    file: cv()
                 },
                 Step::PostComment {
-                    check_existing: false
+                    employee: new.clone()
                 },
-                Step::MarkDone
+                Step::MarkDone { employee: new }
             ]
         );
     }
 
     #[test]
     fn an_existing_employee_is_adopted_and_its_documents_and_comments_checked() {
+        let found = employee("42", EmployeeOrigin::Adopted);
         assert_eq!(
             plan(
                 &entry(),
@@ -476,15 +358,61 @@ mod tests {
                 Step::AdoptEmployee {
                     employee_id: "42".into()
                 },
+                Step::FindCv {
+                    employee: found.clone()
+                },
                 Step::UploadCv {
-                    check_existing: true
+                    employee: found.clone(),
+                    file: cv()
+                },
+                Step::FindComment {
+                    employee: found.clone()
                 },
                 Step::PostComment {
-                    check_existing: true
+                    employee: found.clone()
                 },
-                Step::MarkDone
+                Step::MarkDone { employee: found }
             ]
         );
+    }
+
+    #[test]
+    fn what_a_look_found_is_not_looked_for_again_and_what_it_missed_is_written() {
+        let mut row = entry();
+        let found = done_employee(&mut row);
+        let app = application(true);
+        let step = |row: &LedgerEntry, learned| {
+            next_step(row, &app, &Lookup::NotNeeded, learned, now(), lag())
+        };
+        assert_eq!(
+            step(&row, Learned::default()),
+            Some(Step::FindCv {
+                employee: found.clone()
+            })
+        );
+        let looked = Learned {
+            no_cv_of_ours: true,
+            ..Learned::default()
+        };
+        assert_eq!(
+            step(&row, looked),
+            Some(Step::UploadCv {
+                employee: found.clone(),
+                file: cv()
+            })
+        );
+        // Found by the look: the ledger says uploaded, and the comment is next.
+        row.cv = CvState::Uploaded;
+        assert_eq!(
+            step(&row, looked),
+            Some(Step::FindComment {
+                employee: found.clone()
+            })
+        );
+        row.comment = StepState::Done;
+        assert_eq!(step(&row, looked), Some(Step::MarkDone { employee: found }));
+        row.status = HireStatus::Done;
+        assert_eq!(step(&row, looked), None);
     }
 
     #[test]
@@ -501,6 +429,7 @@ mod tests {
         assert_eq!(
             plan(&e, true, Lookup::NotFound),
             [Step::WaitForReadLag {
+                step: StepKind::Employee,
                 until: now() + chrono::Duration::seconds(15)
             }]
         );
@@ -530,29 +459,42 @@ mod tests {
     #[test]
     fn in_flight_cv_and_comment_are_checked_before_repeating() {
         let mut e = entry();
-        e.employee = StepState::Done;
-        e.employee_origin = Some(EmployeeOrigin::Created);
-        e.hibob_employee_id = Some("42".into());
+        let employee = done_employee(&mut e);
         e.cv = CvState::InFlight;
         e.cv_intent_at = Some(now() - chrono::Duration::minutes(5));
         e.comment = StepState::InFlight;
+        let steps = plan(&e, true, Lookup::NotNeeded);
         assert_eq!(
-            plan(&e, true, Lookup::NotNeeded),
+            steps,
             [
+                Step::FindCv {
+                    employee: employee.clone()
+                },
                 Step::UploadCv {
-                    check_existing: true
+                    employee: employee.clone(),
+                    file: cv()
+                },
+                Step::FindComment {
+                    employee: employee.clone()
                 },
                 Step::PostComment {
-                    check_existing: true
+                    employee: employee.clone()
                 },
-                Step::MarkDone
+                Step::MarkDone { employee }
             ]
         );
         e.cv_intent_at = Some(now());
-        assert!(matches!(
+        assert_eq!(
             plan(&e, true, Lookup::NotNeeded)[0],
-            Step::WaitForReadLag { .. }
-        ));
+            Step::WaitForReadLag {
+                step: StepKind::Cv,
+                until: now() + lag()
+            }
+        );
+        // The attachment went from Pinpoint since the upload that did not land: looked for,
+        // then recorded as none.
+        e.cv_intent_at = Some(now() - chrono::Duration::minutes(5));
+        assert_eq!(plan(&e, false, Lookup::NotNeeded)[1], Step::RecordNoCv);
     }
 
     #[test]
@@ -560,21 +502,15 @@ mod tests {
         // The ledger may be older than HiBob and Pinpoint (a restored backup, a crash image):
         // only an employee this run creates is known to have nothing of ours yet.
         let mut e = entry();
-        e.employee = StepState::Done;
-        e.employee_origin = Some(EmployeeOrigin::Created);
-        e.hibob_employee_id = Some("42".into());
+        let employee = done_employee(&mut e);
+        let steps = plan(&e, true, Lookup::NotNeeded);
         assert_eq!(
-            plan(&e, true, Lookup::NotNeeded),
-            [
-                Step::UploadCv {
-                    check_existing: true
-                },
-                Step::PostComment {
-                    check_existing: true
-                },
-                Step::MarkDone
-            ]
+            steps[0],
+            Step::FindCv {
+                employee: employee.clone()
+            }
         );
+        assert_eq!(steps[2], Step::FindComment { employee });
     }
 
     #[test]

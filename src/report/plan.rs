@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use crate::reconcile::dry_run::DryRun;
+use crate::reconcile::dry_run::{ActionKind, DryRun};
 
 pub fn render_json(plan: &DryRun, out: &mut dyn Write) -> std::io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, plan)?;
@@ -14,7 +14,7 @@ pub fn render_json(plan: &DryRun, out: &mut dyn Write) -> std::io::Result<()> {
 /// withdrawn) are counted, not listed, unless `all`.
 pub fn render_text(plan: &DryRun, all: bool, out: &mut dyn Write) -> std::io::Result<()> {
     let only_skip = |h: &crate::reconcile::dry_run::PlannedHire| {
-        h.actions.len() == 1 && h.actions[0].kind == "skip"
+        h.actions.len() == 1 && h.actions[0].kind == ActionKind::Skip
     };
     let mut hidden = 0;
     let mut left_out = 0;
@@ -27,7 +27,7 @@ pub fn render_text(plan: &DryRun, all: bool, out: &mut dyn Write) -> std::io::Re
             left_out += 1;
             continue;
         }
-        let kinds: Vec<&str> = hire.actions.iter().map(|a| a.kind).collect();
+        let kinds: Vec<&str> = hire.actions.iter().map(|a| a.kind.as_str()).collect();
         writeln!(
             out,
             "{} <{}> [{}]: {}",
@@ -53,15 +53,15 @@ pub fn render_text(plan: &DryRun, all: bool, out: &mut dyn Write) -> std::io::Re
         out,
         "plan: {} hired listed; would create {}, adopt {}, upload {} CV(s), record {} without CV, post {} comment(s), finish {}; {} waiting, {} skipped, {} to park",
         plan.listed,
-        plan.count("create"),
-        plan.count("adopt"),
-        plan.count("upload_cv"),
-        plan.count("record_no_cv"),
-        plan.count("comment"),
-        plan.count("mark_done"),
-        plan.count("wait"),
-        plan.count("skip"),
-        plan.count("park"),
+        plan.count(ActionKind::Create),
+        plan.count(ActionKind::Adopt),
+        plan.count(ActionKind::UploadCv),
+        plan.count(ActionKind::RecordNoCv),
+        plan.count(ActionKind::Comment),
+        plan.count(ActionKind::MarkDone),
+        plan.count(ActionKind::Wait),
+        plan.count(ActionKind::Skip),
+        plan.count(ActionKind::Park),
     )?;
     if let Some(why) = &plan.incomplete {
         writeln!(out, "plan INCOMPLETE: {why}")?;

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::config::{Schedule, next_tick};
 use crate::ledger::{HireStatus, LedgerEntry, PassRecord};
+use crate::reconcile::PassOutcome;
 
 /// How healthy the ledger looks, worst first. Each maps to a documented exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -246,13 +247,13 @@ pub fn build(input: StatusInput<'_>) -> StatusView {
             &mut health,
         ),
         Some(pass) => {
-            match pass.outcome.as_deref() {
-                Some("unauthorized") => flag(
+            match pass.outcome.as_deref().and_then(PassOutcome::parse) {
+                Some(PassOutcome::Unauthorized) => flag(
                     Health::NeedsAttention,
                     "the last pass was stopped because a credential or permission was refused; `hirebridge check` says which".into(),
                     &mut health,
                 ),
-                Some("listing_failed") => flag(
+                Some(PassOutcome::ListingFailed) => flag(
                     Health::Retrying,
                     "the last pass could not read Pinpoint's listing; it is retried on the next poll".into(),
                     &mut health,
