@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 
+use super::policy::{About, Verdict};
 use super::{PassSummary, Reconciler, Stop};
-use crate::http::ApiError;
 use crate::ledger::{
     DriftState, EmployeeOrigin, HireStatus, LedgerEntry, LedgerError, MappedRecord, PassId,
     describe_values,
@@ -149,52 +149,68 @@ impl Reconciler {
                 }
             };
             let record = records.get(id);
-            let now = Utc::now();
-            match decide(record, &rendered, mapping, entry.employee_origin) {
-                DriftAction::None => {}
-                DriftAction::Baseline { keep_written } => {
-                    let written = record
-                        .and_then(|r| r.written.clone())
-                        .filter(|_| keep_written);
-                    let why = if record.is_some() {
-                        "the mapping changed in the config; Pinpoint's values recorded anew"
-                    } else {
-                        "Pinpoint's mapped values recorded for drift"
-                    };
-                    self.ledger().record_mapped_baseline(
-                        id,
-                        pass,
-                        now,
-                        &mapping.fingerprint(),
-                        &rendered,
-                        written.as_ref(),
-                        &format!("{why}: {}", describe_values(&rendered)),
-                    )?;
-                }
-                DriftAction::Resolve => self.ledger().record_drift_resolved(id, pass, now)?,
-                DriftAction::Detect { state, fields } => {
-                    let record = record.expect("drift needs a record");
-                    let detail = drift_detail(record, &rendered, &fields, state, mapping);
-                    tracing::info!(application = id, fields = %fields.join(","), drift = state.as_str(), "mapped values changed in Pinpoint");
-                    self.ledger()
-                        .record_drift_detected(id, pass, now, state, &fields, &rendered, &detail)?;
-                    summary.drifted += 1;
-                    if state == DriftState::Pending {
-                        let mut record = record.clone();
-                        record.drift = Some(DriftState::Pending);
-                        record.drift_values = Some(rendered.clone());
-                        if let Some(stop) = self.update(pass, entry, &record).await? {
-                            return Ok(Some(stop));
-                        }
-                    }
-                }
-                DriftAction::Update => {
-                    let record = record.expect("an update needs a record");
-                    if let Some(stop) = self.update(pass, entry, record).await? {
-                        return Ok(Some(stop));
-                    }
+            let action = decide(record, &rendered, mapping, entry.employee_origin);
+            if let Some(stop) = self
+                .act(pass, entry, record, &rendered, action, summary)
+                .await?
+            {
+                return Ok(Some(stop));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Applies one hire's drift action.
+    async fn act(
+        &self,
+        pass: PassId,
+        entry: &LedgerEntry,
+        record: Option<&MappedRecord>,
+        rendered: &Values,
+        action: DriftAction,
+        summary: &mut PassSummary,
+    ) -> Result<Option<Stop>, LedgerError> {
+        let id = entry.application_id.as_str();
+        let mapping = &self.parts.settings.mapping;
+        let now = Utc::now();
+        match (action, record) {
+            (DriftAction::None, _) => {}
+            (DriftAction::Baseline { keep_written }, _) => {
+                let written = record
+                    .and_then(|r| r.written.clone())
+                    .filter(|_| keep_written);
+                let why = if record.is_some() {
+                    "the mapping changed in the config; Pinpoint's values recorded anew"
+                } else {
+                    "Pinpoint's mapped values recorded for drift"
+                };
+                self.ledger().record_mapped_baseline(
+                    id,
+                    pass,
+                    now,
+                    &mapping.fingerprint(),
+                    rendered,
+                    written.as_ref(),
+                    &format!("{why}: {}", describe_values(rendered)),
+                )?;
+            }
+            (DriftAction::Resolve, _) => self.ledger().record_drift_resolved(id, pass, now)?,
+            (DriftAction::Detect { state, fields }, Some(record)) => {
+                let detail = drift_detail(record, rendered, &fields, state, mapping);
+                tracing::info!(application = id, fields = %fields.join(","), drift = state.as_str(), "mapped values changed in Pinpoint");
+                self.ledger()
+                    .record_drift_detected(id, pass, now, state, &fields, rendered, &detail)?;
+                summary.drifted += 1;
+                if state == DriftState::Pending {
+                    let mut record = record.clone();
+                    record.drift = Some(DriftState::Pending);
+                    record.drift_values = Some(rendered.clone());
+                    return self.update(pass, entry, &record).await;
                 }
             }
+            (DriftAction::Update, Some(record)) => return self.update(pass, entry, record).await,
+            // `decide` detects and updates only what has a record.
+            (DriftAction::Detect { .. } | DriftAction::Update, None) => {}
         }
         Ok(None)
     }
@@ -211,10 +227,8 @@ impl Reconciler {
         else {
             return Ok(None);
         };
-        let written = record.written.clone().unwrap_or_default();
-        let mapping = &self.parts.settings.mapping;
         let now = Utc::now();
-        let values = update_values(record, target, mapping, now);
+        let values = update_values(record, target, &self.parts.settings.mapping, now);
         if values.is_empty() {
             // Only fields that no longer render: reported, nothing to send.
             self.ledger().record_drift_outcome(
@@ -231,94 +245,118 @@ impl Reconciler {
         let current = match self.parts.hibob.employee_values(employee_id, &fields).await {
             Ok(Some(current)) => current,
             Ok(None) => {
-                return self.update_failed(
-                    pass,
-                    record,
-                    id,
-                    &ApiError::Retryable {
-                        api: crate::http::Api::Hibob,
-                        endpoint: "POST /people/search",
-                        after: None,
-                        reason: format!("search does not show employee {employee_id} yet"),
-                    },
+                let message = format!(
+                    "HiBob POST /people/search: search does not show employee {employee_id} yet; will retry"
                 );
+                let verdict = Verdict::Retry {
+                    after: None,
+                    outcome_unknown: false,
+                };
+                return self.update_failed(pass, record, id, &message, verdict);
             }
-            Err(e) => return self.update_failed(pass, record, id, &e),
+            Err(e) => {
+                let verdict = Verdict::of(&e, About::Hire);
+                return self.update_failed(pass, record, id, &e.to_string(), verdict);
+            }
         };
-        let holds = |wanted: &BTreeMap<String, String>| {
-            fields
+        let change = Change {
+            employee_id,
+            values: &values,
+            target,
+            new_written: &record
+                .written
                 .iter()
-                .all(|f| current.get(f).cloned().flatten() == wanted.get(f).cloned())
+                .flatten()
+                .chain(&values)
+                .map(|(f, v)| (f.clone(), v.clone()))
+                .collect(),
         };
-        let mut new_written = written.clone();
-        new_written.extend(values.clone());
-        if holds(&values) {
-            // Our earlier update landed (or someone made the same change): nothing to send.
-            let outcome = if record.drift == Some(DriftState::InFlight) {
-                "found"
-            } else {
-                "updated"
-            };
-            self.ledger().record_drift_updated(
-                id,
-                pass,
-                now,
-                outcome,
-                target,
-                &new_written,
-                &format!("HiBob holds {}", describe_values(&values)),
-            )?;
-            return Ok(None);
+        self.follow_hibob(pass, id, record, &current, change).await
+    }
+
+    /// Acts on what HiBob holds now: done if it holds the new values, a person's call if
+    /// someone edited a field there, else the update is sent.
+    async fn follow_hibob(
+        &self,
+        pass: PassId,
+        id: &str,
+        record: &MappedRecord,
+        current: &BTreeMap<String, Option<String>>,
+        change: Change<'_>,
+    ) -> Result<Option<Stop>, LedgerError> {
+        let now = Utc::now();
+        let written = record.written.clone().unwrap_or_default();
+        let fields: Vec<String> = change.values.keys().cloned().collect();
+        match compare(&fields, current, &written, change.values) {
+            InHibob::Target => {
+                // Our earlier update landed (or someone made the same change).
+                let outcome = if record.drift == Some(DriftState::InFlight) {
+                    "found"
+                } else {
+                    "updated"
+                };
+                let detail = format!("HiBob holds {}", describe_values(change.values));
+                self.ledger().record_drift_updated(
+                    id,
+                    pass,
+                    now,
+                    outcome,
+                    change.target,
+                    change.new_written,
+                    &detail,
+                )?;
+                Ok(None)
+            }
+            InHibob::Edited(edited) => {
+                let detail = format!(
+                    "edited in HiBob, not updated: {}; decide in HiBob which value is right",
+                    edited.join("; ")
+                );
+                tracing::warn!(application = id, "{detail}");
+                self.ledger().record_drift_outcome(
+                    id,
+                    pass,
+                    now,
+                    DriftState::EditedInHibob,
+                    "edited",
+                    &detail,
+                )?;
+                Ok(None)
+            }
+            // HiBob still holds what we wrote. After an unknown outcome, HiBob may not show
+            // a landed update yet: wait out its read lag before sending again.
+            InHibob::Written
+                if record.drift == Some(DriftState::InFlight)
+                    && record
+                        .drift_intent_at
+                        .is_some_and(|at| now < at + self.parts.settings.read_lag) =>
+            {
+                Ok(None)
+            }
+            InHibob::Written => self.send_update(pass, id, record, current, change).await,
         }
-        // A field already at its new value is no edit (an earlier update applied part of its
-        // calls before the rest failed): only what holds neither value is someone's edit.
-        let edited: Vec<String> = fields
-            .iter()
-            .filter(|f| {
-                let now_in_hibob = current.get(*f).cloned().flatten();
-                now_in_hibob != written.get(*f).cloned() && now_in_hibob != values.get(*f).cloned()
-            })
-            .map(|f| {
-                format!(
-                    "{f}: hirebridge wrote {:?}, HiBob now has {:?}, Pinpoint now says {:?}",
-                    written.get(f).map_or("", String::as_str),
-                    current.get(f).cloned().flatten().unwrap_or_default(),
-                    values.get(f).map_or("", String::as_str)
-                )
-            })
-            .collect();
-        if !edited.is_empty() {
-            let detail = format!(
-                "edited in HiBob, not updated: {}; decide in HiBob which value is right",
-                edited.join("; ")
-            );
-            tracing::warn!(application = id, "{detail}");
-            self.ledger().record_drift_outcome(
-                id,
-                pass,
-                now,
-                DriftState::EditedInHibob,
-                "edited",
-                &detail,
-            )?;
-            return Ok(None);
-        }
-        // HiBob still holds what we wrote. After an unknown outcome, HiBob may not show a
-        // landed update yet: wait out its read lag before sending again.
-        if record.drift == Some(DriftState::InFlight)
-            && let Some(at) = record.drift_intent_at
-            && now < at + self.parts.settings.read_lag
-        {
-            return Ok(None);
-        }
+    }
+
+    /// Records the intent, sends what HiBob does not hold yet, records the outcome.
+    async fn send_update(
+        &self,
+        pass: PassId,
+        id: &str,
+        record: &MappedRecord,
+        current: &BTreeMap<String, Option<String>>,
+        change: Change<'_>,
+    ) -> Result<Option<Stop>, LedgerError> {
+        let Change {
+            employee_id,
+            values,
+            target,
+            new_written,
+        } = change;
         self.ledger().record_drift_intent(
             id,
             pass,
-            now,
-            &format!(
-                "update employee {employee_id}: {}",
-                describe_values(&values)
-            ),
+            Utc::now(),
+            &format!("update employee {employee_id}: {}", describe_values(values)),
         )?;
         let remaining: Values = values
             .iter()
@@ -339,65 +377,115 @@ impl Reconciler {
                     Utc::now(),
                     "updated",
                     target,
-                    &new_written,
-                    &format!("updated {}", describe_values(&values)),
+                    new_written,
+                    &format!("updated {}", describe_values(values)),
                 )?;
                 Ok(None)
             }
             Err(e) => {
                 let mut record = record.clone();
                 record.drift = Some(DriftState::InFlight);
-                self.update_failed(pass, &record, id, &e)
+                let verdict = Verdict::of(&e, About::Hire);
+                self.update_failed(pass, &record, id, &e.to_string(), verdict)
             }
         }
     }
 
-    /// Records a failed read or update. Transient: retried next pass (an update whose outcome
-    /// is unknown stays in flight, to be read back); refused: a person decides.
+    /// Records a failed read or update, as the policy says. Transient: retried next pass (an
+    /// update whose outcome is unknown stays in flight, to be read back); refused: a person
+    /// decides.
     fn update_failed(
         &self,
         pass: PassId,
         record: &MappedRecord,
         id: &str,
-        error: &ApiError,
+        message: &str,
+        verdict: Verdict,
     ) -> Result<Option<Stop>, LedgerError> {
         let now = Utc::now();
-        let message = error.to_string();
-        match error {
-            ApiError::Unauthorized { .. } | ApiError::Halted { .. } => {
+        let (state, detail) = match verdict {
+            Verdict::Stop { .. } => {
                 tracing::error!(application = id, error = %message, "credentials refused; stopping the pass");
-                Ok(Some(Stop::Unauthorized(message)))
+                return Ok(Some(Stop::Unauthorized(message.to_owned())));
             }
-            ApiError::Invalid { .. } | ApiError::NotFound { .. } => {
-                self.ledger().record_drift_outcome(
-                    id,
-                    pass,
-                    now,
-                    DriftState::Failed,
-                    "failed",
-                    &format!("HiBob refused the update: {message}; correct the value in Pinpoint or update HiBob by hand"),
-                )?;
-                Ok(None)
-            }
-            ApiError::Retryable { .. } | ApiError::Ambiguous { .. } => {
-                let state = match (error, record.drift) {
-                    (ApiError::Ambiguous { .. }, _) | (_, Some(DriftState::InFlight)) => {
-                        DriftState::InFlight
-                    }
-                    _ => DriftState::Pending,
-                };
+            Verdict::Park(_) => (
+                DriftState::Failed,
+                format!(
+                    "HiBob refused the update: {message}; correct the value in Pinpoint or update HiBob by hand"
+                ),
+            ),
+            Verdict::Retry {
+                outcome_unknown, ..
+            } => {
                 tracing::warn!(application = id, error = %message, "update will be retried");
-                self.ledger().record_drift_outcome(
-                    id,
-                    pass,
-                    now,
-                    state,
-                    "failed",
-                    &format!("{message} (tried again next pass)"),
-                )?;
-                Ok(None)
+                let state = if outcome_unknown || record.drift == Some(DriftState::InFlight) {
+                    DriftState::InFlight
+                } else {
+                    DriftState::Pending
+                };
+                (state, format!("{message} (tried again next pass)"))
             }
-        }
+        };
+        self.ledger()
+            .record_drift_outcome(id, pass, now, state, "failed", &detail)?;
+        Ok(None)
+    }
+}
+
+/// An update to send: to whom, which values, and what the ledger then records.
+struct Change<'a> {
+    employee_id: &'a str,
+    values: &'a Values,
+    target: &'a Values,
+    new_written: &'a Values,
+}
+
+/// What HiBob holds of the fields an update would change.
+#[derive(Debug, PartialEq, Eq)]
+enum InHibob {
+    /// The new values already.
+    Target,
+    /// Someone changed these fields there since hirebridge wrote them (each in words).
+    Edited(Vec<String>),
+    /// What hirebridge wrote (or, field by field, either that or the new value: an earlier
+    /// update may have applied part of its calls before the rest failed).
+    Written,
+}
+
+/// Pure: HiBob's `current` values against what was `written` and the new `values`.
+fn compare(
+    fields: &[String],
+    current: &BTreeMap<String, Option<String>>,
+    written: &Values,
+    values: &Values,
+) -> InHibob {
+    let now_in_hibob = |f: &String| current.get(f).cloned().flatten();
+    if fields
+        .iter()
+        .all(|f| now_in_hibob(f) == values.get(f).cloned())
+    {
+        return InHibob::Target;
+    }
+    // A field already at its new value is no edit: only what holds neither value is.
+    let edited: Vec<String> = fields
+        .iter()
+        .filter(|f| {
+            let held = now_in_hibob(f);
+            held != written.get(*f).cloned() && held != values.get(*f).cloned()
+        })
+        .map(|f| {
+            format!(
+                "{f}: hirebridge wrote {:?}, HiBob now has {:?}, Pinpoint now says {:?}",
+                written.get(f).map_or("", String::as_str),
+                now_in_hibob(f).unwrap_or_default(),
+                values.get(f).map_or("", String::as_str)
+            )
+        })
+        .collect();
+    if edited.is_empty() {
+        InHibob::Written
+    } else {
+        InHibob::Edited(edited)
     }
 }
 

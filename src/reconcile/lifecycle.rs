@@ -9,11 +9,11 @@
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
+use super::policy::{self, About};
 use super::proof::{self, Verdict};
 use super::{PassSummary, Reconciler, Stop};
-use crate::http::ApiError;
 use crate::ledger::{
-    EmployeeOrigin, HireStatus, Ledger, LedgerEntry, LedgerError, PassId, StepState,
+    EmployeeOrigin, HireStatus, Ledger, LedgerEntry, LedgerError, ParkKind, PassId, StepState,
 };
 
 /// At most this many unlisted hires are read per pass.
@@ -54,36 +54,9 @@ impl Reconciler {
             let Some(_claim) = parts.claims.try_claim(&entry.application_id) else {
                 continue;
             };
-            let gone = match parts
-                .pinpoint
-                .application_with_stage(&entry.application_id)
-                .await
-            {
-                Err(ApiError::NotFound { .. }) => {
-                    Still::Gone("Pinpoint no longer shows the application".into())
-                }
-                Err(e @ (ApiError::Unauthorized { .. } | ApiError::Halted { .. })) => {
-                    return Ok(Some(Stop::Unauthorized(e.to_string())));
-                }
-                Err(e) => {
-                    tracing::debug!(application = %entry.application_id, error = %e, "could not read an unlisted hire; next pass");
-                    Still::Unknown
-                }
-                Ok(one) => match &one.record {
-                    Ok(application) => {
-                        match proof::single_read(application, one.stage_group.as_deref(), &stages)
-                        {
-                            Verdict::Hired(_) => Still::Hired,
-                            Verdict::NotHired(why) => Still::Gone(why),
-                            Verdict::Unproven => Still::Gone(
-                                "no longer in the hired-stage listing, and its stage is not a known hired stage".into(),
-                            ),
-                        }
-                    }
-                    Err(_) => Still::Gone(
-                        "no longer in the hired-stage listing (and its record is unusable)".into(),
-                    ),
-                },
+            let gone = match self.still_hired(&entry, &stages).await {
+                Ok(still) => still,
+                Err(stop) => return Ok(Some(stop)),
             };
             let Still::Gone(why) = gone else { continue };
             if entry.status == HireStatus::Done {
@@ -116,6 +89,48 @@ impl Reconciler {
             }
         }
         Ok(None)
+    }
+
+    /// Whether an unlisted hire is still hired, from one read of its application.
+    async fn still_hired(
+        &self,
+        entry: &LedgerEntry,
+        stages: &proof::HiredStages,
+    ) -> Result<Still, Stop> {
+        let read = self
+            .parts
+            .pinpoint
+            .application_with_stage(&entry.application_id)
+            .await;
+        let one = match read {
+            Ok(one) => one,
+            Err(e) => {
+                return match policy::Verdict::of(&e, About::Hire) {
+                    policy::Verdict::Park(ParkKind::NotFound) => Ok(Still::Gone(
+                        "Pinpoint no longer shows the application".into(),
+                    )),
+                    policy::Verdict::Stop { .. } => Err(Stop::Unauthorized(e.to_string())),
+                    _ => {
+                        tracing::debug!(application = %entry.application_id, error = %e, "could not read an unlisted hire; next pass");
+                        Ok(Still::Unknown)
+                    }
+                };
+            }
+        };
+        Ok(match &one.record {
+            Ok(application) => {
+                match proof::single_read(application, one.stage_group.as_deref(), stages) {
+                    Verdict::Hired(_) => Still::Hired,
+                    Verdict::NotHired(why) => Still::Gone(why),
+                    Verdict::Unproven => Still::Gone(
+                        "no longer in the hired-stage listing, and its stage is not a known hired stage".into(),
+                    ),
+                }
+            }
+            Err(_) => Still::Gone(
+                "no longer in the hired-stage listing (and its record is unusable)".into(),
+            ),
+        })
     }
 
     /// The employee a withdrawn hire has, once known: an in-flight create is first resolved by

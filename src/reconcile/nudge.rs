@@ -135,9 +135,7 @@ impl Nudger {
         };
         let pass = parts.ledger().begin_pass(TRIGGER, Utc::now())?;
         let mut summary = PassSummary::default();
-        let outcome = self
-            .work(pass, application_id, record, &mut summary, shutdown)
-            .await?;
+        let outcome = self.work(pass, record, &mut summary, shutdown).await?;
         parts.ledger().finish_pass(
             pass,
             Utc::now(),
@@ -235,14 +233,17 @@ impl Nudger {
             );
             return Ok(Err(NudgeOutcome::Failed));
         }
-        Ok(Ok(one.record))
+        // An unusable record is parked under the id the webhook named, whatever it lacks.
+        Ok(Ok(one.record.map_err(|mut bad| {
+            bad.id.get_or_insert_with(|| application_id.to_owned());
+            bad
+        })))
     }
 
     /// The pass's own stages for one application: observe, gather facts, execute.
     async fn work(
         &self,
         pass: PassId,
-        application_id: &str,
         record: Result<HiredApplication, UnusableRecord>,
         summary: &mut PassSummary,
         shutdown: &CancellationToken,
@@ -253,15 +254,7 @@ impl Nudger {
         let application = match record {
             Ok(application) => application,
             Err(bad) => {
-                tracing::warn!(application = application_id, problem = %bad.problem, "unusable application");
-                parts.ledger().observe_unusable(
-                    pass,
-                    now,
-                    application_id,
-                    bad.email.as_deref(),
-                    &bad.problem,
-                )?;
-                summary.unusable = 1;
+                parts.record_unusable(pass, now, std::slice::from_ref(&bad), summary)?;
                 return Ok(NudgeOutcome::Unusable);
             }
         };

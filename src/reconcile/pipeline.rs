@@ -230,7 +230,7 @@ impl Parts {
     }
 
     /// Parks the listed records that cannot be used (no email, …).
-    fn record_unusable(
+    pub(super) fn record_unusable(
         &self,
         pass: PassId,
         now: DateTime<Utc>,

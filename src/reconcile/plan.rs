@@ -121,38 +121,8 @@ pub fn next_step(
             origin: entry.employee_origin?,
         },
     };
-    let looked_for_cv = learned.created_employee || learned.no_cv_of_ours;
-    match entry.cv {
-        CvState::Uploaded | CvState::None => {}
-        CvState::InFlight => {
-            if let Some(until) = waits_until(entry.cv_intent_at) {
-                return Some(Step::WaitForReadLag {
-                    step: StepKind::Cv,
-                    until,
-                });
-            }
-            if !looked_for_cv {
-                return Some(Step::FindCv { employee });
-            }
-            return Some(match &application.cv {
-                Some(file) => Step::UploadCv {
-                    employee,
-                    file: file.clone(),
-                },
-                // Gone from Pinpoint since the upload that did not land.
-                None => Step::RecordNoCv,
-            });
-        }
-        CvState::Pending => {
-            return Some(match &application.cv {
-                None => Step::RecordNoCv,
-                Some(_) if !looked_for_cv => Step::FindCv { employee },
-                Some(file) => Step::UploadCv {
-                    employee,
-                    file: file.clone(),
-                },
-            });
-        }
+    if let Some(step) = next_cv_step(entry, application, &employee, learned, now, read_lag) {
+        return Some(step);
     }
     // A duplicate comment notifies the whole hiring team: look first unless the employee is
     // brand new.
@@ -163,6 +133,51 @@ pub fn next_step(
             Some(Step::FindComment { employee })
         }
         StepState::Pending | StepState::InFlight => Some(Step::PostComment { employee }),
+    }
+}
+
+/// The CV's next step, or `None` when the CV is settled (uploaded, or none to upload).
+fn next_cv_step(
+    entry: &LedgerEntry,
+    application: &HiredApplication,
+    employee: &Employee,
+    learned: Learned,
+    now: DateTime<Utc>,
+    read_lag: chrono::Duration,
+) -> Option<Step> {
+    let looked = learned.created_employee || learned.no_cv_of_ours;
+    let employee = employee.clone();
+    match entry.cv {
+        CvState::Uploaded | CvState::None => None,
+        CvState::InFlight => {
+            if let Some(until) = entry
+                .cv_intent_at
+                .map(|t| t + read_lag)
+                .filter(|u| *u > now)
+            {
+                return Some(Step::WaitForReadLag {
+                    step: StepKind::Cv,
+                    until,
+                });
+            }
+            Some(match &application.cv {
+                _ if !looked => Step::FindCv { employee },
+                Some(file) => Step::UploadCv {
+                    employee,
+                    file: file.clone(),
+                },
+                // Gone from Pinpoint since the upload that did not land.
+                None => Step::RecordNoCv,
+            })
+        }
+        CvState::Pending => Some(match &application.cv {
+            None => Step::RecordNoCv,
+            Some(_) if !looked => Step::FindCv { employee },
+            Some(file) => Step::UploadCv {
+                employee,
+                file: file.clone(),
+            },
+        }),
     }
 }
 
