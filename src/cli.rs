@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::DEFAULT_CONFIG_PATH;
-use crate::ledger::HireStatus;
+use crate::hire::HireStatus;
 use crate::report::{Format, TimeBound};
 
 #[derive(Debug, Parser)]

@@ -14,7 +14,8 @@ use hirebridge::cli::{
     PlanArgs, ReportArgs, RetryArgs, StatusArgs,
 };
 use hirebridge::config::Config;
-use hirebridge::ledger::{EntryFilter, HireStatus, Ledger};
+use hirebridge::hire::HireStatus;
+use hirebridge::ledger::{EntryFilter, Ledger};
 use hirebridge::reconcile::{PassReport, PassSummary, ProgressHook, Reconciler, Stop};
 use hirebridge::report::status::Health;
 use hirebridge::service::Notifier;
@@ -523,7 +524,7 @@ fn demo(args: &DemoArgs) -> anyhow::Result<Exit> {
     Ok(exit_for_entries(&entries))
 }
 
-fn exit_for_entries(entries: &[hirebridge::ledger::LedgerEntry]) -> Exit {
+fn exit_for_entries(entries: &[hirebridge::hire::LedgerEntry]) -> Exit {
     if entries
         .iter()
         .any(|e| e.status == HireStatus::NeedsAttention)

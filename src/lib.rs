@@ -6,8 +6,11 @@
 //! - [`webhook`] — the optional listener: Pinpoint's webhooks, `/healthz`, `/metrics`; it
 //!   only verifies and enqueues ([`nudge_queue`]), the daemon's workers reconcile.
 //! - [`monitor`] — poll health and the metrics in Prometheus's text format.
-//! - [`reconcile`] — one pass: plan (pure) and apply (effects, each behind a ledger intent).
+//! - [`reconcile`] — the pass pipeline: list → observe → gather facts → decide each hire's
+//!   next step (pure) → apply it (each remote effect behind a ledger intent).
 //! - [`ledger`] — the only place with SQL: per-hire rows and the append-only event log.
+//! - [`hire`] — the shared vocabulary below all of these: a hire's status, its steps' states,
+//!   its row, how a pass ended. No I/O.
 //! - [`pinpoint`], [`hibob`] — thin typed clients; they know nothing of the ledger or each other.
 //! - [`http`] — the one HTTP client: timeouts, user agent, rate limiters, error classes.
 //! - [`mapping`] — `[mapping]`: templates over Pinpoint data → HiBob fields; drift fingerprints.
@@ -27,6 +30,7 @@ pub mod contract;
 pub mod crashpoint;
 pub mod daemon;
 pub mod hibob;
+pub mod hire;
 pub mod http;
 pub mod identity;
 pub mod ledger;

@@ -21,8 +21,8 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::config::{Schedule, next_tick};
+use crate::hire::HireStatus;
 use crate::http::{EndpointCounts, EndpointKey};
-use crate::ledger::HireStatus;
 
 /// The content type of [`Monitor::render_metrics`]'s text.
 pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";

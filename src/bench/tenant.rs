@@ -14,8 +14,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::BenchError;
 use crate::config::{Config, RateLimit};
+use crate::hire::EmployeeOrigin;
 use crate::http::HttpClient;
-use crate::ledger::{EmployeeOrigin, EntryFilter, Ledger, ObservedHire};
+use crate::ledger::{EntryFilter, Ledger, ObservedHire};
 use crate::pinpoint::PinpointClient;
 use crate::reconcile::plan::Employee;
 use crate::reconcile::{PassSummary, Reconciler, Settings, apply, plan, record};

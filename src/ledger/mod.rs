@@ -19,6 +19,10 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 pub use lock::{LedgerLock, lock_path};
 pub use mapped::{DriftState, MappedRecord, describe as describe_values};
 pub use schema::CURRENT_VERSION;
+// The hire's types live in the domain module; they are named here too, where the rows are.
+pub use crate::hire::{
+    CvState, EmployeeOrigin, HireStatus, LedgerEntry, ParkKind, PassId, StepKind, StepState,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
@@ -58,240 +62,6 @@ pub enum LedgerError {
 
 pub type Result<T, E = LedgerError> = std::result::Result<T, E>;
 
-/// Where a hire stands, as `report` shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HireStatus {
-    /// Work remains and nothing has failed (or it is waiting out HiBob's read lag).
-    Pending,
-    Done,
-    /// The last attempt failed transiently; retried at `next_attempt_at`.
-    Failed,
-    /// Parked: a person must act (invalid data, refused credentials).
-    NeedsAttention,
-    /// Hired before the go-live cutoff (`sync.hired_since`): nothing is written for it unless
-    /// the cutoff moves earlier or an operator runs `retry`. Settled.
-    Skipped,
-    /// Left the Hired stage before it was done: nothing more is written for it (an employee
-    /// already made is reported, never deleted). Settled.
-    Withdrawn,
-}
-
-impl HireStatus {
-    pub const ALL: [HireStatus; 6] = [
-        HireStatus::Pending,
-        HireStatus::Done,
-        HireStatus::Failed,
-        HireStatus::NeedsAttention,
-        HireStatus::Skipped,
-        HireStatus::Withdrawn,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HireStatus::Pending => "pending",
-            HireStatus::Done => "done",
-            HireStatus::Failed => "failed",
-            HireStatus::NeedsAttention => "needs_attention",
-            HireStatus::Skipped => "skipped",
-            HireStatus::Withdrawn => "withdrawn",
-        }
-    }
-
-    /// Nothing more will happen to it by itself, and nobody needs to act: `done`, `skipped`,
-    /// `withdrawn`. Settled hires never make `sync` or `status` exit non-zero.
-    pub fn is_settled(self) -> bool {
-        matches!(
-            self,
-            HireStatus::Done | HireStatus::Skipped | HireStatus::Withdrawn
-        )
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|x| x.as_str() == s)
-    }
-}
-
-/// A step with a remote side effect. `InFlight` means an intent was recorded and the
-/// outcome is not known: the remote side must be checked before trying again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StepState {
-    Pending,
-    InFlight,
-    Done,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CvState {
-    Pending,
-    InFlight,
-    Uploaded,
-    /// The application has no CV attachment; nothing to upload.
-    None,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EmployeeOrigin {
-    Created,
-    Adopted,
-}
-
-/// The three steps of a hire, as named in the ledger and its events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StepKind {
-    Employee,
-    Cv,
-    Comment,
-}
-
-impl StepKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StepKind::Employee => "employee",
-            StepKind::Cv => "cv",
-            StepKind::Comment => "comment",
-        }
-    }
-    fn state_column(self) -> &'static str {
-        match self {
-            StepKind::Employee => "employee_state",
-            StepKind::Cv => "cv_state",
-            StepKind::Comment => "comment_state",
-        }
-    }
-    fn intent_column(self) -> &'static str {
-        match self {
-            StepKind::Employee => "employee_intent_at",
-            StepKind::Cv => "cv_intent_at",
-            StepKind::Comment => "comment_intent_at",
-        }
-    }
-}
-
-/// Why a hire was parked: decides what releases it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ParkKind {
-    /// The data was refused; fix it at the source, then `retry`.
-    Invalid,
-    /// Pinpoint's record cannot be used (no email, …); released by itself once it can.
-    Unusable,
-    /// A credential or permission was refused; fix it, then `retry`.
-    Unauthorized,
-    /// The remote record vanished.
-    NotFound,
-}
-
-impl ParkKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            ParkKind::Invalid => "invalid",
-            ParkKind::Unusable => "unusable",
-            ParkKind::Unauthorized => "unauthorized",
-            ParkKind::NotFound => "not_found",
-        }
-    }
-}
-
-/// One hire's row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LedgerEntry {
-    pub application_id: String,
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub job_title: Option<String>,
-    pub status: HireStatus,
-    pub employee: StepState,
-    pub employee_origin: Option<EmployeeOrigin>,
-    pub hibob_employee_id: Option<String>,
-    pub employee_intent_at: Option<DateTime<Utc>>,
-    pub employee_done_at: Option<DateTime<Utc>>,
-    pub cv: CvState,
-    pub cv_document_id: Option<String>,
-    pub cv_document_name: Option<String>,
-    pub cv_intent_at: Option<DateTime<Utc>>,
-    pub cv_done_at: Option<DateTime<Utc>>,
-    pub comment: StepState,
-    pub comment_id: Option<String>,
-    pub comment_intent_at: Option<DateTime<Utc>>,
-    pub comment_done_at: Option<DateTime<Utc>>,
-    pub attempts: u32,
-    /// Consecutive failed attempts; drives the backoff and resets on success.
-    pub failures: u32,
-    pub last_error: Option<String>,
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    pub first_seen_at: DateTime<Utc>,
-    pub last_seen_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub done_at: Option<DateTime<Utc>>,
-    /// When Pinpoint says it was hired (`hired_at`), as last listed.
-    pub hired_at: Option<DateTime<Utc>>,
-    /// A done hire found out of the Hired stage: HR may act in HiBob; hirebridge never deletes.
-    pub unhired_at: Option<DateTime<Utc>>,
-    /// Where a created employee's start date came from: `pinpoint`, or `offset` (Pinpoint had
-    /// none; HR must confirm it). `None` without a create.
-    pub start_date_source: Option<String>,
-}
-
-impl LedgerEntry {
-    /// The row [`Ledger::observe`] inserts for a hire seen for the first time.
-    pub fn new_pending(
-        application_id: &str,
-        email: &str,
-        first_name: &str,
-        last_name: &str,
-        job_title: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Self {
-        LedgerEntry {
-            application_id: application_id.to_owned(),
-            email: email.to_owned(),
-            first_name: first_name.to_owned(),
-            last_name: last_name.to_owned(),
-            job_title: job_title.map(str::to_owned),
-            status: HireStatus::Pending,
-            employee: StepState::Pending,
-            employee_origin: None,
-            hibob_employee_id: None,
-            employee_intent_at: None,
-            employee_done_at: None,
-            cv: CvState::Pending,
-            cv_document_id: None,
-            cv_document_name: None,
-            cv_intent_at: None,
-            cv_done_at: None,
-            comment: StepState::Pending,
-            comment_id: None,
-            comment_intent_at: None,
-            comment_done_at: None,
-            attempts: 0,
-            failures: 0,
-            last_error: None,
-            next_attempt_at: None,
-            first_seen_at: now,
-            last_seen_at: now,
-            updated_at: now,
-            done_at: None,
-            hired_at: None,
-            unhired_at: None,
-            start_date_source: None,
-        }
-    }
-
-    /// Whether the pass should work on this hire now.
-    pub fn is_due(&self, now: DateTime<Utc>) -> bool {
-        match self.status {
-            HireStatus::Done
-            | HireStatus::NeedsAttention
-            | HireStatus::Skipped
-            | HireStatus::Withdrawn => false,
-            HireStatus::Pending | HireStatus::Failed => {
-                self.next_attempt_at.is_none_or(|at| at <= now)
-            }
-        }
-    }
-}
-
 /// One line of the audit trail.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct LedgerEvent {
@@ -324,10 +94,6 @@ pub struct ObservedHire<'a> {
     /// Why it is left out (hired before the cutoff), or `None` when it is included.
     pub before_cutoff: Option<String>,
 }
-
-/// Identifies a pass in the event log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PassId(pub i64);
 
 #[derive(Debug)]
 pub struct Ledger {
@@ -1033,8 +799,8 @@ impl Ledger {
         let sql = format!(
             "UPDATE hires SET {state} = 'in_flight', {intent} = ?2, attempts = attempts + 1,
                 updated_at = ?2 WHERE application_id = ?1",
-            state = step.state_column(),
-            intent = step.intent_column()
+            state = state_column(step),
+            intent = intent_column(step)
         );
         self.transition(
             application_id,
@@ -1528,3 +1294,19 @@ fn insert_event(
 
 #[cfg(test)]
 mod tests;
+
+/// The columns of a step's state and intent time.
+fn state_column(step: StepKind) -> &'static str {
+    match step {
+        StepKind::Employee => "employee_state",
+        StepKind::Cv => "cv_state",
+        StepKind::Comment => "comment_state",
+    }
+}
+fn intent_column(step: StepKind) -> &'static str {
+    match step {
+        StepKind::Employee => "employee_intent_at",
+        StepKind::Cv => "cv_intent_at",
+        StepKind::Comment => "comment_intent_at",
+    }
+}

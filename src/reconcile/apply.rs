@@ -23,8 +23,9 @@ use super::policy::{About, Verdict};
 use super::record;
 use crate::crashpoint;
 use crate::hibob::{CreateOutcome, HibobClient, NewEmployee};
+use crate::hire::{HireStatus, LedgerEntry, ParkKind, PassId, StepKind};
 use crate::http::ApiError;
-use crate::ledger::{HireStatus, Ledger, LedgerEntry, LedgerError, ParkKind, PassId, StepKind};
+use crate::ledger::{Ledger, LedgerError};
 use crate::pinpoint::{Attachment, HiredApplication, PinpointClient};
 
 pub use record::create_intent_detail;

@@ -14,10 +14,8 @@ use chrono::{DateTime, Utc};
 
 use super::policy::{About, Verdict};
 use super::{PassSummary, Reconciler, Stop};
-use crate::ledger::{
-    DriftState, EmployeeOrigin, HireStatus, LedgerEntry, LedgerError, MappedRecord, PassId,
-    describe_values,
-};
+use crate::hire::{EmployeeOrigin, HireStatus, LedgerEntry, PassId};
+use crate::ledger::{DriftState, LedgerError, MappedRecord, describe_values};
 use crate::mapping::{Mapping, OnChange, Values, changed_fields};
 use crate::pinpoint::HiredApplication;
 

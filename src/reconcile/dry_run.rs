@@ -18,7 +18,8 @@ use super::apply::new_employee;
 use super::facts::{Lookup, Unsettled};
 use super::plan::{self, Employee, NEW_EMPLOYEE, Step};
 use crate::hibob::FoundEmployee;
-use crate::ledger::{CvState, HireStatus, LedgerEntry, LedgerError, StepState};
+use crate::hire::{CvState, HireStatus, LedgerEntry, StepState};
+use crate::ledger::LedgerError;
 use crate::pinpoint::{HiredApplication, UnusableRecord};
 
 /// What the next pass would do for one hire.

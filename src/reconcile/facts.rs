@@ -12,8 +12,9 @@ use chrono::Utc;
 use super::Parts;
 use crate::config::OnFormerEmployee;
 use crate::hibob::FoundEmployee;
+use crate::hire::{LedgerEntry, StepState};
 use crate::http::ApiError;
-use crate::ledger::{LedgerEntry, LedgerError, StepState};
+use crate::ledger::LedgerError;
 use crate::pinpoint::HiredApplication;
 
 /// What HiBob's people say about one hire.

@@ -12,9 +12,8 @@ use tokio_util::sync::CancellationToken;
 use super::policy::{self, About};
 use super::proof::{self, Verdict};
 use super::{PassSummary, Reconciler, Stop};
-use crate::ledger::{
-    EmployeeOrigin, HireStatus, Ledger, LedgerEntry, LedgerError, ParkKind, PassId, StepState,
-};
+use crate::hire::{EmployeeOrigin, HireStatus, LedgerEntry, ParkKind, PassId, StepState};
+use crate::ledger::{Ledger, LedgerError};
 
 /// At most this many unlisted hires are read per pass.
 const PER_PASS: usize = 50;

@@ -41,8 +41,10 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, CvFolder, RetryConfig};
 use crate::contract;
 use crate::hibob::HibobClient;
+use crate::hire::PassId;
+pub use crate::hire::PassOutcome;
 use crate::http::{Clock, HttpClient, StatsSnapshot};
-use crate::ledger::{Ledger, LedgerError, PassId};
+use crate::ledger::{Ledger, LedgerError};
 use crate::pinpoint::PinpointClient;
 pub use claims::{HireClaim, HireClaims};
 pub use cutoff::Cutoff;
@@ -50,7 +52,7 @@ pub use facts::Lookup;
 pub use nudge::{NudgeOutcome, Nudger};
 pub use pipeline::observed;
 pub use plan::Step;
-pub use summary::{PassOutcome, PassReport, PassSummary, Stop};
+pub use summary::{PassReport, PassSummary, Stop};
 
 /// What a pass needs from the configuration beyond the clients.
 #[derive(Debug, Clone)]

@@ -17,8 +17,9 @@ use super::gate::WritesAllowed;
 use super::policy::{About, Verdict};
 use super::proof;
 use super::{Parts, PassSummary};
+use crate::hire::{HireStatus, ParkKind, PassId};
 use crate::http::{EndpointCounts, EndpointKey};
-use crate::ledger::{HireStatus, LedgerError, ParkKind, PassId};
+use crate::ledger::LedgerError;
 use crate::pinpoint::{HiredApplication, UnusableRecord};
 
 /// The trigger recorded for the passes nudges start, so `history` tells them apart.

@@ -19,9 +19,8 @@ use super::policy::{About, Verdict};
 use super::{
     Cutoff, HireClaim, Parts, PassReport, PassSummary, Reconciler, Stop, apply, cutoff, proof,
 };
-use crate::ledger::{
-    HireStatus, LedgerEntry, LedgerError, ObservedHire, ParkKind, PassId, StepKind, StepState,
-};
+use crate::hire::{HireStatus, LedgerEntry, ParkKind, PassId, StepKind, StepState};
+use crate::ledger::{LedgerError, ObservedHire};
 use crate::pinpoint::{HiredApplication, ListingError, Page, UnusableRecord};
 
 impl Reconciler {

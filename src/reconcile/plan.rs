@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 
 use super::facts::Lookup;
-use crate::ledger::{CvState, EmployeeOrigin, HireStatus, LedgerEntry, StepKind, StepState};
+use crate::hire::{CvState, EmployeeOrigin, HireStatus, LedgerEntry, StepKind, StepState};
 use crate::pinpoint::{Attachment, HiredApplication};
 
 /// The hire's HiBob employee, once it has one.

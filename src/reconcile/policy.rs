@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
+use crate::hire::ParkKind;
 use crate::http::ApiError;
-use crate::ledger::ParkKind;
 
 /// Whose resource the failed request was about: a 404 for the hire's own record (its
 /// application, its employee) means that record is gone, while a 404 for a shared endpoint

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 
 use super::plan::Employee;
 use crate::hibob::NewEmployee;
-use crate::ledger::{EmployeeOrigin, Ledger, LedgerError, PassId, StepKind};
+use crate::hire::{EmployeeOrigin, PassId, StepKind};
+use crate::ledger::{Ledger, LedgerError};
 use crate::mapping::Values;
 use crate::pinpoint::Attachment;
 

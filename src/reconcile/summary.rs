@@ -2,8 +2,8 @@
 //! adds to ([`PassSummary::count`]), why a pass ended early ([`Stop`]), and the outcome the
 //! `passes` table records ([`PassOutcome`]).
 
+use crate::hire::{HireStatus, PassId, PassOutcome};
 use crate::http::StatsSnapshot;
-use crate::ledger::{HireStatus, PassId};
 
 use super::apply::HireOutcome;
 
@@ -102,37 +102,6 @@ pub enum Stop {
     /// The contract could not be checked (a probe timed out or failed): nothing was
     /// written; the next pass checks again.
     ContractUnchecked(String),
-}
-
-/// How a pass ended, as the `passes` table records it (snake_case; `status` reads it back).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PassOutcome {
-    Completed,
-    Shutdown,
-    Unauthorized,
-    ListingFailed,
-    ContractBroken,
-    ContractUnchecked,
-}
-
-impl PassOutcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PassOutcome::Completed => "completed",
-            PassOutcome::Shutdown => "shutdown",
-            PassOutcome::Unauthorized => "unauthorized",
-            PassOutcome::ListingFailed => "listing_failed",
-            PassOutcome::ContractBroken => "contract_broken",
-            PassOutcome::ContractUnchecked => "contract_unchecked",
-        }
-    }
-
-    /// The outcome a recorded pass names; `None` for a webhook nudge's outcome (see
-    /// [`super::NudgeOutcome`]) or a pass still running.
-    pub fn parse(text: &str) -> Option<Self> {
-        serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
-    }
 }
 
 impl Stop {

@@ -9,7 +9,8 @@ use chrono::SecondsFormat;
 use serde::Serialize;
 
 use super::ReportRow;
-use crate::ledger::{LedgerEntry, LedgerEvent};
+use crate::hire::LedgerEntry;
+use crate::ledger::LedgerEvent;
 
 /// A hire with its events, oldest first. In JSON the hire's report fields sit beside `events`.
 #[derive(Debug, Clone, Serialize)]

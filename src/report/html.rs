@@ -10,7 +10,7 @@ use std::io::Write;
 use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
 
 use super::{CSV_HEADER, Context, ReportRow};
-use crate::ledger::HireStatus;
+use crate::hire::HireStatus;
 
 /// Escapes text for element content and quoted attribute values.
 pub fn escape(text: &str) -> String {

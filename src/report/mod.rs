@@ -18,7 +18,8 @@ use serde::Serialize;
 
 use std::collections::HashMap;
 
-use crate::ledger::{CvState, EmployeeOrigin, HireStatus, LedgerEntry, MappedRecord};
+use crate::hire::{CvState, EmployeeOrigin, HireStatus, LedgerEntry};
+use crate::ledger::MappedRecord;
 use crate::untrusted::{csv_cell, terminal};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

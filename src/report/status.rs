@@ -11,8 +11,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::config::{Schedule, next_tick};
-use crate::ledger::{HireStatus, LedgerEntry, PassRecord};
-use crate::reconcile::PassOutcome;
+use crate::hire::PassOutcome;
+use crate::hire::{HireStatus, LedgerEntry};
+use crate::ledger::PassRecord;
 
 /// How healthy the ledger looks, worst first. Each maps to a documented exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
