@@ -127,6 +127,89 @@ impl ParkKind {
     }
 }
 
+/// The employee step, with what each state knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmployeeStep {
+    Pending,
+    /// A create was sent at `since` and its outcome is unknown: HiBob is searched before
+    /// anything is created again.
+    InFlight {
+        since: DateTime<Utc>,
+    },
+    Done {
+        id: String,
+        origin: EmployeeOrigin,
+        at: DateTime<Utc>,
+    },
+}
+
+impl EmployeeStep {
+    pub fn state(&self) -> StepState {
+        match self {
+            EmployeeStep::Pending => StepState::Pending,
+            EmployeeStep::InFlight { .. } => StepState::InFlight,
+            EmployeeStep::Done { .. } => StepState::Done,
+        }
+    }
+}
+
+/// The CV step, with what each state knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CvStep {
+    Pending,
+    /// An upload was sent at `since` and its outcome is unknown: the employee's documents
+    /// are read before uploading again.
+    InFlight {
+        since: DateTime<Utc>,
+    },
+    /// In HiBob under `name` (uploaded, or found there); the document's id when HiBob gave one.
+    Uploaded {
+        document_id: Option<String>,
+        name: String,
+        at: DateTime<Utc>,
+    },
+    /// The application has no CV attachment; nothing to upload.
+    None {
+        at: DateTime<Utc>,
+    },
+}
+
+impl CvStep {
+    pub fn state(&self) -> CvState {
+        match self {
+            CvStep::Pending => CvState::Pending,
+            CvStep::InFlight { .. } => CvState::InFlight,
+            CvStep::Uploaded { .. } => CvState::Uploaded,
+            CvStep::None { .. } => CvState::None,
+        }
+    }
+}
+
+/// The comment step, with what each state knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommentStep {
+    Pending,
+    /// A comment was sent at `since` and its outcome is unknown: the application's comments
+    /// are read before posting again.
+    InFlight {
+        since: DateTime<Utc>,
+    },
+    Done {
+        id: String,
+        at: DateTime<Utc>,
+    },
+}
+
+impl CommentStep {
+    pub fn state(&self) -> StepState {
+        match self {
+            CommentStep::Pending => StepState::Pending,
+            CommentStep::InFlight { .. } => StepState::InFlight,
+            CommentStep::Done { .. } => StepState::Done,
+        }
+    }
+}
+
 /// One hire's row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerEntry {
@@ -136,20 +219,11 @@ pub struct LedgerEntry {
     pub last_name: String,
     pub job_title: Option<String>,
     pub status: HireStatus,
-    pub employee: StepState,
-    pub employee_origin: Option<EmployeeOrigin>,
-    pub hibob_employee_id: Option<String>,
-    pub employee_intent_at: Option<DateTime<Utc>>,
-    pub employee_done_at: Option<DateTime<Utc>>,
-    pub cv: CvState,
-    pub cv_document_id: Option<String>,
-    pub cv_document_name: Option<String>,
-    pub cv_intent_at: Option<DateTime<Utc>>,
-    pub cv_done_at: Option<DateTime<Utc>>,
-    pub comment: StepState,
-    pub comment_id: Option<String>,
-    pub comment_intent_at: Option<DateTime<Utc>>,
-    pub comment_done_at: Option<DateTime<Utc>>,
+    /// The HiBob employee: each state carries what it needs, so "done without an id" cannot
+    /// be built.
+    pub employee: EmployeeStep,
+    pub cv: CvStep,
+    pub comment: CommentStep,
     pub attempts: u32,
     /// Consecutive failed attempts; drives the backoff and resets on success.
     pub failures: u32,
@@ -185,20 +259,9 @@ impl LedgerEntry {
             last_name: last_name.to_owned(),
             job_title: job_title.map(str::to_owned),
             status: HireStatus::Pending,
-            employee: StepState::Pending,
-            employee_origin: None,
-            hibob_employee_id: None,
-            employee_intent_at: None,
-            employee_done_at: None,
-            cv: CvState::Pending,
-            cv_document_id: None,
-            cv_document_name: None,
-            cv_intent_at: None,
-            cv_done_at: None,
-            comment: StepState::Pending,
-            comment_id: None,
-            comment_intent_at: None,
-            comment_done_at: None,
+            employee: EmployeeStep::Pending,
+            cv: CvStep::Pending,
+            comment: CommentStep::Pending,
             attempts: 0,
             failures: 0,
             last_error: None,
@@ -210,6 +273,46 @@ impl LedgerEntry {
             hired_at: None,
             unhired_at: None,
             start_date_source: None,
+        }
+    }
+
+    /// The HiBob employee's id, once the employee step is done.
+    pub fn hibob_employee_id(&self) -> Option<&str> {
+        match &self.employee {
+            EmployeeStep::Done { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
+    /// Whether hirebridge created the employee or adopted one HiBob had, once done.
+    pub fn employee_origin(&self) -> Option<EmployeeOrigin> {
+        match &self.employee {
+            EmployeeStep::Done { origin, .. } => Some(*origin),
+            _ => None,
+        }
+    }
+
+    /// The CV's document id in HiBob, when uploaded and HiBob gave one.
+    pub fn cv_document_id(&self) -> Option<&str> {
+        match &self.cv {
+            CvStep::Uploaded { document_id, .. } => document_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The CV's name in HiBob, when uploaded.
+    pub fn cv_document_name(&self) -> Option<&str> {
+        match &self.cv {
+            CvStep::Uploaded { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
+    /// The comment's id in Pinpoint, once posted (or found).
+    pub fn comment_id(&self) -> Option<&str> {
+        match &self.comment {
+            CommentStep::Done { id, .. } => Some(id),
+            _ => None,
         }
     }
 

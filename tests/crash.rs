@@ -96,16 +96,13 @@ fn assert_one_of_everything(world: &World, ledger: &Path) {
             HireStatus::Done,
             "application {id}: {entry:?}"
         );
+        assert_eq!(entry.hibob_employee_id(), Some(employee.id.as_str()));
         assert_eq!(
-            entry.hibob_employee_id.as_deref(),
-            Some(employee.id.as_str())
-        );
-        assert_eq!(
-            entry.cv_document_id,
-            cvs.first().map(|d| d.id.clone()),
+            entry.cv_document_id(),
+            cvs.first().map(|d| d.id.as_str()),
             "application {id}"
         );
-        assert_eq!(entry.comment_id.as_deref(), Some(comments[0].id.as_str()));
+        assert_eq!(entry.comment_id(), Some(comments[0].id.as_str()));
 
         let events = ledger.events(id).unwrap();
         let count = |step: &str, outcomes: &[&str]| {
@@ -451,7 +448,7 @@ fn a_crash_at_the_nth_hit_of_a_point_aborts_there_and_not_before() {
     let recorded = world
         .entries()
         .iter()
-        .filter(|e| e.hibob_employee_id.is_some())
+        .filter(|e| e.hibob_employee_id().is_some())
         .count();
     assert!(
         recorded <= 1,

@@ -67,7 +67,7 @@ fn sigterm_during_a_slow_call_finishes_and_records_the_step_then_exits_0() {
     assert!(has_line(stopping, "STOPPING=1"), "{messages:#?}");
     let entry = world.entry("1001");
     assert_eq!(
-        entry.employee,
+        entry.employee.state(),
         StepState::Done,
         "the create's result was recorded"
     );
@@ -125,7 +125,7 @@ fn killed_during_create(fault: Fault) -> World {
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(
-        world.entry("1001").employee,
+        world.entry("1001").employee.state(),
         StepState::InFlight,
         "intent recorded before the call"
     );
@@ -184,7 +184,7 @@ fn killed_after_hibob_committed_the_create_the_employee_is_adopted_not_created_a
     );
     assert_eq!(world.employees_with_email("ada@example.com"), 1);
     let entry = world.entry("1001");
-    assert_eq!(entry.employee_origin, Some(EmployeeOrigin::Adopted));
+    assert_eq!(entry.employee_origin(), Some(EmployeeOrigin::Adopted));
     world.assert_exactly_once();
 }
 
@@ -195,7 +195,7 @@ fn killed_before_hibob_committed_the_create_it_is_created_once_after_the_read_la
     sync_after_the_read_lag(&world);
     assert_eq!(world.employees_with_email("ada@example.com"), 1);
     assert_eq!(
-        world.entry("1001").employee_origin,
+        world.entry("1001").employee_origin(),
         Some(EmployeeOrigin::Created)
     );
     world.assert_exactly_once();

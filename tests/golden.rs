@@ -9,10 +9,10 @@ mod common;
 
 use chrono::{DateTime, TimeZone, Utc};
 use common::golden;
-use hirebridge::ledger::{
-    CvState, DriftState, EmployeeOrigin, HireStatus, LedgerEntry, LedgerEvent, MappedRecord,
-    StepState,
+use hirebridge::hire::{
+    CommentStep, CvStep, EmployeeOrigin, EmployeeStep, HireStatus, LedgerEntry,
 };
+use hirebridge::ledger::{DriftState, LedgerEvent, MappedRecord};
 use hirebridge::report::{self, Context, Format, history};
 
 fn at(day: u32, hour: u32, minute: u32, second: u32) -> DateTime<Utc> {
@@ -26,11 +26,15 @@ fn entry(id: &str, email: &str, first: &str, last: &str) -> LedgerEntry {
 
 fn done(mut e: LedgerEntry, employee: &str, origin: EmployeeOrigin, day: u32) -> LedgerEntry {
     e.status = HireStatus::Done;
-    e.employee = StepState::Done;
-    e.employee_origin = Some(origin);
-    e.hibob_employee_id = Some(employee.into());
-    e.comment = StepState::Done;
-    e.comment_id = Some(format!("5120{}", e.application_id));
+    e.employee = EmployeeStep::Done {
+        id: employee.into(),
+        origin,
+        at: at(day, 9, 0, 1),
+    };
+    e.comment = CommentStep::Done {
+        id: format!("5120{}", e.application_id),
+        at: at(day, 9, 0, 4),
+    };
     e.attempts = 3;
     e.done_at = Some(at(day, 9, 0, 5));
     e.updated_at = at(day, 9, 0, 5);
@@ -46,15 +50,20 @@ fn entries() -> Vec<LedgerEntry> {
         EmployeeOrigin::Created,
         16,
     );
-    ada.cv = CvState::Uploaded;
-    ada.cv_document_id = Some("15587714".into());
+    ada.cv = CvStep::Uploaded {
+        document_id: Some("15587714".into()),
+        name: "CV (Pinpoint application 1001).pdf".into(),
+        at: at(16, 9, 0, 3),
+    };
     let mut grace = done(
         entry("1002", "grace@example.com", "Grace", "Hopper"),
         "3397352260643062622",
         EmployeeOrigin::Adopted,
         24,
     );
-    grace.cv = CvState::None;
+    grace.cv = CvStep::None {
+        at: at(24, 9, 0, 3),
+    };
     let mut jose = entry("1003", "jose.garcia@example.com", "José", "García");
     jose.status = HireStatus::NeedsAttention;
     jose.attempts = 1;

@@ -343,12 +343,12 @@ fn emails_differing_only_in_case_make_one_employee() {
     );
     assert_eq!(world.employees_with_email("ada@example.com"), 1);
     assert_eq!(
-        world.entry("1001").hibob_employee_id,
-        world.entry("1003").hibob_employee_id
+        world.entry("1001").hibob_employee_id(),
+        world.entry("1003").hibob_employee_id()
     );
     assert_eq!(
-        world.entry("1002").hibob_employee_id,
-        world.entry("1004").hibob_employee_id
+        world.entry("1002").hibob_employee_id(),
+        world.entry("1004").hibob_employee_id()
     );
     let writes: Vec<_> = world
         .sim

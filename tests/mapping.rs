@@ -200,7 +200,7 @@ const UPDATE_MODE: &str = "[mapping]\non_change = \"update\"\n[mapping.fields]\n
 fn in_update_mode_a_changed_start_date_goes_through_its_own_route_once() {
     let world = world_with(UPDATE_MODE);
     world.sync().expect(0);
-    let id = world.entry("1001").hibob_employee_id.unwrap();
+    let id = world.entry("1001").hibob_employee_id().unwrap().to_owned();
     world.sim.add_application(moved_start("2031-03-17"));
     world.sim.reset_counters();
 
@@ -289,7 +289,7 @@ fn drift_on_a_list_field_compares_display_values_and_is_not_taken_for_an_edit() 
         },
     );
     world.sync().expect(0);
-    let id = world.entry("1001").hibob_employee_id.unwrap();
+    let id = world.entry("1001").hibob_employee_id().unwrap().to_owned();
     assert_eq!(
         world
             .sim
@@ -323,7 +323,7 @@ fn in_update_mode_a_value_edited_in_hibob_is_not_overwritten() {
         },
     );
     world.sync().expect(0);
-    let id = world.entry("1001").hibob_employee_id.unwrap();
+    let id = world.entry("1001").hibob_employee_id().unwrap().to_owned();
     world
         .sim
         .edit_employee_field(&id, "personal.pronouns", "he/him");
@@ -350,7 +350,7 @@ fn in_update_mode_a_value_edited_in_hibob_is_not_overwritten() {
 fn an_update_whose_outcome_is_unknown_is_read_back_not_repeated() {
     let world = world_with(UPDATE_MODE);
     world.sync().expect(0);
-    let id = world.entry("1001").hibob_employee_id.unwrap();
+    let id = world.entry("1001").hibob_employee_id().unwrap().to_owned();
     world.sim.add_application(moved_start("2031-03-17"));
     world.sim.inject(FaultRule::new(
         Endpoint::SetStartDate,
@@ -540,7 +540,7 @@ fn an_update_half_applied_before_a_failure_is_finished_not_taken_for_an_edit() {
     // date call fails once after the phone landed.
     let world = world_with(UPDATE_MODE);
     world.sync().expect(0);
-    let id = world.entry("1001").hibob_employee_id.unwrap();
+    let id = world.entry("1001").hibob_employee_id().unwrap().to_owned();
     let mut moved = moved_start("2031-03-17");
     moved.phone = Some("+44 20 7946 0999".into());
     world.sim.add_application(moved);

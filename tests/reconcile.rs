@@ -177,8 +177,8 @@ fn an_employee_already_in_hibob_is_adopted_not_duplicated() {
     assert_eq!(world.employees_with_email("ada@example.com"), 1);
     assert_eq!(world.sim.count(Endpoint::CreatePerson), 0);
     let entry = world.entry("1001");
-    assert_eq!(entry.hibob_employee_id.as_deref(), Some(seeded.id.as_str()));
-    assert_eq!(entry.employee_origin, Some(EmployeeOrigin::Adopted));
+    assert_eq!(entry.hibob_employee_id(), Some(seeded.id.as_str()));
+    assert_eq!(entry.employee_origin(), Some(EmployeeOrigin::Adopted));
     // An adopted employee's documents are checked before uploading (and read once by the
     // contract check, which looks at the documents list of someone HiBob shows).
     assert_eq!(world.sim.count(Endpoint::ListDocuments), 2);
@@ -224,8 +224,8 @@ fn two_applications_of_one_person_make_one_employee() {
     world.sync().expect(0);
     assert_eq!(world.employees_with_email("ada@example.com"), 1);
     let (a, b) = (world.entry("1001"), world.entry("1009"));
-    assert_eq!(a.hibob_employee_id, b.hibob_employee_id);
-    assert_eq!(b.employee_origin, Some(EmployeeOrigin::Adopted));
+    assert_eq!(a.hibob_employee_id(), b.hibob_employee_id());
+    assert_eq!(b.employee_origin(), Some(EmployeeOrigin::Adopted));
     assert_eq!(world.sim.comments("1009").len(), 1);
 }
 
@@ -258,7 +258,7 @@ fn an_ambiguous_create_ends_with_one_employee() {
     assert_eq!(world.employees_with_email("ada@example.com"), 1);
     let entry = world.entry("1001");
     assert_eq!(entry.status, HireStatus::Done);
-    assert_eq!(entry.employee_origin, Some(EmployeeOrigin::Adopted));
+    assert_eq!(entry.employee_origin(), Some(EmployeeOrigin::Adopted));
     let creates_for_ada = world
         .sim
         .calls()
@@ -326,7 +326,7 @@ fn after_an_ambiguous_create_hirebridge_waits_out_hibobs_read_lag() {
     assert_eq!(world.entry("1001").status, HireStatus::Done);
     assert_eq!(world.sim.count(Endpoint::CreatePerson), 1);
     assert_eq!(
-        world.entry("1001").employee_origin,
+        world.entry("1001").employee_origin(),
         Some(EmployeeOrigin::Adopted)
     );
 }
@@ -802,7 +802,8 @@ fn a_former_employee_is_neither_adopted_nor_duplicated_until_hr_rehires_them() {
     let entry = world.entry("1001");
     assert_eq!(entry.status, HireStatus::NeedsAttention);
     assert_eq!(
-        entry.hibob_employee_id, None,
+        entry.hibob_employee_id(),
+        None,
         "not marked done on a terminated record"
     );
     let message = entry.last_error.unwrap_or_default();
@@ -821,8 +822,8 @@ fn a_former_employee_is_neither_adopted_nor_duplicated_until_hr_rehires_them() {
     world.sync().expect(0);
     let entry = world.entry("1001");
     assert_eq!(entry.status, HireStatus::Done);
-    assert_eq!(entry.hibob_employee_id.as_deref(), Some(former.id.as_str()));
-    assert_eq!(entry.employee_origin, Some(EmployeeOrigin::Adopted));
+    assert_eq!(entry.hibob_employee_id(), Some(former.id.as_str()));
+    assert_eq!(entry.employee_origin(), Some(EmployeeOrigin::Adopted));
     assert_eq!(world.sim.count(Endpoint::CreatePerson), 0);
     assert_eq!(world.sim.comments("1001").len(), 1);
 }
@@ -837,7 +838,7 @@ fn on_former_employee_adopt_links_the_former_record() {
     world.sync().expect(0);
     let former = world.sim.employee_by_email("ada@example.com").unwrap();
     assert_eq!(
-        world.entry("1001").hibob_employee_id.as_deref(),
+        world.entry("1001").hibob_employee_id(),
         Some(former.id.as_str())
     );
     assert_eq!(world.sim.count(Endpoint::CreatePerson), 0);
@@ -921,13 +922,10 @@ fn people_hr_entered_under_a_work_address_are_adopted_and_the_rest_created_with_
         } else {
             EmployeeOrigin::Created
         };
-        assert_eq!(entry.employee_origin, Some(expected), "{id}");
+        assert_eq!(entry.employee_origin(), Some(expected), "{id}");
         let login = format!("{}.pioneer@corp.example", name.to_lowercase());
         let employee = world.sim.employee_by_email(&login).unwrap();
-        assert_eq!(
-            entry.hibob_employee_id.as_deref(),
-            Some(employee.id.as_str())
-        );
+        assert_eq!(entry.hibob_employee_id(), Some(employee.id.as_str()));
         if i >= 6 {
             assert_eq!(
                 world
@@ -1056,8 +1054,8 @@ fn a_person_known_only_by_their_private_address_is_adopted_and_a_namesake_is_not
     world.sync().expect(3);
     let ada = world.entry("4200");
     assert_eq!(ada.status, HireStatus::Done);
-    assert_eq!(ada.hibob_employee_id.as_deref(), Some(countess.id.as_str()));
-    assert_eq!(ada.employee_origin, Some(EmployeeOrigin::Adopted));
+    assert_eq!(ada.hibob_employee_id(), Some(countess.id.as_str()));
+    assert_eq!(ada.employee_origin(), Some(EmployeeOrigin::Adopted));
     let alan = world.entry("4201");
     assert_eq!(alan.status, HireStatus::NeedsAttention);
     let reason = alan.last_error.unwrap();

@@ -237,10 +237,10 @@ fn normalized(ledger: &Ledger) -> Result<Vec<String>, BenchError> {
     let ids: Vec<&str> = entries.iter().map(|e| e.application_id.as_str()).collect();
     let mapped = ledger.mapped_values(&ids)?;
     for e in &entries {
-        let mut remote: Vec<String> = [&e.hibob_employee_id, &e.cv_document_id, &e.comment_id]
+        let mut remote: Vec<String> = [e.hibob_employee_id(), e.cv_document_id(), e.comment_id()]
             .into_iter()
             .flatten()
-            .cloned()
+            .map(str::to_owned)
             .collect();
         remote.retain(|r| !r.is_empty());
         let blank = |text: &str| {
@@ -256,18 +256,18 @@ fn normalized(ledger: &Ledger) -> Result<Vec<String>, BenchError> {
             e.last_name,
             e.job_title,
             e.status,
-            e.employee,
-            e.employee_origin,
-            (e.cv, &e.cv_document_name, e.comment),
+            e.employee.state(),
+            e.employee_origin(),
+            (e.cv.state(), e.cv_document_name(), e.comment.state()),
             e.attempts,
             e.failures,
             e.last_error,
             e.next_attempt_at.is_some(),
             e.first_seen_at.date_naive(),
             e.done_at.is_some(),
-            e.hibob_employee_id.is_some(),
-            e.cv_document_id.is_some(),
-            e.comment_id.is_some(),
+            e.hibob_employee_id().is_some(),
+            e.cv_document_id().is_some(),
+            e.comment_id().is_some(),
         ));
         if let Some(m) = mapped.get(&e.application_id) {
             out.push(format!(

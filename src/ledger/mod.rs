@@ -21,7 +21,8 @@ pub use mapped::{DriftState, MappedRecord, describe as describe_values};
 pub use schema::CURRENT_VERSION;
 // The hire's types live in the domain module; they are named here too, where the rows are.
 pub use crate::hire::{
-    CvState, EmployeeOrigin, HireStatus, LedgerEntry, ParkKind, PassId, StepKind, StepState,
+    CommentStep, CvState, CvStep, EmployeeOrigin, EmployeeStep, HireStatus, LedgerEntry, ParkKind,
+    PassId, StepKind, StepState,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -118,14 +119,57 @@ const ENTRY_COLUMNS: &str = "application_id, email, first_name, last_name, job_t
     hired_at, unhired_at, start_date_source";
 
 fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<LedgerEntry> {
-    let step = |s: String| match s.as_str() {
-        "in_flight" => StepState::InFlight,
-        "done" => StepState::Done,
-        _ => StepState::Pending,
-    };
     let status: String = row.get(5)?;
-    let cv: String = row.get(11)?;
     let origin: Option<String> = row.get(7)?;
+    // A state column with what its state needs; a row that says more than it proves (done
+    // without an id, from a damaged file) reads as the earlier state, which looks remotely
+    // before writing anything.
+    let intent = |at: Option<i64>| time(at).unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let done_at = |at: Option<i64>| time(at).unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let employee = match (
+        row.get::<_, String>(6)?.as_str(),
+        row.get::<_, Option<String>>(8)?,
+    ) {
+        ("done", Some(id)) => EmployeeStep::Done {
+            id,
+            origin: match origin.as_deref() {
+                Some("adopted") => EmployeeOrigin::Adopted,
+                _ => EmployeeOrigin::Created,
+            },
+            at: done_at(row.get(10)?),
+        },
+        ("in_flight" | "done", _) => EmployeeStep::InFlight {
+            since: intent(row.get(9)?),
+        },
+        _ => EmployeeStep::Pending,
+    };
+    let cv = match row.get::<_, String>(11)?.as_str() {
+        "uploaded" => CvStep::Uploaded {
+            document_id: row.get(12)?,
+            name: row.get::<_, Option<String>>(13)?.unwrap_or_default(),
+            at: done_at(row.get(15)?),
+        },
+        "none" => CvStep::None {
+            at: done_at(row.get(15)?),
+        },
+        "in_flight" => CvStep::InFlight {
+            since: intent(row.get(14)?),
+        },
+        _ => CvStep::Pending,
+    };
+    let comment = match (
+        row.get::<_, String>(16)?.as_str(),
+        row.get::<_, Option<String>>(17)?,
+    ) {
+        ("done", Some(id)) => CommentStep::Done {
+            id,
+            at: done_at(row.get(19)?),
+        },
+        ("in_flight" | "done", _) => CommentStep::InFlight {
+            since: intent(row.get(18)?),
+        },
+        _ => CommentStep::Pending,
+    };
     Ok(LedgerEntry {
         application_id: row.get(0)?,
         email: row.get(1)?,
@@ -133,31 +177,9 @@ fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<LedgerEntry> {
         last_name: row.get(3)?,
         job_title: row.get(4)?,
         status: HireStatus::parse(&status).unwrap_or(HireStatus::Pending),
-        employee: step(row.get(6)?),
-        employee_origin: origin.map(|o| {
-            if o == "adopted" {
-                EmployeeOrigin::Adopted
-            } else {
-                EmployeeOrigin::Created
-            }
-        }),
-        hibob_employee_id: row.get(8)?,
-        employee_intent_at: time(row.get(9)?),
-        employee_done_at: time(row.get(10)?),
-        cv: match cv.as_str() {
-            "in_flight" => CvState::InFlight,
-            "uploaded" => CvState::Uploaded,
-            "none" => CvState::None,
-            _ => CvState::Pending,
-        },
-        cv_document_id: row.get(12)?,
-        cv_document_name: row.get(13)?,
-        cv_intent_at: time(row.get(14)?),
-        cv_done_at: time(row.get(15)?),
-        comment: step(row.get(16)?),
-        comment_id: row.get(17)?,
-        comment_intent_at: time(row.get(18)?),
-        comment_done_at: time(row.get(19)?),
+        employee,
+        cv,
+        comment,
         attempts: row.get(20)?,
         failures: row.get(21)?,
         last_error: row.get(22)?,
@@ -494,7 +516,7 @@ impl Ledger {
         open || entry.unhired_at.is_some()
             || entry.hired_at != hire.hired_at
             || now - entry.last_seen_at >= Self::LAST_SEEN_RESOLUTION
-            || (entry.employee == StepState::Pending && contact_changed)
+            || (entry.employee.state() == StepState::Pending && contact_changed)
     }
 
     /// Merges one listing page into the ledger in a single transaction and returns the rows
@@ -691,7 +713,7 @@ impl Ledger {
                 Some((mut entry, park_kind)) => {
                     let recorded = entry.status;
                     // Contact details follow Pinpoint until the employee exists.
-                    if entry.employee == StepState::Pending {
+                    if entry.employee.state() == StepState::Pending {
                         entry.email = h.email.to_owned();
                         entry.first_name = h.first_name.to_owned();
                         entry.last_name = h.last_name.to_owned();

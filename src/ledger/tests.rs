@@ -97,8 +97,8 @@ fn observing_a_new_hire_makes_it_pending_with_a_detected_event() {
     assert_eq!((entries.len(), new), (1, 1));
     let e = &entries[0];
     assert_eq!(e.status, HireStatus::Pending);
-    assert_eq!(e.employee, StepState::Pending);
-    assert_eq!(e.cv, CvState::Pending);
+    assert_eq!(e.employee, EmployeeStep::Pending);
+    assert_eq!(e.cv, CvStep::Pending);
     assert!(e.is_due(now()));
     // Seen again: not new, no second detected event.
     assert_eq!(l.observe(pass, now(), &[ada()]).unwrap().1, 0);
@@ -142,8 +142,7 @@ fn every_transition_writes_the_row_and_its_event_together() {
     l.record_intent(id, StepKind::Employee, pass, now(), "create")
         .unwrap();
     let e = l.entry(id).unwrap().unwrap();
-    assert_eq!(e.employee, StepState::InFlight);
-    assert_eq!(e.employee_intent_at, Some(now()));
+    assert_eq!(e.employee, EmployeeStep::InFlight { since: now() });
     assert_eq!(e.attempts, 1);
 
     let later = now() + chrono::Duration::seconds(30);
@@ -171,10 +170,10 @@ fn every_transition_writes_the_row_and_its_event_together() {
     l.record_done(id, pass, later, "").unwrap();
     let e = l.entry(id).unwrap().unwrap();
     assert_eq!(e.status, HireStatus::Done);
-    assert_eq!(e.hibob_employee_id.as_deref(), Some("3397352260643062621"));
-    assert_eq!(e.employee_origin, Some(EmployeeOrigin::Adopted));
-    assert_eq!(e.cv, CvState::None);
-    assert_eq!(e.comment_id.as_deref(), Some("77"));
+    assert_eq!(e.hibob_employee_id(), Some("3397352260643062621"));
+    assert_eq!(e.employee_origin(), Some(EmployeeOrigin::Adopted));
+    assert_eq!(e.cv.state(), CvState::None);
+    assert_eq!(e.comment_id(), Some("77"));
     assert_eq!(e.failures, 0);
     assert_eq!(e.last_error, None);
     assert!(!e.is_due(later));
@@ -355,7 +354,7 @@ fn an_older_ledger_migrates_keeping_its_hires_and_taking_its_first_pass_as_go_li
     assert_eq!(l.schema_version().unwrap(), CURRENT_VERSION);
     let e = l.entry("1").unwrap().unwrap();
     assert_eq!(e.status, HireStatus::Done, "done stays done");
-    assert_eq!(e.hibob_employee_id.as_deref(), Some("42"));
+    assert_eq!(e.hibob_employee_id(), Some("42"));
     assert_eq!(e.unhired_at, None);
     assert_eq!(
         l.go_live_at().unwrap(),

@@ -122,7 +122,7 @@ impl Reconciler {
     ) -> Result<Option<Stop>, LedgerError> {
         let done: Vec<&LedgerEntry> = entries
             .iter()
-            .filter(|e| e.status == HireStatus::Done && e.hibob_employee_id.is_some())
+            .filter(|e| e.status == HireStatus::Done && e.hibob_employee_id().is_some())
             .collect();
         if done.is_empty() {
             return Ok(None);
@@ -147,7 +147,7 @@ impl Reconciler {
                 }
             };
             let record = records.get(id);
-            let action = decide(record, &rendered, mapping, entry.employee_origin);
+            let action = decide(record, &rendered, mapping, entry.employee_origin());
             if let Some(stop) = self
                 .act(pass, entry, record, &rendered, action, summary)
                 .await?
@@ -221,7 +221,7 @@ impl Reconciler {
         record: &MappedRecord,
     ) -> Result<Option<Stop>, LedgerError> {
         let id = entry.application_id.as_str();
-        let (Some(employee_id), Some(target)) = (&entry.hibob_employee_id, &record.drift_values)
+        let (Some(employee_id), Some(target)) = (&entry.hibob_employee_id(), &record.drift_values)
         else {
             return Ok(None);
         };

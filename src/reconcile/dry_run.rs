@@ -381,7 +381,7 @@ impl Reconciler {
         application: &HiredApplication,
         now: DateTime<Utc>,
     ) -> PlannedAction {
-        let again = if entry.employee == StepState::InFlight {
+        let again = if entry.employee.state() == StepState::InFlight {
             "the earlier create's outcome is unknown and search does not show the employee; "
         } else {
             "no HiBob employee has this email; "
@@ -439,7 +439,7 @@ fn not_worked(entry: &LedgerEntry, now: DateTime<Utc>) -> Option<String> {
 
 /// Said of an upload whose earlier attempt has an unknown outcome.
 fn again(entry: &LedgerEntry) -> &'static str {
-    if entry.cv == CvState::InFlight {
+    if entry.cv.state() == CvState::InFlight {
         "an earlier upload's outcome is unknown; "
     } else {
         ""

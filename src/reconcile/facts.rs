@@ -51,7 +51,7 @@ pub struct Facts {
 
 /// Whether the batched search must include this hire's email.
 pub fn needs_lookup(entry: &LedgerEntry) -> bool {
-    entry.employee != StepState::Done
+    entry.employee.state() != StepState::Done
 }
 
 /// The addresses a hire may be known by in HiBob: the candidate's own (the application's)
@@ -289,7 +289,7 @@ impl Parts {
     ) -> Result<HashMap<&'a str, String>, LedgerError> {
         let in_flight: Vec<&str> = needing
             .iter()
-            .filter(|e| e.employee == StepState::InFlight)
+            .filter(|e| e.employee.state() == StepState::InFlight)
             .map(|e| e.application_id.as_str())
             .collect();
         let recorded = self.ledger().mapped_values(&in_flight)?;

@@ -12,7 +12,9 @@ use tokio_util::sync::CancellationToken;
 use super::policy::{self, About};
 use super::proof::{self, Verdict};
 use super::{PassSummary, Reconciler, Stop};
-use crate::hire::{EmployeeOrigin, HireStatus, LedgerEntry, ParkKind, PassId, StepState};
+use crate::hire::{
+    EmployeeOrigin, EmployeeStep, HireStatus, LedgerEntry, ParkKind, PassId, StepState,
+};
 use crate::ledger::{Ledger, LedgerError};
 
 /// At most this many unlisted hires are read per pass.
@@ -61,7 +63,7 @@ impl Reconciler {
             if entry.status == HireStatus::Done {
                 let detail = format!(
                     "{why}; the HiBob employee {} stays as it is: check it in HiBob (hirebridge never deletes)",
-                    entry.hibob_employee_id.as_deref().unwrap_or("?")
+                    entry.hibob_employee_id().unwrap_or("?")
                 );
                 tracing::warn!(application = %entry.application_id, "a done hire left the Hired stage: {detail}");
                 parts
@@ -141,8 +143,8 @@ impl Reconciler {
         entry: &LedgerEntry,
     ) -> Result<Option<Option<String>>, LedgerError> {
         let parts = &self.parts;
-        if entry.employee != StepState::InFlight {
-            return Ok(Some(entry.hibob_employee_id.clone()));
+        if entry.employee.state() != StepState::InFlight {
+            return Ok(Some(entry.hibob_employee_id().map(str::to_owned)));
         }
         // The create went out under the mapped work address when there is one: it is in the
         // values recorded with the create's intent.
@@ -178,9 +180,8 @@ impl Reconciler {
             return Ok(Some(Some(employee.id.clone())));
         }
         let lag = parts.settings.read_lag;
-        let within_lag = entry
-            .employee_intent_at
-            .is_some_and(|at| Utc::now() - at < lag);
+        let within_lag =
+            matches!(entry.employee, EmployeeStep::InFlight { since } if Utc::now() - since < lag);
         Ok((!within_lag).then_some(None))
     }
 }

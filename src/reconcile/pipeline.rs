@@ -185,7 +185,7 @@ impl Reconciler {
         };
         let mapping = &self.parts.settings.mapping;
         for entry in finished.iter().map(|f| &f.entry) {
-            let Some(employee_id) = entry.hibob_employee_id.clone() else {
+            let Some(employee_id) = entry.hibob_employee_id().map(str::to_owned) else {
                 continue;
             };
             let source = by_id.get(entry.application_id.as_str()).map(|a| &a.source);
@@ -494,8 +494,8 @@ impl Parts {
                     turn.outcome,
                     HireOutcome::Waiting | HireOutcome::Interrupted
                 );
-                employee = turn.entry.hibob_employee_id.clone();
-                unresolved = may_be_pending && turn.entry.employee == StepState::InFlight;
+                employee = turn.entry.hibob_employee_id().map(str::to_owned);
+                unresolved = may_be_pending && turn.entry.employee.state() == StepState::InFlight;
             }
             turns.push(turn);
         }

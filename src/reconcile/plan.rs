@@ -9,7 +9,9 @@
 use chrono::{DateTime, Utc};
 
 use super::facts::Lookup;
-use crate::hire::{CvState, EmployeeOrigin, HireStatus, LedgerEntry, StepKind, StepState};
+use crate::hire::{
+    CommentStep, CvStep, EmployeeOrigin, EmployeeStep, HireStatus, LedgerEntry, StepKind,
+};
 use crate::pinpoint::{Attachment, HiredApplication};
 
 /// The hire's HiBob employee, once it has one.
@@ -95,90 +97,65 @@ pub fn next_step(
     if !entry.is_due(now) || entry.status == HireStatus::Done {
         return None;
     }
-    let waits_until =
-        |intent: Option<DateTime<Utc>>| intent.map(|t| t + read_lag).filter(|u| *u > now);
-    let employee = match entry.employee {
-        StepState::Pending | StepState::InFlight => {
+    let waits_until = |since: DateTime<Utc>| Some(since + read_lag).filter(|u| *u > now);
+    let employee = match &entry.employee {
+        EmployeeStep::Done { id, origin, .. } => Employee {
+            id: id.clone(),
+            origin: *origin,
+        },
+        pending_or_in_flight => {
             return match lookup {
                 Lookup::Found { employee_id } => Some(Step::AdoptEmployee {
                     employee_id: employee_id.clone(),
                 }),
-                Lookup::NotFound => match waits_until(entry.employee_intent_at) {
-                    Some(until) if entry.employee == StepState::InFlight => {
-                        Some(Step::WaitForReadLag {
+                Lookup::NotFound => match pending_or_in_flight {
+                    EmployeeStep::InFlight { since } => match waits_until(*since) {
+                        Some(until) => Some(Step::WaitForReadLag {
                             step: StepKind::Employee,
                             until,
-                        })
-                    }
+                        }),
+                        None => Some(Step::CreateEmployee),
+                    },
                     _ => Some(Step::CreateEmployee),
                 },
                 // The caller did not search: never guess that the employee is missing.
                 Lookup::NotNeeded => None,
             };
         }
-        StepState::Done => Employee {
-            id: entry.hibob_employee_id.clone()?,
-            origin: entry.employee_origin?,
-        },
     };
-    if let Some(step) = next_cv_step(entry, application, &employee, learned, now, read_lag) {
-        return Some(step);
+    let looked_for_cv = learned.created_employee || learned.no_cv_of_ours;
+    let cv = match (&entry.cv, &application.cv) {
+        (CvStep::Uploaded { .. } | CvStep::None { .. }, _) => None,
+        (CvStep::InFlight { since }, _) if waits_until(*since).is_some() => {
+            Some(Step::WaitForReadLag {
+                step: StepKind::Cv,
+                until: *since + read_lag,
+            })
+        }
+        // Without a file now, only a CV pending from the start is simply none; one whose
+        // upload has an unknown outcome is looked for first.
+        (CvStep::Pending, None) => Some(Step::RecordNoCv),
+        _ if !looked_for_cv => Some(Step::FindCv {
+            employee: employee.clone(),
+        }),
+        (_, Some(file)) => Some(Step::UploadCv {
+            employee: employee.clone(),
+            file: file.clone(),
+        }),
+        // Gone from Pinpoint since the upload that did not land.
+        (_, None) => Some(Step::RecordNoCv),
+    };
+    if cv.is_some() {
+        return cv;
     }
     // A duplicate comment notifies the whole hiring team: look first unless the employee is
     // brand new.
     let looked_for_comment = learned.created_employee || learned.no_comment_of_ours;
-    match entry.comment {
-        StepState::Done => Some(Step::MarkDone { employee }),
-        StepState::Pending | StepState::InFlight if !looked_for_comment => {
-            Some(Step::FindComment { employee })
-        }
-        StepState::Pending | StepState::InFlight => Some(Step::PostComment { employee }),
-    }
-}
-
-/// The CV's next step, or `None` when the CV is settled (uploaded, or none to upload).
-fn next_cv_step(
-    entry: &LedgerEntry,
-    application: &HiredApplication,
-    employee: &Employee,
-    learned: Learned,
-    now: DateTime<Utc>,
-    read_lag: chrono::Duration,
-) -> Option<Step> {
-    let looked = learned.created_employee || learned.no_cv_of_ours;
-    let employee = employee.clone();
-    match entry.cv {
-        CvState::Uploaded | CvState::None => None,
-        CvState::InFlight => {
-            if let Some(until) = entry
-                .cv_intent_at
-                .map(|t| t + read_lag)
-                .filter(|u| *u > now)
-            {
-                return Some(Step::WaitForReadLag {
-                    step: StepKind::Cv,
-                    until,
-                });
-            }
-            Some(match &application.cv {
-                _ if !looked => Step::FindCv { employee },
-                Some(file) => Step::UploadCv {
-                    employee,
-                    file: file.clone(),
-                },
-                // Gone from Pinpoint since the upload that did not land.
-                None => Step::RecordNoCv,
-            })
-        }
-        CvState::Pending => Some(match &application.cv {
-            None => Step::RecordNoCv,
-            Some(_) if !looked => Step::FindCv { employee },
-            Some(file) => Step::UploadCv {
-                employee,
-                file: file.clone(),
-            },
-        }),
-    }
+    Some(match entry.comment {
+        CommentStep::Done { .. } => Step::MarkDone { employee },
+        _ if !looked_for_comment => Step::FindComment { employee },
+        _ => Step::PostComment { employee },
+    })
 }
 
 /// The id a dry run gives an employee a create would make.
@@ -203,17 +180,28 @@ pub fn assumed_steps(
         };
         match &step {
             Step::AdoptEmployee { employee_id } => {
-                assume_employee(&mut entry, employee_id, EmployeeOrigin::Adopted)
+                entry.employee = assumed(employee_id, EmployeeOrigin::Adopted, now)
             }
             Step::CreateEmployee => {
-                assume_employee(&mut entry, NEW_EMPLOYEE, EmployeeOrigin::Created);
+                entry.employee = assumed(NEW_EMPLOYEE, EmployeeOrigin::Created, now);
                 learned.created_employee = true;
             }
             Step::FindCv { .. } => learned.no_cv_of_ours = true,
-            Step::UploadCv { .. } => entry.cv = CvState::Uploaded,
-            Step::RecordNoCv => entry.cv = CvState::None,
+            Step::UploadCv { file, .. } => {
+                entry.cv = CvStep::Uploaded {
+                    document_id: None,
+                    name: cv_document_name(&entry.application_id, &file.filename),
+                    at: now,
+                }
+            }
+            Step::RecordNoCv => entry.cv = CvStep::None { at: now },
             Step::FindComment { .. } => learned.no_comment_of_ours = true,
-            Step::PostComment { .. } => entry.comment = StepState::Done,
+            Step::PostComment { .. } => {
+                entry.comment = CommentStep::Done {
+                    id: String::new(),
+                    at: now,
+                }
+            }
             Step::WaitForReadLag { .. } | Step::MarkDone { .. } => {
                 steps.push(step);
                 break;
@@ -224,10 +212,12 @@ pub fn assumed_steps(
     steps
 }
 
-fn assume_employee(entry: &mut LedgerEntry, id: &str, origin: EmployeeOrigin) {
-    entry.employee = StepState::Done;
-    entry.hibob_employee_id = Some(id.to_owned());
-    entry.employee_origin = Some(origin);
+fn assumed(id: &str, origin: EmployeeOrigin, at: DateTime<Utc>) -> EmployeeStep {
+    EmployeeStep::Done {
+        id: id.to_owned(),
+        origin,
+        at,
+    }
 }
 
 /// The CV's name in HiBob: deterministic per application, so a repeat after a crash can be
@@ -333,9 +323,11 @@ mod tests {
     }
 
     fn done_employee(e: &mut LedgerEntry) -> Employee {
-        e.employee = StepState::Done;
-        e.employee_origin = Some(EmployeeOrigin::Created);
-        e.hibob_employee_id = Some("42".into());
+        e.employee = EmployeeStep::Done {
+            id: "42".into(),
+            origin: EmployeeOrigin::Created,
+            at: now(),
+        };
         employee("42", EmployeeOrigin::Created)
     }
 
@@ -417,14 +409,21 @@ mod tests {
             })
         );
         // Found by the look: the ledger says uploaded, and the comment is next.
-        row.cv = CvState::Uploaded;
+        row.cv = CvStep::Uploaded {
+            document_id: None,
+            name: "CV (Pinpoint application 1).pdf".into(),
+            at: now(),
+        };
         assert_eq!(
             step(&row, looked),
             Some(Step::FindComment {
                 employee: found.clone()
             })
         );
-        row.comment = StepState::Done;
+        row.comment = CommentStep::Done {
+            id: "9".into(),
+            at: now(),
+        };
         assert_eq!(step(&row, looked), Some(Step::MarkDone { employee: found }));
         row.status = HireStatus::Done;
         assert_eq!(step(&row, looked), None);
@@ -439,8 +438,9 @@ mod tests {
     #[test]
     fn an_unknown_create_outcome_waits_out_the_read_lag_before_creating_again() {
         let mut e = entry();
-        e.employee = StepState::InFlight;
-        e.employee_intent_at = Some(now() - chrono::Duration::seconds(5));
+        e.employee = EmployeeStep::InFlight {
+            since: now() - chrono::Duration::seconds(5),
+        };
         assert_eq!(
             plan(&e, true, Lookup::NotFound),
             [Step::WaitForReadLag {
@@ -462,7 +462,9 @@ mod tests {
             }
         );
         // Lag over and still absent: creating is safe (the duplicate-email 400 is the backstop).
-        e.employee_intent_at = Some(now() - chrono::Duration::seconds(21));
+        e.employee = EmployeeStep::InFlight {
+            since: now() - chrono::Duration::seconds(21),
+        };
         assert_eq!(plan(&e, true, Lookup::NotFound)[0], Step::CreateEmployee);
     }
 
@@ -475,9 +477,12 @@ mod tests {
     fn in_flight_cv_and_comment_are_checked_before_repeating() {
         let mut e = entry();
         let employee = done_employee(&mut e);
-        e.cv = CvState::InFlight;
-        e.cv_intent_at = Some(now() - chrono::Duration::minutes(5));
-        e.comment = StepState::InFlight;
+        e.cv = CvStep::InFlight {
+            since: now() - chrono::Duration::minutes(5),
+        };
+        e.comment = CommentStep::InFlight {
+            since: now() - chrono::Duration::minutes(5),
+        };
         let steps = plan(&e, true, Lookup::NotNeeded);
         assert_eq!(
             steps,
@@ -498,7 +503,7 @@ mod tests {
                 Step::MarkDone { employee }
             ]
         );
-        e.cv_intent_at = Some(now());
+        e.cv = CvStep::InFlight { since: now() };
         assert_eq!(
             plan(&e, true, Lookup::NotNeeded)[0],
             Step::WaitForReadLag {
@@ -508,7 +513,9 @@ mod tests {
         );
         // The attachment went from Pinpoint since the upload that did not land: looked for,
         // then recorded as none.
-        e.cv_intent_at = Some(now() - chrono::Duration::minutes(5));
+        e.cv = CvStep::InFlight {
+            since: now() - chrono::Duration::minutes(5),
+        };
         assert_eq!(plan(&e, false, Lookup::NotNeeded)[1], Step::RecordNoCv);
     }
 

@@ -164,19 +164,19 @@ impl From<&LedgerEntry> for ReportRow {
             name: format!("{} {}", e.first_name, e.last_name)
                 .trim()
                 .to_owned(),
-            hibob_employee_id: e.hibob_employee_id.clone(),
-            employee_origin: e.employee_origin.map(|o| match o {
+            hibob_employee_id: e.hibob_employee_id().map(str::to_owned),
+            employee_origin: e.employee_origin().map(|o| match o {
                 EmployeeOrigin::Created => "created",
                 EmployeeOrigin::Adopted => "adopted",
             }),
             status: e.status,
-            cv: match e.cv {
+            cv: match e.cv.state() {
                 CvState::Uploaded => "uploaded",
                 CvState::None => "none",
                 CvState::Pending | CvState::InFlight => "pending",
             },
-            cv_document_id: e.cv_document_id.clone(),
-            comment_id: e.comment_id.clone(),
+            cv_document_id: e.cv_document_id().map(str::to_owned),
+            comment_id: e.comment_id().map(str::to_owned),
             attempts: e.attempts,
             last_error: e.last_error.clone(),
             next_attempt_at: e.next_attempt_at.map(when),
