@@ -111,6 +111,36 @@ fn parse_bounded(
 
 const DAY: Duration = Duration::from_secs(86_400);
 
+/// What a key of `[pinpoint]` or `[hibob]` is when the file leaves it out: [`Config::parse`]
+/// falls back to these and [`Config::simulated`] starts from them. Sections whose every key
+/// has a default keep theirs in a `Default` impl instead ([`Schedule`], [`HttpConfig`],
+/// [`RetryConfig`], [`SyncConfig`], [`ListenerLimits`]); the mapping's are
+/// [`crate::mapping::OnChange`]'s default and `allow_past_start_date = false`.
+mod defaults {
+    use super::{CvFolder, OnFormerEmployee, RateLimit};
+    use std::time::Duration;
+
+    pub const PINPOINT_RATE_LIMIT: RateLimit = RateLimit {
+        count: 2,
+        period: Duration::from_secs(1),
+    };
+    pub const PAGE_SIZE: u32 = 100;
+    pub const HIBOB_BASE_URL: &str = "https://api.hibob.com/v1";
+    pub const HIBOB_RATE_LIMIT: RateLimit = RateLimit {
+        count: 50,
+        period: Duration::from_secs(60),
+    };
+    pub const DOCUMENTS_RATE_LIMIT: RateLimit = RateLimit {
+        count: 10,
+        period: Duration::from_secs(1),
+    };
+    pub const START_DATE_OFFSET: Duration = Duration::from_secs(14 * 86_400);
+    pub const CV_FOLDER: CvFolder = CvFolder::Shared;
+    pub const ON_FORMER_EMPLOYEE: OnFormerEmployee = OnFormerEmployee::Attention;
+    pub const READ_LAG: Duration = Duration::from_secs(20);
+    pub const SEARCH_BATCH_SIZE: usize = 50;
+}
+
 fn parse_base_url(key: &str, text: &str) -> Result<Url, ConfigError> {
     let url = Url::parse(text).map_err(|e| {
         invalid(
@@ -205,6 +235,13 @@ pub enum Schedule {
     Cron(String),
 }
 
+impl Default for Schedule {
+    /// Every 5 minutes.
+    fn default() -> Self {
+        Schedule::Every(Duration::from_secs(300))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
     pub connect_timeout: Duration,
@@ -216,6 +253,17 @@ pub struct HttpConfig {
     pub max_rate_limit_wait: Duration,
 }
 
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(10),
+            read_retries: 2,
+            max_rate_limit_wait: Duration::from_secs(120),
+        }
+    }
+}
+
 /// How a pass works through hires.
 #[derive(Debug, Clone, Copy)]
 pub struct SyncConfig {
@@ -223,6 +271,15 @@ pub struct SyncConfig {
     pub concurrency: usize,
     /// `sync.hired_since`: hires before it are not written for. `None`: the ledger's go-live.
     pub hired_since: Option<HiredSince>,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 4,
+            hired_since: None,
+        }
+    }
 }
 
 /// `sync.hired_since`: a fixed moment, or an age that moves with the clock.
@@ -272,6 +329,15 @@ impl HiredSince {
 pub struct RetryConfig {
     pub initial: Duration,
     pub max: Duration,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self {
+            initial: Duration::from_secs(30),
+            max: Duration::from_secs(600),
+        }
+    }
 }
 
 /// The optional listener for Pinpoint's webhooks, `/healthz` and `/metrics`.
@@ -414,10 +480,8 @@ struct RawWebhook {
 #[serde(deny_unknown_fields)]
 struct RawPinpoint {
     base_url: String,
-    #[serde(default = "default_pinpoint_rate")]
-    rate_limit: String,
-    #[serde(default = "default_page_size")]
-    page_size: i64,
+    rate_limit: Option<String>,
+    page_size: Option<i64>,
     #[serde(default)]
     hired_stage_ids: Vec<String>,
     api_key_file: Option<PathBuf>,
@@ -426,23 +490,15 @@ struct RawPinpoint {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawHibob {
-    #[serde(default = "default_hibob_url")]
-    base_url: String,
-    #[serde(default = "default_hibob_rate")]
-    rate_limit: String,
-    #[serde(default = "default_documents_rate")]
-    documents_rate_limit: String,
+    base_url: Option<String>,
+    rate_limit: Option<String>,
+    documents_rate_limit: Option<String>,
     site: String,
-    #[serde(default = "default_start_offset")]
-    start_date_offset: String,
-    #[serde(default = "default_cv_folder")]
-    cv_folder: String,
-    #[serde(default = "default_on_former_employee")]
-    on_former_employee: String,
-    #[serde(default = "default_read_lag")]
-    read_lag: String,
-    #[serde(default = "default_search_batch")]
-    search_batch_size: i64,
+    start_date_offset: Option<String>,
+    cv_folder: Option<String>,
+    on_former_employee: Option<String>,
+    read_lag: Option<String>,
+    search_batch_size: Option<i64>,
     service_user_id_file: Option<PathBuf>,
     service_user_token_file: Option<PathBuf>,
     base64_token_file: Option<PathBuf>,
@@ -482,37 +538,6 @@ struct RawSync {
 struct RawRetry {
     initial: Option<String>,
     max: Option<String>,
-}
-
-fn default_pinpoint_rate() -> String {
-    "2/1s".into()
-}
-fn default_page_size() -> i64 {
-    100
-}
-fn default_hibob_url() -> String {
-    "https://api.hibob.com/v1".into()
-}
-fn default_hibob_rate() -> String {
-    "50/1m".into()
-}
-fn default_documents_rate() -> String {
-    "10/1s".into()
-}
-fn default_start_offset() -> String {
-    "14d".into()
-}
-fn default_cv_folder() -> String {
-    "shared".into()
-}
-fn default_on_former_employee() -> String {
-    "attention".into()
-}
-fn default_read_lag() -> String {
-    "20s".into()
-}
-fn default_search_batch() -> i64 {
-    50
 }
 
 /// Where secrets come from: the process environment and, for relative `*_file` paths, the
@@ -609,213 +634,242 @@ impl Config {
         Self::from_raw(parse_raw(path, text)?, secrets)
     }
 
+    /// Section by section; the order decides which of several mistakes is named.
     fn from_raw(raw: RawConfig, secrets: &SecretSources) -> Result<Self, ConfigError> {
-        let page_size = raw.pinpoint.page_size;
-        if !(1..=1000).contains(&page_size) {
-            return Err(invalid(
-                "pinpoint.page_size",
-                format!("{page_size} is out of range; Pinpoint accepts 1 to 1000"),
-            ));
-        }
-        if raw
-            .pinpoint
-            .hired_stage_ids
-            .iter()
-            .any(|s| s.trim().is_empty())
-        {
-            return Err(invalid(
-                "pinpoint.hired_stage_ids",
-                "a stage id is empty; list Pinpoint stage ids such as [\"4\"]",
-            ));
-        }
-        let api_key = secrets
-            .secret(
-                "PINPOINT_API_KEY",
-                "pinpoint.api_key_file",
-                raw.pinpoint.api_key_file.as_ref(),
-            )?
-            .ok_or_else(|| ConfigError::MissingSecret {
-                message: "the Pinpoint API key: set PINPOINT_API_KEY or pinpoint.api_key_file"
-                    .into(),
-            })?;
-        let pinpoint = PinpointConfig {
-            base_url: parse_base_url("pinpoint.base_url", &raw.pinpoint.base_url)?,
-            rate_limit: RateLimit::parse("pinpoint.rate_limit", &raw.pinpoint.rate_limit)?,
-            page_size: page_size as u32,
-            hired_stage_ids: raw.pinpoint.hired_stage_ids,
-            api_key,
-        };
-
-        let h = raw.hibob;
-        if h.site.trim().is_empty() {
-            return Err(invalid(
-                "hibob.site",
-                "is empty; name a value of HiBob's site list, e.g. \"New York (Demo)\"",
-            ));
-        }
-        let cv_folder = match h.cv_folder.as_str() {
-            "shared" => CvFolder::Shared,
-            "confidential" => CvFolder::Confidential,
-            other => {
-                return Err(invalid(
-                    "hibob.cv_folder",
-                    format!("{other:?} is not a folder; write \"shared\" or \"confidential\""),
-                ));
-            }
-        };
-        let on_former_employee = match h.on_former_employee.as_str() {
-            "attention" => OnFormerEmployee::Attention,
-            "adopt" => OnFormerEmployee::Adopt,
-            other => {
-                return Err(invalid(
-                    "hibob.on_former_employee",
-                    format!("{other:?} is not a choice; write \"attention\" or \"adopt\""),
-                ));
-            }
-        };
-        if !(1..=1000).contains(&h.search_batch_size) {
-            return Err(invalid(
-                "hibob.search_batch_size",
-                format!("{} is out of range; use 1 to 1000", h.search_batch_size),
-            ));
-        }
-        let credentials = hibob_credentials(&h, secrets)?;
-        let hibob = HibobConfig {
-            base_url: parse_base_url("hibob.base_url", &h.base_url)?,
-            rate_limit: RateLimit::parse("hibob.rate_limit", &h.rate_limit)?,
-            documents_rate_limit: RateLimit::parse(
-                "hibob.documents_rate_limit",
-                &h.documents_rate_limit,
-            )?,
-            site: h.site,
-            start_date_offset: parse_bounded(
-                "hibob.start_date_offset",
-                &h.start_date_offset,
-                DAY * 730,
-                "730d",
-            )?,
-            cv_folder,
-            on_former_employee,
-            read_lag: parse_bounded(
-                "hibob.read_lag",
-                &h.read_lag,
-                Duration::from_secs(600),
-                "10m",
-            )?,
-            search_batch_size: h.search_batch_size as usize,
-            credentials,
-        };
-
-        if raw.ledger.path.as_os_str().is_empty() {
-            return Err(invalid(
-                "ledger.path",
-                "is empty; write e.g. \"/var/lib/hirebridge/ledger.sqlite3\"",
-            ));
-        }
-
+        let pinpoint = pinpoint_config(raw.pinpoint, secrets)?;
+        let hibob = hibob_config(raw.hibob, secrets)?;
+        let ledger = ledger_config(raw.ledger)?;
         let schedule = parse_schedule(raw.schedule)?;
-
-        let http = HttpConfig {
-            connect_timeout: optional_duration(
-                "http.connect_timeout",
-                raw.http.connect_timeout,
-                Duration::from_secs(5),
-            )?,
-            request_timeout: optional_duration(
-                "http.request_timeout",
-                raw.http.request_timeout,
-                Duration::from_secs(10),
-            )?,
-            read_retries: match raw.http.read_retries.unwrap_or(2) {
-                n @ 0..=10 => n as u32,
-                n => {
-                    return Err(invalid(
-                        "http.read_retries",
-                        format!("{n} is out of range; use 0 to 10"),
-                    ));
-                }
-            },
-            max_rate_limit_wait: optional_duration(
-                "http.max_rate_limit_wait",
-                raw.http.max_rate_limit_wait,
-                Duration::from_secs(120),
-            )?,
-        };
-        for (key, timeout) in [
-            ("http.connect_timeout", http.connect_timeout),
-            ("http.request_timeout", http.request_timeout),
-        ] {
-            if timeout.is_zero() {
-                return Err(invalid(key, "must be longer than zero, e.g. \"10s\""));
-            }
-        }
-        let concurrency = raw.sync.concurrency.unwrap_or(4);
-        if !(1..=64).contains(&concurrency) {
-            return Err(invalid(
-                "sync.concurrency",
-                format!(
-                    "{concurrency} is out of range; use 1 to 64 (a small number is plenty: the APIs' rate limits are the ceiling)"
-                ),
-            ));
-        }
-        let hired_since = raw
-            .sync
-            .hired_since
-            .as_deref()
-            .map(HiredSince::parse)
-            .transpose()?;
-        let retry = RetryConfig {
-            initial: optional_duration(
-                "retry.initial",
-                raw.retry.initial,
-                Duration::from_secs(30),
-            )?,
-            max: optional_duration("retry.max", raw.retry.max, Duration::from_secs(600))?,
-        };
-        if retry.max < retry.initial {
-            return Err(invalid(
-                "retry.max",
-                "is shorter than retry.initial; the cap must be at least the first delay",
-            ));
-        }
-
+        let http = http_config(raw.http)?;
+        let sync = sync_config(raw.sync)?;
+        let retry = retry_config(raw.retry)?;
         let mapping = parse_mapping(raw.mapping, &hibob.site)?;
         let webhook = raw
             .webhook
             .map(|w| webhook_config(w, secrets))
             .transpose()?;
-
         Ok(Config {
             pinpoint,
             hibob,
-            ledger: LedgerConfig {
-                path: raw.ledger.path,
-            },
+            ledger,
             schedule,
             http,
             retry,
-            sync: SyncConfig {
-                concurrency: concurrency as usize,
-                hired_since,
-            },
+            sync,
             mapping,
             webhook,
         })
     }
 }
 
-fn parse_mapping(raw: RawMapping, site: &str) -> Result<crate::mapping::Mapping, ConfigError> {
-    use crate::mapping::{FieldRule, Mapping, OnChange};
-    let on_change = match raw.on_change.as_deref().unwrap_or("report") {
-        "report" => OnChange::Report,
-        "update" => OnChange::Update,
-        other => {
+fn pinpoint_config(
+    raw: RawPinpoint,
+    secrets: &SecretSources,
+) -> Result<PinpointConfig, ConfigError> {
+    let page_size = match raw.page_size {
+        None => defaults::PAGE_SIZE,
+        Some(n @ 1..=1000) => n as u32,
+        Some(n) => {
             return Err(invalid(
-                "mapping.on_change",
-                format!("{other:?} is not a choice; write \"report\" or \"update\""),
+                "pinpoint.page_size",
+                format!("{n} is out of range; Pinpoint accepts 1 to 1000"),
             ));
         }
     };
+    if raw.hired_stage_ids.iter().any(|s| s.trim().is_empty()) {
+        return Err(invalid(
+            "pinpoint.hired_stage_ids",
+            "a stage id is empty; list Pinpoint stage ids such as [\"4\"]",
+        ));
+    }
+    let api_key = secrets
+        .secret(
+            "PINPOINT_API_KEY",
+            "pinpoint.api_key_file",
+            raw.api_key_file.as_ref(),
+        )?
+        .ok_or_else(|| ConfigError::MissingSecret {
+            message: "the Pinpoint API key: set PINPOINT_API_KEY or pinpoint.api_key_file".into(),
+        })?;
+    Ok(PinpointConfig {
+        base_url: parse_base_url("pinpoint.base_url", &raw.base_url)?,
+        rate_limit: optional_rate(
+            "pinpoint.rate_limit",
+            raw.rate_limit,
+            defaults::PINPOINT_RATE_LIMIT,
+        )?,
+        page_size,
+        hired_stage_ids: raw.hired_stage_ids,
+        api_key,
+    })
+}
+
+fn hibob_config(raw: RawHibob, secrets: &SecretSources) -> Result<HibobConfig, ConfigError> {
+    if raw.site.trim().is_empty() {
+        return Err(invalid(
+            "hibob.site",
+            "is empty; name a value of HiBob's site list, e.g. \"New York (Demo)\"",
+        ));
+    }
+    let cv_folder = match raw.cv_folder.as_deref() {
+        None => defaults::CV_FOLDER,
+        Some("shared") => CvFolder::Shared,
+        Some("confidential") => CvFolder::Confidential,
+        Some(other) => {
+            return Err(invalid(
+                "hibob.cv_folder",
+                format!("{other:?} is not a folder; write \"shared\" or \"confidential\""),
+            ));
+        }
+    };
+    let on_former_employee = match raw.on_former_employee.as_deref() {
+        None => defaults::ON_FORMER_EMPLOYEE,
+        Some("attention") => OnFormerEmployee::Attention,
+        Some("adopt") => OnFormerEmployee::Adopt,
+        Some(other) => {
+            return Err(invalid(
+                "hibob.on_former_employee",
+                format!("{other:?} is not a choice; write \"attention\" or \"adopt\""),
+            ));
+        }
+    };
+    let search_batch_size = match raw.search_batch_size {
+        None => defaults::SEARCH_BATCH_SIZE,
+        Some(n @ 1..=1000) => n as usize,
+        Some(n) => {
+            return Err(invalid(
+                "hibob.search_batch_size",
+                format!("{n} is out of range; use 1 to 1000"),
+            ));
+        }
+    };
+    let credentials = hibob_credentials(&raw, secrets)?;
+    Ok(HibobConfig {
+        base_url: parse_base_url(
+            "hibob.base_url",
+            raw.base_url.as_deref().unwrap_or(defaults::HIBOB_BASE_URL),
+        )?,
+        rate_limit: optional_rate(
+            "hibob.rate_limit",
+            raw.rate_limit,
+            defaults::HIBOB_RATE_LIMIT,
+        )?,
+        documents_rate_limit: optional_rate(
+            "hibob.documents_rate_limit",
+            raw.documents_rate_limit,
+            defaults::DOCUMENTS_RATE_LIMIT,
+        )?,
+        site: raw.site,
+        start_date_offset: optional_bounded(
+            "hibob.start_date_offset",
+            raw.start_date_offset,
+            defaults::START_DATE_OFFSET,
+            (DAY * 730, "730d"),
+        )?,
+        cv_folder,
+        on_former_employee,
+        read_lag: optional_bounded(
+            "hibob.read_lag",
+            raw.read_lag,
+            defaults::READ_LAG,
+            (Duration::from_secs(600), "10m"),
+        )?,
+        search_batch_size,
+        credentials,
+    })
+}
+
+fn ledger_config(raw: RawLedger) -> Result<LedgerConfig, ConfigError> {
+    if raw.path.as_os_str().is_empty() {
+        return Err(invalid(
+            "ledger.path",
+            "is empty; write e.g. \"/var/lib/hirebridge/ledger.sqlite3\"",
+        ));
+    }
+    Ok(LedgerConfig { path: raw.path })
+}
+
+fn http_config(raw: RawHttp) -> Result<HttpConfig, ConfigError> {
+    let default = HttpConfig::default();
+    let http = HttpConfig {
+        connect_timeout: optional_duration(
+            "http.connect_timeout",
+            raw.connect_timeout,
+            default.connect_timeout,
+        )?,
+        request_timeout: optional_duration(
+            "http.request_timeout",
+            raw.request_timeout,
+            default.request_timeout,
+        )?,
+        read_retries: match raw.read_retries {
+            None => default.read_retries,
+            Some(n @ 0..=10) => n as u32,
+            Some(n) => {
+                return Err(invalid(
+                    "http.read_retries",
+                    format!("{n} is out of range; use 0 to 10"),
+                ));
+            }
+        },
+        max_rate_limit_wait: optional_duration(
+            "http.max_rate_limit_wait",
+            raw.max_rate_limit_wait,
+            default.max_rate_limit_wait,
+        )?,
+    };
+    for (key, timeout) in [
+        ("http.connect_timeout", http.connect_timeout),
+        ("http.request_timeout", http.request_timeout),
+    ] {
+        if timeout.is_zero() {
+            return Err(invalid(key, "must be longer than zero, e.g. \"10s\""));
+        }
+    }
+    Ok(http)
+}
+
+fn sync_config(raw: RawSync) -> Result<SyncConfig, ConfigError> {
+    let concurrency = match raw.concurrency {
+        None => SyncConfig::default().concurrency,
+        Some(n @ 1..=64) => n as usize,
+        Some(n) => {
+            return Err(invalid(
+                "sync.concurrency",
+                format!(
+                    "{n} is out of range; use 1 to 64 (a small number is plenty: the APIs' rate limits are the ceiling)"
+                ),
+            ));
+        }
+    };
+    let hired_since = raw
+        .hired_since
+        .as_deref()
+        .map(HiredSince::parse)
+        .transpose()?;
+    Ok(SyncConfig {
+        concurrency,
+        hired_since,
+    })
+}
+
+fn retry_config(raw: RawRetry) -> Result<RetryConfig, ConfigError> {
+    let default = RetryConfig::default();
+    let retry = RetryConfig {
+        initial: optional_duration("retry.initial", raw.initial, default.initial)?,
+        max: optional_duration("retry.max", raw.max, default.max)?,
+    };
+    if retry.max < retry.initial {
+        return Err(invalid(
+            "retry.max",
+            "is shorter than retry.initial; the cap must be at least the first delay",
+        ));
+    }
+    Ok(retry)
+}
+
+fn parse_mapping(raw: RawMapping, site: &str) -> Result<crate::mapping::Mapping, ConfigError> {
+    use crate::mapping::{FieldRule, Mapping, OnChange};
     let parse_mode = |key: &str, value: &str| match value {
         "report" => Ok(OnChange::Report),
         "update" => Ok(OnChange::Update),
@@ -823,6 +877,10 @@ fn parse_mapping(raw: RawMapping, site: &str) -> Result<crate::mapping::Mapping,
             key,
             format!("{other:?} is not a choice; write \"report\" or \"update\""),
         )),
+    };
+    let on_change = match raw.on_change.as_deref() {
+        None => OnChange::default(),
+        Some(value) => parse_mode("mapping.on_change", value)?,
     };
     let rules = raw
         .fields
@@ -851,7 +909,7 @@ fn parse_mapping(raw: RawMapping, site: &str) -> Result<crate::mapping::Mapping,
     Mapping::new(
         rules,
         on_change,
-        raw.allow_past_start_date.unwrap_or(false),
+        raw.allow_past_start_date.unwrap_or_default(),
         site,
     )
     .map_err(|e| ConfigError::Invalid {
@@ -888,46 +946,7 @@ fn webhook_config(raw: RawWebhook, secrets: &SecretSources) -> Result<WebhookCon
             ),
         ));
     }
-    let defaults = ListenerLimits::default();
-    let timeout = |key: &str, text: &Option<String>, default: Duration| match text {
-        None => Ok(default),
-        Some(text) => {
-            let d = parse_bounded(key, text, Duration::from_secs(3600), "1h")?;
-            if d.is_zero() {
-                return Err(invalid(key, "must be longer than zero, e.g. \"10s\""));
-            }
-            Ok(d)
-        }
-    };
-    let max_connections = raw
-        .max_connections
-        .unwrap_or(defaults.max_connections as i64);
-    if !(1..=65_536).contains(&max_connections) {
-        return Err(invalid(
-            "webhook.max_connections",
-            format!(
-                "{max_connections} is out of range; use 1 to 65536 (the default 256 is plenty for Pinpoint)"
-            ),
-        ));
-    }
-    let limits = ListenerLimits {
-        header_timeout: timeout(
-            "webhook.header_timeout",
-            &raw.header_timeout,
-            defaults.header_timeout,
-        )?,
-        body_timeout: timeout(
-            "webhook.body_timeout",
-            &raw.body_timeout,
-            defaults.body_timeout,
-        )?,
-        idle_timeout: timeout(
-            "webhook.idle_timeout",
-            &raw.idle_timeout,
-            defaults.idle_timeout,
-        )?,
-        max_connections: max_connections as usize,
-    };
+    let limits = listener_limits(&raw)?;
     let metrics_listen = raw
         .metrics_listen
         .as_deref()
@@ -955,9 +974,55 @@ fn webhook_config(raw: RawWebhook, secrets: &SecretSources) -> Result<WebhookCon
     })
 }
 
+/// `webhook.max_connections` and the timeouts, each defaulting to [`ListenerLimits::default`].
+fn listener_limits(raw: &RawWebhook) -> Result<ListenerLimits, ConfigError> {
+    let defaults = ListenerLimits::default();
+    let timeout = |key: &str, text: &Option<String>, default: Duration| match text {
+        None => Ok(default),
+        Some(text) => {
+            let d = parse_bounded(key, text, Duration::from_secs(3600), "1h")?;
+            if d.is_zero() {
+                return Err(invalid(key, "must be longer than zero, e.g. \"10s\""));
+            }
+            Ok(d)
+        }
+    };
+    let max_connections = match raw.max_connections {
+        None => defaults.max_connections,
+        Some(n @ 1..=65_536) => n as usize,
+        Some(n) => {
+            return Err(invalid(
+                "webhook.max_connections",
+                format!(
+                    "{n} is out of range; use 1 to 65536 (the default 256 is plenty for Pinpoint)"
+                ),
+            ));
+        }
+    };
+    Ok(ListenerLimits {
+        header_timeout: timeout(
+            "webhook.header_timeout",
+            &raw.header_timeout,
+            defaults.header_timeout,
+        )?,
+        body_timeout: timeout(
+            "webhook.body_timeout",
+            &raw.body_timeout,
+            defaults.body_timeout,
+        )?,
+        idle_timeout: timeout(
+            "webhook.idle_timeout",
+            &raw.idle_timeout,
+            defaults.idle_timeout,
+        )?,
+        max_connections,
+    })
+}
+
 impl Config {
     /// A configuration for the built-in simulator: no file, no real credentials, generous
-    /// limits (the simulator has none unless a test sets them).
+    /// limits (the simulator has none unless a test sets them); every other value is the
+    /// file's default.
     pub fn simulated(
         pinpoint_base_url: &str,
         hibob_base_url: &str,
@@ -965,11 +1030,12 @@ impl Config {
         hibob_service_user: (&str, &str),
         ledger_path: &Path,
     ) -> Result<Self, ConfigError> {
+        const SITE: &str = "New York (Demo)";
         Ok(Config {
             pinpoint: PinpointConfig {
                 base_url: parse_base_url("pinpoint.base_url", pinpoint_base_url)?,
                 rate_limit: RateLimit::unlimited(),
-                page_size: 100,
+                page_size: defaults::PAGE_SIZE,
                 hired_stage_ids: Vec::new(),
                 api_key: SecretString::from(pinpoint_api_key.to_owned()),
             },
@@ -977,12 +1043,12 @@ impl Config {
                 base_url: parse_base_url("hibob.base_url", hibob_base_url)?,
                 rate_limit: RateLimit::unlimited(),
                 documents_rate_limit: RateLimit::unlimited(),
-                site: "New York (Demo)".into(),
-                start_date_offset: Duration::from_secs(14 * 86400),
-                cv_folder: CvFolder::Shared,
-                on_former_employee: OnFormerEmployee::Attention,
-                read_lag: Duration::from_secs(20),
-                search_batch_size: 50,
+                site: SITE.into(),
+                start_date_offset: defaults::START_DATE_OFFSET,
+                cv_folder: defaults::CV_FOLDER,
+                on_former_employee: defaults::ON_FORMER_EMPLOYEE,
+                read_lag: defaults::READ_LAG,
+                search_batch_size: defaults::SEARCH_BATCH_SIZE,
                 credentials: HibobCredentials::ServiceUser {
                     id: hibob_service_user.0.to_owned(),
                     token: SecretString::from(hibob_service_user.1.to_owned()),
@@ -991,23 +1057,15 @@ impl Config {
             ledger: LedgerConfig {
                 path: ledger_path.to_owned(),
             },
-            schedule: Schedule::Every(Duration::from_secs(300)),
-            http: HttpConfig {
-                connect_timeout: Duration::from_secs(5),
-                request_timeout: Duration::from_secs(10),
-                read_retries: 2,
-                max_rate_limit_wait: Duration::from_secs(120),
-            },
-            retry: RetryConfig {
-                initial: Duration::from_secs(30),
-                max: Duration::from_secs(600),
-            },
+            schedule: Schedule::default(),
+            http: HttpConfig::default(),
+            retry: RetryConfig::default(),
             // The simulated hires are recent: a demo shows them being done.
             sync: SyncConfig {
-                concurrency: 4,
                 hired_since: Some(HiredSince::Age(Duration::from_secs(30 * 86400))),
+                ..SyncConfig::default()
             },
-            mapping: crate::mapping::Mapping::default_for("New York (Demo)"),
+            mapping: crate::mapping::Mapping::default_for(SITE),
             webhook: None,
         })
     }
@@ -1042,9 +1100,26 @@ fn optional_duration(
     text: Option<String>,
     default: Duration,
 ) -> Result<Duration, ConfigError> {
-    text.map_or(Ok(default), |t| {
-        parse_bounded(key, &t, Duration::from_secs(3600), "1h")
-    })
+    optional_bounded(key, text, default, (Duration::from_secs(3600), "1h"))
+}
+
+/// An optional duration no longer than `max` (written as its text).
+fn optional_bounded(
+    key: &str,
+    text: Option<String>,
+    default: Duration,
+    (max, max_text): (Duration, &str),
+) -> Result<Duration, ConfigError> {
+    text.map_or(Ok(default), |t| parse_bounded(key, &t, max, max_text))
+}
+
+/// An optional `"N/period"` rate.
+fn optional_rate(
+    key: &str,
+    text: Option<String>,
+    default: RateLimit,
+) -> Result<RateLimit, ConfigError> {
+    text.map_or(Ok(default), |t| RateLimit::parse(key, &t))
 }
 
 fn parse_schedule(raw: RawSchedule) -> Result<Schedule, ConfigError> {
@@ -1057,13 +1132,9 @@ fn parse_schedule(raw: RawSchedule) -> Result<Schedule, ConfigError> {
             validate_cron(&cron)?;
             Ok(Schedule::Cron(cron))
         }
-        (every, None) => {
-            let every = parse_bounded(
-                "schedule.every",
-                every.as_deref().unwrap_or("5m"),
-                DAY,
-                "1d",
-            )?;
+        (None, None) => Ok(Schedule::default()),
+        (Some(every), None) => {
+            let every = parse_bounded("schedule.every", &every, DAY, "1d")?;
             if every < Duration::from_secs(1) {
                 return Err(invalid("schedule.every", "must be at least 1s"));
             }
@@ -1218,6 +1289,45 @@ path = "/tmp/ledger.sqlite3"
         assert_eq!(c.http.read_retries, 2);
         assert_eq!(c.http.max_rate_limit_wait, Duration::from_secs(120));
         assert_eq!(c.sync.concurrency, 4);
+    }
+
+    #[test]
+    fn the_simulator_takes_the_files_defaults_beside_its_own_limits_and_cutoff() {
+        let file = parse(MINIMAL).unwrap();
+        let sim = Config::simulated(
+            "http://127.0.0.1:1/pinpoint",
+            "http://127.0.0.1:1/hibob",
+            "pk",
+            ("SERVICE-1", "tok"),
+            Path::new("/tmp/ledger.sqlite3"),
+        )
+        .unwrap();
+        assert_eq!(sim.pinpoint.page_size, file.pinpoint.page_size);
+        assert_eq!(sim.pinpoint.rate_limit, RateLimit::unlimited());
+        assert_eq!(sim.hibob.site, file.hibob.site);
+        assert_eq!(sim.hibob.start_date_offset, file.hibob.start_date_offset);
+        assert_eq!(sim.hibob.cv_folder, file.hibob.cv_folder);
+        assert_eq!(sim.hibob.on_former_employee, file.hibob.on_former_employee);
+        assert_eq!(sim.hibob.read_lag, file.hibob.read_lag);
+        assert_eq!(sim.hibob.search_batch_size, file.hibob.search_batch_size);
+        assert_eq!(sim.schedule, file.schedule);
+        assert_eq!(
+            format!("{:?}", sim.http),
+            format!("{:?}", file.http),
+            "the HTTP defaults"
+        );
+        assert_eq!(
+            (sim.retry.initial, sim.retry.max),
+            (file.retry.initial, file.retry.max)
+        );
+        assert_eq!(sim.sync.concurrency, file.sync.concurrency);
+        assert_eq!(file.sync.hired_since, None);
+        assert_eq!(
+            sim.sync.hired_since,
+            Some(HiredSince::Age(Duration::from_secs(30 * 86400)))
+        );
+        assert_eq!(sim.mapping.fingerprint(), file.mapping.fingerprint());
+        assert_eq!(sim.mapping.on_change, file.mapping.on_change);
     }
 
     #[test]

@@ -63,9 +63,10 @@ pub const WORK_TABLE_FIELDS: [&str; 4] = [
 ];
 
 /// What to do when a done hire's mapped values change in Pinpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OnChange {
-    /// Record the drift for a person to act on.
+    /// Record the drift for a person to act on (`mapping.on_change` left out).
+    #[default]
     Report,
     /// Apply it to HiBob (`PUT /people/{id}`) unless HiBob's value was edited since.
     Update,
@@ -257,7 +258,8 @@ impl Mapping {
 
     /// The default mapping, for `demo` and tests.
     pub fn default_for(site: &str) -> Self {
-        Self::new(Vec::new(), OnChange::Report, false, site).expect("the default mapping is valid")
+        Self::new(Vec::new(), OnChange::default(), false, site)
+            .expect("the default mapping is valid")
     }
 
     pub fn rules(&self) -> &[FieldRule] {

@@ -6,12 +6,22 @@
 //! is alive: the scheduling loop calls [`Notifier::watchdog`] itself, so a stalled loop starves
 //! the watchdog, which is the point. Without `$NOTIFY_SOCKET` every call does nothing.
 //! Sending is best effort: a lost notification must never stop the daemon's work.
+//!
+//! The assignments (`READY=1`, `STATUS=…`) are the `sd-notify` crate's [`NotifyState`]s. The
+//! datagram is sent here, not by `sd_notify::notify`: that function reads `$NOTIFY_SOCKET`
+//! from the process environment at every call (so [`Notifier::from_vars`] could not point it
+//! anywhere else), cannot reach a socket in the abstract namespace (`@name`, which systemd
+//! may hand out), and ends every assignment with a newline (these datagrams have none after
+//! the last line). `sd_notify::watchdog_enabled` also reads the environment itself, so the
+//! watchdog variables are read here too.
 
 use std::collections::HashMap;
 use std::io;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use sd_notify::NotifyState;
 
 /// A connection to the service manager, or nothing when not run under one.
 #[derive(Debug)]
@@ -87,21 +97,36 @@ impl Notifier {
         }
     }
 
+    /// Sends `states` as one datagram, one assignment a line.
+    fn send(&self, states: &[NotifyState<'_>]) {
+        if self.target.is_none() {
+            return;
+        }
+        let lines: Vec<String> = states.iter().map(NotifyState::to_string).collect();
+        self.notify(&lines.join("\n"));
+    }
+
     /// The service is up: config valid, ledger open and migrated.
     pub fn ready(&self, status: &str) {
-        self.notify(&format!("READY=1\nSTATUS={}", one_line(status)));
+        self.send(&[NotifyState::Ready, NotifyState::Status(&one_line(status))]);
     }
 
     pub fn status(&self, status: &str) {
-        self.notify(&format!("STATUS={}", one_line(status)));
+        self.send(&[NotifyState::Status(&one_line(status))]);
     }
 
     pub fn reloading(&self) {
-        self.notify("RELOADING=1\nSTATUS=reloading the configuration");
+        self.send(&[
+            NotifyState::Reloading,
+            NotifyState::Status("reloading the configuration"),
+        ]);
     }
 
     pub fn stopping(&self, status: &str) {
-        self.notify(&format!("STOPPING=1\nSTATUS={}", one_line(status)));
+        self.send(&[
+            NotifyState::Stopping,
+            NotifyState::Status(&one_line(status)),
+        ]);
     }
 
     /// Proof of life, sent now.
@@ -110,7 +135,7 @@ impl Notifier {
             return;
         }
         *self.last_ping.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
-        self.notify("WATCHDOG=1");
+        self.send(&[NotifyState::Watchdog]);
     }
 
     /// Proof of life, sent only if the last one is at least an interval old: for progress
@@ -200,6 +225,21 @@ mod tests {
         assert_eq!(receive(&listener), "READY=1\nSTATUS=first pass WATCHDOG=1");
         n.stopping("bye");
         assert_eq!(receive(&listener), "STOPPING=1\nSTATUS=bye");
+    }
+
+    #[test]
+    fn each_state_is_one_datagram_of_lines_without_a_trailing_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notify.sock");
+        let listener = UnixDatagram::bind(&path).unwrap();
+        let n = Notifier::from_vars(&vars(&[("NOTIFY_SOCKET", path.to_str().unwrap())]), 1);
+        n.status("pass 3\r\ndone");
+        assert_eq!(receive(&listener), "STATUS=pass 3  done");
+        n.reloading();
+        assert_eq!(
+            receive(&listener),
+            "RELOADING=1\nSTATUS=reloading the configuration"
+        );
     }
 
     #[test]

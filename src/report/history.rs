@@ -82,12 +82,12 @@ pub fn render_text(histories: &[HireHistory], out: &mut dyn Write) -> std::io::R
         if let Some(error) = &r.last_error {
             writeln!(out, "last error: {error}")?;
         }
-        let rows: Vec<[String; 5]> = h
+        let rows: Vec<Vec<String>> = h
             .events
             .iter()
             .map(|e| {
                 // Cleaned before measuring, so a hostile detail cannot break the columns.
-                [
+                vec![
                     e.at.to_rfc3339_opts(SecondsFormat::Secs, true),
                     origin(e),
                     terminal(&e.step).into_owned(),
@@ -96,28 +96,77 @@ pub fn render_text(histories: &[HireHistory], out: &mut dyn Write) -> std::io::R
                 ]
             })
             .collect();
-        let header = ["AT", "PASS", "STEP", "OUTCOME", "DETAIL"];
-        let mut widths: Vec<usize> = header.iter().map(|c| c.chars().count()).collect();
-        for row in &rows {
-            for (w, c) in widths.iter_mut().zip(row) {
-                *w = (*w).max(c.chars().count());
-            }
-        }
-        let line = |cells: &[&str], out: &mut dyn Write| -> std::io::Result<()> {
-            let mut text = String::new();
-            for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
-                if i + 1 == cells.len() {
-                    text.push_str(c);
-                } else {
-                    text.push_str(&format!("{c:<w$}  ", w = *w));
-                }
-            }
-            writeln!(out, "{}", text.trim_end())
-        };
-        line(&header, out)?;
-        for row in &rows {
-            line(&row.iter().map(String::as_str).collect::<Vec<_>>(), out)?;
-        }
+        write_columns(&["AT", "PASS", "STEP", "OUTCOME", "DETAIL"], rows, out)?;
     }
     Ok(())
+}
+
+/// The events as columns: no borders, two spaces between columns, each as wide as its widest
+/// cell as a terminal shows it (a CJK character takes two columns), no blanks at a line's end
+/// (comfy-table pads the last column too).
+fn write_columns(
+    header: &[&str],
+    rows: Vec<Vec<String>>,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let mut table = comfy_table::Table::new();
+    table
+        .load_style(comfy_table::presets::NOTHING)
+        .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
+        .set_header(header.to_vec())
+        .add_rows(rows);
+    let last = header.len().saturating_sub(1);
+    for (i, column) in table.column_iter_mut().enumerate() {
+        column.set_padding((0, if i < last { 2 } else { 0 }));
+    }
+    for line in table.lines() {
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn event(trigger: &str, step: &str, outcome: &str, detail: &str) -> LedgerEvent {
+        LedgerEvent {
+            id: 1,
+            application_id: "1001".into(),
+            at: chrono::Utc.with_ymd_and_hms(2026, 11, 16, 9, 0, 0).unwrap(),
+            pass_id: Some(1),
+            trigger: Some(trigger.into()),
+            step: step.into(),
+            outcome: outcome.into(),
+            detail: detail.into(),
+        }
+    }
+
+    #[test]
+    fn a_wide_character_takes_two_columns_and_the_next_column_still_lines_up() {
+        let at = chrono::Utc.with_ymd_and_hms(2026, 11, 16, 9, 0, 0).unwrap();
+        let entry =
+            LedgerEntry::new_pending("1001", "ada@example.com", "Ada", "Lovelace", None, at);
+        let history = HireHistory::new(
+            &entry,
+            vec![
+                event("sync", "履歴", "ok", "wide step"),
+                event("sync", "cv", "e\u{301}te\u{301}", "combining accents"),
+            ],
+        );
+        let mut out = Vec::new();
+        render_text(&[history], &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let table: Vec<&str> = text.lines().skip_while(|l| !l.starts_with("AT")).collect();
+        assert_eq!(
+            table,
+            [
+                "AT                    PASS     STEP  OUTCOME  DETAIL",
+                "2026-11-16T09:00:00Z  #1 sync  履歴  ok       wide step",
+                "2026-11-16T09:00:00Z  #1 sync  cv    e\u{301}te\u{301}      combining accents",
+            ],
+            "{text}"
+        );
+    }
 }

@@ -339,6 +339,8 @@ fn render_table(rows: &[ReportRow], out: &mut dyn Write) -> std::io::Result<()> 
             ]
         })
         .collect();
+    // Counted in characters, not terminal cells as history's comfy-table layout does: the
+    // hostile-text property test pins the columns' character offsets.
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in &cells {
         for (w, c) in widths.iter_mut().zip(row) {

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::Endpoint;
 use super::scenario::Stage;
-use super::server::{Api, Reply};
+use super::wire::{Api, Reply};
 
 /// One queued fault. Rules are checked in insertion order; the first live match wins.
 #[derive(Clone, Debug)]

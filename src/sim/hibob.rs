@@ -7,8 +7,8 @@ use chrono::{NaiveDate, Utc};
 use serde_json::{Map, Value, json};
 
 use super::faults::Fault;
-use super::server::{FILES_PREFIX, Incoming, Reply, percent_decode, pick_fault};
 use super::state::{Shared, SimDocument, SimEmployee, State, StoredEmployee};
+use super::wire::{FILES_PREFIX, Incoming, Reply, percent_decode};
 use super::{Endpoint, HIBOB_MAX_DOCUMENT_BYTES, pinpoint};
 
 fn authorized(shared: &Shared, req: &Incoming) -> Result<(), Reply> {
@@ -679,7 +679,10 @@ async fn fetch(shared: &Shared, raw: &str) -> Fetched {
         .lock()
         .begin_call(Endpoint::DownloadFile, "GET", &path_and_query);
     let mut size = 0;
-    let status = match pick_fault(shared, Endpoint::DownloadFile, &path_and_query, b"").await {
+    let status = match shared
+        .pick_fault(Endpoint::DownloadFile, &path_and_query, b"")
+        .await
+    {
         Some(Fault::Status(s) | Fault::CommitThenStatus(s)) => s,
         Some(Fault::RateLimited { .. }) => 429,
         // A garbled body is still a successful download as far as HiBob can tell.

@@ -9,6 +9,12 @@
 //! modules, no sync logic. It only behaves like the two remote APIs as described in the API
 //! notes, including their traps (confidential jobs hidden by default, 200 on create with a
 //! string id, inactive pre-hires hidden from search, HTML from the edge on 5xx).
+//!
+//! Inside, dependencies point one way: `server` (routing, fault application) calls the API
+//! modules `hibob` and `pinpoint` (HiBob fetches CVs from Pinpoint's file host, never the
+//! reverse), which build on `state`, `faults`, `scenario` and, lowest, `wire` (the request and
+//! answer plumbing). No module imports one above it; all may use the types declared here
+//! (`Endpoint`).
 
 mod faults;
 mod hibob;
@@ -16,6 +22,7 @@ mod pinpoint;
 mod scenario;
 mod server;
 mod state;
+mod wire;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -31,8 +38,8 @@ pub use scenario::{
 };
 pub use state::{SimComment, SimDocument, SimEmployee};
 
-use server::percent_decode;
 use state::Shared;
+use wire::percent_decode;
 
 /// What working one hire leaves behind, for [`Sim::seed_worked_hire`].
 pub struct WorkedHire<'a> {
@@ -166,12 +173,12 @@ impl Sim {
 
     /// `http://127.0.0.1:PORT/pinpoint/api/v1`
     pub fn pinpoint_base_url(&self) -> String {
-        format!("{}{}", self.shared.origin(), server::PINPOINT_PREFIX)
+        format!("{}{}", self.shared.origin(), wire::PINPOINT_PREFIX)
     }
 
     /// `http://127.0.0.1:PORT/hibob/v1`
     pub fn hibob_base_url(&self) -> String {
-        format!("{}{}", self.shared.origin(), server::HIBOB_PREFIX)
+        format!("{}{}", self.shared.origin(), wire::HIBOB_PREFIX)
     }
 
     /// Queues a fault; rules are checked in insertion order.

@@ -6,8 +6,8 @@ use chrono::Utc;
 use serde_json::{Map, Value, json};
 
 use super::scenario::Visibility;
-use super::server::{FILES_PREFIX, Incoming, PINPOINT_PREFIX, Reply, query_encode};
 use super::state::{Shared, SimComment, State, StoredApplication, StoredComment, iso};
+use super::wire::{FILES_PREFIX, Incoming, PINPOINT_PREFIX, Reply, query_encode};
 
 const DEFAULT_PAGE_SIZE: usize = 100;
 const MAX_PAGE_SIZE: usize = 1000;

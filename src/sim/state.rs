@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::faults::{Fault, FaultRule};
 use super::scenario::{Scenario, SimApplication, SimJob, Stage, Visibility, WindowLimit};
+use super::wire::percent_decode;
 use super::{CallRecord, Endpoint};
 
 /// An employee as HiBob holds it.
@@ -169,6 +170,31 @@ impl Shared {
 
     pub fn origin(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Applies queued faults for this request (delays first), returning the one that decides
+    /// the answer, if any.
+    pub async fn pick_fault(
+        &self,
+        endpoint: Endpoint,
+        path_and_query: &str,
+        body: &[u8],
+    ) -> Option<Fault> {
+        let decoded = percent_decode(path_and_query);
+        let haystacks = [path_and_query, decoded.as_str()];
+        let mut from = 0;
+        loop {
+            // The lock ends with this statement: a delay is never slept holding it.
+            let next = self.lock().take_fault(endpoint, &haystacks, body, from);
+            match next {
+                Some((seq, Fault::Delay(d))) => {
+                    tokio::time::sleep(d).await;
+                    from = seq + 1;
+                }
+                Some((_, fault)) => return Some(fault),
+                None => return None,
+            }
+        }
     }
 }
 
