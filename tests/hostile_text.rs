@@ -102,9 +102,13 @@ proptest! {
         prop_assert_eq!(raw_unsafe(&table), None, "{:?}", table);
         let history = history_text(&e, &format!("{name} <{email}>"));
         prop_assert_eq!(raw_unsafe(&history), None, "{:?}", history);
-        // The columns still line up: the status sits under its header, counted in characters.
+        // The columns still line up: the status sits under its header, counted in the cells
+        // a terminal shows (a CJK character takes two, a combining accent none).
         let lines: Vec<&str> = table.lines().collect();
-        let column = |line: &str, word: &str| line.find(word).map(|at| line[..at].chars().count());
+        let column = |line: &str, word: &str| {
+            line.find(word)
+                .map(|at| unicode_width::UnicodeWidthStr::width(&line[..at]))
+        };
         prop_assert_eq!(column(lines[0], "STATUS"), column(lines[1], "needs_attention"), "{:?}", table);
     }
 

@@ -96,31 +96,8 @@ pub fn render_text(histories: &[HireHistory], out: &mut dyn Write) -> std::io::R
                 ]
             })
             .collect();
-        write_columns(&["AT", "PASS", "STEP", "OUTCOME", "DETAIL"], rows, out)?;
-    }
-    Ok(())
-}
-
-/// The events as columns: no borders, two spaces between columns, each as wide as its widest
-/// cell as a terminal shows it (a CJK character takes two columns), no blanks at a line's end
-/// (comfy-table pads the last column too).
-fn write_columns(
-    header: &[&str],
-    rows: Vec<Vec<String>>,
-    out: &mut dyn Write,
-) -> std::io::Result<()> {
-    let mut table = comfy_table::Table::new();
-    table
-        .load_style(comfy_table::presets::NOTHING)
-        .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
-        .set_header(header.to_vec())
-        .add_rows(rows);
-    let last = header.len().saturating_sub(1);
-    for (i, column) in table.column_iter_mut().enumerate() {
-        column.set_padding((0, if i < last { 2 } else { 0 }));
-    }
-    for line in table.lines() {
-        writeln!(out, "{}", line.trim_end())?;
+        let header = ["AT", "PASS", "STEP", "OUTCOME", "DETAIL"];
+        super::write_table(&super::text_table(&header, rows), out)?;
     }
     Ok(())
 }

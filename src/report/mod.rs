@@ -300,6 +300,31 @@ pub(crate) fn clip(text: &str, width: usize) -> String {
 /// The width the table keeps to: a common terminal. The full text is in CSV/JSON/HTML.
 pub const TABLE_WIDTH: usize = 120;
 
+/// A table laid out for a terminal: no borders, two spaces between columns, each column as
+/// wide as its widest cell as a terminal shows it (a CJK character takes two columns). Cells
+/// must be cleaned with [`terminal`] first, so what is measured is what is shown.
+pub(crate) fn text_table(header: &[&str], rows: Vec<Vec<String>>) -> comfy_table::Table {
+    let mut table = comfy_table::Table::new();
+    table
+        .load_style(comfy_table::presets::NOTHING)
+        .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
+        .set_header(header.to_vec())
+        .add_rows(rows);
+    let last = header.len().saturating_sub(1);
+    for (i, column) in table.column_iter_mut().enumerate() {
+        column.set_padding((0, if i < last { 2 } else { 0 }));
+    }
+    table
+}
+
+/// Writes `table` line by line; the last column is padded too, so each line's end is trimmed.
+pub(crate) fn write_table(table: &comfy_table::Table, out: &mut dyn Write) -> std::io::Result<()> {
+    for line in table.lines() {
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
 /// A table that fits a 120-column terminal: the note (the last error, or how the employee
 /// was found) gets whatever room the other columns leave.
 fn render_table(rows: &[ReportRow], out: &mut dyn Write) -> std::io::Result<()> {
@@ -312,7 +337,7 @@ fn render_table(rows: &[ReportRow], out: &mut dyn Write) -> std::io::Result<()> 
         "UPDATED",
         "NOTE",
     ];
-    let mut cells: Vec<[String; 7]> = rows
+    let (mut cells, notes): (Vec<Vec<String>>, Vec<String>) = rows
         .iter()
         .map(|r| {
             let note = match (&r.last_error, r.drift, r.employee_origin) {
@@ -325,7 +350,7 @@ fn render_table(rows: &[ReportRow], out: &mut dyn Write) -> std::io::Result<()> 
                 (None, None, None) => String::new(),
             };
             // Outside text is cleaned before measuring, so the columns line up as shown.
-            [
+            let cells = vec![
                 clip(&terminal(&r.application_id), 11),
                 clip(&terminal(&r.email), 26),
                 r.status.as_str().to_owned(),
@@ -335,38 +360,17 @@ fn render_table(rows: &[ReportRow], out: &mut dyn Write) -> std::io::Result<()> 
                     .get(..16)
                     .unwrap_or(&r.updated_at)
                     .replace('T', " "),
-                terminal(&note).into_owned(),
-            ]
+            ];
+            (cells, terminal(&note).into_owned())
         })
-        .collect();
-    // Counted in characters, not terminal cells as history's comfy-table layout does: the
-    // hostile-text property test pins the columns' character offsets.
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in &cells {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let used: usize = widths[..widths.len() - 1].iter().map(|w| w + 2).sum();
+        .unzip();
+    let widths = text_table(&header[..6], cells.clone()).column_max_content_widths();
+    let used: usize = widths.iter().map(|w| usize::from(*w) + 2).sum();
     let note_width = TABLE_WIDTH.saturating_sub(used).max(12);
-    for row in &mut cells {
-        row[6] = clip(&row[6], note_width);
+    for (row, note) in cells.iter_mut().zip(notes) {
+        row.push(clip(&note, note_width));
     }
-    let line = |cols: Vec<&str>, out: &mut dyn Write| -> std::io::Result<()> {
-        let mut text = String::new();
-        for (i, (c, w)) in cols.iter().zip(&widths).enumerate() {
-            if i + 1 == cols.len() {
-                text.push_str(c);
-            } else {
-                text.push_str(&format!("{c:<w$}  ", w = *w));
-            }
-        }
-        writeln!(out, "{}", text.trim_end())
-    };
-    line(header.to_vec(), out)?;
-    for row in &cells {
-        line(row.iter().map(String::as_str).collect(), out)?;
-    }
+    write_table(&text_table(&header, cells), out)?;
     let count = |s: HireStatus| rows.iter().filter(|r| r.status == s).count();
     writeln!(
         out,
