@@ -28,20 +28,8 @@ use crate::http::ApiError;
 use crate::ledger::{Ledger, LedgerError};
 use crate::pinpoint::{Attachment, HiredApplication, PinpointClient};
 
+pub use crate::hire::HireOutcome;
 pub use record::create_intent_detail;
-
-/// How a hire's turn in the pass ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HireOutcome {
-    Done,
-    /// Retried later: a transient failure, or waiting out HiBob's read lag.
-    Waiting,
-    Parked,
-    /// Parked because a credential was refused; the pass must stop.
-    StopPass(String),
-    /// Shutdown was requested between two steps, or another hire met a refused credential.
-    Interrupted,
-}
 
 /// A hire's turn: how it ended, and its ledger row as it now is.
 #[derive(Debug, Clone)]
@@ -627,98 +615,20 @@ pub fn record_retry(
     ledger.record_failure(&entry.application_id, kind, message, next, pass, now)
 }
 
-/// The employee a create sends, from the mapping: `work.site` defaults to `hibob.site`, the
-/// start date to the configured offset, and a start date in the past becomes today unless
-/// `mapping.allow_past_start_date`. Also returns what the mapping rendered (drift's baseline).
+/// The employee a create sends (see [`crate::mapping::new_employee`]), with the pass's
+/// settings: `hibob.site` and `hibob.start_date_offset` as the defaults.
 pub fn new_employee(
     settings: &Settings,
     first_seen: DateTime<Utc>,
     application: &HiredApplication,
     now: DateTime<Utc>,
 ) -> Result<(NewEmployee, crate::mapping::Values), crate::mapping::RenderError> {
-    use crate::mapping::{SITE, START_DATE};
-    let rendered = settings.mapping.render(&application.source)?;
-    let mut fields = rendered.clone();
-    let site = fields.remove(SITE).unwrap_or_else(|| settings.site.clone());
-    // A mapped work address replaces the application's; it must be an address.
-    let mut email = application.email.clone();
-    for field in crate::mapping::WORK_EMAIL {
-        if let Some(work) = fields.remove(field) {
-            if !work.contains('@') || work.chars().any(char::is_whitespace) {
-                return Err(crate::mapping::RenderError {
-                    field: field.into(),
-                    message: format!(
-                        "{work:?} is not an email address; fix the template in [mapping.fields]"
-                    ),
-                });
-            }
-            email = crate::identity::nfc(&work);
-        }
-    }
-    let start = match fields.remove(START_DATE) {
-        Some(text) => {
-            let date =
-                crate::mapping::parse_date(&text).ok_or_else(|| crate::mapping::RenderError {
-                    field: START_DATE.into(),
-                    message: format!("{text:?} is not a date"),
-                })?;
-            clamp_start(&settings.mapping, date, now)
-        }
-        None => start_date(first_seen, settings.start_date_offset, now),
-    };
-    Ok((
-        NewEmployee {
-            first_name: crate::identity::nfc(&application.first_name),
-            surname: crate::identity::nfc(&application.last_name),
-            email,
-            site,
-            start_date: start,
-            fields,
-        },
-        rendered,
-    ))
-}
-
-/// A mapped start date in the past becomes today, unless the config allows the past.
-pub fn clamp_start(
-    mapping: &crate::mapping::Mapping,
-    date: chrono::NaiveDate,
-    now: DateTime<Utc>,
-) -> chrono::NaiveDate {
-    if mapping.allow_past_start_date {
-        date
-    } else {
-        date.max(now.date_naive())
-    }
-}
-
-/// The start date sent to HiBob when Pinpoint has none: the configured offset from the day
-/// the hire was first seen, and never in the past.
-pub fn start_date(
-    first_seen: DateTime<Utc>,
-    offset: chrono::Duration,
-    now: DateTime<Utc>,
-) -> chrono::NaiveDate {
-    (first_seen + offset).date_naive().max(now.date_naive())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn start_date_is_offset_from_detection_but_never_past() {
-        let seen = Utc.with_ymd_and_hms(2026, 11, 25, 23, 0, 0).unwrap();
-        let two_weeks = chrono::Duration::days(14);
-        assert_eq!(
-            start_date(seen, two_weeks, seen),
-            chrono::NaiveDate::from_ymd_opt(2026, 12, 9).unwrap()
-        );
-        let much_later = seen + chrono::Duration::days(30);
-        assert_eq!(
-            start_date(seen, two_weeks, much_later),
-            much_later.date_naive()
-        );
-    }
+    crate::mapping::new_employee(
+        &settings.mapping,
+        &settings.site,
+        settings.start_date_offset,
+        first_seen,
+        application,
+        now,
+    )
 }

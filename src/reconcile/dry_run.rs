@@ -11,111 +11,16 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use super::Reconciler;
 use super::apply::new_employee;
 use super::facts::{Lookup, Unsettled};
 use super::plan::{self, Employee, NEW_EMPLOYEE, Step};
 use crate::hibob::FoundEmployee;
+pub use crate::hire::preview::{ActionKind, DryRun, PlannedAction, PlannedHire};
 use crate::hire::{CvState, HireStatus, LedgerEntry, StepState};
 use crate::ledger::LedgerError;
 use crate::pinpoint::{HiredApplication, UnusableRecord};
-
-/// What the next pass would do for one hire.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PlannedHire {
-    pub application_id: String,
-    pub email: String,
-    pub name: String,
-    /// Ledger status now (`new` for a hire the ledger has not seen).
-    pub status: String,
-    /// Hired before the go-live cutoff (`sync.hired_since`): nothing would be written.
-    pub before_cutoff: bool,
-    pub actions: Vec<PlannedAction>,
-}
-
-/// What a planned action is; serialized in snake_case (`upload_cv`, …), as `plan` prints it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ActionKind {
-    Create,
-    Adopt,
-    UploadCv,
-    RecordNoCv,
-    Comment,
-    MarkDone,
-    Wait,
-    Park,
-    Skip,
-}
-
-impl ActionKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ActionKind::Create => "create",
-            ActionKind::Adopt => "adopt",
-            ActionKind::UploadCv => "upload_cv",
-            ActionKind::RecordNoCv => "record_no_cv",
-            ActionKind::Comment => "comment",
-            ActionKind::MarkDone => "mark_done",
-            ActionKind::Wait => "wait",
-            ActionKind::Park => "park",
-            ActionKind::Skip => "skip",
-        }
-    }
-}
-
-impl std::fmt::Display for ActionKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.pad(self.as_str())
-    }
-}
-
-/// One action, in order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PlannedAction {
-    pub kind: ActionKind,
-    pub detail: String,
-}
-
-impl PlannedAction {
-    fn new(kind: ActionKind, detail: impl Into<String>) -> Self {
-        Self {
-            kind,
-            detail: detail.into(),
-        }
-    }
-
-    /// Whether the action would change something remotely.
-    pub fn is_remote_write(&self) -> bool {
-        matches!(
-            self.kind,
-            ActionKind::Create | ActionKind::UploadCv | ActionKind::Comment
-        )
-    }
-}
-
-/// The whole preview.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct DryRun {
-    /// Hired applications in the listing (usable or not).
-    pub listed: usize,
-    pub hires: Vec<PlannedHire>,
-    /// Why the preview is incomplete: the API contract failed (a pass would write nothing),
-    /// or the listing or the search failed.
-    pub incomplete: Option<String>,
-}
-
-impl DryRun {
-    pub fn count(&self, kind: ActionKind) -> usize {
-        self.hires
-            .iter()
-            .flat_map(|h| &h.actions)
-            .filter(|a| a.kind == kind)
-            .count()
-    }
-}
 
 impl Reconciler {
     /// Previews the next pass. Makes read-only calls only; writes nothing anywhere.

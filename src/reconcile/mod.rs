@@ -12,12 +12,11 @@
 //!    done or must wait. `plan` renders the decisions instead ([`dry_run`]).
 //!
 //! Failures are judged by one policy ([`policy`]) and counted in one place
-//! ([`PassSummary::count`]). This module owns the order of effects and the crash-recovery
+//! ([`PassSummary::count`], with the rest of the pass vocabulary in [`crate::hire`]). This module owns the order of effects and the crash-recovery
 //! rules; it does no SQL of its own (the ledger does) and no HTTP of its own (the clients do).
 
 pub mod apply;
 pub mod claims;
-pub mod cutoff;
 pub mod drift;
 pub mod dry_run;
 pub mod facts;
@@ -29,7 +28,6 @@ pub mod plan;
 pub mod policy;
 pub mod proof;
 pub mod record;
-mod summary;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -42,17 +40,16 @@ use crate::config::{Config, CvFolder, RetryConfig};
 use crate::contract;
 use crate::hibob::HibobClient;
 use crate::hire::PassId;
-pub use crate::hire::PassOutcome;
+pub use crate::hire::cutoff::{self, Cutoff};
+pub use crate::hire::{HireOutcome, NudgeOutcome, PassOutcome, PassReport, PassSummary, Stop};
 use crate::http::{Clock, HttpClient, StatsSnapshot};
 use crate::ledger::{Ledger, LedgerError};
 use crate::pinpoint::PinpointClient;
 pub use claims::{HireClaim, HireClaims};
-pub use cutoff::Cutoff;
 pub use facts::Lookup;
-pub use nudge::{NudgeOutcome, Nudger};
+pub use nudge::Nudger;
 pub use pipeline::observed;
 pub use plan::Step;
-pub use summary::{PassReport, PassSummary, Stop};
 
 /// What a pass needs from the configuration beyond the clients.
 #[derive(Debug, Clone)]

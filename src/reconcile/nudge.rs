@@ -12,11 +12,11 @@ use std::collections::HashMap;
 use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
-use super::apply::HireOutcome;
 use super::gate::WritesAllowed;
 use super::policy::{About, Verdict};
 use super::proof;
 use super::{Parts, PassSummary};
+use crate::hire::{HireOutcome, NudgeOutcome};
 use crate::hire::{HireStatus, ParkKind, PassId};
 use crate::http::{EndpointCounts, EndpointKey};
 use crate::ledger::LedgerError;
@@ -24,59 +24,6 @@ use crate::pinpoint::{HiredApplication, UnusableRecord};
 
 /// The trigger recorded for the passes nudges start, so `history` tells them apart.
 pub const TRIGGER: &str = "webhook";
-
-/// What one nudge came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum NudgeOutcome {
-    /// The ledger has nothing to do for it now (done, parked, or waiting for its retry time):
-    /// no API call was made.
-    Settled,
-    /// Another task (the scheduled pass) is working this hire; it is left to that task.
-    Deferred,
-    /// Pinpoint does not know the application (or hides it from this key): dropped.
-    NotFound,
-    /// The application is not in a hired stage: dropped, nothing written.
-    NotHired,
-    /// Pinpoint's answer does not prove the application is hired now (its stage is not one
-    /// known to be hired): nothing written; a pass is asked for, whose listing can prove it.
-    Unproven,
-    /// The record cannot become an employee (no email, …); parked with its reason.
-    Unusable,
-    /// An assumption about the APIs that writes depend on failed (`hirebridge status` says
-    /// which): nothing read or written; the scheduled passes check again.
-    WritesStopped,
-    Done,
-    /// Retried later (a transient failure or HiBob's read lag), by the scheduled pass.
-    Waiting,
-    Parked,
-    /// A credential was refused: nothing more is sent until the next pass.
-    Refused,
-    /// The application could not be read (timeout, 5xx, …): the scheduled poll will find it.
-    Failed,
-    /// Shutdown was requested between two steps.
-    Interrupted,
-}
-
-impl NudgeOutcome {
-    /// The outcome as a metric label and a pass outcome in the ledger.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NudgeOutcome::Settled => "settled",
-            NudgeOutcome::Deferred => "deferred",
-            NudgeOutcome::NotFound => "not_found",
-            NudgeOutcome::NotHired => "not_hired",
-            NudgeOutcome::Unproven => "unproven",
-            NudgeOutcome::Unusable => "unusable",
-            NudgeOutcome::WritesStopped => "writes_stopped",
-            NudgeOutcome::Done => "done",
-            NudgeOutcome::Waiting => "waiting",
-            NudgeOutcome::Parked => "parked",
-            NudgeOutcome::Refused => "refused",
-            NudgeOutcome::Failed => "failed",
-            NudgeOutcome::Interrupted => "interrupted",
-        }
-    }
-}
 
 /// Reconciles single applications beside the scheduled passes, with the same ledger,
 /// clients (so the same gates and rate limits), settings and claims. Cheap to clone.

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use crate::reconcile::dry_run::{ActionKind, DryRun};
+use crate::hire::preview::{ActionKind, DryRun, PlannedHire};
 
 pub fn render_json(plan: &DryRun, out: &mut dyn Write) -> std::io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, plan)?;
@@ -13,9 +13,7 @@ pub fn render_json(plan: &DryRun, out: &mut dyn Write) -> std::io::Result<()> {
 /// Settled hires whose only action is `skip` (done, or left out by the go-live cutoff, or
 /// withdrawn) are counted, not listed, unless `all`.
 pub fn render_text(plan: &DryRun, all: bool, out: &mut dyn Write) -> std::io::Result<()> {
-    let only_skip = |h: &crate::reconcile::dry_run::PlannedHire| {
-        h.actions.len() == 1 && h.actions[0].kind == ActionKind::Skip
-    };
+    let only_skip = |h: &PlannedHire| h.actions.len() == 1 && h.actions[0].kind == ActionKind::Skip;
     let mut hidden = 0;
     let mut left_out = 0;
     for hire in &plan.hires {

@@ -1,11 +1,19 @@
 //! A hire as hirebridge tracks it: where it stands ([`HireStatus`]), the state of each of its
-//! steps, and its row ([`LedgerEntry`]); and how a pass ended ([`PassOutcome`]).
+//! steps, and its row ([`LedgerEntry`]); the go-live cutoff that leaves old hires out
+//! ([`cutoff`]); what a pass did ([`pass`]) and what the next one would do ([`preview`]).
 //!
 //! The vocabulary every other module shares — the ledger stores it, the planner decides from
 //! it, `report`, `status` and the monitor show it — so it sits below all of them and depends
-//! on none: no SQL, no HTTP, no I/O.
+//! on none of them: no SQL, no HTTP, no I/O (a pass's request counts are plain numbers).
+
+pub mod cutoff;
+pub mod pass;
+pub mod preview;
 
 use chrono::{DateTime, Utc};
+
+pub use cutoff::Cutoff;
+pub use pass::{HireOutcome, NudgeOutcome, PassOutcome, PassReport, PassSummary, Stop};
 
 /// Where a hire stands, as `report` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -333,34 +341,3 @@ impl LedgerEntry {
 /// Identifies a pass in the event log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PassId(pub i64);
-
-/// How a pass ended, as the `passes` table records it (snake_case; `status` reads it back).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PassOutcome {
-    Completed,
-    Shutdown,
-    Unauthorized,
-    ListingFailed,
-    ContractBroken,
-    ContractUnchecked,
-}
-
-impl PassOutcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PassOutcome::Completed => "completed",
-            PassOutcome::Shutdown => "shutdown",
-            PassOutcome::Unauthorized => "unauthorized",
-            PassOutcome::ListingFailed => "listing_failed",
-            PassOutcome::ContractBroken => "contract_broken",
-            PassOutcome::ContractUnchecked => "contract_unchecked",
-        }
-    }
-
-    /// The outcome a recorded pass names; `None` for a webhook nudge's outcome or a pass
-    /// still running.
-    pub fn parse(text: &str) -> Option<Self> {
-        serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
-    }
-}

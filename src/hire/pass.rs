@@ -1,11 +1,25 @@
-//! What a pass did, in numbers and in one line: the counts every way of working hires
-//! adds to ([`PassSummary::count`]), why a pass ended early ([`Stop`]), and the outcome the
-//! `passes` table records ([`PassOutcome`]).
+//! What a pass did, in numbers and in one line: the counts every way of working hires adds
+//! to ([`PassSummary::count`]), how a hire's turn ended ([`HireOutcome`]), why a pass ended
+//! early ([`Stop`]), and the outcome the `passes` table records ([`PassOutcome`], or a webhook
+//! nudge's [`NudgeOutcome`]). Operators
+//! read these (the summary line, `status`, the `passes` table, metrics), so they are part of
+//! the shared vocabulary, not of the pass that produces them.
 
-use crate::hire::{HireStatus, PassId, PassOutcome};
+use super::{HireStatus, PassId};
 use crate::http::StatsSnapshot;
 
-use super::apply::HireOutcome;
+/// How a hire's turn in a pass ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HireOutcome {
+    Done,
+    /// Retried later: a transient failure, or waiting out HiBob's read lag.
+    Waiting,
+    Parked,
+    /// Parked because a credential was refused; the pass must stop.
+    StopPass(String),
+    /// Shutdown was requested between two steps, or another hire met a refused credential.
+    Interrupted,
+}
 
 /// Counts for the one-line summary and the `passes` table.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -102,6 +116,37 @@ pub enum Stop {
     /// The contract could not be checked (a probe timed out or failed): nothing was
     /// written; the next pass checks again.
     ContractUnchecked(String),
+}
+
+/// How a pass ended, as the `passes` table records it (snake_case; `status` reads it back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PassOutcome {
+    Completed,
+    Shutdown,
+    Unauthorized,
+    ListingFailed,
+    ContractBroken,
+    ContractUnchecked,
+}
+
+impl PassOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PassOutcome::Completed => "completed",
+            PassOutcome::Shutdown => "shutdown",
+            PassOutcome::Unauthorized => "unauthorized",
+            PassOutcome::ListingFailed => "listing_failed",
+            PassOutcome::ContractBroken => "contract_broken",
+            PassOutcome::ContractUnchecked => "contract_unchecked",
+        }
+    }
+
+    /// The outcome a recorded pass names; `None` for a webhook nudge's outcome or a pass
+    /// still running.
+    pub fn parse(text: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
+    }
 }
 
 impl Stop {
@@ -213,6 +258,59 @@ impl PassReport {
             )),
         }
         line
+    }
+}
+
+/// What one nudge came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NudgeOutcome {
+    /// The ledger has nothing to do for it now (done, parked, or waiting for its retry time):
+    /// no API call was made.
+    Settled,
+    /// Another task (the scheduled pass) is working this hire; it is left to that task.
+    Deferred,
+    /// Pinpoint does not know the application (or hides it from this key): dropped.
+    NotFound,
+    /// The application is not in a hired stage: dropped, nothing written.
+    NotHired,
+    /// Pinpoint's answer does not prove the application is hired now (its stage is not one
+    /// known to be hired): nothing written; a pass is asked for, whose listing can prove it.
+    Unproven,
+    /// The record cannot become an employee (no email, …); parked with its reason.
+    Unusable,
+    /// An assumption about the APIs that writes depend on failed (`hirebridge status` says
+    /// which): nothing read or written; the scheduled passes check again.
+    WritesStopped,
+    Done,
+    /// Retried later (a transient failure or HiBob's read lag), by the scheduled pass.
+    Waiting,
+    Parked,
+    /// A credential was refused: nothing more is sent until the next pass.
+    Refused,
+    /// The application could not be read (timeout, 5xx, …): the scheduled poll will find it.
+    Failed,
+    /// Shutdown was requested between two steps.
+    Interrupted,
+}
+
+impl NudgeOutcome {
+    /// The outcome as a metric label and a pass outcome in the ledger.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NudgeOutcome::Settled => "settled",
+            NudgeOutcome::Deferred => "deferred",
+            NudgeOutcome::NotFound => "not_found",
+            NudgeOutcome::NotHired => "not_hired",
+            NudgeOutcome::Unproven => "unproven",
+            NudgeOutcome::Unusable => "unusable",
+            NudgeOutcome::WritesStopped => "writes_stopped",
+            NudgeOutcome::Done => "done",
+            NudgeOutcome::Waiting => "waiting",
+            NudgeOutcome::Parked => "parked",
+            NudgeOutcome::Refused => "refused",
+            NudgeOutcome::Failed => "failed",
+            NudgeOutcome::Interrupted => "interrupted",
+        }
     }
 }
 
