@@ -16,7 +16,7 @@ use super::BenchError;
 use crate::config::{Config, RateLimit};
 use crate::hire::EmployeeOrigin;
 use crate::http::HttpClient;
-use crate::ledger::{EntryFilter, Ledger, ObservedHire};
+use crate::ledger::{EntryFilter, EventOutcome, Ledger, ObservedHire};
 use crate::pinpoint::PinpointClient;
 use crate::reconcile::plan::Employee;
 use crate::reconcile::{PassSummary, Reconciler, Settings, apply, plan, record};
@@ -204,7 +204,7 @@ async fn record_as_worked(simulator: &Sim, config: &Config) -> Result<(), BenchE
                             id,
                             ids.document_id.as_deref(),
                             name,
-                            "uploaded",
+                            EventOutcome::Uploaded,
                             pass,
                             now,
                         )?;
@@ -213,7 +213,7 @@ async fn record_as_worked(simulator: &Sim, config: &Config) -> Result<(), BenchE
                 }
                 let text = comment(&employee.id);
                 record::comment_intent(&mut ledger, id, pass, now, &text)?;
-                ledger.record_comment(id, &ids.comment_id, "posted", pass, now)?;
+                ledger.record_comment(id, &ids.comment_id, EventOutcome::Posted, pass, now)?;
                 record::done(&mut ledger, id, pass, now, &employee)?;
                 summary.completed += 1;
             }

@@ -338,6 +338,118 @@ impl LedgerEntry {
     }
 }
 
+/// What an event in a hire's history is about: the hire, one of its steps, its mapped
+/// fields, or their drift. Stored as its snake_case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventSubject {
+    Hire,
+    Employee,
+    Cv,
+    Comment,
+    Fields,
+    Drift,
+}
+
+impl EventSubject {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventSubject::Hire => "hire",
+            EventSubject::Employee => "employee",
+            EventSubject::Cv => "cv",
+            EventSubject::Comment => "comment",
+            EventSubject::Fields => "fields",
+            EventSubject::Drift => "drift",
+        }
+    }
+}
+
+impl From<StepKind> for EventSubject {
+    fn from(step: StepKind) -> Self {
+        match step {
+            StepKind::Employee => EventSubject::Employee,
+            StepKind::Cv => EventSubject::Cv,
+            StepKind::Comment => EventSubject::Comment,
+        }
+    }
+}
+
+/// What happened, in an event of a hire's history. Stored as its snake_case name, which
+/// `history` and the report show and auditors read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventOutcome {
+    /// First seen in the hired-stage listing.
+    Detected,
+    /// Hired before the go-live cutoff: nothing written.
+    Skipped,
+    /// A skipped hire the cutoff now includes (a backfill).
+    Included,
+    /// A withdrawn hire listed in a Hired stage again.
+    Relisted,
+    /// A record parked as unusable that is usable now.
+    Released,
+    /// A done hire that had left the Hired stage, listed again.
+    Rehired,
+    /// An operator asked to retry.
+    Retry,
+    /// A remote write is about to be sent (recorded before the call).
+    Intent,
+    Created,
+    Adopted,
+    Uploaded,
+    Posted,
+    /// What an earlier write (or a person) made was found remotely and recorded.
+    Found,
+    /// The application has no CV attachment.
+    None,
+    /// HiBob says the email exists (a create answered "duplicate").
+    Exists,
+    Done,
+    Failed,
+    /// Waiting out HiBob's read lag.
+    Deferred,
+    Parked,
+    Withdrawn,
+    Unhired,
+    /// Mapped values recorded (a baseline for drift).
+    Recorded,
+    Resolved,
+    Updated,
+    /// Changed in HiBob by a person since hirebridge wrote it.
+    Edited,
+}
+
+impl EventOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventOutcome::Detected => "detected",
+            EventOutcome::Skipped => "skipped",
+            EventOutcome::Included => "included",
+            EventOutcome::Relisted => "relisted",
+            EventOutcome::Released => "released",
+            EventOutcome::Rehired => "rehired",
+            EventOutcome::Retry => "retry",
+            EventOutcome::Intent => "intent",
+            EventOutcome::Created => "created",
+            EventOutcome::Adopted => "adopted",
+            EventOutcome::Uploaded => "uploaded",
+            EventOutcome::Posted => "posted",
+            EventOutcome::Found => "found",
+            EventOutcome::None => "none",
+            EventOutcome::Exists => "exists",
+            EventOutcome::Done => "done",
+            EventOutcome::Failed => "failed",
+            EventOutcome::Deferred => "deferred",
+            EventOutcome::Parked => "parked",
+            EventOutcome::Withdrawn => "withdrawn",
+            EventOutcome::Unhired => "unhired",
+            EventOutcome::Recorded => "recorded",
+            EventOutcome::Resolved => "resolved",
+            EventOutcome::Updated => "updated",
+            EventOutcome::Edited => "edited",
+        }
+    }
+}
+
 /// Identifies a pass in the event log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PassId(pub i64);

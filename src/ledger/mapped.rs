@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{Ledger, PassId, Result, insert_event, ms, time};
+use super::{EventOutcome, EventSubject, Ledger, PassId, Result, insert_event, ms, time};
 
 /// Where a done hire's drift stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -213,7 +213,15 @@ impl Ledger {
             ));
         }
         upsert_baseline(&tx, application_id, now, mapping, rendered, Some(written))?;
-        insert_event(&tx, application_id, now, pass, "employee", "intent", detail)?;
+        insert_event(
+            &tx,
+            application_id,
+            now,
+            pass,
+            EventSubject::Employee,
+            EventOutcome::Intent,
+            detail,
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -233,7 +241,15 @@ impl Ledger {
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
         upsert_baseline(&tx, application_id, now, mapping, rendered, written)?;
-        insert_event(&tx, application_id, now, pass, "fields", "recorded", detail)?;
+        insert_event(
+            &tx,
+            application_id,
+            now,
+            pass,
+            EventSubject::Fields,
+            EventOutcome::Recorded,
+            detail,
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -279,7 +295,15 @@ impl Ledger {
                 ms(now)
             ],
         )?;
-        insert_event(&tx, application_id, now, pass, "drift", "detected", detail)?;
+        insert_event(
+            &tx,
+            application_id,
+            now,
+            pass,
+            EventSubject::Drift,
+            EventOutcome::Detected,
+            detail,
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -302,8 +326,8 @@ impl Ledger {
             application_id,
             now,
             pass,
-            "drift",
-            "resolved",
+            EventSubject::Drift,
+            EventOutcome::Resolved,
             "Pinpoint's values are back to the recorded ones",
         )?;
         tx.commit()?;
@@ -324,7 +348,15 @@ impl Ledger {
              WHERE application_id = ?1",
             params![application_id, ms(now)],
         )?;
-        insert_event(&tx, application_id, now, pass, "drift", "intent", detail)?;
+        insert_event(
+            &tx,
+            application_id,
+            now,
+            pass,
+            EventSubject::Drift,
+            EventOutcome::Intent,
+            detail,
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -337,7 +369,7 @@ impl Ledger {
         application_id: &str,
         pass: PassId,
         now: DateTime<Utc>,
-        outcome: &str,
+        outcome: EventOutcome,
         rendered: &BTreeMap<String, String>,
         written: &BTreeMap<String, String>,
         detail: &str,
@@ -355,7 +387,15 @@ impl Ledger {
                 ms(now)
             ],
         )?;
-        insert_event(&tx, application_id, now, pass, "drift", outcome, detail)?;
+        insert_event(
+            &tx,
+            application_id,
+            now,
+            pass,
+            EventSubject::Drift,
+            outcome,
+            detail,
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -368,7 +408,7 @@ impl Ledger {
         pass: PassId,
         now: DateTime<Utc>,
         state: DriftState,
-        outcome: &str,
+        outcome: EventOutcome,
         detail: &str,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
@@ -376,7 +416,15 @@ impl Ledger {
             "UPDATE mapped_values SET drift = ?2, drift_detail = ?3 WHERE application_id = ?1",
             params![application_id, state.as_str(), detail],
         )?;
-        insert_event(&tx, application_id, now, pass, "drift", outcome, detail)?;
+        insert_event(
+            &tx,
+            application_id,
+            now,
+            pass,
+            EventSubject::Drift,
+            outcome,
+            detail,
+        )?;
         tx.commit()?;
         Ok(())
     }

@@ -21,8 +21,8 @@ pub use mapped::{DriftState, MappedRecord, describe as describe_values};
 pub use schema::CURRENT_VERSION;
 // The hire's types live in the domain module; they are named here too, where the rows are.
 pub use crate::hire::{
-    CommentStep, CvState, CvStep, EmployeeOrigin, EmployeeStep, HireStatus, LedgerEntry, ParkKind,
-    PassId, StepKind, StepState,
+    CommentStep, CvState, CvStep, EmployeeOrigin, EmployeeStep, EventOutcome, EventSubject,
+    HireStatus, LedgerEntry, ParkKind, PassId, StepKind, StepState,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -592,25 +592,35 @@ impl Ledger {
                         new += 1;
                         let who = format!("{} {} <{}>", h.first_name, h.last_name, h.email);
                         let (outcome, detail) = match reason {
-                            None => ("detected", format!("hired in Pinpoint: {who}")),
+                            None => (EventOutcome::Detected, format!("hired in Pinpoint: {who}")),
                             Some(reason) => (
-                                "skipped",
+                                EventOutcome::Skipped,
                                 format!("hired in Pinpoint: {who}; not written: {reason}"),
                             ),
                         };
-                        insert_event(&tx, h.application_id, now, pass, "hire", outcome, &detail)?;
+                        insert_event(
+                            &tx,
+                            h.application_id,
+                            now,
+                            pass,
+                            EventSubject::Hire,
+                            outcome,
+                            &detail,
+                        )?;
                     }
                     entries.push(None);
                     continue;
                 };
                 let reopened = match known.status {
                     HireStatus::Skipped if h.before_cutoff.is_none() => Some((
-                        "included",
+                        EventOutcome::Included,
                         "sync.hired_since now includes it: written from this pass on (a backfill)",
                     )),
-                    HireStatus::Withdrawn => Some(("relisted", "listed in a Hired stage again")),
+                    HireStatus::Withdrawn => {
+                        Some((EventOutcome::Relisted, "listed in a Hired stage again"))
+                    }
                     HireStatus::NeedsAttention => {
-                        Some(("released", "the Pinpoint record is usable now"))
+                        Some((EventOutcome::Released, "the Pinpoint record is usable now"))
                     }
                     _ => None,
                 };
@@ -639,15 +649,23 @@ impl Ledger {
                         h.application_id,
                         now,
                         pass,
-                        "hire",
-                        "rehired",
+                        EventSubject::Hire,
+                        EventOutcome::Rehired,
                         "listed in a Hired stage again",
                     )?;
                 }
                 match reopened {
                     Some((outcome, why)) => {
                         if reopen.execute(params![h.application_id, ms(now)])? == 1 {
-                            insert_event(&tx, h.application_id, now, pass, "hire", outcome, why)?;
+                            insert_event(
+                                &tx,
+                                h.application_id,
+                                now,
+                                pass,
+                                EventSubject::Hire,
+                                outcome,
+                                why,
+                            )?;
                         }
                         entries.push(None);
                     }
@@ -781,7 +799,15 @@ impl Ledger {
             }
         };
         if changed {
-            insert_event(&tx, application_id, now, pass, "hire", "parked", problem)?;
+            insert_event(
+                &tx,
+                application_id,
+                now,
+                pass,
+                EventSubject::Hire,
+                EventOutcome::Parked,
+                problem,
+            )?;
         }
         tx.commit()?;
         Ok(())
@@ -794,7 +820,7 @@ impl Ledger {
         application_id: &str,
         pass: PassId,
         now: DateTime<Utc>,
-        event: (&str, &str, &str),
+        event: (EventSubject, EventOutcome, &str),
         update_sql: &str,
         update_params: &[&dyn rusqlite::ToSql],
     ) -> Result<()> {
@@ -828,7 +854,7 @@ impl Ledger {
             application_id,
             pass,
             now,
-            (step.as_str(), "intent", detail),
+            (step.into(), EventOutcome::Intent, detail),
             &sql,
             &[&application_id, &ms(now)],
         )
@@ -844,17 +870,17 @@ impl Ledger {
         detail: &str,
     ) -> Result<()> {
         let origin = match origin {
-            EmployeeOrigin::Created => "created",
-            EmployeeOrigin::Adopted => "adopted",
+            EmployeeOrigin::Created => (EventOutcome::Created, "created"),
+            EmployeeOrigin::Adopted => (EventOutcome::Adopted, "adopted"),
         };
         self.transition(
             application_id,
             pass,
             now,
-            ("employee", origin, detail),
+            (EventSubject::Employee, origin.0, detail),
             "UPDATE hires SET employee_state = 'done', employee_origin = ?2, hibob_employee_id = ?3,
                 employee_done_at = ?4, updated_at = ?4 WHERE application_id = ?1",
-            &[&application_id, &origin, &employee_id, &ms(now)],
+            &[&application_id, &origin.1, &employee_id, &ms(now)],
         )
     }
 
@@ -863,7 +889,7 @@ impl Ledger {
         application_id: &str,
         document_id: Option<&str>,
         document_name: &str,
-        outcome: &str,
+        outcome: EventOutcome,
         pass: PassId,
         now: DateTime<Utc>,
     ) -> Result<()> {
@@ -875,7 +901,7 @@ impl Ledger {
             application_id,
             pass,
             now,
-            ("cv", outcome, &detail),
+            (EventSubject::Cv, outcome, &detail),
             "UPDATE hires SET cv_state = 'uploaded', cv_document_id = ?2, cv_document_name = ?3,
                 cv_done_at = ?4, updated_at = ?4 WHERE application_id = ?1",
             &[&application_id, &document_id, &document_name, &ms(now)],
@@ -892,7 +918,11 @@ impl Ledger {
             application_id,
             pass,
             now,
-            ("cv", "none", "the application has no CV attachment"),
+            (
+                EventSubject::Cv,
+                EventOutcome::None,
+                "the application has no CV attachment",
+            ),
             "UPDATE hires SET cv_state = 'none', cv_done_at = ?2, updated_at = ?2
              WHERE application_id = ?1",
             &[&application_id, &ms(now)],
@@ -903,7 +933,7 @@ impl Ledger {
         &mut self,
         application_id: &str,
         comment_id: &str,
-        outcome: &str,
+        outcome: EventOutcome,
         pass: PassId,
         now: DateTime<Utc>,
     ) -> Result<()> {
@@ -911,7 +941,11 @@ impl Ledger {
             application_id,
             pass,
             now,
-            ("comment", outcome, &format!("comment {comment_id}")),
+            (
+                EventSubject::Comment,
+                outcome,
+                &format!("comment {comment_id}"),
+            ),
             "UPDATE hires SET comment_state = 'done', comment_id = ?2, comment_done_at = ?3,
                 updated_at = ?3 WHERE application_id = ?1",
             &[&application_id, &comment_id, &ms(now)],
@@ -929,7 +963,7 @@ impl Ledger {
             application_id,
             pass,
             now,
-            ("hire", "done", detail),
+            (EventSubject::Hire, EventOutcome::Done, detail),
             "UPDATE hires SET status = 'done', failures = 0, last_error = NULL, park_kind = NULL,
                 next_attempt_at = NULL, done_at = ?2, updated_at = ?2 WHERE application_id = ?1",
             &[&application_id, &ms(now)],
@@ -955,7 +989,7 @@ impl Ledger {
             application_id,
             pass,
             now,
-            (step.as_str(), "failed", &detail),
+            (step.into(), EventOutcome::Failed, &detail),
             "UPDATE hires SET status = 'failed', failures = failures + 1, last_error = ?2,
                 next_attempt_at = ?3, updated_at = ?4 WHERE application_id = ?1",
             &[&application_id, &error, &next, &ms(now)],
@@ -980,7 +1014,7 @@ impl Ledger {
             application_id,
             pass,
             now,
-            (step.as_str(), "deferred", &detail),
+            (step.into(), EventOutcome::Deferred, &detail),
             "UPDATE hires SET status = CASE WHEN status = 'failed' THEN status ELSE 'pending' END,
                 next_attempt_at = ?2, updated_at = ?3 WHERE application_id = ?1",
             &[&application_id, &ms(until), &ms(now)],
@@ -1001,7 +1035,7 @@ impl Ledger {
             application_id,
             pass,
             now,
-            (step.as_str(), "parked", message),
+            (step.into(), EventOutcome::Parked, message),
             "UPDATE hires SET status = 'needs_attention', park_kind = ?2, last_error = ?3,
                 next_attempt_at = NULL, updated_at = ?4 WHERE application_id = ?1",
             &[&application_id, &kind.as_str(), &message, &ms(now)],
@@ -1020,7 +1054,7 @@ impl Ledger {
             application_id,
             pass,
             now,
-            ("hire", "withdrawn", detail),
+            (EventSubject::Hire, EventOutcome::Withdrawn, detail),
             "UPDATE hires SET status = 'withdrawn', last_error = ?2, park_kind = NULL,
                 next_attempt_at = NULL, updated_at = ?3 WHERE application_id = ?1",
             &[&application_id, &detail, &ms(now)],
@@ -1039,7 +1073,7 @@ impl Ledger {
             application_id,
             pass,
             now,
-            ("hire", "unhired", detail),
+            (EventSubject::Hire, EventOutcome::Unhired, detail),
             "UPDATE hires SET unhired_at = ?2, updated_at = ?2 WHERE application_id = ?1",
             &[&application_id, &ms(now)],
         )
@@ -1075,21 +1109,13 @@ impl Ledger {
         &mut self,
         application_id: &str,
         step: StepKind,
-        outcome: &str,
+        outcome: EventOutcome,
         detail: &str,
         pass: PassId,
         now: DateTime<Utc>,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
-        insert_event(
-            &tx,
-            application_id,
-            now,
-            pass,
-            step.as_str(),
-            outcome,
-            detail,
-        )?;
+        insert_event(&tx, application_id, now, pass, step.into(), outcome, detail)?;
         tx.commit()?;
         Ok(())
     }
@@ -1295,8 +1321,8 @@ fn insert_event(
     application_id: &str,
     now: DateTime<Utc>,
     pass: PassId,
-    step: &str,
-    outcome: &str,
+    step: EventSubject,
+    outcome: EventOutcome,
     detail: &str,
 ) -> Result<()> {
     tx.prepare_cached(
@@ -1307,8 +1333,8 @@ fn insert_event(
         application_id,
         ms(now),
         pass.0,
-        step,
-        outcome,
+        step.as_str(),
+        outcome.as_str(),
         detail
     ])?;
     Ok(())

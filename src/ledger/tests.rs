@@ -166,7 +166,8 @@ fn every_transition_writes_the_row_and_its_event_together() {
     l.record_no_cv(id, pass, later).unwrap();
     l.record_intent(id, StepKind::Comment, pass, later, "")
         .unwrap();
-    l.record_comment(id, "77", "posted", pass, later).unwrap();
+    l.record_comment(id, "77", EventOutcome::Posted, pass, later)
+        .unwrap();
     l.record_done(id, pass, later, "").unwrap();
     let e = l.entry(id).unwrap().unwrap();
     assert_eq!(e.status, HireStatus::Done);

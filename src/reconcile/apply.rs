@@ -23,7 +23,7 @@ use super::policy::{About, Verdict};
 use super::record;
 use crate::crashpoint;
 use crate::hibob::{CreateOutcome, HibobClient, NewEmployee};
-use crate::hire::{HireStatus, LedgerEntry, ParkKind, PassId, StepKind};
+use crate::hire::{EventOutcome, HireStatus, LedgerEntry, ParkKind, PassId, StepKind};
 use crate::http::ApiError;
 use crate::ledger::{Ledger, LedgerError};
 use crate::pinpoint::{Attachment, HiredApplication, PinpointClient};
@@ -284,7 +284,7 @@ impl HireRun<'_> {
             l.record_note(
                 id,
                 StepKind::Employee,
-                "exists",
+                EventOutcome::Exists,
                 &format!(
                     "HiBob says {} already exists; looking it up to adopt",
                     new.email
@@ -359,7 +359,7 @@ impl HireRun<'_> {
                 id,
                 doc.id.as_deref(),
                 &doc.name,
-                "found",
+                EventOutcome::Found,
                 self.pass,
                 Utc::now(),
             )
@@ -401,7 +401,7 @@ impl HireRun<'_> {
                 id,
                 Some(&document_id),
                 &name,
-                "uploaded",
+                EventOutcome::Uploaded,
                 self.pass,
                 Utc::now(),
             )
@@ -430,7 +430,7 @@ impl HireRun<'_> {
         };
         crashpoint::hit("ledger.comment.before");
         let entry = self.write(id, |l| {
-            l.record_comment(id, &ours.id, "found", self.pass, Utc::now())
+            l.record_comment(id, &ours.id, EventOutcome::Found, self.pass, Utc::now())
         })?;
         crashpoint::hit("ledger.comment.after");
         Ok(entry)
@@ -450,7 +450,7 @@ impl HireRun<'_> {
             .map_err(|e| Failure::api(StepKind::Comment, &e))?;
         crashpoint::hit("ledger.comment.before");
         let entry = self.write(id, |l| {
-            l.record_comment(id, &comment_id, "posted", self.pass, Utc::now())
+            l.record_comment(id, &comment_id, EventOutcome::Posted, self.pass, Utc::now())
         })?;
         crashpoint::hit("ledger.comment.after");
         Ok(entry)

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 
 use super::policy::{About, Verdict};
 use super::{PassSummary, Reconciler, Stop};
-use crate::hire::{EmployeeOrigin, HireStatus, LedgerEntry, PassId};
+use crate::hire::{EmployeeOrigin, EventOutcome, HireStatus, LedgerEntry, PassId};
 use crate::ledger::{DriftState, LedgerError, MappedRecord, describe_values};
 use crate::mapping::{Mapping, OnChange, Values, changed_fields};
 use crate::pinpoint::HiredApplication;
@@ -234,7 +234,7 @@ impl Reconciler {
                 pass,
                 now,
                 DriftState::Reported,
-                "detected",
+                EventOutcome::Detected,
                 "the changed fields no longer have a value in Pinpoint; HiBob left as is",
             )?;
             return Ok(None);
@@ -289,9 +289,9 @@ impl Reconciler {
             InHibob::Target => {
                 // Our earlier update landed (or someone made the same change).
                 let outcome = if record.drift == Some(DriftState::InFlight) {
-                    "found"
+                    EventOutcome::Found
                 } else {
-                    "updated"
+                    EventOutcome::Updated
                 };
                 let detail = format!("HiBob holds {}", describe_values(change.values));
                 self.ledger().record_drift_updated(
@@ -316,7 +316,7 @@ impl Reconciler {
                     pass,
                     now,
                     DriftState::EditedInHibob,
-                    "edited",
+                    EventOutcome::Edited,
                     &detail,
                 )?;
                 Ok(None)
@@ -373,7 +373,7 @@ impl Reconciler {
                     id,
                     pass,
                     Utc::now(),
-                    "updated",
+                    EventOutcome::Updated,
                     target,
                     new_written,
                     &format!("updated {}", describe_values(values)),
@@ -425,7 +425,7 @@ impl Reconciler {
             }
         };
         self.ledger()
-            .record_drift_outcome(id, pass, now, state, "failed", &detail)?;
+            .record_drift_outcome(id, pass, now, state, EventOutcome::Failed, &detail)?;
         Ok(None)
     }
 }
