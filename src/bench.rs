@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, RateLimit};
-use crate::ledger::Ledger;
-use crate::reconcile::Reconciler;
-use crate::sim::{self, CvFiles, Endpoint, Scenario, Sim};
+use hirebridge::config::{Config, RateLimit};
+use hirebridge::ledger::Ledger;
+use hirebridge::reconcile::Reconciler;
+use hirebridge::sim::{self, CvFiles, Endpoint, Scenario, Sim};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
@@ -26,9 +26,9 @@ pub enum BenchError {
     #[error("cannot create a scratch directory: {0}")]
     Scratch(std::io::Error),
     #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
+    Config(#[from] hirebridge::config::ConfigError),
     #[error(transparent)]
-    Ledger(#[from] crate::ledger::LedgerError),
+    Ledger(#[from] hirebridge::ledger::LedgerError),
     #[error("cannot build the HTTP client: {0}")]
     Http(#[from] reqwest::Error),
     #[error("the daemon under test failed: {0}")]
@@ -39,7 +39,7 @@ pub enum BenchError {
 pub fn simulated_config(
     simulator: &Sim,
     ledger: &std::path::Path,
-) -> Result<Config, crate::config::ConfigError> {
+) -> Result<Config, hirebridge::config::ConfigError> {
     Config::simulated(
         &simulator.pinpoint_base_url(),
         &simulator.hibob_base_url(),
@@ -244,15 +244,15 @@ pub async fn nudge_latency(hires: usize) -> Result<NudgeLatencyFigures, BenchErr
     let simulator = Sim::start(scenario).map_err(BenchError::Simulator)?;
     let scratch = tempfile::tempdir().map_err(BenchError::Scratch)?;
     let mut config = simulated_config(&simulator, &scratch.path().join("ledger.sqlite3"))?;
-    config.schedule = crate::config::Schedule::Every(Duration::from_secs(3600));
+    config.schedule = hirebridge::config::Schedule::Every(Duration::from_secs(3600));
     let listen = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|probe| probe.local_addr())
         .map_err(BenchError::Simulator)?;
-    config.webhook = Some(crate::config::WebhookConfig {
+    config.webhook = Some(hirebridge::config::WebhookConfig {
         listen,
         secret: Some(secrecy::SecretString::from(SECRET.to_owned())),
         allow_unsigned: false,
-        limits: crate::config::ListenerLimits::default(),
+        limits: hirebridge::config::ListenerLimits::default(),
         metrics_listen: None,
     });
     let reconciler = Reconciler::new(&config, Ledger::open(&config.ledger.path)?)?;
@@ -261,8 +261,8 @@ pub async fn nudge_latency(hires: usize) -> Result<NudgeLatencyFigures, BenchErr
         let shutdown = shutdown.clone();
         let config_path = scratch.path().join("config.toml");
         tokio::spawn(async move {
-            let notifier = std::sync::Arc::new(crate::service::Notifier::disabled());
-            crate::daemon::run(reconciler, config, &config_path, notifier, shutdown).await
+            let notifier = std::sync::Arc::new(hirebridge::service::Notifier::disabled());
+            hirebridge::daemon::run(reconciler, config, &config_path, notifier, shutdown).await
         })
     };
 
@@ -294,10 +294,10 @@ pub async fn nudge_latency(hires: usize) -> Result<NudgeLatencyFigures, BenchErr
         let body = format!(
             r#"{{"event":"application_hired","triggeredAt":1614687278,"data":{{"application":{{"id":{id}}},"job":{{"id":1}}}}}}"#
         );
-        let signature = crate::webhook::sign(SECRET, body.as_bytes());
+        let signature = hirebridge::webhook::sign(SECRET, body.as_bytes());
         let sent = Instant::now();
         let answer = client
-            .post(format!("{base}{}", crate::webhook::WEBHOOK_PATH))
+            .post(format!("{base}{}", hirebridge::webhook::WEBHOOK_PATH))
             .header("Content-Type", "application/json")
             .header("PINPOINT-HMAC-SHA256", signature)
             .body(body)

@@ -485,7 +485,7 @@ fn demo(args: &DemoArgs) -> anyhow::Result<Exit> {
         .ledger
         .clone()
         .unwrap_or_else(|| temp.path().join("demo-ledger.sqlite3"));
-    let config = hirebridge::bench::simulated_config(&simulator, &ledger_path)?;
+    let config = crate::bench::simulated_config(&simulator, &ledger_path)?;
     println!(
         "hirebridge demo: simulated Pinpoint and HiBob on http://{} (no credentials, no network)",
         simulator.addr()
@@ -538,7 +538,7 @@ fn exit_for_entries(entries: &[hirebridge::hire::LedgerEntry]) -> Exit {
 }
 
 fn bench(args: &BenchArgs) -> anyhow::Result<Exit> {
-    use hirebridge::bench::{steady, table, tenant};
+    use crate::bench::{steady, table, tenant};
     let hires = |default: usize| -> anyhow::Result<usize> {
         let n = args.hires.unwrap_or(default);
         anyhow::ensure!(n > 0, "--hires must be above zero");
@@ -553,15 +553,15 @@ fn bench(args: &BenchArgs) -> anyhow::Result<Exit> {
                 "--limit and --window must be above zero"
             );
             let figures =
-                runtime()?.block_on(hirebridge::bench::rate_limits(n, args.limit, args.window))?;
+                runtime()?.block_on(crate::bench::rate_limits(n, args.limit, args.window))?;
             println!("{figures}");
         }
         BenchScenario::NudgeLatency => {
-            let figures = runtime()?.block_on(hirebridge::bench::nudge_latency(hires(60)?))?;
+            let figures = runtime()?.block_on(crate::bench::nudge_latency(hires(60)?))?;
             println!("{figures}");
         }
         BenchScenario::Backfill => {
-            let figures = runtime()?.block_on(hirebridge::bench::backfill(hires(60)?))?;
+            let figures = runtime()?.block_on(crate::bench::backfill(hires(60)?))?;
             println!("{figures}");
         }
         BenchScenario::Table => {

@@ -20,9 +20,7 @@
 //! - [`check`] — validates config, credentials, HiBob values and the ledger; writes nothing.
 //! - [`crashpoint`] — named points where the crash tests abort the process (test builds only).
 //! - [`sim`] — a stateful simulator of both APIs on loopback, for `demo`, tests and benchmarks.
-//! - [`bench`] — on-demand benchmarks against the simulator (`hirebridge bench`).
 
-pub mod bench;
 pub mod check;
 pub mod cli;
 pub mod config;

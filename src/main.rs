@@ -1,6 +1,8 @@
 //! The binary edge: parse the command line, set up logging, run the command, and turn its
-//! outcome into a documented exit code.
+//! outcome into a documented exit code. The benchmarks (`hirebridge bench`, and the demo's
+//! simulated config) live here too, above the library: they use only its public interface.
 
+mod bench;
 mod commands;
 
 use std::process::ExitCode;

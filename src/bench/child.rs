@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::BenchError;
-use crate::sim;
+use hirebridge::sim;
 
 /// The simulator's credentials, as the environment the binary reads them from.
 pub fn credentials() -> [(&'static str, &'static str); 3] {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::BenchError;
 use super::child::{self, Finished, NotifySocket};
 use super::tenant::{self, SettledTenant};
-use crate::sim::Endpoint;
+use hirebridge::sim::Endpoint;
 
 /// Pinpoint's largest page: the benchmark's listings use it.
 pub const PAGE_SIZE: u32 = 1000;
@@ -62,10 +62,6 @@ impl SteadyFigures {
             .map(|r| r.other_calls + r.write_calls)
             .max()
             .unwrap_or(0)
-    }
-
-    pub fn all_exited_zero(&self) -> bool {
-        self.runs.iter().all(|r| r.process.exit_code == Some(0))
     }
 }
 
@@ -474,7 +470,7 @@ pub async fn ledger_report(hires: usize, runs: usize) -> Result<LedgerFigures, B
     let tenant = tenant::settled(hires, PAGE_SIZE).await?;
     // One real pass first, so the ledger holds what a daemon's ledger would after it.
     sync_once(&tenant)?;
-    crate::ledger::Ledger::open(tenant.ledger_path())?.checkpoint()?;
+    hirebridge::ledger::Ledger::open(tenant.ledger_path())?.checkpoint()?;
     let path = tenant.ledger_path();
     let wal = std::path::PathBuf::from(format!("{}-wal", path.display()));
     let ledger_bytes = file_size(path) + file_size(&wal);

@@ -13,14 +13,14 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use super::BenchError;
-use crate::config::{Config, RateLimit};
-use crate::hire::EmployeeOrigin;
-use crate::http::HttpClient;
-use crate::ledger::{EntryFilter, EventOutcome, Ledger, ObservedHire};
-use crate::pinpoint::PinpointClient;
-use crate::reconcile::plan::Employee;
-use crate::reconcile::{PassSummary, Reconciler, Settings, apply, plan, record};
-use crate::sim::{Scenario, Sim, WorkedHire};
+use hirebridge::config::{Config, RateLimit};
+use hirebridge::hire::EmployeeOrigin;
+use hirebridge::http::HttpClient;
+use hirebridge::ledger::{EntryFilter, EventOutcome, Ledger, ObservedHire};
+use hirebridge::pinpoint::PinpointClient;
+use hirebridge::reconcile::plan::Employee;
+use hirebridge::reconcile::{PassSummary, Reconciler, Settings, apply, plan, record};
+use hirebridge::sim::{Scenario, Sim, WorkedHire};
 
 /// The generator seed of every tenant the benchmark builds.
 const SEED: u64 = 7;
@@ -30,7 +30,6 @@ pub struct SettledTenant {
     pub simulator: Sim,
     pub config: Config,
     pub config_path: PathBuf,
-    pub hires: usize,
     _scratch: tempfile::TempDir,
 }
 
@@ -46,7 +45,7 @@ pub fn bench_config(
     simulator: &Sim,
     ledger: &Path,
     page_size: u32,
-) -> Result<Config, crate::config::ConfigError> {
+) -> Result<Config, hirebridge::config::ConfigError> {
     let mut config = super::simulated_config(simulator, ledger)?;
     config.pinpoint.page_size = page_size;
     config.pinpoint.rate_limit = RateLimit::unlimited();
@@ -109,7 +108,6 @@ pub async fn settled(hires: usize, page_size: u32) -> Result<SettledTenant, Benc
         simulator,
         config,
         config_path,
-        hires,
         _scratch: scratch,
     })
 }
@@ -127,7 +125,7 @@ async fn record_as_worked(simulator: &Sim, config: &Config) -> Result<(), BenchE
     let pass = ledger.begin_pass("bench-seed", Utc::now())?;
     let mut summary = PassSummary::default();
     // A seeded tenant's hires are all the bench's to work: no cutoff.
-    let everything = crate::reconcile::Cutoff {
+    let everything = hirebridge::reconcile::Cutoff {
         at: chrono::DateTime::<Utc>::MIN_UTC,
         configured: true,
     };
@@ -144,7 +142,7 @@ async fn record_as_worked(simulator: &Sim, config: &Config) -> Result<(), BenchE
             let observed: Vec<ObservedHire<'_>> = page
                 .applications
                 .iter()
-                .map(|a| crate::reconcile::observed(a, &everything))
+                .map(|a| hirebridge::reconcile::observed(a, &everything))
                 .collect();
             let (entries, new) = ledger.observe(pass, Utc::now(), &observed)?;
             summary.new += new;
