@@ -47,7 +47,7 @@ fn rendered(entries: &[LedgerEntry], format: Format) -> String {
 fn history_text(e: &LedgerEntry, detail: &str) -> String {
     let event = LedgerEvent {
         id: 1,
-        application_id: e.application_id.clone(),
+        application_id: e.application_id.to_string(),
         at: e.first_seen_at,
         pass_id: Some(1),
         trigger: Some("sync".into()),

@@ -155,7 +155,7 @@ async fn record_as_worked(simulator: &Sim, config: &Config) -> Result<(), BenchE
                 let Some(application) = by_id.get(entry.application_id.as_str()) else {
                     continue;
                 };
-                let id = application.id.as_str();
+                let id = &application.id;
                 let now = Utc::now();
                 let (new, rendered) =
                     apply::new_employee(&settings, entry.first_seen_at, application, now)
@@ -267,7 +267,7 @@ fn normalized(ledger: &Ledger) -> Result<Vec<String>, BenchError> {
             e.cv_document_id().is_some(),
             e.comment_id().is_some(),
         ));
-        if let Some(m) = mapped.get(&e.application_id) {
+        if let Some(m) = mapped.get(e.application_id.as_str()) {
             out.push(format!(
                 "  mapped {} {:?} {:?} drift={:?}",
                 m.mapping, m.rendered, m.written, m.drift

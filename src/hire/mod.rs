@@ -15,6 +15,68 @@ use chrono::{DateTime, Utc};
 pub use cutoff::Cutoff;
 pub use pass::{HireOutcome, NudgeOutcome, PassOutcome, PassReport, PassSummary, Stop};
 
+/// A Pinpoint application's id: the key of a hire everywhere (the ledger's rows, the claims
+/// a task holds, the facts of a pass), so it is never mistaken for an employee's, a
+/// document's or a comment's id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct ApplicationId(String);
+
+impl ApplicationId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for ApplicationId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for ApplicationId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ApplicationId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for ApplicationId {
+    fn from(id: &str) -> Self {
+        ApplicationId(id.to_owned())
+    }
+}
+
+impl From<String> for ApplicationId {
+    fn from(id: String) -> Self {
+        ApplicationId(id)
+    }
+}
+
+impl PartialEq<str> for ApplicationId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<String> for ApplicationId {
+    fn eq(&self, other: &String) -> bool {
+        &self.0 == other
+    }
+}
+
+impl PartialEq<&str> for ApplicationId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
 /// Where a hire stands, as `report` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -221,7 +283,7 @@ impl CommentStep {
 /// One hire's row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerEntry {
-    pub application_id: String,
+    pub application_id: ApplicationId,
     pub email: String,
     pub first_name: String,
     pub last_name: String,
@@ -261,7 +323,7 @@ impl LedgerEntry {
         now: DateTime<Utc>,
     ) -> Self {
         LedgerEntry {
-            application_id: application_id.to_owned(),
+            application_id: application_id.into(),
             email: email.to_owned(),
             first_name: first_name.to_owned(),
             last_name: last_name.to_owned(),

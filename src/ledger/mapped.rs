@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{EventOutcome, EventSubject, Ledger, PassId, Result, insert_event, ms, time};
+use super::{
+    ApplicationId, EventOutcome, EventSubject, Ledger, PassId, Result, insert_event, ms, time,
+};
 
 /// Where a done hire's drift stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -183,7 +185,7 @@ impl Ledger {
     #[allow(clippy::too_many_arguments)]
     pub fn record_create_intent(
         &mut self,
-        application_id: &str,
+        application_id: &ApplicationId,
         pass: PassId,
         now: DateTime<Utc>,
         detail: &str,
@@ -231,7 +233,7 @@ impl Ledger {
     #[allow(clippy::too_many_arguments)]
     pub fn record_mapped_baseline(
         &mut self,
-        application_id: &str,
+        application_id: &ApplicationId,
         pass: PassId,
         now: DateTime<Utc>,
         mapping: &str,
@@ -256,7 +258,7 @@ impl Ledger {
 
     /// The create turned into an adoption of someone else's employee: hirebridge wrote none
     /// of its fields, so none may be updated later.
-    pub fn forget_written(&mut self, application_id: &str) -> Result<()> {
+    pub fn forget_written(&mut self, application_id: &ApplicationId) -> Result<()> {
         self.conn.execute(
             "UPDATE mapped_values SET written = NULL WHERE application_id = ?1",
             [application_id],
@@ -273,7 +275,7 @@ impl Ledger {
     #[allow(clippy::too_many_arguments)]
     pub fn record_drift_detected(
         &mut self,
-        application_id: &str,
+        application_id: &ApplicationId,
         pass: PassId,
         now: DateTime<Utc>,
         state: DriftState,
@@ -311,7 +313,7 @@ impl Ledger {
     /// Pinpoint's values are back to the baseline: the drift is over.
     pub fn record_drift_resolved(
         &mut self,
-        application_id: &str,
+        application_id: &ApplicationId,
         pass: PassId,
         now: DateTime<Utc>,
     ) -> Result<()> {
@@ -337,7 +339,7 @@ impl Ledger {
     /// The intent to update HiBob: committed before the `PUT`.
     pub fn record_drift_intent(
         &mut self,
-        application_id: &str,
+        application_id: &ApplicationId,
         pass: PassId,
         now: DateTime<Utc>,
         detail: &str,
@@ -366,7 +368,7 @@ impl Ledger {
     #[allow(clippy::too_many_arguments)]
     pub fn record_drift_updated(
         &mut self,
-        application_id: &str,
+        application_id: &ApplicationId,
         pass: PassId,
         now: DateTime<Utc>,
         outcome: EventOutcome,
@@ -404,7 +406,7 @@ impl Ledger {
     /// or to be retried (`state` pending, or in flight when the outcome is unknown).
     pub fn record_drift_outcome(
         &mut self,
-        application_id: &str,
+        application_id: &ApplicationId,
         pass: PassId,
         now: DateTime<Utc>,
         state: DriftState,

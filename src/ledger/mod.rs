@@ -21,8 +21,8 @@ pub use mapped::{DriftState, MappedRecord, describe as describe_values};
 pub use schema::CURRENT_VERSION;
 // The hire's types live in the domain module; they are named here too, where the rows are.
 pub use crate::hire::{
-    CommentStep, CvState, CvStep, EmployeeOrigin, EmployeeStep, EventOutcome, EventSubject,
-    HireStatus, LedgerEntry, ParkKind, PassId, StepKind, StepState,
+    ApplicationId, CommentStep, CvState, CvStep, EmployeeOrigin, EmployeeStep, EventOutcome,
+    EventSubject, HireStatus, LedgerEntry, ParkKind, PassId, StepKind, StepState,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -488,7 +488,7 @@ impl Ledger {
     pub fn learn_hired_stage(
         &mut self,
         stage_id: &str,
-        application_id: &str,
+        application_id: &ApplicationId,
         now: DateTime<Utc>,
     ) -> Result<bool> {
         Ok(self.conn.execute(
@@ -764,7 +764,7 @@ impl Ledger {
         &mut self,
         pass: PassId,
         now: DateTime<Utc>,
-        application_id: &str,
+        application_id: &ApplicationId,
         email: Option<&str>,
         problem: &str,
     ) -> Result<()> {
@@ -817,7 +817,7 @@ impl Ledger {
 
     fn transition(
         &mut self,
-        application_id: &str,
+        application_id: &ApplicationId,
         pass: PassId,
         now: DateTime<Utc>,
         event: (EventSubject, EventOutcome, &str),
@@ -838,7 +838,7 @@ impl Ledger {
     /// during the call leaves `in_flight` behind and recovery checks remotely first.
     pub fn record_intent(
         &mut self,
-        application_id: &str,
+        application_id: &ApplicationId,
         step: StepKind,
         pass: PassId,
         now: DateTime<Utc>,
@@ -862,7 +862,7 @@ impl Ledger {
 
     pub fn record_employee(
         &mut self,
-        application_id: &str,
+        application_id: &ApplicationId,
         employee_id: &str,
         origin: EmployeeOrigin,
         pass: PassId,
@@ -886,7 +886,7 @@ impl Ledger {
 
     pub fn record_cv_uploaded(
         &mut self,
-        application_id: &str,
+        application_id: &ApplicationId,
         document_id: Option<&str>,
         document_name: &str,
         outcome: EventOutcome,
@@ -910,7 +910,7 @@ impl Ledger {
 
     pub fn record_no_cv(
         &mut self,
-        application_id: &str,
+        application_id: &ApplicationId,
         pass: PassId,
         now: DateTime<Utc>,
     ) -> Result<()> {
@@ -931,7 +931,7 @@ impl Ledger {
 
     pub fn record_comment(
         &mut self,
-        application_id: &str,
+        application_id: &ApplicationId,
         comment_id: &str,
         outcome: EventOutcome,
         pass: PassId,
@@ -954,7 +954,7 @@ impl Ledger {
 
     pub fn record_done(
         &mut self,
-        application_id: &str,
+        application_id: &ApplicationId,
         pass: PassId,
         now: DateTime<Utc>,
         detail: &str,
@@ -973,7 +973,7 @@ impl Ledger {
     /// A transient failure: retried at `next_attempt_at`.
     pub fn record_failure(
         &mut self,
-        application_id: &str,
+        application_id: &ApplicationId,
         step: StepKind,
         error: &str,
         next_attempt_at: DateTime<Utc>,
@@ -999,7 +999,7 @@ impl Ledger {
     /// Not a failure: the hire waits (e.g. for HiBob's read lag) and stays `pending`.
     pub fn record_deferral(
         &mut self,
-        application_id: &str,
+        application_id: &ApplicationId,
         step: StepKind,
         reason: &str,
         until: DateTime<Utc>,
@@ -1024,7 +1024,7 @@ impl Ledger {
     /// Parks the hire until a person acts.
     pub fn record_parked(
         &mut self,
-        application_id: &str,
+        application_id: &ApplicationId,
         step: StepKind,
         kind: ParkKind,
         message: &str,
@@ -1045,7 +1045,7 @@ impl Ledger {
     /// A hire that left the Hired stage before it was done: nothing more is written for it.
     pub fn record_withdrawn(
         &mut self,
-        application_id: &str,
+        application_id: &ApplicationId,
         detail: &str,
         pass: PassId,
         now: DateTime<Utc>,
@@ -1064,7 +1064,7 @@ impl Ledger {
     /// A done hire found out of the Hired stage: flagged for HR, nothing else changes.
     pub fn record_unhired(
         &mut self,
-        application_id: &str,
+        application_id: &ApplicationId,
         detail: &str,
         pass: PassId,
         now: DateTime<Utc>,
@@ -1107,7 +1107,7 @@ impl Ledger {
     /// An event with no change to the row (a read that found something, a decision).
     pub fn record_note(
         &mut self,
-        application_id: &str,
+        application_id: &ApplicationId,
         step: StepKind,
         outcome: EventOutcome,
         detail: &str,
@@ -1356,5 +1356,17 @@ fn intent_column(step: StepKind) -> &'static str {
         StepKind::Employee => "employee_intent_at",
         StepKind::Cv => "cv_intent_at",
         StepKind::Comment => "comment_intent_at",
+    }
+}
+
+impl rusqlite::ToSql for ApplicationId {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        self.as_str().to_sql()
+    }
+}
+
+impl rusqlite::types::FromSql for ApplicationId {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        String::column_result(value).map(ApplicationId::from)
     }
 }

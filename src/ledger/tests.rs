@@ -123,8 +123,15 @@ fn contact_details_follow_pinpoint_only_until_the_employee_exists() {
         l.entry("8863880").unwrap().unwrap().email,
         "ada.l@example.com"
     );
-    l.record_employee("8863880", "1", EmployeeOrigin::Created, pass, now(), "")
-        .unwrap();
+    l.record_employee(
+        &"8863880".into(),
+        "1",
+        EmployeeOrigin::Created,
+        pass,
+        now(),
+        "",
+    )
+    .unwrap();
     changed.email = "third@example.com";
     l.observe(pass, now(), &[changed]).unwrap();
     assert_eq!(
@@ -138,7 +145,7 @@ fn every_transition_writes_the_row_and_its_event_together() {
     let (_dir, mut l) = open_temp();
     let pass = l.begin_pass("sync", now()).unwrap();
     l.observe(pass, now(), &[ada()]).unwrap();
-    let id = "8863880";
+    let id = &ApplicationId::from("8863880");
     l.record_intent(id, StepKind::Employee, pass, now(), "create")
         .unwrap();
     let e = l.entry(id).unwrap().unwrap();
@@ -204,7 +211,7 @@ fn every_transition_writes_the_row_and_its_event_together() {
 fn a_transition_for_an_unknown_hire_is_an_error_and_writes_no_event() {
     let (_dir, mut l) = open_temp();
     let pass = l.begin_pass("sync", now()).unwrap();
-    assert!(l.record_done("missing", pass, now(), "").is_err());
+    assert!(l.record_done(&"missing".into(), pass, now(), "").is_err());
     assert_eq!(l.event_count().unwrap(), 0);
 }
 
@@ -228,7 +235,7 @@ fn parked_hires_wait_for_retry() {
     let pass = l.begin_pass("sync", now()).unwrap();
     l.observe(pass, now(), &[ada()]).unwrap();
     l.record_parked(
-        "8863880",
+        &"8863880".into(),
         StepKind::Employee,
         ParkKind::Invalid,
         "site unknown",
@@ -254,10 +261,10 @@ fn unusable_records_are_parked_once_and_logged_only_on_change() {
     let (_dir, mut l) = open_temp();
     let pass = l.begin_pass("sync", now()).unwrap();
     for _ in 0..3 {
-        l.observe_unusable(pass, now(), "9", None, "no email")
+        l.observe_unusable(pass, now(), &"9".into(), None, "no email")
             .unwrap();
     }
-    l.observe_unusable(pass, now(), "9", None, "no last name")
+    l.observe_unusable(pass, now(), &"9".into(), None, "no last name")
         .unwrap();
     let e = l.entry("9").unwrap().unwrap();
     assert_eq!(e.status, HireStatus::NeedsAttention);
@@ -289,7 +296,8 @@ fn seeing_a_known_hire_again_writes_nothing_until_last_seen_is_a_day_old() {
     assert_eq!(changes(&l), stamped + 1);
     assert_eq!(l.entry("8863880").unwrap().unwrap().last_seen_at, soon);
     // … a settled one only once a day.
-    l.record_done("8863880", pass, soon, "done").unwrap();
+    l.record_done(&"8863880".into(), pass, soon, "done")
+        .unwrap();
     let before = changes(&l);
 
     let later = soon + chrono::TimeDelta::hours(23);
@@ -402,14 +410,21 @@ fn the_dry_runs_preview_of_observe_is_what_observe_does() {
     l.observe(pass, now(), &skipped).unwrap();
     // 1 pending as listed; 2 skipped; 3 has its employee; 4 withdrawn; 5 parked as
     // unusable; 6 parked for another reason.
-    l.record_employee("3", "E3", EmployeeOrigin::Created, pass, now(), "created")
+    l.record_employee(
+        &"3".into(),
+        "E3",
+        EmployeeOrigin::Created,
+        pass,
+        now(),
+        "created",
+    )
+    .unwrap();
+    l.record_withdrawn(&"4".into(), "left the Hired stage", pass, now())
         .unwrap();
-    l.record_withdrawn("4", "left the Hired stage", pass, now())
-        .unwrap();
-    l.observe_unusable(pass, now(), "5", None, "no email")
+    l.observe_unusable(pass, now(), &"5".into(), None, "no email")
         .unwrap();
     l.record_parked(
-        "6",
+        &"6".into(),
         StepKind::Employee,
         ParkKind::Invalid,
         "refused",

@@ -10,6 +10,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use tokio::task::JoinHandle;
 
+use super::model::ApplicationId;
 use super::{ApplicationsPage, ListedPage, PageRequest, PinpointClient};
 use crate::http::ApiError;
 
@@ -47,7 +48,7 @@ pub struct Listing {
     firsts: std::vec::IntoIter<PageRequest>,
     ahead: Option<Fetch>,
     /// Within one filter's listing: the previous page's ids and every address requested.
-    previous_ids: HashSet<String>,
+    previous_ids: HashSet<ApplicationId>,
     requested: HashSet<String>,
     pages_in_listing: u32,
     ended: bool,
@@ -123,7 +124,7 @@ impl Listing {
     ) -> Result<(ApplicationsPage, Option<PageRequest>), ListingError> {
         self.pages_in_listing += 1;
         let page = listed.page;
-        let ids: HashSet<String> = page
+        let ids: HashSet<ApplicationId> = page
             .applications
             .iter()
             .map(|a| Some(&a.id))

@@ -7,6 +7,8 @@
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+pub use crate::hire::ApplicationId;
+
 /// A CV attachment on an application. The URL may be pre-signed and expire: use it in the
 /// pass that read it, never store it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +21,7 @@ pub struct Attachment {
 /// An application in a hired stage, with what hirebridge needs to create the employee.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HiredApplication {
-    pub id: String,
+    pub id: ApplicationId,
     pub first_name: String,
     pub last_name: String,
     pub email: String,
@@ -48,7 +50,7 @@ pub struct HiredApplication {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnusableRecord {
     /// The application id when even that could not be read is `None`.
-    pub id: Option<String>,
+    pub id: Option<ApplicationId>,
     pub email: Option<String>,
     pub problem: String,
 }
@@ -349,7 +351,7 @@ pub fn application(
     let attributes = resource.get("attributes").filter(|a| a.is_object());
     let email = attributes.and_then(|a| text(a, "email"));
     let unusable = |problem: &str| UnusableRecord {
-        id: id.clone(),
+        id: id.clone().map(ApplicationId::from),
         email: email.clone(),
         problem: problem.to_owned(),
     };
@@ -391,7 +393,7 @@ pub fn application(
     }
     let source = source_of(resource, &id_text, included);
     Ok(HiredApplication {
-        id: id_text,
+        id: id_text.into(),
         first_name,
         last_name,
         email,

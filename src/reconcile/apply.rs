@@ -23,7 +23,9 @@ use super::policy::{About, Verdict};
 use super::record;
 use crate::crashpoint;
 use crate::hibob::{CreateOutcome, HibobClient, NewEmployee};
-use crate::hire::{EventOutcome, HireStatus, LedgerEntry, ParkKind, PassId, StepKind};
+use crate::hire::{
+    ApplicationId, EventOutcome, HireStatus, LedgerEntry, ParkKind, PassId, StepKind,
+};
 use crate::http::ApiError;
 use crate::ledger::{Ledger, LedgerError};
 use crate::pinpoint::{Attachment, HiredApplication, PinpointClient};
@@ -105,7 +107,7 @@ impl HireRun<'_> {
     /// Writes to the ledger and hands back the hire's row as the write left it.
     fn write(
         &self,
-        id: &str,
+        id: &ApplicationId,
         write: impl FnOnce(&mut Ledger) -> Result<(), LedgerError>,
     ) -> Result<LedgerEntry, LedgerError> {
         let mut ledger = self.ledger();
@@ -162,7 +164,7 @@ impl HireRun<'_> {
         step: Step,
         learned: &mut Learned,
     ) -> Result<LedgerEntry, StepError> {
-        let id = entry.application_id.as_str();
+        let id = &entry.application_id;
         match step {
             Step::AdoptEmployee { employee_id } => Ok(self.adopt(entry, application, &employee_id)?),
             Step::CreateEmployee => self.create(entry, application, learned).await,
@@ -191,7 +193,7 @@ impl HireRun<'_> {
                 let entry =
                     self.write(id, |l| record::done(l, id, self.pass, Utc::now(), &employee))?;
                 crashpoint::hit("ledger.done.after");
-                tracing::info!(application = id, "hire done");
+                tracing::info!(application = %id, "hire done");
                 Ok(entry)
             }
         }
@@ -203,7 +205,7 @@ impl HireRun<'_> {
         application: &HiredApplication,
         employee_id: &str,
     ) -> Result<LedgerEntry, LedgerError> {
-        let id = entry.application_id.as_str();
+        let id = &entry.application_id;
         crashpoint::hit("ledger.employee.before");
         self.write(id, |l| {
             record::employee_adopted(
@@ -228,14 +230,14 @@ impl HireRun<'_> {
         application: &HiredApplication,
         learned: &mut Learned,
     ) -> Result<LedgerEntry, StepError> {
-        let id = entry.application_id.as_str();
+        let id = &entry.application_id;
         let pass = self.pass;
         let (new, rendered) =
             match new_employee(self.settings, entry.first_seen_at, application, Utc::now()) {
                 Ok(found) => found,
                 Err(e) => {
                     // Bad data for one hire parks that hire only; nothing was sent.
-                    tracing::warn!(application = id, error = %e, "needs attention");
+                    tracing::warn!(application = %id, error = %e, "needs attention");
                     return Ok(self.write(id, |l| {
                         l.record_parked(
                             id,
@@ -266,7 +268,7 @@ impl HireRun<'_> {
                     record::employee_created(l, id, &employee_id, pass, Utc::now())
                 })?;
                 crashpoint::hit("ledger.employee.after");
-                tracing::info!(application = id, employee = %employee_id, "created HiBob employee");
+                tracing::info!(application = %id, employee = %employee_id, "created HiBob employee");
                 learned.created_employee = true;
                 Ok(entry)
             }
@@ -277,7 +279,11 @@ impl HireRun<'_> {
     /// HiBob answered a create with "email exists": emails are unique, so the person is
     /// there. Found and adopted; not created by this request, so its fields are not ours to
     /// update.
-    async fn adopt_existing(&self, id: &str, new: &NewEmployee) -> Result<LedgerEntry, StepError> {
+    async fn adopt_existing(
+        &self,
+        id: &ApplicationId,
+        new: &NewEmployee,
+    ) -> Result<LedgerEntry, StepError> {
         let pass = self.pass;
         self.write(id, |l| {
             l.forget_written(id)?;
@@ -339,7 +345,7 @@ impl HireRun<'_> {
 
     async fn find_cv(
         &self,
-        id: &str,
+        id: &ApplicationId,
         employee: &Employee,
         learned: &mut Learned,
     ) -> Result<LedgerEntry, StepError> {
@@ -370,7 +376,7 @@ impl HireRun<'_> {
 
     async fn upload_cv(
         &self,
-        id: &str,
+        id: &ApplicationId,
         employee: &Employee,
         file: &Attachment,
     ) -> Result<LedgerEntry, StepError> {
@@ -412,7 +418,7 @@ impl HireRun<'_> {
 
     async fn find_comment(
         &self,
-        id: &str,
+        id: &ApplicationId,
         employee: &Employee,
         learned: &mut Learned,
     ) -> Result<LedgerEntry, StepError> {
@@ -436,7 +442,11 @@ impl HireRun<'_> {
         Ok(entry)
     }
 
-    async fn post_comment(&self, id: &str, employee: &Employee) -> Result<LedgerEntry, StepError> {
+    async fn post_comment(
+        &self,
+        id: &ApplicationId,
+        employee: &Employee,
+    ) -> Result<LedgerEntry, StepError> {
         let text = plan::comment_text(&employee.id, employee.origin);
         crashpoint::hit("ledger.comment_intent.before");
         self.write(id, |l| {
@@ -460,7 +470,7 @@ impl HireRun<'_> {
     /// that drift can be reported. A hire whose values cannot be rendered simply has none.
     fn record_adopted_baseline(
         &self,
-        id: &str,
+        id: &ApplicationId,
         application: &HiredApplication,
     ) -> Result<LedgerEntry, LedgerError> {
         let mapping = &self.settings.mapping;
@@ -468,7 +478,7 @@ impl HireRun<'_> {
             let Ok(rendered) = mapping.render(&application.source) else {
                 return Ok(());
             };
-            if ledger.mapped_values(&[id])?.contains_key(id) {
+            if ledger.mapped_values(&[id.as_str()])?.contains_key(id.as_str()) {
                 // Our own create's values (an intent whose outcome was unknown): keep them.
                 return Ok(());
             }

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 
 use super::policy::{About, Verdict};
 use super::{PassSummary, Reconciler, Stop};
-use crate::hire::{EmployeeOrigin, EventOutcome, HireStatus, LedgerEntry, PassId};
+use crate::hire::{ApplicationId, EmployeeOrigin, EventOutcome, HireStatus, LedgerEntry, PassId};
 use crate::ledger::{DriftState, LedgerError, MappedRecord, describe_values};
 use crate::mapping::{Mapping, OnChange, Values, changed_fields};
 use crate::pinpoint::HiredApplication;
@@ -134,19 +134,19 @@ impl Reconciler {
             if shutdown.is_cancelled() {
                 return Ok(Some(Stop::Shutdown));
             }
-            let id = entry.application_id.as_str();
-            let Some(application) = by_id.get(id) else {
+            let id = &entry.application_id;
+            let Some(application) = by_id.get(id.as_str()) else {
                 continue;
             };
             let rendered = match mapping.render(&application.source) {
                 Ok(r) => r,
                 Err(e) => {
                     // Nothing to compare; the hire is done and stays so.
-                    tracing::debug!(application = id, error = %e, "drift not checked");
+                    tracing::debug!(application = %id, error = %e, "drift not checked");
                     continue;
                 }
             };
-            let record = records.get(id);
+            let record = records.get(id.as_str());
             let action = decide(record, &rendered, mapping, entry.employee_origin());
             if let Some(stop) = self
                 .act(pass, entry, record, &rendered, action, summary)
@@ -168,7 +168,7 @@ impl Reconciler {
         action: DriftAction,
         summary: &mut PassSummary,
     ) -> Result<Option<Stop>, LedgerError> {
-        let id = entry.application_id.as_str();
+        let id = &entry.application_id;
         let mapping = &self.parts.settings.mapping;
         let now = Utc::now();
         match (action, record) {
@@ -195,7 +195,7 @@ impl Reconciler {
             (DriftAction::Resolve, _) => self.ledger().record_drift_resolved(id, pass, now)?,
             (DriftAction::Detect { state, fields }, Some(record)) => {
                 let detail = drift_detail(record, rendered, &fields, state, mapping);
-                tracing::info!(application = id, fields = %fields.join(","), drift = state.as_str(), "mapped values changed in Pinpoint");
+                tracing::info!(application = %id, fields = %fields.join(","), drift = state.as_str(), "mapped values changed in Pinpoint");
                 self.ledger()
                     .record_drift_detected(id, pass, now, state, &fields, rendered, &detail)?;
                 summary.drifted += 1;
@@ -220,7 +220,7 @@ impl Reconciler {
         entry: &LedgerEntry,
         record: &MappedRecord,
     ) -> Result<Option<Stop>, LedgerError> {
-        let id = entry.application_id.as_str();
+        let id = &entry.application_id;
         let (Some(employee_id), Some(target)) = (&entry.hibob_employee_id(), &record.drift_values)
         else {
             return Ok(None);
@@ -277,7 +277,7 @@ impl Reconciler {
     async fn follow_hibob(
         &self,
         pass: PassId,
-        id: &str,
+        id: &ApplicationId,
         record: &MappedRecord,
         current: &BTreeMap<String, Option<String>>,
         change: Change<'_>,
@@ -310,7 +310,7 @@ impl Reconciler {
                     "edited in HiBob, not updated: {}; decide in HiBob which value is right",
                     edited.join("; ")
                 );
-                tracing::warn!(application = id, "{detail}");
+                tracing::warn!(application = %id, "{detail}");
                 self.ledger().record_drift_outcome(
                     id,
                     pass,
@@ -339,7 +339,7 @@ impl Reconciler {
     async fn send_update(
         &self,
         pass: PassId,
-        id: &str,
+        id: &ApplicationId,
         record: &MappedRecord,
         current: &BTreeMap<String, Option<String>>,
         change: Change<'_>,
@@ -368,7 +368,7 @@ impl Reconciler {
             .await
         {
             Ok(()) => {
-                tracing::info!(application = id, employee = %employee_id, "updated HiBob employee");
+                tracing::info!(application = %id, employee = %employee_id, "updated HiBob employee");
                 self.ledger().record_drift_updated(
                     id,
                     pass,
@@ -396,14 +396,14 @@ impl Reconciler {
         &self,
         pass: PassId,
         record: &MappedRecord,
-        id: &str,
+        id: &ApplicationId,
         message: &str,
         verdict: Verdict,
     ) -> Result<Option<Stop>, LedgerError> {
         let now = Utc::now();
         let (state, detail) = match verdict {
             Verdict::Stop { .. } => {
-                tracing::error!(application = id, error = %message, "credentials refused; stopping the pass");
+                tracing::error!(application = %id, error = %message, "credentials refused; stopping the pass");
                 return Ok(Some(Stop::Unauthorized(message.to_owned())));
             }
             Verdict::Park(_) => (
@@ -415,7 +415,7 @@ impl Reconciler {
             Verdict::Retry {
                 outcome_unknown, ..
             } => {
-                tracing::warn!(application = id, error = %message, "update will be retried");
+                tracing::warn!(application = %id, error = %message, "update will be retried");
                 let state = if outcome_unknown || record.drift == Some(DriftState::InFlight) {
                     DriftState::InFlight
                 } else {

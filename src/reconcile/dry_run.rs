@@ -48,12 +48,13 @@ impl Reconciler {
             // stops it, writing nothing.
             if let Some(contradiction) = self.parts.page_contradiction(&page.page.applications)? {
                 for (id, why) in contradiction.0 {
-                    let Some(a) = page.page.applications.iter().find(|a| a.id == id) else {
+                    let Some(a) = page.page.applications.iter().find(|a| a.id.as_str() == id)
+                    else {
                         continue;
                     };
                     dry_run.hires.push(PlannedHire {
                         status: self.status_of(&a.id)?,
-                        application_id: a.id.clone(),
+                        application_id: a.id.to_string(),
                         email: a.email.clone(),
                         name: format!("{} {}", a.first_name, a.last_name),
                         before_cutoff: false,
@@ -95,7 +96,7 @@ impl Reconciler {
         for bad in unusable {
             let Some(id) = &bad.id else { continue };
             dry_run.hires.push(PlannedHire {
-                application_id: id.clone(),
+                application_id: id.to_string(),
                 email: bad.email.clone().unwrap_or_default(),
                 name: String::new(),
                 status: self.status_of(id)?,
@@ -140,7 +141,7 @@ impl Reconciler {
             let lookup = facts.lookups.get(&entry.application_id);
             let actions = self.actions_for(&entry, application, lookup, now);
             dry_run.hires.push(PlannedHire {
-                application_id: entry.application_id.clone(),
+                application_id: entry.application_id.to_string(),
                 email: entry.email.clone(),
                 name: format!("{} {}", entry.first_name, entry.last_name)
                     .trim()

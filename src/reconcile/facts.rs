@@ -12,7 +12,7 @@ use chrono::Utc;
 
 use super::Parts;
 use crate::hibob::FoundEmployee;
-use crate::hire::{LedgerEntry, StepState};
+use crate::hire::{ApplicationId, LedgerEntry, StepState};
 use crate::http::ApiError;
 pub use crate::identity::{HireAddresses, Lookup, LookupProblem, lookup_for};
 use crate::ledger::LedgerError;
@@ -31,7 +31,7 @@ pub enum Unsettled {
 /// The lookups of one page's due hires.
 #[derive(Debug, Default)]
 pub struct Facts {
-    pub lookups: HashMap<String, Result<Lookup, Unsettled>>,
+    pub lookups: HashMap<ApplicationId, Result<Lookup, Unsettled>>,
     /// A refused credential ended the gathering: the pass stops.
     pub stop: Option<ApiError>,
     /// HiBob refused a batch of searches: the API may have moved, so the contract is

@@ -151,7 +151,7 @@ impl Reconciler {
         let work = parts
             .ledger()
             .mapped_values(&[entry.application_id.as_str()])?
-            .remove(&entry.application_id)
+            .remove(entry.application_id.as_str())
             .and_then(|record| {
                 crate::mapping::WORK_EMAIL
                     .iter()

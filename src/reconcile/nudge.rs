@@ -183,7 +183,7 @@ impl Nudger {
         }
         // An unusable record is parked under the id the webhook named, whatever it lacks.
         Ok(Ok(one.record.map_err(|mut bad| {
-            bad.id.get_or_insert_with(|| application_id.to_owned());
+            bad.id.get_or_insert_with(|| application_id.into());
             bad
         })))
     }

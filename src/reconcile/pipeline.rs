@@ -19,7 +19,7 @@ use super::policy::{About, Verdict};
 use super::{
     Cutoff, HireClaim, Parts, PassReport, PassSummary, Reconciler, Stop, apply, cutoff, proof,
 };
-use crate::hire::{HireStatus, LedgerEntry, ParkKind, PassId, StepKind, StepState};
+use crate::hire::{ApplicationId, HireStatus, LedgerEntry, ParkKind, PassId, StepKind, StepState};
 use crate::ledger::{LedgerError, ObservedHire};
 use crate::pinpoint::{HiredApplication, ListingError, Page, UnusableRecord};
 
@@ -263,7 +263,7 @@ impl Parts {
         applications: &[HiredApplication],
         now: chrono::DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        let mut new_stages: Vec<(&str, &str)> = Vec::new();
+        let mut new_stages: Vec<(&str, &ApplicationId)> = Vec::new();
         for a in applications {
             if let Some(stage) = proof::teaches_stage(a)
                 && !new_stages.iter().any(|(s, _)| *s == stage)
@@ -277,14 +277,14 @@ impl Parts {
         let known = self.ledger().hired_stages()?;
         for (stage, application) in new_stages {
             if !known.contains(stage) && self.ledger().learn_hired_stage(stage, application, now)? {
-                tracing::info!(stage, application, "learned a hired stage from the listing");
+                tracing::info!(stage, %application, "learned a hired stage from the listing");
             }
         }
         Ok(())
     }
 
     /// Claims the page's hires for this pass; a hire a nudge holds is left to it.
-    fn claim(&self, applications: &[HiredApplication]) -> HashMap<String, HireClaim> {
+    fn claim(&self, applications: &[HiredApplication]) -> HashMap<ApplicationId, HireClaim> {
         applications
             .iter()
             .filter_map(|a| {
@@ -336,7 +336,7 @@ impl Parts {
         due: &[LedgerEntry],
         mut facts: Facts,
         summary: &mut PassSummary,
-    ) -> Result<Result<HashMap<String, Lookup>, Stop>, LedgerError> {
+    ) -> Result<Result<HashMap<ApplicationId, Lookup>, Stop>, LedgerError> {
         if facts.suspect_contract {
             self.ledger().forget_contract_report()?;
         }
@@ -346,7 +346,7 @@ impl Parts {
         }
         let mut lookups = HashMap::new();
         for entry in due {
-            let id = entry.application_id.as_str();
+            let id = &entry.application_id;
             match facts.lookups.remove(id) {
                 None => {}
                 Some(Ok(lookup)) => {
@@ -358,7 +358,7 @@ impl Parts {
                 Some(Err(Unsettled::Failed(error))) => match Verdict::of(&error, About::Service) {
                     Verdict::Stop { .. } => return Ok(Err(Stop::Unauthorized(error.to_string()))),
                     Verdict::Park(_) => {
-                        tracing::warn!(application = id, error = %error, "HiBob refused the search for this hire");
+                        tracing::warn!(application = %id, error = %error, "HiBob refused the search for this hire");
                         let message = format!(
                             "{error}; correct the email in Pinpoint, then run `hirebridge retry {id}`"
                         );
@@ -368,7 +368,7 @@ impl Parts {
                         after,
                         outcome_unknown,
                     } => {
-                        tracing::warn!(application = id, error = %error, "HiBob search failed");
+                        tracing::warn!(application = %id, error = %error, "HiBob search failed");
                         apply::record_retry(
                             &mut self.ledger(),
                             &self.settings,
@@ -414,7 +414,7 @@ impl Parts {
         pass: PassId,
         due: Vec<LedgerEntry>,
         by_id: &HashMap<&str, &HiredApplication>,
-        lookups: &HashMap<String, Lookup>,
+        lookups: &HashMap<ApplicationId, Lookup>,
         summary: &mut PassSummary,
         shutdown: &CancellationToken,
         progress: &(dyn Fn(&PassSummary) + Sync),
@@ -454,7 +454,7 @@ impl Parts {
         pass: PassId,
         group: Vec<LedgerEntry>,
         by_id: &HashMap<&str, &HiredApplication>,
-        lookups: &HashMap<String, Lookup>,
+        lookups: &HashMap<ApplicationId, Lookup>,
         shutdown: &CancellationToken,
         halted: &AtomicBool,
     ) -> Result<Vec<Finished>, LedgerError> {

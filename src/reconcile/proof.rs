@@ -80,7 +80,9 @@ pub fn page_contradictions(
 ) -> Vec<(String, String)> {
     applications
         .iter()
-        .filter_map(|a| contradicts_listing(a, configured, known).map(|why| (a.id.clone(), why)))
+        .filter_map(|a| {
+            contradicts_listing(a, configured, known).map(|why| (a.id.to_string(), why))
+        })
         .collect()
 }
 

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::plan::Employee;
 use crate::hibob::NewEmployee;
-use crate::hire::{EmployeeOrigin, PassId, StepKind};
+use crate::hire::{ApplicationId, EmployeeOrigin, PassId, StepKind};
 use crate::ledger::{Ledger, LedgerError};
 use crate::mapping::Values;
 use crate::pinpoint::Attachment;
@@ -17,7 +17,7 @@ use crate::pinpoint::Attachment;
 /// Before a create: who, with which values, and whether HR must confirm the start date.
 pub fn create_intent(
     ledger: &mut Ledger,
-    id: &str,
+    id: &ApplicationId,
     pass: PassId,
     now: DateTime<Utc>,
     mapping_fingerprint: &str,
@@ -57,7 +57,7 @@ pub fn create_intent_detail(new: &NewEmployee, start_date_from_pinpoint: bool) -
 /// HiBob answered the create with the new employee's id.
 pub fn employee_created(
     ledger: &mut Ledger,
-    id: &str,
+    id: &ApplicationId,
     employee_id: &str,
     pass: PassId,
     now: DateTime<Utc>,
@@ -75,7 +75,7 @@ pub fn employee_created(
 /// An employee HiBob already had is the hire's; `how` says how it was found.
 pub fn employee_adopted(
     ledger: &mut Ledger,
-    id: &str,
+    id: &ApplicationId,
     employee_id: &str,
     pass: PassId,
     now: DateTime<Utc>,
@@ -88,7 +88,7 @@ pub fn employee_adopted(
 #[allow(clippy::too_many_arguments)]
 pub fn cv_intent(
     ledger: &mut Ledger,
-    id: &str,
+    id: &ApplicationId,
     pass: PassId,
     now: DateTime<Utc>,
     file: &Attachment,
@@ -113,7 +113,7 @@ pub fn cv_intent(
 /// Before a comment: its text.
 pub fn comment_intent(
     ledger: &mut Ledger,
-    id: &str,
+    id: &ApplicationId,
     pass: PassId,
     now: DateTime<Utc>,
     text: &str,
@@ -124,7 +124,7 @@ pub fn comment_intent(
 /// The hire is done, with its employee.
 pub fn done(
     ledger: &mut Ledger,
-    id: &str,
+    id: &ApplicationId,
     pass: PassId,
     now: DateTime<Utc>,
     employee: &Employee,

@@ -159,7 +159,7 @@ impl ReportRow {
 impl From<&LedgerEntry> for ReportRow {
     fn from(e: &LedgerEntry) -> Self {
         ReportRow {
-            application_id: e.application_id.clone(),
+            application_id: e.application_id.to_string(),
             email: e.email.clone(),
             name: format!("{} {}", e.first_name, e.last_name)
                 .trim()
@@ -211,7 +211,7 @@ pub fn rows_with_drift(
         .iter()
         .map(|e| {
             let mut row = ReportRow::from(e);
-            if let Some(r) = mapped.get(&e.application_id)
+            if let Some(r) = mapped.get(e.application_id.as_str())
                 && let Some(drift) = r.drift
             {
                 row.drift = Some(drift.as_str());

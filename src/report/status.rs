@@ -158,7 +158,7 @@ fn describe_schedule(schedule: &Schedule) -> String {
 
 fn hire_view(e: &LedgerEntry) -> HireView {
     HireView {
-        application_id: e.application_id.clone(),
+        application_id: e.application_id.to_string(),
         email: e.email.clone(),
         status: e.status,
         first_seen_at: when(e.first_seen_at),
