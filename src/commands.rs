@@ -254,7 +254,7 @@ pub fn describe(error: &anyhow::Error) -> String {
 pub fn exit_for(report: &PassReport) -> Exit {
     if matches!(
         report.stopped,
-        Some(Stop::Unauthorized(_) | Stop::ContractBroken(_))
+        Some(Stop::Refused(_) | Stop::ContractBroken(_))
     ) || report.total(HireStatus::NeedsAttention) > 0
     {
         Exit::NeedsAttention

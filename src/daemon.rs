@@ -155,7 +155,7 @@ pub async fn run(
     'passes: loop {
         let started = std::time::Instant::now();
         let report = daemon.reconciler.run_pass(trigger, &shutdown).await?;
-        refused.after_pass(matches!(report.stopped, Some(Stop::Unauthorized(_))));
+        refused.after_pass(matches!(report.stopped, Some(Stop::Refused(_))));
         monitor.poll_finished(
             started.elapsed(),
             report.stopped.is_none(),

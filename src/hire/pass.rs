@@ -16,7 +16,7 @@ pub enum HireOutcome {
     Waiting,
     Parked,
     /// Parked because a credential was refused; the pass must stop.
-    StopPass(String),
+    Refused(String),
     /// Shutdown was requested between two steps, or another hire met a refused credential.
     Interrupted,
 }
@@ -78,9 +78,9 @@ impl PassSummary {
             HireOutcome::Done => self.completed += 1,
             HireOutcome::Waiting => self.retrying += 1,
             HireOutcome::Parked => self.parked += 1,
-            HireOutcome::StopPass(message) => {
+            HireOutcome::Refused(message) => {
                 self.parked += 1;
-                return Some(Stop::Unauthorized(message.clone()));
+                return Some(Stop::Refused(message.clone()));
             }
             HireOutcome::Interrupted => return shutting_down.then_some(Stop::Shutdown),
         }
@@ -104,7 +104,7 @@ impl PassSummary {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stop {
     /// A credential or permission was refused: continuing would only hammer the API.
-    Unauthorized(String),
+    Refused(String),
     /// The listing could not be read; the hires it would have shown wait for the next pass.
     ListingFailed(String),
     /// Shutdown was requested; the steps in flight finished first.
@@ -124,7 +124,9 @@ pub enum Stop {
 pub enum PassOutcome {
     Completed,
     Shutdown,
-    Unauthorized,
+    /// A credential or permission was refused (recorded as `unauthorized`).
+    #[serde(rename = "unauthorized")]
+    Refused,
     ListingFailed,
     ContractBroken,
     ContractUnchecked,
@@ -135,7 +137,7 @@ impl PassOutcome {
         match self {
             PassOutcome::Completed => "completed",
             PassOutcome::Shutdown => "shutdown",
-            PassOutcome::Unauthorized => "unauthorized",
+            PassOutcome::Refused => "unauthorized",
             PassOutcome::ListingFailed => "listing_failed",
             PassOutcome::ContractBroken => "contract_broken",
             PassOutcome::ContractUnchecked => "contract_unchecked",
@@ -153,7 +155,7 @@ impl Stop {
     pub fn outcome(&self) -> PassOutcome {
         match self {
             Stop::Shutdown => PassOutcome::Shutdown,
-            Stop::Unauthorized(_) => PassOutcome::Unauthorized,
+            Stop::Refused(_) => PassOutcome::Refused,
             Stop::ListingFailed(_) => PassOutcome::ListingFailed,
             Stop::ContractBroken(_) => PassOutcome::ContractBroken,
             Stop::ContractUnchecked(_) => PassOutcome::ContractUnchecked,
@@ -248,7 +250,7 @@ impl PassReport {
         match &self.stopped {
             None => {}
             Some(Stop::Shutdown) => line.push_str("; stopped early for shutdown"),
-            Some(Stop::Unauthorized(m)) => line.push_str(&format!("; STOPPED: {m}")),
+            Some(Stop::Refused(m)) => line.push_str(&format!("; STOPPED: {m}")),
             Some(Stop::ListingFailed(m)) => line.push_str(&format!("; listing failed: {m}")),
             Some(Stop::ContractBroken(m)) => {
                 line.push_str(&format!("; NOTHING WRITTEN, the API contract failed: {m}"))
@@ -323,7 +325,7 @@ mod tests {
         for outcome in [
             PassOutcome::Completed,
             PassOutcome::Shutdown,
-            PassOutcome::Unauthorized,
+            PassOutcome::Refused,
             PassOutcome::ListingFailed,
             PassOutcome::ContractBroken,
             PassOutcome::ContractUnchecked,
@@ -349,8 +351,8 @@ mod tests {
             Some(Stop::Shutdown)
         );
         assert_eq!(
-            summary.count(&HireOutcome::StopPass("401".into()), false),
-            Some(Stop::Unauthorized("401".into()))
+            summary.count(&HireOutcome::Refused("401".into()), false),
+            Some(Stop::Refused("401".into()))
         );
         assert_eq!(
             (summary.completed, summary.retrying, summary.parked),

@@ -524,7 +524,7 @@ impl HireRun<'_> {
                     ParkKind::Unauthorized,
                     format!("{message}; once fixed, run `hirebridge retry --all-failed`"),
                 )?;
-                (HireOutcome::StopPass(message), entry)
+                (HireOutcome::Refused(message), entry)
             }
             Verdict::Retry { .. } if stubborn.is_some() && entry.failures + 1 >= STUBBORN_LIMIT => {
                 let why = stubborn.unwrap_or_default();

@@ -404,7 +404,7 @@ impl Reconciler {
         let (state, detail) = match verdict {
             Verdict::Stop { .. } => {
                 tracing::error!(application = %id, error = %message, "credentials refused; stopping the pass");
-                return Ok(Some(Stop::Unauthorized(message.to_owned())));
+                return Ok(Some(Stop::Refused(message.to_owned())));
             }
             Verdict::Park(_) => (
                 DriftState::Failed,

@@ -65,7 +65,7 @@ impl Parts {
             _ => {
                 let report = match self.probe_contract(now).await? {
                     Ok(report) => report,
-                    Err(refused) => return Ok(Err(Stop::Unauthorized(refused.0))),
+                    Err(refused) => return Ok(Err(Stop::Refused(refused.0))),
                 };
                 self.store_contract(&report)?;
                 log_contract(&report);

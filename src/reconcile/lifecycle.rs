@@ -110,7 +110,7 @@ impl Reconciler {
                     policy::Verdict::Park(ParkKind::NotFound) => Ok(Still::Gone(
                         "Pinpoint no longer shows the application".into(),
                     )),
-                    policy::Verdict::Stop { .. } => Err(Stop::Unauthorized(e.to_string())),
+                    policy::Verdict::Stop { .. } => Err(Stop::Refused(e.to_string())),
                     _ => {
                         tracing::debug!(application = %entry.application_id, error = %e, "could not read an unlisted hire; next pass");
                         Ok(Still::Unknown)

@@ -233,7 +233,7 @@ impl Nudger {
         Ok(match finished.first().map(|f| &f.outcome) {
             Some(HireOutcome::Done) => NudgeOutcome::Done,
             Some(HireOutcome::Parked) => NudgeOutcome::Parked,
-            Some(HireOutcome::StopPass(_)) => NudgeOutcome::Refused,
+            Some(HireOutcome::Refused(_)) => NudgeOutcome::Refused,
             Some(HireOutcome::Interrupted) => NudgeOutcome::Interrupted,
             Some(HireOutcome::Waiting) | None => NudgeOutcome::Waiting,
         })

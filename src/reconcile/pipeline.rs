@@ -222,7 +222,7 @@ impl Parts {
             self.ledger().forget_contract_report()?;
         }
         Ok(if Verdict::of(&error, About::Service).stops() {
-            Stop::Unauthorized(message)
+            Stop::Refused(message)
         } else {
             Stop::ListingFailed(message)
         })
@@ -342,7 +342,7 @@ impl Parts {
         }
         if let Some(error) = facts.stop {
             tracing::error!(error = %error, "HiBob refused the search");
-            return Ok(Err(Stop::Unauthorized(error.to_string())));
+            return Ok(Err(Stop::Refused(error.to_string())));
         }
         let mut lookups = HashMap::new();
         for entry in due {
@@ -356,7 +356,7 @@ impl Parts {
                     self.park_at_lookup(pass, entry, &message, summary)?
                 }
                 Some(Err(Unsettled::Failed(error))) => match Verdict::of(&error, About::Service) {
-                    Verdict::Stop { .. } => return Ok(Err(Stop::Unauthorized(error.to_string()))),
+                    Verdict::Stop { .. } => return Ok(Err(Stop::Refused(error.to_string()))),
                     Verdict::Park(_) => {
                         tracing::warn!(application = %id, error = %error, "HiBob refused the search for this hire");
                         let message = format!(

@@ -249,7 +249,7 @@ pub fn build(input: StatusInput<'_>) -> StatusView {
         ),
         Some(pass) => {
             match pass.outcome.as_deref().and_then(PassOutcome::parse) {
-                Some(PassOutcome::Unauthorized) => flag(
+                Some(PassOutcome::Refused) => flag(
                     Health::NeedsAttention,
                     "the last pass was stopped because a credential or permission was refused; `hirebridge check` says which".into(),
                     &mut health,
