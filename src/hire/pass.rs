@@ -22,7 +22,10 @@ pub enum HireOutcome {
 }
 
 /// Counts for the one-line summary and the `passes` table.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+/// Stored as JSON in the `passes` table and read back typed (a field an older version did not
+/// write reads as zero).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct PassSummary {
     /// Hired applications in the listing (usable or not).
     pub listed: usize,

@@ -261,7 +261,8 @@ impl HttpStats {
 }
 
 /// A moment's reading of [`HttpStats`]; subtract two to get what happened in between.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct StatsSnapshot {
     pub requests: u64,
     pub rate_limited: u64,

@@ -11,8 +11,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::config::{Schedule, next_tick};
-use crate::hire::PassOutcome;
-use crate::hire::{HireStatus, LedgerEntry};
+use crate::hire::{HireStatus, LedgerEntry, PassOutcome, PassSummary};
 use crate::ledger::PassRecord;
 
 /// How healthy the ledger looks, worst first. Each maps to a documented exit code.
@@ -420,11 +419,12 @@ pub fn render_text(view: &StatusView, out: &mut dyn Write) -> std::io::Result<()
             };
             let counts = p
                 .summary
-                .as_ref()
+                .clone()
+                .and_then(|s| serde_json::from_value::<PassSummary>(s).ok())
                 .map(|s| {
                     format!(
                         "; {} listed, {} new, {} completed",
-                        s["listed"], s["new"], s["completed"]
+                        s.listed, s.new, s.completed
                     )
                 })
                 .unwrap_or_default();
