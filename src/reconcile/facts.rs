@@ -200,7 +200,7 @@ impl Parts {
                 // One email HiBob refuses must not hold up the rest of the batch: ask for
                 // each alone, and park only the one that is refused. A refused batch may also
                 // mean the API moved: the next pass checks the contract again.
-                Err(ApiError::Invalid { .. }) if batch.len() > 1 => {
+                Err(e) if batch.len() > 1 && refused_data(&e) => {
                     facts.suspect_contract = true;
                     for entry in batch {
                         match self.hibob.search_by_emails(&emails_of(&[entry])).await {
@@ -220,6 +220,12 @@ impl Parts {
         }
         found
     }
+}
+
+/// Whether HiBob refused what a search sent (one bad address refuses the whole batch).
+fn refused_data(error: &ApiError) -> bool {
+    super::policy::Verdict::of(error, super::policy::About::Service)
+        == super::policy::Verdict::Park(crate::hire::ParkKind::Invalid)
 }
 
 /// Whether a search failure stops the pass (a refused credential).
