@@ -620,8 +620,12 @@ pub fn record_retry(
         rand::random::<f64>(),
     );
     let now = Utc::now();
-    let next =
-        now + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::minutes(10));
+    // The delay is capped by `retry.max` or the server's own hint; one beyond what a date can
+    // hold is simply the latest date.
+    let next = chrono::Duration::from_std(delay)
+        .ok()
+        .and_then(|delay| now.checked_add_signed(delay))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
     ledger.record_failure(&entry.application_id, kind, message, next, pass, now)
 }
 
