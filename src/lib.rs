@@ -13,6 +13,8 @@
 //!   its row, how a pass ended. No I/O.
 //! - [`pinpoint`], [`hibob`] — thin typed clients; they know nothing of the ledger or each other.
 //! - [`http`] — the one HTTP client: timeouts, user agent, rate limiters, error classes.
+//! - [`employee`] — a hire's HiBob employee: which person HiBob has is the hire, what a new
+//!   one is sent. Pure.
 //! - [`mapping`] — `[mapping]`: templates over Pinpoint data → HiBob fields; drift fingerprints.
 //! - [`config`] — typed configuration and secrets, validated with messages naming the key.
 //! - [`service`] — the systemd notify protocol: readiness, status, watchdog.
@@ -27,6 +29,7 @@ pub mod config;
 pub mod contract;
 pub mod crashpoint;
 pub mod daemon;
+pub mod employee;
 pub mod hibob;
 pub mod hire;
 pub mod http;

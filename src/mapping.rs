@@ -10,11 +10,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde_json::{Map, Value};
-
-use crate::hibob::NewEmployee;
-use crate::pinpoint::HiredApplication;
 
 /// HiBob's field for the site; `hibob.site` is its default.
 pub const SITE: &str = "work.site";
@@ -526,85 +523,6 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-// ---- the create: what a new employee is sent ----------------------------------------------
-
-/// The employee a create sends, from the mapping: `work.site` defaults to `default_site`
-/// (`hibob.site`), the start date to `start_date_offset` from detection, and a start date in the past becomes today unless
-/// `mapping.allow_past_start_date`. Also returns what the mapping rendered (drift's baseline).
-pub fn new_employee(
-    mapping: &Mapping,
-    default_site: &str,
-    start_date_offset: chrono::Duration,
-    first_seen: DateTime<Utc>,
-    application: &HiredApplication,
-    now: DateTime<Utc>,
-) -> Result<(NewEmployee, Values), RenderError> {
-    let rendered = mapping.render(&application.source)?;
-    let mut fields = rendered.clone();
-    let site = fields
-        .remove(SITE)
-        .unwrap_or_else(|| default_site.to_owned());
-    // A mapped work address replaces the application's; it must be an address.
-    let mut email = application.email.clone();
-    for field in WORK_EMAIL {
-        if let Some(work) = fields.remove(field) {
-            if !work.contains('@') || work.chars().any(char::is_whitespace) {
-                return Err(RenderError {
-                    field: field.into(),
-                    message: format!(
-                        "{work:?} is not an email address; fix the template in [mapping.fields]"
-                    ),
-                });
-            }
-            email = crate::identity::nfc(&work);
-        }
-    }
-    let start = match fields.remove(START_DATE) {
-        Some(text) => {
-            let date = parse_date(&text).ok_or_else(|| RenderError {
-                field: START_DATE.into(),
-                message: format!("{text:?} is not a date"),
-            })?;
-            clamp_start(mapping, date, now)
-        }
-        None => start_date(first_seen, start_date_offset, now),
-    };
-    Ok((
-        NewEmployee {
-            first_name: crate::identity::nfc(&application.first_name),
-            surname: crate::identity::nfc(&application.last_name),
-            email,
-            site,
-            start_date: start,
-            fields,
-        },
-        rendered,
-    ))
-}
-
-/// A mapped start date in the past becomes today, unless the config allows the past.
-pub fn clamp_start(
-    mapping: &Mapping,
-    date: chrono::NaiveDate,
-    now: DateTime<Utc>,
-) -> chrono::NaiveDate {
-    if mapping.allow_past_start_date {
-        date
-    } else {
-        date.max(now.date_naive())
-    }
-}
-
-/// The start date sent to HiBob when Pinpoint has none: the configured offset from the day
-/// the hire was first seen, and never in the past.
-pub fn start_date(
-    first_seen: DateTime<Utc>,
-    offset: chrono::Duration,
-    now: DateTime<Utc>,
-) -> chrono::NaiveDate {
-    (first_seen + offset).date_naive().max(now.date_naive())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -785,21 +703,6 @@ mod tests {
                 &BTreeMap::from([("a".into(), "1".into()), ("c".into(), "3".into())])
             ),
             ["b", "c"]
-        );
-    }
-
-    #[test]
-    fn start_date_is_offset_from_detection_but_never_past() {
-        let seen = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 25, 23, 0, 0).unwrap();
-        let two_weeks = chrono::Duration::days(14);
-        assert_eq!(
-            start_date(seen, two_weeks, seen),
-            chrono::NaiveDate::from_ymd_opt(2026, 12, 9).unwrap()
-        );
-        let much_later = seen + chrono::Duration::days(30);
-        assert_eq!(
-            start_date(seen, two_weeks, much_later),
-            much_later.date_naive()
         );
     }
 }

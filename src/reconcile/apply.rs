@@ -629,7 +629,7 @@ pub fn record_retry(
     ledger.record_failure(&entry.application_id, kind, message, next, pass, now)
 }
 
-/// The employee a create sends (see [`crate::mapping::new_employee`]), with the pass's
+/// The employee a create sends (see [`crate::employee::new_employee`]), with the pass's
 /// settings: `hibob.site` and `hibob.start_date_offset` as the defaults.
 pub fn new_employee(
     settings: &Settings,
@@ -637,7 +637,7 @@ pub fn new_employee(
     application: &HiredApplication,
     now: DateTime<Utc>,
 ) -> Result<(NewEmployee, crate::mapping::Values), crate::mapping::RenderError> {
-    crate::mapping::new_employee(
+    crate::employee::new_employee(
         &settings.mapping,
         &settings.site,
         settings.start_date_offset,

@@ -99,7 +99,7 @@ fn update_values(
             let v = target.get(&f)?.clone();
             let v = if f == crate::mapping::START_DATE {
                 crate::mapping::parse_date(&v)
-                    .map(|d| crate::mapping::clamp_start(mapping, d, now).to_string())
+                    .map(|d| crate::employee::clamp_start(mapping, d, now).to_string())
                     .unwrap_or(v)
             } else {
                 v

@@ -4,17 +4,17 @@
 //! Reads only — the batched login search, and at most one read of everyone per pass — and
 //! records nothing: the caller records failures and parks ([`super::pipeline`]), and the dry
 //! run renders them. Which person is the hire is decided once, by
-//! [`crate::identity::lookup_for`].
+//! [`crate::employee::lookup_for`].
 
 use std::collections::HashMap;
 
 use chrono::Utc;
 
 use super::Parts;
+pub use crate::employee::{HireAddresses, Lookup, LookupProblem, lookup_for};
 use crate::hibob::FoundEmployee;
 use crate::hire::{ApplicationId, LedgerEntry, StepState};
 use crate::http::ApiError;
-pub use crate::identity::{HireAddresses, Lookup, LookupProblem, lookup_for};
 use crate::ledger::LedgerError;
 use crate::pinpoint::HiredApplication;
 
