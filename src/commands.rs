@@ -325,7 +325,8 @@ async fn plan(config_path: &Path, args: &PlanArgs) -> anyhow::Result<Exit> {
 }
 
 fn report(config_path: &Path, args: &ReportArgs) -> anyhow::Result<Exit> {
-    let ledger = Ledger::open_read_only(&Config::ledger_path(config_path)?)?;
+    let (ledger_path, links) = Config::ledger_and_report_links(config_path)?;
+    let ledger = Ledger::open_read_only(&ledger_path)?;
     let now = chrono::Utc::now();
     let filter = EntryFilter {
         status: args.status,
@@ -348,6 +349,7 @@ fn report(config_path: &Path, args: &ReportArgs) -> anyhow::Result<Exit> {
     let context = report::Context {
         generated_at: now,
         filters: filters.join(", "),
+        links: Some(links),
     };
     let mapped = ledger.drifted_values()?;
     // Buffered: stdout flushes at every newline, and pretty JSON has ~25 lines per hire.

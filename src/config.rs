@@ -126,6 +126,8 @@ mod defaults {
     };
     pub const PAGE_SIZE: u32 = 100;
     pub const HIBOB_BASE_URL: &str = "https://api.hibob.com/v1";
+    /// HiBob's employee profile page (a guess: no public docs name the app's URLs).
+    pub const HIBOB_EMPLOYEE_URL: &str = "https://app.hibob.com/employee-profile/{id}";
     pub const HIBOB_RATE_LIMIT: RateLimit = RateLimit {
         count: 50,
         period: Duration::from_secs(60),
@@ -139,6 +141,58 @@ mod defaults {
     pub const ON_FORMER_EMPLOYEE: OnFormerEmployee = OnFormerEmployee::Attention;
     pub const READ_LAG: Duration = Duration::from_secs(20);
     pub const SEARCH_BATCH_SIZE: usize = 50;
+}
+
+/// Where the HTML report links a hire: URL patterns with `{id}` for the application's or the
+/// employee's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportLinks {
+    pub pinpoint_application: String,
+    pub hibob_employee: String,
+}
+
+impl ReportLinks {
+    /// The link for `id`, percent-encoded into the pattern.
+    pub fn to(pattern: &str, id: &str) -> String {
+        let encoded: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
+        pattern.replace("{id}", &encoded)
+    }
+}
+
+/// `[report]`: the link patterns, by default the Pinpoint admin page on the tenant's own host
+/// (from `pinpoint.base_url`) and HiBob's employee profile page.
+fn report_links(pinpoint_base_url: &str, raw: RawReport) -> Result<ReportLinks, ConfigError> {
+    let pattern = |key: &str, value: Option<String>, default: String| {
+        let value = value.unwrap_or(default);
+        let probe = value.replace("{id}", "1");
+        match Url::parse(&probe) {
+            Ok(url) if value.contains("{id}") && matches!(url.scheme(), "https" | "http") => {
+                Ok(value)
+            }
+            _ => Err(invalid(
+                key,
+                format!(
+                    "{value:?} is not an http(s) URL pattern with {{id}} where the id goes, e.g. \"https://acme.pinpointhq.com/admin/applications/{{id}}\""
+                ),
+            )),
+        }
+    };
+    let host = Url::parse(pinpoint_base_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "app.pinpointhq.com".to_owned());
+    Ok(ReportLinks {
+        pinpoint_application: pattern(
+            "report.pinpoint_application_url",
+            raw.pinpoint_application_url,
+            format!("https://{host}/admin/applications/{{id}}"),
+        )?,
+        hibob_employee: pattern(
+            "report.hibob_employee_url",
+            raw.hibob_employee_url,
+            defaults::HIBOB_EMPLOYEE_URL.to_owned(),
+        )?,
+    })
 }
 
 fn parse_base_url(key: &str, text: &str) -> Result<Url, ConfigError> {
@@ -433,6 +487,15 @@ struct RawConfig {
     #[serde(default)]
     mapping: RawMapping,
     webhook: Option<RawWebhook>,
+    #[serde(default)]
+    report: RawReport,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReport {
+    pinpoint_application_url: Option<String>,
+    hibob_employee_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -628,6 +691,18 @@ impl Config {
         })?;
         let raw = parse_raw(path, &text)?;
         Ok((raw.ledger.path, parse_schedule(raw.schedule)?))
+    }
+
+    /// The ledger's path and where the HTML report links each hire, for `report`, which needs
+    /// no credentials.
+    pub fn ledger_and_report_links(path: &Path) -> Result<(PathBuf, ReportLinks), ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
+            path: path.to_owned(),
+            cause,
+        })?;
+        let raw = parse_raw(path, &text)?;
+        let links = report_links(&raw.pinpoint.base_url, raw.report)?;
+        Ok((raw.ledger.path, links))
     }
 
     pub fn parse(path: &Path, text: &str, secrets: &SecretSources) -> Result<Self, ConfigError> {
@@ -1265,6 +1340,55 @@ path = "/tmp/ledger.sqlite3"
 
     fn error(text: &str) -> String {
         parse(text).unwrap_err().to_string()
+    }
+
+    fn report_links(text: &str) -> Result<ReportLinks, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::ledger_and_report_links(&path).map(|(_, links)| links)
+    }
+
+    #[test]
+    fn the_reports_links_default_to_the_tenants_host_and_refuse_a_pattern_without_the_id() {
+        let links = report_links(MINIMAL).unwrap();
+        assert_eq!(
+            ReportLinks::to(&links.pinpoint_application, "8863880"),
+            "https://acme.pinpointhq.com/admin/applications/8863880"
+        );
+        assert_eq!(
+            ReportLinks::to(&links.hibob_employee, "3397352260643086378"),
+            "https://app.hibob.com/employee-profile/3397352260643086378"
+        );
+        // An id is never markup or a path of its own.
+        assert_eq!(
+            ReportLinks::to(&links.pinpoint_application, "1/../x?y"),
+            "https://acme.pinpointhq.com/admin/applications/1%2F..%2Fx%3Fy"
+        );
+        let custom = format!(
+            "{MINIMAL}[report]\nhibob_employee_url = \"https://acme.bob.example/people/{{id}}\"\n"
+        );
+        assert_eq!(
+            report_links(&custom).unwrap().hibob_employee,
+            "https://acme.bob.example/people/{id}"
+        );
+        for bad in [
+            "https://acme.bob.example/people",
+            "javascript:alert({id})",
+            "not a url {id}",
+        ] {
+            let text = format!("{MINIMAL}[report]\nhibob_employee_url = \"{bad}\"\n");
+            let e = report_links(&text).unwrap_err().to_string();
+            assert!(e.contains("report.hibob_employee_url"), "{e}");
+            assert!(e.contains("{id}"), "{e}");
+        }
+        let unknown = format!("{MINIMAL}[report]\ncolour = \"blue\"\n");
+        assert!(
+            report_links(&unknown)
+                .unwrap_err()
+                .to_string()
+                .contains("colour")
+        );
     }
 
     #[test]

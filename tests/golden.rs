@@ -205,6 +205,10 @@ fn rendered(format: Format) -> Vec<u8> {
     let context = Context {
         generated_at: at(25, 12, 0, 0),
         filters: "status any, updated from 2026-11-01T00:00:00Z".into(),
+        links: Some(hirebridge::config::ReportLinks {
+            pinpoint_application: "https://acme.pinpointhq.com/admin/applications/{id}".into(),
+            hibob_employee: "https://app.hibob.com/employee-profile/{id}".into(),
+        }),
     };
     let mut out = Vec::new();
     report::render_with(

@@ -493,19 +493,61 @@ fn the_html_report_is_one_well_formed_self_contained_page_with_every_hire() {
             "no row for {id}"
         );
     }
-    // Escaped: the name is text, not markup.
-    assert_eq!(document.select(&select("script")).count(), 0);
+    // Escaped: the name is text, not markup. The one script is the page's own filter, inline.
+    let scripts: Vec<_> = document.select(&select("script")).collect();
+    assert_eq!(scripts.len(), 1, "only the page's own script");
+    assert!(!scripts[0].inner_html().contains("alert"));
     assert!(
         page.contains(
             "Ada &lt;script&gt;alert(1)&lt;/script&gt; O&#39;Brien &amp; &quot;Sons&quot;"
         )
     );
-    // Self-contained: nothing fetched from anywhere.
+    // Self-contained: nothing fetched from anywhere (links are for a person to follow).
     let external: Vec<_> = document
-        .select(&select("[src], [href], link, img, iframe, object"))
+        .select(&select("[src], :not(a)[href], link, img, iframe, object"))
         .map(|e| format!("{:?}", e.value()))
         .collect();
     assert!(external.is_empty(), "external references: {external:?}");
+    // Readable titles, the keys kept for scripts; each application links to Pinpoint and each
+    // employee to HiBob (defaults from pinpoint.base_url's host and HiBob's app).
+    let titles: Vec<(String, String)> = document
+        .select(&select("table#hires thead th"))
+        .map(|th| {
+            (
+                th.value().attr("data-key").unwrap_or("").to_owned(),
+                th.text().collect(),
+            )
+        })
+        .collect();
+    assert!(titles.contains(&("hibob_employee_id".into(), "HiBob employee".into())));
+    assert!(
+        titles
+            .iter()
+            .all(|(key, title)| !title.contains('_') && !key.is_empty())
+    );
+    let first = &rows[0];
+    let links: Vec<&str> = first
+        .select(&select("a"))
+        .filter_map(|a| a.value().attr("href"))
+        .collect();
+    let id = first.value().attr("data-application-id").unwrap();
+    assert!(
+        links
+            .iter()
+            .any(|l| l.ends_with(&format!("/admin/applications/{id}"))),
+        "{links:?}"
+    );
+    assert!(
+        links
+            .iter()
+            .any(|l| l.starts_with("https://app.hibob.com/employee-profile/")),
+        "{links:?}"
+    );
+    // The controls, and the second picture: time from hired to done.
+    for control in ["select#status-filter", "input#search", "input#all-columns"] {
+        assert_eq!(document.select(&select(control)).count(), 1, "{control}");
+    }
+    assert_eq!(document.select(&select("svg#latency circle")).count(), 1);
     // The summary counts and the weekly chart.
     let done = document
         .select(&select("table#summary th.done + td"))
@@ -521,10 +563,10 @@ fn the_html_report_is_one_well_formed_self_contained_page_with_every_hire() {
     );
 }
 
-/// Opens the HTML report in a real browser, when one is installed (never on CI).
-#[test]
-fn the_html_report_renders_in_headless_chromium() {
-    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+/// Headless Chromium, if installed. `.ci/run` installs it and sets
+/// `HIREBRIDGE_REQUIRE_BROWSER=1`, so under CI a missing browser fails instead of skipping.
+fn chromium() -> Option<std::path::PathBuf> {
+    let found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
         .into_iter()
         .map(std::path::PathBuf::from)
         .find(|p| p.exists())
@@ -535,7 +577,69 @@ fn the_html_report_renders_in_headless_chromium() {
                     .find(|p| p.exists())
             })
         });
-    let Some(chromium) = chromium else {
+    if found.is_none() && std::env::var_os("HIREBRIDGE_REQUIRE_BROWSER").is_some() {
+        panic!(
+            "HIREBRIDGE_REQUIRE_BROWSER is set but Chromium is not installed (apt-get install chromium)"
+        );
+    }
+    found
+}
+
+/// Runs headless Chromium on `url` with `extra` arguments; its stdout and stderr.
+fn headless(chromium: &std::path::Path, url: &str, extra: &[&str]) -> (String, String) {
+    let profile = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(extra)
+        .arg(url)
+        .output()
+        .expect("chromium starts");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        output.status.success(),
+        "chromium failed ({}): {stderr}",
+        output.status
+    );
+    (stdout, stderr)
+}
+
+/// The page's rows as the browser left them: (application id, shown).
+fn rows_shown(dom: &str) -> Vec<(String, bool)> {
+    let document = scraper::Html::parse_document(dom);
+    let select = scraper::Selector::parse("table#hires tbody tr").unwrap();
+    document
+        .select(&select)
+        .map(|r| {
+            (
+                r.value()
+                    .attr("data-application-id")
+                    .unwrap_or("")
+                    .to_owned(),
+                r.value().attr("hidden").is_none(),
+            )
+        })
+        .collect()
+}
+
+/// Opens the HTML report in a real browser: every hire is on the page, the status filter and
+/// the search box (set from the address, as a person's click would set them) hide exactly the
+/// rows they should, the page fits a laptop screen, and the script logs no error.
+#[test]
+fn the_html_report_renders_in_headless_chromium() {
+    let Some(chromium) = chromium() else {
         println!("note: Chromium is not installed; skipping the browser check of the HTML report");
         return;
     };
@@ -547,31 +651,58 @@ fn the_html_report_renders_in_headless_chromium() {
         .stdout();
     let file = world.dir.path().join("report.html");
     std::fs::write(&file, page).unwrap();
-    let profile = tempfile::tempdir().unwrap();
-    let output = std::process::Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", file.display()))
-        .output()
-        .expect("chromium runs");
-    let dom = String::from_utf8_lossy(&output.stdout);
-    for id in world.hired_ids() {
+    let url = format!("file://{}", file.display());
+    let ids = world.hired_ids();
+
+    let (dom, stderr) = headless(&chromium, &url, &["--dump-dom"]);
+    let rows = rows_shown(&dom);
+    assert_eq!(rows.len(), ids.len(), "{stderr}");
+    assert!(rows.iter().all(|(_, shown)| *shown), "all shown at first");
+    assert!(
+        dom.contains(&format!("{n} of {n} shown", n = ids.len())),
+        "{dom}"
+    );
+    assert!(dom.contains("O'Brien &amp; \"Sons\""), "{dom}");
+    for line in stderr.lines() {
         assert!(
-            dom.contains(&format!("data-application-id=\"{id}\"")),
-            "{id} missing from the rendered page: {}",
-            String::from_utf8_lossy(&output.stderr)
+            !line.contains(":CONSOLE") && !line.contains("Uncaught"),
+            "the page logged: {line}"
         );
     }
-    assert!(dom.contains("O'Brien &amp; \"Sons\""), "{dom}");
+
+    // The search finds the one awkward name; the status filter, none failed.
+    let (dom, _) = headless(&chromium, &format!("{url}#q=o%27brien"), &["--dump-dom"]);
+    let shown: Vec<String> = rows_shown(&dom)
+        .into_iter()
+        .filter(|(_, shown)| *shown)
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(shown, ["999001"]);
+    let (dom, _) = headless(&chromium, &format!("{url}#status=failed"), &["--dump-dom"]);
+    assert!(rows_shown(&dom).iter().all(|(_, shown)| !shown));
+    assert!(dom.contains(&format!("0 of {} shown", ids.len())), "{dom}");
+
+    // What a person sees on a laptop: a screenshot of the window's size, with content.
+    let shot = world.dir.path().join("report.png");
+    headless(
+        &chromium,
+        &url,
+        &[
+            "--window-size=1366,768",
+            "--hide-scrollbars",
+            &format!("--screenshot={}", shot.display()),
+        ],
+    );
+    let png = std::fs::read(&shot).expect("a screenshot");
+    assert_eq!(&png[1..4], b"PNG");
+    let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
+    let height = u32::from_be_bytes(png[20..24].try_into().unwrap());
+    assert_eq!((width, height), (1366, 768));
+    assert!(
+        png.len() > 20_000,
+        "a near-empty screenshot: {} bytes",
+        png.len()
+    );
 }
 
 // ---- logs and progress -------------------------------------------------------------------------

@@ -1,5 +1,8 @@
-//! The report as one self-contained HTML page an auditor can open or attach: a summary
-//! (counts by status, hires done per week as an inline SVG bar chart) above the full table.
+//! The report as one self-contained HTML page people open and auditors attach: a summary
+//! (counts by status, hires done per week, and the time from "hired in Pinpoint" to "done in
+//! HiBob" per week, as inline SVG) above the hires, with readable column titles, links to
+//! each application in Pinpoint and employee in HiBob, a status filter and a search box
+//! (inline script), and a layout that fits a laptop and prints to A4 landscape.
 //!
 //! No external assets (no scripts, fonts, stylesheets or images by URL), and every value from
 //! the ledger is escaped: names and API error messages are not trusted markup.
@@ -33,14 +36,64 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}\
-h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}\
-table{border-collapse:collapse;font-size:.85rem}\
-th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}\
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1.5rem;color:#222}\
+h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:1.8rem}\
+table{border-collapse:collapse;font-size:.8rem}\
+th,td{border:1px solid #ccc;padding:.2rem .4rem;text-align:left;vertical-align:top}\
 th{background:#f3f3f3}\
+#hires{width:100%}#hires td{overflow-wrap:anywhere}#hires td.error{max-width:28rem}\
+#hires .more{display:none}#hires.all-columns .more{display:table-cell}\
 .summary td:last-child{text-align:right}\
+.controls{display:flex;flex-wrap:wrap;gap:1rem;align-items:center;margin:.5rem 0;font-size:.85rem}\
 .done{color:#1a7f37}.pending{color:#9a6700}.failed{color:#cf222e}.needs_attention{color:#cf222e;font-weight:bold}.skipped,.withdrawn{color:#57606a}\
-.note{color:#666;font-size:.85rem}";
+.note{color:#666;font-size:.85rem}\
+@page{size:A4 landscape;margin:12mm}\
+@media print{body{margin:0;font-size:9pt}.controls{display:none}a{color:inherit;text-decoration:none}tr{break-inside:avoid}h2{break-after:avoid}}";
+
+/// Filters the hires table by status and by a search over each row's text, with the count
+/// shown; both can be set from the address (`report.html#status=failed&q=ada`). Inline, so
+/// the page works from a file, offline, attached to an email.
+const SCRIPT: &str = "(function(){\
+var table=document.getElementById('hires');if(!table)return;\
+var rows=Array.prototype.slice.call(table.tBodies[0].rows);\
+var status=document.getElementById('status-filter'),search=document.getElementById('search'),\
+shown=document.getElementById('shown'),all=document.getElementById('all-columns');\
+function apply(){var s=status.value,q=search.value.trim().toLowerCase(),n=0;\
+rows.forEach(function(r){var ok=(!s||r.getAttribute('data-status')===s)&&(!q||r.textContent.toLowerCase().indexOf(q)>=0);\
+r.hidden=!ok;if(ok)n++;});shown.textContent=n+' of '+rows.length+' shown';}\
+var asked=new URLSearchParams(location.hash.slice(1));\
+if(asked.get('status'))status.value=asked.get('status');if(asked.get('q'))search.value=asked.get('q');\
+if(asked.get('columns')==='all'){all.checked=true;}\
+function columns(){table.classList.toggle('all-columns',all.checked);}\
+status.addEventListener('change',apply);search.addEventListener('input',apply);all.addEventListener('change',columns);\
+columns();apply();})();";
+
+/// Each column's title as a person reads it; `more` columns show with "all columns". The
+/// keys stay in `data-key`, and are CSV's and JSON's names.
+const COLUMNS: [(&str, &str, bool); CSV_HEADER.len()] = [
+    ("application_id", "Application", false),
+    ("email", "Email", false),
+    ("name", "Name", false),
+    ("hibob_employee_id", "HiBob employee", false),
+    ("employee_origin", "Linked as", false),
+    ("status", "Status", false),
+    ("cv", "CV", false),
+    ("cv_document_id", "CV document", true),
+    ("comment_id", "Pinpoint comment", true),
+    ("attempts", "Attempts", true),
+    ("last_error", "Last error", false),
+    ("next_attempt_at", "Next attempt", true),
+    ("first_seen_at", "First seen", true),
+    ("done_at", "Done", false),
+    ("updated_at", "Updated", true),
+    ("drift", "Drift", true),
+    ("drift_fields", "Drifted fields", true),
+    ("drift_detected_at", "Drift seen", true),
+    ("drift_detail", "Drift detail", true),
+    ("hired_at", "Hired in Pinpoint", false),
+    ("unhired_at", "Left Hired", true),
+    ("start_date_source", "Start date from", true),
+];
 
 /// The Monday that starts `day`'s ISO week.
 fn week_start(day: NaiveDate) -> NaiveDate {
@@ -82,7 +135,7 @@ fn chart(weeks: &[(NaiveDate, usize)]) -> String {
         return "<p class=\"note\">No hire is done yet.</p>".to_owned();
     }
     let max = weeks.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
-    let (row_height, label_width, bar_width) = (20, 110, 400);
+    let (row_height, label_width, bar_width) = (20, 150, 400);
     let height = row_height * weeks.len() + 4;
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" width=\"{}\" height=\"{height}\" \
@@ -112,6 +165,7 @@ pub fn render(rows: &[ReportRow], context: &Context, out: &mut dyn Write) -> std
         .to_rfc3339_opts(SecondsFormat::Secs, true);
     let mut page = String::new();
     page.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    page.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     page.push_str("<title>hirebridge report</title>\n");
     page.push_str(&format!("<style>{STYLE}</style>\n</head>\n<body>\n"));
     page.push_str("<h1>hirebridge: hires from Pinpoint to HiBob</h1>\n");
@@ -140,52 +194,194 @@ pub fn render(rows: &[ReportRow], context: &Context, out: &mut dyn Write) -> std
     page.push_str("<h2>Hires done per week</h2>\n");
     page.push_str(&chart(&done_per_week(rows)));
     page.push('\n');
+    page.push_str("<h2>Time from hired in Pinpoint to done in HiBob</h2>\n");
+    page.push_str(&latency_chart(&latency_per_week(rows)));
+    page.push('\n');
 
-    page.push_str("<h2>Hires</h2>\n<table id=\"hires\">\n<thead><tr>");
-    for column in CSV_HEADER {
-        page.push_str(&format!("<th>{column}</th>"));
+    page.push_str("<h2>Hires</h2>\n");
+    page.push_str(&controls());
+    hires_table(rows, context, &mut page);
+    page.push_str(&format!("<script>{SCRIPT}</script>\n</body>\n</html>\n"));
+    out.write_all(page.as_bytes())
+}
+
+/// The status filter, the search box and the column switch (hidden when printed).
+fn controls() -> String {
+    let mut html = String::from(
+        "<div class=\"controls\" id=\"controls\"><label>Status <select id=\"status-filter\">\
+         <option value=\"\">all</option>",
+    );
+    for status in HireStatus::ALL {
+        html.push_str(&format!(
+            "<option value=\"{s}\">{s}</option>",
+            s = status.as_str()
+        ));
+    }
+    html.push_str(
+        "</select></label> <label>Search <input id=\"search\" type=\"search\" \
+         placeholder=\"name, email, id, error\"></label> <label><input id=\"all-columns\" \
+         type=\"checkbox\"> all columns</label> <span id=\"shown\"></span></div>\n",
+    );
+    html
+}
+
+fn hires_table(rows: &[ReportRow], context: &Context, page: &mut String) {
+    page.push_str("<table id=\"hires\">\n<thead><tr>");
+    for (key, title, more) in COLUMNS {
+        let class = if more { " class=\"more\"" } else { "" };
+        page.push_str(&format!("<th data-key=\"{key}\"{class}>{title}</th>"));
     }
     page.push_str("</tr></thead>\n<tbody>\n");
     for row in rows {
-        let cells: [String; CSV_HEADER.len()] = [
-            row.application_id.clone(),
-            row.email.clone(),
-            row.name.clone(),
-            row.hibob_employee_id.clone().unwrap_or_default(),
-            row.employee_origin.unwrap_or("").to_owned(),
-            row.status.as_str().to_owned(),
-            row.cv.to_owned(),
-            row.cv_document_id.clone().unwrap_or_default(),
-            row.comment_id.clone().unwrap_or_default(),
-            row.attempts.to_string(),
-            row.last_error.clone().unwrap_or_default(),
-            row.next_attempt_at.clone().unwrap_or_default(),
-            row.first_seen_at.clone(),
-            row.done_at.clone().unwrap_or_default(),
-            row.updated_at.clone(),
-            row.drift.unwrap_or("").to_owned(),
-            row.drift_fields.clone().unwrap_or_default(),
-            row.drift_detected_at.clone().unwrap_or_default(),
-            row.drift_detail.clone().unwrap_or_default(),
-            row.hired_at.clone().unwrap_or_default(),
-            row.unhired_at.clone().unwrap_or_default(),
-            row.start_date_source.unwrap_or("").to_owned(),
-        ];
         page.push_str(&format!(
-            "<tr data-application-id=\"{}\">",
-            escape(&row.application_id)
+            "<tr data-application-id=\"{}\" data-status=\"{}\">",
+            escape(&row.application_id),
+            row.status.as_str()
         ));
-        for (i, cell) in cells.iter().enumerate() {
-            if i == 5 {
-                page.push_str(&format!("<td class=\"{c}\">{c}</td>", c = escape(cell)));
-            } else {
-                page.push_str(&format!("<td>{}</td>", escape(cell)));
+        for (i, cell) in cells(row).iter().enumerate() {
+            let (key, _, more) = COLUMNS[i];
+            let mut classes: Vec<&str> = Vec::new();
+            if more {
+                classes.push("more");
             }
+            let text = escape(cell);
+            let content = match (key, &context.links) {
+                ("application_id", Some(links)) => link(&links.pinpoint_application, cell, &text),
+                ("hibob_employee_id", Some(links)) if !cell.is_empty() => {
+                    link(&links.hibob_employee, cell, &text)
+                }
+                ("status", _) => {
+                    classes.push(row.status.as_str());
+                    text
+                }
+                ("last_error", _) => {
+                    classes.push("error");
+                    text
+                }
+                _ => text,
+            };
+            let class = if classes.is_empty() {
+                String::new()
+            } else {
+                format!(" class=\"{}\"", classes.join(" "))
+            };
+            page.push_str(&format!("<td{class}>{content}</td>"));
         }
         page.push_str("</tr>\n");
     }
-    page.push_str("</tbody>\n</table>\n</body>\n</html>\n");
-    out.write_all(page.as_bytes())
+    page.push_str("</tbody>\n</table>\n");
+}
+
+/// A link to `id` by `pattern`; the text is already escaped.
+fn link(pattern: &str, id: &str, text: &str) -> String {
+    format!(
+        "<a href=\"{}\" rel=\"noopener noreferrer\">{text}</a>",
+        escape(&crate::config::ReportLinks::to(pattern, id))
+    )
+}
+
+/// A row's cells in CSV's column order.
+fn cells(row: &ReportRow) -> [String; CSV_HEADER.len()] {
+    [
+        row.application_id.clone(),
+        row.email.clone(),
+        row.name.clone(),
+        row.hibob_employee_id.clone().unwrap_or_default(),
+        row.employee_origin.unwrap_or("").to_owned(),
+        row.status.as_str().to_owned(),
+        row.cv.to_owned(),
+        row.cv_document_id.clone().unwrap_or_default(),
+        row.comment_id.clone().unwrap_or_default(),
+        row.attempts.to_string(),
+        row.last_error.clone().unwrap_or_default(),
+        row.next_attempt_at.clone().unwrap_or_default(),
+        row.first_seen_at.clone(),
+        row.done_at.clone().unwrap_or_default(),
+        row.updated_at.clone(),
+        row.drift.unwrap_or("").to_owned(),
+        row.drift_fields.clone().unwrap_or_default(),
+        row.drift_detected_at.clone().unwrap_or_default(),
+        row.drift_detail.clone().unwrap_or_default(),
+        row.hired_at.clone().unwrap_or_default(),
+        row.unhired_at.clone().unwrap_or_default(),
+        row.start_date_source.unwrap_or("").to_owned(),
+    ]
+}
+
+/// For each ISO week (by when the hire was done), the median and the longest time from
+/// Pinpoint's `hired_at` to done, in seconds. Hires without either time are left out.
+pub fn latency_per_week(rows: &[ReportRow]) -> Vec<(NaiveDate, i64, i64)> {
+    let time = |t: &Option<String>| {
+        t.as_deref()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let mut weeks: BTreeMap<NaiveDate, Vec<i64>> = BTreeMap::new();
+    for row in rows {
+        let (Some(hired), Some(done)) = (time(&row.hired_at), time(&row.done_at)) else {
+            continue;
+        };
+        weeks
+            .entry(week_start(done.date_naive()))
+            .or_default()
+            .push((done - hired).num_seconds().max(0));
+    }
+    weeks
+        .into_iter()
+        .map(|(week, mut spans)| {
+            spans.sort_unstable();
+            let n = spans.len();
+            let median = if n % 2 == 1 {
+                spans[n / 2]
+            } else {
+                (spans[n / 2 - 1] + spans[n / 2]) / 2
+            };
+            (week, median, spans[n - 1])
+        })
+        .collect()
+}
+
+/// A span in the unit a person would say it in.
+fn span(seconds: i64) -> String {
+    match seconds {
+        s if s < 3600 => format!("{} min", s / 60),
+        s if s < 48 * 3600 => format!("{:.1} h", s as f64 / 3600.0),
+        s => format!("{:.1} d", s as f64 / 86400.0),
+    }
+}
+
+/// Per week: a line to the longest time and a dot at the median, both labelled.
+fn latency_chart(weeks: &[(NaiveDate, i64, i64)]) -> String {
+    if weeks.is_empty() {
+        return "<p class=\"note\">No done hire has a hired time from Pinpoint yet.</p>".to_owned();
+    }
+    let worst = weeks.iter().map(|(_, _, w)| *w).max().unwrap_or(1).max(1);
+    let (row_height, label_width, line_width) = (22, 150, 400);
+    let height = row_height * weeks.len() + 4;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" width=\"{}\" height=\"{height}\" \
+         aria-label=\"Time from hired to done, median and longest per week\" id=\"latency\">",
+        label_width + line_width + 220
+    );
+    for (i, (week, median, longest)) in weeks.iter().enumerate() {
+        let y = i * row_height + 11;
+        let x = |s: i64| label_width as i64 + s * line_width as i64 / worst;
+        svg.push_str(&format!(
+            "<g><title>week of {week}: median {m}, longest {l}</title>\
+             <text x=\"0\" y=\"{ty}\" font-size=\"12\">week of {week}</text>\
+             <line x1=\"{label_width}\" y1=\"{y}\" x2=\"{xl}\" y2=\"{y}\" stroke=\"#9a6700\" stroke-width=\"4\"></line>\
+             <circle cx=\"{xm}\" cy=\"{y}\" r=\"5\" fill=\"#1a7f37\"></circle>\
+             <text x=\"{tx}\" y=\"{ty}\" font-size=\"12\">median {m}, longest {l}</text></g>",
+            ty = y + 4,
+            xl = x(*longest).max(label_width as i64 + 1),
+            xm = x(*median),
+            tx = x(*longest) + 10,
+            m = span(*median),
+            l = span(*longest),
+        ));
+    }
+    svg.push_str("</svg>");
+    svg
 }
 
 #[cfg(test)]

@@ -84,6 +84,8 @@ pub struct Context {
     pub generated_at: DateTime<Utc>,
     /// The filters in words, e.g. `status done, updated 2026-07-01 to 2026-09-30`; empty for all.
     pub filters: String,
+    /// Where the HTML report links each application and employee (`[report]`); none: no links.
+    pub links: Option<crate::config::ReportLinks>,
 }
 
 /// One hire as reported. Field order is the CSV column order.
@@ -228,6 +230,7 @@ pub fn render(rows: &[ReportRow], format: Format, out: &mut dyn Write) -> std::i
     let context = Context {
         generated_at: Utc::now(),
         filters: String::new(),
+        links: None,
     };
     render_with(rows, format, &context, out)
 }
