@@ -31,9 +31,9 @@ install:
 	chmod 0644 $(DESTDIR)$(UNITDIR)/hirebridge.service $(DESTDIR)$(UNITDIR)/hirebridge@.service
 	install -d -m 0755 $(DESTDIR)$(CONFDIR)
 	install -d -m 0700 $(DESTDIR)$(CONFDIR)/credentials
-	@# Never overwrite an operator's config. It holds no secrets and must be readable by the
-	@# service's dynamic user, hence 0644.
-	test -e $(DESTDIR)$(CONFDIR)/config.toml || install -m 0644 config.toml $(DESTDIR)$(CONFDIR)/config.toml
+	@# The annotated example, every key with its default, beside the config that
+	@# `hirebridge init` writes (it never replaces one); 0644: it holds no secrets.
+	install -m 0644 config.toml $(DESTDIR)$(CONFDIR)/config.toml.example
 	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
 	install -d -m 0755 $(DESTDIR)$(DOCDIR)/docs
 	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/docs/
@@ -50,12 +50,12 @@ install:
 		$(DESTDIR)$(SHAREDIR)/fish/vendor_completions.d/hirebridge.fish $(DESTDIR)$(MANDIR)/man1/hirebridge.1
 	@echo
 	@echo "Installed. Next (docs/install.md):"
-	@echo "  1. edit $(CONFDIR)/config.toml (the *_file keys, site, ledger.path under /var/lib/hirebridge)"
-	@echo "  2. put the three secrets in $(CONFDIR)/credentials/ (mode 0600, owned by root)"
-	@echo "  3. systemctl daemon-reload && systemctl enable --now hirebridge"
+	@echo "  1. sudo hirebridge init    (or by hand: $(CONFDIR)/config.toml.example and docs/install.md)"
+	@echo "  2. sudo systemctl daemon-reload && sudo systemctl enable --now hirebridge"
 
 # Leaves the config, the credentials and the ledger (/var/lib/hirebridge) in place.
 uninstall:
+	rm -f $(DESTDIR)$(CONFDIR)/config.toml.example
 	rm -f $(DESTDIR)$(BINDIR)/hirebridge
 	rm -f $(DESTDIR)$(UNITDIR)/hirebridge.service $(DESTDIR)$(UNITDIR)/hirebridge@.service
 	rm -rf $(DESTDIR)$(DOCDIR)

@@ -90,7 +90,21 @@ fn witnesses(path: &Path) -> Vec<String> {
 
 /// Runs every check that can run; a config that does not load stops the rest.
 pub async fn run(config_path: &Path) -> Vec<CheckResult> {
-    let config = match Config::load(config_path) {
+    run_with(config_path, &crate::config::SecretSources::from_env()).await
+}
+
+/// [`run`], with the secrets from `secrets` (`init` checks the files it just wrote).
+pub async fn run_with(
+    config_path: &Path,
+    secrets: &crate::config::SecretSources,
+) -> Vec<CheckResult> {
+    let loaded = std::fs::read_to_string(config_path)
+        .map_err(|cause| crate::config::ConfigError::Read {
+            path: config_path.to_owned(),
+            cause,
+        })
+        .and_then(|text| Config::parse(config_path, &text, secrets));
+    let config = match loaded {
         Ok(config) => config,
         Err(e) => {
             return vec![CheckResult::fail(

@@ -57,6 +57,48 @@ pub enum OutputFormat {
     Json,
 }
 
+/// `hirebridge init`. Secrets are never flags (a flag shows in `ps`): they come from the
+/// environment, a file named by a flag, or a prompt that does not echo.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Your Pinpoint subdomain: the NAME in NAME.pinpointhq.com.
+    #[arg(long, env = "HIREBRIDGE_PINPOINT_SUBDOMAIN")]
+    pub pinpoint_subdomain: Option<String>,
+    /// Pinpoint's API address, instead of the one the subdomain gives (a proxy, a test).
+    #[arg(long)]
+    pub pinpoint_base_url: Option<String>,
+    /// A file holding the Pinpoint API key (else PINPOINT_API_KEY, else a prompt).
+    #[arg(long)]
+    pub pinpoint_api_key_file: Option<PathBuf>,
+    /// HiBob's API address.
+    #[arg(long, default_value = "https://api.hibob.com/v1")]
+    pub hibob_base_url: String,
+    /// The HiBob service user's id (else HIBOB_SERVICE_USER_ID, else a prompt).
+    #[arg(long, env = "HIBOB_SERVICE_USER_ID")]
+    pub hibob_service_user_id: Option<String>,
+    /// A file holding the HiBob service user's token (else HIBOB_SERVICE_USER_TOKEN, else a
+    /// prompt).
+    #[arg(long)]
+    pub hibob_service_user_token_file: Option<PathBuf>,
+    /// The HiBob site new employees get (one of HiBob's sites; asked from the list otherwise).
+    #[arg(long)]
+    pub site: Option<String>,
+    /// The go-live cutoff (`sync.hired_since`): hires from before it are never written. A day
+    /// (2026-12-01), an RFC 3339 time or an age (90d) [default: today].
+    #[arg(long)]
+    pub hired_since: Option<String>,
+    /// Where the ledger lives.
+    #[arg(long, default_value = "/var/lib/hirebridge/ledger.sqlite3")]
+    pub ledger: PathBuf,
+    /// Where the credential files go (made 0700; each file 0600) [default: `credentials/`
+    /// beside the config].
+    #[arg(long)]
+    pub credentials_dir: Option<PathBuf>,
+    /// Replace a config or credential file that already exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run one reconcile pass, print a one-line summary, and exit.
@@ -73,6 +115,11 @@ pub enum Command {
     /// One screen of health: last and next poll, counts, what is stuck and why. Exits non-zero
     /// when something needs a look.
     Status(StatusArgs),
+    /// Set up: ask for (or take from flags and the environment) the Pinpoint and HiBob
+    /// credentials, check them live, pick HiBob's site and the go-live date, write the config
+    /// (at --config) and the credential files, then run `check`. Without a terminal nothing is
+    /// asked: a missing value is an error naming its flag.
+    Init(InitArgs),
     /// Validate config, credentials, the HiBob site and fields, and the ledger. Writes nothing.
     Check,
     /// Clear backoff and parking so the next pass tries again.

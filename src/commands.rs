@@ -199,6 +199,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<Exit> {
         Command::Report(args) => report(&cli.config, &args),
         Command::History(args) => history(&cli.config, &args),
         Command::Status(args) => status(&cli.config, &args),
+        Command::Init(args) => runtime()?.block_on(crate::init::run(&cli.config, &args)),
         Command::Check => runtime()?.block_on(check(&cli.config)),
         Command::Retry(args) => retry(&cli.config, &args),
         Command::Demo(args) => demo(&args),

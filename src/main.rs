@@ -4,6 +4,7 @@
 
 mod bench;
 mod commands;
+mod init;
 
 use std::process::ExitCode;
 
@@ -40,6 +41,7 @@ fn shows_output(command: &Command) -> bool {
             | Command::Status(_)
             | Command::Plan(_)
             | Command::Check
+            | Command::Init(_)
             | Command::Completions(_)
             | Command::Man
     )
