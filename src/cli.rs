@@ -190,6 +190,11 @@ pub struct DemoArgs {
     /// Keep the demo's ledger at this path instead of a temporary file.
     #[arg(long)]
     pub ledger: Option<PathBuf>,
+    /// After the demo, keep the simulated Pinpoint and HiBob running (until Ctrl-C), and
+    /// print how to point `hirebridge init` and a daemon at them: a whole install, tried
+    /// without a tenant.
+    #[arg(long)]
+    pub serve: bool,
 }
 
 fn parse_status(s: &str) -> Result<HireStatus, String> {

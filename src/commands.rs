@@ -524,7 +524,33 @@ fn demo(args: &DemoArgs) -> anyhow::Result<Exit> {
         employees.len(),
         documents
     );
+    if args.serve {
+        serve_simulator(&simulator)?;
+    }
     Ok(exit_for_entries(&entries))
+}
+
+/// Keeps the simulator up until SIGINT/SIGTERM, after saying how to use it.
+fn serve_simulator(simulator: &sim::Sim) -> anyhow::Result<()> {
+    println!(
+        "\nThe simulated APIs stay up until Ctrl-C. Set up an install against them:\n  \
+         PINPOINT_API_KEY={} HIBOB_SERVICE_USER_ID={} HIBOB_SERVICE_USER_TOKEN={} \\\n  \
+         sudo -E hirebridge init --pinpoint-base-url {} --hibob-base-url {}",
+        sim::PINPOINT_API_KEY,
+        sim::HIBOB_SERVICE_USER_ID,
+        sim::HIBOB_SERVICE_USER_TOKEN,
+        simulator.pinpoint_base_url(),
+        simulator.hibob_base_url(),
+    );
+    std::io::stdout().flush()?;
+    runtime()?.block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        anyhow::Ok(())
+    })
 }
 
 fn exit_for_entries(entries: &[hirebridge::hire::LedgerEntry]) -> Exit {

@@ -390,7 +390,11 @@ impl Prompter {
         default: Option<&str>,
     ) -> anyhow::Result<String> {
         if !self.interactive {
-            bail!("{flag} is needed: there is no terminal to ask on ({question})");
+            // A question with a default is answered by it; one without is a missing flag.
+            return match default {
+                Some(d) => Ok(d.to_owned()),
+                None => bail!("{flag} is needed: there is no terminal to ask on ({question})"),
+            };
         }
         loop {
             match default {

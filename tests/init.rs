@@ -348,3 +348,79 @@ fn init_on_a_terminal_asks_with_defaults_and_never_echoes_a_secret() {
     );
     assert_working_setup(&world, &target, "London");
 }
+
+/// The README's try-it path: `demo --serve` keeps the simulated APIs up and says how to point
+/// `init` at them; following it literally gives a setup whose `check` passes.
+#[test]
+fn demo_serve_prints_an_init_command_that_sets_up_against_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = Target::in_dir(dir.path());
+    let mut demo = Command::new(BINARY)
+        .env_clear()
+        .args(["demo", "--serve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = demo.stdout.take().unwrap();
+    let screen = Arc::new(Mutex::new(String::new()));
+    let sink = screen.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let line = loop {
+        let text = screen.lock().unwrap().clone();
+        if let Some(line) = text.lines().find(|l| l.contains("hirebridge init")) {
+            break line.to_owned();
+        }
+        assert!(Instant::now() < deadline, "no init line: {text}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let after = |flag: &str| {
+        let at = words.iter().position(|w| *w == flag).unwrap();
+        words[at + 1].to_owned()
+    };
+    let run = Command::new(BINARY)
+        .env_clear()
+        .env("PINPOINT_API_KEY", sim::PINPOINT_API_KEY)
+        .env("HIBOB_SERVICE_USER_ID", sim::HIBOB_SERVICE_USER_ID)
+        .env("HIBOB_SERVICE_USER_TOKEN", sim::HIBOB_SERVICE_USER_TOKEN)
+        .arg("--config")
+        .arg(&target.config)
+        .args([
+            "init",
+            "--pinpoint-base-url",
+            &after("--pinpoint-base-url"),
+            "--hibob-base-url",
+            &after("--hibob-base-url"),
+            "--site",
+            "New York (Demo)",
+            "--ledger",
+            &target.ledger.to_string_lossy(),
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    // SAFETY: the demo is our child; SIGTERM asks it to stop.
+    unsafe { libc::kill(demo.id() as i32, libc::SIGTERM) };
+    let stopped = demo.wait().unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(target.config.exists());
+    assert_eq!(stopped.code(), Some(0), "the demo ends cleanly on SIGTERM");
+}
