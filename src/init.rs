@@ -213,8 +213,8 @@ fn pinpoint_url(subdomain: &str) -> anyhow::Result<String> {
     let subdomain = subdomain
         .trim()
         .trim_start_matches("https://")
-        .trim_end_matches(".pinpointhq.com")
-        .trim_end_matches('/');
+        .trim_end_matches('/')
+        .trim_end_matches(".pinpointhq.com");
     if subdomain.is_empty()
         || !subdomain
             .chars()
@@ -320,13 +320,22 @@ fn write_files(
     answers: &Answers,
     force: bool,
 ) -> anyhow::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(credentials_dir)
-        .with_context(|| format!("cannot make {}", credentials_dir.display()))?;
-    std::fs::set_permissions(credentials_dir, std::fs::Permissions::from_mode(0o700))?;
+    use std::os::unix::fs::DirBuilderExt;
+    // Parents as any directory is made (the config's must stay readable by the service's
+    // user); only the credentials directory itself is 0700, and only when init makes it.
+    if let Some(parent) = credentials_dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot make {}", parent.display()))?;
+    }
+    if !credentials_dir.exists() {
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(credentials_dir)
+            .with_context(|| format!("cannot make {}", credentials_dir.display()))?;
+    }
     let secrets: [(&str, &str); 3] = [
         (PINPOINT_KEY_FILE, answers.pinpoint_key.expose_secret()),
         (HIBOB_ID_FILE, &answers.hibob_id),
@@ -345,7 +354,11 @@ fn write_files(
 fn write_new(path: &Path, text: &str, mode: u32, force: bool) -> anyhow::Result<()> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).mode(mode);
+    // Never through a link: a secret goes into this file, not wherever a link points.
+    options
+        .write(true)
+        .mode(mode)
+        .custom_flags(libc::O_NOFOLLOW);
     if force {
         options.create(true).truncate(true);
     } else {
@@ -420,9 +433,7 @@ impl Prompter {
         file: Option<&Path>,
         question: &str,
     ) -> anyhow::Result<SecretString> {
-        if let Some(value) = std::env::var(var).ok().filter(|v| !v.trim().is_empty()) {
-            return Ok(SecretString::from(value.trim().to_owned()));
-        }
+        // A file named on the command line wins over a variable left in the environment.
         if let Some(path) = file {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("{file_flag}: cannot read {}", path.display()))?;
@@ -431,6 +442,9 @@ impl Prompter {
                 bail!("{file_flag}: {} is empty", path.display());
             }
             return Ok(SecretString::from(text.to_owned()));
+        }
+        if let Some(value) = std::env::var(var).ok().filter(|v| !v.trim().is_empty()) {
+            return Ok(SecretString::from(value.trim().to_owned()));
         }
         if !self.interactive {
             bail!(

@@ -132,9 +132,11 @@ fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<LedgerEntry> {
     ) {
         ("done", Some(id)) => EmployeeStep::Done {
             id,
+            // Only a recorded create makes the employee ours: anything else is adopted, whose
+            // fields hirebridge never updates.
             origin: match origin.as_deref() {
-                Some("adopted") => EmployeeOrigin::Adopted,
-                _ => EmployeeOrigin::Created,
+                Some("created") => EmployeeOrigin::Created,
+                _ => EmployeeOrigin::Adopted,
             },
             at: done_at(row.get(10)?),
         },

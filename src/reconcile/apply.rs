@@ -148,7 +148,16 @@ impl HireRun<'_> {
                 };
                 return Ok(Finished { outcome, entry });
             };
+            // A wait ends the turn: deciding again, even a moment later, would act on a lookup
+            // made before the read lag was over.
+            let waits = matches!(step, Step::WaitForReadLag { .. });
             match self.apply(&entry, application, step, &mut learned).await {
+                Ok(next) if waits => {
+                    return Ok(Finished {
+                        outcome: HireOutcome::Waiting,
+                        entry: next,
+                    });
+                }
                 Ok(next) => entry = next,
                 Err(StepError::Ledger(e)) => return Err(e),
                 Err(StepError::Failed(failure)) => return self.fail(entry, failure),
@@ -514,9 +523,10 @@ impl HireRun<'_> {
         let (outcome, entry) = match verdict {
             // Not sent: another hire met the refused credential. Nothing to record; a step
             // left in flight is resolved remotely on the next pass.
+            // The row as it now is: the step may have recorded its intent before the call.
             Verdict::Stop {
                 refused_here: false,
-            } => (HireOutcome::Interrupted, entry),
+            } => (HireOutcome::Interrupted, self.write(&id, |_| Ok(()))?),
             Verdict::Stop { refused_here: true } => {
                 self.halted.store(true, Ordering::SeqCst);
                 tracing::error!(application = %id, step = step.as_str(), error = %message, "credentials refused; stopping the pass");

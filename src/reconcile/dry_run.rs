@@ -16,6 +16,7 @@ use super::Reconciler;
 use super::apply::new_employee;
 use super::facts::{Lookup, Unsettled};
 use super::plan::{self, Employee, NEW_EMPLOYEE, Step};
+use super::policy::{About, Verdict};
 use crate::hibob::FoundEmployee;
 pub use crate::hire::preview::{ActionKind, DryRun, PlannedAction, PlannedHire};
 use crate::hire::{CvState, HireStatus, LedgerEntry, StepState};
@@ -170,10 +171,14 @@ impl Reconciler {
                 return vec![PlannedAction::new(ActionKind::Park, message.clone())];
             }
             Some(Err(Unsettled::Failed(e))) => {
-                return vec![PlannedAction::new(
-                    ActionKind::Park,
-                    format!("the HiBob search failed ({e}); sync would retry"),
-                )];
+                // Worded as the pass would act on it (the same policy).
+                let what = match Verdict::of(e, About::Service) {
+                    Verdict::Park(_) => format!(
+                        "HiBob refused the search for this hire ({e}); sync would park it: correct the email in Pinpoint"
+                    ),
+                    _ => format!("the HiBob search failed ({e}); sync would retry"),
+                };
+                return vec![PlannedAction::new(ActionKind::Park, what)];
             }
             None => {
                 return vec![PlannedAction::new(

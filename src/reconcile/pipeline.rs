@@ -340,10 +340,9 @@ impl Parts {
         if facts.suspect_contract {
             self.ledger().forget_contract_report()?;
         }
-        if let Some(error) = facts.stop {
-            tracing::error!(error = %error, "HiBob refused the search");
-            return Ok(Err(Stop::Refused(error.to_string())));
-        }
+        // What the searches before a refusal settled is recorded either way; the refusal
+        // then stops the pass.
+        let mut refused = facts.stop.take();
         let mut lookups = HashMap::new();
         for entry in due {
             let id = &entry.application_id;
@@ -356,7 +355,9 @@ impl Parts {
                     self.park_at_lookup(pass, entry, &message, summary)?
                 }
                 Some(Err(Unsettled::Failed(error))) => match Verdict::of(&error, About::Service) {
-                    Verdict::Stop { .. } => return Ok(Err(Stop::Refused(error.to_string()))),
+                    Verdict::Stop { .. } => {
+                        refused.get_or_insert(error);
+                    }
                     Verdict::Park(_) => {
                         tracing::warn!(application = %id, error = %error, "HiBob refused the search for this hire");
                         let message = format!(
@@ -383,6 +384,10 @@ impl Parts {
                     }
                 },
             }
+        }
+        if let Some(error) = refused {
+            tracing::error!(error = %error, "HiBob refused the search");
+            return Ok(Err(Stop::Refused(error.to_string())));
         }
         Ok(Ok(lookups))
     }
