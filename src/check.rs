@@ -90,7 +90,11 @@ fn witnesses(path: &Path) -> Vec<String> {
 
 /// Runs every check that can run; a config that does not load stops the rest.
 pub async fn run(config_path: &Path) -> Vec<CheckResult> {
-    run_with(config_path, &crate::config::SecretSources::from_env()).await
+    run_with(
+        config_path,
+        &crate::config::SecretSources::for_config(config_path),
+    )
+    .await
 }
 
 /// [`run`], with the secrets from `secrets` (`init` checks the files it just wrote).

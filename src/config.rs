@@ -619,6 +619,22 @@ impl SecretSources {
         }
     }
 
+    /// [`Self::from_env`] for the config at `config_path`: outside systemd (no
+    /// `$CREDENTIALS_DIRECTORY`), relative `*_file` paths are read from `credentials/` beside
+    /// the config when it exists — where `make install` and `hirebridge init` put the secrets
+    /// the unit loads — so an operator's `sudo hirebridge check` reads what the service reads.
+    pub fn for_config(config_path: &Path) -> Self {
+        let mut sources = Self::from_env();
+        if sources.credentials_directory.is_none() {
+            let beside = config_path
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join("credentials");
+            sources.credentials_directory = beside.is_dir().then_some(beside);
+        }
+        sources
+    }
+
     fn var(&self, name: &str) -> Option<SecretString> {
         self.vars
             .get(name)
@@ -669,7 +685,7 @@ impl Config {
             path: path.to_owned(),
             cause,
         })?;
-        Self::parse(path, &text, &SecretSources::from_env())
+        Self::parse(path, &text, &SecretSources::for_config(path))
     }
 
     /// Only the ledger's path, for commands that read the ledger and need no credentials
@@ -1668,6 +1684,24 @@ path = "/tmp/ledger.sqlite3"
             .to_string();
         assert!(e.contains("HIBOB_BASE64_TOKEN"), "{e}");
         assert!(!e.contains("not base64 at all"), "secret echoed: {e}");
+    }
+
+    #[test]
+    fn outside_systemd_relative_secret_files_are_read_beside_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.toml");
+        // No credentials/ beside it: nothing is assumed.
+        assert_eq!(
+            SecretSources::for_config(&config).credentials_directory,
+            std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from)
+        );
+        std::fs::create_dir(dir.path().join("credentials")).unwrap();
+        if std::env::var_os("CREDENTIALS_DIRECTORY").is_none() {
+            assert_eq!(
+                SecretSources::for_config(&config).credentials_directory,
+                Some(dir.path().join("credentials"))
+            );
+        }
     }
 
     #[test]

@@ -85,6 +85,22 @@ fn assert_working_setup(world: &World, target: &Target, site: &str) {
         assert_eq!(mode(&file), 0o600, "{name}");
         assert_eq!(std::fs::read_to_string(&file).unwrap().trim(), secret);
     }
+    // An operator's `check`, outside systemd and from anywhere: the secrets are found in
+    // `credentials/` beside the config, as the service finds them in its credentials directory.
+    let check = Command::new(BINARY)
+        .env_clear()
+        .current_dir("/")
+        .arg("--config")
+        .arg(&target.config)
+        .arg("check")
+        .output()
+        .unwrap();
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
     let sync = Command::new(BINARY)
         .env_clear()
         .env("CREDENTIALS_DIRECTORY", &target.credentials)
