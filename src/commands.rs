@@ -464,6 +464,8 @@ async fn check(config_path: &Path) -> anyhow::Result<Exit> {
 
 fn retry(config_path: &Path, args: &RetryArgs) -> anyhow::Result<Exit> {
     let mut ledger = Ledger::open_for_operator(&Config::ledger_path(config_path)?)?;
+    // Who asked, for the hire's history (`sudo`'s caller when run through it).
+    ledger.set_provenance(hirebridge::hire::Provenance::of_this_process(None));
     let now = chrono::Utc::now();
     let moved = match &args.application_id {
         Some(id) => {

@@ -466,6 +466,10 @@ pub struct Config {
     pub mapping: crate::mapping::Mapping,
     /// `None`: no listener, no port opened.
     pub webhook: Option<WebhookConfig>,
+    /// SHA-256 of the file's settings in a canonical form (keys sorted; comments, layout and
+    /// secrets, which never live in the file, do not count), for the audit trail: with the
+    /// version, which fixes every default, it names the effective configuration of a pass.
+    pub digest: String,
 }
 
 // ---- the file as written -------------------------------------------------------------------
@@ -722,7 +726,9 @@ impl Config {
     }
 
     pub fn parse(path: &Path, text: &str, secrets: &SecretSources) -> Result<Self, ConfigError> {
-        Self::from_raw(parse_raw(path, text)?, secrets)
+        let mut config = Self::from_raw(parse_raw(path, text)?, secrets)?;
+        config.digest = digest_of(text);
+        Ok(config)
     }
 
     /// Section by section; the order decides which of several mistakes is named.
@@ -749,8 +755,21 @@ impl Config {
             sync,
             mapping,
             webhook,
+            digest: String::new(),
         })
     }
+}
+
+/// The digest of a config file that parsed: its TOML re-serialized with sorted keys.
+fn digest_of(text: &str) -> String {
+    use sha2::Digest as _;
+    let canonical = toml::from_str::<toml::Value>(text)
+        .map(|v| v.to_string())
+        .unwrap_or_else(|_| text.to_owned());
+    sha2::Sha256::digest(canonical.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn pinpoint_config(
@@ -1158,6 +1177,7 @@ impl Config {
             },
             mapping: crate::mapping::Mapping::default_for(SITE),
             webhook: None,
+            digest: "simulated".to_owned(),
         })
     }
 }

@@ -780,3 +780,110 @@ fn logs_are_json_under_the_journal_and_human_elsewhere() {
     assert!(serde_json::from_str::<Value>(&first).is_err(), "{first}");
     assert!(first.contains("INFO"), "{first}");
 }
+
+// ---- what produced a pass ----------------------------------------------------------------------
+
+/// Every pass records which hirebridge ran it, under which effective configuration (a digest:
+/// the same settings give the same digest, a changed one another) and, when run by hand, which
+/// OS user (`sudo`'s caller); an operator's `retry` names them in the hire's history.
+#[test]
+fn each_pass_records_the_version_the_config_digest_and_who_ran_it() {
+    let world = World::new(Scenario::generated(3, 21));
+    let last_pass = |world: &World| {
+        let run = world
+            .command(&["status", "--format", "json"])
+            .env("SUDO_USER", "alice")
+            .output()
+            .unwrap();
+        let view: Value = serde_json::from_slice(&run.stdout).unwrap();
+        view["last_pass"].clone()
+    };
+    let sync = |world: &World| {
+        let run = world
+            .command(&["sync"])
+            .env("SUDO_USER", "alice")
+            .output()
+            .unwrap();
+        assert_eq!(
+            run.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    };
+    sync(&world);
+    let first = last_pass(&world);
+    assert_eq!(first["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(first["operator"], "alice (via sudo)");
+    let digest = first["config_hash"].as_str().unwrap().to_owned();
+    assert_eq!(digest.len(), 64, "{digest}");
+    assert!(digest.chars().all(|c| c.is_ascii_hexdigit()), "{digest}");
+
+    sync(&world);
+    assert_eq!(
+        last_pass(&world)["config_hash"],
+        digest.as_str(),
+        "same settings"
+    );
+    world.write_config(&Settings {
+        every: "7m",
+        ..Settings::default()
+    });
+    sync(&world);
+    assert_ne!(
+        last_pass(&world)["config_hash"],
+        digest.as_str(),
+        "changed settings"
+    );
+
+    // A new secret is not a new configuration: secrets never reach the digest.
+    let text = std::fs::read_to_string(&world.config_path).unwrap();
+    let with_key = |key: &str| {
+        let secrets = hirebridge::config::SecretSources {
+            vars: world
+                .env
+                .iter()
+                .map(|(k, v)| {
+                    let v = if k == "PINPOINT_API_KEY" {
+                        key
+                    } else {
+                        v.as_str()
+                    };
+                    (k.clone(), v.to_owned())
+                })
+                .collect(),
+            credentials_directory: None,
+        };
+        hirebridge::config::Config::parse(&world.config_path, &text, &secrets)
+            .unwrap()
+            .digest
+    };
+    assert_eq!(with_key("one-key"), with_key("another-key"));
+    // Comments and layout are not settings.
+    std::fs::write(&world.config_path, format!("# a comment\n\n{text}")).unwrap();
+    assert_eq!(world.config().digest, with_key("one-key"));
+
+    // An operator's retry says who asked.
+    world
+        .sim
+        .inject(FaultRule::new(Endpoint::CreatePerson, Fault::Status(422)).times(1));
+    let extra = "8899001";
+    world.sim.add_application(common::new_hire(8899001));
+    world.sync().expect(3);
+    let retry = world
+        .command(&["retry", extra])
+        .env("SUDO_USER", "alice")
+        .output()
+        .unwrap();
+    assert_eq!(
+        retry.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&retry.stderr)
+    );
+    let history = world.hirebridge(&["history", extra]).stdout();
+    assert!(
+        history.contains("an operator asked to retry (alice (via sudo))"),
+        "{history}"
+    );
+}

@@ -8,6 +8,34 @@
 use super::{HireStatus, PassId};
 use crate::http::StatsSnapshot;
 
+/// What produced a pass, recorded with it for an auditor: which hirebridge, under which
+/// effective configuration (a digest, secrets excluded), run by whom.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Provenance {
+    pub version: String,
+    /// SHA-256 of the effective configuration with every secret redacted.
+    pub config_hash: Option<String>,
+    /// The OS user who ran the command (`sudo`'s caller when run through it); none for the
+    /// service's own user.
+    pub operator: Option<String>,
+}
+
+impl Provenance {
+    /// This process: its version, `config_hash`, and its user from the environment.
+    pub fn of_this_process(config_hash: Option<String>) -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let operator = match (var("SUDO_USER"), var("USER")) {
+            (Some(caller), _) => Some(format!("{caller} (via sudo)")),
+            (None, user) => user,
+        };
+        Provenance {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            config_hash,
+            operator,
+        }
+    }
+}
+
 /// How a hire's turn in a pass ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HireOutcome {

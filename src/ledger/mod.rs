@@ -22,7 +22,7 @@ pub use schema::CURRENT_VERSION;
 // The hire's types live in the domain module; they are named here too, where the rows are.
 pub use crate::hire::{
     ApplicationId, CommentStep, CvState, CvStep, EmployeeOrigin, EmployeeStep, EventOutcome,
-    EventSubject, HireStatus, LedgerEntry, ParkKind, PassId, StepKind, StepState,
+    EventSubject, HireStatus, LedgerEntry, ParkKind, PassId, Provenance, StepKind, StepState,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +101,8 @@ pub struct Ledger {
     conn: Connection,
     path: PathBuf,
     _lock: Option<LedgerLock>,
+    /// Recorded with every pass and operator action this handle writes.
+    provenance: Option<Provenance>,
 }
 
 fn ms(t: DateTime<Utc>) -> i64 {
@@ -213,6 +215,10 @@ pub struct PassRecord {
     pub finished_at: Option<DateTime<Utc>>,
     pub outcome: Option<String>,
     pub summary: Option<String>,
+    /// What produced it (see [`Provenance`]); none for a pass from before schema v6.
+    pub version: Option<String>,
+    pub config_hash: Option<String>,
+    pub operator: Option<String>,
 }
 
 /// What [`Ledger::check_migrates`] found.
@@ -244,6 +250,7 @@ impl Ledger {
             conn,
             path: path.to_owned(),
             _lock: Some(lock),
+            provenance: None,
         };
         ledger.migrate()?;
         Ok(ledger)
@@ -255,6 +262,7 @@ impl Ledger {
             conn: read_only_connection(path)?,
             path: path.to_owned(),
             _lock: None,
+            provenance: None,
         };
         let found = ledger.schema_version()?;
         refuse_newer(path, found)?;
@@ -279,6 +287,7 @@ impl Ledger {
             conn,
             path: path.to_owned(),
             _lock: None,
+            provenance: None,
         };
         ledger.migrate()?;
         Ok(ledger)
@@ -314,6 +323,7 @@ impl Ledger {
             conn,
             path: path.to_owned(),
             _lock: None,
+            provenance: None,
         })
     }
 
@@ -429,11 +439,24 @@ impl Ledger {
     // ---- passes ----------------------------------------------------------------------------
 
     pub fn begin_pass(&mut self, trigger: &str, now: DateTime<Utc>) -> Result<PassId> {
+        let p = self.provenance.clone().unwrap_or_default();
         self.conn.execute(
-            "INSERT INTO passes (trigger, started_at) VALUES (?1, ?2)",
-            params![trigger, ms(now)],
+            "INSERT INTO passes (trigger, started_at, version, config_hash, operator)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                trigger,
+                ms(now),
+                self.provenance.as_ref().map(|_| p.version.as_str()),
+                p.config_hash,
+                p.operator
+            ],
         )?;
         Ok(PassId(self.conn.last_insert_rowid()))
+    }
+
+    /// What produced the passes and operator actions recorded from now on.
+    pub fn set_provenance(&mut self, provenance: Provenance) {
+        self.provenance = Some(provenance);
     }
 
     pub fn finish_pass(
@@ -456,7 +479,8 @@ impl Ledger {
         Ok(self
             .conn
             .query_row(
-                "SELECT id, trigger, started_at, finished_at, outcome, summary FROM passes
+                "SELECT id, trigger, started_at, finished_at, outcome, summary, version,
+                        config_hash, operator FROM passes
                  WHERE trigger <> 'webhook' ORDER BY id DESC LIMIT 1",
                 [],
                 |r| {
@@ -467,6 +491,9 @@ impl Ledger {
                         finished_at: time(r.get(3)?),
                         outcome: r.get(4)?,
                         summary: r.get(5)?,
+                        version: r.get(6)?,
+                        config_hash: r.get(7)?,
+                        operator: r.get(8)?,
                     })
                 },
             )
@@ -1124,6 +1151,10 @@ impl Ledger {
 
     /// Clears backoff and parking so the next pass tries again. Returns how many hires moved.
     pub fn retry(&mut self, application_id: Option<&str>, now: DateTime<Utc>) -> Result<usize> {
+        let retry_detail = match self.provenance.as_ref().and_then(|p| p.operator.as_deref()) {
+            Some(who) => format!("an operator asked to retry ({who})"),
+            None => "an operator asked to retry".to_owned(),
+        };
         let tx = self.conn.transaction()?;
         let ids: Vec<String> = {
             let mut stmt = tx.prepare(
@@ -1145,8 +1176,8 @@ impl Ledger {
             )?;
             tx.execute(
                 "INSERT INTO events (application_id, at, pass_id, step, outcome, detail)
-                 VALUES (?1, ?2, NULL, 'hire', 'retry', 'an operator asked to retry')",
-                params![id, ms(now)],
+                 VALUES (?1, ?2, NULL, 'hire', 'retry', ?3)",
+                params![id, ms(now), retry_detail],
             )?;
         }
         tx.commit()?;

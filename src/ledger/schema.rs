@@ -182,6 +182,13 @@ INSERT INTO ledger_meta (key, value) VALUES ('go_live_at', CAST(COALESCE(
 ALTER TABLE hires ADD COLUMN start_date_source TEXT
     CHECK (start_date_source IN ('pinpoint', 'offset'));
 "#,
+    // v6: what produced each pass: hirebridge's version, a digest of the effective config
+    // (secrets excluded), and the OS user who ran it by hand. NULL: a pass from before v6.
+    r#"
+ALTER TABLE passes ADD COLUMN version TEXT;
+ALTER TABLE passes ADD COLUMN config_hash TEXT;
+ALTER TABLE passes ADD COLUMN operator TEXT;
+"#,
 ];
 
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;

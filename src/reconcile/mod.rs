@@ -39,9 +39,9 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, CvFolder, RetryConfig};
 use crate::contract;
 use crate::hibob::HibobClient;
-use crate::hire::PassId;
 pub use crate::hire::cutoff::{self, Cutoff};
 pub use crate::hire::{HireOutcome, NudgeOutcome, PassOutcome, PassReport, PassSummary, Stop};
+use crate::hire::{PassId, Provenance};
 use crate::http::{Clock, HttpClient, StatsSnapshot};
 use crate::ledger::{Ledger, LedgerError};
 use crate::pinpoint::PinpointClient;
@@ -192,9 +192,10 @@ impl Reconciler {
 
     fn with_http(
         config: &Config,
-        ledger: Ledger,
+        mut ledger: Ledger,
         http: HttpClient,
     ) -> Result<Self, reqwest::Error> {
+        ledger.set_provenance(Provenance::of_this_process(Some(config.digest.clone())));
         Ok(Self {
             parts: Parts {
                 ledger: Arc::new(Mutex::new(ledger)),
@@ -222,6 +223,8 @@ impl Reconciler {
         if let Err(e) = self.ledger().forget_contract_report() {
             tracing::warn!(error = %e, "cannot forget the contract report; the next pass checks it when it is due");
         }
+        self.ledger()
+            .set_provenance(Provenance::of_this_process(Some(config.digest.clone())));
         let http = HttpClient::with_clock(&config.http, self.parts.http.clock())?
             .keeping_stats_of(&self.parts.http);
         self.parts = Parts {

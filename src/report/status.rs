@@ -41,6 +41,14 @@ pub struct PassView {
     pub outcome: Option<String>,
     /// The pass's counts as JSON (`listed`, `new`, `completed`, `retrying`, `parked`, `unusable`).
     pub summary: Option<serde_json::Value>,
+    /// What produced the pass: hirebridge's version, a digest of the effective config (secrets
+    /// excluded), the OS user who ran it by hand. Absent for a pass from before they were kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_hash: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -356,6 +364,9 @@ pub fn build(input: StatusInput<'_>) -> StatusView {
             finished_at: p.finished_at.map(when),
             outcome: p.outcome,
             summary: p.summary.and_then(|s| serde_json::from_str(&s).ok()),
+            version: p.version,
+            config_hash: p.config_hash,
+            operator: p.operator,
         }),
         next_poll: next_poll.map(when),
         schedule: describe_schedule(input.schedule),
@@ -576,6 +587,9 @@ mod tests {
             finished_at: Some(started + chrono::Duration::seconds(3)),
             outcome: Some(outcome.into()),
             summary: Some(r#"{"listed":3,"new":0,"completed":0}"#.into()),
+            version: None,
+            config_hash: None,
+            operator: None,
         }
     }
 
