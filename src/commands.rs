@@ -334,7 +334,6 @@ fn report(config_path: &Path, args: &ReportArgs) -> anyhow::Result<Exit> {
         updated_since: args.since.map(|b| b.start(now)),
         updated_until: args.until.map(|b| b.end(now)),
     };
-    let entries = ledger.entries(&filter)?;
     let when =
         |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut filters = Vec::new();
@@ -355,6 +354,22 @@ fn report(config_path: &Path, args: &ReportArgs) -> anyhow::Result<Exit> {
     let mapped = ledger.drifted_values()?;
     // Buffered: stdout flushes at every newline, and pretty JSON has ~25 lines per hire.
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    // JSON and CSV go out row by row as the ledger reads them: memory stays flat.
+    let streamed = match report::RowWriter::new(args.format, &mut out) {
+        Some(mut writer) => {
+            ledger.for_each_entry(&filter, |e| {
+                writer.row(&report::row_with_drift(&e, &mapped))
+            })??;
+            writer.finish()?;
+            true
+        }
+        None => false,
+    };
+    if streamed {
+        out.flush()?;
+        return Ok(Exit::Ok);
+    }
+    let entries = ledger.entries(&filter)?;
     let rows = report::rows_with_drift(&entries, &mapped);
     if args.format == report::Format::Table {
         let mut screen = TerminalWriter::new(&mut out);

@@ -480,3 +480,27 @@ fn apis_that_do_not_answer_stop_writes_for_the_pass_and_are_named_once() {
     world.sync().expect(0);
     assert!(world.is_done("1001") && world.is_done("1002"));
 }
+
+/// A tenant too large for the contract check's read of everyone (the answer refused or timed
+/// out) is judged on the employees hirebridge wrote, found by id: writes go on, instead of
+/// stopping for good because the check can never read the whole directory.
+#[test]
+fn a_directory_too_large_to_read_whole_is_checked_on_the_employees_hirebridge_wrote() {
+    let world = World::new(two_hires());
+    world.sync().expect(0);
+    // From now on the probe's read of everyone fails; the search by id does not.
+    world.sim.inject(
+        FaultRule::new(Endpoint::SearchPeople, Fault::Status(503))
+            .matching("work.site")
+            .except("\"filters\"")
+            .times(1000),
+    );
+    world.age_contract_check(chrono::Duration::hours(25));
+    world.sim.add_application(new_hire(1003));
+    let run = world.sync().expect(0);
+    assert!(!run.all().contains("nothing written"), "{}", run.all());
+    assert_eq!(world.sim.employees().len(), 3, "the new hire is written");
+    let status = world.hirebridge(&["status"]).expect(0).stdout();
+    assert!(!status.contains("NOTHING IS WRITTEN"), "{status}");
+    assert!(status.contains("API contract checked"), "{status}");
+}

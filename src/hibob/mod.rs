@@ -31,6 +31,7 @@ const SEARCH: Endpoint = Endpoint {
     effect: Effect::Read,
     permission: "the HiBob service user may not search people (403): add it to a permission \
         group that can view all employees' root fields, including inactive ones",
+    max_answer_bytes: crate::http::MAX_DIRECTORY_BYTES,
 };
 const CREATE: Endpoint = Endpoint {
     api: Api::Hibob,
@@ -38,6 +39,7 @@ const CREATE: Endpoint = Endpoint {
     effect: Effect::Write,
     permission: "the HiBob service user may not create employees (403): grant its permission \
         group the \"Add employees\" people permission",
+    max_answer_bytes: crate::http::MAX_RESPONSE_BYTES,
 };
 const UPDATE: Endpoint = Endpoint {
     api: Api::Hibob,
@@ -45,6 +47,7 @@ const UPDATE: Endpoint = Endpoint {
     effect: Effect::Write,
     permission: "the HiBob service user may not update employees (403): grant its permission \
         group edit access to the mapped fields (Settings > Permission groups)",
+    max_answer_bytes: crate::http::MAX_RESPONSE_BYTES,
 };
 const START_DATE: Endpoint = Endpoint {
     api: Api::Hibob,
@@ -52,6 +55,7 @@ const START_DATE: Endpoint = Endpoint {
     effect: Effect::Write,
     permission: "the HiBob service user may not change start dates (403): grant its permission \
         group edit access to the Work section's start date",
+    max_answer_bytes: crate::http::MAX_RESPONSE_BYTES,
 };
 const LIST_DOCS: Endpoint = Endpoint {
     api: Api::Hibob,
@@ -59,6 +63,7 @@ const LIST_DOCS: Endpoint = Endpoint {
     effect: Effect::Read,
     permission: "the HiBob service user may not view documents (403): grant its permission \
         group view access to the employee documents folder hirebridge uploads to",
+    max_answer_bytes: crate::http::MAX_RESPONSE_BYTES,
 };
 const UPLOAD_DOC: Endpoint = Endpoint {
     api: Api::Hibob,
@@ -66,6 +71,7 @@ const UPLOAD_DOC: Endpoint = Endpoint {
     effect: Effect::Write,
     permission: "the HiBob service user may not upload documents (403): grant its permission \
         group upload access to the configured hibob.cv_folder",
+    max_answer_bytes: crate::http::MAX_RESPONSE_BYTES,
 };
 
 const FIELDS: Endpoint = Endpoint {
@@ -74,6 +80,7 @@ const FIELDS: Endpoint = Endpoint {
     effect: Effect::Read,
     permission: "the HiBob service user may not read field metadata (403): add it to a \
         permission group (a new service user has no permissions at all)",
+    max_answer_bytes: crate::http::MAX_RESPONSE_BYTES,
 };
 const NAMED_LIST: Endpoint = Endpoint {
     api: Api::Hibob,
@@ -81,6 +88,7 @@ const NAMED_LIST: Endpoint = Endpoint {
     effect: Effect::Read,
     permission: "the HiBob service user may not read company lists (403): grant its permission \
         group access to company lists (Settings > Lists)",
+    max_answer_bytes: crate::http::MAX_RESPONSE_BYTES,
 };
 
 fn describe(body: &[u8]) -> ErrorBody {
@@ -252,15 +260,23 @@ impl HibobClient {
         Ok(self.search_by_emails(&emails).await?.len())
     }
 
-    /// Everyone, active or not, with the fields hirebridge reads and their human-readable
-    /// values appended: what the contract probes look at. HiBob has no page size for search;
-    /// this runs at startup and daily, never in a steady pass.
-    pub async fn probe_people(&self) -> Result<Vec<model::ProbedPerson>, ApiError> {
-        let body = json!({
+    /// Everyone (or, with `only`, those employees), active or not, with the fields hirebridge
+    /// reads and their human-readable values appended: what the contract probes look at.
+    /// HiBob has no page size for search; this runs at startup and daily, never in a steady
+    /// pass.
+    pub async fn probe_people(
+        &self,
+        only: &[String],
+    ) -> Result<Vec<model::ProbedPerson>, ApiError> {
+        let mut body = json!({
             "fields": ["root.id", "root.email", "internal.lifecycleStatus", "internal.terminationDate", "work.site"],
             "showInactive": true,
             "humanReadable": "APPEND",
         });
+        if !only.is_empty() {
+            body["filters"] =
+                json!([{ "fieldPath": "root.id", "operator": "equals", "values": only }]);
+        }
         let answer = self.search_unmarked(&body).await?;
         model::probed_people(&answer.body).map_err(|e| ApiError::malformed(&SEARCH, e))
     }

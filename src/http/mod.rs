@@ -32,6 +32,10 @@ pub const USER_AGENT: &str = concat!("hirebridge/", env!("CARGO_PKG_VERSION"));
 /// a hostile one, and is refused before it can exhaust memory.
 pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 
+/// The people search may answer with everyone (the directory read, the contract probe):
+/// about 350 bytes a person, so this holds some 700,000 people.
+pub const MAX_DIRECTORY_BYTES: usize = 256 * 1024 * 1024;
+
 /// Which remote system a request went to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Api {
@@ -73,6 +77,8 @@ pub struct Endpoint {
     pub effect: Effect,
     /// What to grant when the API answers 403, in the operator's words.
     pub permission: &'static str,
+    /// The largest answer read from it; more is refused unread (a flood, not an answer).
+    pub max_answer_bytes: usize,
 }
 
 /// A failure, classed by what the caller does next.
@@ -392,7 +398,10 @@ impl HttpClient {
                 .expect("hirebridge only sends buffered bodies, which can be cloned");
             let ticket = gate.acquire().await?;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let (status, headers, body) = match self.exchange(this_try).await {
+            let (status, headers, body) = match self
+                .exchange(this_try, endpoint.max_answer_bytes)
+                .await
+            {
                 Ok(Exchanged::Whole(status, headers, body)) => (status, headers, body),
                 Ok(Exchanged::TooLarge(status, headers)) => {
                     ticket.answered(status.as_u16(), &headers, None);
@@ -403,7 +412,7 @@ impl HttpClient {
                         format!(
                             "status {}, a body larger than {} MiB, which hirebridge does not read",
                             status.as_u16(),
-                            MAX_RESPONSE_BYTES / (1024 * 1024)
+                            endpoint.max_answer_bytes / (1024 * 1024)
                         ),
                     ));
                 }
@@ -472,20 +481,21 @@ impl HttpClient {
         }
     }
 
-    /// Sends and reads the answer, stopping at [`MAX_RESPONSE_BYTES`] (announced or not).
-    async fn exchange(&self, request: RequestBuilder) -> Result<Exchanged, reqwest::Error> {
+    /// Sends and reads the answer, stopping at `limit` bytes (announced or not).
+    async fn exchange(
+        &self,
+        request: RequestBuilder,
+        limit: usize,
+    ) -> Result<Exchanged, reqwest::Error> {
         let mut response = request.send().await?;
         let status = response.status();
         let headers = response.headers().clone();
-        if response
-            .content_length()
-            .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
-        {
+        if response.content_length().is_some_and(|n| n > limit as u64) {
             return Ok(Exchanged::TooLarge(status, headers));
         }
         let mut body = bytes::BytesMut::new();
         while let Some(chunk) = response.chunk().await? {
-            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            if body.len() + chunk.len() > limit {
                 return Ok(Exchanged::TooLarge(status, headers));
             }
             body.extend_from_slice(&chunk);
@@ -505,7 +515,7 @@ impl HttpClient {
 /// An answer as read off the wire.
 enum Exchanged {
     Whole(StatusCode, HeaderMap, bytes::Bytes),
-    /// Past [`MAX_RESPONSE_BYTES`]: the rest was not read (the connection is dropped).
+    /// Past the endpoint's limit: the rest was not read (the connection is dropped).
     TooLarge(StatusCode, HeaderMap),
 }
 

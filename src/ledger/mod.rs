@@ -1212,6 +1212,23 @@ impl Ledger {
 
     /// Hires ordered by when they were first seen, then id (stable for reports).
     pub fn entries(&self, filter: &EntryFilter) -> Result<Vec<LedgerEntry>> {
+        let mut out = Vec::new();
+        self.for_each_entry(filter, |e| {
+            out.push(e);
+            Ok::<(), std::convert::Infallible>(())
+        })?
+        .unwrap_or_else(|never| match never {});
+        Ok(out)
+    }
+
+    /// Hands each hire `filter` selects to `each`, in report order, one row at a time (memory
+    /// stays flat however many hires). The first error `each` returns ends the walk and is
+    /// handed back.
+    pub fn for_each_entry<E>(
+        &self,
+        filter: &EntryFilter,
+        mut each: impl FnMut(LedgerEntry) -> std::result::Result<(), E>,
+    ) -> Result<std::result::Result<(), E>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {ENTRY_COLUMNS} FROM hires
              WHERE (?1 IS NULL OR status = ?1)
@@ -1227,7 +1244,12 @@ impl Ledger {
             ],
             entry_from_row,
         )?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        for row in rows {
+            if let Err(e) = each(row?) {
+                return Ok(Err(e));
+            }
+        }
+        Ok(Ok(()))
     }
 
     /// Hires whose email matches, case-insensitively.

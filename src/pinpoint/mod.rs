@@ -41,18 +41,21 @@ const LIST: Endpoint = Endpoint {
     name: "GET /applications",
     effect: Effect::Read,
     permission: READ_PERMISSION,
+    max_answer_bytes: crate::http::MAX_RESPONSE_BYTES,
 };
 const GET_ONE: Endpoint = Endpoint {
     api: Api::Pinpoint,
     name: "GET /applications/{id}",
     effect: Effect::Read,
     permission: READ_PERMISSION,
+    max_answer_bytes: crate::http::MAX_RESPONSE_BYTES,
 };
 const POST_COMMENT: Endpoint = Endpoint {
     api: Api::Pinpoint,
     name: "POST /comments",
     effect: Effect::Write,
     permission: WRITE_PERMISSION,
+    max_answer_bytes: crate::http::MAX_RESPONSE_BYTES,
 };
 
 fn describe(body: &[u8]) -> ErrorBody {

@@ -209,21 +209,95 @@ pub fn rows_with_drift(
     entries: &[LedgerEntry],
     mapped: &HashMap<String, MappedRecord>,
 ) -> Vec<ReportRow> {
-    entries
-        .iter()
-        .map(|e| {
-            let mut row = ReportRow::from(e);
-            if let Some(r) = mapped.get(e.application_id.as_str())
-                && let Some(drift) = r.drift
-            {
-                row.drift = Some(drift.as_str());
-                row.drift_fields = Some(r.drift_fields.join(","));
-                row.drift_detected_at = r.drift_detected_at.map(when);
-                row.drift_detail = r.drift_detail.clone();
+    entries.iter().map(|e| row_with_drift(e, mapped)).collect()
+}
+
+/// One hire's row with its drift, from the ledger's mapped values.
+pub fn row_with_drift(e: &LedgerEntry, mapped: &HashMap<String, MappedRecord>) -> ReportRow {
+    let mut row = ReportRow::from(e);
+    if let Some(r) = mapped.get(e.application_id.as_str())
+        && let Some(drift) = r.drift
+    {
+        row.drift = Some(drift.as_str());
+        row.drift_fields = Some(r.drift_fields.join(","));
+        row.drift_detected_at = r.drift_detected_at.map(when);
+        row.drift_detail = r.drift_detail.clone();
+    }
+    row
+}
+
+/// The JSON and CSV reports written row by row as the ledger hands them over, so a report
+/// of 100,000 hires holds one row in memory, not all of them. Byte for byte what
+/// [`render_with`] writes for the same rows.
+pub enum RowWriter<'a> {
+    Json {
+        out: &'a mut dyn Write,
+        rows: usize,
+    },
+    Csv {
+        // Boxed: the writer carries its buffer, the JSON arm only a reference.
+        writer: Box<csv::Writer<&'a mut dyn Write>>,
+        rows: usize,
+    },
+}
+
+impl<'a> RowWriter<'a> {
+    /// `None` for the formats that need every row first (the table's widths, the HTML
+    /// page's summary).
+    pub fn new(format: Format, out: &'a mut dyn Write) -> Option<Self> {
+        match format {
+            Format::Json => Some(RowWriter::Json { out, rows: 0 }),
+            Format::Csv => Some(RowWriter::Csv {
+                writer: Box::new(csv::Writer::from_writer(out)),
+                rows: 0,
+            }),
+            Format::Table | Format::Html => None,
+        }
+    }
+
+    pub fn row(&mut self, row: &ReportRow) -> std::io::Result<()> {
+        match self {
+            RowWriter::Json { out, rows } => {
+                // An element of a pretty array is the element pretty-printed, indented once.
+                let text = serde_json::to_string_pretty(row)?;
+                out.write_all(if *rows == 0 { b"[\n" } else { b",\n" })?;
+                for (i, line) in text.lines().enumerate() {
+                    if i > 0 {
+                        out.write_all(b"\n")?;
+                    }
+                    out.write_all(b"  ")?;
+                    out.write_all(line.as_bytes())?;
+                }
+                *rows += 1;
+                Ok(())
             }
-            row
-        })
-        .collect()
+            RowWriter::Csv { writer, rows } => {
+                *rows += 1;
+                writer
+                    .serialize(row.as_csv())
+                    .map_err(std::io::Error::other)
+            }
+        }
+    }
+
+    pub fn finish(self) -> std::io::Result<()> {
+        match self {
+            RowWriter::Json { out, rows } => {
+                out.write_all(if rows == 0 { b"[]" } else { b"\n]" })?;
+                writeln!(out)
+            }
+            RowWriter::Csv { mut writer, rows } => {
+                if rows == 0 {
+                    // A header even for an empty report, so spreadsheets and scripts see the
+                    // columns.
+                    writer
+                        .write_record(CSV_HEADER)
+                        .map_err(std::io::Error::other)?;
+                }
+                writer.flush()
+            }
+        }
+    }
 }
 
 pub fn render(rows: &[ReportRow], format: Format, out: &mut dyn Write) -> std::io::Result<()> {
@@ -243,26 +317,16 @@ pub fn render_with(
 ) -> std::io::Result<()> {
     match format {
         Format::Html => html::render(rows, context, out),
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, rows)?;
-            writeln!(out)
-        }
-        Format::Csv => {
-            let mut writer = csv::Writer::from_writer(out);
-            for row in rows {
-                writer
-                    .serialize(row.as_csv())
-                    .map_err(std::io::Error::other)?;
-            }
-            if rows.is_empty() {
-                // A header even for an empty report, so spreadsheets and scripts see the columns.
-                writer
-                    .write_record(CSV_HEADER)
-                    .map_err(std::io::Error::other)?;
-            }
-            writer.flush()
-        }
         Format::Table => render_table(rows, out),
+        Format::Json | Format::Csv => match RowWriter::new(format, out) {
+            Some(mut writer) => {
+                for row in rows {
+                    writer.row(row)?;
+                }
+                writer.finish()
+            }
+            None => Ok(()),
+        },
     }
 }
 
@@ -421,6 +485,20 @@ mod tests {
         let mut out = Vec::new();
         render(rows, f, &mut out).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_json_written_row_by_row_is_the_pretty_array_byte_for_byte() {
+        for n in [0, 1, 3] {
+            let mut rows: Vec<ReportRow> = (0..n)
+                .map(|i| row(&format!("10{i}"), HireStatus::Done))
+                .collect();
+            if let Some(r) = rows.first_mut() {
+                r.last_error = Some("a \"quoted\"\nline".into());
+            }
+            let expected = format!("{}\n", serde_json::to_string_pretty(&rows).unwrap());
+            assert_eq!(rendered(&rows, Format::Json), expected, "{n} rows");
+        }
     }
 
     #[test]
