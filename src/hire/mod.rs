@@ -310,6 +310,8 @@ pub struct LedgerEntry {
     /// Where a created employee's start date came from: `pinpoint`, or `offset` (Pinpoint had
     /// none; HR must confirm it). `None` without a create.
     pub start_date_source: Option<String>,
+    /// When this hire's personal data (name, email, free text) was erased from the ledger.
+    pub erased_at: Option<DateTime<Utc>>,
 }
 
 impl LedgerEntry {
@@ -343,6 +345,7 @@ impl LedgerEntry {
             hired_at: None,
             unhired_at: None,
             start_date_source: None,
+            erased_at: None,
         }
     }
 
@@ -410,6 +413,8 @@ pub enum EventSubject {
     Comment,
     Fields,
     Drift,
+    /// A person's personal data (erasure, retention).
+    PersonalData,
 }
 
 impl EventSubject {
@@ -421,6 +426,7 @@ impl EventSubject {
             EventSubject::Comment => "comment",
             EventSubject::Fields => "fields",
             EventSubject::Drift => "drift",
+            EventSubject::PersonalData => "personal_data",
         }
     }
 }
@@ -478,6 +484,8 @@ pub enum EventOutcome {
     Updated,
     /// Changed in HiBob by a person since hirebridge wrote it.
     Edited,
+    /// Personal data removed from the ledger (ids and outcomes stay).
+    Erased,
 }
 
 impl EventOutcome {
@@ -508,6 +516,7 @@ impl EventOutcome {
             EventOutcome::Resolved => "resolved",
             EventOutcome::Updated => "updated",
             EventOutcome::Edited => "edited",
+            EventOutcome::Erased => "erased",
         }
     }
 }

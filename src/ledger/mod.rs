@@ -7,6 +7,8 @@
 //!
 //! Durability: WAL with `synchronous=FULL`, so a committed intent survives power loss.
 
+mod audit;
+mod chain;
 mod lock;
 mod mapped;
 mod schema;
@@ -16,6 +18,8 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
+pub use audit::{ChainedEvent, Erasure, ErasureRefused, Snapshot};
+pub use chain::{Checkpoint, GENESIS, detail_digest, event_hash};
 pub use lock::{LedgerLock, lock_path};
 pub use mapped::{DriftState, MappedRecord, describe as describe_values};
 pub use schema::CURRENT_VERSION;
@@ -118,7 +122,7 @@ const ENTRY_COLUMNS: &str = "application_id, email, first_name, last_name, job_t
     cv_state, cv_document_id, cv_document_name, cv_intent_at, cv_done_at, \
     comment_state, comment_id, comment_intent_at, comment_done_at, \
     attempts, failures, last_error, next_attempt_at, first_seen_at, last_seen_at, updated_at, done_at, \
-    hired_at, unhired_at, start_date_source";
+    hired_at, unhired_at, start_date_source, erased_at";
 
 fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<LedgerEntry> {
     let status: String = row.get(5)?;
@@ -195,6 +199,7 @@ fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<LedgerEntry> {
         hired_at: time(row.get(28)?),
         unhired_at: time(row.get(29)?),
         start_date_source: row.get(30)?,
+        erased_at: time(row.get(31)?),
     })
 }
 
@@ -241,11 +246,11 @@ impl Ledger {
             })?;
         }
         let lock = lock::acquire(path)?;
-        let conn = Connection::open(path)?;
+        let mut conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         debug_assert_eq!(mode.to_lowercase(), "wal");
-        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+        writer_settings(&mut conn)?;
         let mut ledger = Self {
             conn,
             path: path.to_owned(),
@@ -316,9 +321,9 @@ impl Ledger {
     pub fn open_for_operator(path: &Path) -> Result<Self> {
         let reader = Self::open_read_only(path)?;
         drop(reader);
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        let mut conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+        writer_settings(&mut conn)?;
         Ok(Self {
             conn,
             path: path.to_owned(),
@@ -353,6 +358,7 @@ impl Ledger {
         for (index, sql) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
             let tx = self.conn.transaction()?;
             tx.execute_batch(sql)?;
+            schema::finish(&tx, index + 1)?;
             let broken: Option<String> = tx
                 .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
                 .optional()?;
@@ -370,6 +376,11 @@ impl Ledger {
         }
         if enforced {
             self.conn.execute_batch("PRAGMA foreign_keys = ON")?;
+        }
+        if found > 0 && found < schema::CHAIN_VERSION {
+            // Moving the details out of the events left their old copies in free pages;
+            // rewriting the file once drops them, so a later erasure leaves nothing behind.
+            self.conn.execute_batch("VACUUM")?;
         }
         Ok(())
     }
@@ -545,7 +556,9 @@ impl Ledger {
         open || entry.unhired_at.is_some()
             || entry.hired_at != hire.hired_at
             || now - entry.last_seen_at >= Self::LAST_SEEN_RESOLUTION
-            || (entry.employee.state() == StepState::Pending && contact_changed)
+            || (entry.employee.state() == StepState::Pending
+                && entry.erased_at.is_none()
+                && contact_changed)
     }
 
     /// Merges one listing page into the ledger in a single transaction and returns the rows
@@ -569,9 +582,12 @@ impl Ledger {
             // statement, which hands back the row as it now is.
             let mut refresh = tx.prepare_cached(&format!(
                 "UPDATE hires SET last_seen_at = ?2, hired_at = ?7, unhired_at = NULL,
-                    email = CASE WHEN employee_state = 'pending' THEN ?3 ELSE email END,
-                    first_name = CASE WHEN employee_state = 'pending' THEN ?4 ELSE first_name END,
-                    last_name = CASE WHEN employee_state = 'pending' THEN ?5 ELSE last_name END,
+                    email = CASE WHEN employee_state = 'pending' AND erased_at IS NULL
+                        THEN ?3 ELSE email END,
+                    first_name = CASE WHEN employee_state = 'pending' AND erased_at IS NULL
+                        THEN ?4 ELSE first_name END,
+                    last_name = CASE WHEN employee_state = 'pending' AND erased_at IS NULL
+                        THEN ?5 ELSE last_name END,
                     job_title = CASE WHEN employee_state = 'pending' THEN ?6 ELSE job_title END
                  WHERE application_id = ?1
                  RETURNING {ENTRY_COLUMNS}"
@@ -585,8 +601,14 @@ impl Ledger {
             // A record parked as unusable that now lists cleanly was fixed in Pinpoint; a
             // skipped hire the cutoff now includes, or a withdrawn one listed again, is open.
             let mut reopen = tx.prepare_cached(
+                // An erased hire worked again (rehired, backfilled) needs its details again:
+                // Pinpoint's, as listed now.
                 "UPDATE hires SET status = 'pending', park_kind = NULL, last_error = NULL,
-                    next_attempt_at = NULL, updated_at = ?2
+                    next_attempt_at = NULL, updated_at = ?2,
+                    email = CASE WHEN erased_at IS NULL THEN email ELSE ?3 END,
+                    first_name = CASE WHEN erased_at IS NULL THEN first_name ELSE ?4 END,
+                    last_name = CASE WHEN erased_at IS NULL THEN last_name ELSE ?5 END,
+                    erased_at = NULL
                  WHERE application_id = ?1 AND (status IN ('skipped', 'withdrawn')
                     OR (status = 'needs_attention' AND park_kind = 'unusable'))",
             )?;
@@ -685,7 +707,14 @@ impl Ledger {
                 }
                 match reopened {
                     Some((outcome, why)) => {
-                        if reopen.execute(params![h.application_id, ms(now)])? == 1 {
+                        if reopen.execute(params![
+                            h.application_id,
+                            ms(now),
+                            h.email,
+                            h.first_name,
+                            h.last_name
+                        ])? == 1
+                        {
                             insert_event(
                                 &tx,
                                 h.application_id,
@@ -1174,10 +1203,14 @@ impl Ledger {
                     next_attempt_at = NULL, updated_at = ?2 WHERE application_id = ?1",
                 params![id, ms(now)],
             )?;
-            tx.execute(
-                "INSERT INTO events (application_id, at, pass_id, step, outcome, detail)
-                 VALUES (?1, ?2, NULL, 'hire', 'retry', ?3)",
-                params![id, ms(now), retry_detail],
+            audit::append_event(
+                &tx,
+                id,
+                ms(now),
+                None,
+                EventSubject::Hire.as_str(),
+                EventOutcome::Retry.as_str(),
+                &retry_detail,
             )?;
         }
         tx.commit()?;
@@ -1282,8 +1315,10 @@ impl Ledger {
 
     pub fn events(&self, application_id: &str) -> Result<Vec<LedgerEvent>> {
         let mut stmt = self.conn.prepare(
-            "SELECT e.id, e.application_id, e.at, e.pass_id, p.trigger, e.step, e.outcome, e.detail
+            "SELECT e.id, e.application_id, e.at, e.pass_id, p.trigger, e.step, e.outcome,
+                    COALESCE(d.detail, '(erased)')
              FROM events e LEFT JOIN passes p ON p.id = e.pass_id
+                LEFT JOIN event_details d ON d.event_id = e.id
              WHERE e.application_id = ?1 ORDER BY e.id",
         )?;
         let rows = stmt.query_map([application_id], |r| {
@@ -1344,6 +1379,18 @@ impl Ledger {
     }
 }
 
+/// How every connection that writes behaves. `synchronous = FULL`: a committed intent
+/// survives power loss. `secure_delete`: erased personal data is overwritten, not left in free
+/// pages. Immediate transactions: appending to the chain reads its head and writes after it,
+/// so a second writer (an operator's `retry` beside the daemon) waits instead of forking it.
+fn writer_settings(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
+    )?;
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+    Ok(())
+}
+
 /// A read-only connection to an existing ledger, patient with a writer holding it.
 fn read_only_connection(path: &Path) -> Result<Connection> {
     if !path.exists() {
@@ -1380,19 +1427,15 @@ fn insert_event(
     outcome: EventOutcome,
     detail: &str,
 ) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO events (application_id, at, pass_id, step, outcome, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
+    audit::append_event(
+        tx,
         application_id,
         ms(now),
-        pass.0,
+        Some(pass.0),
         step.as_str(),
         outcome.as_str(),
-        detail
-    ])?;
-    Ok(())
+        detail,
+    )
 }
 
 #[cfg(test)]

@@ -189,6 +189,64 @@ ALTER TABLE passes ADD COLUMN version TEXT;
 ALTER TABLE passes ADD COLUMN config_hash TEXT;
 ALTER TABLE passes ADD COLUMN operator TEXT;
 "#,
+    // v7: the audit chain. Each event carries the salted digest of its detail, the hash of the
+    // event before it and its own hash (see `chain.rs`); the detail itself moves to
+    // `event_details`, whose rows erasure may drop while the chain still verifies. Signed
+    // checkpoints of the chain's head; when a hire's personal data was erased. The existing
+    // events are chained, their details moved and the append-only triggers restored by
+    // [`finish`] in the same transaction (SQLite has no SHA-256).
+    r#"
+DROP TRIGGER events_are_never_updated;
+DROP TRIGGER events_are_never_deleted;
+CREATE TABLE event_details (
+    event_id    INTEGER PRIMARY KEY NOT NULL REFERENCES events (id),
+    salt        BLOB NOT NULL,
+    detail      TEXT NOT NULL
+) STRICT;
+ALTER TABLE events ADD COLUMN detail_digest TEXT;
+ALTER TABLE events ADD COLUMN prev_hash TEXT;
+ALTER TABLE events ADD COLUMN hash TEXT;
+CREATE TABLE checkpoints (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    -- how many events the chain held, and the hash of the last of them
+    events      INTEGER NOT NULL,
+    head        TEXT NOT NULL,
+    at          INTEGER NOT NULL,
+    -- hex Ed25519 public key and signature over `chain::Checkpoint::signed_message`
+    public_key  TEXT NOT NULL,
+    signature   TEXT NOT NULL
+) STRICT;
+ALTER TABLE hires ADD COLUMN erased_at INTEGER;
+"#,
 ];
 
+/// Work a migration needs beyond SQL, run in its transaction right after its SQL.
+pub fn finish(tx: &rusqlite::Transaction<'_>, version: usize) -> rusqlite::Result<()> {
+    if version as i64 == CHAIN_VERSION {
+        super::audit::chain_existing_events(tx)?;
+        tx.execute_batch(
+            r#"
+ALTER TABLE events DROP COLUMN detail;
+CREATE TRIGGER events_are_never_updated BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+CREATE TRIGGER events_are_never_deleted BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+CREATE TRIGGER events_are_chained BEFORE INSERT ON events
+    WHEN NEW.hash IS NULL OR NEW.prev_hash IS NULL OR NEW.detail_digest IS NULL
+BEGIN SELECT RAISE(ABORT, 'an event must be chained (hash, prev_hash, detail_digest)'); END;
+CREATE TRIGGER event_details_are_never_updated BEFORE UPDATE ON event_details
+BEGIN SELECT RAISE(ABORT, 'an event detail is never edited; erasure deletes it'); END;
+CREATE TRIGGER checkpoints_are_never_updated BEFORE UPDATE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+CREATE TRIGGER checkpoints_are_never_deleted BEFORE DELETE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+"#,
+        )?;
+    }
+    Ok(())
+}
+
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// The version that chained the events (see `finish`).
+pub const CHAIN_VERSION: i64 = 7;

@@ -222,11 +222,78 @@ fn the_event_log_is_append_only() {
     l.observe(pass, now(), &[ada()]).unwrap();
     let conn = l.connection_for_tests();
     let err = conn
-        .execute("UPDATE events SET detail = 'forged'", [])
+        .execute("UPDATE events SET outcome = 'forged'", [])
         .unwrap_err();
     assert!(err.to_string().contains("append-only"), "{err}");
     assert!(conn.execute("DELETE FROM events", []).is_err());
+    let err = conn
+        .execute("UPDATE event_details SET detail = 'forged'", [])
+        .unwrap_err();
+    assert!(err.to_string().contains("never edited"), "{err}");
+    let err = conn
+        .execute(
+            "INSERT INTO events (application_id, at, step, outcome) VALUES ('1', 0, 'hire', 'done')",
+            [],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("must be chained"), "{err}");
     assert_eq!(l.event_count().unwrap(), 1);
+}
+
+#[test]
+fn events_are_chained_in_order_and_an_older_ledgers_events_are_chained_by_the_migration() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.sqlite3");
+    {
+        // A ledger as schema 6 left it, with two events.
+        let conn = Connection::open(&path).unwrap();
+        for sql in &schema::MIGRATIONS[..6] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 6).unwrap();
+        for (i, detail) in ["hired in Pinpoint: Ada <ada@example.com>", "created 42"]
+            .iter()
+            .enumerate()
+        {
+            conn.execute(
+                "INSERT INTO events (application_id, at, step, outcome, detail)
+                 VALUES ('1', ?1, 'hire', 'detected', ?2)",
+                params![i as i64, detail],
+            )
+            .unwrap();
+        }
+    }
+    let mut l = Ledger::open(&path).unwrap();
+    let details: Vec<String> = l
+        .events("1")
+        .unwrap()
+        .into_iter()
+        .map(|e| e.detail)
+        .collect();
+    assert_eq!(
+        details,
+        ["hired in Pinpoint: Ada <ada@example.com>", "created 42"],
+        "details survive the move to their own table"
+    );
+    let pass = l.begin_pass("sync", now()).unwrap();
+    l.observe(pass, now(), &[ada()]).unwrap();
+    let mut prev = chain::GENESIS.to_owned();
+    let mut seen = 0;
+    l.for_each_chained_event(0, None, |e| {
+        seen += 1;
+        assert_eq!(e.id, seen);
+        assert_eq!(e.prev_hash, prev, "event {} follows the one before", e.id);
+        let (salt, detail) = e.detail.clone().expect("not erased");
+        assert_eq!(chain::detail_digest(&salt, &detail), e.detail_digest);
+        assert_eq!(chain::event_hash(&prev, &e.content()), e.hash);
+        prev = e.hash;
+        Ok::<_, ()>(())
+    })
+    .unwrap()
+    .unwrap();
+    assert_eq!(seen, 3);
+    assert_eq!(l.chain_head().unwrap(), (3, prev));
+    assert_eq!(l.integrity_check().unwrap(), "ok");
 }
 
 #[test]

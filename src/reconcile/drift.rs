@@ -122,7 +122,12 @@ impl Reconciler {
     ) -> Result<Option<Stop>, LedgerError> {
         let done: Vec<&LedgerEntry> = entries
             .iter()
-            .filter(|e| e.status == HireStatus::Done && e.hibob_employee_id().is_some())
+            // An erased hire's values are gone with its personal data: its drift is no longer watched.
+            .filter(|e| {
+                e.status == HireStatus::Done
+                    && e.hibob_employee_id().is_some()
+                    && e.erased_at.is_none()
+            })
             .collect();
         if done.is_empty() {
             return Ok(None);
