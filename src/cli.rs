@@ -130,6 +130,13 @@ pub enum Command {
     /// Measure against the built-in simulator on loopback and print the figures with their
     /// floors (takes seconds; not part of the test suite).
     Bench(BenchArgs),
+    /// The audit trail: the checkpoint signing key, verifying the chain, exporting a period.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Erase one person's personal data (name, email, free text) from the ledger: the hire
+    /// with this application id, or every hire with this email. Ids, outcomes and the audit
+    /// chain stay (it still verifies). Nothing in HiBob or Pinpoint is touched.
+    Erase(EraseArgs),
     /// Print a shell completion script (`make install` installs them for bash, zsh and fish).
     Completions(CompletionsArgs),
     /// Print the manual page, in roff (`make install` installs it as hirebridge(1)).
@@ -150,6 +157,56 @@ pub struct ReportArgs {
     /// Only hires updated before this; a day is included whole. Same forms as `--since`.
     #[arg(long, value_parser = TimeBound::parse)]
     pub until: Option<TimeBound>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Print the public key checkpoints are signed with (give it to your auditors by another
+    /// channel than the ledger; `audit verify --key` checks against it).
+    Key,
+    /// Recompute the event chain and check every checkpoint's signature and head. Read-only;
+    /// safe beside a running daemon. Exits 0, or 1 naming the first bad event or checkpoint.
+    Verify(AuditVerifyArgs),
+    /// Write what an auditor takes away into a directory: the period's report (CSV, HTML),
+    /// its events as a signed chain segment, the checkpoints, the public key, VERIFY.txt.
+    Export(AuditExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    /// A checkpoint log (`audit.checkpoint_log`, or a copy an auditor kept): the ledger must
+    /// pass through every head it holds.
+    #[arg(long)]
+    pub checkpoints: Option<PathBuf>,
+    /// The public key to trust: 64 hex digits or a file holding them [default: the signing
+    /// key file's, else the ledger's first checkpoint's].
+    #[arg(long)]
+    pub key: Option<String>,
+    /// Verify an `audit export` directory on its own instead of the ledger.
+    #[arg(long)]
+    pub export: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditExportArgs {
+    /// The period's start: a day (2026-11-01, UTC), an RFC 3339 time, or an age (`90d`)
+    /// [default: the ledger's start].
+    #[arg(long, value_parser = TimeBound::parse)]
+    pub since: Option<TimeBound>,
+    /// The period's end (a day is included whole) [default: now].
+    #[arg(long, value_parser = TimeBound::parse)]
+    pub until: Option<TimeBound>,
+    /// The directory to write (made if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct EraseArgs {
+    /// A Pinpoint application id, or an email (every hire with that email).
+    pub hire: String,
 }
 
 #[derive(Debug, Args)]

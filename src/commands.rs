@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod audit;
+
 use anyhow::Context as _;
 use hirebridge::cli::{
     BenchArgs, BenchScenario, Cli, Command, DemoArgs, HistoryArgs, LogFormat, OutputFormat,
@@ -203,6 +205,8 @@ pub fn execute(cli: Cli) -> anyhow::Result<Exit> {
         Command::Check => runtime()?.block_on(check(&cli.config)),
         Command::Retry(args) => retry(&cli.config, &args),
         Command::Demo(args) => demo(&args),
+        Command::Audit(command) => audit::audit(&cli.config, &command),
+        Command::Erase(args) => audit::erase(&cli.config, &args),
         Command::Bench(args) => bench(&args),
         Command::Completions(args) => {
             // Generated from the clap definitions, so it never lags behind a new flag.

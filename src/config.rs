@@ -283,6 +283,35 @@ pub struct LedgerConfig {
     pub path: PathBuf,
 }
 
+/// `[audit]`. Every key is optional: by default the checkpoints are signed with a key made
+/// beside the ledger on first use, kept only in the ledger, and personal data is kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditConfig {
+    /// The Ed25519 signing key (hex seed). `None`: [`AuditConfig::key_path`]'s default.
+    pub signing_key_file: Option<PathBuf>,
+    /// A file each checkpoint is also appended to (another disk, a WORM mount, a pipe).
+    pub checkpoint_log: Option<PathBuf>,
+    /// Settled hires' personal data is erased this long after they were done.
+    pub retain_personal_data: Option<Duration>,
+}
+
+impl AuditConfig {
+    /// The signing key's file: the configured one, else `<ledger>.audit-key` beside the
+    /// ledger (made with mode 0600 at the first checkpoint).
+    pub fn key_path(&self, ledger: &Path) -> PathBuf {
+        self.signing_key_file.clone().unwrap_or_else(|| {
+            let mut name = ledger.file_name().unwrap_or_default().to_owned();
+            name.push(".audit-key");
+            ledger.with_file_name(name)
+        })
+    }
+
+    /// Whether the key is the default one, which hirebridge may create.
+    pub fn key_is_default(&self) -> bool {
+        self.signing_key_file.is_none()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Schedule {
     Every(Duration),
@@ -466,6 +495,8 @@ pub struct Config {
     pub mapping: crate::mapping::Mapping,
     /// `None`: no listener, no port opened.
     pub webhook: Option<WebhookConfig>,
+    /// `[audit]`: the chain's signing key, where checkpoints are published, retention.
+    pub audit: AuditConfig,
     /// SHA-256 of the file's settings in a canonical form (keys sorted; comments, layout and
     /// secrets, which never live in the file, do not count), for the audit trail: with the
     /// version, which fixes every default, it names the effective configuration of a pass.
@@ -493,6 +524,16 @@ struct RawConfig {
     webhook: Option<RawWebhook>,
     #[serde(default)]
     report: RawReport,
+    #[serde(default)]
+    audit: RawAudit,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    signing_key_file: Option<PathBuf>,
+    checkpoint_log: Option<PathBuf>,
+    retain_personal_data: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -647,11 +688,16 @@ impl SecretSources {
             .map(|v| SecretString::from(v.to_owned()))
     }
 
-    fn file(&self, key: &str, path: &Path) -> Result<SecretString, ConfigError> {
-        let path = match (&self.credentials_directory, path.is_relative()) {
+    /// Where a `*_file` path points: relative ones inside the credentials directory.
+    fn resolve(&self, path: &Path) -> PathBuf {
+        match (&self.credentials_directory, path.is_relative()) {
             (Some(dir), true) => dir.join(path),
             _ => path.to_owned(),
-        };
+        }
+    }
+
+    fn file(&self, key: &str, path: &Path) -> Result<SecretString, ConfigError> {
+        let path = self.resolve(path);
         let text = std::fs::read_to_string(&path).map_err(|e| {
             invalid(
                 key,
@@ -725,6 +771,21 @@ impl Config {
         Ok((raw.ledger.path, links))
     }
 
+    /// The ledger's path, the audit settings and the report's links, for `audit` and
+    /// `erase`, which need no API credentials.
+    pub fn ledger_and_audit(
+        path: &Path,
+    ) -> Result<(PathBuf, AuditConfig, ReportLinks), ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
+            path: path.to_owned(),
+            cause,
+        })?;
+        let raw = parse_raw(path, &text)?;
+        let links = report_links(&raw.pinpoint.base_url, raw.report)?;
+        let audit = audit_config(raw.audit, &SecretSources::for_config(path))?;
+        Ok((raw.ledger.path, audit, links))
+    }
+
     pub fn parse(path: &Path, text: &str, secrets: &SecretSources) -> Result<Self, ConfigError> {
         let mut config = Self::from_raw(parse_raw(path, text)?, secrets)?;
         config.digest = digest_of(text);
@@ -745,6 +806,7 @@ impl Config {
             .webhook
             .map(|w| webhook_config(w, secrets))
             .transpose()?;
+        let audit = audit_config(raw.audit, secrets)?;
         Ok(Config {
             pinpoint,
             hibob,
@@ -755,6 +817,7 @@ impl Config {
             sync,
             mapping,
             webhook,
+            audit,
             digest: String::new(),
         })
     }
@@ -897,6 +960,48 @@ fn ledger_config(raw: RawLedger) -> Result<LedgerConfig, ConfigError> {
         ));
     }
     Ok(LedgerConfig { path: raw.path })
+}
+
+fn audit_config(raw: RawAudit, secrets: &SecretSources) -> Result<AuditConfig, ConfigError> {
+    // A key file is a secret: relative to the credentials directory, as the others.
+    let signing_key_file = raw
+        .signing_key_file
+        .map(|path| {
+            if path.as_os_str().is_empty() {
+                return Err(invalid(
+                    "audit.signing_key_file",
+                    "is empty; remove it to use the key kept beside the ledger",
+                ));
+            }
+            Ok(secrets.resolve(&path))
+        })
+        .transpose()?;
+    if let Some(log) = &raw.checkpoint_log
+        && (log.as_os_str().is_empty() || log.is_relative())
+    {
+        return Err(invalid(
+            "audit.checkpoint_log",
+            "must be an absolute path, e.g. \"/mnt/worm/hirebridge-checkpoints.jsonl\"",
+        ));
+    }
+    let retain_personal_data = raw
+        .retain_personal_data
+        .map(|text| {
+            let d = parse_bounded("audit.retain_personal_data", &text, 100 * 365 * DAY, "100y")?;
+            if d < DAY {
+                return Err(invalid(
+                    "audit.retain_personal_data",
+                    format!("{text:?} is shorter than a day; write e.g. \"3y\" or \"180d\""),
+                ));
+            }
+            Ok(d)
+        })
+        .transpose()?;
+    Ok(AuditConfig {
+        signing_key_file,
+        checkpoint_log: raw.checkpoint_log,
+        retain_personal_data,
+    })
 }
 
 fn http_config(raw: RawHttp) -> Result<HttpConfig, ConfigError> {
@@ -1177,6 +1282,7 @@ impl Config {
             },
             mapping: crate::mapping::Mapping::default_for(SITE),
             webhook: None,
+            audit: AuditConfig::default(),
             digest: "simulated".to_owned(),
         })
     }

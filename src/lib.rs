@@ -8,7 +8,9 @@
 //! - [`monitor`] — poll health and the metrics in Prometheus's text format.
 //! - [`reconcile`] — the pass pipeline: list → observe → gather facts → decide each hire's
 //!   next step (pure) → apply it (each remote effect behind a ledger intent).
-//! - [`ledger`] — the only place with SQL: per-hire rows and the append-only event log.
+//! - [`audit`] — the audit trail's checking side: signed checkpoints of the ledger's chain,
+//!   `audit verify`/`export`, retention. Signs and judges; never writes SQL.
+//! - [`ledger`] — the only place with SQL: per-hire rows and the hash-chained event log.
 //! - [`hire`] — the shared vocabulary below all of these: a hire's status, its steps' states,
 //!   its row, how a pass ended. No I/O.
 //! - [`pinpoint`], [`hibob`] — thin typed clients; they know nothing of the ledger or each other.
@@ -23,6 +25,7 @@
 //! - [`crashpoint`] — named points where the crash tests abort the process (test builds only).
 //! - [`sim`] — a stateful simulator of both APIs on loopback, for `demo`, tests and benchmarks.
 
+pub mod audit;
 pub mod check;
 pub mod cli;
 pub mod config;

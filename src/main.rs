@@ -41,6 +41,8 @@ fn shows_output(command: &Command) -> bool {
             | Command::Status(_)
             | Command::Plan(_)
             | Command::Check
+            | Command::Audit(_)
+            | Command::Erase(_)
             | Command::Init(_)
             | Command::Completions(_)
             | Command::Man

@@ -115,6 +115,8 @@ pub(crate) struct Parts {
     claims: HireClaims,
     /// The safe fallbacks the last contract check calls for (shared with nudges).
     fallbacks: Arc<Mutex<contract::Fallbacks>>,
+    /// Signs the chain after each pass and applies retention.
+    trail: Arc<crate::audit::Trail>,
 }
 
 impl Parts {
@@ -142,6 +144,23 @@ impl Parts {
 
     fn ledger(&self) -> MutexGuard<'_, Ledger> {
         apply::lock(&self.ledger)
+    }
+
+    /// The audit trail's end of a pass (retention with `retention`, then a signed
+    /// checkpoint). A failure here loses nothing — the chain is intact and the next pass
+    /// signs it — so it is logged, not fatal.
+    fn seal_audit_trail(&self, retention: bool) {
+        let mut ledger = self.ledger();
+        match self.trail.after_pass(&mut ledger, retention, Utc::now()) {
+            Ok(Some(checkpoint)) => {
+                tracing::debug!(events = checkpoint.events, "audit checkpoint signed");
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(
+                error = %e,
+                "the audit trail's checkpoint was not signed this pass; the next pass tries again"
+            ),
+        }
     }
 
     fn fallbacks(&self) -> contract::Fallbacks {
@@ -196,6 +215,7 @@ impl Reconciler {
         http: HttpClient,
     ) -> Result<Self, reqwest::Error> {
         ledger.set_provenance(Provenance::of_this_process(Some(config.digest.clone())));
+        let trail = Arc::new(crate::audit::Trail::new(&config.audit, ledger.path()));
         Ok(Self {
             parts: Parts {
                 ledger: Arc::new(Mutex::new(ledger)),
@@ -206,6 +226,7 @@ impl Reconciler {
                 settings: Settings::from_config(config),
                 claims: HireClaims::default(),
                 fallbacks: Arc::default(),
+                trail,
             },
             progress: None,
             directory: None,
@@ -227,6 +248,10 @@ impl Reconciler {
             .set_provenance(Provenance::of_this_process(Some(config.digest.clone())));
         let http = HttpClient::with_clock(&config.http, self.parts.http.clock())?
             .keeping_stats_of(&self.parts.http);
+        let trail = Arc::new(crate::audit::Trail::new(
+            &config.audit,
+            self.parts.ledger().path(),
+        ));
         self.parts = Parts {
             ledger: self.parts.ledger.clone(),
             pinpoint: PinpointClient::new(http.clone(), &config.pinpoint)
@@ -238,6 +263,7 @@ impl Reconciler {
             settings: Settings::from_config(config),
             claims: self.parts.claims.clone(),
             fallbacks: self.parts.fallbacks.clone(),
+            trail,
         };
         Ok(())
     }
