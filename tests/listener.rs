@@ -255,6 +255,8 @@ fn a_peer_sending_bad_signatures_is_answered_cheaply_and_every_refusal_is_counte
         },
         Some(SECRET),
     );
+    // The first pass's calls are not the refused deliveries': counted only after it.
+    assert!(wait_for(EVENTUALLY, || common::has_polled(daemon.addr)));
     daemon.world.sim.reset_counters();
     let body = hired_event(4242);
     for _ in 0..200 {

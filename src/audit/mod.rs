@@ -17,6 +17,7 @@ use std::sync::OnceLock;
 use chrono::{DateTime, Utc};
 
 use crate::config::AuditConfig;
+use crate::hire::PassId;
 use crate::ledger::{Checkpoint, Ledger, LedgerError};
 
 pub use export::{ExportSummary, export};
@@ -125,23 +126,24 @@ impl Trail {
         Ok(self.key.get_or_init(|| key))
     }
 
-    /// End of a pass: erases personal data past retention (a full pass only: `retention`),
-    /// then signs a checkpoint if the chain grew since the last one. Returns the checkpoint
-    /// made, if any.
+    /// End of a pass: erases personal data past retention (in a full pass, `retention_in`,
+    /// which the erasures are recorded in), then signs a checkpoint if the chain grew since
+    /// the last one. Returns the checkpoint made, if any.
     pub fn after_pass(
         &self,
         ledger: &mut Ledger,
-        retention: bool,
+        retention_in: Option<PassId>,
         now: DateTime<Utc>,
     ) -> Result<Option<Checkpoint>, AuditError> {
-        if let (Some(retain), true) = (self.retain_personal_data, retention) {
+        if let (Some(retain), Some(pass)) = (self.retain_personal_data, retention_in) {
             let before =
                 now - chrono::TimeDelta::from_std(retain).unwrap_or(chrono::TimeDelta::MAX);
             let reason = format!(
                 "personal data erased: done more than {} ago (audit.retain_personal_data)",
                 humantime::format_duration(retain)
             );
-            let erased = ledger.erase_settled_before(before, RETENTION_BATCH, &reason, now)?;
+            let erased =
+                ledger.erase_settled_before(pass, before, RETENTION_BATCH, &reason, now)?;
             if erased > 0 {
                 tracing::info!(hires = erased, "personal data past retention erased");
             }

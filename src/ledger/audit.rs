@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::chain::{self, ChainedContent, Checkpoint, GENESIS};
-use super::{EventOutcome, EventSubject, Ledger, LedgerError, Result, ms};
+use super::{EventOutcome, EventSubject, Ledger, LedgerError, PassId, Result, ms};
 
 /// Appends one event to the chain, in the caller's transaction (immediate, so the head read
 /// here is still the head when the row is written).
@@ -443,11 +443,13 @@ impl Ledger {
         Ok(erasure)
     }
 
-    /// Retention: erases the personal data of settled hires last changed before `before`
-    /// (at most `limit` per call, oldest first), each with an `erased` event saying `reason`.
+    /// Retention: erases the personal data of settled hires done (or last changed) before
+    /// `before` (at most `limit` per call, oldest first), each with an `erased` event of
+    /// `pass` saying `reason`.
     /// Mentions in other hires' details go when those hires reach retention themselves.
     pub fn erase_settled_before(
         &mut self,
+        pass: PassId,
         before: DateTime<Utc>,
         limit: usize,
         reason: &str,
@@ -469,7 +471,7 @@ impl Ledger {
                 &tx,
                 id,
                 ms(now),
-                None,
+                Some(pass.0),
                 EventSubject::PersonalData.as_str(),
                 EventOutcome::Erased.as_str(),
                 reason,

@@ -146,12 +146,12 @@ impl Parts {
         apply::lock(&self.ledger)
     }
 
-    /// The audit trail's end of a pass (retention with `retention`, then a signed
+    /// The audit trail's end of a pass (retention in `retention_in`, then a signed
     /// checkpoint). A failure here loses nothing — the chain is intact and the next pass
     /// signs it — so it is logged, not fatal.
-    fn seal_audit_trail(&self, retention: bool) {
+    fn seal_audit_trail(&self, retention_in: Option<PassId>) {
         let mut ledger = self.ledger();
-        match self.trail.after_pass(&mut ledger, retention, Utc::now()) {
+        match self.trail.after_pass(&mut ledger, retention_in, Utc::now()) {
             Ok(Some(checkpoint)) => {
                 tracing::debug!(events = checkpoint.events, "audit checkpoint signed");
             }

@@ -90,7 +90,7 @@ impl Nudger {
             outcome.as_str(),
             &serde_json::to_string(&summary).unwrap_or_default(),
         )?;
-        parts.seal_audit_trail(false);
+        parts.seal_audit_trail(None);
         Ok(outcome)
     }
 

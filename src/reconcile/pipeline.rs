@@ -67,7 +67,7 @@ impl Reconciler {
             report.outcome().as_str(),
             &serde_json::to_string(&report.summary).unwrap_or_default(),
         )?;
-        self.parts.seal_audit_trail(true);
+        self.parts.seal_audit_trail(Some(pass));
         Ok(report)
     }
 

@@ -17,6 +17,9 @@ use crate::ledger::LedgerEvent;
 pub struct HireHistory {
     #[serde(flatten)]
     pub hire: ReportRow,
+    /// When `erase` or retention removed this hire's personal data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub personal_data_erased_at: Option<String>,
     pub events: Vec<LedgerEvent>,
 }
 
@@ -24,6 +27,9 @@ impl HireHistory {
     pub fn new(entry: &LedgerEntry, events: Vec<LedgerEvent>) -> Self {
         Self {
             hire: ReportRow::from(entry),
+            personal_data_erased_at: entry
+                .erased_at
+                .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
             events,
         }
     }
@@ -54,7 +60,14 @@ pub fn render_text(histories: &[HireHistory], out: &mut dyn Write) -> std::io::R
         } else {
             format!("{} ", r.name)
         };
-        writeln!(out, "application {}: {name}<{}>", r.application_id, r.email)?;
+        match &h.personal_data_erased_at {
+            Some(at) => writeln!(
+                out,
+                "application {}: personal data erased {at}",
+                r.application_id
+            )?,
+            None => writeln!(out, "application {}: {name}<{}>", r.application_id, r.email)?,
+        }
         let employee = match (&r.hibob_employee_id, r.employee_origin) {
             (Some(id), Some(origin)) => format!("HiBob employee {id} ({origin})"),
             (Some(id), None) => format!("HiBob employee {id}"),
