@@ -9,6 +9,7 @@
 
 mod lock;
 mod mapped;
+mod plugin;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
 pub use lock::{LedgerLock, lock_path};
 pub use mapped::{DriftState, MappedRecord, describe as describe_values};
+pub use plugin::PluginSubmit;
 pub use schema::CURRENT_VERSION;
 // The hire's types live in the domain module; they are named here too, where the rows are.
 pub use crate::hire::{

@@ -189,6 +189,22 @@ ALTER TABLE passes ADD COLUMN version TEXT;
 ALTER TABLE passes ADD COLUMN config_hash TEXT;
 ALTER TABLE passes ADD COLUMN operator TEXT;
 "#,
+    // v7: plugin submits: each "Send to HiBob" submit from Pinpoint's plugin framework, keyed
+    // by Pinpoint's generatedUuid (NULL when Pinpoint sent none), with the values HR approved
+    // and the answer given, so a replayed submit is answered again without any write.
+    r#"
+CREATE TABLE plugin_submits (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    generated_uuid  TEXT UNIQUE,
+    application_id  TEXT NOT NULL,
+    submitted_at    INTEGER NOT NULL,
+    values_json     TEXT NOT NULL,
+    answer_json     TEXT,
+    answered_at     INTEGER,
+    success         INTEGER CHECK (success IN (0, 1))
+) STRICT;
+CREATE INDEX plugin_submits_by_application ON plugin_submits (application_id, id);
+"#,
 ];
 
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
