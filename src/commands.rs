@@ -621,22 +621,15 @@ fn demo_plugin(args: &DemoArgs) -> anyhow::Result<Exit> {
                 .post(format!("http://{addr}{path}"))
                 .header(hirebridge::plugin::KEY_HEADER, KEY)
                 .json(&body);
-            async move {
-                anyhow::Ok(
-                    request
-                        .send()
-                        .await?
-                        .json::<serde_json::Value>()
-                        .await?,
-                )
-            }
+            async move { anyhow::Ok(request.send().await?.json::<serde_json::Value>().await?) }
         };
         show(
             "1. the description Pinpoint reads at registration",
             "/",
             post("/", serde_json::json!({})).await?,
         );
-        let application = serde_json::json!({"formFields": [{"key": "applicationId", "value": "9001"}]});
+        let application =
+            serde_json::json!({"formFields": [{"key": "applicationId", "value": "9001"}]});
         show(
             "2. the form a recruiter sees on \"Send to HiBob\"",
             hirebridge::plugin::META_PATH,

@@ -42,7 +42,11 @@ fn without_the_key_only_the_description_answers_and_nothing_is_written() {
     let described = described.json();
     assert_eq!(described["version"], "1.0.0");
     assert_eq!(described["name"], "HiBob (hirebridge)");
-    assert!(described["logoBase64"].as_str().is_some_and(|l| !l.is_empty()));
+    assert!(
+        described["logoBase64"]
+            .as_str()
+            .is_some_and(|l| !l.is_empty())
+    );
     let action = &described["actions"][0];
     assert_eq!(action["key"], "exportCandidate");
     assert_eq!(action["metaEndpoint"], "/exportCandidate/meta");
@@ -56,25 +60,42 @@ fn without_the_key_only_the_description_answers_and_nothing_is_written() {
     assert_eq!(meta.status, 200);
     let meta = meta.json();
     assert_eq!(meta["formFields"][0]["type"], "callout", "{meta:#}");
-    assert!(meta["formFields"][0]["description"].as_str().unwrap().contains("key"));
+    assert!(
+        meta["formFields"][0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("key")
+    );
     let no_key = p.post_as("/exportCandidate/meta", &[], form.to_string().as_bytes());
     assert_eq!(no_key.json()["formFields"][0]["type"], "callout");
 
     let submit = json!({"generatedUuid": "u-1", "formFields": [
         {"key": "applicationId", "value": "1002"}, {"key": "site", "value": "London"}],
         "configurationValues": [{"key": "pluginKey", "value": "wrong-key-wrong-key"}]});
-    let refused = p.post_as("/exportCandidate/submit", &[], submit.to_string().as_bytes());
+    let refused = p.post_as(
+        "/exportCandidate/submit",
+        &[],
+        submit.to_string().as_bytes(),
+    );
     assert_eq!(refused.status, 200);
     let refused = refused.json();
     assert_eq!(refused["success"], false);
     assert!(refused["toast"]["error"].as_str().unwrap().contains("key"));
-    assert!(!refused.to_string().contains(PLUGIN_KEY), "the key is never echoed");
+    assert!(
+        !refused.to_string().contains(PLUGIN_KEY),
+        "the key is never echoed"
+    );
 
     // Malformed bodies, with the right key: clear errors, no writes.
     let key = [("X_HIREBRIDGE_PLUGIN_KEY", PLUGIN_KEY)];
     let not_json = p.post_as("/exportCandidate/submit", &key, b"{\"formFields\": [");
     assert_eq!(not_json.status, 400, "{not_json:?}");
-    assert!(not_json.json()["toast"]["error"].as_str().unwrap().contains("not JSON"));
+    assert!(
+        not_json.json()["toast"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not JSON")
+    );
     let no_application = p.post_as(
         "/exportCandidate/submit",
         &key,
@@ -150,7 +171,11 @@ fn a_submit_creates_the_employee_with_the_values_hr_approved_once_whatever_is_re
             .unwrap()
             .to_owned()
     };
-    assert!(error_of("site").contains("\"London\""), "{}", error_of("site"));
+    assert!(
+        error_of("site").contains("\"London\""),
+        "{}",
+        error_of("site")
+    );
     assert!(error_of("email").contains("not an email"));
     assert!(error_of("startDate").contains("YYYY-MM-DD"));
     assert_eq!(world.sim.write_calls(), 0);
@@ -232,14 +257,27 @@ fn after_the_poll_the_form_links_the_employee_and_a_submit_creates_nothing() {
     );
     let form = form.json();
     let fields = form["formFields"].as_array().unwrap();
-    assert_eq!(fields.len(), 1, "only the callout, no second create offered: {form:#}");
+    assert_eq!(
+        fields.len(),
+        1,
+        "only the callout, no second create offered: {form:#}"
+    );
     assert_eq!(fields[0]["type"], "callout");
-    assert!(fields[0]["description"].as_str().unwrap().contains(&employee));
+    assert!(
+        fields[0]["description"]
+            .as_str()
+            .unwrap()
+            .contains(&employee)
+    );
 
     let answer = p
         .submit(
             "u-ada",
-            &[("applicationId", "1001"), ("firstName", "Ada"), ("site", "London")],
+            &[
+                ("applicationId", "1001"),
+                ("firstName", "Ada"),
+                ("site", "London"),
+            ],
         )
         .json();
     assert_eq!(answer["success"], true, "{answer:#}");

@@ -23,7 +23,8 @@ pub struct PluginSubmit {
     pub success: Option<bool>,
 }
 
-const COLUMNS: &str = "id, generated_uuid, application_id, submitted_at, values_json, answer_json, success";
+const COLUMNS: &str =
+    "id, generated_uuid, application_id, submitted_at, values_json, answer_json, success";
 
 fn submit_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PluginSubmit> {
     Ok(PluginSubmit {

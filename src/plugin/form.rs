@@ -10,9 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::{
-    ACTION_KEY, ACTION_LABEL, PluginState, SUBMIT_PATH, answer, authorized, parse_body,
-};
+use super::{ACTION_KEY, ACTION_LABEL, PluginState, SUBMIT_PATH, answer, authorized, parse_body};
 use crate::employee::{APPROVED_EMAIL, APPROVED_FIRST_NAME, APPROVED_SURNAME};
 use crate::hibob::NewEmployee;
 use crate::hire::HireStatus;
@@ -310,7 +308,12 @@ pub(super) async fn action_meta(
         true,
         prefill.first_name.as_deref(),
     ));
-    fields.push(text(LAST_NAME, "Surname", true, prefill.last_name.as_deref()));
+    fields.push(text(
+        LAST_NAME,
+        "Surname",
+        true,
+        prefill.last_name.as_deref(),
+    ));
     fields.push(text(EMAIL, "Email", true, prefill.email.as_deref()));
     fields.push(json!({
         "key": START_DATE, "label": "Start date", "type": "date", "required": true,
@@ -496,9 +499,10 @@ pub(super) async fn check(
         }
     }
     match get(EMAIL) {
-        Some(v) if v.is_empty() => {
-            errors.push(field_error(EMAIL, "HiBob needs an email address; fill it in"))
-        }
+        Some(v) if v.is_empty() => errors.push(field_error(
+            EMAIL,
+            "HiBob needs an email address; fill it in",
+        )),
         Some(v) if !looks_like_email(&v) => errors.push(field_error(
             EMAIL,
             format!("{v:?} is not an email address; write it as name@example.com"),
@@ -507,7 +511,8 @@ pub(super) async fn check(
             // The candidate's own address, sent by a mapping with no human edit, is not a
             // choice of address: the field mapping's work address stands.
             let mapped_other = next.is_some_and(|n| !crate::identity::same_address(&n.email, &v));
-            let is_candidates = candidate_email.is_some_and(|c| crate::identity::same_address(c, &v));
+            let is_candidates =
+                candidate_email.is_some_and(|c| crate::identity::same_address(c, &v));
             if !(mapped_other && is_candidates) {
                 approved.insert(APPROVED_EMAIL.to_owned(), v);
             }
@@ -544,16 +549,13 @@ pub(super) async fn check(
             Ok(values) => errors.push(field_error(
                 key,
                 match nearest(&values, &v) {
-                    Some(near) => format!(
-                        "{v:?} is not one of HiBob's {what}; did you mean {near:?}?"
-                    ),
+                    Some(near) => {
+                        format!("{v:?} is not one of HiBob's {what}; did you mean {near:?}?")
+                    }
                     None => format!("{v:?} is not one of HiBob's {what}, which has none"),
                 },
             )),
-            Err(e) => errors.push(field_error(
-                key,
-                format!("{e}; submit again in a minute"),
-            )),
+            Err(e) => errors.push(field_error(key, format!("{e}; submit again in a minute"))),
         }
     }
     if let Some(v) = get(JOB_TITLE).filter(|v| !v.is_empty()) {
@@ -587,14 +589,24 @@ mod tests {
         assert_eq!(field(&body, FIRST_NAME).as_deref(), Some("Ada"));
         assert_eq!(field(&body, EMAIL).as_deref(), Some("a@b.co"));
         assert_eq!(application_id(&body), Some(Ok("1001".to_owned())));
-        assert!(matches!(application_id(&json!({"applicationId": "1 OR 1"})), Some(Err(_))));
+        assert!(matches!(
+            application_id(&json!({"applicationId": "1 OR 1"})),
+            Some(Err(_))
+        ));
         assert_eq!(application_id(&json!({})), None);
     }
 
     #[test]
     fn emails_are_checked_for_shape() {
         assert!(looks_like_email("ada@example.com"));
-        for bad in ["ada", "ada@", "@example.com", "a b@example.com", "a@b@c.com", "ada@example"] {
+        for bad in [
+            "ada",
+            "ada@",
+            "@example.com",
+            "a b@example.com",
+            "a@b@c.com",
+            "ada@example",
+        ] {
             assert!(!looks_like_email(bad), "{bad}");
         }
     }

@@ -179,7 +179,8 @@ async fn describe(State(state): State<PluginState>) -> Response {
 
 /// The plugin's description: name, logo, the one action and the configuration form.
 pub fn description(name: &str) -> Value {
-    let mapping = |key: &str, label: &str, value: &str| json!({"key": key, "label": label, "value": value});
+    let mapping =
+        |key: &str, label: &str, value: &str| json!({"key": key, "label": label, "value": value});
     json!({
         "version": VERSION,
         "name": name,
@@ -288,12 +289,19 @@ mod tests {
         let s = settings("0123456789abcdef0123");
         let mut headers = HeaderMap::new();
         assert!(!authorized(&s, &headers, None));
-        headers.insert("x_hirebridge_plugin_key", "0123456789abcdef0123".parse().unwrap());
+        headers.insert(
+            "x_hirebridge_plugin_key",
+            "0123456789abcdef0123".parse().unwrap(),
+        );
         assert!(authorized(&s, &headers, None));
         let mut dashed = HeaderMap::new();
-        dashed.insert("x-hirebridge-plugin-key", "0123456789abcdef0123".parse().unwrap());
+        dashed.insert(
+            "x-hirebridge-plugin-key",
+            "0123456789abcdef0123".parse().unwrap(),
+        );
         assert!(authorized(&s, &dashed, None));
-        let body = json!({"configurationValues": [{"key": "pluginKey", "value": "0123456789abcdef0123"}]});
+        let body =
+            json!({"configurationValues": [{"key": "pluginKey", "value": "0123456789abcdef0123"}]});
         assert!(authorized(&s, &HeaderMap::new(), Some(&body)));
         let object = json!({"configurationValues": {"pluginKey": "0123456789abcdef0123"}});
         assert!(authorized(&s, &HeaderMap::new(), Some(&object)));

@@ -205,7 +205,10 @@ async fn run(
     };
     // A person's submit for a hire hirebridge parked is their retry.
     if let Some(entry) = &entry
-        && matches!(entry.status, HireStatus::NeedsAttention | HireStatus::Failed)
+        && matches!(
+            entry.status,
+            HireStatus::NeedsAttention | HireStatus::Failed
+        )
     {
         nudger.ledger().retry(Some(id), Utc::now())?;
     }

@@ -889,7 +889,11 @@ impl Plugged {
 
     /// POSTs a JSON body to `path` as Pinpoint would, with the key in its header.
     pub fn post(&self, path: &str, body: &Value) -> HttpAnswer {
-        self.post_as(path, &[("X_HIREBRIDGE_PLUGIN_KEY", PLUGIN_KEY)], body.to_string().as_bytes())
+        self.post_as(
+            path,
+            &[("X_HIREBRIDGE_PLUGIN_KEY", PLUGIN_KEY)],
+            body.to_string().as_bytes(),
+        )
     }
 
     /// POSTs raw bytes with the given headers (and a JSON content type).
