@@ -252,6 +252,11 @@ pub struct DemoArgs {
     /// without a tenant.
     #[arg(long)]
     pub serve: bool,
+    /// Show Pinpoint's "Send to HiBob" plugin instead: after a pass, a new hire arrives and
+    /// the demo plays Pinpoint against the plugin's endpoints, printing its three answers
+    /// (the description, the pre-filled form, the submit).
+    #[arg(long)]
+    pub plugin: bool,
 }
 
 fn parse_status(s: &str) -> Result<HireStatus, String> {

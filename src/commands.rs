@@ -502,6 +502,9 @@ fn retry(config_path: &Path, args: &RetryArgs) -> anyhow::Result<Exit> {
 }
 
 fn demo(args: &DemoArgs) -> anyhow::Result<Exit> {
+    if args.plugin {
+        return demo_plugin(args);
+    }
     let simulator =
         sim::Sim::start(sim::Scenario::demo()).context("cannot start the built-in simulator")?;
     let temp = tempfile::tempdir().context("cannot create a temporary directory")?;
@@ -549,6 +552,119 @@ fn demo(args: &DemoArgs) -> anyhow::Result<Exit> {
         serve_simulator(&simulator)?;
     }
     Ok(exit_for_entries(&entries))
+}
+
+/// `demo --plugin`: the plugin's three answers, with the demo playing Pinpoint over loopback
+/// against the simulated APIs.
+fn demo_plugin(args: &DemoArgs) -> anyhow::Result<Exit> {
+    const KEY: &str = "demo-plugin-key-0123456789";
+    let simulator =
+        sim::Sim::start(sim::Scenario::demo()).context("cannot start the built-in simulator")?;
+    let temp = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let ledger_path = args
+        .ledger
+        .clone()
+        .unwrap_or_else(|| temp.path().join("demo-ledger.sqlite3"));
+    let config = crate::bench::simulated_config(&simulator, &ledger_path)?;
+    println!(
+        "hirebridge demo --plugin: simulated Pinpoint and HiBob on http://{}; the demo plays Pinpoint",
+        simulator.addr()
+    );
+    runtime()?.block_on(async {
+        let mut reconciler = open_reconciler(&config)?;
+        let shutdown = CancellationToken::new();
+        let first = reconciler.run_pass("demo", &shutdown).await?;
+        println!("pass 1: {}", first.one_line());
+        simulator.add_application(sim::SimApplication::hired(
+            "9001",
+            "Grace",
+            "Hopper",
+            "grace.hopper@example.com",
+            "101",
+        ));
+        println!("a new hire arrives in Pinpoint: application 9001, Grace Hopper\n");
+        let (_nudger_tx, nudger_rx) = tokio::sync::watch::channel(reconciler.nudger());
+        let monitor = Arc::new(hirebridge::monitor::Monitor::new(
+            config.schedule.clone(),
+            chrono::Utc::now(),
+        ));
+        let state = hirebridge::plugin::PluginState::new(
+            hirebridge::plugin::PluginSettings {
+                key: Some(KEY.to_owned().into()),
+                name: "HiBob (hirebridge)".into(),
+                employee_url: "https://app.hibob.com/employee-profile/{id}".into(),
+            },
+            nudger_rx,
+            monitor,
+            shutdown.clone(),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let server = tokio::spawn(hirebridge::plugin::serve(
+            listener,
+            state,
+            hirebridge::config::ListenerLimits::default(),
+            shutdown.clone(),
+        ));
+        let client = reqwest::Client::new();
+        let show = |title: &str, path: &str, answer: serde_json::Value| {
+            let mut answer = answer;
+            // The logo is long and says nothing here.
+            for logo in ["/logoBase64", "/actions/0/iconSvgBase64"] {
+                if let Some(v) = answer.pointer_mut(logo) {
+                    *v = serde_json::json!("(base64 SVG)");
+                }
+            }
+            println!(
+                "── {title}: POST {path}\n{}\n",
+                serde_json::to_string_pretty(&answer).unwrap_or_default()
+            );
+        };
+        let post = |path: &'static str, body: serde_json::Value| {
+            let request = client
+                .post(format!("http://{addr}{path}"))
+                .header(hirebridge::plugin::KEY_HEADER, KEY)
+                .json(&body);
+            async move { anyhow::Ok(request.send().await?.json::<serde_json::Value>().await?) }
+        };
+        show(
+            "1. the description Pinpoint reads at registration",
+            "/",
+            post("/", serde_json::json!({})).await?,
+        );
+        let application =
+            serde_json::json!({"formFields": [{"key": "applicationId", "value": "9001"}]});
+        show(
+            "2. the form a recruiter sees on \"Send to HiBob\"",
+            hirebridge::plugin::META_PATH,
+            post(hirebridge::plugin::META_PATH, application).await?,
+        );
+        let submit = serde_json::json!({
+            "generatedUuid": "demo-9001",
+            "formFields": [
+                {"key": "applicationId", "value": "9001"},
+                {"key": "firstName", "value": "Grace"},
+                {"key": "lastName", "value": "Hopper"},
+                {"key": "email", "value": "grace.hopper@example.com"},
+                {"key": "startDate", "value": "2031-01-06"},
+                {"key": "site", "value": "London"},
+                {"key": "department", "value": "Engineering"},
+            ],
+        });
+        show(
+            "3. the answer to the submit (HiBob's employee, CV and comment done)",
+            hirebridge::plugin::SUBMIT_PATH,
+            post(hirebridge::plugin::SUBMIT_PATH, submit).await?,
+        );
+        shutdown.cancel();
+        let _ = server.await;
+        anyhow::Ok(())
+    })?;
+    println!(
+        "simulated HiBob now holds {} employees; register the plugin in Pinpoint as the README's \"Pinpoint plugin\" section says",
+        simulator.employees().len()
+    );
+    Ok(Exit::Ok)
 }
 
 /// Keeps the simulator up until SIGINT/SIGTERM, after saying how to use it.

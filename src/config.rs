@@ -482,6 +482,35 @@ impl WebhookConfig {
     }
 }
 
+/// `[plugin]`: Pinpoint's "Send to HiBob" action (the Integration Plugins Framework), served
+/// on its own listener.
+#[derive(Debug, Clone)]
+pub struct PluginConfig {
+    pub listen: std::net::SocketAddr,
+    /// The shared key Pinpoint's admin enters in the plugin's configuration. Without one the
+    /// plugin answers only its description and refuses every form and submit.
+    pub key: Option<SecretString>,
+    /// The plugin's name as Pinpoint shows it.
+    pub name: String,
+    /// Where a HiBob employee's profile is (`report.hibob_employee_url`): the link a submit
+    /// answers with.
+    pub employee_url: String,
+    /// The same peer limits as the webhook listener's (`[webhook]`'s, when configured).
+    pub limits: ListenerLimits,
+}
+
+impl PluginConfig {
+    /// Whether two configurations serve the plugin on the same socket (the key and name may
+    /// change on a reload).
+    pub fn same_listener(a: Option<&PluginConfig>, b: Option<&PluginConfig>) -> bool {
+        match (a, b) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.listen == b.listen && a.limits == b.limits,
+            _ => false,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub pinpoint: PinpointConfig,
@@ -497,6 +526,8 @@ pub struct Config {
     pub webhook: Option<WebhookConfig>,
     /// `[audit]`: the chain's signing key, where checkpoints are published, retention.
     pub audit: AuditConfig,
+    /// `None`: no plugin endpoints, no port opened.
+    pub plugin: Option<PluginConfig>,
     /// SHA-256 of the file's settings in a canonical form (keys sorted; comments, layout and
     /// secrets, which never live in the file, do not count), for the audit trail: with the
     /// version, which fixes every default, it names the effective configuration of a pass.
@@ -522,6 +553,7 @@ struct RawConfig {
     #[serde(default)]
     mapping: RawMapping,
     webhook: Option<RawWebhook>,
+    plugin: Option<RawPlugin>,
     #[serde(default)]
     report: RawReport,
     #[serde(default)]
@@ -534,6 +566,14 @@ struct RawAudit {
     signing_key_file: Option<PathBuf>,
     checkpoint_log: Option<PathBuf>,
     retain_personal_data: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlugin {
+    listen: String,
+    key_file: Option<PathBuf>,
+    name: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -794,6 +834,7 @@ impl Config {
 
     /// Section by section; the order decides which of several mistakes is named.
     fn from_raw(raw: RawConfig, secrets: &SecretSources) -> Result<Self, ConfigError> {
+        let pinpoint_base_url = raw.pinpoint.base_url.clone();
         let pinpoint = pinpoint_config(raw.pinpoint, secrets)?;
         let hibob = hibob_config(raw.hibob, secrets)?;
         let ledger = ledger_config(raw.ledger)?;
@@ -807,6 +848,14 @@ impl Config {
             .map(|w| webhook_config(w, secrets))
             .transpose()?;
         let audit = audit_config(raw.audit, secrets)?;
+        let plugin = match raw.plugin {
+            Some(p) => {
+                let links = report_links(&pinpoint_base_url, raw.report)?;
+                let limits = webhook.as_ref().map(|w| w.limits).unwrap_or_default();
+                Some(plugin_config(p, secrets, links.hibob_employee, limits)?)
+            }
+            None => None,
+        };
         Ok(Config {
             pinpoint,
             hibob,
@@ -818,6 +867,7 @@ impl Config {
             mapping,
             webhook,
             audit,
+            plugin,
             digest: String::new(),
         })
     }
@@ -1189,6 +1239,61 @@ fn webhook_config(raw: RawWebhook, secrets: &SecretSources) -> Result<WebhookCon
     })
 }
 
+/// The plugin's address, key and name. Without a key anyone who can reach the port could
+/// create employees: allowed on loopback only (a local proxy may add the key), as for the
+/// webhook's signing secret; and then every form and submit is refused until a key is set.
+fn plugin_config(
+    raw: RawPlugin,
+    secrets: &SecretSources,
+    employee_url: String,
+    limits: ListenerLimits,
+) -> Result<PluginConfig, ConfigError> {
+    let listen: std::net::SocketAddr = raw.listen.trim().parse().map_err(|_| {
+        invalid(
+            "plugin.listen",
+            format!(
+                "{:?} is not an address and port; write e.g. \"127.0.0.1:8091\"",
+                raw.listen
+            ),
+        )
+    })?;
+    let key = secrets.secret(
+        "HIREBRIDGE_PLUGIN_KEY",
+        "plugin.key_file",
+        raw.key_file.as_ref(),
+    )?;
+    if let Some(k) = &key
+        && k.expose_secret().trim().len() < 16
+    {
+        return Err(invalid(
+            "plugin.key_file",
+            "the plugin key is shorter than 16 characters; generate a long random one (e.g. `openssl rand -hex 32`) and enter the same in Pinpoint's plugin configuration",
+        ));
+    }
+    if key.is_none() && !listen.ip().is_loopback() {
+        return Err(invalid(
+            "plugin.listen",
+            format!(
+                "{listen} is reachable from other hosts but no plugin key is set: set \
+                 HIREBRIDGE_PLUGIN_KEY or plugin.key_file to the key entered in Pinpoint's plugin \
+                 configuration, or listen on 127.0.0.1 behind a proxy"
+            ),
+        ));
+    }
+    let name = raw
+        .name
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "HiBob (hirebridge)".to_owned());
+    Ok(PluginConfig {
+        listen,
+        key,
+        name,
+        employee_url,
+        limits,
+    })
+}
+
 /// `webhook.max_connections` and the timeouts, each defaulting to [`ListenerLimits::default`].
 fn listener_limits(raw: &RawWebhook) -> Result<ListenerLimits, ConfigError> {
     let defaults = ListenerLimits::default();
@@ -1283,6 +1388,7 @@ impl Config {
             mapping: crate::mapping::Mapping::default_for(SITE),
             webhook: None,
             audit: AuditConfig::default(),
+            plugin: None,
             digest: "simulated".to_owned(),
         })
     }

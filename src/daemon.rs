@@ -14,6 +14,9 @@
 //! while a long pass is in progress yet never works a hire the pass holds. A reload hands the
 //! workers the new nudger. One shutdown stops all of it: the listener stops accepting, every
 //! task finishes its step in flight.
+//!
+//! With `[plugin]` configured it also serves Pinpoint's "Send to HiBob" action
+//! ([`crate::plugin`]) on its own listener, through the same nudger.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -41,6 +44,8 @@ pub enum DaemonError {
     Signal(std::io::Error),
     #[error(transparent)]
     Webhook(#[from] WebhookError),
+    #[error(transparent)]
+    Plugin(#[from] crate::plugin::PluginError),
 }
 
 /// Why a SIGHUP did not take effect. The daemon keeps running on the previous configuration.
@@ -58,6 +63,10 @@ pub enum ReloadError {
         "config reload refused: webhook.listen or webhook.allow_unsigned changed; a running daemon keeps its listener: restart hirebridge to apply it (still running on the previous configuration)"
     )]
     ListenerChanged,
+    #[error(
+        "config reload refused: plugin.listen was added, removed or changed; a running daemon keeps its listener: restart hirebridge to apply it (still running on the previous configuration)"
+    )]
+    PluginListenerChanged,
     #[error(
         "config reload refused: the new schedule cannot be started: {0}; still running on the previous configuration"
     )]
@@ -130,6 +139,31 @@ pub async fn run(
             )));
         }
     }
+    // The plugin: its own listener, the same nudger (ledger, clients, claims) as the webhooks.
+    let plugin_settings = match &config.plugin {
+        Some(plugin_config) => {
+            let listener = crate::plugin::bind(plugin_config.listen).await?;
+            let state = crate::plugin::PluginState::new(
+                crate::plugin::PluginSettings::of(plugin_config),
+                nudger_rx.clone(),
+                monitor.clone(),
+                shutdown.clone(),
+            );
+            let settings = state.settings_handle();
+            let limits = crate::listener::fit_to_fd_limit(plugin_config.limits, 1);
+            tracing::info!(
+                listen = %plugin_config.listen,
+                keyed = plugin_config.key.is_some(),
+                "serving Pinpoint's \"Send to HiBob\" plugin"
+            );
+            let stop = shutdown.clone();
+            background.push(tokio::spawn(async move {
+                crate::plugin::serve(listener, state, limits, stop).await;
+            }));
+            Some(settings)
+        }
+        None => None,
+    };
     let mut daemon = Daemon {
         reconciler,
         config,
@@ -141,6 +175,7 @@ pub async fn run(
         nudger_tx,
         monitor: monitor.clone(),
         secret,
+        plugin_settings,
     };
     tracing::info!(schedule = ?daemon.config.schedule, "hirebridge is running");
     notifier.ready("first pass running");
@@ -299,6 +334,8 @@ struct Daemon {
     nudger_tx: watch::Sender<Nudger>,
     monitor: Arc<Monitor>,
     secret: SigningSecret,
+    /// The plugin's key, name and link, replaced on a reload.
+    plugin_settings: Option<Arc<std::sync::RwLock<crate::plugin::PluginSettings>>>,
 }
 
 impl Daemon {
@@ -333,6 +370,12 @@ impl Daemon {
         if !WebhookConfig::same_listener(self.config.webhook.as_ref(), new.webhook.as_ref()) {
             return Err(ReloadError::ListenerChanged);
         }
+        if !crate::config::PluginConfig::same_listener(
+            self.config.plugin.as_ref(),
+            new.plugin.as_ref(),
+        ) {
+            return Err(ReloadError::PluginListenerChanged);
+        }
         let new_scheduler = if new.schedule != self.config.schedule {
             Some(start_scheduler(&new.schedule, &self.tick_tx).await?)
         } else {
@@ -352,6 +395,10 @@ impl Daemon {
         self.monitor.set_schedule(new.schedule.clone());
         self.secret
             .replace(new.webhook.as_ref().and_then(|w| w.secret.clone()));
+        if let (Some(handle), Some(plugin)) = (&self.plugin_settings, &new.plugin) {
+            *handle.write().unwrap_or_else(|e| e.into_inner()) =
+                crate::plugin::PluginSettings::of(plugin);
+        }
         self.config = new;
         Ok(())
     }

@@ -222,6 +222,41 @@ pub fn new_employee(
     ))
 }
 
+/// The keys of the values HR approved in Pinpoint's plugin form for the identity fields; the
+/// other keys are HiBob field paths (`work.site`, `work.department`, …), as in `[mapping]`.
+pub const APPROVED_FIRST_NAME: &str = "firstName";
+pub const APPROVED_SURNAME: &str = "surname";
+pub const APPROVED_EMAIL: &str = "email";
+
+/// The create with the values HR approved in Pinpoint's plugin form in place of the mapping's:
+/// an empty or absent value keeps the mapping's. The start date was validated by the form.
+pub fn with_approved(
+    mut new: NewEmployee,
+    approved: &std::collections::BTreeMap<String, String>,
+) -> NewEmployee {
+    for (key, value) in approved {
+        let value = value.trim();
+        if value.is_empty() {
+            continue;
+        }
+        match key.as_str() {
+            APPROVED_FIRST_NAME => new.first_name = crate::identity::nfc(value),
+            APPROVED_SURNAME => new.surname = crate::identity::nfc(value),
+            APPROVED_EMAIL => new.email = crate::identity::nfc(value),
+            SITE => new.site = value.to_owned(),
+            START_DATE => {
+                if let Some(date) = parse_date(value) {
+                    new.start_date = date;
+                }
+            }
+            path => {
+                new.fields.insert(path.to_owned(), value.to_owned());
+            }
+        }
+    }
+    new
+}
+
 /// A mapped start date in the past becomes today, unless the config allows the past.
 pub fn clamp_start(
     mapping: &Mapping,

@@ -5,6 +5,8 @@
 //! - [`cli`], [`daemon`] — the operator's entry points: parse, schedule, shut down.
 //! - [`webhook`] — the optional listener: Pinpoint's webhooks, `/healthz`, `/metrics`; it
 //!   only verifies and enqueues ([`nudge_queue`]), the daemon's workers reconcile.
+//! - [`plugin`] — the optional "Send to HiBob" action inside Pinpoint (its Integration Plugins
+//!   Framework): the form and the submit, which runs the hire through [`reconcile`]'s pipeline.
 //! - [`monitor`] — poll health and the metrics in Prometheus's text format.
 //! - [`reconcile`] — the pass pipeline: list → observe → gather facts → decide each hire's
 //!   next step (pure) → apply it (each remote effect behind a ledger intent).
@@ -43,6 +45,7 @@ pub mod mapping;
 pub mod monitor;
 pub mod nudge_queue;
 pub mod pinpoint;
+pub mod plugin;
 pub mod reconcile;
 pub mod report;
 pub mod service;

@@ -222,6 +222,7 @@ pub struct Monitor {
     last_success_seconds: Gauge<f64, AtomicU64>,
     nudges: Family<OutcomeLabel, Counter>,
     webhook_requests: Family<ResultLabel, Counter>,
+    plugin_submits: Family<ResultLabel, Counter>,
     connections: Family<ConnectionLabel, Counter>,
     open_connections: Family<ListenerLabel, Gauge>,
 }
@@ -256,6 +257,12 @@ impl Monitor {
             "Webhook deliveries, by how the listener answered them",
             webhook_requests.clone(),
         );
+        let plugin_submits = Family::<ResultLabel, Counter>::default();
+        registry.register(
+            "hirebridge_plugin_submits",
+            "Submits of Pinpoint's \"Send to HiBob\" plugin action, by how they were answered: created, replayed, already_done, pending, refused (not hired, HiBob said no), invalid (a field error), unauthorized, malformed",
+            plugin_submits.clone(),
+        );
         let connections = Family::<ConnectionLabel, Counter>::default();
         registry.register(
             "hirebridge_listener_connections",
@@ -283,6 +290,7 @@ impl Monitor {
             last_success_seconds,
             nudges,
             webhook_requests,
+            plugin_submits,
             connections,
             open_connections,
         }
@@ -329,6 +337,13 @@ impl Monitor {
     /// How the listener answered one delivery (`queued`, `unauthorized`, `malformed`, …).
     pub fn webhook_request(&self, result: &'static str) {
         self.webhook_requests
+            .get_or_create(&ResultLabel { result })
+            .inc();
+    }
+
+    /// How the plugin answered one submit (`created`, `replayed`, `invalid`, …).
+    pub fn plugin_submit(&self, result: &'static str) {
+        self.plugin_submits
             .get_or_create(&ResultLabel { result })
             .inc();
     }

@@ -752,6 +752,7 @@ fn fuzz_secrets() -> SecretSources {
         ("HIBOB_SERVICE_USER_ID", "SERVICE-FUZZ"),
         ("HIBOB_SERVICE_USER_TOKEN", "tok-fuzz"),
         ("PINPOINT_WEBHOOK_SECRET", "whsec-fuzz"),
+        ("HIREBRIDGE_PLUGIN_KEY", "plugin-key-fuzz-0123456789"),
     ] {
         s.vars.insert(k.into(), v.into());
     }

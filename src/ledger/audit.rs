@@ -496,6 +496,17 @@ fn erase_hire(
     )?;
     // The drift baseline and what was written are the person's field values.
     tx.execute("DELETE FROM mapped_values WHERE application_id = ?1", [id])?;
+    // What HR submitted through the plugin, and the answers that named the person: a replay
+    // is still answered (ids and success stay), without them.
+    tx.execute(
+        "UPDATE plugin_submits SET values_json = '{}',
+            answer_json = CASE WHEN answer_json IS NULL THEN NULL ELSE json_set(
+                json_remove(answer_json, '$.toast', '$.errors'), '$.message',
+                'Sent to HiBob earlier; this person''s details have since been erased from hirebridge.')
+            END
+         WHERE application_id = ?1",
+        [id],
+    )?;
     tx.execute(
         "DELETE FROM event_details
          WHERE event_id IN (SELECT id FROM events WHERE application_id = ?1)",

@@ -11,6 +11,7 @@ mod audit;
 mod chain;
 mod lock;
 mod mapped;
+mod plugin;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ pub use audit::{ChainedEvent, Erasure, ErasureRefused, Snapshot};
 pub use chain::{Checkpoint, GENESIS, detail_digest, event_hash};
 pub use lock::{LedgerLock, lock_path};
 pub use mapped::{DriftState, MappedRecord, describe as describe_values};
+pub use plugin::PluginSubmit;
 pub use schema::CURRENT_VERSION;
 // The hire's types live in the domain module; they are named here too, where the rows are.
 pub use crate::hire::{

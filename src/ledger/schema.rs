@@ -218,6 +218,22 @@ CREATE TABLE checkpoints (
 ) STRICT;
 ALTER TABLE hires ADD COLUMN erased_at INTEGER;
 "#,
+    // v8: plugin submits: each "Send to HiBob" submit from Pinpoint's plugin framework, keyed
+    // by Pinpoint's generatedUuid (NULL when Pinpoint sent none), with the values HR approved
+    // and the answer given, so a replayed submit is answered again without any write.
+    r#"
+CREATE TABLE plugin_submits (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    generated_uuid  TEXT UNIQUE,
+    application_id  TEXT NOT NULL,
+    submitted_at    INTEGER NOT NULL,
+    values_json     TEXT NOT NULL,
+    answer_json     TEXT,
+    answered_at     INTEGER,
+    success         INTEGER CHECK (success IN (0, 1))
+) STRICT;
+CREATE INDEX plugin_submits_by_application ON plugin_submits (application_id, id);
+"#,
 ];
 
 /// Work a migration needs beyond SQL, run in its transaction right after its SQL.

@@ -259,6 +259,12 @@ impl HireRun<'_> {
                     })?);
                 }
             };
+        // What HR approved in Pinpoint's plugin form replaces the mapping's values.
+        let approved = self.ledger().plugin_values_for(id)?;
+        let new = match approved.and_then(|json| serde_json::from_str(&json).ok()) {
+            Some(values) => crate::employee::with_approved(new, &values),
+            None => new,
+        };
         let fingerprint = self.settings.mapping.fingerprint();
         crashpoint::hit("ledger.employee_intent.before");
         self.write(id, |l| {

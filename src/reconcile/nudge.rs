@@ -29,12 +29,24 @@ pub const TRIGGER: &str = "webhook";
 /// clients (so the same gates and rate limits), settings and claims. Cheap to clone.
 #[derive(Clone)]
 pub struct Nudger {
-    parts: Parts,
+    pub(super) parts: Parts,
+    /// Recorded as the trigger of the passes this handle starts ([`TRIGGER`] by default).
+    trigger: &'static str,
 }
 
 impl Nudger {
     pub(crate) fn new(parts: Parts) -> Self {
-        Self { parts }
+        Self {
+            parts,
+            trigger: TRIGGER,
+        }
+    }
+
+    /// The same handle, recording its passes under `trigger` (e.g. `plugin`), so `history`
+    /// says what brought each hire in.
+    pub fn triggered_by(mut self, trigger: &'static str) -> Self {
+        self.trigger = trigger;
+        self
     }
 
     /// Hires in the ledger by status, for health checks and metrics.
@@ -81,7 +93,7 @@ impl Nudger {
             Ok(record) => record,
             Err(outcome) => return Ok(outcome),
         };
-        let pass = parts.ledger().begin_pass(TRIGGER, Utc::now())?;
+        let pass = parts.ledger().begin_pass(self.trigger, Utc::now())?;
         let mut summary = PassSummary::default();
         let outcome = self.work(pass, record, &mut summary, shutdown).await?;
         parts.ledger().finish_pass(

@@ -843,3 +843,94 @@ pub fn parse_prometheus_text(
     }
     Ok(samples)
 }
+
+/// The plugin key the plugin tests configure.
+pub const PLUGIN_KEY: &str = "plugin-key-for-tests-0123456789";
+
+/// A daemon serving Pinpoint's plugin (`[plugin]`), for the plugin's tests.
+pub struct Plugged {
+    pub world: World,
+    pub addr: std::net::SocketAddr,
+    pub daemon: Child,
+}
+
+impl Plugged {
+    /// Starts `hirebridge run` with the plugin on a free port and key [`PLUGIN_KEY`], and waits
+    /// until the plugin answers and the first pass is over (so the API contract is checked).
+    pub fn start(scenario: Scenario, settings: Settings, first_done: &str) -> Self {
+        let mut world = World::with(scenario, settings.clone());
+        world.set_env("HIREBRIDGE_PLUGIN_KEY", PLUGIN_KEY);
+        for _ in 0..5 {
+            let addr = free_local_addr();
+            world.write_config(&Settings {
+                extra: format!("{}\n[plugin]\nlisten = \"{addr}\"\n", settings.extra),
+                ..settings.clone()
+            });
+            let mut daemon = world.spawn_daemon();
+            let mut exited = false;
+            wait_for(EVENTUALLY, || {
+                exited = matches!(daemon.try_wait(), Ok(Some(_)));
+                exited || http(addr, "POST", "/", &[], b"{}").is_ok_and(|a| a.status == 200)
+            });
+            if !exited {
+                assert!(
+                    wait_for(EVENTUALLY, || world.is_done(first_done)),
+                    "the first pass settles {first_done}"
+                );
+                return Plugged {
+                    world,
+                    addr,
+                    daemon,
+                };
+            }
+        }
+        panic!("the daemon could not bind a free port in five tries");
+    }
+
+    /// POSTs a JSON body to `path` as Pinpoint would, with the key in its header.
+    pub fn post(&self, path: &str, body: &Value) -> HttpAnswer {
+        self.post_as(
+            path,
+            &[("X_HIREBRIDGE_PLUGIN_KEY", PLUGIN_KEY)],
+            body.to_string().as_bytes(),
+        )
+    }
+
+    /// POSTs raw bytes with the given headers (and a JSON content type).
+    pub fn post_as(&self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> HttpAnswer {
+        let mut all = vec![("Content-Type", "application/json")];
+        all.extend_from_slice(headers);
+        http(self.addr, "POST", path, &all, body).expect("the plugin answers")
+    }
+
+    /// Submits `fields` for the action as Pinpoint would.
+    pub fn submit(&self, uuid: &str, fields: &[(&str, &str)]) -> HttpAnswer {
+        let form: Vec<Value> = fields
+            .iter()
+            .map(|(k, v)| serde_json::json!({"key": k, "value": v}))
+            .collect();
+        self.post(
+            "/exportCandidate/submit",
+            &serde_json::json!({"formFields": form, "generatedUuid": uuid, "configurationValues": []}),
+        )
+    }
+
+    /// Submits recorded in the ledger, and how many succeeded.
+    pub fn submits(&self) -> (u64, u64) {
+        self.world.ledger().plugin_submit_counts().unwrap()
+    }
+
+    pub fn stop(&mut self) -> i32 {
+        signal("TERM", &self.daemon);
+        exit_code_within(&mut self.daemon, EVENTUALLY)
+    }
+}
+
+impl Drop for Plugged {
+    fn drop(&mut self) {
+        if let Ok(None) = self.daemon.try_wait() {
+            let _ = self.daemon.kill();
+            let _ = self.daemon.wait();
+        }
+    }
+}

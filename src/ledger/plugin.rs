@@ -1,0 +1,124 @@
+//! The ledger's side of Pinpoint's plugin form: each submit (Pinpoint's `generatedUuid`, the
+//! application, the values HR approved) and the answer it was given, so a replay is answered
+//! from here without a write, and the next create of that hire sends what HR approved.
+//!
+//! SQL only; what a submit means is `crate::plugin`'s business.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+
+use super::{Ledger, Result, ms, time};
+
+/// One recorded submit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginSubmit {
+    pub id: i64,
+    pub generated_uuid: Option<String>,
+    pub application_id: String,
+    pub submitted_at: DateTime<Utc>,
+    /// The submitted values, a JSON object of field key → value.
+    pub values_json: String,
+    /// The answer given, once final; `None` while the hire is still under way.
+    pub answer_json: Option<String>,
+    pub success: Option<bool>,
+}
+
+const COLUMNS: &str =
+    "id, generated_uuid, application_id, submitted_at, values_json, answer_json, success";
+
+fn submit_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PluginSubmit> {
+    Ok(PluginSubmit {
+        id: row.get(0)?,
+        generated_uuid: row.get(1)?,
+        application_id: row.get(2)?,
+        submitted_at: time(row.get(3)?).unwrap_or_default(),
+        values_json: row.get(4)?,
+        answer_json: row.get(5)?,
+        success: row.get::<_, Option<i64>>(6)?.map(|s| s != 0),
+    })
+}
+
+impl Ledger {
+    /// The submit Pinpoint numbered `generated_uuid`, if one was recorded.
+    pub fn plugin_submit_by_uuid(&self, generated_uuid: &str) -> Result<Option<PluginSubmit>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM plugin_submits WHERE generated_uuid = ?1"),
+                [generated_uuid],
+                submit_from_row,
+            )
+            .optional()?)
+    }
+
+    /// The latest submit for the application that was answered with success.
+    pub fn plugin_success_for(&self, application_id: &str) -> Result<Option<PluginSubmit>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT {COLUMNS} FROM plugin_submits
+                     WHERE application_id = ?1 AND success = 1 ORDER BY id DESC LIMIT 1"
+                ),
+                [application_id],
+                submit_from_row,
+            )
+            .optional()?)
+    }
+
+    /// The values of the latest submit for the application: what its next create sends in
+    /// place of the mapping's values.
+    pub fn plugin_values_for(&self, application_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT values_json FROM plugin_submits
+                 WHERE application_id = ?1 ORDER BY id DESC LIMIT 1",
+                [application_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Records a submit before anything is written for it. `None`: a submit with this
+    /// `generated_uuid` is already recorded (a replay racing the first).
+    pub fn record_plugin_submit(
+        &mut self,
+        generated_uuid: Option<&str>,
+        application_id: &str,
+        values_json: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>> {
+        let inserted = self.conn.execute(
+            "INSERT INTO plugin_submits (generated_uuid, application_id, submitted_at, values_json)
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT (generated_uuid) DO NOTHING",
+            params![generated_uuid, application_id, ms(now), values_json],
+        )?;
+        Ok((inserted == 1).then(|| self.conn.last_insert_rowid()))
+    }
+
+    /// Keeps the final answer of submit `id`.
+    pub fn record_plugin_answer(
+        &mut self,
+        id: i64,
+        answer_json: &str,
+        success: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.conn.execute(
+            "UPDATE plugin_submits SET answer_json = ?2, success = ?3, answered_at = ?4
+             WHERE id = ?1",
+            params![id, answer_json, i64::from(success), ms(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Submits recorded, and how many were answered with success: for status and metrics.
+    pub fn plugin_submit_counts(&self) -> Result<(u64, u64)> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(success = 1), 0) FROM plugin_submits",
+            [],
+            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+        )?)
+    }
+}

@@ -1,0 +1,619 @@
+//! The action's form: its fields, pre-filled with what the next `sync` would send; HiBob's
+//! lists behind its dropdowns (also served for Stage Actions); and checking a submit's values
+//! against them, field by field.
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::{ACTION_KEY, ACTION_LABEL, PluginState, SUBMIT_PATH, answer, authorized, parse_body};
+use crate::employee::{APPROVED_EMAIL, APPROVED_FIRST_NAME, APPROVED_SURNAME};
+use crate::hibob::NewEmployee;
+use crate::hire::HireStatus;
+use crate::mapping::{SITE as SITE_PATH, START_DATE as START_DATE_PATH};
+
+pub const FIRST_NAME: &str = "firstName";
+pub const LAST_NAME: &str = "lastName";
+pub const EMAIL: &str = "email";
+pub const START_DATE: &str = "startDate";
+pub const SITE: &str = "site";
+pub const DEPARTMENT: &str = "department";
+pub const JOB_TITLE: &str = "jobTitle";
+pub const APPLICATION_ID: &str = "applicationId";
+/// `singleSelectOptionsListKey`s, each backed by one of HiBob's named lists.
+pub const LIST_SITES: &str = "sites";
+pub const LIST_DEPARTMENTS: &str = "departments";
+
+const DEPARTMENT_PATH: &str = "work.department";
+const TITLE_PATH: &str = "work.title";
+
+/// HiBob's named list behind a list key.
+fn hibob_list(key: &str) -> Option<&'static str> {
+    match key {
+        LIST_SITES => Some("site"),
+        LIST_DEPARTMENTS => Some("department"),
+        _ => None,
+    }
+}
+
+/// A string or number as text; anything else is no value.
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// `key`'s value in an object (`{"key": value}`) or a list of `{key, value}`.
+pub(super) fn value_in(container: &Value, key: &str) -> Option<String> {
+    match container {
+        Value::Object(map) => map.get(key).and_then(scalar),
+        Value::Array(items) => items
+            .iter()
+            .find(|i| i.get("key").and_then(Value::as_str) == Some(key))
+            .and_then(|i| i.get("value"))
+            .and_then(scalar),
+        _ => None,
+    }
+}
+
+/// A field's value in a request: its `formFields`, else its `mappings`, else the body's own
+/// key (Pinpoint's request shapes here are assumed; every form is read).
+pub(super) fn field(body: &Value, key: &str) -> Option<String> {
+    ["formFields", "mappings", "mappedValues"]
+        .iter()
+        .filter_map(|name| body.get(*name))
+        .find_map(|c| value_in(c, key))
+        .or_else(|| value_in(body, key))
+}
+
+/// The application the request is about: the `applicationId` field (the action's mapping),
+/// else `application.id`. `Err`: present but not an application id.
+pub(super) fn application_id(body: &Value) -> Option<Result<String, String>> {
+    let id = field(body, APPLICATION_ID)
+        .or_else(|| body.pointer("/application/id").and_then(scalar))
+        .or_else(|| body.get("application_id").and_then(scalar))?;
+    let id = id.trim().to_owned();
+    let plausible = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    Some(if plausible {
+        Ok(id)
+    } else {
+        Err("`applicationId` is not a Pinpoint application id".to_owned())
+    })
+}
+
+/// The action meta answer around `fields`.
+pub(super) fn form(fields: Vec<Value>) -> Value {
+    json!({
+        "actionVersion": super::VERSION,
+        "key": ACTION_KEY,
+        "label": ACTION_LABEL,
+        "description": "Creates the candidate's HiBob employee (once), attaches their CV and comments on the application",
+        "formFields": fields,
+        "submitEndpoint": SUBMIT_PATH,
+    })
+}
+
+pub(super) fn callout(key: &str, intent: &str, label: &str, description: &str) -> Value {
+    json!({"key": key, "type": "callout", "intent": intent, "label": label, "description": description})
+}
+
+fn text(key: &str, label: &str, required: bool, value: Option<&str>) -> Value {
+    json!({"key": key, "label": label, "type": "string", "required": required, "readonly": false, "value": value.unwrap_or("")})
+}
+
+fn options(values: &[String]) -> Vec<Value> {
+    values
+        .iter()
+        .map(|v| json!({"label": v, "value": v}))
+        .collect()
+}
+
+fn dropdown(
+    key: &str,
+    label: &str,
+    required: bool,
+    value: Option<&str>,
+    list_key: &str,
+    values: &[String],
+) -> Value {
+    json!({
+        "key": key, "label": label, "type": "string", "required": required,
+        "value": value.unwrap_or(""),
+        "singleSelectOptions": options(values),
+        "singleSelectOptionsListKey": list_key,
+    })
+}
+
+const WRONG_KEY: &str = "The key in this plugin's configuration does not match hirebridge's (HIREBRIDGE_PLUGIN_KEY or plugin.key_file on the hirebridge host); enter the same key in Pinpoint's plugin configuration. Nothing was sent to HiBob.";
+
+impl PluginState {
+    /// The active values of the list behind `key`: from the cache, read again from HiBob
+    /// when `wanted` is not among them (or nothing is cached). A failed read falls back on
+    /// the cache.
+    pub(super) async fn list_values(
+        &self,
+        key: &str,
+        wanted: Option<&str>,
+    ) -> Result<Vec<String>, String> {
+        let Some(list) = hibob_list(key) else {
+            return Err(format!(
+                "unknown list {key:?}; the lists are {LIST_SITES:?} and {LIST_DEPARTMENTS:?}"
+            ));
+        };
+        let mut cache = self.lists.lock().await;
+        if let Some(values) = cache.get(key)
+            && wanted.is_none_or(|w| values.iter().any(|v| v == w))
+        {
+            return Ok(values.clone());
+        }
+        match self.nudger().named_list(list).await {
+            Ok(values) => {
+                let active: Vec<String> = values
+                    .into_iter()
+                    .filter(|v| !v.archived)
+                    .map(|v| v.value)
+                    .collect();
+                cache.insert(key.to_owned(), active.clone());
+                Ok(active)
+            }
+            Err(e) => match cache.get(key) {
+                Some(values) => Ok(values.clone()),
+                None => Err(format!("cannot read HiBob's {list:?} list: {e}")),
+            },
+        }
+    }
+}
+
+/// `POST /exportCandidate/meta`: the form, pre-filled with what the next `sync` would send;
+/// a callout instead when the key is wrong or the hire is already in HiBob.
+pub(super) async fn action_meta(
+    State(state): State<PluginState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let settings = state.settings();
+    let doc = parse_body(&body);
+    if !authorized(&settings, &headers, doc.as_ref().ok()) {
+        return answer(
+            StatusCode::OK,
+            form(vec![callout(
+                "keyCallout",
+                "danger",
+                "Wrong plugin key",
+                WRONG_KEY,
+            )]),
+        );
+    }
+    let doc = match doc {
+        Ok(doc) => doc,
+        Err(e) => {
+            return answer(
+                StatusCode::BAD_REQUEST,
+                form(vec![callout("requestCallout", "danger", "Bad request", &e)]),
+            );
+        }
+    };
+    let id = match application_id(&doc) {
+        Some(Ok(id)) => id,
+        problem => {
+            let why = match problem {
+                Some(Err(e)) => e,
+                _ => "the request names no application (the action's `applicationId` mapping, {{application_id}})".to_owned(),
+            };
+            return answer(
+                StatusCode::BAD_REQUEST,
+                form(vec![callout(
+                    "requestCallout",
+                    "danger",
+                    "No application",
+                    &format!("{why}; register the plugin again so Pinpoint reads its mappings"),
+                )]),
+            );
+        }
+    };
+    let nudger = state.nudger();
+    let entry = match nudger.ledger().entry(&id) {
+        Ok(entry) => entry,
+        Err(e) => {
+            tracing::error!(application = %id, error = %e, "plugin form: the ledger failed");
+            return answer(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                form(vec![callout(
+                    "ledgerCallout",
+                    "danger",
+                    "hirebridge cannot read its ledger",
+                    "hirebridge cannot read its ledger; its operator finds the cause in the journal (journalctl -u hirebridge). Nothing was sent to HiBob.",
+                )]),
+            );
+        }
+    };
+    if let Some(entry) = &entry
+        && entry.status == HireStatus::Done
+        && let Some(employee) = entry.hibob_employee_id()
+    {
+        let url = crate::config::ReportLinks::to(&settings.employee_url, employee);
+        return answer(
+            StatusCode::OK,
+            form(vec![callout(
+                "doneCallout",
+                "success",
+                "Already in HiBob",
+                &format!(
+                    "This hire is HiBob employee {employee} ({url}); hirebridge will not create a second one."
+                ),
+            )]),
+        );
+    }
+    let mut fields = vec![json!({
+        "key": APPLICATION_ID, "label": "Pinpoint application", "type": "string",
+        "required": true, "readonly": true, "value": id,
+    })];
+    let mut notes = Vec::new();
+    let prefill: Prefill = match nudger.next_create(&id).await {
+        Ok(next) => {
+            if !next.hired {
+                notes.push(callout(
+                    "stageCallout",
+                    "warning",
+                    "Not in a Hired stage",
+                    "Pinpoint does not show this application in a Hired stage: a submit sends nothing to HiBob until it is moved to Hired.",
+                ));
+            }
+            match next.employee {
+                Ok(new) => Prefill::from(&new),
+                Err(e) => {
+                    notes.push(callout(
+                        "mappingCallout",
+                        "warning",
+                        "The field mapping cannot fill this form",
+                        &format!("{e}; fill the fields by hand"),
+                    ));
+                    Prefill {
+                        first_name: Some(next.application.first_name.clone()),
+                        last_name: Some(next.application.last_name.clone()),
+                        email: Some(next.application.email.clone()),
+                        ..Prefill::default()
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            notes.push(callout(
+                "pinpointCallout",
+                "warning",
+                "Pinpoint's record could not be read",
+                &format!("{e}; the form shows what Pinpoint sent"),
+            ));
+            Prefill {
+                first_name: field(&doc, FIRST_NAME),
+                last_name: field(&doc, LAST_NAME),
+                email: field(&doc, EMAIL),
+                ..Prefill::default()
+            }
+        }
+    };
+    fields.push(text(
+        FIRST_NAME,
+        "First name",
+        true,
+        prefill.first_name.as_deref(),
+    ));
+    fields.push(text(
+        LAST_NAME,
+        "Surname",
+        true,
+        prefill.last_name.as_deref(),
+    ));
+    fields.push(text(EMAIL, "Email", true, prefill.email.as_deref()));
+    fields.push(json!({
+        "key": START_DATE, "label": "Start date", "type": "date", "required": true,
+        "value": prefill.start_date.unwrap_or_default(),
+    }));
+    for (key, label, list, value, required) in [
+        (SITE, "Site", LIST_SITES, &prefill.site, true),
+        (
+            DEPARTMENT,
+            "Department",
+            LIST_DEPARTMENTS,
+            &prefill.department,
+            false,
+        ),
+    ] {
+        let values = match state.list_values(list, value.as_deref()).await {
+            Ok(values) => values,
+            Err(e) => {
+                notes.push(callout(
+                    &format!("{key}Callout"),
+                    "warning",
+                    "HiBob's list could not be read",
+                    &format!("{e}; the value is checked when you submit"),
+                ));
+                Vec::new()
+            }
+        };
+        fields.push(dropdown(
+            key,
+            label,
+            required,
+            value.as_deref(),
+            list,
+            &values,
+        ));
+    }
+    fields.push(text(
+        JOB_TITLE,
+        "Job title",
+        false,
+        prefill.job_title.as_deref(),
+    ));
+    for (path, value) in &prefill.other {
+        fields.push(text(path, path, false, Some(value)));
+    }
+    notes.extend(fields);
+    answer(StatusCode::OK, form(notes))
+}
+
+/// What the form is pre-filled with.
+#[derive(Debug, Default)]
+struct Prefill {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    start_date: Option<String>,
+    site: Option<String>,
+    department: Option<String>,
+    job_title: Option<String>,
+    /// The mapping's other fields, by HiBob path.
+    other: BTreeMap<String, String>,
+}
+
+impl From<&NewEmployee> for Prefill {
+    fn from(new: &NewEmployee) -> Self {
+        let mut other = new.fields.clone();
+        Prefill {
+            first_name: Some(new.first_name.clone()),
+            last_name: Some(new.surname.clone()),
+            email: Some(new.email.clone()),
+            start_date: Some(new.start_date.format("%Y-%m-%d").to_string()),
+            site: Some(new.site.clone()),
+            department: other.remove(DEPARTMENT_PATH),
+            job_title: other.remove(TITLE_PATH),
+            other,
+        }
+    }
+}
+
+/// `POST /lists/{key}`: the options of one dropdown, for Stage Actions.
+pub(super) async fn list(
+    state: &PluginState,
+    key: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let settings = state.settings();
+    let doc = parse_body(body).ok();
+    if !authorized(&settings, headers, doc.as_ref()) {
+        return answer(StatusCode::UNAUTHORIZED, json!({"error": WRONG_KEY}));
+    }
+    if hibob_list(key).is_none() {
+        return answer(
+            StatusCode::NOT_FOUND,
+            json!({"error": format!("unknown list {key:?}; the lists are {LIST_SITES:?} and {LIST_DEPARTMENTS:?}")}),
+        );
+    }
+    match state.list_values(key, None).await {
+        Ok(values) => answer(
+            StatusCode::OK,
+            json!({"key": key, "options": options(&values), "singleSelectOptions": options(&values)}),
+        ),
+        Err(e) => answer(
+            StatusCode::BAD_GATEWAY,
+            json!({"error": format!("{e}; try again, or ask hirebridge's operator to run `hirebridge check`")}),
+        ),
+    }
+}
+
+/// `POST /lists` with the list's key in the body (`key` or `listKey`).
+pub(super) async fn list_from_body(
+    State(state): State<PluginState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let key = parse_body(&body).ok().and_then(|doc| {
+        ["key", "listKey", "singleSelectOptionsListKey"]
+            .iter()
+            .find_map(|k| doc.get(*k).and_then(scalar))
+    });
+    match key {
+        Some(key) => list(&state, &key, &headers, &body).await,
+        None => answer(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "name the list in the body's `key` (sites or departments), or POST to /lists/{key}"}),
+        ),
+    }
+}
+
+/// One field's error, as the framework shows it beside the field.
+pub(super) fn field_error(key: &str, error: impl Into<String>) -> Value {
+    json!({"key": key, "error": error.into()})
+}
+
+/// The nearest of `values` to `given`, for "did you mean".
+fn nearest<'a>(values: &'a [String], given: &str) -> Option<&'a str> {
+    values
+        .iter()
+        .min_by_key(|v| crate::check::edit_distance(&v.to_lowercase(), &given.to_lowercase()))
+        .map(String::as_str)
+}
+
+fn looks_like_email(text: &str) -> bool {
+    let mut parts = text.split('@');
+    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !text.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// Checks a submit's values. `Ok`: what HR approved, by HiBob field (the keys
+/// [`crate::employee::with_approved`] reads); an absent value leaves the mapping's. `Err`: one
+/// error per bad field, naming the nearest valid value where there is one.
+pub(super) async fn check(
+    state: &PluginState,
+    doc: &Value,
+    next: Option<&NewEmployee>,
+    candidate_email: Option<&str>,
+) -> Result<BTreeMap<String, String>, Vec<Value>> {
+    let mut approved = BTreeMap::new();
+    let mut errors = Vec::new();
+    let get = |key: &str| field(doc, key).map(|v| v.trim().to_owned());
+    for (key, label, path) in [
+        (FIRST_NAME, "first name", APPROVED_FIRST_NAME),
+        (LAST_NAME, "surname", APPROVED_SURNAME),
+    ] {
+        match get(key) {
+            Some(v) if v.is_empty() => errors.push(field_error(
+                key,
+                format!("HiBob needs a {label}; fill it in"),
+            )),
+            Some(v) if v.chars().count() > 200 || v.chars().any(char::is_control) => errors.push(
+                field_error(key, format!("this is not a {label}; correct it")),
+            ),
+            Some(v) => {
+                approved.insert(path.to_owned(), v);
+            }
+            None => {}
+        }
+    }
+    match get(EMAIL) {
+        Some(v) if v.is_empty() => errors.push(field_error(
+            EMAIL,
+            "HiBob needs an email address; fill it in",
+        )),
+        Some(v) if !looks_like_email(&v) => errors.push(field_error(
+            EMAIL,
+            format!("{v:?} is not an email address; write it as name@example.com"),
+        )),
+        Some(v) => {
+            // The candidate's own address, sent by a mapping with no human edit, is not a
+            // choice of address: the field mapping's work address stands.
+            let mapped_other = next.is_some_and(|n| !crate::identity::same_address(&n.email, &v));
+            let is_candidates =
+                candidate_email.is_some_and(|c| crate::identity::same_address(c, &v));
+            if !(mapped_other && is_candidates) {
+                approved.insert(APPROVED_EMAIL.to_owned(), v);
+            }
+        }
+        None => {}
+    }
+    match get(START_DATE) {
+        Some(v) if v.is_empty() => {}
+        Some(v) => match crate::mapping::parse_date(&v) {
+            Some(date) => {
+                approved.insert(
+                    START_DATE_PATH.to_owned(),
+                    date.format("%Y-%m-%d").to_string(),
+                );
+            }
+            None => errors.push(field_error(
+                START_DATE,
+                format!("{v:?} is not a date; write it as YYYY-MM-DD, e.g. 2026-12-07"),
+            )),
+        },
+        None => {}
+    }
+    for (key, list, path, what) in [
+        (SITE, LIST_SITES, SITE_PATH, "sites"),
+        (DEPARTMENT, LIST_DEPARTMENTS, DEPARTMENT_PATH, "departments"),
+    ] {
+        let Some(v) = get(key).filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        match state.list_values(list, Some(&v)).await {
+            Ok(values) if values.contains(&v) => {
+                approved.insert(path.to_owned(), v);
+            }
+            Ok(values) => errors.push(field_error(
+                key,
+                match nearest(&values, &v) {
+                    Some(near) => {
+                        format!("{v:?} is not one of HiBob's {what}; did you mean {near:?}?")
+                    }
+                    None => format!("{v:?} is not one of HiBob's {what}, which has none"),
+                },
+            )),
+            Err(e) => errors.push(field_error(key, format!("{e}; submit again in a minute"))),
+        }
+    }
+    if let Some(v) = get(JOB_TITLE).filter(|v| !v.is_empty()) {
+        approved.insert(TITLE_PATH.to_owned(), v);
+    }
+    // The mapping's other fields, by their HiBob paths, as the form showed them.
+    if let Some(next) = next {
+        for path in next.fields.keys() {
+            if path == DEPARTMENT_PATH || path == TITLE_PATH {
+                continue;
+            }
+            if let Some(v) = get(path).filter(|v| !v.is_empty()) {
+                approved.insert(path.clone(), v);
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(approved)
+    } else {
+        Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_read_from_form_fields_mappings_or_the_body() {
+        let body = json!({"formFields": [{"key": "firstName", "value": "Ada"}], "mappings": {"email": "a@b.co"}, "applicationId": 1001});
+        assert_eq!(field(&body, FIRST_NAME).as_deref(), Some("Ada"));
+        assert_eq!(field(&body, EMAIL).as_deref(), Some("a@b.co"));
+        assert_eq!(application_id(&body), Some(Ok("1001".to_owned())));
+        assert!(matches!(
+            application_id(&json!({"applicationId": "1 OR 1"})),
+            Some(Err(_))
+        ));
+        assert_eq!(application_id(&json!({})), None);
+    }
+
+    #[test]
+    fn emails_are_checked_for_shape() {
+        assert!(looks_like_email("ada@example.com"));
+        for bad in [
+            "ada",
+            "ada@",
+            "@example.com",
+            "a b@example.com",
+            "a@b@c.com",
+            "ada@example",
+        ] {
+            assert!(!looks_like_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_nearest_value_is_suggested() {
+        let sites = vec!["New York (Demo)".to_owned(), "London".to_owned()];
+        assert_eq!(nearest(&sites, "Londn"), Some("London"));
+    }
+}

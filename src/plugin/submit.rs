@@ -1,0 +1,314 @@
+//! `POST /exportCandidate/submit`: check the key and the values, record what HR approved in
+//! the ledger, run the hire through the pipeline (as a nudge with the trigger `plugin`), and
+//! answer with what HiBob said. A replay (the same `generatedUuid`, or an application already
+//! answered with success) is answered from the ledger, with no write anywhere.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use chrono::Utc;
+use serde_json::{Value, json};
+
+use super::form::{self, APPLICATION_ID, application_id, field_error};
+use super::{ACTION_KEY, PluginSettings, PluginState, answer, authorized, parse_body};
+use crate::hire::{HireStatus, LedgerEntry, NudgeOutcome};
+use crate::ledger::LedgerError;
+
+const WRONG_KEY: &str = "The plugin key in Pinpoint's configuration does not match hirebridge's; enter the key set as HIREBRIDGE_PLUGIN_KEY on the hirebridge host. Nothing was sent to HiBob.";
+
+fn failure(toast: &str, errors: Vec<Value>) -> Value {
+    json!({
+        "resultVersion": "1.0.0",
+        "key": ACTION_KEY,
+        "success": false,
+        "toast": {"error": toast},
+        "errors": errors,
+    })
+}
+
+fn success(settings: &PluginSettings, employee: &str, message: String) -> Value {
+    json!({
+        "resultVersion": "1.0.0",
+        "key": ACTION_KEY,
+        "success": true,
+        "status": "completed",
+        "externalIdentifier": employee,
+        "externalRecordUrl": crate::config::ReportLinks::to(&settings.employee_url, employee),
+        "externalLinks": [],
+        "message": message,
+    })
+}
+
+pub(super) async fn submit(
+    State(state): State<PluginState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let settings = state.settings();
+    let doc = parse_body(&body);
+    if !authorized(&settings, &headers, doc.as_ref().ok()) {
+        state.monitor.plugin_submit("unauthorized");
+        return answer(StatusCode::OK, failure(WRONG_KEY, Vec::new()));
+    }
+    let malformed = |state: &PluginState, message: String, errors: Vec<Value>| {
+        state.monitor.plugin_submit("malformed");
+        answer(
+            StatusCode::BAD_REQUEST,
+            failure(&format!("{message}; nothing was sent to HiBob"), errors),
+        )
+    };
+    let doc = match doc {
+        Ok(doc) => doc,
+        Err(e) => return malformed(&state, e, Vec::new()),
+    };
+    let id = match application_id(&doc) {
+        Some(Ok(id)) => id,
+        Some(Err(e)) => {
+            return malformed(&state, e.clone(), vec![field_error(APPLICATION_ID, e)]);
+        }
+        None => {
+            let e = "the submit names no application (the action's `applicationId` mapping, {{application_id}}); register the plugin again so Pinpoint reads its mappings";
+            return malformed(&state, e.into(), vec![field_error(APPLICATION_ID, e)]);
+        }
+    };
+    let uuid = doc
+        .get("generatedUuid")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|u| !u.is_empty() && u.len() <= 200)
+        .map(str::to_owned);
+    let _one_at_a_time = state.submitting.lock().await;
+    match run(&state, &settings, &doc, &id, uuid.as_deref()).await {
+        Ok((result, body)) => {
+            tracing::info!(application = %id, result, "plugin submit answered");
+            state.monitor.plugin_submit(result);
+            answer(StatusCode::OK, body)
+        }
+        Err(e) => {
+            tracing::error!(application = %id, error = %e, "plugin submit stopped: the ledger failed");
+            state.monitor.plugin_submit("ledger_error");
+            answer(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                failure(
+                    "hirebridge cannot use its ledger; its operator finds the cause in the journal (journalctl -u hirebridge). Send again once it is fixed: no second employee will be made.",
+                    Vec::new(),
+                ),
+            )
+        }
+    }
+}
+
+/// A stored answer, if it is one.
+fn stored(answer: Option<String>) -> Option<Value> {
+    answer.and_then(|a| serde_json::from_str(&a).ok())
+}
+
+/// The submit after its key and shape were checked: the metric's result and the answer.
+async fn run(
+    state: &PluginState,
+    settings: &PluginSettings,
+    doc: &Value,
+    id: &str,
+    uuid: Option<&str>,
+) -> Result<(&'static str, Value), LedgerError> {
+    let nudger = state.nudger();
+    // Replays first, from the ledger alone.
+    let mut recorded = None;
+    if let Some(uuid) = uuid {
+        let earlier = nudger.ledger().plugin_submit_by_uuid(uuid)?;
+        if let Some(earlier) = earlier {
+            if earlier.application_id != id {
+                return Ok((
+                    "malformed",
+                    failure(
+                        "this generatedUuid was sent before for another application; nothing was sent to HiBob",
+                        Vec::new(),
+                    ),
+                ));
+            }
+            if let Some(answer) = stored(earlier.answer_json) {
+                return Ok(("replayed", answer));
+            }
+            recorded = Some(earlier.id);
+        }
+    }
+    let answered = nudger.ledger().plugin_success_for(id)?;
+    if let Some(answer) = answered.and_then(|s| stored(s.answer_json)) {
+        return Ok(("replayed", answer));
+    }
+    let entry = nudger.ledger().entry(id)?;
+    if let Some(entry) = &entry
+        && entry.status == HireStatus::Done
+        && let Some(employee) = entry.hibob_employee_id()
+    {
+        return Ok((
+            "already_done",
+            success(
+                settings,
+                employee,
+                format!(
+                    "Already in HiBob as employee {employee} (hirebridge brought this hire in before); nothing new was created."
+                ),
+            ),
+        ));
+    }
+    let next = nudger.next_create(id).await;
+    let (rendered, candidate_email) = match &next {
+        Ok(next) => (
+            next.employee.as_ref().ok(),
+            Some(next.application.email.as_str()),
+        ),
+        Err(_) => (None, None),
+    };
+    let approved = match form::check(state, doc, rendered, candidate_email).await {
+        Ok(approved) => approved,
+        Err(errors) => {
+            return Ok((
+                "invalid",
+                failure(
+                    "Some fields need correcting (see each field); nothing was sent to HiBob",
+                    errors,
+                ),
+            ));
+        }
+    };
+    match &next {
+        Err(e) => {
+            return Ok((
+                "refused",
+                failure(&format!("{e}; nothing was sent to HiBob"), Vec::new()),
+            ));
+        }
+        Ok(next) if !next.hired => {
+            return Ok((
+                "refused",
+                failure(
+                    "Pinpoint does not show this application in a Hired stage; move it to Hired, then send it again. Nothing was sent to HiBob.",
+                    Vec::new(),
+                ),
+            ));
+        }
+        Ok(_) => {}
+    }
+    // What HR approved, in the ledger before anything is written for it.
+    let values = serde_json::to_string(&approved).unwrap_or_else(|_| "{}".into());
+    let submit_id = match recorded {
+        Some(submit_id) => submit_id,
+        None => match nudger
+            .ledger()
+            .record_plugin_submit(uuid, id, &values, Utc::now())?
+        {
+            Some(submit_id) => submit_id,
+            None => return Ok(("pending", pending(None))),
+        },
+    };
+    // A person's submit for a hire hirebridge parked is their retry.
+    if let Some(entry) = &entry
+        && matches!(
+            entry.status,
+            HireStatus::NeedsAttention | HireStatus::Failed
+        )
+    {
+        nudger.ledger().retry(Some(id), Utc::now())?;
+    }
+    let outcome = nudger.reconcile_one(id, &state.shutdown).await?;
+    let entry = nudger.ledger().entry(id)?;
+    let (result, body, last) = judge(settings, outcome, entry.as_ref());
+    if last {
+        let success = body["success"] == Value::Bool(true);
+        nudger
+            .ledger()
+            .record_plugin_answer(submit_id, &body.to_string(), success, Utc::now())?;
+    }
+    Ok((result, body))
+}
+
+/// The answer once the pipeline has run: the metric's result, the body, and whether it is
+/// final (kept for replays). Only HiBob's employee id makes a success.
+fn judge(
+    settings: &PluginSettings,
+    outcome: NudgeOutcome,
+    entry: Option<&LedgerEntry>,
+) -> (&'static str, Value, bool) {
+    if let Some(entry) = entry
+        && let Some(employee) = entry.hibob_employee_id()
+    {
+        let name = format!("{} {}", entry.first_name, entry.last_name);
+        let rest = if entry.status == HireStatus::Done {
+            "CV and Pinpoint comment done"
+        } else {
+            "the CV and the Pinpoint comment follow in hirebridge's next pass"
+        };
+        return (
+            "created",
+            success(
+                settings,
+                employee,
+                format!("{} is HiBob employee {employee}; {rest}.", name.trim()),
+            ),
+            true,
+        );
+    }
+    let last_error = entry
+        .and_then(|e| e.last_error.clone())
+        .map(|e| format!(": {e}"))
+        .unwrap_or_default();
+    match outcome {
+        NudgeOutcome::Parked | NudgeOutcome::Unusable => (
+            "refused",
+            failure(
+                &format!("HiBob did not take this hire{last_error}"),
+                Vec::new(),
+            ),
+            false,
+        ),
+        NudgeOutcome::Unproven => (
+            "pending",
+            failure(
+                "hirebridge could not yet prove this hire to itself (its API check or the next listing must run first); send again in a minute. Nothing was created.",
+                Vec::new(),
+            ),
+            false,
+        ),
+        NudgeOutcome::NotHired | NudgeOutcome::NotFound => (
+            "refused",
+            failure(
+                "Pinpoint does not show this application in a Hired stage; move it to Hired, then send it again. Nothing was sent to HiBob.",
+                Vec::new(),
+            ),
+            false,
+        ),
+        NudgeOutcome::Refused | NudgeOutcome::WritesStopped => (
+            "refused",
+            failure(
+                "hirebridge may not write to HiBob right now (a credential was refused, or its API check failed); its operator sees why in `hirebridge status`. Nothing was created: send again later.",
+                Vec::new(),
+            ),
+            false,
+        ),
+        NudgeOutcome::Settled if entry.is_some_and(|e| e.status == HireStatus::Skipped) => (
+            "refused",
+            failure(
+                "hirebridge leaves this hire out (hired before its go-live cutoff); its operator can include it with `hirebridge retry`.",
+                Vec::new(),
+            ),
+            false,
+        ),
+        _ => ("pending", pending(Some(&last_error)), false),
+    }
+}
+
+/// HiBob has not confirmed an employee yet: the next pass finishes the hire, and a second
+/// employee is never made.
+fn pending(last_error: Option<&str>) -> Value {
+    let mut body = failure(
+        &format!(
+            "HiBob has not confirmed the employee yet{}; hirebridge finishes this hire in its next pass and never creates a second one. Send again to see the result.",
+            last_error.unwrap_or_default()
+        ),
+        Vec::new(),
+    );
+    body["status"] = json!("pending");
+    body
+}

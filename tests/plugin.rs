@@ -1,0 +1,324 @@
+//! Pinpoint's "Send to HiBob" plugin on `hirebridge run`, played by the test as Pinpoint:
+//! the description, the form, the submit and its replays, a Stage Action's submit, and that
+//! the poll and the plugin together still make one employee, one CV and one comment.
+
+mod common;
+
+use common::{PLUGIN_KEY, Plugged, Settings, new_hire, one_hire};
+use hirebridge::sim::Endpoint;
+use serde_json::{Value, json};
+
+/// Polls once at startup (Ada, 1001, is done by it), then not for an hour: what happens
+/// later is the plugin's.
+fn plugged() -> Plugged {
+    Plugged::start(
+        one_hire(),
+        Settings {
+            every: "1h",
+            ..Settings::default()
+        },
+        "1001",
+    )
+}
+
+fn field<'a>(form: &'a Value, key: &str) -> &'a Value {
+    form["formFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["key"] == key)
+        .unwrap_or_else(|| panic!("no field {key} in {form:#}"))
+}
+
+#[test]
+fn without_the_key_only_the_description_answers_and_nothing_is_written() {
+    let mut p = plugged();
+    p.world.sim.add_application(new_hire(1002));
+    p.world.sim.reset_counters();
+
+    // Pinpoint reads the description at registration, before any key is entered.
+    let described = p.post_as("/", &[], b"");
+    assert_eq!(described.status, 200, "{described:?}");
+    let described = described.json();
+    assert_eq!(described["version"], "1.0.0");
+    assert_eq!(described["name"], "HiBob (hirebridge)");
+    assert!(
+        described["logoBase64"]
+            .as_str()
+            .is_some_and(|l| !l.is_empty())
+    );
+    let action = &described["actions"][0];
+    assert_eq!(action["key"], "exportCandidate");
+    assert_eq!(action["metaEndpoint"], "/exportCandidate/meta");
+    let key_field = &described["configurationFormFields"][0];
+    assert_eq!(key_field["sensitive"], true);
+    assert_eq!(key_field["useAsHttpHeader"], "X_HIREBRIDGE_PLUGIN_KEY");
+
+    let form = json!({"formFields": [{"key": "applicationId", "value": "1002"}]});
+    let wrong = [("X_HIREBRIDGE_PLUGIN_KEY", "not-the-key-not-the-key")];
+    let meta = p.post_as("/exportCandidate/meta", &wrong, form.to_string().as_bytes());
+    assert_eq!(meta.status, 200);
+    let meta = meta.json();
+    assert_eq!(meta["formFields"][0]["type"], "callout", "{meta:#}");
+    assert!(
+        meta["formFields"][0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("key")
+    );
+    let no_key = p.post_as("/exportCandidate/meta", &[], form.to_string().as_bytes());
+    assert_eq!(no_key.json()["formFields"][0]["type"], "callout");
+
+    let submit = json!({"generatedUuid": "u-1", "formFields": [
+        {"key": "applicationId", "value": "1002"}, {"key": "site", "value": "London"}],
+        "configurationValues": [{"key": "pluginKey", "value": "wrong-key-wrong-key"}]});
+    let refused = p.post_as(
+        "/exportCandidate/submit",
+        &[],
+        submit.to_string().as_bytes(),
+    );
+    assert_eq!(refused.status, 200);
+    let refused = refused.json();
+    assert_eq!(refused["success"], false);
+    assert!(refused["toast"]["error"].as_str().unwrap().contains("key"));
+    assert!(
+        !refused.to_string().contains(PLUGIN_KEY),
+        "the key is never echoed"
+    );
+
+    // Malformed bodies, with the right key: clear errors, no writes.
+    let key = [("X_HIREBRIDGE_PLUGIN_KEY", PLUGIN_KEY)];
+    let not_json = p.post_as("/exportCandidate/submit", &key, b"{\"formFields\": [");
+    assert_eq!(not_json.status, 400, "{not_json:?}");
+    assert!(
+        not_json.json()["toast"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not JSON")
+    );
+    let no_application = p.post_as(
+        "/exportCandidate/submit",
+        &key,
+        br#"{"formFields":[{"key":"firstName","value":"Ada"}]}"#,
+    );
+    assert_eq!(no_application.status, 400);
+    assert_eq!(no_application.json()["errors"][0]["key"], "applicationId");
+    let forged_id = p.post_as(
+        "/exportCandidate/submit",
+        &key,
+        br#"{"formFields":[{"key":"applicationId","value":"1 OR 1=1"}]}"#,
+    );
+    assert_eq!(forged_id.status, 400);
+
+    assert_eq!(p.world.sim.write_calls(), 0, "{:#?}", p.world.sim.calls());
+    assert_eq!(p.submits(), (0, 0), "no ledger write");
+    assert!(p.world.ledger().entry("1002").unwrap().is_none());
+    assert_eq!(p.stop(), 0);
+}
+
+#[test]
+fn a_submit_creates_the_employee_with_the_values_hr_approved_once_whatever_is_replayed() {
+    let mut p = plugged();
+    let world = &p.world;
+    world.sim.add_application(new_hire(1002));
+
+    // The form: pre-filled with what the next sync would send, HiBob's sites to pick from.
+    let form = p.post(
+        "/exportCandidate/meta",
+        &json!({"formFields": [{"key": "applicationId", "value": 1002}]}),
+    );
+    assert_eq!(form.status, 200, "{form:?}");
+    let form = form.json();
+    assert_eq!(form["submitEndpoint"], "/exportCandidate/submit");
+    assert_eq!(field(&form, "firstName")["value"], "New");
+    assert_eq!(field(&form, "lastName")["value"], "Hire1002");
+    assert_eq!(field(&form, "email")["value"], "hire1002@example.com");
+    assert_eq!(field(&form, "startDate")["type"], "date");
+    let site = field(&form, "site");
+    assert_eq!(site["value"], "New York (Demo)");
+    assert_eq!(site["singleSelectOptionsListKey"], "sites");
+    let sites: Vec<&str> = site["singleSelectOptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["value"].as_str().unwrap())
+        .collect();
+    assert!(sites.contains(&"London"), "{sites:?}");
+    let departments = p.post("/lists/departments", &json!({}));
+    assert_eq!(departments.status, 200);
+    assert!(departments.body.contains("Engineering"));
+
+    // A value HiBob would refuse, a bad email and a bad date: field errors, nothing written.
+    world.sim.reset_counters();
+    let bad = p.submit(
+        "u-bad",
+        &[
+            ("applicationId", "1002"),
+            ("site", "Londn"),
+            ("email", "hire1002 at example.com"),
+            ("startDate", "next monday"),
+        ],
+    );
+    let bad = bad.json();
+    assert_eq!(bad["success"], false, "{bad:#}");
+    let errors = bad["errors"].as_array().unwrap();
+    let error_of = |key: &str| {
+        errors
+            .iter()
+            .find(|e| e["key"] == key)
+            .unwrap_or_else(|| panic!("no error for {key}: {bad:#}"))["error"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(
+        error_of("site").contains("\"London\""),
+        "{}",
+        error_of("site")
+    );
+    assert!(error_of("email").contains("not an email"));
+    assert!(error_of("startDate").contains("YYYY-MM-DD"));
+    assert_eq!(world.sim.write_calls(), 0);
+    assert_eq!(p.submits(), (0, 0));
+
+    // The submit HR approves: edited first name, another site, a department, a start date.
+    let fields = [
+        ("applicationId", "1002"),
+        ("firstName", "Newt"),
+        ("lastName", "Hire1002"),
+        ("email", "hire1002@example.com"),
+        ("startDate", "2031-02-03"),
+        ("site", "London"),
+        ("department", "Engineering"),
+    ];
+    let done = p.submit("u-1", &fields).json();
+    assert_eq!(done["success"], true, "{done:#}");
+    assert_eq!(done["resultVersion"], "1.0.0");
+    assert_eq!(done["key"], "exportCandidate");
+    let employee = world
+        .sim
+        .employee_by_email("hire1002@example.com")
+        .expect("an employee");
+    assert_eq!(done["externalIdentifier"], employee.id.as_str());
+    assert!(
+        done["externalRecordUrl"]
+            .as_str()
+            .unwrap()
+            .contains(&employee.id)
+    );
+    assert_eq!(employee.first_name, "Newt");
+    assert_eq!(employee.site, "London");
+    assert_eq!(employee.start_date.to_string(), "2031-02-03");
+    assert_eq!(employee.body["work"]["department"], "Engineering");
+    assert_eq!(world.sim.documents(&employee.id).len(), 1, "the CV");
+    assert_eq!(world.sim.comments("1002").len(), 1);
+    assert!(
+        world
+            .events("1002")
+            .iter()
+            .all(|e| e.trigger.as_deref() == Some("plugin")),
+        "{:#?}",
+        world.events("1002")
+    );
+    assert_eq!(p.submits(), (1, 1));
+
+    // Replays: the same uuid, then a new uuid for the same application. Same answer, no write.
+    let writes = world.sim.write_calls();
+    let again = p.submit("u-1", &fields).json();
+    assert_eq!(again, done);
+    let other = p.submit("u-2", &fields).json();
+    assert_eq!(other, done);
+    assert_eq!(world.sim.write_calls(), writes, "{:#?}", world.sim.calls());
+    assert_eq!(p.submits(), (1, 1), "a replay records nothing");
+
+    // The poll lists it afterwards (the daemon stopped: one writer per ledger): still one
+    // employee, one CV, one comment.
+    assert_eq!(p.stop(), 0);
+    let world = &p.world;
+    let synced = world.sync();
+    assert_eq!(synced.code(), 0, "{}", synced.all());
+    assert_eq!(world.employees_with_email("hire1002@example.com"), 1);
+    assert_eq!(world.sim.count(Endpoint::CreatePerson), 1);
+    assert_eq!(world.sim.comments("1002").len(), 1);
+    world.assert_exactly_once();
+}
+
+#[test]
+fn after_the_poll_the_form_links_the_employee_and_a_submit_creates_nothing() {
+    let mut p = plugged();
+    let world = &p.world;
+    world.sim.reset_counters();
+    let ada = world.entry("1001");
+    let employee = ada.hibob_employee_id().unwrap().to_owned();
+
+    let form = p.post(
+        "/exportCandidate/meta",
+        &json!({"formFields": [{"key": "applicationId", "value": "1001"}]}),
+    );
+    let form = form.json();
+    let fields = form["formFields"].as_array().unwrap();
+    assert_eq!(
+        fields.len(),
+        1,
+        "only the callout, no second create offered: {form:#}"
+    );
+    assert_eq!(fields[0]["type"], "callout");
+    assert!(
+        fields[0]["description"]
+            .as_str()
+            .unwrap()
+            .contains(&employee)
+    );
+
+    let answer = p
+        .submit(
+            "u-ada",
+            &[
+                ("applicationId", "1001"),
+                ("firstName", "Ada"),
+                ("site", "London"),
+            ],
+        )
+        .json();
+    assert_eq!(answer["success"], true, "{answer:#}");
+    assert_eq!(answer["externalIdentifier"], employee.as_str());
+    assert_eq!(world.sim.write_calls(), 0, "{:#?}", world.sim.calls());
+    assert_eq!(world.sim.count(Endpoint::CreatePerson), 0);
+    assert_eq!(world.employees_with_email("ada@example.com"), 1);
+    assert_eq!(p.stop(), 0);
+}
+
+#[test]
+fn a_stage_action_submit_without_edits_sends_the_mappings_values() {
+    let mut p = plugged();
+    let world = &p.world;
+    world.sim.add_application(new_hire(1003));
+    // The options a Stage Action is configured with, from the list endpoint.
+    let sites = p.post("/lists/sites", &json!({}));
+    assert_eq!(sites.status, 200, "{sites:?}");
+    assert!(sites.json()["options"].as_array().unwrap().len() >= 3);
+    // On entering Hired, Pinpoint submits the action's mappings and the configured site.
+    let answer = p
+        .post(
+            "/exportCandidate/submit",
+            &json!({
+                "generatedUuid": "stage-1003",
+                "formFields": [
+                    {"key": "firstName", "value": "New"},
+                    {"key": "lastName", "value": "Hire1003"},
+                    {"key": "email", "value": "hire1003@example.com"},
+                    {"key": "applicationId", "value": "1003"},
+                    {"key": "site", "value": "Tel Aviv"},
+                ],
+            }),
+        )
+        .json();
+    assert_eq!(answer["success"], true, "{answer:#}");
+    let employee = world.sim.employee_by_email("hire1003@example.com").unwrap();
+    assert_eq!(employee.first_name, "New");
+    assert_eq!(employee.surname, "Hire1003");
+    assert_eq!(employee.site, "Tel Aviv");
+    assert_eq!(world.sim.comments("1003").len(), 1);
+    world.assert_exactly_once();
+    assert_eq!(p.stop(), 0);
+}
