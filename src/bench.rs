@@ -4,6 +4,7 @@
 //! run tests are shared and noisy) and asserts nothing: it measures and prints, each figure
 //! beside its floor, for docs/performance.md.
 
+pub mod audit;
 pub mod child;
 pub mod steady;
 pub mod table;

@@ -198,6 +198,7 @@ pub async fn run_with(
     }
 
     results.push(check_ledger(&config.ledger.path));
+    results.push(check_audit(&config));
     results
 }
 
@@ -450,6 +451,60 @@ fn check_ledger(path: &Path) -> CheckResult {
         ),
         Err(e) => CheckResult::fail("ledger", e.to_string(), None),
     }
+}
+
+/// The audit trail's key and checkpoint log, without making either.
+fn check_audit(config: &Config) -> CheckResult {
+    let settings = &config.audit;
+    let key_path = settings.key_path(&config.ledger.path);
+    let key = match crate::audit::AuditKey::load(&key_path) {
+        Ok(Some(key)) => format!("checkpoints are signed with {}", key.public_hex()),
+        Ok(None) if settings.key_is_default() => format!(
+            "the signing key is made at the first checkpoint, at {}",
+            key_path.display()
+        ),
+        Ok(None) => {
+            return CheckResult::fail(
+                "audit",
+                format!("audit.signing_key_file {} does not exist", key_path.display()),
+                Some(
+                    "create it (64 hex digits: `openssl rand -hex 32`, mode 0600) or remove the key to use one made beside the ledger"
+                        .into(),
+                ),
+            );
+        }
+        Err(e) => return CheckResult::fail("audit", e.to_string(), None),
+    };
+    if let Some(log) = &settings.checkpoint_log {
+        let writable = if log.exists() {
+            std::fs::OpenOptions::new().append(true).open(log).is_ok()
+        } else {
+            log.parent().is_some_and(|dir| {
+                std::fs::metadata(dir).is_ok_and(|m| m.is_dir() && !m.permissions().readonly())
+            })
+        };
+        if !writable {
+            return CheckResult::fail(
+                "audit",
+                format!(
+                    "the checkpoint log {} cannot be appended to by this user",
+                    log.display()
+                ),
+                Some(
+                    "make it (or its directory) writable by the user hirebridge runs as; under systemd, add it to ReadWritePaths="
+                        .into(),
+                ),
+            );
+        }
+        return CheckResult::pass(
+            "audit",
+            format!(
+                "{key}; each checkpoint is also appended to {}",
+                log.display()
+            ),
+        );
+    }
+    CheckResult::pass("audit", key)
 }
 
 /// Levenshtein distance over characters, for "did you mean".

@@ -292,6 +292,9 @@ pub enum BenchScenario {
     /// `hirebridge report --format json` over a settled ledger of --hires (100000 by
     /// default), and the ledger's size per hire.
     LedgerReport,
+    /// `hirebridge audit verify` over a settled ledger of --hires (100000 by default): wall
+    /// time, peak memory, and the ledger's size per hire and per event.
+    AuditVerify,
     /// Backfills --hires (100 by default) for real and seeds the same tenant the way the
     /// other scenarios do; prints whether the two ledgers agree.
     SeedCheck,

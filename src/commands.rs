@@ -753,6 +753,13 @@ fn bench(args: &BenchArgs) -> anyhow::Result<Exit> {
             let figures = runtime()?.block_on(steady::ledger_report(hires(100_000)?, args.runs))?;
             println!("{figures}");
         }
+        BenchScenario::AuditVerify => {
+            let figures = runtime()?.block_on(crate::bench::audit::audit_verify(
+                hires(100_000)?,
+                args.runs,
+            ))?;
+            println!("{figures}");
+        }
         BenchScenario::SeedCheck => {
             let n = hires(100)?;
             match runtime()?.block_on(tenant::compare_with_backfill(n))? {

@@ -1986,6 +1986,55 @@ path = "/tmp/ledger.sqlite3"
     }
 
     #[test]
+    fn the_audit_section_is_optional_and_validated_naming_the_key() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.audit, AuditConfig::default());
+        assert_eq!(
+            c.audit
+                .key_path(Path::new("/var/lib/hirebridge/ledger.sqlite3")),
+            Path::new("/var/lib/hirebridge/ledger.sqlite3.audit-key")
+        );
+        let c = parse(&format!(
+            "{MINIMAL}\n[audit]\nsigning_key_file = \"/etc/k\"\ncheckpoint_log = \"/mnt/log\"\nretain_personal_data = \"3y\""
+        ))
+        .unwrap();
+        assert_eq!(c.audit.key_path(Path::new("x")), Path::new("/etc/k"));
+        assert!(!c.audit.key_is_default());
+        assert_eq!(
+            c.audit.retain_personal_data,
+            Some(humantime::parse_duration("3y").unwrap())
+        );
+        for (bad, key, says) in [
+            (
+                "retain_personal_data = \"3\"",
+                "audit.retain_personal_data",
+                "not a duration",
+            ),
+            (
+                "retain_personal_data = \"2h\"",
+                "audit.retain_personal_data",
+                "shorter than a day",
+            ),
+            (
+                "retain_personal_data = \"500y\"",
+                "audit.retain_personal_data",
+                "maximum",
+            ),
+            (
+                "checkpoint_log = \"log.jsonl\"",
+                "audit.checkpoint_log",
+                "absolute",
+            ),
+            ("signing_key_file = \"\"", "audit.signing_key_file", "empty"),
+            ("signing_key = \"abc\"", "signing_key", "unknown"),
+        ] {
+            let e = error(&format!("{MINIMAL}\n[audit]\n{bad}"));
+            assert!(e.contains(key) && e.contains(says), "{bad}: {e}");
+            assert_eq!(e.lines().count(), 1, "{e}");
+        }
+    }
+
+    #[test]
     fn the_webhook_secret_comes_from_a_file_in_the_credentials_directory() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("pinpoint_webhook_secret"), "whsec-file\n").unwrap();
