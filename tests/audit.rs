@@ -589,11 +589,19 @@ fn an_export_is_a_signed_segment_that_catches_its_own_tampering() {
 }
 
 #[test]
-fn verify_reads_beside_a_running_daemon() {
+fn verify_and_erase_work_beside_a_running_daemon() {
     let world = synced_world();
     let mut daemon = world.spawn_daemon();
-    let run = verify(&world, &[]);
+    let verified = verify(&world, &[]);
+    let erased = world.hirebridge(&["erase", "1002"]);
+    // A few of the daemon's passes (every second) after the erasure's checkpoint.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let log = log_path(&world);
+    let again = verify(&world, &["--checkpoints", log.to_str().unwrap()]);
     common::signal("TERM", &daemon);
     let _ = common::exit_code_within(&mut daemon, std::time::Duration::from_secs(20));
-    assert_eq!(run.code(), 0, "{}", run.all());
+    assert_eq!(verified.code(), 0, "{}", verified.all());
+    assert_eq!(erased.code(), 0, "{}", erased.all());
+    assert_eq!(again.code(), 0, "{}", again.all());
+    assert!(!everything_stored(&world).contains("bob@example.com"));
 }

@@ -405,7 +405,10 @@ fn check_catches_a_wrong_site_and_names_the_valid_ones() {
     );
     assert!(out.contains("✓ pinpoint: "), "{out}");
     assert!(out.contains("1 of 19 checks failed"), "{out}");
-    assert!(out.contains("✓ audit: the signing key is made at the first checkpoint"), "{out}");
+    assert!(
+        out.contains("✓ audit: the signing key is made at the first checkpoint"),
+        "{out}"
+    );
     assert_eq!(world.sim.write_calls(), 0);
 }
 

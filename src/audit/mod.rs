@@ -158,17 +158,26 @@ impl Trail {
         ledger: &mut Ledger,
         now: DateTime<Utc>,
     ) -> Result<Option<Checkpoint>, AuditError> {
-        let (events, head) = ledger.chain_head()?;
-        let last = ledger.last_checkpoint()?;
-        if events == 0 || last.as_ref().is_some_and(|c| c.events == events) {
+        let (events, _) = ledger.chain_head()?;
+        if events == 0
+            || ledger
+                .last_checkpoint()?
+                .is_some_and(|c| c.events >= events)
+        {
             return Ok(None);
         }
-        let checkpoint = self.key()?.sign(events, &head, now.timestamp_millis());
-        ledger.record_checkpoint(&checkpoint)?;
-        if let Some(log) = &self.log {
-            append_to_log(log, &checkpoint)?;
+        let key = self.key()?;
+        let sealed = ledger.seal_head(
+            |events, head| key.sign(events, head, now.timestamp_millis()),
+            |checkpoint| match &self.log {
+                Some(log) => append_to_log(log, checkpoint),
+                None => Ok(()),
+            },
+        )?;
+        match sealed {
+            None => Ok(None),
+            Some((checkpoint, published)) => published.map(|()| Some(checkpoint)),
         }
-        Ok(Some(checkpoint))
     }
 
     /// The public key checkpoints are signed with, when the key can be read.

@@ -312,19 +312,36 @@ impl Ledger {
             .optional()?)
     }
 
+    /// Signs the chain's head with `sign` and records the checkpoint, when the chain grew
+    /// since the last one — all in one immediate transaction, so two writers (the daemon and an
+    /// operator's `erase`) can never record checkpoints out of order.
+    /// `publish` (appending to the checkpoint log) runs before the commit, while the
+    /// transaction still holds the write lock, so the log's order is the ledger's too; what it
+    /// returns is handed back after the checkpoint is committed either way.
+    pub fn seal_head<E>(
+        &mut self,
+        sign: impl FnOnce(u64, &str) -> Checkpoint,
+        publish: impl FnOnce(&Checkpoint) -> std::result::Result<(), E>,
+    ) -> Result<Option<(Checkpoint, std::result::Result<(), E>)>> {
+        let tx = self.conn.transaction()?;
+        let (events, head) = head(&tx)?;
+        let sealed: Option<i64> = tx
+            .query_row("SELECT MAX(events) FROM checkpoints", [], |r| r.get(0))
+            .optional()?
+            .flatten();
+        if events == 0 || sealed.is_some_and(|s| s >= events) {
+            return Ok(None);
+        }
+        let checkpoint = sign(events as u64, &head);
+        insert_checkpoint(&tx, &checkpoint)?;
+        let published = publish(&checkpoint);
+        tx.commit()?;
+        Ok(Some((checkpoint, published)))
+    }
+
+    /// Records a checkpoint as given (tests forging one; imports).
     pub fn record_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO checkpoints (events, head, at, public_key, signature)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                checkpoint.events as i64,
-                checkpoint.head,
-                checkpoint.at_ms,
-                checkpoint.public_key,
-                checkpoint.signature
-            ],
-        )?;
-        Ok(())
+        insert_checkpoint(&self.conn, checkpoint)
     }
 
     /// Erases the personal data of the hire with this application id, or of every hire with
@@ -480,6 +497,21 @@ impl Ledger {
         tx.commit()?;
         Ok(ids.len())
     }
+}
+
+fn insert_checkpoint(conn: &rusqlite::Connection, checkpoint: &Checkpoint) -> Result<()> {
+    conn.execute(
+        "INSERT INTO checkpoints (events, head, at, public_key, signature)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            checkpoint.events as i64,
+            checkpoint.head,
+            checkpoint.at_ms,
+            checkpoint.public_key,
+            checkpoint.signature
+        ],
+    )?;
+    Ok(())
 }
 
 /// Drops one hire's personal data: row fields, mapped values, its events' details. Returns
