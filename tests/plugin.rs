@@ -574,6 +574,9 @@ fn erasing_a_person_after_a_submit_scrubs_what_hr_submitted_and_a_replay_still_s
         history.contains("submitted"),
         "the submit's event stays: {history}"
     );
+    // The submit's event and pass are chained like any other: the trail still verifies.
+    let verified = world.hirebridge(&["audit", "verify"]);
+    assert_eq!(verified.code(), 0, "{}", verified.all());
 
     // Pinpoint replays the submit: the same success from the ledger, nothing written.
     p.restart();
