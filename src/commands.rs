@@ -446,6 +446,10 @@ fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
         contract: ledger
             .contract_report()?
             .and_then(|json| serde_json::from_str(&json).ok()),
+        plugin_submits: {
+            let (total, succeeded) = ledger.plugin_submit_counts()?;
+            report::status::PluginSubmitsView { total, succeeded }
+        },
     });
     view.drift = report::status::drift_views(&ledger.drifted_values()?);
     let mut out = std::io::stdout().lock();

@@ -5,7 +5,8 @@
 mod common;
 
 use common::{PLUGIN_KEY, Plugged, Settings, new_hire, one_hire};
-use hirebridge::sim::Endpoint;
+use hirebridge::ledger::{EmployeeOrigin, HireStatus};
+use hirebridge::sim::{Endpoint, Fault, FaultRule, SimEmployeeSeed};
 use serde_json::{Value, json};
 
 /// Polls once at startup (Ada, 1001, is done by it), then not for an hour: what happens
@@ -221,6 +222,33 @@ fn a_submit_creates_the_employee_with_the_values_hr_approved_once_whatever_is_re
         world.events("1002")
     );
     assert_eq!(p.submits(), (1, 1));
+    // HR typed the start date: it is Pinpoint's, not the offset's, and needs no confirming.
+    assert_eq!(
+        world.entry("1002").start_date_source.as_deref(),
+        Some("pinpoint")
+    );
+    // History: the submit itself, with the values HR approved, under the trigger `plugin`.
+    let history = world.hirebridge(&["history", "1002"]).expect(0).stdout();
+    let submitted = history
+        .lines()
+        .find(|l| l.contains("submitted"))
+        .unwrap_or_else(|| panic!("no submit in the history: {history}"));
+    for shown in ["plugin", "fields", "u-1", "Newt", "London", "2031-02-03"] {
+        assert!(submitted.contains(shown), "{shown} in {submitted}");
+    }
+    // Status counts the submit; the plugin's passes are not taken for the last poll.
+    let status: Value =
+        serde_json::from_str(&world.hirebridge(&["status", "--format", "json"]).stdout()).unwrap();
+    assert_eq!(
+        status["plugin_submits"],
+        json!({"total": 1, "succeeded": 1})
+    );
+    assert_ne!(status["last_pass"]["trigger"], "plugin", "{status:#}");
+    let text = world.hirebridge(&["status"]).stdout();
+    assert!(
+        text.contains("1 submit(s) from Pinpoint's \"Send to HiBob\", 1 answered with success"),
+        "{text}"
+    );
 
     // Replays: the same uuid, then a new uuid for the same application. Same answer, no write.
     let writes = world.sim.write_calls();
@@ -318,7 +346,247 @@ fn a_stage_action_submit_without_edits_sends_the_mappings_values() {
     assert_eq!(employee.first_name, "New");
     assert_eq!(employee.surname, "Hire1003");
     assert_eq!(employee.site, "Tel Aviv");
+    // No start date in the submit: the offset chose it, and HR must confirm it.
+    assert_eq!(
+        world.entry("1003").start_date_source.as_deref(),
+        Some("offset")
+    );
     assert_eq!(world.sim.comments("1003").len(), 1);
     world.assert_exactly_once();
+    assert_eq!(p.stop(), 0);
+}
+
+/// What HR approves for application 1002, with `email`.
+fn approved(email: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("applicationId", "1002"),
+        ("firstName", "Newt"),
+        ("lastName", "Hire1002"),
+        ("email", email),
+        ("startDate", "2031-02-03"),
+        ("site", "London"),
+    ]
+}
+
+/// HR submits 1002 with `email`; HiBob commits the create and answers 502: the outcome is
+/// unknown to hirebridge.
+fn ambiguous_create(p: &Plugged, email: &str) -> Value {
+    let world = &p.world;
+    world.sim.add_application(new_hire(1002));
+    world.sim.reset_counters();
+    world.sim.inject(
+        FaultRule::new(Endpoint::CreatePerson, Fault::CommitThenStatus(502)).matching(email),
+    );
+    let first = p.submit("u-ambiguous", &approved(email));
+    assert_eq!(first.status, 200, "{first:?}");
+    let first = first.json();
+    assert_eq!(first["success"], false, "{first:#}");
+    assert_eq!(first["status"], "pending", "{first:#}");
+    assert!(
+        first["toast"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("never creates a second one"),
+        "{first:#}"
+    );
+    assert_eq!(world.employees_with_email(email), 1, "HiBob committed");
+    assert_eq!(world.sim.count(Endpoint::CreatePerson), 1);
+    assert_eq!(world.entry("1002").status, HireStatus::Failed);
+    first
+}
+
+#[test]
+fn an_ambiguous_create_during_a_submit_is_answered_pending_and_the_next_pass_finishes_it_once() {
+    let mut p = plugged();
+    ambiguous_create(&p, "hire1002@example.com");
+    assert_eq!(p.submits(), (1, 0), "recorded, not yet a success");
+
+    // The next pass (a sync, the daemon stopped: one writer per ledger) finds the employee
+    // HiBob committed and finishes the hire: no second create.
+    assert_eq!(p.stop(), 0);
+    let world = &p.world;
+    world.sync().expect(0);
+    let entry = world.entry("1002");
+    assert_eq!(entry.status, HireStatus::Done);
+    assert_eq!(entry.employee_origin(), Some(EmployeeOrigin::Adopted));
+    let employee = world.sim.employee_by_email("hire1002@example.com").unwrap();
+    assert_eq!(entry.hibob_employee_id(), Some(employee.id.as_str()));
+    assert_eq!(
+        employee.first_name, "Newt",
+        "the create went out with HR's values"
+    );
+    assert_eq!(world.sim.count(Endpoint::CreatePerson), 1);
+    assert_eq!(world.sim.documents(&employee.id).len(), 1);
+    assert_eq!(world.sim.comments("1002").len(), 1);
+    world.assert_exactly_once();
+
+    // Pinpoint sends the submit again: success with that employee, and nothing written.
+    p.restart();
+    let world = &p.world;
+    assert!(
+        common::wait_for(common::EVENTUALLY, || world
+            .ledger()
+            .last_pass()
+            .unwrap()
+            .is_some_and(|l| l.finished_at.is_some() && l.trigger == "startup")),
+        "the restarted daemon's first pass is over"
+    );
+    world.sim.reset_counters();
+    let replay = p
+        .submit("u-ambiguous", &approved("hire1002@example.com"))
+        .json();
+    assert_eq!(replay["success"], true, "{replay:#}");
+    assert_eq!(replay["externalIdentifier"], employee.id.as_str());
+    assert_eq!(world.sim.write_calls(), 0, "{:#?}", world.sim.calls());
+    assert_eq!(
+        p.submits(),
+        (1, 1),
+        "the pending submit's answer is final now"
+    );
+    let again = p
+        .submit("u-ambiguous", &approved("hire1002@example.com"))
+        .json();
+    assert_eq!(again, replay);
+    world.assert_exactly_once();
+    assert_eq!(p.stop(), 0);
+}
+
+#[test]
+fn a_submit_with_another_email_while_a_create_is_unresolved_adopts_what_hibob_committed() {
+    let mut p = plugged();
+    // A work address HR typed, not the candidate's: only that address finds the employee.
+    ambiguous_create(&p, "newt@corp.example");
+    let world = &p.world;
+    let committed = world.sim.employee_by_email("newt@corp.example").unwrap();
+
+    // HR sends again with yet another address before any pass ran: the create that went out
+    // is looked up under the address it used and adopted; the new address is not created.
+    let answer = p
+        .submit("u-other", &approved("newt.hire@corp.example"))
+        .json();
+    assert_eq!(answer["success"], true, "{answer:#}");
+    assert_eq!(answer["externalIdentifier"], committed.id.as_str());
+    assert_eq!(world.employees_with_email("newt.hire@corp.example"), 0);
+    assert_eq!(world.sim.count(Endpoint::CreatePerson), 1);
+    let entry = world.entry("1002");
+    assert_eq!(entry.status, HireStatus::Done);
+    assert_eq!(entry.hibob_employee_id(), Some(committed.id.as_str()));
+    assert_eq!(world.sim.comments("1002").len(), 1);
+    world.assert_exactly_once();
+    assert_eq!(p.stop(), 0);
+}
+
+#[test]
+fn a_person_already_in_hibob_under_the_submitted_email_is_adopted_without_a_create() {
+    let mut p = Plugged::start(
+        one_hire().with_employee(SimEmployeeSeed {
+            first_name: "Newt".into(),
+            surname: "Hire1002".into(),
+            email: "newt.hire@corp.example".into(),
+            site: "London".into(),
+            start_date: chrono::Utc::now().date_naive() + chrono::Days::new(30),
+            termination_date: None,
+        }),
+        Settings {
+            every: "1h",
+            ..Settings::default()
+        },
+        "1001",
+    );
+    let world = &p.world;
+    world.sim.add_application(new_hire(1002));
+    let existing = world
+        .sim
+        .employee_by_email("newt.hire@corp.example")
+        .unwrap();
+    world.sim.reset_counters();
+
+    let answer = p.submit("u-1", &approved("newt.hire@corp.example")).json();
+    assert_eq!(answer["success"], true, "{answer:#}");
+    assert_eq!(answer["externalIdentifier"], existing.id.as_str());
+    assert_eq!(
+        world.sim.count(Endpoint::CreatePerson),
+        0,
+        "{:#?}",
+        world.sim.calls()
+    );
+    let entry = world.entry("1002");
+    assert_eq!(entry.employee_origin(), Some(EmployeeOrigin::Adopted));
+    assert_eq!(world.employees_with_email("hire1002@example.com"), 0);
+    assert_eq!(world.sim.comments("1002").len(), 1);
+    assert_eq!(p.stop(), 0);
+}
+
+#[test]
+fn erasing_a_person_after_a_submit_scrubs_what_hr_submitted_and_a_replay_still_succeeds() {
+    let mut p = plugged();
+    let world = &p.world;
+    world.sim.add_application(new_hire(1002));
+    let done = p.submit("u-1", &approved("hire1002@example.com")).json();
+    assert_eq!(done["success"], true, "{done:#}");
+    let employee = done["externalIdentifier"].as_str().unwrap().to_owned();
+    assert_eq!(p.stop(), 0);
+
+    let world = &p.world;
+    world
+        .hirebridge(&["erase", "hire1002@example.com"])
+        .expect(0);
+    // Every column of every submit row: no name, no address, no value HR typed.
+    let stored: Vec<String> = {
+        let ledger = world.ledger();
+        let conn = ledger.connection_for_tests();
+        let mut stmt = conn
+            .prepare("SELECT * FROM plugin_submits WHERE application_id = '1002'")
+            .unwrap();
+        let columns = stmt.column_count();
+        stmt.query_map([], |r| {
+            (0..columns)
+                .map(|c| {
+                    r.get::<_, rusqlite::types::Value>(c)
+                        .map(|v| format!("{v:?}"))
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(|v| v.join("|"))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    };
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    for trace in ["hire1002", "Hire1002", "Newt", "London", "2031-02-03"] {
+        assert!(
+            !stored[0].contains(trace),
+            "{trace} is still stored: {}",
+            stored[0]
+        );
+    }
+    assert!(
+        stored[0].contains(&employee),
+        "the employee id stays: {}",
+        stored[0]
+    );
+    let history = world.hirebridge(&["history", "1002"]).expect(0).stdout();
+    assert!(
+        !history.contains("Newt") && !history.contains("hire1002"),
+        "{history}"
+    );
+    assert!(
+        history.contains("submitted"),
+        "the submit's event stays: {history}"
+    );
+    // The submit's event and pass are chained like any other: the trail still verifies.
+    let verified = world.hirebridge(&["audit", "verify"]);
+    assert_eq!(verified.code(), 0, "{}", verified.all());
+
+    // Pinpoint replays the submit: the same success from the ledger, nothing written.
+    p.restart();
+    let world = &p.world;
+    world.sim.reset_counters();
+    let replay = p.submit("u-1", &approved("hire1002@example.com")).json();
+    assert_eq!(replay["success"], true, "{replay:#}");
+    assert_eq!(replay["externalIdentifier"], employee.as_str());
+    assert!(!replay.to_string().contains("Newt"), "{replay:#}");
+    assert_eq!(world.sim.write_calls(), 0, "{:#?}", world.sim.calls());
+    assert_eq!(p.submits(), (1, 1), "the replay records nothing");
     assert_eq!(p.stop(), 0);
 }

@@ -184,7 +184,16 @@ async fn record_as_worked(simulator: &Sim, config: &Config) -> Result<(), BenchE
                     origin: EmployeeOrigin::Created,
                 };
                 // The same ledger writes, in the same order, as a pass that worked the hire.
-                record::create_intent(&mut ledger, id, pass, now, &fingerprint, &new, &rendered)?;
+                record::create_intent(
+                    &mut ledger,
+                    id,
+                    pass,
+                    now,
+                    &fingerprint,
+                    &new,
+                    &rendered,
+                    false,
+                )?;
                 record::employee_created(&mut ledger, id, &employee.id, pass, now)?;
                 match &cv {
                     Some((attachment, name)) => {

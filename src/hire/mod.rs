@@ -486,6 +486,9 @@ pub enum EventOutcome {
     Edited,
     /// Personal data removed from the ledger (ids and outcomes stay).
     Erased,
+    /// Values HR approved and submitted in Pinpoint's plugin form (they replace the mapping's
+    /// in the hire's create).
+    Submitted,
 }
 
 impl EventOutcome {
@@ -517,6 +520,7 @@ impl EventOutcome {
             EventOutcome::Updated => "updated",
             EventOutcome::Edited => "edited",
             EventOutcome::Erased => "erased",
+            EventOutcome::Submitted => "submitted",
         }
     }
 }

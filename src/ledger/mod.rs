@@ -452,19 +452,7 @@ impl Ledger {
     // ---- passes ----------------------------------------------------------------------------
 
     pub fn begin_pass(&mut self, trigger: &str, now: DateTime<Utc>) -> Result<PassId> {
-        let p = self.provenance.clone().unwrap_or_default();
-        self.conn.execute(
-            "INSERT INTO passes (trigger, started_at, version, config_hash, operator)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                trigger,
-                ms(now),
-                self.provenance.as_ref().map(|_| p.version.as_str()),
-                p.config_hash,
-                p.operator
-            ],
-        )?;
-        Ok(PassId(self.conn.last_insert_rowid()))
+        insert_pass(&self.conn, self.provenance.as_ref(), trigger, now)
     }
 
     /// What produced the passes and operator actions recorded from now on.
@@ -486,15 +474,16 @@ impl Ledger {
         Ok(())
     }
 
-    /// The last listing pass. The one-application passes webhook nudges start (trigger
-    /// `webhook`) are not polls: they say nothing about whether the schedule runs.
+    /// The last listing pass. The one-application passes webhook nudges and plugin submits
+    /// start (triggers `webhook`, `plugin`) are not polls: they say nothing about whether the
+    /// schedule runs.
     pub fn last_pass(&self) -> Result<Option<PassRecord>> {
         Ok(self
             .conn
             .query_row(
                 "SELECT id, trigger, started_at, finished_at, outcome, summary, version,
                         config_hash, operator FROM passes
-                 WHERE trigger <> 'webhook' ORDER BY id DESC LIMIT 1",
+                 WHERE trigger NOT IN ('webhook', 'plugin') ORDER BY id DESC LIMIT 1",
                 [],
                 |r| {
                     Ok(PassRecord {
@@ -1418,6 +1407,27 @@ fn refuse_newer(path: &Path, found: i64) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// Starts a pass recorded under `trigger`, with what produced it when known.
+fn insert_pass(
+    conn: &Connection,
+    provenance: Option<&Provenance>,
+    trigger: &str,
+    now: DateTime<Utc>,
+) -> Result<PassId> {
+    conn.execute(
+        "INSERT INTO passes (trigger, started_at, version, config_hash, operator)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            trigger,
+            ms(now),
+            provenance.map(|p| p.version.as_str()),
+            provenance.and_then(|p| p.config_hash.as_deref()),
+            provenance.and_then(|p| p.operator.as_deref())
+        ],
+    )?;
+    Ok(PassId(conn.last_insert_rowid()))
 }
 
 fn insert_event(

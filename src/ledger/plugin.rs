@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{Ledger, Result, ms, time};
+use super::{EventOutcome, EventSubject, Ledger, Result, insert_event, insert_pass, ms, time};
 
 /// One recorded submit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,21 +80,49 @@ impl Ledger {
             .optional()?)
     }
 
-    /// Records a submit before anything is written for it. `None`: a submit with this
-    /// `generated_uuid` is already recorded (a replay racing the first).
+    /// Records a submit before anything is written for it, in one transaction with a pass of
+    /// `trigger` and its `fields submitted` event carrying `detail` (what HR submitted), so
+    /// `history` shows the submit where it happened and the values are recorded exactly when
+    /// the next create can use them. Details are erasable; the pass and event are chained like
+    /// any other. `None`: a submit with this `generated_uuid` is already recorded (a replay
+    /// racing the first), and nothing was written.
+    #[allow(clippy::too_many_arguments)]
     pub fn record_plugin_submit(
         &mut self,
         generated_uuid: Option<&str>,
         application_id: &str,
         values_json: &str,
+        trigger: &str,
+        detail: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<i64>> {
-        let inserted = self.conn.execute(
+        let tx = self.conn.transaction()?;
+        let inserted = tx.execute(
             "INSERT INTO plugin_submits (generated_uuid, application_id, submitted_at, values_json)
              VALUES (?1, ?2, ?3, ?4) ON CONFLICT (generated_uuid) DO NOTHING",
             params![generated_uuid, application_id, ms(now), values_json],
         )?;
-        Ok((inserted == 1).then(|| self.conn.last_insert_rowid()))
+        if inserted != 1 {
+            return Ok(None);
+        }
+        let submit = tx.last_insert_rowid();
+        let pass = insert_pass(&tx, self.provenance.as_ref(), trigger, now)?;
+        insert_event(
+            &tx,
+            application_id,
+            now,
+            pass,
+            EventSubject::Fields,
+            EventOutcome::Submitted,
+            detail,
+        )?;
+        // The submit's own pass ends where it began: the hire is worked by the next one.
+        tx.execute(
+            "UPDATE passes SET finished_at = ?2, outcome = 'recorded' WHERE id = ?1",
+            params![pass.0, ms(now)],
+        )?;
+        tx.commit()?;
+        Ok(Some(submit))
     }
 
     /// Keeps the final answer of submit `id`.

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::form::{self, APPLICATION_ID, application_id, field_error};
 use super::{ACTION_KEY, PluginSettings, PluginState, answer, authorized, parse_body};
-use crate::hire::{HireStatus, LedgerEntry, NudgeOutcome};
+use crate::hire::{HireStatus, LedgerEntry, NudgeOutcome, StepState};
 use crate::ledger::LedgerError;
 
 const WRONG_KEY: &str = "The plugin key in Pinpoint's configuration does not match hirebridge's; enter the key set as HIREBRIDGE_PLUGIN_KEY on the hirebridge host. Nothing was sent to HiBob.";
@@ -142,16 +142,21 @@ async fn run(
         && entry.status == HireStatus::Done
         && let Some(employee) = entry.hibob_employee_id()
     {
-        return Ok((
-            "already_done",
-            success(
-                settings,
-                employee,
-                format!(
-                    "Already in HiBob as employee {employee} (hirebridge brought this hire in before); nothing new was created."
-                ),
+        let body = success(
+            settings,
+            employee,
+            format!(
+                "Already in HiBob as employee {employee} (hirebridge brought this hire in before); nothing new was created."
             ),
-        ));
+        );
+        // A submit answered "pending" earlier that a pass has since finished: its answer is
+        // final now, kept for its replays and counted as a success.
+        if let Some(submit_id) = recorded {
+            nudger
+                .ledger()
+                .record_plugin_answer(submit_id, &body.to_string(), true, Utc::now())?;
+        }
+        return Ok(("already_done", body));
     }
     let next = nudger.next_create(id).await;
     let (rendered, candidate_email) = match &next {
@@ -191,19 +196,8 @@ async fn run(
         }
         Ok(_) => {}
     }
-    // What HR approved, in the ledger before anything is written for it.
-    let values = serde_json::to_string(&approved).unwrap_or_else(|_| "{}".into());
-    let submit_id = match recorded {
-        Some(submit_id) => submit_id,
-        None => match nudger
-            .ledger()
-            .record_plugin_submit(uuid, id, &values, Utc::now())?
-        {
-            Some(submit_id) => submit_id,
-            None => return Ok(("pending", pending(None))),
-        },
-    };
-    // A person's submit for a hire hirebridge parked is their retry.
+    // A person's submit for a hire hirebridge parked is their retry (and one waiting out a
+    // backoff is worked now).
     if let Some(entry) = &entry
         && matches!(
             entry.status,
@@ -212,6 +206,42 @@ async fn run(
     {
         nudger.ledger().retry(Some(id), Utc::now())?;
     }
+    // A create whose outcome is unknown went out with the values then in force, and it is
+    // found (or sent again) under those addresses: new values now could make a second
+    // employee under another email. The submit changes nothing; the pipeline resolves the
+    // create as in the poll and the answer says what HiBob has.
+    if let Some(entry) = &entry
+        && entry.employee.state() == StepState::InFlight
+        && recorded.is_none()
+    {
+        let outcome = nudger.reconcile_one(id, &state.shutdown).await?;
+        let entry = nudger.ledger().entry(id)?;
+        let (result, body, _) = judge(settings, outcome, entry.as_ref());
+        return Ok((result, body));
+    }
+    // What HR approved, in the ledger (and the hire's history) before anything is written
+    // for it.
+    let values = serde_json::to_string(&approved).unwrap_or_else(|_| "{}".into());
+    let detail = format!(
+        "HR submitted in Pinpoint's plugin form{}: {}",
+        uuid.map(|u| format!(" (generatedUuid {u})"))
+            .unwrap_or_default(),
+        crate::ledger::describe_values(&approved)
+    );
+    let submit_id = match recorded {
+        Some(submit_id) => submit_id,
+        None => match nudger.ledger().record_plugin_submit(
+            uuid,
+            id,
+            &values,
+            super::TRIGGER,
+            &detail,
+            Utc::now(),
+        )? {
+            Some(submit_id) => submit_id,
+            None => return Ok(("pending", pending(None))),
+        },
+    };
     let outcome = nudger.reconcile_one(id, &state.shutdown).await?;
     let entry = nudger.ledger().entry(id)?;
     let (result, body, last) = judge(settings, outcome, entry.as_ref());

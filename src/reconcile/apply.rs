@@ -10,6 +10,7 @@
 //! side (search, document list, comments) before anything is written again. A failed call is
 //! judged by the one error policy ([`super::policy`]).
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
@@ -260,15 +261,32 @@ impl HireRun<'_> {
                 }
             };
         // What HR approved in Pinpoint's plugin form replaces the mapping's values.
-        let approved = self.ledger().plugin_values_for(id)?;
-        let new = match approved.and_then(|json| serde_json::from_str(&json).ok()) {
-            Some(values) => crate::employee::with_approved(new, &values),
+        let approved: Option<BTreeMap<String, String>> = self
+            .ledger()
+            .plugin_values_for(id)?
+            .and_then(|json| serde_json::from_str(&json).ok());
+        // A start date HR entered (or confirmed) in the form came from Pinpoint, not from
+        // the offset: nobody has to confirm it again.
+        let start_date_approved = approved
+            .as_ref()
+            .is_some_and(|v| v.contains_key(crate::mapping::START_DATE));
+        let new = match &approved {
+            Some(values) => crate::employee::with_approved(new, values),
             None => new,
         };
         let fingerprint = self.settings.mapping.fingerprint();
         crashpoint::hit("ledger.employee_intent.before");
         self.write(id, |l| {
-            record::create_intent(l, id, pass, Utc::now(), &fingerprint, &new, &rendered)
+            record::create_intent(
+                l,
+                id,
+                pass,
+                Utc::now(),
+                &fingerprint,
+                &new,
+                &rendered,
+                start_date_approved,
+            )
         })?;
         crashpoint::hit("ledger.employee_intent.after");
         let outcome = self

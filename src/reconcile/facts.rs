@@ -124,9 +124,11 @@ impl Parts {
         Ok(facts)
     }
 
-    /// The work address each hire may be known by: for a create whose outcome is unknown, the
-    /// one recorded with its intent (it went out under that one, whatever the mapping renders
-    /// now); else what the mapping renders.
+    /// The work address each hire may be known by: the address HR approved in Pinpoint's
+    /// plugin form, which its create sends (or sent: a submit while a create's outcome is
+    /// unknown records nothing, so this is still the address that create went out under);
+    /// else, for a create whose outcome is unknown, the one recorded with its intent (it went
+    /// out under that one, whatever the mapping renders now); else what the mapping renders.
     fn work_addresses<'a>(
         &self,
         needing: &[&'a LedgerEntry],
@@ -138,10 +140,20 @@ impl Parts {
             .map(|e| e.application_id.as_str())
             .collect();
         let recorded = self.ledger().mapped_values(&in_flight)?;
+        let mut approved = HashMap::new();
+        for e in needing {
+            let id = e.application_id.as_str();
+            if let Some(email) = self.approved_email(id)? {
+                approved.insert(id, email);
+            }
+        }
         Ok(needing
             .iter()
             .filter_map(|e| {
                 let id = e.application_id.as_str();
+                if let Some(email) = approved.remove(id) {
+                    return Some((id, email));
+                }
                 let sent = recorded.get(id).and_then(|r| {
                     crate::mapping::WORK_EMAIL
                         .iter()
@@ -154,6 +166,21 @@ impl Parts {
                 Some((id, address))
             })
             .collect())
+    }
+
+    /// The email of the hire's latest plugin submit, as its create sends it
+    /// ([`crate::employee::with_approved`]); `None` when HR approved none.
+    fn approved_email(&self, application_id: &str) -> Result<Option<String>, LedgerError> {
+        let Some(json) = self.ledger().plugin_values_for(application_id)? else {
+            return Ok(None);
+        };
+        let values: std::collections::BTreeMap<String, String> =
+            serde_json::from_str(&json).unwrap_or_default();
+        Ok(values
+            .get(crate::employee::APPROVED_EMAIL)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+            .map(crate::identity::nfc))
     }
 
     /// Searches HiBob by login address in batches. A hire whose search failed gets its

@@ -15,6 +15,8 @@ use crate::mapping::Values;
 use crate::pinpoint::Attachment;
 
 /// Before a create: who, with which values, and whether HR must confirm the start date.
+/// `start_date_approved`: HR entered or confirmed the start date in Pinpoint's plugin form.
+#[allow(clippy::too_many_arguments)]
 pub fn create_intent(
     ledger: &mut Ledger,
     id: &ApplicationId,
@@ -23,8 +25,9 @@ pub fn create_intent(
     mapping_fingerprint: &str,
     new: &NewEmployee,
     rendered: &Values,
+    start_date_approved: bool,
 ) -> Result<(), LedgerError> {
-    let from_pinpoint = rendered.contains_key(crate::mapping::START_DATE);
+    let from_pinpoint = start_date_approved || rendered.contains_key(crate::mapping::START_DATE);
     ledger.record_create_intent(
         id,
         pass,

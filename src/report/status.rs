@@ -93,6 +93,17 @@ pub struct StatusView {
     pub drift: Vec<DriftView>,
     /// The last API contract check; `None` before the first.
     pub contract: Option<ContractView>,
+    /// "Send to HiBob" submits from Pinpoint's plugin recorded in the ledger (replays are
+    /// answered from it and not counted again).
+    pub plugin_submits: PluginSubmitsView,
+}
+
+/// Pinpoint plugin submits, for `status`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PluginSubmitsView {
+    pub total: u64,
+    /// Answered with success: HiBob's employee id.
+    pub succeeded: u64,
 }
 
 /// The last API contract check, for `status`.
@@ -150,6 +161,8 @@ pub struct StatusInput<'a> {
     pub schema_version: i64,
     /// The last API contract check, if any.
     pub contract: Option<crate::contract::ContractReport>,
+    /// Plugin submits recorded, and how many succeeded.
+    pub plugin_submits: PluginSubmitsView,
 }
 
 fn when(t: DateTime<Utc>) -> String {
@@ -382,6 +395,7 @@ pub fn build(input: StatusInput<'_>) -> StatusView {
         schema_version: input.schema_version,
         drift: Vec::new(),
         contract,
+        plugin_submits: input.plugin_submits,
     }
 }
 
@@ -474,6 +488,14 @@ pub fn render_text(view: &StatusView, out: &mut dyn Write) -> std::io::Result<()
         }
     }
     writeln!(out)?;
+    // Shown only once the plugin has been used, so a ledger without it reads as before.
+    if view.plugin_submits.total > 0 {
+        writeln!(
+            out,
+            "plugin       {} submit(s) from Pinpoint's \"Send to HiBob\", {} answered with success",
+            view.plugin_submits.total, view.plugin_submits.succeeded
+        )?;
+    }
     if let Some(note) = &view.skipped {
         writeln!(out, "skipped      {}", super::clip(note, 400))?;
     }
@@ -603,6 +625,7 @@ mod tests {
             ledger_bytes: 4096,
             schema_version: 1,
             contract: None,
+            plugin_submits: PluginSubmitsView::default(),
         })
     }
 
@@ -631,6 +654,7 @@ mod tests {
                     asked: String::new(),
                     findings,
                 }),
+                plugin_submits: PluginSubmitsView::default(),
             })
         };
         let v = build_with(vec![

@@ -924,6 +924,18 @@ impl Plugged {
         signal("TERM", &self.daemon);
         exit_code_within(&mut self.daemon, EVENTUALLY)
     }
+
+    /// Starts the daemon again (after [`Plugged::stop`]) on the same world, config and port,
+    /// and waits until the plugin answers.
+    pub fn restart(&mut self) {
+        self.daemon = self.world.spawn_daemon();
+        let addr = self.addr;
+        assert!(
+            wait_for(EVENTUALLY, || http(addr, "POST", "/", &[], b"{}")
+                .is_ok_and(|a| a.status == 200)),
+            "the restarted daemon's plugin answers"
+        );
+    }
 }
 
 impl Drop for Plugged {
