@@ -452,6 +452,7 @@ fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
         },
     });
     view.drift = report::status::drift_views(&ledger.drifted_values()?);
+    view.audit = Some(ledger.audit_summary()?.into());
     let mut out = std::io::stdout().lock();
     match args.format {
         OutputFormat::Json => {

@@ -119,6 +119,16 @@ fn a_chain_over_a_real_sync_verifies_with_its_key_and_published_log() {
         value["verified"]["events"].as_u64().unwrap() >= 3 * 8,
         "{value}"
     );
+    let status = world.hirebridge(&["status", "--format", "json"]).expect(0);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout()).unwrap();
+    assert_eq!(
+        status["audit"]["events"], value["verified"]["events"],
+        "{status}"
+    );
+    assert_eq!(status["audit"]["checkpoints"], 1, "{status}");
+    assert_eq!(status["audit"]["unsealed_events"], 0, "{status}");
+    let text = world.hirebridge(&["status"]).expect(0).stdout();
+    assert!(text.contains("audit        "), "{text}");
     // The key file is the owner's alone.
     use std::os::unix::fs::PermissionsExt as _;
     let mode = std::fs::metadata(world.dir.path().join("ledger.sqlite3.audit-key"))

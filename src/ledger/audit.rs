@@ -193,7 +193,44 @@ impl From<rusqlite::Error> for ErasureRefused {
 /// Statuses whose hire needs nothing more from hirebridge: their personal data may go.
 const SETTLED: &str = "('done', 'withdrawn', 'skipped')";
 
+/// The audit trail at a glance, for `status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct AuditSummary {
+    /// Events in the chain.
+    pub events: u64,
+    pub checkpoints: u64,
+    /// Milliseconds since the epoch of the last checkpoint.
+    #[serde(skip)]
+    pub last_checkpoint_at_ms: Option<i64>,
+    /// Events after the last checkpoint: chained, not signed yet.
+    pub unsealed: u64,
+    /// Hires whose personal data was erased.
+    pub erased_hires: u64,
+}
+
 impl Ledger {
+    /// Counts for `status`: the chain's length, its checkpoints, what is not signed yet.
+    pub fn audit_summary(&self) -> Result<AuditSummary> {
+        let (events, _) = self.chain_head()?;
+        let (checkpoints, sealed, last_at): (i64, Option<i64>, Option<i64>) = self.conn.query_row(
+            "SELECT COUNT(*), MAX(events), MAX(at) FROM checkpoints",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let erased_hires: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM hires WHERE erased_at IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(AuditSummary {
+            events,
+            checkpoints: checkpoints as u64,
+            last_checkpoint_at_ms: last_at,
+            unsealed: events.saturating_sub(sealed.unwrap_or(0) as u64),
+            erased_hires: erased_hires as u64,
+        })
+    }
+
     /// Starts a consistent read of the whole ledger (see [`Snapshot`]).
     pub fn snapshot(&self) -> Result<Snapshot<'_>> {
         Ok(Snapshot {

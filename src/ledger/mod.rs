@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
-pub use audit::{ChainedEvent, Erasure, ErasureRefused, Snapshot};
+pub use audit::{AuditSummary, ChainedEvent, Erasure, ErasureRefused, Snapshot};
 pub use chain::{Checkpoint, GENESIS, detail_digest, event_hash};
 pub use lock::{LedgerLock, lock_path};
 pub use mapped::{DriftState, MappedRecord, describe as describe_values};

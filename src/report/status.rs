@@ -96,6 +96,34 @@ pub struct StatusView {
     /// "Send to HiBob" submits from Pinpoint's plugin recorded in the ledger (replays are
     /// answered from it and not counted again).
     pub plugin_submits: PluginSubmitsView,
+    /// The audit trail: the chain's length, its signed checkpoints, erasures.
+    pub audit: Option<AuditView>,
+}
+
+/// The audit trail, for `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditView {
+    pub events: u64,
+    pub checkpoints: u64,
+    pub last_checkpoint_at: Option<String>,
+    /// Events after the last checkpoint (the next pass signs them).
+    pub unsealed_events: u64,
+    pub personal_data_erased: u64,
+}
+
+impl From<crate::ledger::AuditSummary> for AuditView {
+    fn from(s: crate::ledger::AuditSummary) -> Self {
+        Self {
+            events: s.events,
+            checkpoints: s.checkpoints,
+            last_checkpoint_at: s
+                .last_checkpoint_at_ms
+                .and_then(DateTime::<Utc>::from_timestamp_millis)
+                .map(when),
+            unsealed_events: s.unsealed,
+            personal_data_erased: s.erased_hires,
+        }
+    }
 }
 
 /// Pinpoint plugin submits, for `status`.
@@ -396,6 +424,7 @@ pub fn build(input: StatusInput<'_>) -> StatusView {
         drift: Vec::new(),
         contract,
         plugin_submits: input.plugin_submits,
+        audit: None,
     }
 }
 
@@ -498,6 +527,25 @@ pub fn render_text(view: &StatusView, out: &mut dyn Write) -> std::io::Result<()
     }
     if let Some(note) = &view.skipped {
         writeln!(out, "skipped      {}", super::clip(note, 400))?;
+    }
+    if let Some(audit) = &view.audit {
+        let sealed = match &audit.last_checkpoint_at {
+            Some(at) => format!("last signed {at}, {} event(s) since", audit.unsealed_events),
+            None => "not signed yet (the first pass that writes signs it)".to_owned(),
+        };
+        let erased = if audit.personal_data_erased > 0 {
+            format!(
+                "; {} hire(s)' personal data erased",
+                audit.personal_data_erased
+            )
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "audit        {} events chained, {} checkpoint(s), {sealed}{erased}",
+            audit.events, audit.checkpoints
+        )?;
     }
     match &view.oldest_unfinished {
         None => writeln!(out, "oldest open  none")?,
