@@ -254,7 +254,7 @@ fn rechain(world: &World) {
                 trigger: None,
                 step: r.get(4)?,
                 outcome: r.get(5)?,
-                detail_digest: r.get(6)?,
+                detail_digest: hex::encode(r.get::<_, Vec<u8>>(6)?),
                 prev_hash: String::new(),
                 hash: String::new(),
                 detail: None,
@@ -271,7 +271,12 @@ fn rechain(world: &World) {
         let hash = event_hash(&prev, &event.content());
         conn.execute(
             "UPDATE events SET id = ?2, prev_hash = ?3, hash = ?4 WHERE id = ?1",
-            params![old_id, id, prev, hash],
+            params![
+                old_id,
+                id,
+                hex::decode(&prev).unwrap(),
+                hex::decode(&hash).unwrap()
+            ],
         )
         .unwrap();
         conn.execute(
@@ -318,7 +323,9 @@ fn truncating_the_tail_and_re_signing_with_another_key_is_caught_by_the_key_or_t
     let forged = AuditKey::load_or_create(&key_file).unwrap();
     let head: String = Connection::open(&copy.ledger_path)
         .unwrap()
-        .query_row("SELECT hash FROM events WHERE id = 10", [], |r| r.get(0))
+        .query_row("SELECT hash FROM events WHERE id = 10", [], |r| {
+            r.get::<_, Vec<u8>>(0).map(hex::encode)
+        })
         .unwrap();
     let checkpoint = forged.sign(10, &head, chrono::Utc::now().timestamp_millis());
     Connection::open(&copy.ledger_path)

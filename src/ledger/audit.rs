@@ -50,9 +50,9 @@ pub(super) fn append_event(
         pass_id,
         step,
         outcome,
-        digest,
-        prev,
-        hash
+        bytes(&digest),
+        bytes(&prev),
+        bytes(&hash)
     ])?;
     tx.prepare_cached("INSERT INTO event_details (event_id, salt, detail) VALUES (?1, ?2, ?3)")?
         .execute(params![id, &salt[..], detail])?;
@@ -63,9 +63,18 @@ pub(super) fn append_event(
 fn head(conn: &rusqlite::Connection) -> rusqlite::Result<(i64, String)> {
     Ok(conn
         .prepare_cached("SELECT id, hash FROM events ORDER BY id DESC LIMIT 1")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row([], |r| Ok((r.get(0)?, hex_of(r.get(1)?))))
         .optional()?
         .unwrap_or((0, GENESIS.to_owned())))
+}
+
+/// Hashes are stored as 32-byte blobs (half the size of their hex) and handled as hex.
+fn bytes(hex_text: &str) -> Vec<u8> {
+    hex::decode(hex_text).unwrap_or_default()
+}
+
+fn hex_of(blob: Option<Vec<u8>>) -> String {
+    blob.map(hex::encode).unwrap_or_default()
 }
 
 /// Migration to schema v7: chains the events written before it, in id order, moving each
@@ -110,7 +119,12 @@ pub(super) fn chain_existing_events(tx: &rusqlite::Transaction<'_>) -> rusqlite:
                 "UPDATE events SET detail = '', detail_digest = ?2, prev_hash = ?3, hash = ?4
                  WHERE id = ?1",
             )?
-            .execute(params![event.id, event.detail_digest, prev, hash])?;
+            .execute(params![
+                event.id,
+                bytes(&event.detail_digest),
+                bytes(&prev),
+                bytes(&hash)
+            ])?;
             tx.prepare_cached(
                 "INSERT INTO event_details (event_id, salt, detail) VALUES (?1, ?2, ?3)",
             )?
@@ -274,9 +288,9 @@ impl Ledger {
                 trigger: r.get(4)?,
                 step: r.get(5)?,
                 outcome: r.get(6)?,
-                detail_digest: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
-                prev_hash: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
-                hash: r.get::<_, Option<String>>(9)?.unwrap_or_default(),
+                detail_digest: hex_of(r.get(7)?),
+                prev_hash: hex_of(r.get(8)?),
+                hash: hex_of(r.get(9)?),
                 detail: salt.zip(detail),
             };
             if let Err(e) = f(event) {

@@ -203,9 +203,10 @@ CREATE TABLE event_details (
     salt        BLOB NOT NULL,
     detail      TEXT NOT NULL
 ) STRICT;
-ALTER TABLE events ADD COLUMN detail_digest TEXT;
-ALTER TABLE events ADD COLUMN prev_hash TEXT;
-ALTER TABLE events ADD COLUMN hash TEXT;
+-- SHA-256 values, 32 bytes each
+ALTER TABLE events ADD COLUMN detail_digest BLOB;
+ALTER TABLE events ADD COLUMN prev_hash BLOB;
+ALTER TABLE events ADD COLUMN hash BLOB;
 CREATE TABLE checkpoints (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     -- how many events the chain held, and the hash of the last of them
