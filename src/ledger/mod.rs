@@ -9,6 +9,7 @@
 
 mod lock;
 mod mapped;
+mod report_reads;
 mod schema;
 
 use std::path::{Path, PathBuf};

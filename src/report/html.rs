@@ -14,6 +14,7 @@ use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
 
 use super::{CSV_HEADER, Context, ReportRow};
 use crate::hire::HireStatus;
+use crate::ledger::{EntryFilter, Ledger, LedgerError};
 
 /// Escapes text for element content and quoted attribute values.
 pub fn escape(text: &str) -> String {
@@ -115,6 +116,11 @@ pub fn done_per_week(rows: &[ReportRow]) -> Vec<(NaiveDate, usize)> {
             .entry(week_start(done.with_timezone(&Utc).date_naive()))
             .or_default() += 1;
     }
+    with_empty_weeks(weeks)
+}
+
+/// `weeks` oldest first, with a zero for each week in between that has none.
+fn with_empty_weeks(weeks: BTreeMap<NaiveDate, usize>) -> Vec<(NaiveDate, usize)> {
     let (Some(first), Some(last)) = (
         weeks.keys().next().copied(),
         weeks.keys().next_back().copied(),
@@ -128,6 +134,55 @@ pub fn done_per_week(rows: &[ReportRow]) -> Vec<(NaiveDate, usize)> {
         week = week + chrono::Days::new(7);
     }
     out
+}
+
+/// What the page shows above the hires: a few numbers per status and per week, however many
+/// hires there are. Computed before the first row is written, so the rows can follow it one
+/// at a time without being kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Every status in [`HireStatus::ALL`]'s order, zeros included.
+    pub by_status: Vec<(HireStatus, usize)>,
+    pub total: usize,
+    /// See [`done_per_week`].
+    pub done_per_week: Vec<(NaiveDate, usize)>,
+    /// See [`latency_per_week`].
+    pub latency_per_week: Vec<(NaiveDate, i64, i64)>,
+}
+
+impl Summary {
+    pub fn of_rows(rows: &[ReportRow]) -> Self {
+        Summary {
+            by_status: HireStatus::ALL
+                .into_iter()
+                .map(|s| (s, rows.iter().filter(|r| r.status == s).count()))
+                .collect(),
+            total: rows.len(),
+            done_per_week: done_per_week(rows),
+            latency_per_week: latency_per_week(rows),
+        }
+    }
+
+    /// The same figures for the hires `filter` selects, totalled by the ledger (no row is
+    /// read into memory).
+    pub fn of_ledger(ledger: &Ledger, filter: &EntryFilter) -> Result<Self, LedgerError> {
+        let by_status: Vec<(HireStatus, usize)> = ledger
+            .count_by_status_matching(filter)?
+            .into_iter()
+            .map(|(s, n)| (s, n as usize))
+            .collect();
+        let done = ledger
+            .done_per_week(filter)?
+            .into_iter()
+            .map(|(week, n)| (week, n as usize))
+            .collect();
+        Ok(Summary {
+            total: by_status.iter().map(|(_, n)| n).sum(),
+            by_status,
+            done_per_week: with_empty_weeks(done),
+            latency_per_week: ledger.latency_per_week(filter)?,
+        })
+    }
 }
 
 fn chart(weeks: &[(NaiveDate, usize)]) -> String {
@@ -160,49 +215,121 @@ fn chart(weeks: &[(NaiveDate, usize)]) -> String {
 }
 
 pub fn render(rows: &[ReportRow], context: &Context, out: &mut dyn Write) -> std::io::Result<()> {
-    let generated = context
-        .generated_at
-        .to_rfc3339_opts(SecondsFormat::Secs, true);
-    let mut page = String::new();
-    page.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    page.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    page.push_str("<title>hirebridge report</title>\n");
-    page.push_str(&format!("<style>{STYLE}</style>\n</head>\n<body>\n"));
-    page.push_str("<h1>hirebridge: hires from Pinpoint to HiBob</h1>\n");
-    page.push_str(&format!(
-        "<p class=\"note\">Generated {} from the ledger; {}.</p>\n",
-        escape(&generated),
-        if context.filters.is_empty() {
-            "every hire".to_owned()
-        } else {
-            escape(&context.filters)
-        }
-    ));
-
-    page.push_str("<h2>Summary</h2>\n<table class=\"summary\" id=\"summary\">\n<tbody>\n");
-    for status in HireStatus::ALL {
-        let n = rows.iter().filter(|r| r.status == status).count();
-        page.push_str(&format!(
-            "<tr><th class=\"{s}\">{s}</th><td>{n}</td></tr>\n",
-            s = status.as_str()
-        ));
+    let mut page = PageWriter::start(out, context, &Summary::of_rows(rows))?;
+    for row in rows {
+        page.row(row)?;
     }
-    page.push_str(&format!(
-        "<tr><th>total</th><td>{}</td></tr>\n</tbody>\n</table>\n",
-        rows.len()
-    ));
-    page.push_str("<h2>Hires done per week</h2>\n");
-    page.push_str(&chart(&done_per_week(rows)));
-    page.push('\n');
-    page.push_str("<h2>Time from hired in Pinpoint to done in HiBob</h2>\n");
-    page.push_str(&latency_chart(&latency_per_week(rows)));
-    page.push('\n');
+    page.finish()
+}
 
-    page.push_str("<h2>Hires</h2>\n");
-    page.push_str(&controls());
-    hires_table(rows, context, &mut page);
-    page.push_str(&format!("<script>{SCRIPT}</script>\n</body>\n</html>\n"));
-    out.write_all(page.as_bytes())
+/// The page written as the rows come: [`PageWriter::start`] writes everything above the
+/// first row (heading, summary, charts, controls, the table's head), [`PageWriter::row`] one
+/// row, [`PageWriter::finish`] the rest. Only the row being written is held.
+pub struct PageWriter<'a> {
+    out: &'a mut dyn Write,
+    context: &'a Context,
+}
+
+impl<'a> PageWriter<'a> {
+    pub fn start(
+        out: &'a mut dyn Write,
+        context: &'a Context,
+        summary: &Summary,
+    ) -> std::io::Result<Self> {
+        let generated = context
+            .generated_at
+            .to_rfc3339_opts(SecondsFormat::Secs, true);
+        let mut page = String::new();
+        page.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+        page.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+        page.push_str("<title>hirebridge report</title>\n");
+        page.push_str(&format!("<style>{STYLE}</style>\n</head>\n<body>\n"));
+        page.push_str("<h1>hirebridge: hires from Pinpoint to HiBob</h1>\n");
+        page.push_str(&format!(
+            "<p class=\"note\">Generated {} from the ledger; {}.</p>\n",
+            escape(&generated),
+            if context.filters.is_empty() {
+                "every hire".to_owned()
+            } else {
+                escape(&context.filters)
+            }
+        ));
+
+        page.push_str("<h2>Summary</h2>\n<table class=\"summary\" id=\"summary\">\n<tbody>\n");
+        for (status, n) in &summary.by_status {
+            page.push_str(&format!(
+                "<tr><th class=\"{s}\">{s}</th><td>{n}</td></tr>\n",
+                s = status.as_str()
+            ));
+        }
+        page.push_str(&format!(
+            "<tr><th>total</th><td>{}</td></tr>\n</tbody>\n</table>\n",
+            summary.total
+        ));
+        page.push_str("<h2>Hires done per week</h2>\n");
+        page.push_str(&chart(&summary.done_per_week));
+        page.push('\n');
+        page.push_str("<h2>Time from hired in Pinpoint to done in HiBob</h2>\n");
+        page.push_str(&latency_chart(&summary.latency_per_week));
+        page.push('\n');
+
+        page.push_str("<h2>Hires</h2>\n");
+        page.push_str(&controls());
+        page.push_str("<table id=\"hires\">\n<thead><tr>");
+        for (key, title, more) in COLUMNS {
+            let class = if more { " class=\"more\"" } else { "" };
+            page.push_str(&format!("<th data-key=\"{key}\"{class}>{title}</th>"));
+        }
+        page.push_str("</tr></thead>\n<tbody>\n");
+        out.write_all(page.as_bytes())?;
+        Ok(PageWriter { out, context })
+    }
+
+    pub fn row(&mut self, row: &ReportRow) -> std::io::Result<()> {
+        let mut line = format!(
+            "<tr data-application-id=\"{}\" data-status=\"{}\">",
+            escape(&row.application_id),
+            row.status.as_str()
+        );
+        for (i, cell) in cells(row).iter().enumerate() {
+            let (key, _, more) = COLUMNS[i];
+            let mut classes: Vec<&str> = Vec::new();
+            if more {
+                classes.push("more");
+            }
+            let text = escape(cell);
+            let content = match (key, &self.context.links) {
+                ("application_id", Some(links)) => link(&links.pinpoint_application, cell, &text),
+                ("hibob_employee_id", Some(links)) if !cell.is_empty() => {
+                    link(&links.hibob_employee, cell, &text)
+                }
+                ("status", _) => {
+                    classes.push(row.status.as_str());
+                    text
+                }
+                ("last_error", _) => {
+                    classes.push("error");
+                    text
+                }
+                _ => text,
+            };
+            let class = if classes.is_empty() {
+                String::new()
+            } else {
+                format!(" class=\"{}\"", classes.join(" "))
+            };
+            line.push_str(&format!("<td{class}>{content}</td>"));
+        }
+        line.push_str("</tr>\n");
+        self.out.write_all(line.as_bytes())
+    }
+
+    pub fn finish(self) -> std::io::Result<()> {
+        write!(
+            self.out,
+            "</tbody>\n</table>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
+        )
+    }
 }
 
 /// The status filter, the search box and the column switch (hidden when printed).
@@ -223,53 +350,6 @@ fn controls() -> String {
          type=\"checkbox\"> all columns</label> <span id=\"shown\"></span></div>\n",
     );
     html
-}
-
-fn hires_table(rows: &[ReportRow], context: &Context, page: &mut String) {
-    page.push_str("<table id=\"hires\">\n<thead><tr>");
-    for (key, title, more) in COLUMNS {
-        let class = if more { " class=\"more\"" } else { "" };
-        page.push_str(&format!("<th data-key=\"{key}\"{class}>{title}</th>"));
-    }
-    page.push_str("</tr></thead>\n<tbody>\n");
-    for row in rows {
-        page.push_str(&format!(
-            "<tr data-application-id=\"{}\" data-status=\"{}\">",
-            escape(&row.application_id),
-            row.status.as_str()
-        ));
-        for (i, cell) in cells(row).iter().enumerate() {
-            let (key, _, more) = COLUMNS[i];
-            let mut classes: Vec<&str> = Vec::new();
-            if more {
-                classes.push("more");
-            }
-            let text = escape(cell);
-            let content = match (key, &context.links) {
-                ("application_id", Some(links)) => link(&links.pinpoint_application, cell, &text),
-                ("hibob_employee_id", Some(links)) if !cell.is_empty() => {
-                    link(&links.hibob_employee, cell, &text)
-                }
-                ("status", _) => {
-                    classes.push(row.status.as_str());
-                    text
-                }
-                ("last_error", _) => {
-                    classes.push("error");
-                    text
-                }
-                _ => text,
-            };
-            let class = if classes.is_empty() {
-                String::new()
-            } else {
-                format!(" class=\"{}\"", classes.join(" "))
-            };
-            page.push_str(&format!("<td{class}>{content}</td>"));
-        }
-        page.push_str("</tr>\n");
-    }
-    page.push_str("</tbody>\n</table>\n");
 }
 
 /// A link to `id` by `pattern`; the text is already escaped.
