@@ -4,11 +4,11 @@
 //! a few numbers per week in memory, never a list of hires.
 //!
 //! Each total selects exactly the hires [`Ledger::for_each_entry`] hands over for the same
-//! [`EntryFilter`]; `report::html`'s tests compare them with the totals of the rows.
+//! [`EntryFilter`]; the report's tests compare them with the totals of the rows.
 
-use chrono::NaiveDate;
 use super::{EntryFilter, Ledger, LedgerError, Result, ms};
 use crate::hire::HireStatus;
+use chrono::NaiveDate;
 
 /// The rows [`Ledger::for_each_entry`] selects, for the same three parameters.
 const FILTERED: &str = "(?1 IS NULL OR status = ?1)
@@ -32,18 +32,20 @@ fn week(text: &str) -> Result<NaiveDate> {
 impl Ledger {
     /// Runs `read` inside one read transaction: every query it makes sees the ledger as it
     /// was at its first, whatever a running daemon commits meanwhile. A report that reads
-    /// twice (widths, then rows) thus lays out exactly the rows it prints.
+    /// twice (widths, then rows) thus lays out exactly the rows it prints. A savepoint, so a
+    /// snapshot may be taken inside another (it then shares the outer one's).
     pub fn read_snapshot<T, E: From<LedgerError>>(
         &self,
         read: impl FnOnce(&Ledger) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        let snapshot = self
-            .conn
-            .unchecked_transaction()
+        self.conn
+            .execute_batch("SAVEPOINT read_snapshot")
             .map_err(LedgerError::from)?;
-        let out = read(self)?;
-        // Nothing was written: ending the transaction only releases the snapshot.
-        snapshot.commit().map_err(LedgerError::from)?;
+        let out = read(self);
+        // Nothing was written: releasing only ends the snapshot, whatever `read` returned.
+        let released = self.conn.execute_batch("RELEASE read_snapshot");
+        let out = out?;
+        released.map_err(LedgerError::from)?;
         Ok(out)
     }
 
@@ -87,44 +89,49 @@ impl Ledger {
     /// For each ISO week of `done_at`, the median and the longest time from `hired_at` to
     /// `done_at` in whole seconds (each time truncated to the second first, as reports show
     /// them; a negative span counts as 0), oldest week first. Hires without either time are
-    /// left out. SQLite ranks the spans (spilling to its temporary file when large), so only
-    /// the two middle ranks and the last of each week come back.
+    /// left out. Each week's count first, then the spans in order (SQLite's sorter spills to
+    /// a file when large), read once: only the middle ones and the last are kept.
     pub fn latency_per_week(&self, filter: &EntryFilter) -> Result<Vec<(NaiveDate, i64, i64)>> {
-        let mut stmt = self.conn.prepare(&format!(
+        let spans = format!(
             "WITH spans AS (
                  SELECT {DONE_WEEK} AS week, max(done_at / 1000 - hired_at / 1000, 0) AS span
                  FROM hires
                  WHERE {FILTERED} AND done_at IS NOT NULL AND hired_at IS NOT NULL
-             ), ranked AS (
-                 SELECT week, span,
-                        row_number() OVER (PARTITION BY week ORDER BY span) AS rank,
-                        count(*) OVER (PARTITION BY week) AS n
-                 FROM spans
-             )
-             SELECT week, rank, n, span FROM ranked
-             WHERE rank = (n + 1) / 2 OR rank = n / 2 + 1 OR rank = n
-             ORDER BY week, rank"
-        ))?;
-        let ranked: Vec<(String, i64, i64, i64)> = stmt
-            .query_map(params_for(filter), |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        let mut out: Vec<(NaiveDate, i64, i64)> = Vec::new();
-        // Per week: the lower middle, the upper middle (the same rank when n is odd), the last.
-        let (mut lower, mut upper) = (0, 0);
-        for (w, rank, n, span) in ranked {
-            if rank == (n + 1) / 2 {
-                lower = span;
+             )"
+        );
+        // Both reads in one snapshot: the counts are those of the spans that follow.
+        self.read_snapshot(|ledger| {
+            let mut counts = ledger.conn.prepare(&format!(
+                "{spans} SELECT week, count(*) FROM spans GROUP BY week ORDER BY week"
+            ))?;
+            let counts: Vec<(String, i64)> = counts
+                .query_map(params_for(filter), |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut ordered = ledger.conn.prepare(&format!(
+                "{spans} SELECT span FROM spans ORDER BY week, span"
+            ))?;
+            let mut ordered = ordered.query(params_for(filter))?;
+            let mut out = Vec::with_capacity(counts.len());
+            for (w, n) in counts {
+                // The lower and upper middle (the same rank when n is odd), and the last.
+                let (mut lower, mut upper, mut longest) = (0, 0, 0);
+                for rank in 1..=n {
+                    let row = ordered
+                        .next()?
+                        .ok_or(LedgerError::Sql(rusqlite::Error::QueryReturnedNoRows))?;
+                    let span: i64 = row.get(0)?;
+                    if rank == (n + 1) / 2 {
+                        lower = span;
+                    }
+                    if rank == n / 2 + 1 {
+                        upper = span;
+                    }
+                    longest = span;
+                }
+                out.push((week(&w)?, (lower + upper) / 2, longest));
             }
-            if rank == n / 2 + 1 {
-                upper = span;
-            }
-            if rank == n {
-                out.push((week(&w)?, (lower + upper) / 2, span));
-            }
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 }
 

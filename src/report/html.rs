@@ -4,6 +4,9 @@
 //! each application in Pinpoint and employee in HiBob, a status filter and a search box
 //! (inline script), and a layout that fits a laptop and prints to A4 landscape.
 //!
+//! Written as the rows come ([`PageWriter`]): the [`Summary`] is totalled first (by the
+//! ledger, or from rows in memory), so a page of any size holds one row at a time.
+//!
 //! No external assets (no scripts, fonts, stylesheets or images by URL), and every value from
 //! the ledger is escaped: names and API error messages are not trusted markup.
 

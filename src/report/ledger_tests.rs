@@ -159,7 +159,11 @@ fn the_streamed_table_and_page_list_every_hire_once() {
 
     let table = streamed(&ledger, &filter, Format::Table);
     let lines: Vec<&str> = table.lines().collect();
-    assert_eq!(lines.len(), hires + 2, "header, one line per hire, the count");
+    assert_eq!(
+        lines.len(),
+        hires + 2,
+        "header, one line per hire, the count"
+    );
     assert!(lines[0].starts_with("APPLICATION"));
     assert!(lines[hires + 1].starts_with(&format!("{hires} hires: ")));
     for (line, id) in lines[1..=hires].iter().zip(&ids) {

@@ -638,11 +638,12 @@ pub fn write(
             }
             Format::Table => {
                 let mut layout = TableLayout::default();
-                ledger.for_each_entry(filter, |e| {
-                    layout.measure(&row(&e));
-                    Ok::<(), std::convert::Infallible>(())
-                })?
-                .unwrap_or_else(|never| match never {});
+                ledger
+                    .for_each_entry(filter, |e| {
+                        layout.measure(&row(&e));
+                        Ok::<(), std::convert::Infallible>(())
+                    })?
+                    .unwrap_or_else(|never| match never {});
                 let mut table = TableWriter::new(out, layout);
                 ledger.for_each_entry(filter, |e| table.row(&row(&e)))??;
                 table.finish()?;
