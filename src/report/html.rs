@@ -10,6 +10,7 @@
 //! No external assets (no scripts, fonts, stylesheets or images by URL), and every value from
 //! the ledger is escaped: names and API error messages are not trusted markup.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -22,6 +23,22 @@ use crate::ledger::{EntryFilter, Ledger, LedgerError};
 /// Escapes text for element content and quoted attribute values.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    escape_into(&mut out, text);
+    out
+}
+
+/// Whether [`escape`] changes `c`.
+fn needs_escape(c: char) -> bool {
+    matches!(c, '&' | '<' | '>' | '"' | '\'')
+        || crate::untrusted::is_unsafe_for_terminal(c) && c != '\n'
+}
+
+/// Appends `text` to `out` as [`escape`] writes it (most values need nothing: copied whole).
+fn escape_into(out: &mut String, text: &str) {
+    if !text.chars().any(needs_escape) {
+        out.push_str(text);
+        return;
+    }
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -37,7 +54,6 @@ pub fn escape(text: &str) -> String {
             c => out.push(c),
         }
     }
-    out
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1.5rem;color:#222}\
@@ -231,6 +247,8 @@ pub fn render(rows: &[ReportRow], context: &Context, out: &mut dyn Write) -> std
 pub struct PageWriter<'a> {
     out: &'a mut dyn Write,
     context: &'a Context,
+    /// The row being written.
+    line: String,
 }
 
 impl<'a> PageWriter<'a> {
@@ -285,43 +303,55 @@ impl<'a> PageWriter<'a> {
         }
         page.push_str("</tr></thead>\n<tbody>\n");
         out.write_all(page.as_bytes())?;
-        Ok(PageWriter { out, context })
+        Ok(PageWriter {
+            out,
+            context,
+            line: String::new(),
+        })
     }
 
     pub fn row(&mut self, row: &ReportRow) -> std::io::Result<()> {
-        let mut line = format!(
-            "<tr data-application-id=\"{}\" data-status=\"{}\">",
-            escape(&row.application_id),
-            row.status.as_str()
-        );
+        // One buffer for every row: a page of 100,000 rows allocates it once.
+        let line = &mut self.line;
+        line.clear();
+        line.push_str("<tr data-application-id=\"");
+        escape_into(line, &row.application_id);
+        line.push_str("\" data-status=\"");
+        line.push_str(row.status.as_str());
+        line.push_str("\">");
         for (i, cell) in cells(row).iter().enumerate() {
             let (key, _, more) = COLUMNS[i];
-            let mut classes: Vec<&str> = Vec::new();
-            if more {
-                classes.push("more");
+            let marked = match key {
+                "status" => Some(row.status.as_str()),
+                "last_error" => Some("error"),
+                _ => None,
+            };
+            match (more, marked) {
+                (false, None) => line.push_str("<td>"),
+                (true, None) => line.push_str("<td class=\"more\">"),
+                (false, Some(class)) => {
+                    line.push_str("<td class=\"");
+                    line.push_str(class);
+                    line.push_str("\">");
+                }
+                (true, Some(class)) => {
+                    line.push_str("<td class=\"more ");
+                    line.push_str(class);
+                    line.push_str("\">");
+                }
             }
-            let text = escape(cell);
-            let content = match (key, &self.context.links) {
-                ("application_id", Some(links)) => link(&links.pinpoint_application, cell, &text),
+            let pattern = match (key, &self.context.links) {
+                ("application_id", Some(links)) => Some(&links.pinpoint_application),
                 ("hibob_employee_id", Some(links)) if !cell.is_empty() => {
-                    link(&links.hibob_employee, cell, &text)
+                    Some(&links.hibob_employee)
                 }
-                ("status", _) => {
-                    classes.push(row.status.as_str());
-                    text
-                }
-                ("last_error", _) => {
-                    classes.push("error");
-                    text
-                }
-                _ => text,
+                _ => None,
             };
-            let class = if classes.is_empty() {
-                String::new()
-            } else {
-                format!(" class=\"{}\"", classes.join(" "))
-            };
-            line.push_str(&format!("<td{class}>{content}</td>"));
+            match pattern {
+                Some(pattern) => line.push_str(&link(pattern, cell, &escape(cell))),
+                None => escape_into(line, cell),
+            }
+            line.push_str("</td>");
         }
         line.push_str("</tr>\n");
         self.out.write_all(line.as_bytes())
@@ -364,30 +394,33 @@ fn link(pattern: &str, id: &str, text: &str) -> String {
 }
 
 /// A row's cells in CSV's column order.
-fn cells(row: &ReportRow) -> [String; CSV_HEADER.len()] {
+fn cells(row: &ReportRow) -> [Cow<'_, str>; CSV_HEADER.len()] {
+    fn text(s: &Option<String>) -> Cow<'_, str> {
+        Cow::Borrowed(s.as_deref().unwrap_or_default())
+    }
     [
-        row.application_id.clone(),
-        row.email.clone(),
-        row.name.clone(),
-        row.hibob_employee_id.clone().unwrap_or_default(),
-        row.employee_origin.unwrap_or("").to_owned(),
-        row.status.as_str().to_owned(),
-        row.cv.to_owned(),
-        row.cv_document_id.clone().unwrap_or_default(),
-        row.comment_id.clone().unwrap_or_default(),
-        row.attempts.to_string(),
-        row.last_error.clone().unwrap_or_default(),
-        row.next_attempt_at.clone().unwrap_or_default(),
-        row.first_seen_at.clone(),
-        row.done_at.clone().unwrap_or_default(),
-        row.updated_at.clone(),
-        row.drift.unwrap_or("").to_owned(),
-        row.drift_fields.clone().unwrap_or_default(),
-        row.drift_detected_at.clone().unwrap_or_default(),
-        row.drift_detail.clone().unwrap_or_default(),
-        row.hired_at.clone().unwrap_or_default(),
-        row.unhired_at.clone().unwrap_or_default(),
-        row.start_date_source.unwrap_or("").to_owned(),
+        Cow::Borrowed(row.application_id.as_str()),
+        Cow::Borrowed(row.email.as_str()),
+        Cow::Borrowed(row.name.as_str()),
+        text(&row.hibob_employee_id),
+        Cow::Borrowed(row.employee_origin.unwrap_or("")),
+        Cow::Borrowed(row.status.as_str()),
+        Cow::Borrowed(row.cv),
+        text(&row.cv_document_id),
+        text(&row.comment_id),
+        Cow::Owned(row.attempts.to_string()),
+        text(&row.last_error),
+        text(&row.next_attempt_at),
+        Cow::Borrowed(row.first_seen_at.as_str()),
+        text(&row.done_at),
+        Cow::Borrowed(row.updated_at.as_str()),
+        Cow::Borrowed(row.drift.unwrap_or("")),
+        text(&row.drift_fields),
+        text(&row.drift_detected_at),
+        text(&row.drift_detail),
+        text(&row.hired_at),
+        text(&row.unhired_at),
+        Cow::Borrowed(row.start_date_source.unwrap_or("")),
     ]
 }
 
