@@ -338,49 +338,19 @@ fn report(config_path: &Path, args: &ReportArgs) -> anyhow::Result<Exit> {
         updated_since: args.since.map(|b| b.start(now)),
         updated_until: args.until.map(|b| b.end(now)),
     };
-    let when =
-        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let mut filters = Vec::new();
-    if let Some(status) = filter.status {
-        filters.push(format!("status {}", status.as_str()));
-    }
-    if let Some(since) = filter.updated_since {
-        filters.push(format!("updated from {}", when(since)));
-    }
-    if let Some(until) = filter.updated_until {
-        filters.push(format!("updated before {}", when(until)));
-    }
     let context = report::Context {
         generated_at: now,
-        filters: filters.join(", "),
+        filters: report::describe_filter(&filter),
         links: Some(links),
     };
-    let mapped = ledger.drifted_values()?;
     // Buffered: stdout flushes at every newline, and pretty JSON has ~25 lines per hire.
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    // JSON and CSV go out row by row as the ledger reads them: memory stays flat.
-    let streamed = match report::RowWriter::new(args.format, &mut out) {
-        Some(mut writer) => {
-            ledger.for_each_entry(&filter, |e| {
-                writer.row(&report::row_with_drift(&e, &mapped))
-            })??;
-            writer.finish()?;
-            true
-        }
-        None => false,
-    };
-    if streamed {
-        out.flush()?;
-        return Ok(Exit::Ok);
-    }
-    let entries = ledger.entries(&filter)?;
-    let rows = report::rows_with_drift(&entries, &mapped);
     if args.format == report::Format::Table {
         let mut screen = TerminalWriter::new(&mut out);
-        report::render_with(&rows, args.format, &context, &mut screen)?;
+        report::write(&ledger, &filter, args.format, &context, &mut screen)?;
         screen.flush()?;
     } else {
-        report::render_with(&rows, args.format, &context, &mut out)?;
+        report::write(&ledger, &filter, args.format, &context, &mut out)?;
     }
     out.flush()?;
     Ok(Exit::Ok)

@@ -99,8 +99,19 @@ pub fn export(
     public_key: &str,
 ) -> Result<ExportSummary, AuditError> {
     std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+    // One consistent read: the events, checkpoints and report agree with each other.
+    ledger.read_snapshot(|ledger| export_snapshot(ledger, since, until, dir, links, public_key))
+}
+
+fn export_snapshot(
+    ledger: &Ledger,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    dir: &Path,
+    links: ReportLinks,
+    public_key: &str,
+) -> Result<ExportSummary, AuditError> {
     let now = Utc::now();
-    let _snapshot = ledger.snapshot()?;
     let checkpoints = ledger.checkpoints()?;
     let (head_count, _) = ledger.chain_head()?;
     // The period's events, widened to the signed heads around it so the segment verifies.
@@ -162,30 +173,22 @@ pub fn export(
     };
     let context = report::Context {
         generated_at: now,
-        filters: match (&manifest.since, &manifest.until) {
-            (None, None) => String::new(),
-            (s, u) => format!(
-                "updated from {} to {}",
-                s.as_deref().unwrap_or("the start"),
-                u.as_deref().unwrap_or("now")
-            ),
-        },
+        filters: report::describe_filter(&filter),
         links: Some(links),
     };
-    let mut hires = 0_u64;
-    write_file(dir, REPORT_CSV, |out| {
-        write_report(
-            ledger,
-            &filter,
-            report::Format::Csv,
-            &context,
-            out,
-            &mut hires,
-        )
-    })?;
-    write_file(dir, REPORT_HTML, |out| {
-        write_report(ledger, &filter, report::Format::Html, &context, out, &mut 0)
-    })?;
+    let hires: u64 = ledger
+        .count_by_status_matching(&filter)?
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
+    for (name, format) in [
+        (REPORT_CSV, report::Format::Csv),
+        (REPORT_HTML, report::Format::Html),
+    ] {
+        write_file(dir, name, |out| {
+            report::write(ledger, &filter, format, &context, out).map_err(std::io::Error::other)
+        })?;
+    }
     write_file(dir, VERIFY, |out| {
         out.write_all(verify_text(&manifest, public_key).as_bytes())
     })?;
@@ -197,30 +200,6 @@ pub fn export(
         up_to_event,
         unsealed_left_out: last.saturating_sub(up_to_event),
     })
-}
-
-fn write_report(
-    ledger: &Ledger,
-    filter: &EntryFilter,
-    format: report::Format,
-    context: &report::Context,
-    out: &mut dyn Write,
-    hires: &mut u64,
-) -> std::io::Result<()> {
-    let mapped = ledger.drifted_values().map_err(std::io::Error::other)?;
-    if let Some(mut writer) = report::RowWriter::new(format, out) {
-        ledger
-            .for_each_entry(filter, |e| {
-                *hires += 1;
-                writer.row(&report::row_with_drift(&e, &mapped))
-            })
-            .map_err(std::io::Error::other)??;
-        return writer.finish();
-    }
-    let entries = ledger.entries(filter).map_err(std::io::Error::other)?;
-    *hires = entries.len() as u64;
-    let rows = report::rows_with_drift(&entries, &mapped);
-    report::render_with(&rows, format, context, out)
 }
 
 fn write_file(

@@ -246,7 +246,13 @@ pub fn verify_ledger(
     ledger: &Ledger,
     input: &VerifyInput,
 ) -> Result<Result<VerifyReport, Finding>, AuditError> {
-    let _snapshot = ledger.snapshot()?;
+    ledger.read_snapshot(|ledger| verify_snapshot(ledger, input))
+}
+
+fn verify_snapshot(
+    ledger: &Ledger,
+    input: &VerifyInput,
+) -> Result<Result<VerifyReport, Finding>, AuditError> {
     let marks = ledger.erasure_marks()?;
     let checkpoints = ledger.checkpoints()?;
     // Without a key from outside, the first checkpoint's key is trusted for all the rest.

@@ -440,14 +440,59 @@ impl fmt::Display for RestFigures {
     }
 }
 
-/// `hirebridge report --format json` over a settled ledger, and the ledger's size.
+/// `hirebridge report` in every format over a settled ledger, and the ledger's size.
 #[derive(Debug, Clone)]
 pub struct LedgerFigures {
     pub hires: usize,
+    /// The JSON report's runs (the table's floor is about it); every format's are in
+    /// [`LedgerFigures::formats`].
     pub runs: Vec<Finished>,
     /// Database plus write-ahead log after a checkpoint, in bytes.
     pub ledger_bytes: u64,
+    /// Rows in the JSON report.
     pub rows_reported: usize,
+    /// Each format's runs, in [`REPORT_FORMATS`]' order.
+    pub formats: Vec<ReportFormatFigures>,
+}
+
+/// The formats the ledger benchmark reports in, JSON first.
+pub const REPORT_FORMATS: [&str; 4] = ["json", "csv", "table", "html"];
+
+/// One format's `report` runs.
+#[derive(Debug, Clone)]
+pub struct ReportFormatFigures {
+    pub format: &'static str,
+    /// Each run's figures; its output is counted, then dropped (the bench keeps no report).
+    pub runs: Vec<Finished>,
+    /// The hires the last run's output lists.
+    pub rows_reported: usize,
+}
+
+impl ReportFormatFigures {
+    pub fn walls(&self) -> Range {
+        Range::of(self.runs.iter().map(|r| r.wall.as_secs_f64()))
+    }
+    pub fn rss_mib(&self) -> Range {
+        Range::of(self.runs.iter().map(|r| r.peak_rss_kib as f64 / 1024.0))
+    }
+}
+
+/// The hires a report in `format` lists: array elements, CSV records, table lines between
+/// the header and the closing count, HTML table rows.
+fn rows_in(format: &str, output: &str) -> usize {
+    match format {
+        "json" => serde_json::from_str::<serde_json::Value>(output)
+            .ok()
+            .and_then(|v| v.as_array().map(Vec::len))
+            .unwrap_or(0),
+        "csv" => csv::Reader::from_reader(output.as_bytes())
+            .records()
+            .filter(Result::is_ok)
+            .count(),
+        "table" => output.lines().count().saturating_sub(2),
+        "html" => output.matches("<tr data-application-id=").count(),
+        _ => 0,
+    }
 }
 
 impl LedgerFigures {
@@ -474,30 +519,39 @@ pub async fn ledger_report(hires: usize, runs: usize) -> Result<LedgerFigures, B
     let path = tenant.ledger_path();
     let wal = std::path::PathBuf::from(format!("{}-wal", path.display()));
     let ledger_bytes = file_size(path) + file_size(&wal);
-    let mut measured = vec![];
-    let mut rows_reported = 0;
-    for _ in 0..runs.max(1) {
-        let finished = child::run_measured(child::command(
-            &tenant.config_path,
-            &["report", "--format", "json"],
-        )?)?;
-        if finished.exit_code != Some(0) {
-            return Err(BenchError::Daemon(format!(
-                "hirebridge report exited {:?}",
-                finished.exit_code
-            )));
+    let mut formats = vec![];
+    for format in REPORT_FORMATS {
+        let mut measured = vec![];
+        let mut rows_reported = 0;
+        for _ in 0..runs.max(1) {
+            let mut finished = child::run_measured(child::command(
+                &tenant.config_path,
+                &["report", "--format", format],
+            )?)?;
+            if finished.exit_code != Some(0) {
+                return Err(BenchError::Daemon(format!(
+                    "hirebridge report --format {format} exited {:?}",
+                    finished.exit_code
+                )));
+            }
+            rows_reported = rows_in(format, &finished.stdout);
+            // Counted: a 100,000-hire report is ~100 MB the bench need not hold.
+            finished.stdout = String::new();
+            measured.push(finished);
         }
-        rows_reported = serde_json::from_str::<serde_json::Value>(&finished.stdout)
-            .ok()
-            .and_then(|v| v.as_array().map(Vec::len))
-            .unwrap_or(0);
-        measured.push(finished);
+        formats.push(ReportFormatFigures {
+            format,
+            runs: measured,
+            rows_reported,
+        });
     }
+    let json = &formats[0];
     Ok(LedgerFigures {
         hires,
-        runs: measured,
+        runs: json.runs.clone(),
         ledger_bytes,
-        rows_reported,
+        rows_reported: json.rows_reported,
+        formats,
     })
 }
 
@@ -505,28 +559,39 @@ impl fmt::Display for LedgerFigures {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "ledger: `hirebridge report --format json` over {} done hires (child process), {} runs",
+            "ledger: `hirebridge report --format {}` over {} done hires (child process), {} runs each",
+            REPORT_FORMATS.join("|"),
             self.hires,
             self.runs.len()
         )?;
         writeln!(f, "  {:<26}{:>14}  floor", "figure", "measured")?;
-        writeln!(
-            f,
-            "  {:<26}{:>13}s  < 1s at 100,000",
-            "report wall",
-            self.walls().show(3)
-        )?;
-        writeln!(
-            f,
-            "  {:<26}{:>10} MiB",
-            "report peak RSS",
-            self.rss_mib().show(1)
-        )?;
-        writeln!(
-            f,
-            "  {:<26}{:>14}  {}",
-            "rows reported", self.rows_reported, self.hires
-        )?;
+        for figures in &self.formats {
+            let format = figures.format;
+            let floor = if format == "json" {
+                "  < 1s at 100,000"
+            } else {
+                ""
+            };
+            writeln!(
+                f,
+                "  {:<26}{:>13}s{floor}",
+                format!("report {format} wall"),
+                figures.walls().show(3)
+            )?;
+            writeln!(
+                f,
+                "  {:<26}{:>10} MiB  flat in hires",
+                format!("report {format} peak RSS"),
+                figures.rss_mib().show(1)
+            )?;
+            writeln!(
+                f,
+                "  {:<26}{:>14}  {}",
+                format!("rows reported {format}"),
+                figures.rows_reported,
+                self.hires
+            )?;
+        }
         write!(
             f,
             "  {:<26}{:>12} B  (db + wal after checkpoint: {:.1} MiB)",

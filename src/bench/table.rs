@@ -218,6 +218,12 @@ impl fmt::Display for Table {
                     ledger.walls().max < 1.0 && ledger.rows_reported == s.ledger,
                 ),
                 (
+                    format!("6 report json {}: peak RSS", grouped(s.ledger)),
+                    format!("{} MiB", ledger.rss_mib().show(1)),
+                    "-".into(),
+                    true,
+                ),
+                (
                     "6 ledger size per hire".into(),
                     format!("{:.0} B", ledger.bytes_per_hire()),
                     "-".into(),

@@ -166,12 +166,6 @@ impl ChainedEvent {
     }
 }
 
-/// A consistent view of the ledger for as long as it lives: a read transaction, so a
-/// daemon appending meanwhile changes nothing that is being checked.
-pub struct Snapshot<'a> {
-    _tx: rusqlite::Transaction<'a>,
-}
-
 /// What an erasure did.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Erasure {
@@ -242,16 +236,6 @@ impl Ledger {
             last_checkpoint_at_ms: last_at,
             unsealed: events.saturating_sub(sealed.unwrap_or(0) as u64),
             erased_hires: erased_hires as u64,
-        })
-    }
-
-    /// Starts a consistent read of the whole ledger (see [`Snapshot`]).
-    pub fn snapshot(&self) -> Result<Snapshot<'_>> {
-        Ok(Snapshot {
-            _tx: rusqlite::Transaction::new_unchecked(
-                &self.conn,
-                rusqlite::TransactionBehavior::Deferred,
-            )?,
         })
     }
 

@@ -12,6 +12,7 @@ mod chain;
 mod lock;
 mod mapped;
 mod plugin;
+mod report_reads;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -19,7 +20,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
-pub use audit::{AuditSummary, ChainedEvent, Erasure, ErasureRefused, Snapshot};
+pub use audit::{AuditSummary, ChainedEvent, Erasure, ErasureRefused};
 pub use chain::{Checkpoint, GENESIS, detail_digest, event_hash};
 pub use lock::{LedgerLock, lock_path};
 pub use mapped::{DriftState, MappedRecord, describe as describe_values};

@@ -4,9 +4,13 @@
 //! each application in Pinpoint and employee in HiBob, a status filter and a search box
 //! (inline script), and a layout that fits a laptop and prints to A4 landscape.
 //!
+//! Written as the rows come ([`PageWriter`]): the [`Summary`] is totalled first (by the
+//! ledger, or from rows in memory), so a page of any size holds one row at a time.
+//!
 //! No external assets (no scripts, fonts, stylesheets or images by URL), and every value from
 //! the ledger is escaped: names and API error messages are not trusted markup.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -14,10 +18,27 @@ use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
 
 use super::{CSV_HEADER, Context, ReportRow};
 use crate::hire::HireStatus;
+use crate::ledger::{EntryFilter, Ledger, LedgerError};
 
 /// Escapes text for element content and quoted attribute values.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    escape_into(&mut out, text);
+    out
+}
+
+/// Whether [`escape`] changes `c`.
+fn needs_escape(c: char) -> bool {
+    matches!(c, '&' | '<' | '>' | '"' | '\'')
+        || crate::untrusted::is_unsafe_for_terminal(c) && c != '\n'
+}
+
+/// Appends `text` to `out` as [`escape`] writes it (most values need nothing: copied whole).
+fn escape_into(out: &mut String, text: &str) {
+    if !text.chars().any(needs_escape) {
+        out.push_str(text);
+        return;
+    }
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -33,7 +54,6 @@ pub fn escape(text: &str) -> String {
             c => out.push(c),
         }
     }
-    out
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1.5rem;color:#222}\
@@ -115,6 +135,11 @@ pub fn done_per_week(rows: &[ReportRow]) -> Vec<(NaiveDate, usize)> {
             .entry(week_start(done.with_timezone(&Utc).date_naive()))
             .or_default() += 1;
     }
+    with_empty_weeks(weeks)
+}
+
+/// `weeks` oldest first, with a zero for each week in between that has none.
+fn with_empty_weeks(weeks: BTreeMap<NaiveDate, usize>) -> Vec<(NaiveDate, usize)> {
     let (Some(first), Some(last)) = (
         weeks.keys().next().copied(),
         weeks.keys().next_back().copied(),
@@ -128,6 +153,55 @@ pub fn done_per_week(rows: &[ReportRow]) -> Vec<(NaiveDate, usize)> {
         week = week + chrono::Days::new(7);
     }
     out
+}
+
+/// What the page shows above the hires: a few numbers per status and per week, however many
+/// hires there are. Computed before the first row is written, so the rows can follow it one
+/// at a time without being kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Every status in [`HireStatus::ALL`]'s order, zeros included.
+    pub by_status: Vec<(HireStatus, usize)>,
+    pub total: usize,
+    /// See [`done_per_week`].
+    pub done_per_week: Vec<(NaiveDate, usize)>,
+    /// See [`latency_per_week`].
+    pub latency_per_week: Vec<(NaiveDate, i64, i64)>,
+}
+
+impl Summary {
+    pub fn of_rows(rows: &[ReportRow]) -> Self {
+        Summary {
+            by_status: HireStatus::ALL
+                .into_iter()
+                .map(|s| (s, rows.iter().filter(|r| r.status == s).count()))
+                .collect(),
+            total: rows.len(),
+            done_per_week: done_per_week(rows),
+            latency_per_week: latency_per_week(rows),
+        }
+    }
+
+    /// The same figures for the hires `filter` selects, totalled by the ledger (no row is
+    /// read into memory).
+    pub fn of_ledger(ledger: &Ledger, filter: &EntryFilter) -> Result<Self, LedgerError> {
+        let by_status: Vec<(HireStatus, usize)> = ledger
+            .count_by_status_matching(filter)?
+            .into_iter()
+            .map(|(s, n)| (s, n as usize))
+            .collect();
+        let done = ledger
+            .done_per_week(filter)?
+            .into_iter()
+            .map(|(week, n)| (week, n as usize))
+            .collect();
+        Ok(Summary {
+            total: by_status.iter().map(|(_, n)| n).sum(),
+            by_status,
+            done_per_week: with_empty_weeks(done),
+            latency_per_week: ledger.latency_per_week(filter)?,
+        })
+    }
 }
 
 fn chart(weeks: &[(NaiveDate, usize)]) -> String {
@@ -160,49 +234,135 @@ fn chart(weeks: &[(NaiveDate, usize)]) -> String {
 }
 
 pub fn render(rows: &[ReportRow], context: &Context, out: &mut dyn Write) -> std::io::Result<()> {
-    let generated = context
-        .generated_at
-        .to_rfc3339_opts(SecondsFormat::Secs, true);
-    let mut page = String::new();
-    page.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    page.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    page.push_str("<title>hirebridge report</title>\n");
-    page.push_str(&format!("<style>{STYLE}</style>\n</head>\n<body>\n"));
-    page.push_str("<h1>hirebridge: hires from Pinpoint to HiBob</h1>\n");
-    page.push_str(&format!(
-        "<p class=\"note\">Generated {} from the ledger; {}.</p>\n",
-        escape(&generated),
-        if context.filters.is_empty() {
-            "every hire".to_owned()
-        } else {
-            escape(&context.filters)
-        }
-    ));
-
-    page.push_str("<h2>Summary</h2>\n<table class=\"summary\" id=\"summary\">\n<tbody>\n");
-    for status in HireStatus::ALL {
-        let n = rows.iter().filter(|r| r.status == status).count();
-        page.push_str(&format!(
-            "<tr><th class=\"{s}\">{s}</th><td>{n}</td></tr>\n",
-            s = status.as_str()
-        ));
+    let mut page = PageWriter::start(out, context, &Summary::of_rows(rows))?;
+    for row in rows {
+        page.row(row)?;
     }
-    page.push_str(&format!(
-        "<tr><th>total</th><td>{}</td></tr>\n</tbody>\n</table>\n",
-        rows.len()
-    ));
-    page.push_str("<h2>Hires done per week</h2>\n");
-    page.push_str(&chart(&done_per_week(rows)));
-    page.push('\n');
-    page.push_str("<h2>Time from hired in Pinpoint to done in HiBob</h2>\n");
-    page.push_str(&latency_chart(&latency_per_week(rows)));
-    page.push('\n');
+    page.finish()
+}
 
-    page.push_str("<h2>Hires</h2>\n");
-    page.push_str(&controls());
-    hires_table(rows, context, &mut page);
-    page.push_str(&format!("<script>{SCRIPT}</script>\n</body>\n</html>\n"));
-    out.write_all(page.as_bytes())
+/// The page written as the rows come: [`PageWriter::start`] writes everything above the
+/// first row (heading, summary, charts, controls, the table's head), [`PageWriter::row`] one
+/// row, [`PageWriter::finish`] the rest. Only the row being written is held.
+pub struct PageWriter<'a> {
+    out: &'a mut dyn Write,
+    context: &'a Context,
+    /// The row being written.
+    line: String,
+}
+
+impl<'a> PageWriter<'a> {
+    pub fn start(
+        out: &'a mut dyn Write,
+        context: &'a Context,
+        summary: &Summary,
+    ) -> std::io::Result<Self> {
+        let generated = context
+            .generated_at
+            .to_rfc3339_opts(SecondsFormat::Secs, true);
+        let mut page = String::new();
+        page.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+        page.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+        page.push_str("<title>hirebridge report</title>\n");
+        page.push_str(&format!("<style>{STYLE}</style>\n</head>\n<body>\n"));
+        page.push_str("<h1>hirebridge: hires from Pinpoint to HiBob</h1>\n");
+        page.push_str(&format!(
+            "<p class=\"note\">Generated {} from the ledger; {}.</p>\n",
+            escape(&generated),
+            if context.filters.is_empty() {
+                "every hire".to_owned()
+            } else {
+                escape(&context.filters)
+            }
+        ));
+
+        page.push_str("<h2>Summary</h2>\n<table class=\"summary\" id=\"summary\">\n<tbody>\n");
+        for (status, n) in &summary.by_status {
+            page.push_str(&format!(
+                "<tr><th class=\"{s}\">{s}</th><td>{n}</td></tr>\n",
+                s = status.as_str()
+            ));
+        }
+        page.push_str(&format!(
+            "<tr><th>total</th><td>{}</td></tr>\n</tbody>\n</table>\n",
+            summary.total
+        ));
+        page.push_str("<h2>Hires done per week</h2>\n");
+        page.push_str(&chart(&summary.done_per_week));
+        page.push('\n');
+        page.push_str("<h2>Time from hired in Pinpoint to done in HiBob</h2>\n");
+        page.push_str(&latency_chart(&summary.latency_per_week));
+        page.push('\n');
+
+        page.push_str("<h2>Hires</h2>\n");
+        page.push_str(&controls());
+        page.push_str("<table id=\"hires\">\n<thead><tr>");
+        for (key, title, more) in COLUMNS {
+            let class = if more { " class=\"more\"" } else { "" };
+            page.push_str(&format!("<th data-key=\"{key}\"{class}>{title}</th>"));
+        }
+        page.push_str("</tr></thead>\n<tbody>\n");
+        out.write_all(page.as_bytes())?;
+        Ok(PageWriter {
+            out,
+            context,
+            line: String::new(),
+        })
+    }
+
+    pub fn row(&mut self, row: &ReportRow) -> std::io::Result<()> {
+        // One buffer for every row: a page of 100,000 rows allocates it once.
+        let line = &mut self.line;
+        line.clear();
+        line.push_str("<tr data-application-id=\"");
+        escape_into(line, &row.application_id);
+        line.push_str("\" data-status=\"");
+        line.push_str(row.status.as_str());
+        line.push_str("\">");
+        for (i, cell) in cells(row).iter().enumerate() {
+            let (key, _, more) = COLUMNS[i];
+            let marked = match key {
+                "status" => Some(row.status.as_str()),
+                "last_error" => Some("error"),
+                _ => None,
+            };
+            match (more, marked) {
+                (false, None) => line.push_str("<td>"),
+                (true, None) => line.push_str("<td class=\"more\">"),
+                (false, Some(class)) => {
+                    line.push_str("<td class=\"");
+                    line.push_str(class);
+                    line.push_str("\">");
+                }
+                (true, Some(class)) => {
+                    line.push_str("<td class=\"more ");
+                    line.push_str(class);
+                    line.push_str("\">");
+                }
+            }
+            let pattern = match (key, &self.context.links) {
+                ("application_id", Some(links)) => Some(&links.pinpoint_application),
+                ("hibob_employee_id", Some(links)) if !cell.is_empty() => {
+                    Some(&links.hibob_employee)
+                }
+                _ => None,
+            };
+            match pattern {
+                Some(pattern) => line.push_str(&link(pattern, cell, &escape(cell))),
+                None => escape_into(line, cell),
+            }
+            line.push_str("</td>");
+        }
+        line.push_str("</tr>\n");
+        self.out.write_all(line.as_bytes())
+    }
+
+    pub fn finish(self) -> std::io::Result<()> {
+        write!(
+            self.out,
+            "</tbody>\n</table>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
+        )
+    }
 }
 
 /// The status filter, the search box and the column switch (hidden when printed).
@@ -225,53 +385,6 @@ fn controls() -> String {
     html
 }
 
-fn hires_table(rows: &[ReportRow], context: &Context, page: &mut String) {
-    page.push_str("<table id=\"hires\">\n<thead><tr>");
-    for (key, title, more) in COLUMNS {
-        let class = if more { " class=\"more\"" } else { "" };
-        page.push_str(&format!("<th data-key=\"{key}\"{class}>{title}</th>"));
-    }
-    page.push_str("</tr></thead>\n<tbody>\n");
-    for row in rows {
-        page.push_str(&format!(
-            "<tr data-application-id=\"{}\" data-status=\"{}\">",
-            escape(&row.application_id),
-            row.status.as_str()
-        ));
-        for (i, cell) in cells(row).iter().enumerate() {
-            let (key, _, more) = COLUMNS[i];
-            let mut classes: Vec<&str> = Vec::new();
-            if more {
-                classes.push("more");
-            }
-            let text = escape(cell);
-            let content = match (key, &context.links) {
-                ("application_id", Some(links)) => link(&links.pinpoint_application, cell, &text),
-                ("hibob_employee_id", Some(links)) if !cell.is_empty() => {
-                    link(&links.hibob_employee, cell, &text)
-                }
-                ("status", _) => {
-                    classes.push(row.status.as_str());
-                    text
-                }
-                ("last_error", _) => {
-                    classes.push("error");
-                    text
-                }
-                _ => text,
-            };
-            let class = if classes.is_empty() {
-                String::new()
-            } else {
-                format!(" class=\"{}\"", classes.join(" "))
-            };
-            page.push_str(&format!("<td{class}>{content}</td>"));
-        }
-        page.push_str("</tr>\n");
-    }
-    page.push_str("</tbody>\n</table>\n");
-}
-
 /// A link to `id` by `pattern`; the text is already escaped.
 fn link(pattern: &str, id: &str, text: &str) -> String {
     format!(
@@ -281,30 +394,33 @@ fn link(pattern: &str, id: &str, text: &str) -> String {
 }
 
 /// A row's cells in CSV's column order.
-fn cells(row: &ReportRow) -> [String; CSV_HEADER.len()] {
+fn cells(row: &ReportRow) -> [Cow<'_, str>; CSV_HEADER.len()] {
+    fn text(s: &Option<String>) -> Cow<'_, str> {
+        Cow::Borrowed(s.as_deref().unwrap_or_default())
+    }
     [
-        row.application_id.clone(),
-        row.email.clone(),
-        row.name.clone(),
-        row.hibob_employee_id.clone().unwrap_or_default(),
-        row.employee_origin.unwrap_or("").to_owned(),
-        row.status.as_str().to_owned(),
-        row.cv.to_owned(),
-        row.cv_document_id.clone().unwrap_or_default(),
-        row.comment_id.clone().unwrap_or_default(),
-        row.attempts.to_string(),
-        row.last_error.clone().unwrap_or_default(),
-        row.next_attempt_at.clone().unwrap_or_default(),
-        row.first_seen_at.clone(),
-        row.done_at.clone().unwrap_or_default(),
-        row.updated_at.clone(),
-        row.drift.unwrap_or("").to_owned(),
-        row.drift_fields.clone().unwrap_or_default(),
-        row.drift_detected_at.clone().unwrap_or_default(),
-        row.drift_detail.clone().unwrap_or_default(),
-        row.hired_at.clone().unwrap_or_default(),
-        row.unhired_at.clone().unwrap_or_default(),
-        row.start_date_source.unwrap_or("").to_owned(),
+        Cow::Borrowed(row.application_id.as_str()),
+        Cow::Borrowed(row.email.as_str()),
+        Cow::Borrowed(row.name.as_str()),
+        text(&row.hibob_employee_id),
+        Cow::Borrowed(row.employee_origin.unwrap_or("")),
+        Cow::Borrowed(row.status.as_str()),
+        Cow::Borrowed(row.cv),
+        text(&row.cv_document_id),
+        text(&row.comment_id),
+        Cow::Owned(row.attempts.to_string()),
+        text(&row.last_error),
+        text(&row.next_attempt_at),
+        Cow::Borrowed(row.first_seen_at.as_str()),
+        text(&row.done_at),
+        Cow::Borrowed(row.updated_at.as_str()),
+        Cow::Borrowed(row.drift.unwrap_or("")),
+        text(&row.drift_fields),
+        text(&row.drift_detected_at),
+        text(&row.drift_detail),
+        text(&row.hired_at),
+        text(&row.unhired_at),
+        Cow::Borrowed(row.start_date_source.unwrap_or("")),
     ]
 }
 

@@ -2,8 +2,14 @@
 //! self-contained HTML page ([`html`]); one hire's timeline ([`history`]); the health screen
 //! ([`status`]); the dry run ([`plan`]).
 //!
+//! [`write`] is the report of a ledger in any format, for `report` and any command that files
+//! reports: it reads the ledger as it writes, so memory stays flat however many hires there
+//! are (JSON and CSV row by row; the table measured in a first read, then written in batches;
+//! the HTML page's summary totalled by the ledger, then its rows one at a time). The
+//! `render*` functions lay out rows already in memory, through the same writers.
+//!
 //! Renders what it is given: it never calls an API, never reads the clock for content it
-//! could be handed, and never writes. The JSON field names are a public interface operators
+//! could be handed, and never writes to the ledger. The JSON field names are a public interface operators
 //! script against: add fields, never rename or drop one.
 
 pub mod history;
@@ -18,8 +24,10 @@ use serde::Serialize;
 
 use std::collections::HashMap;
 
+use unicode_width::UnicodeWidthStr as _;
+
 use crate::hire::{CvState, EmployeeOrigin, HireStatus, LedgerEntry};
-use crate::ledger::MappedRecord;
+use crate::ledger::{EntryFilter, Ledger, LedgerError, MappedRecord};
 use crate::untrusted::{csv_cell, terminal};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -242,16 +250,24 @@ pub enum RowWriter<'a> {
 }
 
 impl<'a> RowWriter<'a> {
-    /// `None` for the formats that need every row first (the table's widths, the HTML
-    /// page's summary).
+    /// `None` for the formats that need something of every row before the first (the
+    /// table's widths: [`TableWriter`]; the HTML page's summary: [`html::PageWriter`]).
     pub fn new(format: Format, out: &'a mut dyn Write) -> Option<Self> {
         match format {
-            Format::Json => Some(RowWriter::Json { out, rows: 0 }),
-            Format::Csv => Some(RowWriter::Csv {
-                writer: Box::new(csv::Writer::from_writer(out)),
-                rows: 0,
-            }),
+            Format::Json => Some(RowWriter::json(out)),
+            Format::Csv => Some(RowWriter::csv(out)),
             Format::Table | Format::Html => None,
+        }
+    }
+
+    pub fn json(out: &'a mut dyn Write) -> Self {
+        RowWriter::Json { out, rows: 0 }
+    }
+
+    pub fn csv(out: &'a mut dyn Write) -> Self {
+        RowWriter::Csv {
+            writer: Box::new(csv::Writer::from_writer(out)),
+            rows: 0,
         }
     }
 
@@ -371,13 +387,21 @@ pub const TABLE_WIDTH: usize = 120;
 /// wide as its widest cell as a terminal shows it (a CJK character takes two columns). Cells
 /// must be cleaned with [`terminal`] first, so what is measured is what is shown.
 pub(crate) fn text_table(header: &[&str], rows: Vec<Vec<String>>) -> comfy_table::Table {
+    table_of(Some(header), header.len(), rows)
+}
+
+/// A [`text_table`] of `columns` columns, with its labels or (for the rows of a table whose
+/// labels are already out) without.
+fn table_of(header: Option<&[&str]>, columns: usize, rows: Vec<Vec<String>>) -> comfy_table::Table {
     let mut table = comfy_table::Table::new();
     table
         .load_style(comfy_table::presets::NOTHING)
-        .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
-        .set_header(header.to_vec())
-        .add_rows(rows);
-    let last = header.len().saturating_sub(1);
+        .set_content_arrangement(comfy_table::ContentArrangement::Disabled);
+    if let Some(header) = header {
+        table.set_header(header.to_vec());
+    }
+    table.add_rows(rows);
+    let last = columns.saturating_sub(1);
     for (i, column) in table.column_iter_mut().enumerate() {
         column.set_padding((0, if i < last { 2 } else { 0 }));
     }
@@ -392,63 +416,251 @@ pub(crate) fn write_table(table: &comfy_table::Table, out: &mut dyn Write) -> st
     Ok(())
 }
 
-/// A table that fits a 120-column terminal: the note (the last error, or how the employee
-/// was found) gets whatever room the other columns leave.
-fn render_table(rows: &[ReportRow], out: &mut dyn Write) -> std::io::Result<()> {
-    let header: [&str; 7] = [
-        "APPLICATION",
-        "EMAIL",
-        "STATUS",
-        "HIBOB EMPLOYEE",
-        "CV",
-        "UPDATED",
-        "NOTE",
+const TABLE_HEADER: [&str; 7] = [
+    "APPLICATION",
+    "EMAIL",
+    "STATUS",
+    "HIBOB EMPLOYEE",
+    "CV",
+    "UPDATED",
+    "NOTE",
+];
+
+/// The measured columns: all but the note, which gets whatever room they leave.
+const MEASURED: usize = TABLE_HEADER.len() - 1;
+
+/// A row's cells as the table shows them, and its note unclipped. Outside text is cleaned
+/// before measuring, so the columns line up as shown.
+fn table_cells(r: &ReportRow) -> ([String; MEASURED], String) {
+    let note = match (&r.last_error, r.drift, r.employee_origin) {
+        (Some(error), _, _) => error.clone(),
+        (None, Some(drift), _) => format!(
+            "drift {drift}: {}",
+            r.drift_fields.as_deref().unwrap_or_default()
+        ),
+        (None, None, Some(origin)) => origin.to_owned(),
+        (None, None, None) => String::new(),
+    };
+    let cells = [
+        clip(&terminal(&r.application_id), 11),
+        clip(&terminal(&r.email), 26),
+        r.status.as_str().to_owned(),
+        terminal(r.hibob_employee_id.as_deref().unwrap_or("-")).into_owned(),
+        r.cv.to_owned(),
+        r.updated_at
+            .get(..16)
+            .unwrap_or(&r.updated_at)
+            .replace('T', " "),
     ];
-    let (mut cells, notes): (Vec<Vec<String>>, Vec<String>) = rows
-        .iter()
-        .map(|r| {
-            let note = match (&r.last_error, r.drift, r.employee_origin) {
-                (Some(error), _, _) => error.clone(),
-                (None, Some(drift), _) => format!(
-                    "drift {drift}: {}",
-                    r.drift_fields.as_deref().unwrap_or_default()
-                ),
-                (None, None, Some(origin)) => origin.to_owned(),
-                (None, None, None) => String::new(),
-            };
-            // Outside text is cleaned before measuring, so the columns line up as shown.
-            let cells = vec![
-                clip(&terminal(&r.application_id), 11),
-                clip(&terminal(&r.email), 26),
-                r.status.as_str().to_owned(),
-                terminal(r.hibob_employee_id.as_deref().unwrap_or("-")).into_owned(),
-                r.cv.to_owned(),
-                r.updated_at
-                    .get(..16)
-                    .unwrap_or(&r.updated_at)
-                    .replace('T', " "),
-            ];
-            (cells, terminal(&note).into_owned())
-        })
-        .unzip();
-    let widths = text_table(&header[..6], cells.clone()).column_max_content_widths();
-    let used: usize = widths.iter().map(|w| usize::from(*w) + 2).sum();
-    let note_width = TABLE_WIDTH.saturating_sub(used).max(12);
-    for (row, note) in cells.iter_mut().zip(notes) {
-        row.push(clip(&note, note_width));
-    }
-    write_table(&text_table(&header, cells), out)?;
-    let count = |s: HireStatus| rows.iter().filter(|r| r.status == s).count();
-    writeln!(
-        out,
-        "{} hires: {} done, {} pending, {} failed, {} need attention",
-        rows.len(),
-        count(HireStatus::Done),
-        count(HireStatus::Pending),
-        count(HireStatus::Failed),
-        count(HireStatus::NeedsAttention)
-    )
+    (cells, terminal(&note).into_owned())
 }
+
+/// What the table needs before its first line, taken in a first read of the rows: each
+/// measured column's width (as a terminal shows it, the label included, at least 1 — what
+/// comfy-table would measure over all the rows) and the counts for the closing line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableLayout {
+    widths: [usize; MEASURED],
+    by_status: [usize; HireStatus::ALL.len()],
+    total: usize,
+}
+
+impl Default for TableLayout {
+    fn default() -> Self {
+        let mut widths = [1; MEASURED];
+        for (width, label) in widths.iter_mut().zip(TABLE_HEADER) {
+            *width = (*width).max(label.width());
+        }
+        TableLayout {
+            widths,
+            by_status: [0; HireStatus::ALL.len()],
+            total: 0,
+        }
+    }
+}
+
+impl TableLayout {
+    pub fn measure(&mut self, row: &ReportRow) {
+        let (cells, _) = table_cells(row);
+        for (width, cell) in self.widths.iter_mut().zip(&cells) {
+            *width = (*width).max(cell.width());
+        }
+        if let Some(i) = HireStatus::ALL.iter().position(|s| *s == row.status) {
+            self.by_status[i] += 1;
+        }
+        self.total += 1;
+    }
+
+    /// The note's room: what the measured columns and their gaps leave of [`TABLE_WIDTH`].
+    fn note_width(&self) -> usize {
+        let used: usize = self.widths.iter().map(|w| w + 2).sum();
+        TABLE_WIDTH.saturating_sub(used).max(12)
+    }
+
+    fn count(&self, status: HireStatus) -> usize {
+        HireStatus::ALL
+            .iter()
+            .position(|s| *s == status)
+            .map_or(0, |i| self.by_status[i])
+    }
+}
+
+/// Rows laid out by comfy-table per batch; the batch bounds memory, and the widths fixed
+/// from [`TableLayout`] make the batches line up as one table.
+const TABLE_BATCH: usize = 256;
+
+/// The table written in batches of rows once [`TableLayout`] has measured them all: a
+/// 120-column terminal's table (see [`text_table`]) whose note, the last error or how the
+/// employee was found, gets whatever room the other columns leave.
+pub struct TableWriter<'a> {
+    out: &'a mut dyn Write,
+    layout: TableLayout,
+    batch: Vec<Vec<String>>,
+    header_written: bool,
+}
+
+impl<'a> TableWriter<'a> {
+    pub fn new(out: &'a mut dyn Write, layout: TableLayout) -> Self {
+        TableWriter {
+            out,
+            layout,
+            batch: Vec::with_capacity(TABLE_BATCH),
+            header_written: false,
+        }
+    }
+
+    pub fn row(&mut self, row: &ReportRow) -> std::io::Result<()> {
+        let (cells, note) = table_cells(row);
+        let mut line = Vec::from(cells);
+        line.push(clip(&note, self.layout.note_width()));
+        self.batch.push(line);
+        if self.batch.len() >= TABLE_BATCH {
+            self.write_batch()?;
+        }
+        Ok(())
+    }
+
+    fn write_batch(&mut self) -> std::io::Result<()> {
+        let rows = std::mem::take(&mut self.batch);
+        let header = (!self.header_written).then_some(&TABLE_HEADER[..]);
+        let mut table = table_of(header, TABLE_HEADER.len(), rows);
+        for (column, width) in table.column_iter_mut().zip(self.layout.widths) {
+            // A fixed width counts the padding: two spaces after each measured column.
+            let fixed = u16::try_from(width + 2).unwrap_or(u16::MAX);
+            column.set_constraint(comfy_table::ColumnConstraint::Absolute(
+                comfy_table::Width::Fixed(fixed),
+            ));
+        }
+        self.header_written = true;
+        write_table(&table, self.out)
+    }
+
+    pub fn finish(mut self) -> std::io::Result<()> {
+        if !self.batch.is_empty() || !self.header_written {
+            self.write_batch()?;
+        }
+        let layout = &self.layout;
+        writeln!(
+            self.out,
+            "{} hires: {} done, {} pending, {} failed, {} need attention",
+            layout.total,
+            layout.count(HireStatus::Done),
+            layout.count(HireStatus::Pending),
+            layout.count(HireStatus::Failed),
+            layout.count(HireStatus::NeedsAttention)
+        )
+    }
+}
+
+fn render_table(rows: &[ReportRow], out: &mut dyn Write) -> std::io::Result<()> {
+    let mut layout = TableLayout::default();
+    for row in rows {
+        layout.measure(row);
+    }
+    let mut table = TableWriter::new(out, layout);
+    for row in rows {
+        table.row(row)?;
+    }
+    table.finish()
+}
+
+/// Why a report could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("cannot write the report: {0}")]
+    Write(#[from] std::io::Error),
+}
+
+/// The filters in words, for [`Context::filters`]: `status done, updated from …`; empty for
+/// every hire.
+pub fn describe_filter(filter: &EntryFilter) -> String {
+    let mut words = Vec::new();
+    if let Some(status) = filter.status {
+        words.push(format!("status {}", status.as_str()));
+    }
+    if let Some(since) = filter.updated_since {
+        words.push(format!("updated from {}", when(since)));
+    }
+    if let Some(until) = filter.updated_until {
+        words.push(format!("updated before {}", when(until)));
+    }
+    words.join(", ")
+}
+
+/// Writes the report of the hires `filter` selects in `format`, reading the ledger as it
+/// writes: memory stays flat however many hires there are. JSON and CSV take one read; the
+/// table two (its widths, then its rows) and the HTML page a read of totals before its rows,
+/// both inside one snapshot, so what is measured or totalled is what is listed.
+///
+/// The table is written as is: a caller writing to a terminal wraps `out` in a
+/// [`crate::untrusted::TerminalWriter`].
+pub fn write(
+    ledger: &Ledger,
+    filter: &EntryFilter,
+    format: Format,
+    context: &Context,
+    out: &mut dyn Write,
+) -> Result<(), ReportError> {
+    ledger.read_snapshot(|ledger| {
+        let mapped = ledger.drifted_values()?;
+        let row = |e: &LedgerEntry| row_with_drift(e, &mapped);
+        match format {
+            Format::Json | Format::Csv => {
+                let mut writer = if format == Format::Json {
+                    RowWriter::json(out)
+                } else {
+                    RowWriter::csv(out)
+                };
+                ledger.for_each_entry(filter, |e| writer.row(&row(&e)))??;
+                writer.finish()?;
+            }
+            Format::Table => {
+                let mut layout = TableLayout::default();
+                ledger
+                    .for_each_entry(filter, |e| {
+                        layout.measure(&row(&e));
+                        Ok::<(), std::convert::Infallible>(())
+                    })?
+                    .unwrap_or_else(|never| match never {});
+                let mut table = TableWriter::new(out, layout);
+                ledger.for_each_entry(filter, |e| table.row(&row(&e)))??;
+                table.finish()?;
+            }
+            Format::Html => {
+                let summary = html::Summary::of_ledger(ledger, filter)?;
+                let mut page = html::PageWriter::start(out, context, &summary)?;
+                ledger.for_each_entry(filter, |e| page.row(&row(&e)))??;
+                page.finish()?;
+            }
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod ledger_tests;
 
 #[cfg(test)]
 mod tests {
