@@ -4,7 +4,6 @@
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::Path;
-use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,24 +24,7 @@ use hirebridge::untrusted::{self, TerminalWriter};
 use hirebridge::{check, daemon, report, sim};
 use tokio_util::sync::CancellationToken;
 
-/// The documented exit codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    Ok = 0,
-    Error = 1,
-    /// Some hires wait for a retry (transient failures, HiBob's read lag, a failed listing).
-    Retrying = 2,
-    /// Some hires need a person, or a credential was refused.
-    NeedsAttention = 3,
-    /// `status` only: no pass has started when one was due (daemon stopped or stuck).
-    Stale = 4,
-}
-
-impl From<Exit> for ExitCode {
-    fn from(e: Exit) -> Self {
-        ExitCode::from(e as u8)
-    }
-}
+pub use crate::exit::Exit;
 
 /// The progress bar on screen, if any: log lines are written around it, not through it.
 static PROGRESS_BAR: Mutex<Option<indicatif::ProgressBar>> = Mutex::new(None);

@@ -17,7 +17,7 @@ use hirebridge::http::HttpClient;
 use hirebridge::pinpoint::PinpointClient;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::commands::Exit;
+use crate::exit::Exit;
 
 /// The credential files, by the names the systemd units load them under.
 const PINPOINT_KEY_FILE: &str = "pinpoint_api_key";

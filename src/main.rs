@@ -4,6 +4,7 @@
 
 mod bench;
 mod commands;
+mod exit;
 mod init;
 
 use std::process::ExitCode;
@@ -27,7 +28,7 @@ fn main() -> ExitCode {
         Ok(code) => code.into(),
         Err(e) => {
             eprintln!("hirebridge: {}", commands::describe(&e));
-            commands::Exit::Error.into()
+            exit::Exit::Error.into()
         }
     }
 }

@@ -9,7 +9,7 @@ use hirebridge::cli::{AuditCommand, AuditExportArgs, AuditVerifyArgs, EraseArgs,
 use hirebridge::config::Config;
 use hirebridge::ledger::{ErasureRefused, Ledger};
 
-use super::Exit;
+use crate::exit::Exit;
 
 pub fn audit(config_path: &Path, command: &AuditCommand) -> anyhow::Result<Exit> {
     match command {
