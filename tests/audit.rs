@@ -391,6 +391,14 @@ fn a_checkpoint_log_that_disagrees_with_the_ledger_is_caught() {
 
 /// Every byte of every table, the file and its WAL, as text.
 fn everything_stored(world: &World) -> String {
+    // The raw files first: opening a connection (and closing it) would checkpoint the WAL.
+    let mut all = String::new();
+    for suffix in ["", "-wal"] {
+        let path = format!("{}{suffix}", world.ledger_path.display());
+        if let Ok(bytes) = std::fs::read(path) {
+            all.push_str(&String::from_utf8_lossy(&bytes));
+        }
+    }
     let conn = Connection::open(&world.ledger_path).unwrap();
     let tables: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -399,7 +407,6 @@ fn everything_stored(world: &World) -> String {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    let mut all = String::new();
     for table in tables {
         let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
         let columns = stmt.column_count();
@@ -410,13 +417,6 @@ fn everything_stored(world: &World) -> String {
                 all.push_str(&format!("{value:?}|"));
             }
             all.push('\n');
-        }
-    }
-    drop(conn);
-    for suffix in ["", "-wal"] {
-        let path = format!("{}{suffix}", world.ledger_path.display());
-        if let Ok(bytes) = std::fs::read(path) {
-            all.push_str(&String::from_utf8_lossy(&bytes));
         }
     }
     all
@@ -621,4 +621,161 @@ fn verify_and_erase_work_beside_a_running_daemon() {
     assert_eq!(erased.code(), 0, "{}", erased.all());
     assert_eq!(again.code(), 0, "{}", again.all());
     assert!(!everything_stored(&world).contains("bob@example.com"));
+}
+
+#[test]
+fn a_detail_rewritten_by_moving_its_start_into_the_salt_is_caught() {
+    let world = synced_world();
+    let copy = copy_of(&world);
+    let conn = Connection::open(&copy.ledger_path).unwrap();
+    let (salt, detail): (Vec<u8>, String) = conn
+        .query_row(
+            "SELECT salt, detail FROM event_details WHERE event_id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    // Same digest: SHA-256(salt ‖ detail) over the same bytes, split elsewhere. No trigger
+    // stands in the way: a detail row may be deleted (erasure) and one inserted.
+    let cut = 5;
+    let mut longer = salt.clone();
+    longer.extend_from_slice(&detail.as_bytes()[..cut]);
+    conn.execute("DELETE FROM event_details WHERE event_id = 1", [])
+        .unwrap();
+    conn.execute(
+        "INSERT INTO event_details (event_id, salt, detail) VALUES (1, ?1, ?2)",
+        params![longer, &detail[cut..]],
+    )
+    .unwrap();
+    drop(conn);
+    let run = verify(&copy, &[]).expect(1);
+    assert!(run.stdout().contains("event #1 ("), "{}", run.all());
+    assert!(
+        run.stdout().contains("detail text was changed"),
+        "{}",
+        run.all()
+    );
+}
+
+#[test]
+fn an_erasure_forged_at_the_tail_accounts_for_nothing_even_once_a_pass_signs_it() {
+    let world = synced_world();
+    let conn = Connection::open(&world.ledger_path).unwrap();
+    let (id, prev): (i64, Vec<u8>) = conn
+        .query_row(
+            "SELECT id, hash FROM events ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    // A well-chained "erased" event for Ada, appended as hirebridge would, but unsigned.
+    let salt = [7u8; 16];
+    let digest = hirebridge::ledger::detail_digest(&salt, "personal data erased on request");
+    let event = ChainedEvent {
+        id: id + 1,
+        application_id: "1001".into(),
+        at_ms: chrono::Utc::now().timestamp_millis(),
+        pass_id: None,
+        trigger: None,
+        step: "personal_data".into(),
+        outcome: "erased".into(),
+        detail_digest: digest.clone(),
+        prev_hash: hex::encode(&prev),
+        hash: String::new(),
+        detail: None,
+    };
+    let hash = event_hash(&event.prev_hash, &event.content());
+    conn.execute(
+        "INSERT INTO events (id, application_id, at, pass_id, step, outcome, detail_digest, prev_hash, hash)
+         VALUES (?1, '1001', ?2, NULL, 'personal_data', 'erased', ?3, ?4, ?5)",
+        params![
+            event.id,
+            event.at_ms,
+            hex::decode(&digest).unwrap(),
+            prev,
+            hex::decode(&hash).unwrap()
+        ],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO event_details (event_id, salt, detail) VALUES (?1, ?2, 'personal data erased on request')",
+        params![event.id, &salt[..]],
+    )
+    .unwrap();
+    // ... and deletes Ada's earlier details (no trigger refuses: erasure deletes them too).
+    conn.execute(
+        "DELETE FROM event_details WHERE event_id IN
+            (SELECT id FROM events WHERE application_id = '1001' AND id <= ?1)",
+        [id],
+    )
+    .unwrap();
+    drop(conn);
+    world.sync().expect(0);
+    let run = verify(&world, &[]).expect(1);
+    assert!(
+        run.stdout().contains("no erasure of this hire"),
+        "{}",
+        run.all()
+    );
+}
+
+#[test]
+fn a_lost_key_file_is_not_silently_replaced() {
+    let world = synced_world();
+    let key_file = world.dir.path().join("ledger.sqlite3.audit-key");
+    std::fs::remove_file(&key_file).unwrap();
+    world
+        .sim
+        .add_application(hire("1004", "Dan", "Dee", "dan@example.com"));
+    let run = world.sync().expect(0);
+    assert!(
+        run.stderr().contains("restore that key file"),
+        "{}",
+        run.all()
+    );
+    assert!(!key_file.exists(), "no new key was made");
+    let status = world.hirebridge(&["status", "--format", "json"]).expect(0);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout()).unwrap();
+    assert!(
+        status["audit"]["unsealed_events"].as_u64().unwrap() > 0,
+        "{status}"
+    );
+}
+
+#[test]
+fn a_ledger_without_checkpoints_or_with_an_event_outside_the_ids_fails_against_a_key() {
+    let world = synced_world();
+    let key = public_key(&world);
+    let copy = copy_of(&world);
+    tamper(&copy, "DELETE FROM checkpoints");
+    let run = verify(&copy, &["--key", &key]).expect(1);
+    assert!(run.stdout().contains("no checkpoint"), "{}", run.all());
+    let copy = copy_of(&world);
+    tamper(
+        &copy,
+        "INSERT INTO events (id, application_id, at, step, outcome, detail_digest, prev_hash, hash)
+         SELECT -1, application_id, at, step, outcome, detail_digest, prev_hash, hash
+         FROM events WHERE id = 1",
+    );
+    let run = verify(&copy, &["--key", &key]).expect(1);
+    assert!(run.stdout().contains("event #-1 ("), "{}", run.all());
+}
+
+#[test]
+fn an_export_with_an_event_added_after_its_last_signed_one_is_caught() {
+    let world = synced_world();
+    let key = public_key(&world);
+    let out = world.dir.path().join("export");
+    world
+        .hirebridge(&["audit", "export", "--out", out.to_str().unwrap()])
+        .expect(0);
+    let events = std::fs::read_to_string(out.join("events.jsonl")).unwrap();
+    let last = events.lines().last().unwrap().to_owned();
+    let mut extra: serde_json::Value = serde_json::from_str(&last).unwrap();
+    let id = extra["id"].as_i64().unwrap();
+    extra["id"] = (id + 1).into();
+    extra["prev_hash"] = extra["hash"].clone();
+    std::fs::write(out.join("events.jsonl"), format!("{events}{extra}\n")).unwrap();
+    let run = verify(&world, &["--export", out.to_str().unwrap(), "--key", &key]).expect(1);
+    assert!(run.stdout().contains("BROKEN"), "{}", run.all());
 }

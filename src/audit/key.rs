@@ -56,42 +56,63 @@ impl AuditKey {
         }))
     }
 
-    /// Reads the key at `path`, making a new one there (mode 0600, never over an existing
-    /// file or through a link) when there is none.
+    /// Reads the key at `path`, making a new one there (mode 0600) when there is none. The
+    /// new key is written whole to a temporary file, synced, then linked into place — so a
+    /// crash never leaves a half-written key, and an existing file is never replaced (a
+    /// process that made one meanwhile wins, and its key is used).
     pub fn load_or_create(path: &Path) -> Result<Self, AuditError> {
         if let Some(key) = Self::load(path)? {
             return Ok(key);
         }
+        let fail = |cause| AuditError::KeyCreate {
+            path: path.to_owned(),
+            cause,
+        };
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         let seed: [u8; 32] = rand::random();
-        let created = std::fs::OpenOptions::new()
+        let temp = dir.join(format!(
+            ".{}.{}.tmp",
+            path.file_name().unwrap_or_default().to_string_lossy(),
+            std::process::id()
+        ));
+        let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
             .custom_flags(libc::O_NOFOLLOW)
-            .open(path);
-        match created {
-            Ok(mut file) => {
-                let fail = |cause| AuditError::KeyCreate {
-                    path: path.to_owned(),
-                    cause,
-                };
-                file.write_all(format!("{}\n", hex::encode(seed)).as_bytes())
-                    .map_err(fail)?;
-                file.sync_all().map_err(fail)?;
+            .open(&temp)
+            .map_err(fail)?;
+        let written = file
+            .write_all(format!("{}\n", hex::encode(seed)).as_bytes())
+            .and_then(|()| file.sync_all())
+            .and_then(|()| std::fs::hard_link(&temp, path));
+        let _ = std::fs::remove_file(&temp);
+        match written {
+            Ok(()) => {
+                if let Ok(dir) = std::fs::File::open(dir) {
+                    let _ = dir.sync_all();
+                }
                 tracing::info!(path = %path.display(), "audit signing key created");
                 Ok(Self {
                     signing: SigningKey::from_bytes(&seed),
                 })
             }
-            // Another process made it meanwhile: use theirs.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 Self::load(path)?.ok_or_else(|| AuditError::NoKey(path.to_owned()))
             }
-            Err(cause) => Err(AuditError::KeyCreate {
-                path: path.to_owned(),
-                cause,
-            }),
+            Err(cause) => Err(fail(cause)),
         }
+    }
+
+    /// The signature that makes an erasure event the key holder's.
+    pub fn sign_erasure(&self, hash: &str) -> Vec<u8> {
+        self.signing
+            .sign(&crate::ledger::erasure_message(hash))
+            .to_bytes()
+            .to_vec()
     }
 
     pub fn public_hex(&self) -> String {
@@ -134,6 +155,24 @@ impl TrustedKey {
 
     pub fn hex(&self) -> String {
         hex::encode(self.0.as_bytes())
+    }
+
+    /// Whether this key signed this erasure event.
+    pub fn signed_erasure(&self, erasure: &crate::ledger::SignedErasure) -> bool {
+        let Some(bytes) = erasure
+            .signature
+            .as_deref()
+            .and_then(|s| hex::decode(s).ok())
+            .and_then(|b| <[u8; 64]>::try_from(b).ok())
+        else {
+            return false;
+        };
+        self.0
+            .verify(
+                &crate::ledger::erasure_message(&erasure.hash),
+                &ed25519_dalek::Signature::from_bytes(&bytes),
+            )
+            .is_ok()
     }
 
     /// Whether this key signed `checkpoint` (its recorded public key must be this one too).

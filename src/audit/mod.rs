@@ -51,9 +51,13 @@ pub enum AuditError {
         cause: std::io::Error,
     },
     #[error(
-        "no audit signing key at {0} (none is made until the first pass that writes); run `hirebridge sync` once, or set audit.signing_key_file"
+        "no audit signing key at {0}: make one (`openssl rand -hex 32 > FILE; chmod 600 FILE`) and point audit.signing_key_file at it, or remove that setting to use a key hirebridge makes beside the ledger at the first pass that writes"
     )]
     NoKey(PathBuf),
+    #[error(
+        "the audit signing key {path} is missing, but the ledger's checkpoints are signed by key {public}: restore that key file from backup (a new key would make every later checkpoint fail verification)"
+    )]
+    KeyLost { path: PathBuf, public: String },
     #[error(
         "{0:?} is not a public key: give 64 hex digits (as `hirebridge audit key` prints) or a file holding them"
     )]
@@ -113,15 +117,25 @@ impl Trail {
         }
     }
 
-    fn key(&self) -> Result<&AuditKey, AuditError> {
+    /// The signing key. The default key is made on first use — but never for a ledger whose
+    /// checkpoints another key signed: a lost key file is restored, not silently replaced
+    /// (a new key would make every later checkpoint fail `audit verify --key`).
+    pub fn key(&self, ledger: &Ledger) -> Result<&AuditKey, AuditError> {
         if let Some(key) = self.key.get() {
             return Ok(key);
         }
-        let key = if self.may_create_key {
-            AuditKey::load_or_create(&self.key_path)?
-        } else {
-            AuditKey::load(&self.key_path)?
-                .ok_or_else(|| AuditError::NoKey(self.key_path.clone()))?
+        let key = match AuditKey::load(&self.key_path)? {
+            Some(key) => key,
+            None => match ledger.last_checkpoint()? {
+                Some(signed) => {
+                    return Err(AuditError::KeyLost {
+                        path: self.key_path.clone(),
+                        public: signed.public_key,
+                    });
+                }
+                None if self.may_create_key => AuditKey::load_or_create(&self.key_path)?,
+                None => return Err(AuditError::NoKey(self.key_path.clone())),
+            },
         };
         Ok(self.key.get_or_init(|| key))
     }
@@ -142,10 +156,24 @@ impl Trail {
                 "personal data erased: done more than {} ago (audit.retain_personal_data)",
                 humantime::format_duration(retain)
             );
-            let erased =
-                ledger.erase_settled_before(pass, before, RETENTION_BATCH, &reason, now)?;
+            let key = self.key(ledger)?;
+            let erased = ledger.erase_settled_before(
+                pass,
+                before,
+                RETENTION_BATCH,
+                &reason,
+                now,
+                &|hash| key.sign_erasure(hash),
+            )?;
             if erased > 0 {
                 tracing::info!(hires = erased, "personal data past retention erased");
+                // Old page images must not outlive the erasure in the write-ahead log; a
+                // reader holding it now only delays that to SQLite's next checkpoint.
+                if !ledger.truncate_wal()? {
+                    tracing::warn!(
+                        "the write-ahead log could not be emptied after the retention erasure (a reader held it); SQLite's next checkpoint overwrites it"
+                    );
+                }
             }
         }
         self.seal(ledger, now)
@@ -166,9 +194,10 @@ impl Trail {
         {
             return Ok(None);
         }
-        let key = self.key()?;
+        let key = self.key(ledger)?;
         let sealed = ledger.seal_head(
-            |events, head| key.sign(events, head, now.timestamp_millis()),
+            now,
+            |events, head, at_ms| key.sign(events, head, at_ms),
             |checkpoint| match &self.log {
                 Some(log) => append_to_log(log, checkpoint),
                 None => Ok(()),
@@ -209,21 +238,41 @@ pub fn log_line(checkpoint: &Checkpoint) -> String {
     value.to_string()
 }
 
+fn ends_with_newline(path: &Path) -> bool {
+    use std::io::{Read as _, Seek as _};
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return true;
+    };
+    let mut last = [0u8; 1];
+    file.seek(std::io::SeekFrom::End(-1)).is_err()
+        || file.read_exact(&mut last).is_err()
+        || last[0] == b'\n'
+}
+
 fn append_to_log(path: &Path, checkpoint: &Checkpoint) -> Result<(), AuditError> {
     use std::os::unix::fs::OpenOptionsExt as _;
     let fail = |cause| AuditError::Log {
         path: path.to_owned(),
         cause,
     };
+    // Non-blocking: a pipe nobody reads fails at once instead of holding the ledger's write
+    // lock (this runs inside the checkpoint's transaction).
     let mut file = std::fs::OpenOptions::new()
         .append(true)
         .create(true)
         .mode(0o640)
+        .custom_flags(libc::O_NONBLOCK)
         .open(path)
         .map_err(fail)?;
+    // A line cut short (a crash, a full disk) is ended first, so this one stands alone.
+    let mut line = String::new();
+    if file.metadata().is_ok_and(|m| m.is_file() && m.len() > 0) && !ends_with_newline(path) {
+        line.push('\n');
+    }
+    line.push_str(&log_line(checkpoint));
+    line.push('\n');
     // One write per line: appends from two processes never interleave within a line.
-    file.write_all(format!("{}\n", log_line(checkpoint)).as_bytes())
-        .map_err(fail)?;
+    file.write_all(line.as_bytes()).map_err(fail)?;
     // A regular file is made durable; a pipe or a character device has nothing to sync.
     if file.metadata().is_ok_and(|m| m.is_file()) {
         file.sync_data().map_err(fail)?;

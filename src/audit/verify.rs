@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use super::{AuditError, TrustedKey};
-use crate::ledger::{ChainedEvent, Checkpoint, GENESIS, Ledger, detail_digest, event_hash};
+use crate::ledger::{
+    ChainedEvent, Checkpoint, GENESIS, Ledger, SALT_BYTES, detail_digest, event_hash,
+};
 
 /// What to check the chain against.
 #[derive(Debug, Clone, Default)]
@@ -19,7 +21,7 @@ pub struct VerifyInput {
     /// The key checkpoints must be signed with, and where it came from (for the report).
     pub trusted: Option<(TrustedKey, String)>,
     /// Checkpoints published outside the ledger (`--checkpoints`), with their file.
-    pub log: Option<(PathBuf, Vec<Checkpoint>)>,
+    pub log: Option<(PathBuf, CheckpointLog)>,
 }
 
 /// What a successful verification covered.
@@ -37,6 +39,8 @@ pub struct VerifyReport {
     /// Events after the last checkpoint: chained, not yet signed.
     pub unsealed: u64,
     pub last_checkpoint_at: Option<String>,
+    /// Lines of the checkpoint log that were not a checkpoint (a line cut short).
+    pub log_lines_unreadable: Vec<usize>,
 }
 
 /// The first thing found wrong.
@@ -59,13 +63,23 @@ fn when(at_ms: i64) -> String {
         .unwrap_or_else(|| format!("{at_ms} ms"))
 }
 
-/// Reads a checkpoint log (JSON lines as hirebridge appends them; blank lines skipped).
-pub fn read_checkpoint_log(path: &Path) -> Result<Vec<Checkpoint>, AuditError> {
+/// A checkpoint log as read: its checkpoints, and the lines that were not one (a line cut
+/// short by a crash or a full disk; reported, never silently dropped).
+#[derive(Debug, Clone, Default)]
+pub struct CheckpointLog {
+    pub checkpoints: Vec<Checkpoint>,
+    pub unreadable_lines: Vec<usize>,
+}
+
+/// Reads a checkpoint log (JSON lines as hirebridge appends them; blank lines skipped). A log
+/// with no checkpoint at all but lines that are not one is refused: it is not a log.
+pub fn read_checkpoint_log(path: &Path) -> Result<CheckpointLog, AuditError> {
     let file = std::fs::File::open(path).map_err(|cause| AuditError::Read {
         path: path.to_owned(),
         cause,
     })?;
-    let mut out = Vec::new();
+    let mut log = CheckpointLog::default();
+    let mut first_error = None;
     for (index, line) in std::io::BufReader::new(file).lines().enumerate() {
         let line = line.map_err(|cause| AuditError::Read {
             path: path.to_owned(),
@@ -74,15 +88,22 @@ pub fn read_checkpoint_log(path: &Path) -> Result<Vec<Checkpoint>, AuditError> {
         if line.trim().is_empty() {
             continue;
         }
-        let checkpoint =
-            serde_json::from_str::<Checkpoint>(&line).map_err(|e| AuditError::LogLine {
-                path: path.to_owned(),
-                line: index + 1,
-                why: e.to_string(),
-            })?;
-        out.push(checkpoint);
+        match serde_json::from_str::<Checkpoint>(&line) {
+            Ok(checkpoint) => log.checkpoints.push(checkpoint),
+            Err(e) => {
+                log.unreadable_lines.push(index + 1);
+                first_error.get_or_insert((index + 1, e.to_string()));
+            }
+        }
     }
-    Ok(out)
+    match first_error {
+        Some((line, why)) if log.checkpoints.is_empty() => Err(AuditError::LogLine {
+            path: path.to_owned(),
+            line,
+            why,
+        }),
+        _ => Ok(log),
+    }
 }
 
 /// Checks a set of checkpoints (one source) on their own: signatures and order.
@@ -110,11 +131,13 @@ fn check_signed(
                 )
             }));
         }
+        // Only the count must never go back: a clock stepped back may date a later checkpoint
+        // earlier, and that is no tampering.
         if let Some(b) = before
-            && (c.events < b.events || c.at_ms < b.at_ms)
+            && c.events < b.events
         {
             return Err(bad(format!(
-                "it covers {} events at {}, fewer or earlier than the checkpoint before it ({} at {}): checkpoints never go back",
+                "it covers {} events at {}, fewer than the checkpoint before it ({} at {}): checkpoints never go back",
                 c.events,
                 when(c.at_ms),
                 b.events,
@@ -163,7 +186,8 @@ impl Walk<'_> {
         }
         match &e.detail {
             Some((salt, detail)) => {
-                if detail_digest(salt, detail) != e.detail_digest {
+                // A salt of another length could take the start of the detail into itself.
+                if salt.len() != SALT_BYTES || detail_digest(salt, detail) != e.detail_digest {
                     return Err(bad(
                         "its detail text was changed after it was written (it no longer matches its digest)"
                             .to_owned(),
@@ -253,7 +277,6 @@ fn verify_snapshot(
     ledger: &Ledger,
     input: &VerifyInput,
 ) -> Result<Result<VerifyReport, Finding>, AuditError> {
-    let marks = ledger.erasure_marks()?;
     let checkpoints = ledger.checkpoints()?;
     // Without a key from outside, the first checkpoint's key is trusted for all the rest.
     let trusted = input.trusted.clone().or_else(|| {
@@ -268,7 +291,8 @@ fn verify_snapshot(
         .map(|(i, c)| (format!("the ledger's checkpoint #{}", i + 1), c))
         .collect();
     let logged: Vec<(String, &Checkpoint)> = match &input.log {
-        Some((path, lines)) => lines
+        Some((path, log)) => log
+            .checkpoints
             .iter()
             .enumerate()
             .map(|(i, c)| (format!("{} checkpoint #{}", path.display(), i + 1), c))
@@ -279,6 +303,28 @@ fn verify_snapshot(
     if let Err(finding) = check_signed(&named, key).and_then(|()| check_signed(&logged, key)) {
         return Ok(Err(finding));
     }
+    let (events, _) = ledger.chain_head()?;
+    if let Some((key, source)) = &input.trusted
+        && events > 0
+        && named.is_empty()
+        && logged.is_empty()
+    {
+        return Ok(Err(Finding::Checkpoint {
+            source_name: "the ledger".into(),
+            what: format!(
+                "it holds {events} events but no checkpoint, so nothing signed by the key from {source} ({}) vouches for them: checkpoints were deleted, or no pass has signed yet",
+                key.hex()
+            ),
+        }));
+    }
+    // Missing details are accounted for only by erasures the trusted key signed.
+    let mut marks: HashMap<String, i64> = HashMap::new();
+    for erasure in ledger.erasure_events()? {
+        if key.is_none_or(|k| k.signed_erasure(&erasure)) {
+            let mark = marks.entry(erasure.application_id).or_default();
+            *mark = (*mark).max(erasure.id);
+        }
+    }
     let mut walk = Walk {
         prev: GENESIS.to_owned(),
         next_id: 1,
@@ -286,7 +332,8 @@ fn verify_snapshot(
         expected: expected_heads(named.iter().chain(&logged).map(|(n, c)| (n.clone(), *c))),
         erased: 0,
     };
-    if let Err(finding) = ledger.for_each_chained_event(0, None, |e| walk.step(&e))? {
+    // From the lowest id there is: an event numbered 0 or below is out of the chain too.
+    if let Err(finding) = ledger.for_each_chained_event(i64::MIN, None, |e| walk.step(&e))? {
         return Ok(Err(finding));
     }
     let last_id = walk.next_id - 1;
@@ -306,6 +353,11 @@ fn verify_snapshot(
         erased_details: erased,
         unsealed: (last_id as u64).saturating_sub(sealed),
         last_checkpoint_at: checkpoints.last().map(|c| when(c.at_ms)),
+        log_lines_unreadable: input
+            .log
+            .as_ref()
+            .map(|(_, log)| log.unreadable_lines.clone())
+            .unwrap_or_default(),
     }))
 }
 
@@ -317,7 +369,14 @@ pub fn verify_export(
     trusted: Option<(TrustedKey, String)>,
 ) -> Result<Result<VerifyReport, Finding>, AuditError> {
     let manifest = super::export::Manifest::read(dir)?;
-    let checkpoints = read_checkpoint_log(&dir.join(super::export::CHECKPOINTS))?;
+    let exported = read_checkpoint_log(&dir.join(super::export::CHECKPOINTS))?;
+    if let Some(line) = exported.unreadable_lines.first() {
+        return Ok(Err(Finding::Checkpoint {
+            source_name: "checkpoints.jsonl".into(),
+            what: format!("line {line} is not a checkpoint: the export was altered"),
+        }));
+    }
+    let checkpoints = exported.checkpoints;
     let trusted = match trusted {
         Some(t) => Some(t),
         None => {
@@ -384,11 +443,11 @@ pub fn verify_export(
         }
     }
     let last_id = walk.next_id - 1;
-    if (last_id as u64) < end {
+    if (last_id as u64) != end {
         return Ok(Err(Finding::Checkpoint {
             source_name: "events.jsonl".into(),
             what: format!(
-                "it ends at event #{last_id} but the export says it holds events up to #{end}: events were removed"
+                "it ends at event #{last_id} but the export holds events up to #{end}, signed: events were removed or added"
             ),
         }));
     }
@@ -407,5 +466,6 @@ pub fn verify_export(
         erased_details: erased,
         unsealed: 0,
         last_checkpoint_at: checkpoints.last().map(|c| when(c.at_ms)),
+        log_lines_unreadable: Vec::new(),
     }))
 }

@@ -29,7 +29,12 @@ fn key(config_path: &Path) -> anyhow::Result<Exit> {
             .ok()
             .and_then(|l| l.last_checkpoint().ok().flatten())
         {
-            Some(checkpoint) => checkpoint.public_key,
+            Some(checkpoint) => {
+                eprintln!(
+                    "hirebridge: note: {e}; this is the key the ledger's last checkpoint names"
+                );
+                checkpoint.public_key
+            }
             None => return Err(e.into()),
         },
     };
@@ -123,6 +128,12 @@ fn show(outcome: &Result<VerifyReport, Finding>, format: OutputFormat) -> anyhow
                     "no checkpoint yet: the chain holds together, but nothing signed it (the first pass that writes signs one)"
                 ),
             }
+            if !r.log_lines_unreadable.is_empty() {
+                println!(
+                    "warning: checkpoint log line(s) {:?} are not checkpoints (a line cut short by a crash or a full disk?) and were not checked",
+                    r.log_lines_unreadable
+                );
+            }
             if let Some(at) = &r.last_checkpoint_at {
                 println!(
                     "last checkpoint: {at}; {} event(s) since, chained and not signed yet",
@@ -192,19 +203,19 @@ pub fn erase(config_path: &Path, args: &EraseArgs) -> anyhow::Result<Exit> {
         Some(user) => format!("personal data erased on request (by the operator {user})"),
         None => "personal data erased on request".to_owned(),
     };
+    // Erasure events are signed with the audit key: without it, nothing is erased.
+    let trail = audit::Trail::new(&settings, &ledger_path);
+    let key = trail.key(&ledger)?;
     let now = chrono::Utc::now();
-    let erasure = match ledger.erase(&args.hire, &reason, now) {
+    let erasure = match ledger.erase(&args.hire, &reason, now, &|hash| key.sign_erasure(hash)) {
         Ok(erasure) => erasure,
         Err(ErasureRefused::Ledger(e)) => return Err(e.into()),
         Err(refused) => anyhow::bail!("{refused}"),
     };
     // Sealed now, so the erasure is signed as any pass's events are.
-    let trail = audit::Trail::new(&settings, &ledger_path);
     if let Err(e) = trail.seal(&mut ledger, now) {
         eprintln!("hirebridge: warning: {e}; the next pass signs the erasure");
     }
-    // Old page images must not outlive the erasure in the write-ahead log.
-    ledger.checkpoint()?;
     println!(
         "erased the personal data of {} hire(s): {}",
         erasure.hires.len(),
@@ -220,5 +231,19 @@ pub fn erase(config_path: &Path, args: &EraseArgs) -> anyhow::Result<Exit> {
         "{} event detail(s) removed; ids, outcomes and the audit chain remain (`hirebridge audit verify`). Nothing in HiBob or Pinpoint was changed.",
         erasure.details_removed
     );
-    Ok(Exit::Ok)
+    // Old page images must not outlive the erasure in the write-ahead log. A reader in the
+    // middle of a read (a report, the daemon's pass) holds it: wait for it a little.
+    for attempt in 0..20 {
+        if ledger.truncate_wal()? {
+            return Ok(Exit::Ok);
+        }
+        if attempt < 19 {
+            std::thread::sleep(std::time::Duration::from_millis(250));
+        }
+    }
+    eprintln!(
+        "hirebridge: warning: the write-ahead log ({}-wal) still holds the erased data: a reader kept it busy for 5 s. Run `hirebridge erase <application-id>` again when reports and passes are done, or stop the service for a moment",
+        ledger_path.display()
+    );
+    Ok(Exit::Error)
 }

@@ -3,8 +3,6 @@
 //! personal data without breaking the chain (their events' detail rows are dropped; the
 //! hashed content keeps only salted digests). Signing and judging are `crate::audit`'s job.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
@@ -22,6 +20,47 @@ pub(super) fn append_event(
     outcome: &str,
     detail: &str,
 ) -> Result<()> {
+    append(
+        tx,
+        Unsigned {
+            application_id,
+            at_ms,
+            pass_id,
+            step,
+            outcome,
+            detail,
+        },
+        None,
+    )
+}
+
+/// Signs an event's hash with the audit key (the ledger holds no key: its caller does).
+pub type SignHash<'a> = &'a dyn Fn(&str) -> Vec<u8>;
+
+/// An event's content before it is chained.
+struct Unsigned<'a> {
+    application_id: &'a str,
+    at_ms: i64,
+    pass_id: Option<i64>,
+    step: &'a str,
+    outcome: &'a str,
+    detail: &'a str,
+}
+
+/// Chains `event`; with `sign`, also stores its signature over the event's hash.
+fn append(
+    tx: &rusqlite::Transaction<'_>,
+    event: Unsigned<'_>,
+    sign: Option<SignHash<'_>>,
+) -> Result<()> {
+    let Unsigned {
+        application_id,
+        at_ms,
+        pass_id,
+        step,
+        outcome,
+        detail,
+    } = event;
     let (last_id, prev) = head(tx)?;
     let id = last_id + 1;
     let salt = chain::new_salt();
@@ -38,10 +77,11 @@ pub(super) fn append_event(
             detail_digest: &digest,
         },
     );
+    let signature = sign.map(|sign| sign(&hash));
     tx.prepare_cached(
         "INSERT INTO events (id, application_id, at, pass_id, step, outcome,
-                             detail_digest, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                             detail_digest, prev_hash, hash, signature)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         id,
@@ -52,7 +92,8 @@ pub(super) fn append_event(
         outcome,
         bytes(&digest),
         bytes(&prev),
-        bytes(&hash)
+        bytes(&hash),
+        signature
     ])?;
     tx.prepare_cached("INSERT INTO event_details (event_id, salt, detail) VALUES (?1, ?2, ?3)")?
         .execute(params![id, &salt[..], detail])?;
@@ -68,9 +109,10 @@ fn head(conn: &rusqlite::Connection) -> rusqlite::Result<(i64, String)> {
         .unwrap_or((0, GENESIS.to_owned())))
 }
 
-/// Hashes are stored as 32-byte blobs (half the size of their hex) and handled as hex.
+/// Hashes are stored as 32-byte blobs (half the size of their hex) and handled as hex; the
+/// hex is always ours (a SHA-256 just computed or read back).
 fn bytes(hex_text: &str) -> Vec<u8> {
-    hex::decode(hex_text).unwrap_or_default()
+    hex::decode(hex_text).expect("a hash hirebridge computed is hex")
 }
 
 fn hex_of(blob: Option<Vec<u8>>) -> String {
@@ -198,9 +240,6 @@ impl From<rusqlite::Error> for ErasureRefused {
     }
 }
 
-/// Statuses whose hire needs nothing more from hirebridge: their personal data may go.
-const SETTLED: &str = "('done', 'withdrawn', 'skipped')";
-
 /// The audit trail at a glance, for `status`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct AuditSummary {
@@ -293,23 +332,6 @@ impl Ledger {
         )?)
     }
 
-    /// For each hire whose personal data was erased: the id of its last erasure event. An
-    /// event without its detail row is accounted for only by an erasure recorded after it.
-    pub fn erasure_marks(&self) -> Result<HashMap<String, i64>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT application_id, MAX(id) FROM events
-             WHERE step = ?1 AND outcome = ?2 GROUP BY application_id",
-        )?;
-        let rows = stmt.query_map(
-            params![
-                EventSubject::PersonalData.as_str(),
-                EventOutcome::Erased.as_str()
-            ],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
     /// The checkpoints recorded in the ledger, oldest first.
     pub fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
         let mut stmt = self.conn.prepare(
@@ -349,86 +371,138 @@ impl Ledger {
 
     /// Signs the chain's head with `sign` and records the checkpoint, when the chain grew
     /// since the last one — all in one immediate transaction, so two writers (the daemon and an
-    /// operator's `erase`) can never record checkpoints out of order.
+    /// operator's `erase`) can never record checkpoints out of order. Its time is never before
+    /// the last checkpoint's (a clock stepped back, a writer that waited for the lock).
     /// `publish` (appending to the checkpoint log) runs before the commit, while the
     /// transaction still holds the write lock, so the log's order is the ledger's too; what it
     /// returns is handed back after the checkpoint is committed either way.
     pub fn seal_head<E>(
         &mut self,
-        sign: impl FnOnce(u64, &str) -> Checkpoint,
+        now: DateTime<Utc>,
+        sign: impl FnOnce(u64, &str, i64) -> Checkpoint,
         publish: impl FnOnce(&Checkpoint) -> std::result::Result<(), E>,
     ) -> Result<Option<(Checkpoint, std::result::Result<(), E>)>> {
         let tx = self.conn.transaction()?;
         let (events, head) = head(&tx)?;
-        let sealed: Option<i64> = tx
-            .query_row("SELECT MAX(events) FROM checkpoints", [], |r| r.get(0))
-            .optional()?
-            .flatten();
+        let (sealed, last_at): (Option<i64>, Option<i64>) =
+            tx.query_row("SELECT MAX(events), MAX(at) FROM checkpoints", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
         if events == 0 || sealed.is_some_and(|s| s >= events) {
             return Ok(None);
         }
-        let checkpoint = sign(events as u64, &head);
-        insert_checkpoint(&tx, &checkpoint)?;
+        let at_ms = ms(now).max(last_at.unwrap_or(i64::MIN));
+        let checkpoint = sign(events as u64, &head, at_ms);
+        tx.execute(
+            "INSERT INTO checkpoints (events, head, at, public_key, signature)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                checkpoint.events as i64,
+                checkpoint.head,
+                checkpoint.at_ms,
+                checkpoint.public_key,
+                checkpoint.signature
+            ],
+        )?;
         let published = publish(&checkpoint);
         tx.commit()?;
         Ok(Some((checkpoint, published)))
     }
 
-    /// Records a checkpoint as given (tests forging one; imports).
-    pub fn record_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<()> {
-        insert_checkpoint(&self.conn, checkpoint)
+    /// Every erasure event: application, id, hash and signature. Only an erasure signed by
+    /// the audit key accounts for the details missing before it (anyone can append a
+    /// well-chained event; only the key holder can sign one).
+    pub fn erasure_events(&self) -> Result<Vec<SignedErasure>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT application_id, id, hash, signature FROM events
+             WHERE step = ?1 AND outcome = ?2 ORDER BY id",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                EventSubject::PersonalData.as_str(),
+                EventOutcome::Erased.as_str()
+            ],
+            |r| {
+                Ok(SignedErasure {
+                    application_id: r.get(0)?,
+                    id: r.get(1)?,
+                    hash: hex_of(r.get(2)?),
+                    signature: r.get::<_, Option<Vec<u8>>>(3)?.map(hex::encode),
+                })
+            },
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Erases the personal data of the hire with this application id, or of every hire with
-    /// this email: names, email, free text, mapped values and their events' details, plus any
-    /// other hire's event detail that mentions the person's email or full name. Ids, statuses,
-    /// times and outcomes stay, and so does the chain (only salted digests are hashed). Each
-    /// hire touched gets an `erased` event saying why (`reason` must hold no personal data).
-    /// Nothing in HiBob or Pinpoint is touched.
+    /// Erases the personal data of the person behind `who` — an application id or an email —
+    /// from every hire of theirs (all applications with their email): names, email, free text,
+    /// mapped values, plugin submits and their events' details; and from other hires' event
+    /// details and errors that name their email or full name (Unicode case-insensitive; a
+    /// namesake's own history is left alone). Ids, statuses, times and outcomes stay, and so
+    /// does the chain (only salted digests are hashed). Each hire touched gets an `erased`
+    /// event saying why (`reason` must hold no personal data), signed with `sign` (the audit
+    /// key). Nothing in HiBob or Pinpoint is touched.
     pub fn erase(
         &mut self,
         who: &str,
         reason: &str,
         now: DateTime<Utc>,
+        sign: SignHash<'_>,
     ) -> std::result::Result<Erasure, ErasureRefused> {
         let tx = self.conn.transaction()?;
-        let people: Vec<(String, String, String, String, String)> = {
-            let mut stmt = tx.prepare(
-                "SELECT application_id, email, first_name, last_name, status FROM hires
+        let people = person_hires(&tx, who)?;
+        let submits_only: Vec<String> = if people.is_empty() {
+            // A plugin submit for a hire no pass has recorded yet.
+            tx.prepare(
+                "SELECT DISTINCT application_id FROM plugin_submits
                  WHERE application_id = ?1
-                    OR (?1 LIKE '%@%' AND email = ?1 COLLATE NOCASE)
-                 ORDER BY first_seen_at, application_id",
-            )?;
-            stmt.query_map([who], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })?
+                    OR (?1 LIKE '%@%' AND instr(lower(values_json), lower(?1)) > 0)",
+            )?
+            .query_map([who], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?
+        } else {
+            Vec::new()
         };
-        if people.is_empty() {
+        if people.is_empty() && submits_only.is_empty() {
             return Err(ErasureRefused::NotFound(who.to_owned()));
         }
-        if let Some((id, .., status)) = people
+        for hire in &people {
+            if !is_settled(&hire.status) {
+                return Err(ErasureRefused::Unsettled {
+                    id: hire.application_id.clone(),
+                    status: hire.status.clone(),
+                });
+            }
+            let updating: bool = tx
+                .query_row(
+                    "SELECT drift IS 'in_flight' FROM mapped_values WHERE application_id = ?1",
+                    [&hire.application_id],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .unwrap_or(false);
+            if updating {
+                return Err(ErasureRefused::Unsettled {
+                    id: hire.application_id.clone(),
+                    status: "done, with an update to HiBob in flight".to_owned(),
+                });
+            }
+        }
+        let emails: Vec<String> = people
             .iter()
-            .find(|(.., status)| !matches!(status.as_str(), "done" | "withdrawn" | "skipped"))
-        {
-            return Err(ErasureRefused::Unsettled {
-                id: id.clone(),
-                status: status.clone(),
-            });
-        }
-        let mut needles: Vec<String> = Vec::new();
-        for (_, email, first, last, _) in &people {
-            if !email.trim().is_empty() {
-                needles.push(email.trim().to_lowercase());
-            }
-            let full = format!("{} {}", first.trim(), last.trim());
-            if first.trim().len() + last.trim().len() >= 4 {
-                needles.push(full.to_lowercase());
-            }
-        }
-        needles.sort();
-        needles.dedup();
-        let ids: Vec<String> = people.into_iter().map(|p| p.0).collect();
+            .map(|p| p.email.trim().to_lowercase())
+            .filter(|e| !e.is_empty())
+            .collect();
+        let names: Vec<String> = people
+            .iter()
+            .map(|p| format!("{} {}", p.first_name.trim(), p.last_name.trim()).to_lowercase())
+            .filter(|n| n.chars().count() >= 5)
+            .collect();
+        let ids: Vec<String> = people
+            .into_iter()
+            .map(|p| p.application_id)
+            .chain(submits_only)
+            .collect();
         let mut erasure = Erasure {
             hires: ids.clone(),
             ..Erasure::default()
@@ -436,59 +510,13 @@ impl Ledger {
         for id in &ids {
             erasure.details_removed += erase_hire(&tx, id, now)?;
         }
-        // Mentions elsewhere: a namesake parked beside them, a duplicate's error text.
-        let mut mentioned: Vec<String> = Vec::new();
-        for needle in &needles {
-            let rows: Vec<(i64, String)> = tx
-                .prepare(
-                    "SELECT d.event_id, e.application_id FROM event_details d
-                     JOIN events e ON e.id = d.event_id
-                     WHERE instr(lower(d.detail), ?1) > 0",
-                )?
-                .query_map([needle], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            for (event_id, application_id) in rows {
-                tx.execute("DELETE FROM event_details WHERE event_id = ?1", [event_id])?;
-                erasure.details_removed += 1;
-                mentioned.push(application_id);
-            }
-            let errored: Vec<String> = tx
-                .prepare("SELECT application_id FROM hires WHERE instr(lower(last_error), ?1) > 0")?
-                .query_map([needle], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            for application_id in errored {
-                tx.execute(
-                    "UPDATE hires SET last_error = '(erased: it named another person)'
-                     WHERE application_id = ?1",
-                    [&application_id],
-                )?;
-                mentioned.push(application_id);
-            }
-        }
-        mentioned.sort();
-        mentioned.dedup();
-        mentioned.retain(|m| !ids.contains(m));
+        let mentioned = erase_mentions(&tx, &ids, &emails, &names, &mut erasure.details_removed)?;
         for id in &ids {
-            append_event(
-                &tx,
-                id,
-                ms(now),
-                None,
-                EventSubject::PersonalData.as_str(),
-                EventOutcome::Erased.as_str(),
-                reason,
-            )?;
+            append_signed_erasure(&tx, id, now, None, reason, sign)?;
         }
+        let because = format!("details naming another person were erased: {reason}");
         for id in &mentioned {
-            append_event(
-                &tx,
-                id,
-                ms(now),
-                None,
-                EventSubject::PersonalData.as_str(),
-                EventOutcome::Erased.as_str(),
-                "details naming another person were erased with that person's data",
-            )?;
+            append_signed_erasure(&tx, id, now, None, &because, sign)?;
         }
         erasure.mentioned_in = mentioned;
         tx.commit()?;
@@ -496,9 +524,9 @@ impl Ledger {
     }
 
     /// Retention: erases the personal data of settled hires done (or last changed) before
-    /// `before` (at most `limit` per call, oldest first), each with an `erased` event of
-    /// `pass` saying `reason`.
-    /// Mentions in other hires' details go when those hires reach retention themselves.
+    /// `before` (at most `limit` per call, oldest first), each with a signed `erased` event of
+    /// `pass` saying `reason`. Mentions in other hires' details go when those hires reach
+    /// retention themselves.
     pub fn erase_settled_before(
         &mut self,
         pass: PassId,
@@ -506,51 +534,196 @@ impl Ledger {
         limit: usize,
         reason: &str,
         now: DateTime<Utc>,
+        sign: SignHash<'_>,
     ) -> Result<usize> {
         let tx = self.conn.transaction()?;
         let ids: Vec<String> = tx
             .prepare(&format!(
-                "SELECT application_id FROM hires
-                 WHERE erased_at IS NULL AND status IN {SETTLED}
-                   AND COALESCE(done_at, updated_at) < ?1
-                 ORDER BY COALESCE(done_at, updated_at) LIMIT ?2"
+                "SELECT h.application_id FROM hires h
+                 WHERE h.erased_at IS NULL AND h.status IN {SETTLED}
+                   AND COALESCE(h.done_at, h.updated_at) < ?1
+                   AND NOT EXISTS (SELECT 1 FROM mapped_values m
+                        WHERE m.application_id = h.application_id AND m.drift = 'in_flight')
+                 ORDER BY COALESCE(h.done_at, h.updated_at) LIMIT ?2"
             ))?
             .query_map(params![ms(before), limit as i64], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         for id in &ids {
             erase_hire(&tx, id, now)?;
-            append_event(
-                &tx,
-                id,
-                ms(now),
-                Some(pass.0),
-                EventSubject::PersonalData.as_str(),
-                EventOutcome::Erased.as_str(),
-                reason,
-            )?;
+            append_signed_erasure(&tx, id, now, Some(pass.0), reason, sign)?;
         }
         tx.commit()?;
         Ok(ids.len())
     }
 }
 
-fn insert_checkpoint(conn: &rusqlite::Connection, checkpoint: &Checkpoint) -> Result<()> {
-    conn.execute(
-        "INSERT INTO checkpoints (events, head, at, public_key, signature)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            checkpoint.events as i64,
-            checkpoint.head,
-            checkpoint.at_ms,
-            checkpoint.public_key,
-            checkpoint.signature
-        ],
-    )?;
-    Ok(())
+/// An erasure event as verify needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedErasure {
+    pub application_id: String,
+    pub id: i64,
+    pub hash: String,
+    /// Hex Ed25519 signature over [`chain::erasure_message`] of the hash; `None` if unsigned.
+    pub signature: Option<String>,
 }
 
-/// Drops one hire's personal data: row fields, mapped values, its events' details. Returns
-/// how many details went.
+/// Statuses whose hire needs nothing more from hirebridge: their personal data may go.
+const SETTLED: &str = "('done', 'withdrawn', 'skipped')";
+
+fn is_settled(status: &str) -> bool {
+    SETTLED.contains(&format!("'{status}'"))
+}
+
+/// One of the person's hires.
+struct PersonHire {
+    application_id: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+    status: String,
+}
+
+/// The hires of the person behind `who`: the application with that id, or the hires with
+/// that email — and in both cases every other hire with the same email (the same person's
+/// other applications).
+fn person_hires(tx: &rusqlite::Transaction<'_>, who: &str) -> rusqlite::Result<Vec<PersonHire>> {
+    tx.prepare(
+        "SELECT application_id, email, first_name, last_name, status FROM hires
+         WHERE application_id = ?1
+            OR (?1 LIKE '%@%' AND email = ?1 COLLATE NOCASE)
+            OR (email <> '' AND email COLLATE NOCASE IN
+                (SELECT email FROM hires WHERE application_id = ?1))
+         ORDER BY first_seen_at, application_id",
+    )?
+    .query_map([who], |r| {
+        Ok(PersonHire {
+            application_id: r.get(0)?,
+            email: r.get(1)?,
+            first_name: r.get(2)?,
+            last_name: r.get(3)?,
+            status: r.get(4)?,
+        })
+    })?
+    .collect()
+}
+
+/// Deletes other hires' event details that name one of `emails` or `names`, and clears their
+/// errors that do; returns those hires. Matched in Rust, where lower-casing is Unicode's
+/// (SQLite's `lower` folds ASCII only). A hire whose own name is one of `names` is a
+/// namesake: its history is its own and stays.
+fn erase_mentions(
+    tx: &rusqlite::Transaction<'_>,
+    ids: &[String],
+    emails: &[String],
+    names: &[String],
+    removed: &mut usize,
+) -> rusqlite::Result<Vec<String>> {
+    if emails.is_empty() && names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let namesakes: std::collections::HashSet<String> = tx
+        .prepare("SELECT application_id, first_name, last_name FROM hires")?
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                format!(
+                    "{} {}",
+                    r.get::<_, String>(1)?.trim(),
+                    r.get::<_, String>(2)?.trim()
+                )
+                .to_lowercase(),
+            ))
+        })?
+        .filter_map(|row| row.ok())
+        .filter(|(_, name)| names.contains(name))
+        .map(|(id, _)| id)
+        .collect();
+    let names_person = |text: &str, application_id: &str| {
+        let text = text.to_lowercase();
+        emails.iter().any(|e| text.contains(e.as_str()))
+            || (!namesakes.contains(application_id)
+                && names.iter().any(|n| text.contains(n.as_str())))
+    };
+    let mut details: Vec<(i64, String)> = Vec::new();
+    {
+        let mut stmt = tx.prepare(
+            "SELECT d.event_id, e.application_id, d.detail FROM event_details d
+             JOIN events e ON e.id = d.event_id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let application_id: String = r.get(1)?;
+            if ids.contains(&application_id) {
+                continue;
+            }
+            let detail: String = r.get(2)?;
+            if names_person(&detail, &application_id) {
+                details.push((r.get(0)?, application_id));
+            }
+        }
+    }
+    let mut mentioned: Vec<String> = Vec::new();
+    for (event_id, application_id) in details {
+        tx.execute("DELETE FROM event_details WHERE event_id = ?1", [event_id])?;
+        *removed += 1;
+        mentioned.push(application_id);
+    }
+    let errored: Vec<(String, String)> = tx
+        .prepare("SELECT application_id, last_error FROM hires WHERE last_error IS NOT NULL")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (application_id, error) in errored {
+        if !ids.contains(&application_id) && names_person(&error, &application_id) {
+            tx.execute(
+                "UPDATE hires SET last_error = '(erased: it named another person)'
+                 WHERE application_id = ?1",
+                [&application_id],
+            )?;
+            mentioned.push(application_id);
+        }
+    }
+    mentioned.sort();
+    mentioned.dedup();
+    Ok(mentioned)
+}
+
+/// Appends an `erased` event and signs its hash with the audit key.
+fn append_signed_erasure(
+    tx: &rusqlite::Transaction<'_>,
+    application_id: &str,
+    now: DateTime<Utc>,
+    pass: Option<i64>,
+    reason: &str,
+    sign: SignHash<'_>,
+) -> Result<()> {
+    append(
+        tx,
+        Unsigned {
+            application_id,
+            at_ms: ms(now),
+            pass_id: pass,
+            step: EventSubject::PersonalData.as_str(),
+            outcome: EventOutcome::Erased.as_str(),
+            detail: reason,
+        },
+        Some(sign),
+    )
+}
+
+/// Whether this hire's personal data was erased (writers of its values check first).
+pub(super) fn erased(tx: &rusqlite::Transaction<'_>, id: &str) -> rusqlite::Result<bool> {
+    Ok(tx
+        .query_row(
+            "SELECT erased_at IS NOT NULL FROM hires WHERE application_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(false))
+}
+
+/// Drops one hire's personal data: row fields, mapped values, plugin submits, its events'
+/// details. Returns how many details went.
 fn erase_hire(
     tx: &rusqlite::Transaction<'_>,
     id: &str,

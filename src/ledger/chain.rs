@@ -55,6 +55,12 @@ pub fn detail_digest(salt: &[u8], detail: &str) -> String {
     hex::encode(hasher.finalize())
 }
 
+/// What the audit key signs for an erasure event: its hash. The event is then provably the
+/// key holder's, so a well-chained erasure appended by someone else accounts for nothing.
+pub fn erasure_message(hash: &str) -> Vec<u8> {
+    format!("hirebridge-erasure-v1\n{hash}\n").into_bytes()
+}
+
 /// A fresh salt for one detail.
 pub fn new_salt() -> [u8; SALT_BYTES] {
     rand::random()

@@ -242,6 +242,11 @@ impl Ledger {
         detail: &str,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
+        // A drift check that read the page before an operator's `erase` must not write the
+        // person's values back.
+        if super::audit::erased(&tx, application_id)? {
+            return Ok(());
+        }
         upsert_baseline(&tx, application_id, now, mapping, rendered, written)?;
         insert_event(
             &tx,
@@ -284,6 +289,11 @@ impl Ledger {
         detail: &str,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
+        // A drift check that read the page before an operator's `erase` must not write the
+        // person's values back.
+        if super::audit::erased(&tx, application_id)? {
+            return Ok(());
+        }
         tx.execute(
             "UPDATE mapped_values SET drift = ?2, drift_fields = ?3, drift_values = ?4,
                 drift_detail = ?5, drift_detected_at = ?6, drift_intent_at = NULL
@@ -318,6 +328,11 @@ impl Ledger {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
+        // A drift check that read the page before an operator's `erase` must not write the
+        // person's values back.
+        if super::audit::erased(&tx, application_id)? {
+            return Ok(());
+        }
         tx.execute(
             "UPDATE mapped_values SET drift = NULL, drift_fields = NULL, drift_values = NULL,
                 drift_detail = NULL, drift_intent_at = NULL WHERE application_id = ?1",
@@ -345,6 +360,11 @@ impl Ledger {
         detail: &str,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
+        // A drift check that read the page before an operator's `erase` must not write the
+        // person's values back.
+        if super::audit::erased(&tx, application_id)? {
+            return Ok(());
+        }
         tx.execute(
             "UPDATE mapped_values SET drift = 'in_flight', drift_intent_at = ?2
              WHERE application_id = ?1",
@@ -377,6 +397,11 @@ impl Ledger {
         detail: &str,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
+        // A drift check that read the page before an operator's `erase` must not write the
+        // person's values back.
+        if super::audit::erased(&tx, application_id)? {
+            return Ok(());
+        }
         tx.execute(
             "UPDATE mapped_values SET rendered = ?2, written = ?3, drift = 'updated',
                 drift_detail = ?4, drift_updated_at = ?5, recorded_at = ?5
@@ -414,6 +439,11 @@ impl Ledger {
         detail: &str,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
+        // A drift check that read the page before an operator's `erase` must not write the
+        // person's values back.
+        if super::audit::erased(&tx, application_id)? {
+            return Ok(());
+        }
         tx.execute(
             "UPDATE mapped_values SET drift = ?2, drift_detail = ?3 WHERE application_id = ?1",
             params![application_id, state.as_str(), detail],

@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
-pub use audit::{AuditSummary, ChainedEvent, Erasure, ErasureRefused};
-pub use chain::{Checkpoint, GENESIS, detail_digest, event_hash};
+pub use audit::{AuditSummary, ChainedEvent, Erasure, ErasureRefused, SignHash, SignedErasure};
+pub use chain::{Checkpoint, GENESIS, SALT_BYTES, detail_digest, erasure_message, event_hash};
 pub use lock::{LedgerLock, lock_path};
 pub use mapped::{DriftState, MappedRecord, describe as describe_values};
 pub use plugin::PluginSubmit;
@@ -1191,8 +1191,11 @@ impl Ledger {
         };
         for id in &ids {
             tx.execute(
+                // An erased hire worked again takes Pinpoint's details again at the next
+                // listing (see `observe`).
                 "UPDATE hires SET status = 'pending', failures = 0, park_kind = NULL,
-                    next_attempt_at = NULL, updated_at = ?2 WHERE application_id = ?1",
+                    next_attempt_at = NULL, updated_at = ?2, erased_at = NULL
+                 WHERE application_id = ?1",
                 params![id, ms(now)],
             )?;
             audit::append_event(
@@ -1354,6 +1357,15 @@ impl Ledger {
     pub fn release_memory(&self) -> Result<()> {
         self.conn.execute_batch("PRAGMA shrink_memory;")?;
         Ok(())
+    }
+
+    /// Moves the write-ahead log into the database file and empties it, without waiting for
+    /// readers; `false` when one held it (SQLite's next checkpoint then overwrites it).
+    pub fn truncate_wal(&self) -> Result<bool> {
+        let busy: i64 = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        Ok(busy == 0)
     }
 
     /// Moves the write-ahead log into the database file and empties it, so the file's size

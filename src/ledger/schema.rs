@@ -207,6 +207,9 @@ CREATE TABLE event_details (
 ALTER TABLE events ADD COLUMN detail_digest BLOB;
 ALTER TABLE events ADD COLUMN prev_hash BLOB;
 ALTER TABLE events ADD COLUMN hash BLOB;
+-- an erasure event's Ed25519 signature (audit key) over its hash: only a signed erasure
+-- accounts for the details missing before it
+ALTER TABLE events ADD COLUMN signature BLOB;
 CREATE TABLE checkpoints (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     -- how many events the chain held, and the hash of the last of them

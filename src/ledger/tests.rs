@@ -557,3 +557,137 @@ fn the_dry_runs_preview_of_observe_is_what_observe_does() {
     );
     assert_eq!(observed[6].status, HireStatus::Pending, "new");
 }
+
+fn skipped<'a>(id: &'a str, email: &'a str, first: &'a str, last: &'a str) -> ObservedHire<'a> {
+    ObservedHire {
+        application_id: id,
+        email,
+        first_name: first,
+        last_name: last,
+        job_title: None,
+        hired_at: None,
+        before_cutoff: Some("hired before the go-live cutoff".into()),
+    }
+}
+
+fn no_signature(_hash: &str) -> Vec<u8> {
+    vec![0; 64]
+}
+
+fn all_details(l: &Ledger) -> String {
+    let mut all = String::new();
+    l.for_each_chained_event(i64::MIN, None, |e| {
+        if let Some((_, d)) = e.detail {
+            all.push_str(&d);
+            all.push('\n');
+        }
+        Ok::<_, ()>(())
+    })
+    .unwrap()
+    .unwrap();
+    all
+}
+
+#[test]
+fn erasing_one_application_erases_the_persons_others_and_unicode_mentions_but_not_a_namesake() {
+    let (_dir, mut l) = open_temp();
+    let pass = l.begin_pass("sync", now()).unwrap();
+    l.observe(
+        pass,
+        now(),
+        &[
+            skipped("1", "elodie@example.com", "Élodie", "Dupont"),
+            skipped("2", "ELODIE@example.com", "Élodie", "Dupont"),
+            skipped("3", "other@example.com", "Élodie", "Dupont"),
+            skipped("4", "bob@example.com", "Bob", "Byte"),
+        ],
+    )
+    .unwrap();
+    // Bob's history names her, in capitals.
+    l.record_note(
+        &"4".into(),
+        StepKind::Employee,
+        EventOutcome::Parked,
+        "a namesake of ÉLODIE DUPONT is in HiBob",
+        pass,
+        now(),
+    )
+    .unwrap();
+    let erasure = l.erase("1", "test", now(), &no_signature).unwrap();
+    assert_eq!(
+        erasure.hires,
+        ["1", "2"],
+        "the same person's other application"
+    );
+    assert_eq!(erasure.mentioned_in, ["4"]);
+    let details = all_details(&l);
+    assert!(!details.contains("elodie@"), "{details}");
+    assert!(
+        !details.to_lowercase().contains("élodie dupont <elodie"),
+        "{details}"
+    );
+    assert!(!details.contains("ÉLODIE"), "{details}");
+    // The namesake (another person, another email) keeps her own history and name.
+    assert!(details.contains("other@example.com"), "{details}");
+    assert_eq!(l.entry("3").unwrap().unwrap().first_name, "Élodie");
+    assert_eq!(l.entry("2").unwrap().unwrap().email, "");
+}
+
+#[test]
+fn erase_refuses_a_hire_still_being_worked() {
+    let (_dir, mut l) = open_temp();
+    let pass = l.begin_pass("sync", now()).unwrap();
+    l.observe(pass, now(), &[ada()]).unwrap();
+    let err = l.erase("ada@example.com", "test", now(), &no_signature);
+    assert!(
+        matches!(err, Err(ErasureRefused::Unsettled { .. })),
+        "{err:?}"
+    );
+    assert_eq!(
+        l.entry("8863880").unwrap().unwrap().email,
+        "ada@example.com"
+    );
+}
+
+#[test]
+fn a_checkpoint_is_never_dated_before_the_last_one() {
+    let (_dir, mut l) = open_temp();
+    let pass = l.begin_pass("sync", now()).unwrap();
+    l.observe(pass, now(), &[ada()]).unwrap();
+    let stamp = |events, head: &str, at_ms| Checkpoint {
+        events,
+        head: head.to_owned(),
+        at_ms,
+        public_key: String::new(),
+        signature: String::new(),
+    };
+    let first = l
+        .seal_head(now(), stamp, |_| Ok::<_, ()>(()))
+        .unwrap()
+        .unwrap()
+        .0;
+    l.record_note(
+        &"8863880".into(),
+        StepKind::Employee,
+        EventOutcome::Deferred,
+        "later",
+        pass,
+        now(),
+    )
+    .unwrap();
+    // The clock stepped back an hour.
+    let earlier = now() - chrono::TimeDelta::hours(1);
+    let second = l
+        .seal_head(earlier, stamp, |_| Ok::<_, ()>(()))
+        .unwrap()
+        .unwrap()
+        .0;
+    assert_eq!(second.at_ms, first.at_ms);
+    assert!(second.events > first.events);
+    // Nothing new: nothing signed.
+    assert!(
+        l.seal_head(now(), stamp, |_| Ok::<_, ()>(()))
+            .unwrap()
+            .is_none()
+    );
+}
