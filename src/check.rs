@@ -459,19 +459,35 @@ fn check_audit(config: &Config) -> CheckResult {
     let key_path = settings.key_path(&config.ledger.path);
     let key = match crate::audit::AuditKey::load(&key_path) {
         Ok(Some(key)) => format!("checkpoints are signed with {}", key.public_hex()),
-        Ok(None) if settings.key_is_default() => format!(
-            "the signing key is made at the first checkpoint, at {}",
-            key_path.display()
-        ),
         Ok(None) => {
-            return CheckResult::fail(
-                "audit",
-                format!("audit.signing_key_file {} does not exist", key_path.display()),
-                Some(
-                    "create it (64 hex digits: `openssl rand -hex 32`, mode 0600) or remove the key to use one made beside the ledger"
-                        .into(),
-                ),
-            );
+            let signed = Ledger::open_read_only(&config.ledger.path)
+                .ok()
+                .and_then(|l| l.last_checkpoint().ok().flatten());
+            if let Some(signed) = signed {
+                return CheckResult::fail(
+                    "audit",
+                    crate::audit::AuditError::KeyLost {
+                        path: key_path,
+                        public: signed.public_key,
+                    }
+                    .to_string(),
+                    None,
+                );
+            }
+            if !settings.key_is_default() {
+                return CheckResult::fail(
+                    "audit",
+                    format!("audit.signing_key_file {} does not exist", key_path.display()),
+                    Some(
+                        "create it (64 hex digits: `openssl rand -hex 32`, mode 0600) or remove the key to use one made beside the ledger"
+                            .into(),
+                    ),
+                );
+            }
+            format!(
+                "the signing key is made at the first checkpoint, at {}",
+                key_path.display()
+            )
         }
         Err(e) => return CheckResult::fail("audit", e.to_string(), None),
     };

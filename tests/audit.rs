@@ -734,6 +734,13 @@ fn a_lost_key_file_is_not_silently_replaced() {
         run.all()
     );
     assert!(!key_file.exists(), "no new key was made");
+    let check = world.hirebridge(&["check"]).expect(1);
+    assert!(check.stdout().contains("✗ audit: "), "{}", check.all());
+    assert!(
+        check.stdout().contains("restore that key file"),
+        "{}",
+        check.all()
+    );
     let status = world.hirebridge(&["status", "--format", "json"]).expect(0);
     let status: serde_json::Value = serde_json::from_str(&status.stdout()).unwrap();
     assert!(

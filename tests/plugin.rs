@@ -249,6 +249,18 @@ fn a_submit_creates_the_employee_with_the_values_hr_approved_once_whatever_is_re
         text.contains("1 submit(s) from Pinpoint's \"Send to HiBob\", 1 answered with success"),
         "{text}"
     );
+    // So do the reports people read: the table's closing lines and the page's summary.
+    let table = world.hirebridge(&["report"]).stdout();
+    assert!(
+        table.contains("1 sent from Pinpoint's \"Send to HiBob\", 1 answered with success"),
+        "{table}"
+    );
+    let page = world.hirebridge(&["report", "--format", "html"]).stdout();
+    assert!(
+        page.contains("sent from Pinpoint</th><td>1</td>")
+            && page.contains("of which succeeded</th><td>1</td>"),
+        "{page}"
+    );
 
     // Replays: the same uuid, then a new uuid for the same application. Same answer, no write.
     let writes = world.sim.write_calls();

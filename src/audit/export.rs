@@ -300,11 +300,14 @@ fn verify_text(manifest: &Manifest, public_key: &str) -> String {
 Made {generated} by hirebridge {version}. Period: {period}.
 
 report.csv, report.html  The hires whose record changed in the period: application, person,
-                         HiBob employee, status, when each step was done.
+                         HiBob employee, status, when each step was done. A readable copy of
+                         the ledger's rows, which are not chained: the events below are what
+                         the signatures cover.
 events.jsonl             Every event from #{first} to #{last}: the period, widened to the
                          signed checkpoints around it. Each line carries the hash of the event
                          before it and its own; a detail erased at a person's request (or by
-                         retention) is absent, its salted digest still chained.
+                         retention) is absent, its salted digest still chained. The pass
+                         `trigger` shown beside each event is for reading, not signed.
 checkpoints.jsonl        The ledger's signed checkpoints (event count, head hash, time).
 public-key.txt           The Ed25519 key that signed them: {public_key}
 manifest.json            What this export holds (the segment's first and last event).

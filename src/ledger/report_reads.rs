@@ -136,6 +136,22 @@ impl Ledger {
 }
 
 /// The filter as [`FILTERED`]'s three parameters.
+impl Ledger {
+    /// Pinpoint plugin submits for the hires `filter` selects, and how many were answered
+    /// with success.
+    pub fn plugin_submits_matching(&self, filter: &EntryFilter) -> Result<(u64, u64)> {
+        let (total, succeeded): (i64, i64) = self.conn.query_row(
+            &format!(
+                "SELECT COUNT(*), COALESCE(SUM(success = 1), 0) FROM plugin_submits
+                 WHERE application_id IN (SELECT application_id FROM hires WHERE {FILTERED})"
+            ),
+            params_for(filter),
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok((total as u64, succeeded as u64))
+    }
+}
+
 fn params_for(filter: &EntryFilter) -> (Option<&'static str>, Option<i64>, Option<i64>) {
     (
         filter.status.map(HireStatus::as_str),

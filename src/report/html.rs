@@ -167,6 +167,8 @@ pub struct Summary {
     pub done_per_week: Vec<(NaiveDate, usize)>,
     /// See [`latency_per_week`].
     pub latency_per_week: Vec<(NaiveDate, i64, i64)>,
+    /// "Send to HiBob" submits from Pinpoint's plugin for these hires, and how many succeeded.
+    pub plugin_submits: (u64, u64),
 }
 
 impl Summary {
@@ -179,6 +181,7 @@ impl Summary {
             total: rows.len(),
             done_per_week: done_per_week(rows),
             latency_per_week: latency_per_week(rows),
+            plugin_submits: (0, 0),
         }
     }
 
@@ -200,6 +203,7 @@ impl Summary {
             by_status,
             done_per_week: with_empty_weeks(done),
             latency_per_week: ledger.latency_per_week(filter)?,
+            plugin_submits: ledger.plugin_submits_matching(filter)?,
         })
     }
 }
@@ -284,9 +288,18 @@ impl<'a> PageWriter<'a> {
             ));
         }
         page.push_str(&format!(
-            "<tr><th>total</th><td>{}</td></tr>\n</tbody>\n</table>\n",
+            "<tr><th>total</th><td>{}</td></tr>\n",
             summary.total
         ));
+        // Shown once the plugin has been used, so a report without it reads as before.
+        let (submits, succeeded) = summary.plugin_submits;
+        if submits > 0 {
+            page.push_str(&format!(
+                "<tr><th title=\"submits from Pinpoint's Send to HiBob action\">sent from Pinpoint</th><td>{submits}</td></tr>\n\
+                 <tr><th>of which succeeded</th><td>{succeeded}</td></tr>\n"
+            ));
+        }
+        page.push_str("</tbody>\n</table>\n");
         page.push_str("<h2>Hires done per week</h2>\n");
         page.push_str(&chart(&summary.done_per_week));
         page.push('\n');

@@ -647,6 +647,13 @@ pub fn write(
                 let mut table = TableWriter::new(out, layout);
                 ledger.for_each_entry(filter, |e| table.row(&row(&e)))??;
                 table.finish()?;
+                let (submits, succeeded) = ledger.plugin_submits_matching(filter)?;
+                if submits > 0 {
+                    writeln!(
+                        out,
+                        "{submits} sent from Pinpoint's \"Send to HiBob\", {succeeded} answered with success"
+                    )?;
+                }
             }
             Format::Html => {
                 let summary = html::Summary::of_ledger(ledger, filter)?;
