@@ -458,18 +458,45 @@ fn retry(config_path: &Path, args: &RetryArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
+/// The demo's simulated APIs, its ledger (a temporary file unless `--ledger`) and a config
+/// pointing at both.
+struct DemoWorld {
+    simulator: sim::Sim,
+    /// Kept so the temporary ledger lives as long as the demo.
+    _temp: tempfile::TempDir,
+    ledger_path: std::path::PathBuf,
+    config: Config,
+}
+
+impl DemoWorld {
+    fn start(args: &DemoArgs) -> anyhow::Result<Self> {
+        let simulator = sim::Sim::start(sim::Scenario::demo())
+            .context("cannot start the built-in simulator")?;
+        let temp = tempfile::tempdir().context("cannot create a temporary directory")?;
+        let ledger_path = args
+            .ledger
+            .clone()
+            .unwrap_or_else(|| temp.path().join("demo-ledger.sqlite3"));
+        let config = crate::bench::simulated_config(&simulator, &ledger_path)?;
+        Ok(Self {
+            simulator,
+            _temp: temp,
+            ledger_path,
+            config,
+        })
+    }
+}
+
 fn demo(args: &DemoArgs) -> anyhow::Result<Exit> {
     if args.plugin {
         return demo_plugin(args);
     }
-    let simulator =
-        sim::Sim::start(sim::Scenario::demo()).context("cannot start the built-in simulator")?;
-    let temp = tempfile::tempdir().context("cannot create a temporary directory")?;
-    let ledger_path = args
-        .ledger
-        .clone()
-        .unwrap_or_else(|| temp.path().join("demo-ledger.sqlite3"));
-    let config = crate::bench::simulated_config(&simulator, &ledger_path)?;
+    let DemoWorld {
+        simulator,
+        _temp,
+        ledger_path,
+        config,
+    } = DemoWorld::start(args)?;
     println!(
         "hirebridge demo: simulated Pinpoint and HiBob on http://{} (no credentials, no network)",
         simulator.addr()
@@ -515,14 +542,12 @@ fn demo(args: &DemoArgs) -> anyhow::Result<Exit> {
 /// against the simulated APIs.
 fn demo_plugin(args: &DemoArgs) -> anyhow::Result<Exit> {
     const KEY: &str = "demo-plugin-key-0123456789";
-    let simulator =
-        sim::Sim::start(sim::Scenario::demo()).context("cannot start the built-in simulator")?;
-    let temp = tempfile::tempdir().context("cannot create a temporary directory")?;
-    let ledger_path = args
-        .ledger
-        .clone()
-        .unwrap_or_else(|| temp.path().join("demo-ledger.sqlite3"));
-    let config = crate::bench::simulated_config(&simulator, &ledger_path)?;
+    let DemoWorld {
+        simulator,
+        _temp,
+        config,
+        ..
+    } = DemoWorld::start(args)?;
     println!(
         "hirebridge demo --plugin: simulated Pinpoint and HiBob on http://{}; the demo plays Pinpoint",
         simulator.addr()

@@ -710,7 +710,9 @@ fn append_signed_erasure(
     )
 }
 
-/// Whether this hire's personal data was erased (writers of its values check first).
+/// Whether this hire's personal data was erased. Every writer of its mapped values checks
+/// first: a drift check that read its page before an operator's `erase` must not write the
+/// person's values back.
 pub(super) fn erased(tx: &rusqlite::Transaction<'_>, id: &str) -> rusqlite::Result<bool> {
     Ok(tx
         .query_row(

@@ -242,8 +242,6 @@ impl Ledger {
         detail: &str,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
-        // A drift check that read the page before an operator's `erase` must not write the
-        // person's values back.
         if super::audit::erased(&tx, application_id)? {
             return Ok(());
         }
@@ -289,8 +287,6 @@ impl Ledger {
         detail: &str,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
-        // A drift check that read the page before an operator's `erase` must not write the
-        // person's values back.
         if super::audit::erased(&tx, application_id)? {
             return Ok(());
         }
@@ -328,8 +324,6 @@ impl Ledger {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
-        // A drift check that read the page before an operator's `erase` must not write the
-        // person's values back.
         if super::audit::erased(&tx, application_id)? {
             return Ok(());
         }
@@ -360,8 +354,6 @@ impl Ledger {
         detail: &str,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
-        // A drift check that read the page before an operator's `erase` must not write the
-        // person's values back.
         if super::audit::erased(&tx, application_id)? {
             return Ok(());
         }
@@ -397,8 +389,6 @@ impl Ledger {
         detail: &str,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
-        // A drift check that read the page before an operator's `erase` must not write the
-        // person's values back.
         if super::audit::erased(&tx, application_id)? {
             return Ok(());
         }
@@ -439,8 +429,6 @@ impl Ledger {
         detail: &str,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
-        // A drift check that read the page before an operator's `erase` must not write the
-        // person's values back.
         if super::audit::erased(&tx, application_id)? {
             return Ok(());
         }
