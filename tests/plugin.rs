@@ -110,6 +110,21 @@ fn without_the_key_only_the_description_answers_and_nothing_is_written() {
         br#"{"formFields":[{"key":"applicationId","value":"1 OR 1=1"}]}"#,
     );
     assert_eq!(forged_id.status, 400);
+    // A uuid that is not one, and a field far longer than any name or address.
+    let odd_uuid = p.post_as(
+        "/exportCandidate/submit",
+        &key,
+        br#"{"generatedUuid":"u-1
+forged line","formFields":[{"key":"applicationId","value":"1002"}]}"#,
+    );
+    assert_eq!(odd_uuid.status, 400, "{odd_uuid:?}");
+    let huge = format!(
+        r#"{{"formFields":[{{"key":"applicationId","value":"1002"}},{{"key":"site","value":"{}"}}]}}"#,
+        "x".repeat(100_000)
+    );
+    let huge = p.post_as("/exportCandidate/submit", &key, huge.as_bytes());
+    assert_eq!(huge.status, 400);
+    assert_eq!(huge.json()["errors"][0]["key"], "site");
 
     assert_eq!(p.world.sim.write_calls(), 0, "{:#?}", p.world.sim.calls());
     assert_eq!(p.submits(), (0, 0), "no ledger write");

@@ -97,6 +97,19 @@ impl Ledger {
         now: DateTime<Utc>,
     ) -> Result<Option<i64>> {
         let tx = self.conn.transaction()?;
+        // Checked again here, where it cannot change: once a create is under way (or done),
+        // new values could send it again under another address — a second employee. The
+        // submit records nothing and is answered as pending; the pipeline resolves the create.
+        let employee_state: Option<String> = tx
+            .query_row(
+                "SELECT employee_state FROM hires WHERE application_id = ?1",
+                [application_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if matches!(employee_state.as_deref(), Some("in_flight" | "done")) {
+            return Ok(None);
+        }
         let inserted = tx.execute(
             "INSERT INTO plugin_submits (generated_uuid, application_id, submitted_at, values_json)
              VALUES (?1, ?2, ?3, ?4) ON CONFLICT (generated_uuid) DO NOTHING",

@@ -691,3 +691,18 @@ fn a_checkpoint_is_never_dated_before_the_last_one() {
             .is_none()
     );
 }
+
+#[test]
+fn a_plugin_submit_records_nothing_once_the_hires_create_is_under_way() {
+    let (_dir, mut l) = open_temp();
+    let pass = l.begin_pass("sync", now()).unwrap();
+    l.observe(pass, now(), &[ada()]).unwrap();
+    l.record_intent(&"8863880".into(), StepKind::Employee, pass, now(), "create")
+        .unwrap();
+    // HR's new values would send the create again under another address: refused.
+    let recorded = l
+        .record_plugin_submit(Some("u-1"), "8863880", "{}", "plugin", "values", now())
+        .unwrap();
+    assert_eq!(recorded, None);
+    assert_eq!(l.plugin_submit_counts().unwrap(), (0, 0));
+}

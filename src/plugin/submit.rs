@@ -72,14 +72,58 @@ pub(super) async fn submit(
             return malformed(&state, e.into(), vec![field_error(APPLICATION_ID, e)]);
         }
     };
-    let uuid = doc
-        .get("generatedUuid")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|u| !u.is_empty() && u.len() <= 200)
-        .map(str::to_owned);
-    let _one_at_a_time = state.submitting.lock().await;
-    match run(&state, &settings, &doc, &id, uuid.as_deref()).await {
+    // Pinpoint's uuids are short and plain; anything else would turn replay detection off
+    // or carry control characters into the ledger's history.
+    let uuid = match doc.get("generatedUuid") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(u)) if u.trim().is_empty() => None,
+        Some(Value::String(u))
+            if u.len() <= 64 && u.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') =>
+        {
+            Some(u.clone())
+        }
+        Some(_) => {
+            return malformed(
+                &state,
+                "generatedUuid must be up to 64 letters, digits and dashes".into(),
+                Vec::new(),
+            );
+        }
+    };
+    if let Some(key) = oversized_field(&doc) {
+        return malformed(
+            &state,
+            format!(
+                "the field {key:?} is longer than {MAX_FIELD_CHARS} characters or holds control characters"
+            ),
+            vec![field_error(&key, "too long, or holds control characters")],
+        );
+    }
+    // The pipeline runs in its own task: a peer that hangs up (or the listener's deadline)
+    // drops this handler, and must not cancel a hire between HiBob's answer and the ledger
+    // recording it. The task finishes and records its answer; a replay is answered from it.
+    let worker = {
+        let (state, id) = (state.clone(), id.clone());
+        tokio::spawn(async move {
+            let _one_at_a_time = state.submitting.lock().await;
+            run(&state, &settings, &doc, &id, uuid.as_deref()).await
+        })
+    };
+    let ran = match worker.await {
+        Ok(ran) => ran,
+        Err(e) => {
+            tracing::error!(application = %id, error = %e, "plugin submit task failed");
+            state.monitor.plugin_submit("ledger_error");
+            return answer(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                failure(
+                    "hirebridge could not finish this submit; send it again: no second employee will be made.",
+                    Vec::new(),
+                ),
+            );
+        }
+    };
+    match ran {
         Ok((result, body)) => {
             tracing::info!(application = %id, result, "plugin submit answered");
             state.monitor.plugin_submit(result);
@@ -97,6 +141,27 @@ pub(super) async fn submit(
             )
         }
     }
+}
+
+/// The longest value a form field may carry: names, an email, a date, a list value.
+const MAX_FIELD_CHARS: usize = 500;
+
+/// The first form field whose value is too long or holds control characters: refused before
+/// any lookup, so a request's cost stays bounded whatever a peer sends.
+fn oversized_field(doc: &Value) -> Option<String> {
+    let fields = doc.get("formFields")?.as_array()?;
+    fields.iter().find_map(|f| {
+        let value = f.get("value")?.as_str()?;
+        let bad = value.chars().count() > MAX_FIELD_CHARS || value.chars().any(char::is_control);
+        bad.then(|| {
+            f.get("key")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .chars()
+                .take(64)
+                .collect()
+        })
+    })
 }
 
 /// A stored answer, if it is one.
@@ -198,7 +263,9 @@ async fn run(
     }
     // A person's submit for a hire hirebridge parked is their retry (and one waiting out a
     // backoff is worked now).
+    // A replayed uuid is not a new request from a person: it retries nothing.
     if let Some(entry) = &entry
+        && recorded.is_none()
         && matches!(
             entry.status,
             HireStatus::NeedsAttention | HireStatus::Failed
