@@ -710,9 +710,7 @@ fn append_signed_erasure(
     )
 }
 
-/// Whether this hire's personal data was erased. Every writer of its mapped values checks
-/// first: a drift check that read its page before an operator's `erase` must not write the
-/// person's values back.
+/// Whether this hire's personal data was erased (see `Ledger::unless_erased`).
 pub(super) fn erased(tx: &rusqlite::Transaction<'_>, id: &str) -> rusqlite::Result<bool> {
     Ok(tx
         .query_row(

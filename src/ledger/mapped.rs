@@ -241,22 +241,19 @@ impl Ledger {
         written: Option<&BTreeMap<String, String>>,
         detail: &str,
     ) -> Result<()> {
-        let tx = self.conn.transaction()?;
-        if super::audit::erased(&tx, application_id)? {
-            return Ok(());
-        }
-        upsert_baseline(&tx, application_id, now, mapping, rendered, written)?;
-        insert_event(
-            &tx,
-            application_id,
-            now,
-            pass,
-            EventSubject::Fields,
-            EventOutcome::Recorded,
-            detail,
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.unless_erased(application_id, |tx| {
+            upsert_baseline(tx, application_id, now, mapping, rendered, written)?;
+            insert_event(
+                tx,
+                application_id,
+                now,
+                pass,
+                EventSubject::Fields,
+                EventOutcome::Recorded,
+                detail,
+            )?;
+            Ok(())
+        })
     }
 
     /// The create turned into an adoption of someone else's employee: hirebridge wrote none
@@ -286,34 +283,31 @@ impl Ledger {
         new_values: &BTreeMap<String, String>,
         detail: &str,
     ) -> Result<()> {
-        let tx = self.conn.transaction()?;
-        if super::audit::erased(&tx, application_id)? {
-            return Ok(());
-        }
-        tx.execute(
-            "UPDATE mapped_values SET drift = ?2, drift_fields = ?3, drift_values = ?4,
+        self.unless_erased(application_id, |tx| {
+            tx.execute(
+                "UPDATE mapped_values SET drift = ?2, drift_fields = ?3, drift_values = ?4,
                 drift_detail = ?5, drift_detected_at = ?6, drift_intent_at = NULL
              WHERE application_id = ?1",
-            params![
+                params![
+                    application_id,
+                    state.as_str(),
+                    fields.join(","),
+                    json(new_values),
+                    detail,
+                    ms(now)
+                ],
+            )?;
+            insert_event(
+                tx,
                 application_id,
-                state.as_str(),
-                fields.join(","),
-                json(new_values),
+                now,
+                pass,
+                EventSubject::Drift,
+                EventOutcome::Detected,
                 detail,
-                ms(now)
-            ],
-        )?;
-        insert_event(
-            &tx,
-            application_id,
-            now,
-            pass,
-            EventSubject::Drift,
-            EventOutcome::Detected,
-            detail,
-        )?;
-        tx.commit()?;
-        Ok(())
+            )?;
+            Ok(())
+        })
     }
 
     /// Pinpoint's values are back to the baseline: the drift is over.
@@ -323,26 +317,23 @@ impl Ledger {
         pass: PassId,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let tx = self.conn.transaction()?;
-        if super::audit::erased(&tx, application_id)? {
-            return Ok(());
-        }
-        tx.execute(
-            "UPDATE mapped_values SET drift = NULL, drift_fields = NULL, drift_values = NULL,
+        self.unless_erased(application_id, |tx| {
+            tx.execute(
+                "UPDATE mapped_values SET drift = NULL, drift_fields = NULL, drift_values = NULL,
                 drift_detail = NULL, drift_intent_at = NULL WHERE application_id = ?1",
-            [application_id],
-        )?;
-        insert_event(
-            &tx,
-            application_id,
-            now,
-            pass,
-            EventSubject::Drift,
-            EventOutcome::Resolved,
-            "Pinpoint's values are back to the recorded ones",
-        )?;
-        tx.commit()?;
-        Ok(())
+                [application_id],
+            )?;
+            insert_event(
+                tx,
+                application_id,
+                now,
+                pass,
+                EventSubject::Drift,
+                EventOutcome::Resolved,
+                "Pinpoint's values are back to the recorded ones",
+            )?;
+            Ok(())
+        })
     }
 
     /// The intent to update HiBob: committed before the `PUT`.
@@ -353,26 +344,23 @@ impl Ledger {
         now: DateTime<Utc>,
         detail: &str,
     ) -> Result<()> {
-        let tx = self.conn.transaction()?;
-        if super::audit::erased(&tx, application_id)? {
-            return Ok(());
-        }
-        tx.execute(
-            "UPDATE mapped_values SET drift = 'in_flight', drift_intent_at = ?2
+        self.unless_erased(application_id, |tx| {
+            tx.execute(
+                "UPDATE mapped_values SET drift = 'in_flight', drift_intent_at = ?2
              WHERE application_id = ?1",
-            params![application_id, ms(now)],
-        )?;
-        insert_event(
-            &tx,
-            application_id,
-            now,
-            pass,
-            EventSubject::Drift,
-            EventOutcome::Intent,
-            detail,
-        )?;
-        tx.commit()?;
-        Ok(())
+                params![application_id, ms(now)],
+            )?;
+            insert_event(
+                tx,
+                application_id,
+                now,
+                pass,
+                EventSubject::Drift,
+                EventOutcome::Intent,
+                detail,
+            )?;
+            Ok(())
+        })
     }
 
     /// HiBob holds the new values (updated now, or found so after an unknown outcome): they
@@ -388,33 +376,30 @@ impl Ledger {
         written: &BTreeMap<String, String>,
         detail: &str,
     ) -> Result<()> {
-        let tx = self.conn.transaction()?;
-        if super::audit::erased(&tx, application_id)? {
-            return Ok(());
-        }
-        tx.execute(
-            "UPDATE mapped_values SET rendered = ?2, written = ?3, drift = 'updated',
+        self.unless_erased(application_id, |tx| {
+            tx.execute(
+                "UPDATE mapped_values SET rendered = ?2, written = ?3, drift = 'updated',
                 drift_detail = ?4, drift_updated_at = ?5, recorded_at = ?5
              WHERE application_id = ?1",
-            params![
+                params![
+                    application_id,
+                    json(rendered),
+                    json(written),
+                    detail,
+                    ms(now)
+                ],
+            )?;
+            insert_event(
+                tx,
                 application_id,
-                json(rendered),
-                json(written),
+                now,
+                pass,
+                EventSubject::Drift,
+                outcome,
                 detail,
-                ms(now)
-            ],
-        )?;
-        insert_event(
-            &tx,
-            application_id,
-            now,
-            pass,
-            EventSubject::Drift,
-            outcome,
-            detail,
-        )?;
-        tx.commit()?;
-        Ok(())
+            )?;
+            Ok(())
+        })
     }
 
     /// Any other outcome of an update attempt: not updated because edited in HiBob, refused,
@@ -428,23 +413,39 @@ impl Ledger {
         outcome: EventOutcome,
         detail: &str,
     ) -> Result<()> {
+        self.unless_erased(application_id, |tx| {
+            tx.execute(
+                "UPDATE mapped_values SET drift = ?2, drift_detail = ?3 WHERE application_id = ?1",
+                params![application_id, state.as_str(), detail],
+            )?;
+            insert_event(
+                tx,
+                application_id,
+                now,
+                pass,
+                EventSubject::Drift,
+                outcome,
+                detail,
+            )?;
+            Ok(())
+        })
+    }
+}
+
+impl Ledger {
+    /// Runs `write` in one transaction, unless the hire's personal data was erased: a drift
+    /// check that read its page before an operator's `erase` must not write the person's
+    /// values back.
+    fn unless_erased(
+        &mut self,
+        application_id: &ApplicationId,
+        write: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<()>,
+    ) -> Result<()> {
         let tx = self.conn.transaction()?;
         if super::audit::erased(&tx, application_id)? {
             return Ok(());
         }
-        tx.execute(
-            "UPDATE mapped_values SET drift = ?2, drift_detail = ?3 WHERE application_id = ?1",
-            params![application_id, state.as_str(), detail],
-        )?;
-        insert_event(
-            &tx,
-            application_id,
-            now,
-            pass,
-            EventSubject::Drift,
-            outcome,
-            detail,
-        )?;
+        write(&tx)?;
         tx.commit()?;
         Ok(())
     }
