@@ -168,7 +168,11 @@ impl PluginState {
             }
             Err(e) => match cache.get(key) {
                 Some(values) => Ok(values.clone()),
-                None => Err(format!("cannot read HiBob's {list:?} list: {e}")),
+                None => {
+                    // The details are the operator's (the log); Pinpoint's users get a sentence.
+                    tracing::warn!(list, error = %e, "plugin: cannot read HiBob's list");
+                    Err(format!("HiBob's {list:?} list could not be read just now"))
+                }
             },
         }
     }
@@ -288,11 +292,12 @@ pub(super) async fn action_meta(
             }
         }
         Err(e) => {
+            tracing::warn!(error = %e, "plugin form: cannot read the application from Pinpoint");
             notes.push(callout(
                 "pinpointCallout",
                 "warning",
                 "Pinpoint's record could not be read",
-                &format!("{e}; the form shows what Pinpoint sent"),
+                "Pinpoint did not answer hirebridge just now; the form shows what Pinpoint sent.",
             ));
             Prefill {
                 first_name: field(&doc, FIRST_NAME),

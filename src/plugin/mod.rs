@@ -268,7 +268,10 @@ fn parse_body(body: &[u8]) -> Result<Value, String> {
     match serde_json::from_slice::<Value>(body) {
         Ok(v @ Value::Object(_)) => Ok(v),
         Ok(_) => Err("the request body is JSON but not an object".into()),
-        Err(e) => Err(format!("the request body is not JSON ({e})")),
+        Err(e) => {
+            tracing::debug!(error = %e, "plugin: a body that is not JSON");
+            Err("the request body is not JSON".into())
+        }
     }
 }
 

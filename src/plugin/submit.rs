@@ -245,9 +245,13 @@ async fn run(
     };
     match &next {
         Err(e) => {
+            tracing::warn!(application = %id, error = %e, "plugin submit: cannot read the application");
             return Ok((
                 "refused",
-                failure(&format!("{e}; nothing was sent to HiBob"), Vec::new()),
+                failure(
+                    "hirebridge could not read this application from Pinpoint just now; nothing was sent to HiBob. Send it again in a minute.",
+                    Vec::new(),
+                ),
             ));
         }
         Ok(next) if !next.hired => {
@@ -306,7 +310,7 @@ async fn run(
             Utc::now(),
         )? {
             Some(submit_id) => submit_id,
-            None => return Ok(("pending", pending(None))),
+            None => return Ok(("pending", pending())),
         },
     };
     let outcome = nudger.reconcile_one(id, &state.shutdown).await?;
@@ -347,15 +351,16 @@ fn judge(
             true,
         );
     }
-    let last_error = entry
-        .and_then(|e| e.last_error.clone())
-        .map(|e| format!(": {e}"))
-        .unwrap_or_default();
+    // What HiBob or the ledger said stays with the operator (`history`, the log): the
+    // people in Pinpoint get a sentence that says what to do.
+    if let Some(last_error) = entry.and_then(|e| e.last_error.as_deref()) {
+        tracing::info!(application = %entry.map(|e| e.application_id.as_str()).unwrap_or_default(), error = %last_error, "plugin submit not finished");
+    }
     match outcome {
         NudgeOutcome::Parked | NudgeOutcome::Unusable => (
             "refused",
             failure(
-                &format!("HiBob did not take this hire{last_error}"),
+                "HiBob did not take this hire; hirebridge's operator sees why with `hirebridge history` and can send it again. Nothing was created.",
                 Vec::new(),
             ),
             false,
@@ -392,18 +397,15 @@ fn judge(
             ),
             false,
         ),
-        _ => ("pending", pending(Some(&last_error)), false),
+        _ => ("pending", pending(), false),
     }
 }
 
 /// HiBob has not confirmed an employee yet: the next pass finishes the hire, and a second
 /// employee is never made.
-fn pending(last_error: Option<&str>) -> Value {
+fn pending() -> Value {
     let mut body = failure(
-        &format!(
-            "HiBob has not confirmed the employee yet{}; hirebridge finishes this hire in its next pass and never creates a second one. Send again to see the result.",
-            last_error.unwrap_or_default()
-        ),
+        "HiBob has not confirmed the employee yet; hirebridge finishes this hire in its next pass and never creates a second one. Send again to see the result.",
         Vec::new(),
     );
     body["status"] = json!("pending");

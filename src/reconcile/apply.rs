@@ -19,15 +19,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::Settings;
 use super::facts::Lookup;
-use super::plan::{self, Employee, Learned, Step};
-use super::policy::{About, Verdict};
+use super::plan::{self, Draft, Drafted, Employee, FoundBy, Learned, Person, Step};
+use super::policy::{self, Doing, ForHire, StepFailure};
 use super::record;
 use crate::crashpoint;
 use crate::hibob::{CreateOutcome, HibobClient, NewEmployee};
-use crate::hire::{
-    ApplicationId, EventOutcome, HireStatus, LedgerEntry, ParkKind, PassId, StepKind,
-};
-use crate::http::ApiError;
+use crate::hire::{ApplicationId, EventOutcome, HireStatus, LedgerEntry, PassId, StepKind};
 use crate::ledger::{Ledger, LedgerError};
 use crate::pinpoint::{Attachment, HiredApplication, PinpointClient};
 
@@ -41,13 +38,9 @@ pub struct Finished {
     pub entry: LedgerEntry,
 }
 
-/// How many times a problem that is usually transient but may be permanent is retried
-/// before a person is asked to look.
-const STUBBORN_LIMIT: u32 = 3;
-
-/// A step that did not complete.
+/// A step that did not complete: what failed, for the policy to judge, or the ledger.
 enum StepError {
-    Failed(Failure),
+    Failed(StepKind, StepFailure),
     Ledger(LedgerError),
 }
 
@@ -57,26 +50,9 @@ impl From<LedgerError> for StepError {
     }
 }
 
-/// A failed step: what the operator reads, and what the policy says to do.
-struct Failure {
-    step: StepKind,
-    message: String,
-    verdict: Verdict,
-    /// Retried like a transient failure, but parked with this message once it has failed
-    /// [`STUBBORN_LIMIT`] times in a row: e.g. HiBob calls an email taken while search does
-    /// not show it, or cannot fetch a CV link that a fresh listing should have renewed.
-    stubborn: Option<String>,
-}
-
-impl Failure {
-    fn api(step: StepKind, error: &ApiError) -> StepError {
-        StepError::Failed(Failure {
-            step,
-            message: error.to_string(),
-            verdict: Verdict::of(error, About::Hire),
-            stubborn: None,
-        })
-    }
+/// A failed API call of `step`.
+fn api_failure(step: StepKind) -> impl FnOnce(crate::http::ApiError) -> StepError {
+    move |error| StepError::Failed(step, StepFailure::Api(error))
 }
 
 /// One hire's run through its steps within a pass. Several run at once; they share the
@@ -118,14 +94,24 @@ impl HireRun<'_> {
             .ok_or(LedgerError::Sql(rusqlite::Error::QueryReturnedNoRows))
     }
 
-    /// Brings the hire as far as it can go now: decide, apply, decide again.
+    /// The hire's row as it now is (a step may have recorded its intent before failing).
+    fn reread(&self, id: &ApplicationId) -> Result<LedgerEntry, LedgerError> {
+        self.write(id, |_| Ok(()))
+    }
+
+    /// Brings the hire as far as it can go now: decide, apply, decide again. `person`: what
+    /// the same person's earlier hires settled this pass.
     pub async fn run(
         self,
         mut entry: LedgerEntry,
         application: &HiredApplication,
         lookup: Lookup,
+        person: Person,
     ) -> Result<Finished, LedgerError> {
-        let mut learned = Learned::default();
+        let mut learned = Learned {
+            person,
+            ..Learned::default()
+        };
         loop {
             if self.shutdown.is_cancelled() || self.halted.load(Ordering::SeqCst) {
                 return Ok(Finished {
@@ -137,7 +123,7 @@ impl HireRun<'_> {
                 &entry,
                 application,
                 &lookup,
-                learned,
+                &learned,
                 Utc::now(),
                 self.settings.read_lag,
             );
@@ -161,12 +147,13 @@ impl HireRun<'_> {
                 }
                 Ok(next) => entry = next,
                 Err(StepError::Ledger(e)) => return Err(e),
-                Err(StepError::Failed(failure)) => return self.fail(entry, failure),
+                Err(StepError::Failed(step, failure)) => return self.fail(entry, step, &failure),
             }
         }
     }
 
-    /// Applies one step; returns the hire's row after it.
+    /// Applies one step; returns the hire's row after it. What the step found out that the
+    /// row does not say goes into `learned`, for the next decision.
     async fn apply(
         &self,
         entry: &LedgerEntry,
@@ -175,24 +162,37 @@ impl HireRun<'_> {
         learned: &mut Learned,
     ) -> Result<LedgerEntry, StepError> {
         let id = &entry.application_id;
+        let (pass, now) = (self.pass, Utc::now());
         match step {
-            Step::AdoptEmployee { employee_id } => Ok(self.adopt(entry, application, &employee_id)?),
-            Step::CreateEmployee => self.create(entry, application, learned).await,
-            Step::WaitForReadLag { step, until } => Ok(self.write(id, |l| {
-                l.record_deferral(
-                    id,
-                    step,
-                    "an earlier write's outcome is unknown and HiBob may not show it yet; waiting out its read lag",
-                    until,
-                    self.pass,
-                    Utc::now(),
-                )
-            })?),
+            Step::AdoptEmployee {
+                employee_id,
+                found_by,
+            } => Ok(self.adopt(entry, application, &employee_id, found_by)?),
+            Step::DraftEmployee => {
+                let approved = self.ledger().plugin_values_for(id)?;
+                learned.draft = Some(draft(self.settings, entry, application, approved, now));
+                Ok(entry.clone())
+            }
+            Step::CreateEmployee { draft } => self.create(id, &draft, learned).await,
+            Step::SearchToAdopt { email } => self.search_to_adopt(entry, &email, learned).await,
+            Step::Park {
+                step,
+                kind,
+                problem,
+            } => {
+                // Bad data for one hire parks that hire only; nothing was sent.
+                tracing::warn!(application = %id, error = %problem, "needs attention");
+                let why = policy::unsendable(id, &problem);
+                Ok(self.write(id, |l| record::parked(l, id, step, kind, &why, pass, now))?)
+            }
+            Step::WaitForReadLag { step, until } => {
+                Ok(self.write(id, |l| record::read_lag_wait(l, id, step, until, pass, now))?)
+            }
             Step::FindCv { employee } => self.find_cv(id, &employee, learned).await,
             Step::UploadCv { employee, file } => self.upload_cv(id, &employee, &file).await,
             Step::RecordNoCv => {
                 crashpoint::hit("ledger.cv.before");
-                let entry = self.write(id, |l| l.record_no_cv(id, self.pass, Utc::now()))?;
+                let entry = self.write(id, |l| record::no_cv(l, id, pass, now))?;
                 crashpoint::hit("ledger.cv.after");
                 Ok(entry)
             }
@@ -200,8 +200,7 @@ impl HireRun<'_> {
             Step::PostComment { employee } => self.post_comment(id, &employee).await,
             Step::MarkDone { employee } => {
                 crashpoint::hit("ledger.done.before");
-                let entry =
-                    self.write(id, |l| record::done(l, id, self.pass, Utc::now(), &employee))?;
+                let entry = self.write(id, |l| record::done(l, id, pass, now, &employee))?;
                 crashpoint::hit("ledger.done.after");
                 tracing::info!(application = %id, "hire done");
                 Ok(entry)
@@ -214,66 +213,40 @@ impl HireRun<'_> {
         entry: &LedgerEntry,
         application: &HiredApplication,
         employee_id: &str,
+        found_by: FoundBy,
     ) -> Result<LedgerEntry, LedgerError> {
         let id = &entry.application_id;
+        let how = match found_by {
+            FoundBy::Lookup => format!(
+                "found HiBob employee {employee_id} by email {}",
+                entry.email
+            ),
+            FoundBy::DuplicateEmailAnswer => {
+                format!("adopted HiBob employee {employee_id} after the duplicate-email answer")
+            }
+        };
         crashpoint::hit("ledger.employee.before");
-        self.write(id, |l| {
-            record::employee_adopted(
-                l,
-                id,
-                employee_id,
-                self.pass,
-                Utc::now(),
-                &format!(
-                    "found HiBob employee {employee_id} by email {}",
-                    entry.email
-                ),
-            )
+        let after = self.write(id, |l| {
+            record::employee_adopted(l, id, employee_id, self.pass, Utc::now(), &how)
         })?;
         crashpoint::hit("ledger.employee.after");
-        self.record_adopted_baseline(id, application)
+        // After the duplicate-email answer, the values our create sent were forgotten: the
+        // person's fields are not ours, and nothing is measured against them.
+        if found_by == FoundBy::DuplicateEmailAnswer {
+            return Ok(after);
+        }
+        self.write(id, |l| {
+            record::adopted_baseline(l, self.settings, id, application, self.pass, Utc::now())
+        })
     }
 
     async fn create(
         &self,
-        entry: &LedgerEntry,
-        application: &HiredApplication,
+        id: &ApplicationId,
+        draft: &Draft,
         learned: &mut Learned,
     ) -> Result<LedgerEntry, StepError> {
-        let id = &entry.application_id;
         let pass = self.pass;
-        let (new, rendered) =
-            match new_employee(self.settings, entry.first_seen_at, application, Utc::now()) {
-                Ok(found) => found,
-                Err(e) => {
-                    // Bad data for one hire parks that hire only; nothing was sent.
-                    tracing::warn!(application = %id, error = %e, "needs attention");
-                    return Ok(self.write(id, |l| {
-                        l.record_parked(
-                            id,
-                            StepKind::Employee,
-                            ParkKind::Invalid,
-                            &format!("{e}; then run `hirebridge retry {id}`"),
-                            pass,
-                            Utc::now(),
-                        )
-                    })?);
-                }
-            };
-        // What HR approved in Pinpoint's plugin form replaces the mapping's values.
-        let approved: Option<BTreeMap<String, String>> = self
-            .ledger()
-            .plugin_values_for(id)?
-            .and_then(|json| serde_json::from_str(&json).ok());
-        // A start date HR entered (or confirmed) in the form came from Pinpoint, not from
-        // the offset: nobody has to confirm it again.
-        let start_date_approved = approved
-            .as_ref()
-            .is_some_and(|v| v.contains_key(crate::mapping::START_DATE));
-        let new = match &approved {
-            Some(values) => crate::employee::with_approved(new, values),
-            None => new,
-        };
         let fingerprint = self.settings.mapping.fingerprint();
         crashpoint::hit("ledger.employee_intent.before");
         self.write(id, |l| {
@@ -283,17 +256,17 @@ impl HireRun<'_> {
                 pass,
                 Utc::now(),
                 &fingerprint,
-                &new,
-                &rendered,
-                start_date_approved,
+                &draft.new,
+                &draft.rendered,
+                draft.start_date_approved,
             )
         })?;
         crashpoint::hit("ledger.employee_intent.after");
         let outcome = self
             .hibob
-            .create_employee(&new)
+            .create_employee(&draft.new)
             .await
-            .map_err(|e| Failure::api(StepKind::Employee, &e))?;
+            .map_err(api_failure(StepKind::Employee))?;
         match outcome {
             CreateOutcome::Created { employee_id } => {
                 crashpoint::hit("ledger.employee.before");
@@ -305,75 +278,45 @@ impl HireRun<'_> {
                 learned.created_employee = true;
                 Ok(entry)
             }
-            CreateOutcome::EmailExists => self.adopt_existing(id, &new).await,
+            CreateOutcome::EmailExists => {
+                let email = &draft.new.email;
+                let entry =
+                    self.write(id, |l| record::email_taken(l, id, email, pass, Utc::now()))?;
+                learned.email_taken = Some(email.clone());
+                Ok(entry)
+            }
         }
     }
 
     /// HiBob answered a create with "email exists": emails are unique, so the person is
-    /// there. Found and adopted; not created by this request, so its fields are not ours to
-    /// update.
-    async fn adopt_existing(
+    /// there. Found: learned, to be adopted; not created by this request, so its fields are
+    /// not ours to update.
+    async fn search_to_adopt(
         &self,
-        id: &ApplicationId,
-        new: &NewEmployee,
+        entry: &LedgerEntry,
+        email: &str,
+        learned: &mut Learned,
     ) -> Result<LedgerEntry, StepError> {
-        let pass = self.pass;
-        self.write(id, |l| {
-            l.forget_written(id)?;
-            l.record_note(
-                id,
-                StepKind::Employee,
-                EventOutcome::Exists,
-                &format!(
-                    "HiBob says {} already exists; looking it up to adopt",
-                    new.email
-                ),
-                pass,
-                Utc::now(),
-            )
-        })?;
         let found = self
             .hibob
-            .search_by_emails(std::slice::from_ref(&new.email))
+            .search_by_emails(&[email.to_owned()])
             .await
-            .map_err(|e| Failure::api(StepKind::Employee, &e))?;
-        let Some(hit) = found
+            .map_err(api_failure(StepKind::Employee))?;
+        match found
             .into_iter()
-            .find(|f| crate::identity::same_address(&f.email, &new.email))
-        else {
-            let problem = format!(
-                "HiBob says an employee with the email {} exists, but search does not show it; \
-                 check that the service user may view all employees (including inactive ones)",
-                new.email
-            );
-            return Err(StepError::Failed(Failure {
-                step: StepKind::Employee,
-                message: format!(
-                    "HiBob POST /people: outcome unknown ({problem}); will look it up before trying again"
-                ),
-                verdict: Verdict::Retry {
-                    after: None,
-                    outcome_unknown: true,
+            .find(|f| crate::identity::same_address(&f.email, email))
+        {
+            Some(hit) => {
+                learned.taken_by = Some(hit.id);
+                Ok(entry.clone())
+            }
+            None => Err(StepError::Failed(
+                StepKind::Employee,
+                StepFailure::EmailTakenButUnseen {
+                    email: email.to_owned(),
                 },
-                stubborn: Some(problem),
-            }));
-        };
-        crashpoint::hit("ledger.employee.before");
-        let entry = self.write(id, |l| {
-            record::employee_adopted(
-                l,
-                id,
-                &hit.id,
-                pass,
-                Utc::now(),
-                &format!(
-                    "adopted HiBob employee {} after the duplicate-email answer",
-                    hit.id
-                ),
-            )
-        })?;
-        crashpoint::hit("ledger.employee.after");
-        Ok(entry)
+            )),
+        }
     }
 
     async fn find_cv(
@@ -387,14 +330,15 @@ impl HireRun<'_> {
             .hibob
             .documents(&employee.id)
             .await
-            .map_err(|e| Failure::api(StepKind::Cv, &e))?;
+            .map_err(api_failure(StepKind::Cv))?;
         let Some(doc) = documents.iter().find(|d| d.name.contains(&marker)) else {
             learned.no_cv_of_ours = true;
-            return Ok(self.write(id, |_| Ok(()))?);
+            return Ok(self.reread(id)?);
         };
         crashpoint::hit("ledger.cv.before");
         let entry = self.write(id, |l| {
-            l.record_cv_uploaded(
+            record::cv(
+                l,
                 id,
                 doc.id.as_deref(),
                 &doc.name,
@@ -432,11 +376,13 @@ impl HireRun<'_> {
         let document_id = self
             .hibob
             .upload_document_from_url(&employee.id, folder, &name, &file.url)
+            // The pre-signed link is a credential of sorts: never in the ledger or the log.
             .await
-            .map_err(|e| cv_upload_error(e.redact(&file.url)))?;
+            .map_err(|e| api_failure(StepKind::Cv)(e.redact(&file.url)))?;
         crashpoint::hit("ledger.cv.before");
         let entry = self.write(id, |l| {
-            l.record_cv_uploaded(
+            record::cv(
+                l,
                 id,
                 Some(&document_id),
                 &name,
@@ -459,17 +405,17 @@ impl HireRun<'_> {
             .pinpoint
             .comments(id)
             .await
-            .map_err(|e| Failure::api(StepKind::Comment, &e))?;
+            .map_err(api_failure(StepKind::Comment))?;
         let Some(ours) = comments
             .iter()
             .find(|c| plan::is_our_comment(&c.body_text, &employee.id))
         else {
             learned.no_comment_of_ours = true;
-            return Ok(self.write(id, |_| Ok(()))?);
+            return Ok(self.reread(id)?);
         };
         crashpoint::hit("ledger.comment.before");
         let entry = self.write(id, |l| {
-            l.record_comment(id, &ours.id, EventOutcome::Found, self.pass, Utc::now())
+            record::comment(l, id, &ours.id, EventOutcome::Found, self.pass, Utc::now())
         })?;
         crashpoint::hit("ledger.comment.after");
         Ok(entry)
@@ -490,91 +436,55 @@ impl HireRun<'_> {
             .pinpoint
             .post_comment(id, &text)
             .await
-            .map_err(|e| Failure::api(StepKind::Comment, &e))?;
+            .map_err(api_failure(StepKind::Comment))?;
         crashpoint::hit("ledger.comment.before");
         let entry = self.write(id, |l| {
-            l.record_comment(id, &comment_id, EventOutcome::Posted, self.pass, Utc::now())
+            record::comment(
+                l,
+                id,
+                &comment_id,
+                EventOutcome::Posted,
+                self.pass,
+                Utc::now(),
+            )
         })?;
         crashpoint::hit("ledger.comment.after");
         Ok(entry)
     }
 
-    /// An adopted employee's fields are not ours, but Pinpoint's values are still recorded so
-    /// that drift can be reported. A hire whose values cannot be rendered simply has none.
-    fn record_adopted_baseline(
-        &self,
-        id: &ApplicationId,
-        application: &HiredApplication,
-    ) -> Result<LedgerEntry, LedgerError> {
-        let mapping = &self.settings.mapping;
-        self.write(id, |ledger| {
-            let Ok(rendered) = mapping.render(&application.source) else {
-                return Ok(());
-            };
-            if ledger.mapped_values(&[id.as_str()])?.contains_key(id.as_str()) {
-                // Our own create's values (an intent whose outcome was unknown): keep them.
-                return Ok(());
-            }
-            ledger.record_mapped_baseline(
-                id,
-                self.pass,
-                Utc::now(),
-                &mapping.fingerprint(),
-                &rendered,
-                None,
-                &format!(
-                    "Pinpoint's mapped values, for drift (the adopted employee's fields were not written): {}",
-                    crate::ledger::describe_values(&rendered)
-                ),
-            )
-        })
-    }
-
     /// Records a failed step as the policy says, and ends the hire's turn.
-    fn fail(&self, entry: LedgerEntry, failure: Failure) -> Result<Finished, LedgerError> {
+    fn fail(
+        &self,
+        entry: LedgerEntry,
+        step: StepKind,
+        failure: &StepFailure,
+    ) -> Result<Finished, LedgerError> {
         let id = entry.application_id.clone();
-        let Failure {
-            step,
-            message,
-            verdict,
-            stubborn,
-        } = failure;
-        let park = |kind: ParkKind, why: String| {
-            self.write(&id, |l| {
-                l.record_parked(&id, step, kind, &why, self.pass, Utc::now())
-            })
+        let (pass, now) = (self.pass, Utc::now());
+        let park = |kind, why: &str| {
+            self.write(&id, |l| record::parked(l, &id, step, kind, why, pass, now))
         };
-        let (outcome, entry) = match verdict {
-            // Not sent: another hire met the refused credential. Nothing to record; a step
-            // left in flight is resolved remotely on the next pass.
-            // The row as it now is: the step may have recorded its intent before the call.
-            Verdict::Stop {
-                refused_here: false,
-            } => (HireOutcome::Interrupted, self.write(&id, |_| Ok(()))?),
-            Verdict::Stop { refused_here: true } => {
+        let (outcome, entry) = match policy::for_hire(
+            &id,
+            Doing::Step(step),
+            failure,
+            entry.failures,
+        ) {
+            ForHire::Interrupted => (HireOutcome::Interrupted, self.reread(&id)?),
+            ForHire::StopPass { message, why } => {
                 self.halted.store(true, Ordering::SeqCst);
                 tracing::error!(application = %id, step = step.as_str(), error = %message, "credentials refused; stopping the pass");
-                let entry = park(
-                    ParkKind::Unauthorized,
-                    format!("{message}; once fixed, run `hirebridge retry --all-failed`"),
-                )?;
+                let entry = park(crate::hire::ParkKind::Unauthorized, &why)?;
                 (HireOutcome::Refused(message), entry)
             }
-            Verdict::Retry { .. } if stubborn.is_some() && entry.failures + 1 >= STUBBORN_LIMIT => {
-                let why = stubborn.unwrap_or_default();
-                let entry = park(
-                    ParkKind::Invalid,
-                    format!("{why}; then run `hirebridge retry {id}`"),
-                )?;
-                (HireOutcome::Parked, entry)
-            }
-            Verdict::Retry {
+            ForHire::Retry {
+                message,
                 after,
                 outcome_unknown,
             } => {
                 tracing::warn!(application = %id, step = step.as_str(), error = %message, "will retry");
                 let entry = self.write(&id, |l| {
-                    record_retry(
+                    record::retry(
                         l,
                         self.settings,
                         &entry,
@@ -582,85 +492,49 @@ impl HireRun<'_> {
                         &message,
                         after,
                         outcome_unknown,
-                        self.pass,
+                        pass,
                     )
                 })?;
                 (HireOutcome::Waiting, entry)
             }
-            Verdict::Park(kind) => {
-                tracing::warn!(application = %id, step = step.as_str(), error = %message, "needs attention");
-                let entry = park(
-                    kind,
-                    format!("{message}; fix the cause, then run `hirebridge retry {id}`"),
-                )?;
-                (HireOutcome::Parked, entry)
+            ForHire::Park { kind, why } => {
+                tracing::warn!(application = %id, step = step.as_str(), error = %why, "needs attention");
+                (HireOutcome::Parked, park(kind, &why)?)
             }
         };
         Ok(Finished { outcome, entry })
     }
 }
 
-/// A CV upload HiBob refused because it could not fetch the link is usually an expired
-/// pre-signed URL: the next listing brings a fresh one, so retry — a few times.
-fn cv_upload_error(error: ApiError) -> StepError {
-    match &error {
-        ApiError::Invalid {
-            api,
-            endpoint,
-            key: Some(key),
-            message,
-            ..
-        } if key.to_ascii_lowercase().contains("url") => StepError::Failed(Failure {
-            step: StepKind::Cv,
-            message: format!(
-                "{api} {endpoint}: HiBob could not fetch the CV from Pinpoint's link ({message}); a fresh link is used next time; will retry"
-            ),
-            verdict: Verdict::Retry {
-                after: None,
-                outcome_unknown: false,
-            },
-            stubborn: Some(format!(
-                "HiBob could not fetch the CV from Pinpoint's link several times ({message}); check the attachment in Pinpoint"
-            )),
-        }),
-        _ => Failure::api(StepKind::Cv, &error),
-    }
-}
-
-/// Records a transient failure with its next attempt: capped exponential backoff with full
-/// jitter, never before the server's own hint (`after`), and — after a write with an unknown
-/// outcome — never before HiBob's read lag has passed.
-#[allow(clippy::too_many_arguments)]
-pub fn record_retry(
-    ledger: &mut Ledger,
+/// What a create would send: the mapping's values, with what HR approved in Pinpoint's
+/// plugin form (`approved`, as the ledger keeps it) in their place.
+pub fn draft(
     settings: &Settings,
     entry: &LedgerEntry,
-    kind: StepKind,
-    message: &str,
-    after: Option<std::time::Duration>,
-    outcome_unknown: bool,
-    pass: PassId,
-) -> Result<(), LedgerError> {
-    let floor = if outcome_unknown {
-        settings.read_lag.to_std().ok()
-    } else {
-        after
+    application: &HiredApplication,
+    approved: Option<String>,
+    now: DateTime<Utc>,
+) -> Drafted {
+    let (new, rendered) = match new_employee(settings, entry.first_seen_at, application, now) {
+        Ok(found) => found,
+        Err(e) => return Drafted::Unsendable(e.to_string()),
     };
-    let delay = plan::backoff(
-        entry.failures,
-        settings.retry.initial,
-        settings.retry.max,
-        floor,
-        rand::random::<f64>(),
-    );
-    let now = Utc::now();
-    // The delay is capped by `retry.max` or the server's own hint; one beyond what a date can
-    // hold is simply the latest date.
-    let next = chrono::Duration::from_std(delay)
-        .ok()
-        .and_then(|delay| now.checked_add_signed(delay))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC);
-    ledger.record_failure(&entry.application_id, kind, message, next, pass, now)
+    let approved: Option<BTreeMap<String, String>> =
+        approved.and_then(|json| serde_json::from_str(&json).ok());
+    // A start date HR entered (or confirmed) in the form came from Pinpoint, not from the
+    // offset: nobody has to confirm it again.
+    let start_date_approved = approved
+        .as_ref()
+        .is_some_and(|v| v.contains_key(crate::mapping::START_DATE));
+    let new: NewEmployee = match &approved {
+        Some(values) => crate::employee::with_approved(new, values),
+        None => new,
+    };
+    Drafted::Ready(Box::new(Draft {
+        new,
+        rendered,
+        start_date_approved,
+    }))
 }
 
 /// The employee a create sends (see [`crate::employee::new_employee`]), with the pass's

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 
-use super::policy::{About, Verdict};
+use super::policy::{self, Doing, ForHire, StepFailure};
 use super::{PassSummary, Reconciler, Stop};
 use crate::hire::{ApplicationId, EmployeeOrigin, EventOutcome, HireStatus, LedgerEntry, PassId};
 use crate::ledger::{DriftState, LedgerError, MappedRecord, describe_values};
@@ -248,19 +248,12 @@ impl Reconciler {
         let current = match self.parts.hibob.employee_values(employee_id, &fields).await {
             Ok(Some(current)) => current,
             Ok(None) => {
-                let message = format!(
-                    "HiBob POST /people/search: search does not show employee {employee_id} yet; will retry"
-                );
-                let verdict = Verdict::Retry {
-                    after: None,
-                    outcome_unknown: false,
+                let failure = StepFailure::EmployeeNotShown {
+                    employee_id: employee_id.to_string(),
                 };
-                return self.update_failed(pass, record, id, &message, verdict);
+                return self.update_failed(pass, record, id, &failure);
             }
-            Err(e) => {
-                let verdict = Verdict::of(&e, About::Hire);
-                return self.update_failed(pass, record, id, &e.to_string(), verdict);
-            }
+            Err(e) => return self.update_failed(pass, record, id, &StepFailure::Api(e)),
         };
         let change = Change {
             employee_id,
@@ -388,8 +381,7 @@ impl Reconciler {
             Err(e) => {
                 let mut record = record.clone();
                 record.drift = Some(DriftState::InFlight);
-                let verdict = Verdict::of(&e, About::Hire);
-                self.update_failed(pass, &record, id, &e.to_string(), verdict)
+                self.update_failed(pass, &record, id, &StepFailure::Api(e))
             }
         }
     }
@@ -402,23 +394,31 @@ impl Reconciler {
         pass: PassId,
         record: &MappedRecord,
         id: &ApplicationId,
-        message: &str,
-        verdict: Verdict,
+        failure: &StepFailure,
     ) -> Result<Option<Stop>, LedgerError> {
         let now = Utc::now();
-        let (state, detail) = match verdict {
-            Verdict::Stop { .. } => {
+        // A drift update is retried every pass, never escalated: its failures are not the
+        // hire's step failures.
+        let (state, detail) = match policy::for_hire(id, Doing::UpdateFields, failure, 0) {
+            ForHire::StopPass { message, .. } => {
                 tracing::error!(application = %id, error = %message, "credentials refused; stopping the pass");
-                return Ok(Some(Stop::Refused(message.to_owned())));
+                return Ok(Some(Stop::Refused(message)));
             }
-            Verdict::Park(_) => (
+            ForHire::Interrupted => {
+                let message = failure.to_string();
+                tracing::error!(application = %id, error = %message, "credentials refused; stopping the pass");
+                return Ok(Some(Stop::Refused(message)));
+            }
+            ForHire::Park { .. } => (
                 DriftState::Failed,
                 format!(
-                    "HiBob refused the update: {message}; correct the value in Pinpoint or update HiBob by hand"
+                    "HiBob refused the update: {failure}; correct the value in Pinpoint or update HiBob by hand"
                 ),
             ),
-            Verdict::Retry {
-                outcome_unknown, ..
+            ForHire::Retry {
+                message,
+                outcome_unknown,
+                ..
             } => {
                 tracing::warn!(application = %id, error = %message, "update will be retried");
                 let state = if outcome_unknown || record.drift == Some(DriftState::InFlight) {

@@ -13,11 +13,11 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use super::Reconciler;
-use super::apply::new_employee;
+use super::apply;
 use super::facts::{Lookup, Unsettled};
 use super::plan::{self, Employee, NEW_EMPLOYEE, Step};
-use super::policy::{About, Verdict};
-use crate::hibob::FoundEmployee;
+use super::policy::{self, Doing, ForHire, StepFailure};
+use crate::hibob::{FoundEmployee, NewEmployee};
 pub use crate::hire::preview::{ActionKind, DryRun, PlannedAction, PlannedHire};
 use crate::hire::{CvState, HireStatus, LedgerEntry, StepState};
 use crate::ledger::LedgerError;
@@ -172,8 +172,10 @@ impl Reconciler {
             }
             Some(Err(Unsettled::Failed(e))) => {
                 // Worded as the pass would act on it (the same policy).
-                let what = match Verdict::of(e, About::Service) {
-                    Verdict::Park(_) => format!(
+                let failure = StepFailure::Api(e.clone());
+                let what = match policy::for_hire(&entry.application_id, Doing::Lookup, &failure, 0)
+                {
+                    ForHire::Park { .. } => format!(
                         "HiBob refused the search for this hire ({e}); sync would park it: correct the email in Pinpoint"
                     ),
                     _ => format!("the HiBob search failed ({e}); sync would retry"),
@@ -187,18 +189,23 @@ impl Reconciler {
                 )];
             }
         };
+        let settings = &self.parts.settings;
+        let approved = self.ledger().plugin_values_for(&entry.application_id);
+        let draft = || apply::draft(settings, entry, application, approved.ok().flatten(), now);
         let steps = plan::assumed_steps(
             entry,
             application,
             lookup,
+            draft,
             now,
             self.parts.settings.read_lag,
         );
         let mut actions = Vec::new();
         // A look (for our CV, our comment) is the check the next write mentions.
         let mut looked = false;
-        for step in &steps {
-            let Some(action) = self.describe(entry, application, step, looked, now) else {
+        // Working out a create's values is neither an action nor a look.
+        for step in steps.iter().filter(|s| !matches!(s, Step::DraftEmployee)) {
+            let Some(action) = self.describe(entry, step, looked) else {
                 looked = true;
                 continue;
             };
@@ -214,24 +221,24 @@ impl Reconciler {
     }
 
     /// The action a step is, in words; `None` for a look, which the next action mentions.
-    fn describe(
-        &self,
-        entry: &LedgerEntry,
-        application: &HiredApplication,
-        step: &Step,
-        looked: bool,
-        now: DateTime<Utc>,
-    ) -> Option<PlannedAction> {
+    fn describe(&self, entry: &LedgerEntry, step: &Step, looked: bool) -> Option<PlannedAction> {
         Some(match step {
-            Step::FindCv { .. } | Step::FindComment { .. } => return None,
-            Step::AdoptEmployee { employee_id } => PlannedAction::new(
+            Step::FindCv { .. }
+            | Step::FindComment { .. }
+            | Step::DraftEmployee
+            | Step::SearchToAdopt { .. } => return None,
+            Step::AdoptEmployee { employee_id, .. } => PlannedAction::new(
                 ActionKind::Adopt,
                 format!(
                     "HiBob already has employee {employee_id} with the email {}: link it, create nothing",
                     entry.email
                 ),
             ),
-            Step::CreateEmployee => self.describe_create(entry, application, now),
+            Step::CreateEmployee { draft } => describe_create(entry, &draft.new),
+            Step::Park { problem, .. } => PlannedAction::new(
+                ActionKind::Park,
+                format!("{problem}; nothing would be sent to HiBob"),
+            ),
             Step::WaitForReadLag { until, .. } => PlannedAction::new(
                 ActionKind::Wait,
                 format!(
@@ -285,35 +292,25 @@ impl Reconciler {
             }
         })
     }
+}
 
-    fn describe_create(
-        &self,
-        entry: &LedgerEntry,
-        application: &HiredApplication,
-        now: DateTime<Utc>,
-    ) -> PlannedAction {
-        let again = if entry.employee.state() == StepState::InFlight {
-            "the earlier create's outcome is unknown and search does not show the employee; "
-        } else {
-            "no HiBob employee has this email; "
-        };
-        match new_employee(&self.parts.settings, entry.first_seen_at, application, now) {
-            Ok((new, _)) => PlannedAction::new(
-                ActionKind::Create,
-                format!(
-                    "{again}create {} {} <{}> with {}",
-                    new.first_name,
-                    new.surname,
-                    new.email,
-                    crate::ledger::describe_values(&new.written())
-                ),
-            ),
-            Err(e) => PlannedAction::new(
-                ActionKind::Park,
-                format!("{e}; nothing would be sent to HiBob"),
-            ),
-        }
-    }
+/// A create, in words.
+fn describe_create(entry: &LedgerEntry, new: &NewEmployee) -> PlannedAction {
+    let again = if entry.employee.state() == StepState::InFlight {
+        "the earlier create's outcome is unknown and search does not show the employee; "
+    } else {
+        "no HiBob employee has this email; "
+    };
+    PlannedAction::new(
+        ActionKind::Create,
+        format!(
+            "{again}create {} {} <{}> with {}",
+            new.first_name,
+            new.surname,
+            new.email,
+            crate::ledger::describe_values(&new.written())
+        ),
+    )
 }
 
 /// Why a pass would not work this hire now, in words; `None` when it would.

@@ -251,13 +251,12 @@ impl Parts {
 
 /// Whether HiBob refused what a search sent (one bad address refuses the whole batch).
 fn refused_data(error: &ApiError) -> bool {
-    super::policy::Verdict::of(error, super::policy::About::Service)
-        == super::policy::Verdict::Park(crate::hire::ParkKind::Invalid)
+    super::policy::for_pass(error).refused_data
 }
 
 /// Whether a search failure stops the pass (a refused credential).
 fn stops_pass(error: &ApiError) -> bool {
-    super::policy::Verdict::of(error, super::policy::About::Service).stops()
+    super::policy::for_pass(error).stops
 }
 
 /// The addresses `entry` may be known by in HiBob: its own, and the mapped work address.

@@ -66,7 +66,7 @@ impl Nudger {
                 one.stage_group.as_deref(),
                 &parts.hired_stages()?
             ),
-            proof::Verdict::Hired(_)
+            proof::Proof::Hired(_)
         );
         let first_seen = parts
             .ledger()

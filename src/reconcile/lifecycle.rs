@@ -9,8 +9,8 @@
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
-use super::policy::{self, About};
-use super::proof::{self, Verdict};
+use super::policy::{self, Doing, ForHire, StepFailure};
+use super::proof::{self, Proof};
 use super::{PassSummary, Reconciler, Stop};
 use crate::hire::{
     EmployeeOrigin, EmployeeStep, HireStatus, LedgerEntry, ParkKind, PassId, StepState,
@@ -106,11 +106,20 @@ impl Reconciler {
         let one = match read {
             Ok(one) => one,
             Err(e) => {
-                return match policy::Verdict::of(&e, About::Hire) {
-                    policy::Verdict::Park(ParkKind::NotFound) => Ok(Still::Gone(
+                let failure = StepFailure::Api(e.clone());
+                return match policy::for_hire(
+                    &entry.application_id,
+                    Doing::ReadApplication,
+                    &failure,
+                    entry.failures,
+                ) {
+                    ForHire::Park {
+                        kind: ParkKind::NotFound,
+                        ..
+                    } => Ok(Still::Gone(
                         "Pinpoint no longer shows the application".into(),
                     )),
-                    policy::Verdict::Stop { .. } => Err(Stop::Refused(e.to_string())),
+                    decided if decided.stops() => Err(Stop::Refused(e.to_string())),
                     _ => {
                         tracing::debug!(application = %entry.application_id, error = %e, "could not read an unlisted hire; next pass");
                         Ok(Still::Unknown)
@@ -121,9 +130,9 @@ impl Reconciler {
         Ok(match &one.record {
             Ok(application) => {
                 match proof::single_read(application, one.stage_group.as_deref(), stages) {
-                    Verdict::Hired(_) => Still::Hired,
-                    Verdict::NotHired(why) => Still::Gone(why),
-                    Verdict::Unproven => Still::Gone(
+                    Proof::Hired(_) => Still::Hired,
+                    Proof::NotHired(why) => Still::Gone(why),
+                    Proof::Unproven => Still::Gone(
                         "no longer in the hired-stage listing, and its stage is not a known hired stage".into(),
                     ),
                 }

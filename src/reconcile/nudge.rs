@@ -13,7 +13,7 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use super::gate::WritesAllowed;
-use super::policy::{About, Verdict};
+use super::policy::{self, Doing, ForHire, StepFailure};
 use super::proof;
 use super::{Parts, PassSummary};
 use crate::hire::{HireOutcome, NudgeOutcome};
@@ -138,12 +138,22 @@ impl Nudger {
         let one = match parts.pinpoint.application_with_stage(application_id).await {
             Ok(one) => one,
             Err(e) => {
-                let (outcome, what) = match Verdict::of(&e, About::Hire) {
-                    Verdict::Park(ParkKind::NotFound) => (
+                let failure = StepFailure::Api(e.clone());
+                let id = crate::hire::ApplicationId::from(application_id);
+                let (outcome, what) = match policy::for_hire(
+                    &id,
+                    Doing::ReadApplication,
+                    &failure,
+                    0,
+                ) {
+                    ForHire::Park {
+                        kind: ParkKind::NotFound,
+                        ..
+                    } => (
                         NudgeOutcome::NotFound,
                         "a webhook named an application Pinpoint does not show; dropped",
                     ),
-                    Verdict::Stop { .. } => (
+                    decided if decided.stops() => (
                         NudgeOutcome::Refused,
                         "cannot read the application a webhook named",
                     ),
@@ -163,20 +173,20 @@ impl Nudger {
                 &parts.hired_stages()?,
             ),
             // An unusable record shows no stage: the listing decides whether it is a hire.
-            Err(_) => proof::Verdict::Unproven,
+            Err(_) => proof::Proof::Unproven,
         };
         match verdict {
-            proof::Verdict::Hired(why) => {
+            proof::Proof::Hired(why) => {
                 tracing::debug!(application = application_id, "proven hired: {why}");
             }
-            proof::Verdict::NotHired(why) => {
+            proof::Proof::NotHired(why) => {
                 tracing::info!(
                     application = application_id,
                     "a webhook named an application that is not hired now ({why}); dropped"
                 );
                 return Ok(Err(NudgeOutcome::NotHired));
             }
-            proof::Verdict::Unproven => {
+            proof::Proof::Unproven => {
                 tracing::info!(
                     application = application_id,
                     "a webhook named an application whose stage is not known to be hired; nothing written, the next listing decides"

@@ -15,9 +15,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::apply::{Finished, HireOutcome};
 use super::facts::{Facts, Lookup, Unsettled};
-use super::policy::{About, Verdict};
+use super::plan::Person;
+use super::policy::{self, Doing, ForHire, StepFailure};
 use super::{
-    Cutoff, HireClaim, Parts, PassReport, PassSummary, Reconciler, Stop, apply, cutoff, proof,
+    Cutoff, HireClaim, Parts, PassReport, PassSummary, Reconciler, Stop, cutoff, proof, record,
 };
 use crate::hire::{ApplicationId, HireStatus, LedgerEntry, ParkKind, PassId, StepKind, StepState};
 use crate::ledger::{LedgerError, ObservedHire};
@@ -219,10 +220,11 @@ impl Parts {
         let ListingError::Api(error) = error else {
             return Ok(Stop::ListingFailed(message));
         };
-        if Verdict::suspects_contract(&error) {
+        let judged = policy::for_pass(&error);
+        if judged.suspects_contract {
             self.ledger().forget_contract_report()?;
         }
-        Ok(if Verdict::of(&error, About::Service).stops() {
+        Ok(if judged.stops {
             Stop::Refused(message)
         } else {
             Stop::ListingFailed(message)
@@ -355,35 +357,36 @@ impl Parts {
                 Some(Err(Unsettled::Problem(message))) => {
                     self.park_at_lookup(pass, entry, &message, summary)?
                 }
-                Some(Err(Unsettled::Failed(error))) => match Verdict::of(&error, About::Service) {
-                    Verdict::Stop { .. } => {
-                        refused.get_or_insert(error);
-                    }
-                    Verdict::Park(_) => {
-                        tracing::warn!(application = %id, error = %error, "HiBob refused the search for this hire");
-                        let message = format!(
-                            "{error}; correct the email in Pinpoint, then run `hirebridge retry {id}`"
-                        );
-                        self.park_at_lookup(pass, entry, &message, summary)?;
-                    }
-                    Verdict::Retry {
-                        after,
-                        outcome_unknown,
-                    } => {
-                        tracing::warn!(application = %id, error = %error, "HiBob search failed");
-                        apply::record_retry(
-                            &mut self.ledger(),
-                            &self.settings,
-                            entry,
-                            StepKind::Employee,
-                            &error.to_string(),
+                Some(Err(Unsettled::Failed(error))) => {
+                    let failure = StepFailure::Api(error.clone());
+                    match policy::for_hire(id, Doing::Lookup, &failure, entry.failures) {
+                        ForHire::StopPass { .. } | ForHire::Interrupted => {
+                            refused.get_or_insert(error);
+                        }
+                        ForHire::Park { why, .. } => {
+                            tracing::warn!(application = %id, reason = %why, "HiBob refused the search for this hire");
+                            self.park_at_lookup(pass, entry, &why, summary)?;
+                        }
+                        ForHire::Retry {
+                            message,
                             after,
                             outcome_unknown,
-                            pass,
-                        )?;
-                        summary.retrying += 1;
+                        } => {
+                            tracing::warn!(application = %id, error = %message, "HiBob search failed");
+                            record::retry(
+                                &mut self.ledger(),
+                                &self.settings,
+                                entry,
+                                StepKind::Employee,
+                                &message,
+                                after,
+                                outcome_unknown,
+                                pass,
+                            )?;
+                            summary.retrying += 1;
+                        }
                     }
-                },
+                }
             }
         }
         if let Some(error) = refused {
@@ -400,7 +403,8 @@ impl Parts {
         message: &str,
         summary: &mut PassSummary,
     ) -> Result<(), LedgerError> {
-        self.ledger().record_parked(
+        record::parked(
+            &mut self.ledger(),
             &entry.application_id,
             StepKind::Employee,
             ParkKind::Invalid,
@@ -465,10 +469,7 @@ impl Parts {
         halted: &AtomicBool,
     ) -> Result<Vec<Finished>, LedgerError> {
         let mut turns = Vec::new();
-        // The person's employee once a hire of the group has one; whether a create of theirs
-        // has an unknown outcome (it may have happened).
-        let mut employee: Option<String> = None;
-        let mut unresolved = false;
+        let mut person = Person::default();
         for entry in group {
             let (Some(application), Some(lookup)) = (
                 by_id.get(entry.application_id.as_str()).copied(),
@@ -476,32 +477,19 @@ impl Parts {
             ) else {
                 continue;
             };
-            let lookup = match (&employee, lookup) {
-                (Some(id), Lookup::NotFound) => Lookup::Found {
-                    employee_id: id.clone(),
-                },
-                // Creating another now could make a second employee: next pass.
-                (None, Lookup::NotFound) if unresolved => {
-                    turns.push(Finished {
-                        outcome: HireOutcome::Waiting,
-                        entry,
-                    });
-                    continue;
-                }
-                (_, lookup) => lookup,
-            };
             let turn = self
                 .hire_run(pass, shutdown, halted)
-                .run(entry, application, lookup)
+                .run(entry, application, lookup, person.clone())
                 .await?;
-            if employee.is_none() {
+            if person.employee.is_none() {
                 // A park means HiBob refused (or was never sent) the data: nothing unknown.
                 let may_be_pending = matches!(
                     turn.outcome,
                     HireOutcome::Waiting | HireOutcome::Interrupted
                 );
-                employee = turn.entry.hibob_employee_id().map(str::to_owned);
-                unresolved = may_be_pending && turn.entry.employee.state() == StepState::InFlight;
+                person.employee = turn.entry.hibob_employee_id().map(str::to_owned);
+                person.create_unresolved =
+                    may_be_pending && turn.entry.employee.state() == StepState::InFlight;
             }
             turns.push(turn);
         }

@@ -9,9 +9,11 @@
 use chrono::{DateTime, Utc};
 
 use super::facts::Lookup;
+use crate::hibob::NewEmployee;
 use crate::hire::{
-    CommentStep, CvStep, EmployeeOrigin, EmployeeStep, HireStatus, LedgerEntry, StepKind,
+    CommentStep, CvStep, EmployeeOrigin, EmployeeStep, HireStatus, LedgerEntry, ParkKind, StepKind,
 };
+use crate::mapping::Values;
 use crate::pinpoint::{Attachment, HiredApplication};
 
 /// The hire's HiBob employee, once it has one.
@@ -27,8 +29,26 @@ pub enum Step {
     /// HiBob already has an employee with this email: link it, create nothing.
     AdoptEmployee {
         employee_id: String,
+        found_by: FoundBy,
     },
-    CreateEmployee,
+    /// Work out what a create would send (the mapping's values, with what HR approved in
+    /// Pinpoint's plugin form): learned as [`Learned::draft`].
+    DraftEmployee,
+    CreateEmployee {
+        draft: Box<Draft>,
+    },
+    /// HiBob answered a create with "email exists": find that person to adopt it. Found:
+    /// [`Learned::taken_by`].
+    SearchToAdopt {
+        email: String,
+    },
+    /// A person must look before this step can go on; nothing is sent. `problem`: what is
+    /// wrong, in words ([`super::policy::unsendable`] adds what to do).
+    Park {
+        step: StepKind,
+        kind: ParkKind,
+        problem: String,
+    },
     /// An earlier write of `step` has an unknown outcome and HiBob may not show it yet (read
     /// lag): doing anything before `until` risks a duplicate.
     WaitForReadLag {
@@ -65,13 +85,51 @@ impl Step {
     pub fn is_remote_write(&self) -> bool {
         matches!(
             self,
-            Step::CreateEmployee | Step::UploadCv { .. } | Step::PostComment { .. }
+            Step::CreateEmployee { .. } | Step::UploadCv { .. } | Step::PostComment { .. }
         )
     }
 }
 
+/// How an employee HiBob already had was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FoundBy {
+    /// The pass's lookup by email (or another hire of the same person, earlier this pass).
+    Lookup,
+    /// The search after HiBob answered a create with "email exists".
+    DuplicateEmailAnswer,
+}
+
+/// What a create sends, and what the ledger records beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Draft {
+    pub new: NewEmployee,
+    /// The mapping's values as rendered from Pinpoint (before HR's approved values).
+    pub rendered: Values,
+    /// HR entered or confirmed the start date in Pinpoint's plugin form.
+    pub start_date_approved: bool,
+}
+
+/// What working out a create's values gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Drafted {
+    Ready(Box<Draft>),
+    /// The values cannot be rendered: why, in words.
+    Unsendable(String),
+}
+
+/// What the same person's earlier hires settled this pass (their hires run one after
+/// another: the first makes or adopts the employee, the others adopt it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Person {
+    /// The person's employee, once one of their hires has it.
+    pub employee: Option<String>,
+    /// A create of theirs has an unknown outcome: another create could make a second
+    /// employee, so the rest wait for the next pass.
+    pub create_unresolved: bool,
+}
+
 /// What this hire's run has learned so far that its ledger row does not say.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Learned {
     /// The employee was created in this very run: HiBob and Pinpoint hold nothing of ours for
     /// the hire yet, so nothing needs looking for. Any other employee (adopted, or done in an
@@ -82,6 +140,14 @@ pub struct Learned {
     pub no_cv_of_ours: bool,
     /// The application's comments were read and hold none of ours.
     pub no_comment_of_ours: bool,
+    /// What a create would send, once worked out.
+    pub draft: Option<Drafted>,
+    /// HiBob answered the create with "email exists" for this address.
+    pub email_taken: Option<String>,
+    /// The employee that holds the taken address, once found.
+    pub taken_by: Option<String>,
+    /// The same person's earlier hires this pass.
+    pub person: Person,
 }
 
 /// The next step for `entry`, or `None` when there is nothing to do now (done, parked, not
@@ -90,48 +156,105 @@ pub fn next_step(
     entry: &LedgerEntry,
     application: &HiredApplication,
     lookup: &Lookup,
-    learned: Learned,
+    learned: &Learned,
     now: DateTime<Utc>,
     read_lag: chrono::Duration,
 ) -> Option<Step> {
     if !entry.is_due(now) || entry.status == HireStatus::Done {
         return None;
     }
-    let waits_until = |since: DateTime<Utc>| Some(since + read_lag).filter(|u| *u > now);
     let employee = match &entry.employee {
         EmployeeStep::Done { id, origin, .. } => Employee {
             id: id.clone(),
             origin: *origin,
         },
         pending_or_in_flight => {
-            return match lookup {
-                Lookup::Found { employee_id } => Some(Step::AdoptEmployee {
-                    employee_id: employee_id.clone(),
-                }),
-                Lookup::NotFound => match pending_or_in_flight {
-                    EmployeeStep::InFlight { since } => match waits_until(*since) {
-                        Some(until) => Some(Step::WaitForReadLag {
-                            step: StepKind::Employee,
-                            until,
-                        }),
-                        None => Some(Step::CreateEmployee),
-                    },
-                    _ => Some(Step::CreateEmployee),
-                },
-                // The caller did not search: never guess that the employee is missing.
-                Lookup::NotNeeded => None,
-            };
+            return employee_step(pending_or_in_flight, lookup, learned, now, read_lag);
         }
     };
+    if let Some(cv) = cv_step(entry, application, &employee, learned, now, read_lag) {
+        return Some(cv);
+    }
+    // A duplicate comment notifies the whole hiring team: look first unless the employee is
+    // brand new.
+    let looked_for_comment = learned.created_employee || learned.no_comment_of_ours;
+    Some(match entry.comment {
+        CommentStep::Done { .. } => Step::MarkDone { employee },
+        _ if !looked_for_comment => Step::FindComment { employee },
+        _ => Step::PostComment { employee },
+    })
+}
+
+/// The step towards the hire's employee: adopt one HiBob has, or create one, never a second.
+fn employee_step(
+    state: &EmployeeStep,
+    lookup: &Lookup,
+    learned: &Learned,
+    now: DateTime<Utc>,
+    read_lag: chrono::Duration,
+) -> Option<Step> {
+    if let Some(employee_id) = &learned.taken_by {
+        return Some(Step::AdoptEmployee {
+            employee_id: employee_id.clone(),
+            found_by: FoundBy::DuplicateEmailAnswer,
+        });
+    }
+    if let Some(email) = &learned.email_taken {
+        return Some(Step::SearchToAdopt {
+            email: email.clone(),
+        });
+    }
+    let adopt = |employee_id: &String| {
+        Some(Step::AdoptEmployee {
+            employee_id: employee_id.clone(),
+            found_by: FoundBy::Lookup,
+        })
+    };
+    match lookup {
+        Lookup::Found { employee_id } => adopt(employee_id),
+        // The caller did not search: never guess that the employee is missing.
+        Lookup::NotNeeded => None,
+        Lookup::NotFound => match (&learned.person.employee, state) {
+            (Some(employee_id), _) => adopt(employee_id),
+            // Creating another now could make a second employee: next pass.
+            (None, _) if learned.person.create_unresolved => None,
+            (None, EmployeeStep::InFlight { since }) if *since + read_lag > now => {
+                Some(Step::WaitForReadLag {
+                    step: StepKind::Employee,
+                    until: *since + read_lag,
+                })
+            }
+            (None, _) => Some(match &learned.draft {
+                None => Step::DraftEmployee,
+                Some(Drafted::Unsendable(problem)) => Step::Park {
+                    step: StepKind::Employee,
+                    kind: ParkKind::Invalid,
+                    problem: problem.clone(),
+                },
+                Some(Drafted::Ready(draft)) => Step::CreateEmployee {
+                    draft: draft.clone(),
+                },
+            }),
+        },
+    }
+}
+
+/// The CV's step, once the hire has its employee; `None` when the CV is settled.
+fn cv_step(
+    entry: &LedgerEntry,
+    application: &HiredApplication,
+    employee: &Employee,
+    learned: &Learned,
+    now: DateTime<Utc>,
+    read_lag: chrono::Duration,
+) -> Option<Step> {
     let looked_for_cv = learned.created_employee || learned.no_cv_of_ours;
-    let cv = match (&entry.cv, &application.cv) {
+    match (&entry.cv, &application.cv) {
         (CvStep::Uploaded { .. } | CvStep::None { .. }, _) => None,
-        (CvStep::InFlight { since }, _) if waits_until(*since).is_some() => {
-            Some(Step::WaitForReadLag {
-                step: StepKind::Cv,
-                until: *since + read_lag,
-            })
-        }
+        (CvStep::InFlight { since }, _) if *since + read_lag > now => Some(Step::WaitForReadLag {
+            step: StepKind::Cv,
+            until: *since + read_lag,
+        }),
         // Without a file now, only a CV pending from the start is simply none; one whose
         // upload has an unknown outcome is looked for first.
         (CvStep::Pending, None) => Some(Step::RecordNoCv),
@@ -144,48 +267,43 @@ pub fn next_step(
         }),
         // Gone from Pinpoint since the upload that did not land.
         (_, None) => Some(Step::RecordNoCv),
-    };
-    if cv.is_some() {
-        return cv;
     }
-    // A duplicate comment notifies the whole hiring team: look first unless the employee is
-    // brand new.
-    let looked_for_comment = learned.created_employee || learned.no_comment_of_ours;
-    Some(match entry.comment {
-        CommentStep::Done { .. } => Step::MarkDone { employee },
-        _ if !looked_for_comment => Step::FindComment { employee },
-        _ => Step::PostComment { employee },
-    })
 }
 
 /// The id a dry run gives an employee a create would make.
 pub const NEW_EMPLOYEE: &str = "<new id>";
 
 /// The steps a run would take if every step succeeded and every look found nothing: the
-/// dry run's preview, from the same decision. Ends at a wait, done, or when nothing is due.
+/// dry run's preview, from the same decision. `draft` is what a create would send. Ends at a
+/// wait, a park, done, or when nothing is due.
 pub fn assumed_steps(
     entry: &LedgerEntry,
     application: &HiredApplication,
     lookup: &Lookup,
+    draft: impl FnOnce() -> Drafted,
     now: DateTime<Utc>,
     read_lag: chrono::Duration,
 ) -> Vec<Step> {
     let mut entry = entry.clone();
     let mut learned = Learned::default();
+    let mut draft = Some(draft);
     let mut steps = Vec::new();
     // Every step moves the row forward, so this ends; the bound only guards a mistake.
     while steps.len() < 12 {
-        let Some(step) = next_step(&entry, application, lookup, learned, now, read_lag) else {
+        let Some(step) = next_step(&entry, application, lookup, &learned, now, read_lag) else {
             break;
         };
         match &step {
-            Step::AdoptEmployee { employee_id } => {
+            Step::AdoptEmployee { employee_id, .. } => {
                 entry.employee = assumed(employee_id, EmployeeOrigin::Adopted, now)
             }
-            Step::CreateEmployee => {
+            Step::DraftEmployee => learned.draft = draft.take().map(|draft| draft()),
+            Step::CreateEmployee { .. } => {
                 entry.employee = assumed(NEW_EMPLOYEE, EmployeeOrigin::Created, now);
                 learned.created_employee = true;
             }
+            // A create is assumed to succeed, so HiBob never calls the email taken.
+            Step::SearchToAdopt { .. } => break,
             Step::FindCv { .. } => learned.no_cv_of_ours = true,
             Step::UploadCv { file, .. } => {
                 entry.cv = CvStep::Uploaded {
@@ -202,7 +320,7 @@ pub fn assumed_steps(
                     at: now,
                 }
             }
-            Step::WaitForReadLag { .. } | Step::MarkDone { .. } => {
+            Step::WaitForReadLag { .. } | Step::MarkDone { .. } | Step::Park { .. } => {
                 steps.push(step);
                 break;
             }
@@ -311,8 +429,24 @@ mod tests {
         }
     }
 
+    fn draft() -> Box<Draft> {
+        Box::new(Draft {
+            new: NewEmployee {
+                first_name: "Ada".into(),
+                surname: "Lovelace".into(),
+                email: "ada@example.com".into(),
+                site: "London".into(),
+                start_date: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+                fields: Default::default(),
+            },
+            rendered: Values::new(),
+            start_date_approved: false,
+        })
+    }
+
     fn plan(e: &LedgerEntry, with_cv: bool, lookup: Lookup) -> Vec<Step> {
-        assumed_steps(e, &application(with_cv), &lookup, now(), lag())
+        let ready = || Drafted::Ready(draft());
+        assumed_steps(e, &application(with_cv), &lookup, ready, now(), lag())
     }
 
     fn employee(id: &str, origin: EmployeeOrigin) -> Employee {
@@ -337,7 +471,8 @@ mod tests {
         assert_eq!(
             plan(&entry(), true, Lookup::NotFound),
             [
-                Step::CreateEmployee,
+                Step::DraftEmployee,
+                Step::CreateEmployee { draft: draft() },
                 Step::UploadCv {
                     employee: new.clone(),
                     file: cv()
@@ -363,7 +498,8 @@ mod tests {
             ),
             [
                 Step::AdoptEmployee {
-                    employee_id: "42".into()
+                    employee_id: "42".into(),
+                    found_by: FoundBy::Lookup,
                 },
                 Step::FindCv {
                     employee: found.clone()
@@ -389,7 +525,7 @@ mod tests {
         let found = done_employee(&mut row);
         let app = application(true);
         let step = |row: &LedgerEntry, learned| {
-            next_step(row, &app, &Lookup::NotNeeded, learned, now(), lag())
+            next_step(row, &app, &Lookup::NotNeeded, &learned, now(), lag())
         };
         assert_eq!(
             step(&row, Learned::default()),
@@ -402,7 +538,7 @@ mod tests {
             ..Learned::default()
         };
         assert_eq!(
-            step(&row, looked),
+            step(&row, looked.clone()),
             Some(Step::UploadCv {
                 employee: found.clone(),
                 file: cv()
@@ -415,7 +551,7 @@ mod tests {
             at: now(),
         };
         assert_eq!(
-            step(&row, looked),
+            step(&row, looked.clone()),
             Some(Step::FindComment {
                 employee: found.clone()
             })
@@ -424,7 +560,10 @@ mod tests {
             id: "9".into(),
             at: now(),
         };
-        assert_eq!(step(&row, looked), Some(Step::MarkDone { employee: found }));
+        assert_eq!(
+            step(&row, looked.clone()),
+            Some(Step::MarkDone { employee: found })
+        );
         row.status = HireStatus::Done;
         assert_eq!(step(&row, looked), None);
     }
@@ -432,7 +571,7 @@ mod tests {
     #[test]
     fn no_attachment_means_no_cv_not_failure() {
         let steps = plan(&entry(), false, Lookup::NotFound);
-        assert_eq!(steps[1], Step::RecordNoCv);
+        assert_eq!(steps[2], Step::RecordNoCv);
     }
 
     #[test]
@@ -458,14 +597,19 @@ mod tests {
                 }
             )[0],
             Step::AdoptEmployee {
-                employee_id: "7".into()
+                employee_id: "7".into(),
+                found_by: FoundBy::Lookup,
             }
         );
         // Lag over and still absent: creating is safe (the duplicate-email 400 is the backstop).
         e.employee = EmployeeStep::InFlight {
             since: now() - chrono::Duration::seconds(21),
         };
-        assert_eq!(plan(&e, true, Lookup::NotFound)[0], Step::CreateEmployee);
+        assert_eq!(plan(&e, true, Lookup::NotFound)[0], Step::DraftEmployee);
+        assert_eq!(
+            plan(&e, true, Lookup::NotFound)[1],
+            Step::CreateEmployee { draft: draft() }
+        );
     }
 
     #[test]
@@ -581,6 +725,94 @@ mod tests {
         assert_eq!(
             backoff(0, i, m, Some(D::from_secs(90)), 0.0),
             D::from_secs(90)
+        );
+    }
+
+    fn decide(e: &LedgerEntry, lookup: Lookup, learned: &Learned) -> Option<Step> {
+        next_step(e, &application(true), &lookup, learned, now(), lag())
+    }
+
+    #[test]
+    fn values_that_do_not_render_park_the_hire_before_anything_is_sent() {
+        let learned = Learned {
+            draft: Some(Drafted::Unsendable("no start date".into())),
+            ..Learned::default()
+        };
+        assert_eq!(
+            decide(&entry(), Lookup::NotFound, &learned),
+            Some(Step::Park {
+                step: StepKind::Employee,
+                kind: ParkKind::Invalid,
+                problem: "no start date".into()
+            })
+        );
+    }
+
+    #[test]
+    fn an_email_hibob_calls_taken_is_searched_for_then_adopted_never_created_again() {
+        let mut e = entry();
+        e.employee = EmployeeStep::InFlight { since: now() };
+        let taken = Learned {
+            draft: Some(Drafted::Ready(draft())),
+            email_taken: Some("ada@example.com".into()),
+            ..Learned::default()
+        };
+        assert_eq!(
+            decide(&e, Lookup::NotFound, &taken),
+            Some(Step::SearchToAdopt {
+                email: "ada@example.com".into()
+            })
+        );
+        let found = Learned {
+            taken_by: Some("77".into()),
+            ..taken
+        };
+        assert_eq!(
+            decide(&e, Lookup::NotFound, &found),
+            Some(Step::AdoptEmployee {
+                employee_id: "77".into(),
+                found_by: FoundBy::DuplicateEmailAnswer
+            })
+        );
+    }
+
+    #[test]
+    fn a_persons_later_hires_adopt_the_employee_of_the_first_or_wait_while_its_create_is_unknown() {
+        let first_made = Learned {
+            person: Person {
+                employee: Some("5".into()),
+                create_unresolved: false,
+            },
+            ..Learned::default()
+        };
+        assert_eq!(
+            decide(&entry(), Lookup::NotFound, &first_made),
+            Some(Step::AdoptEmployee {
+                employee_id: "5".into(),
+                found_by: FoundBy::Lookup
+            })
+        );
+        let first_unknown = Learned {
+            person: Person {
+                employee: None,
+                create_unresolved: true,
+            },
+            ..Learned::default()
+        };
+        assert_eq!(decide(&entry(), Lookup::NotFound, &first_unknown), None);
+        // HiBob's own answer for this hire's address still wins.
+        assert_eq!(
+            decide(
+                &entry(),
+                Lookup::Found {
+                    employee_id: "8".into()
+                },
+                &first_unknown
+            ),
+            Some(Step::AdoptEmployee {
+                employee_id: "8".into(),
+                found_by: FoundBy::Lookup
+            })
         );
     }
 }

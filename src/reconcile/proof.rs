@@ -33,7 +33,7 @@ impl HiredStages {
 
 /// What a single read of an application (a webhook nudge) proves.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub enum Proof {
     /// Hired now; the reason, for the log.
     Hired(&'static str),
     /// Not hired now; the reason, for the log.
@@ -99,20 +99,20 @@ pub fn single_read(
     application: &HiredApplication,
     stage_group: Option<&str>,
     known: &HiredStages,
-) -> Verdict {
+) -> Proof {
     if let Some(at) = &application.rejected_at {
-        return Verdict::NotHired(format!("rejected in Pinpoint ({at})"));
+        return Proof::NotHired(format!("rejected in Pinpoint ({at})"));
     }
     if let Some(group) = stage_group {
         return if group.eq_ignore_ascii_case("hired") {
-            Verdict::Hired("its stage is in the Hired group")
+            Proof::Hired("its stage is in the Hired group")
         } else {
-            Verdict::NotHired(format!("its stage is in the {group:?} group"))
+            Proof::NotHired(format!("its stage is in the {group:?} group"))
         };
     }
     match &application.stage_id {
-        Some(stage) if known.contains(stage) => Verdict::Hired("its stage is a known hired stage"),
-        _ => Verdict::Unproven,
+        Some(stage) if known.contains(stage) => Proof::Hired("its stage is a known hired stage"),
+        _ => Proof::Unproven,
     }
 }
 
@@ -200,7 +200,7 @@ mod tests {
         // A known hired stage proves it; hired_at alone does not.
         assert_eq!(
             single_read(&application(Some("9"), None, None), None, &known),
-            Verdict::Hired("its stage is a known hired stage")
+            Proof::Hired("its stage is a known hired stage")
         );
         assert_eq!(
             single_read(
@@ -208,11 +208,11 @@ mod tests {
                 None,
                 &known
             ),
-            Verdict::Unproven
+            Proof::Unproven
         );
         assert_eq!(
             single_read(&application(None, None, None), None, &known),
-            Verdict::Unproven
+            Proof::Unproven
         );
         // The configured ids count as known.
         let configured = HiredStages {
@@ -221,7 +221,7 @@ mod tests {
         };
         assert!(matches!(
             single_read(&application(Some("3"), None, None), None, &configured),
-            Verdict::Hired(_)
+            Proof::Hired(_)
         ));
         // A rejection beats everything, a named group decides.
         assert!(matches!(
@@ -230,7 +230,7 @@ mod tests {
                 Some("hired"),
                 &known
             ),
-            Verdict::NotHired(_)
+            Proof::NotHired(_)
         ));
         assert!(matches!(
             single_read(
@@ -238,11 +238,11 @@ mod tests {
                 Some("Hired"),
                 &learned(&[])
             ),
-            Verdict::Hired(_)
+            Proof::Hired(_)
         ));
         assert!(matches!(
             single_read(&application(Some("9"), None, None), Some("offer"), &known),
-            Verdict::NotHired(_)
+            Proof::NotHired(_)
         ));
     }
 }

@@ -3,16 +3,19 @@
 //! benchmark's seeded tenant), so the audit trail reads the same whoever wrote it.
 //!
 //! Owns no I/O beyond the ledger calls and decides nothing: the order of intent, effect and
-//! outcome is the executor's.
+//! outcome is the executor's, what a failure means is the policy's ([`super::policy`]).
 
 use chrono::{DateTime, Utc};
 
-use super::plan::Employee;
+use super::Settings;
+use super::plan::{self, Employee};
 use crate::hibob::NewEmployee;
-use crate::hire::{ApplicationId, EmployeeOrigin, PassId, StepKind};
+use crate::hire::{
+    ApplicationId, EmployeeOrigin, EventOutcome, LedgerEntry, ParkKind, PassId, StepKind,
+};
 use crate::ledger::{Ledger, LedgerError};
 use crate::mapping::Values;
-use crate::pinpoint::Attachment;
+use crate::pinpoint::{Attachment, HiredApplication};
 
 /// Before a create: who, with which values, and whether HR must confirm the start date.
 /// `start_date_approved`: HR entered or confirmed the start date in Pinpoint's plugin form.
@@ -137,4 +140,162 @@ pub fn done(
         EmployeeOrigin::Adopted => "adopted",
     };
     ledger.record_done(id, pass, now, &format!("employee {} ({how})", employee.id))
+}
+
+/// HiBob answered a create with "email exists": nothing of ours was written, and the person
+/// is looked up to adopt.
+pub fn email_taken(
+    ledger: &mut Ledger,
+    id: &ApplicationId,
+    email: &str,
+    pass: PassId,
+    now: DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    ledger.forget_written(id)?;
+    ledger.record_note(
+        id,
+        StepKind::Employee,
+        EventOutcome::Exists,
+        &format!("HiBob says {email} already exists; looking it up to adopt"),
+        pass,
+        now,
+    )
+}
+
+/// A write's outcome is unknown and HiBob may not show it yet: nothing before `until`.
+pub fn read_lag_wait(
+    ledger: &mut Ledger,
+    id: &ApplicationId,
+    step: StepKind,
+    until: DateTime<Utc>,
+    pass: PassId,
+    now: DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    ledger.record_deferral(
+        id,
+        step,
+        "an earlier write's outcome is unknown and HiBob may not show it yet; waiting out its read lag",
+        until,
+        pass,
+        now,
+    )
+}
+
+/// The application has no CV attachment.
+pub fn no_cv(
+    ledger: &mut Ledger,
+    id: &ApplicationId,
+    pass: PassId,
+    now: DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    ledger.record_no_cv(id, pass, now)
+}
+
+/// The employee holds our CV: uploaded now (`Uploaded`) or found among its documents.
+pub fn cv(
+    ledger: &mut Ledger,
+    id: &ApplicationId,
+    document_id: Option<&str>,
+    name: &str,
+    outcome: EventOutcome,
+    pass: PassId,
+    now: DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    ledger.record_cv_uploaded(id, document_id, name, outcome, pass, now)
+}
+
+/// The application has our comment: posted now (`Posted`) or found among its comments.
+pub fn comment(
+    ledger: &mut Ledger,
+    id: &ApplicationId,
+    comment_id: &str,
+    outcome: EventOutcome,
+    pass: PassId,
+    now: DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    ledger.record_comment(id, comment_id, outcome, pass, now)
+}
+
+/// A person must look: `why` says what to do.
+pub fn parked(
+    ledger: &mut Ledger,
+    id: &ApplicationId,
+    step: StepKind,
+    kind: ParkKind,
+    why: &str,
+    pass: PassId,
+    now: DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    ledger.record_parked(id, step, kind, why, pass, now)
+}
+
+/// An adopted employee's fields are not ours, but Pinpoint's values are still recorded so
+/// that drift can be reported. A hire whose values cannot be rendered simply has none, and a
+/// hire whose own create recorded its values (an intent whose outcome was unknown) keeps them.
+pub fn adopted_baseline(
+    ledger: &mut Ledger,
+    settings: &Settings,
+    id: &ApplicationId,
+    application: &HiredApplication,
+    pass: PassId,
+    now: DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    let mapping = &settings.mapping;
+    let Ok(rendered) = mapping.render(&application.source) else {
+        return Ok(());
+    };
+    if ledger
+        .mapped_values(&[id.as_str()])?
+        .contains_key(id.as_str())
+    {
+        return Ok(());
+    }
+    ledger.record_mapped_baseline(
+        id,
+        pass,
+        now,
+        &mapping.fingerprint(),
+        &rendered,
+        None,
+        &format!(
+            "Pinpoint's mapped values, for drift (the adopted employee's fields were not written): {}",
+            crate::ledger::describe_values(&rendered)
+        ),
+    )
+}
+
+/// Records a transient failure with its next attempt: capped exponential backoff with full
+/// jitter, never before the server's own hint (`after`), and — after a write with an unknown
+/// outcome — never before HiBob's read lag has passed.
+#[allow(clippy::too_many_arguments)]
+pub fn retry(
+    ledger: &mut Ledger,
+    settings: &Settings,
+    entry: &LedgerEntry,
+    kind: StepKind,
+    message: &str,
+    after: Option<std::time::Duration>,
+    outcome_unknown: bool,
+    pass: PassId,
+) -> Result<(), LedgerError> {
+    let floor = if outcome_unknown {
+        settings.read_lag.to_std().ok()
+    } else {
+        after
+    };
+    let delay = plan::backoff(
+        entry.failures,
+        settings.retry.initial,
+        settings.retry.max,
+        floor,
+        rand::random::<f64>(),
+    );
+    let now = Utc::now();
+    // The delay is capped by `retry.max` or the server's own hint; one beyond what a date can
+    // hold is simply the latest date.
+    let next = chrono::Duration::from_std(delay)
+        .ok()
+        .and_then(|delay| now.checked_add_signed(delay))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    ledger.record_failure(&entry.application_id, kind, message, next, pass, now)
 }
