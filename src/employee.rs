@@ -6,13 +6,69 @@
 //! clients parsed and what the mapping renders; it knows neither the clients' requests nor the
 //! ledger.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::config::OnFormerEmployee;
-use crate::hibob::{FoundEmployee, NewEmployee};
+use crate::hire::application::HiredApplication;
 use crate::identity::same_address;
 use crate::mapping::{Mapping, RenderError, SITE, START_DATE, Values, WORK_EMAIL, parse_date};
-use crate::pinpoint::HiredApplication;
+
+/// An employee returned by `POST /people/search`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundEmployee {
+    pub id: String,
+    pub email: String,
+    /// `internal.lifecycleStatus` (`hired`, `employed`, `terminated`, …) when HiBob sent it.
+    pub lifecycle_status: Option<String>,
+    /// `internal.terminationDate` (`YYYY-MM-DD`) when HiBob sent one.
+    pub termination_date: Option<String>,
+    /// `home.privateEmail` (the candidate's own address, kept by HR beside a work address),
+    /// when HiBob sent it.
+    pub private_email: Option<String>,
+}
+
+impl FoundEmployee {
+    /// Whether this is a former employee (a rehire is a person's decision), as of `today`:
+    /// the lifecycle status says `terminated`; or, without a status, a termination date that
+    /// has passed. A status other than `terminated` wins over a termination date: a person
+    /// rehired in HiBob keeps the old date in their history. Neither sent: not former (the
+    /// service user may not see them; see docs/api.md).
+    pub fn is_former(&self, today: NaiveDate) -> bool {
+        match &self.lifecycle_status {
+            Some(status) => status.eq_ignore_ascii_case("terminated"),
+            None => self
+                .termination_date
+                .as_deref()
+                .and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok())
+                .is_some_and(|day| day <= today),
+        }
+    }
+}
+
+/// The fields hirebridge sends when it creates an employee.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEmployee {
+    pub first_name: String,
+    pub surname: String,
+    pub email: String,
+    pub site: String,
+    pub start_date: NaiveDate,
+    /// Every other mapped field by its path (`work.title`, `home.mobilePhone`, …).
+    pub fields: std::collections::BTreeMap<String, String>,
+}
+
+impl NewEmployee {
+    /// The fields written besides the identity ones, by path: what drift is measured against.
+    pub fn written(&self) -> std::collections::BTreeMap<String, String> {
+        let mut written = self.fields.clone();
+        written.insert(crate::mapping::SITE.into(), self.site.clone());
+        written.insert(
+            crate::mapping::START_DATE.into(),
+            self.start_date.format("%Y-%m-%d").to_string(),
+        );
+        written
+    }
+}
 
 /// What HiBob's people say about one hire.
 #[derive(Debug, Clone, PartialEq, Eq)]

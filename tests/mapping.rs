@@ -464,7 +464,8 @@ fn the_default_mapping_renders_the_recorded_live_document_attachments_nulls_and_
         "no start date in Pinpoint: {rendered:?}"
     );
     // Nothing null reaches HiBob as text.
-    let body = serde_json::to_string_pretty(&employee.body()).unwrap() + "\n";
+    let body =
+        serde_json::to_string_pretty(&hirebridge::hibob::create_body(&employee)).unwrap() + "\n";
     assert!(
         !body.to_lowercase().contains("none") && !body.contains("null"),
         "{body}"

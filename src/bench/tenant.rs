@@ -173,7 +173,7 @@ async fn record_as_worked(simulator: &Sim, config: &Config) -> Result<(), BenchE
                     email: &new.email,
                     site: &new.site,
                     start_date: new.start_date,
-                    body: new.body(),
+                    body: hirebridge::hibob::create_body(&new),
                     document: cv.as_ref().map(|(a, name)| {
                         (settings.cv_folder.as_str(), name.as_str(), a.url.as_str())
                     }),

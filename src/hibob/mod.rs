@@ -16,7 +16,9 @@ use crate::crashpoint;
 use std::sync::Arc;
 
 use crate::http::{Api, ApiError, AuthBreaker, Effect, Endpoint, ErrorBody, Gate, HttpClient};
-pub use model::{CurrentValues, Document, FieldInfo, FoundEmployee, ListValue, NewEmployee};
+pub use model::{
+    CurrentValues, Document, FieldInfo, FoundEmployee, ListValue, NewEmployee, create_body,
+};
 
 /// The error key HiBob answers a create with when the email is taken.
 pub const EMAIL_EXISTS_KEY: &str = "validations.email.alreadyexists";
@@ -291,7 +293,7 @@ impl HibobClient {
                 &CREATE,
                 &self.create_gate,
                 self.request(reqwest::Method::POST, "people")
-                    .json(&employee.body()),
+                    .json(&model::create_body(employee)),
                 describe,
                 UNAUTHORIZED,
             )

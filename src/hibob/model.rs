@@ -2,79 +2,25 @@
 //! ids that might arrive as numbers) and strictly where a wrong guess would adopt the wrong
 //! person (an employee id must be present).
 
-use chrono::NaiveDate;
 use serde_json::Value;
 
-/// An employee returned by `POST /people/search`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FoundEmployee {
-    pub id: String,
-    pub email: String,
-    /// `internal.lifecycleStatus` (`hired`, `employed`, `terminated`, …) when HiBob sent it.
-    pub lifecycle_status: Option<String>,
-    /// `internal.terminationDate` (`YYYY-MM-DD`) when HiBob sent one.
-    pub termination_date: Option<String>,
-    /// `home.privateEmail` (the candidate's own address, kept by HR beside a work address),
-    /// when HiBob sent it.
-    pub private_email: Option<String>,
-}
+// The domain's types this client translates HiBob's answers into (and a create from).
+pub use crate::employee::{FoundEmployee, NewEmployee};
 
-impl FoundEmployee {
-    /// Whether this is a former employee (a rehire is a person's decision), as of `today`:
-    /// the lifecycle status says `terminated`; or, without a status, a termination date that
-    /// has passed. A status other than `terminated` wins over a termination date: a person
-    /// rehired in HiBob keeps the old date in their history. Neither sent: not former (the
-    /// service user may not see them; see docs/api.md).
-    pub fn is_former(&self, today: NaiveDate) -> bool {
-        match &self.lifecycle_status {
-            Some(status) => status.eq_ignore_ascii_case("terminated"),
-            None => self
-                .termination_date
-                .as_deref()
-                .and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok())
-                .is_some_and(|day| day <= today),
-        }
-    }
-}
-
-/// The fields hirebridge sends when it creates an employee.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewEmployee {
-    pub first_name: String,
-    pub surname: String,
-    pub email: String,
-    pub site: String,
-    pub start_date: NaiveDate,
-    /// Every other mapped field by its path (`work.title`, `home.mobilePhone`, …).
-    pub fields: std::collections::BTreeMap<String, String>,
-}
-
-impl NewEmployee {
-    /// The fields written besides the identity ones, by path: what drift is measured against.
-    pub fn written(&self) -> std::collections::BTreeMap<String, String> {
-        let mut written = self.fields.clone();
-        written.insert(crate::mapping::SITE.into(), self.site.clone());
-        written.insert(
-            crate::mapping::START_DATE.into(),
-            self.start_date.format("%Y-%m-%d").to_string(),
-        );
-        written
-    }
-
-    /// The nested JSON HiBob wants (categories as objects, not dotted keys).
-    pub fn body(&self) -> Value {
-        let written = self.written();
-        let identity = [
-            ("firstName", self.first_name.as_str()),
-            ("surname", self.surname.as_str()),
-            ("email", self.email.as_str()),
-        ];
-        crate::mapping::nested_body(
-            identity
-                .into_iter()
-                .chain(written.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-        )
-    }
+/// The nested JSON HiBob's `POST /people` wants for `new` (categories as objects, not dotted
+/// keys).
+pub fn create_body(new: &NewEmployee) -> Value {
+    let written = new.written();
+    let identity = [
+        ("firstName", new.first_name.as_str()),
+        ("surname", new.surname.as_str()),
+        ("email", new.email.as_str()),
+    ];
+    crate::mapping::nested_body(
+        identity
+            .into_iter()
+            .chain(written.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+    )
 }
 
 /// One employee's current values of some fields, from `POST /people/search`: by field path,
@@ -573,11 +519,11 @@ mod tests {
             surname: "Lovelace".into(),
             email: "ada@example.com".into(),
             site: "New York (Demo)".into(),
-            start_date: NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
+            start_date: chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
             fields: Default::default(),
         };
         assert_eq!(
-            e.body(),
+            create_body(&e),
             json!({"firstName":"Ada","surname":"Lovelace","email":"ada@example.com",
                    "work":{"site":"New York (Demo)","startDate":"2026-12-07"}})
         );

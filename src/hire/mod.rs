@@ -6,74 +6,137 @@
 //! it, `report`, `status` and the monitor show it — so it sits below all of them and depends
 //! on none of them: no SQL, no HTTP, no I/O (a pass's request counts are plain numbers).
 
+pub mod application;
 pub mod cutoff;
+pub mod observe;
 pub mod pass;
 pub mod preview;
 
 use chrono::{DateTime, Utc};
 
 pub use cutoff::Cutoff;
+pub use observe::ObservedHire;
 pub use pass::{HireOutcome, NudgeOutcome, PassOutcome, PassReport, PassSummary, Provenance, Stop};
 
-/// A Pinpoint application's id: the key of a hire everywhere (the ledger's rows, the claims
-/// a task holds, the facts of a pass), so it is never mistaken for an employee's, a
-/// document's or a comment's id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(transparent)]
-pub struct ApplicationId(String);
+/// An id from one of the remote systems, typed so that one kind is never passed where
+/// another is expected. Built from whatever the system sent (a JSON string, a number written
+/// out, a SQL row); [`ApplicationId::parse`] checks one a person typed.
+macro_rules! remote_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(id: &str) -> Self {
+                $name(id.to_owned())
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(id: String) -> Self {
+                $name(id)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> Self {
+                id.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+    };
+}
+
+remote_id! {
+    /// A Pinpoint application's id: the key of a hire everywhere (the ledger's rows, the
+    /// claims a task holds, the facts of a pass), so it is never mistaken for an employee's,
+    /// a document's or a comment's id.
+    ApplicationId
+}
+
+remote_id! {
+    /// A HiBob employee's id.
+    EmployeeId
+}
+
+remote_id! {
+    /// A Pinpoint stage's id.
+    StageId
+}
+
+remote_id! {
+    /// A Pinpoint comment's id.
+    CommentId
+}
+
+/// Why text a person typed is not an application id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a Pinpoint application id; give the id as `hirebridge report` shows it")]
+pub struct NotAnApplicationId(pub String);
 
 impl ApplicationId {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::ops::Deref for ApplicationId {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::borrow::Borrow<str> for ApplicationId {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for ApplicationId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<&str> for ApplicationId {
-    fn from(id: &str) -> Self {
-        ApplicationId(id.to_owned())
-    }
-}
-
-impl From<String> for ApplicationId {
-    fn from(id: String) -> Self {
-        ApplicationId(id)
-    }
-}
-
-impl PartialEq<str> for ApplicationId {
-    fn eq(&self, other: &str) -> bool {
-        self.0 == other
-    }
-}
-
-impl PartialEq<String> for ApplicationId {
-    fn eq(&self, other: &String) -> bool {
-        &self.0 == other
-    }
-}
-
-impl PartialEq<&str> for ApplicationId {
-    fn eq(&self, other: &&str) -> bool {
-        self.0 == *other
+    /// An application id a person typed (a command's argument): trimmed, without spaces or
+    /// control characters, at most 64 characters.
+    pub fn parse(text: &str) -> Result<Self, NotAnApplicationId> {
+        let id = text.trim();
+        let plain = !id.is_empty()
+            && id.chars().count() <= 64
+            && !id.chars().any(|c| c.is_whitespace() || c.is_control());
+        if plain {
+            Ok(ApplicationId(id.to_owned()))
+        } else {
+            Err(NotAnApplicationId(text.to_owned()))
+        }
     }
 }
 
@@ -194,6 +257,17 @@ impl ParkKind {
             ParkKind::Unauthorized => "unauthorized",
             ParkKind::NotFound => "not_found",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            ParkKind::Invalid,
+            ParkKind::Unusable,
+            ParkKind::Unauthorized,
+            ParkKind::NotFound,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 

@@ -6,7 +6,6 @@
 //! the shared vocabulary, not of the pass that produces them.
 
 use super::{HireStatus, PassId};
-use crate::http::StatsSnapshot;
 
 /// What produced a pass, recorded with it for an auditor: which hirebridge, under which
 /// effective configuration (a digest, secrets excluded), run by whom.
@@ -343,6 +342,26 @@ impl NudgeOutcome {
             NudgeOutcome::Refused => "refused",
             NudgeOutcome::Failed => "failed",
             NudgeOutcome::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// A moment's reading of the HTTP client's request counters; subtract two to get what happened in between.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct StatsSnapshot {
+    pub requests: u64,
+    pub rate_limited: u64,
+    pub retries: u64,
+}
+
+impl std::ops::Sub for StatsSnapshot {
+    type Output = StatsSnapshot;
+    fn sub(self, before: StatsSnapshot) -> StatsSnapshot {
+        StatsSnapshot {
+            requests: self.requests.saturating_sub(before.requests),
+            rate_limited: self.rate_limited.saturating_sub(before.rate_limited),
+            retries: self.retries.saturating_sub(before.retries),
         }
     }
 }

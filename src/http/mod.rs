@@ -266,25 +266,8 @@ impl HttpStats {
     }
 }
 
-/// A moment's reading of [`HttpStats`]; subtract two to get what happened in between.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-pub struct StatsSnapshot {
-    pub requests: u64,
-    pub rate_limited: u64,
-    pub retries: u64,
-}
-
-impl std::ops::Sub for StatsSnapshot {
-    type Output = StatsSnapshot;
-    fn sub(self, before: StatsSnapshot) -> StatsSnapshot {
-        StatsSnapshot {
-            requests: self.requests.saturating_sub(before.requests),
-            rate_limited: self.rate_limited.saturating_sub(before.rate_limited),
-            retries: self.retries.saturating_sub(before.retries),
-        }
-    }
-}
+// What a pass counts of its requests is the vocabulary's; this client fills it in.
+pub use crate::hire::pass::StatsSnapshot;
 
 /// The shared reqwest client with hirebridge's timeouts, user agent, clock and counters.
 #[derive(Clone, Debug)]

@@ -27,9 +27,11 @@ pub use mapped::{DriftState, MappedRecord, describe as describe_values};
 pub use plugin::PluginSubmit;
 pub use schema::CURRENT_VERSION;
 // The hire's types live in the domain module; they are named here too, where the rows are.
+use crate::hire::observe;
 pub use crate::hire::{
-    ApplicationId, CommentStep, CvState, CvStep, EmployeeOrigin, EmployeeStep, EventOutcome,
-    EventSubject, HireStatus, LedgerEntry, ParkKind, PassId, Provenance, StepKind, StepState,
+    ApplicationId, CommentId, CommentStep, CvState, CvStep, EmployeeId, EmployeeOrigin,
+    EmployeeStep, EventOutcome, EventSubject, HireStatus, LedgerEntry, ObservedHire, ParkKind,
+    PassId, Provenance, StageId, StepKind, StepState,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -89,20 +91,6 @@ fn rfc3339<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> std::result::Result
     s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
-/// What a listing said about a hire, to be merged into its row.
-#[derive(Debug, Clone)]
-pub struct ObservedHire<'a> {
-    pub application_id: &'a str,
-    pub email: &'a str,
-    pub first_name: &'a str,
-    pub last_name: &'a str,
-    pub job_title: Option<&'a str>,
-    /// Pinpoint's `hired_at`.
-    pub hired_at: Option<DateTime<Utc>>,
-    /// Why it is left out (hired before the cutoff), or `None` when it is included.
-    pub before_cutoff: Option<String>,
-}
-
 #[derive(Debug)]
 pub struct Ledger {
     conn: Connection,
@@ -126,6 +114,15 @@ const ENTRY_COLUMNS: &str = "application_id, email, first_name, last_name, job_t
     comment_state, comment_id, comment_intent_at, comment_done_at, \
     attempts, failures, last_error, next_attempt_at, first_seen_at, last_seen_at, updated_at, done_at, \
     hired_at, unhired_at, start_date_source, erased_at";
+
+/// A row read with `ENTRY_COLUMNS, park_kind`.
+fn known_from_row(row: &Row<'_>) -> rusqlite::Result<observe::Known> {
+    let park_kind: Option<String> = row.get(ENTRY_COLUMNS.split(',').count())?;
+    Ok(observe::Known {
+        entry: entry_from_row(row)?,
+        park_kind: park_kind.as_deref().and_then(ParkKind::parse),
+    })
+}
 
 fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<LedgerEntry> {
     let status: String = row.get(5)?;
@@ -532,34 +529,13 @@ impl Ledger {
 
     // ---- observing the listing --------------------------------------------------------------
 
-    /// How stale `last_seen_at` may get before a pass that sees the hire rewrites it: it says
-    /// "still listed on that day", not "at that pass", so a settled tenant's passes write nothing.
-    pub const LAST_SEEN_RESOLUTION: chrono::TimeDelta = chrono::TimeDelta::hours(24);
-
-    /// Whether observing `hire` again must rewrite its row.
-    fn needs_refresh(entry: &LedgerEntry, hire: &ObservedHire<'_>, now: DateTime<Utc>) -> bool {
-        let contact_changed = entry.email != hire.email
-            || entry.first_name != hire.first_name
-            || entry.last_name != hire.last_name
-            || entry.job_title.as_deref() != hire.job_title;
-        // An open hire is stamped every pass that lists it (there are few): after a complete
-        // listing, an open hire stamped before the pass was not listed — it may be withdrawn.
-        let open = !entry.status.is_settled();
-        open || entry.unhired_at.is_some()
-            || entry.hired_at != hire.hired_at
-            || now - entry.last_seen_at >= Self::LAST_SEEN_RESOLUTION
-            || (entry.employee.state() == StepState::Pending
-                && entry.erased_at.is_none()
-                && contact_changed)
-    }
+    /// How stale `last_seen_at` may get before a pass that sees the hire rewrites it (see
+    /// [`crate::hire::observe::LAST_SEEN_RESOLUTION`]).
+    pub const LAST_SEEN_RESOLUTION: chrono::TimeDelta = observe::LAST_SEEN_RESOLUTION;
 
     /// Merges one listing page into the ledger in a single transaction and returns the rows
-    /// with how many were new. New hires become `pending` (with a `detected` event), or
-    /// `skipped` when hired before the cutoff; a skipped hire the cutoff now includes becomes
-    /// `pending` (a backfill); a withdrawn one listed again is `pending` again; a done hire
-    /// listed again is no longer `unhired`. Known ones get `last_seen_at` (to within
-    /// [`Self::LAST_SEEN_RESOLUTION`], open ones every pass). Contact details of a hire whose
-    /// employee does not exist yet follow Pinpoint; after that they are history.
+    /// with how many were new. What each hire's row becomes is [`observe::observe`]'s answer;
+    /// this stores it (a known hire that nothing changed costs one read), with its events.
     pub fn observe(
         &mut self,
         pass: PassId,
@@ -568,241 +544,119 @@ impl Ledger {
     ) -> Result<(Vec<LedgerEntry>, usize)> {
         let tx = self.conn.transaction()?;
         let mut new = 0;
-        let mut entries: Vec<Option<LedgerEntry>> = Vec::with_capacity(hires.len());
+        let mut out = Vec::with_capacity(hires.len());
         {
-            // A known hire (every hire of a settled tenant, every pass) costs this one
-            // statement, which hands back the row as it now is.
-            let mut refresh = tx.prepare_cached(&format!(
-                "UPDATE hires SET last_seen_at = ?2, hired_at = ?7, unhired_at = NULL,
-                    email = CASE WHEN employee_state = 'pending' AND erased_at IS NULL
-                        THEN ?3 ELSE email END,
-                    first_name = CASE WHEN employee_state = 'pending' AND erased_at IS NULL
-                        THEN ?4 ELSE first_name END,
-                    last_name = CASE WHEN employee_state = 'pending' AND erased_at IS NULL
-                        THEN ?5 ELSE last_name END,
-                    job_title = CASE WHEN employee_state = 'pending' THEN ?6 ELSE job_title END
-                 WHERE application_id = ?1
-                 RETURNING {ENTRY_COLUMNS}"
+            let mut known = tx.prepare_cached(&format!(
+                "SELECT {ENTRY_COLUMNS}, park_kind FROM hires WHERE application_id = ?1"
             ))?;
-            let mut insert = tx.prepare_cached(
+            let mut insert = tx.prepare_cached(&format!(
                 "INSERT INTO hires (application_id, email, first_name, last_name, job_title, status,
                                     last_error, hired_at, first_seen_at, last_seen_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?9)
-                 ON CONFLICT (application_id) DO NOTHING",
-            )?;
-            // A record parked as unusable that now lists cleanly was fixed in Pinpoint; a
-            // skipped hire the cutoff now includes, or a withdrawn one listed again, is open.
-            let mut reopen = tx.prepare_cached(
-                // An erased hire worked again (rehired, backfilled) needs its details again:
-                // Pinpoint's, as listed now.
-                "UPDATE hires SET status = 'pending', park_kind = NULL, last_error = NULL,
-                    next_attempt_at = NULL, updated_at = ?2,
-                    email = CASE WHEN erased_at IS NULL THEN email ELSE ?3 END,
-                    first_name = CASE WHEN erased_at IS NULL THEN first_name ELSE ?4 END,
-                    last_name = CASE WHEN erased_at IS NULL THEN last_name ELSE ?5 END,
-                    erased_at = NULL
-                 WHERE application_id = ?1 AND (status IN ('skipped', 'withdrawn')
-                    OR (status = 'needs_attention' AND park_kind = 'unusable'))",
-            )?;
-            let mut lookup = tx.prepare_cached(&format!(
-                "SELECT {ENTRY_COLUMNS} FROM hires WHERE application_id = ?1"
+                 ON CONFLICT (application_id) DO NOTHING
+                 RETURNING {ENTRY_COLUMNS}"
+            ))?;
+            let mut update = tx.prepare_cached(&format!(
+                "UPDATE hires SET status = ?2, park_kind = ?3, last_error = ?4,
+                    next_attempt_at = ?5, updated_at = ?6, email = ?7, first_name = ?8,
+                    last_name = ?9, job_title = ?10, hired_at = ?11, unhired_at = ?12,
+                    last_seen_at = ?13, erased_at = ?14
+                 WHERE application_id = ?1
+                 RETURNING {ENTRY_COLUMNS}"
             ))?;
             for h in hires {
-                // A settled tenant's pass only reads: a known hire's row is rewritten when it
-                // is open, Pinpoint's details changed where they still matter, or
-                // `last_seen_at` is older than its resolution. Rewriting every row every pass
-                // would grow the WAL by the whole table and fsync it, for a timestamp.
-                let known = lookup
-                    .query_row(params![h.application_id], entry_from_row)
+                let recorded = known
+                    .query_row(params![h.application_id], known_from_row)
                     .optional()?;
-                let Some(known) = known else {
-                    let (status, reason) = match &h.before_cutoff {
-                        None => ("pending", None),
-                        Some(reason) => ("skipped", Some(reason.as_str())),
-                    };
-                    if insert.execute(params![
-                        h.application_id,
-                        h.email,
-                        h.first_name,
-                        h.last_name,
-                        h.job_title,
-                        status,
-                        reason,
-                        h.hired_at.map(ms),
-                        ms(now)
-                    ])? == 1
-                    {
-                        new += 1;
-                        let who = format!("{} {} <{}>", h.first_name, h.last_name, h.email);
-                        let (outcome, detail) = match reason {
-                            None => (EventOutcome::Detected, format!("hired in Pinpoint: {who}")),
-                            Some(reason) => (
-                                EventOutcome::Skipped,
-                                format!("hired in Pinpoint: {who}; not written: {reason}"),
-                            ),
-                        };
-                        insert_event(
-                            &tx,
-                            h.application_id,
-                            now,
-                            pass,
-                            EventSubject::Hire,
-                            outcome,
-                            &detail,
-                        )?;
-                    }
-                    entries.push(None);
-                    continue;
-                };
-                let reopened = match known.status {
-                    HireStatus::Skipped if h.before_cutoff.is_none() => Some((
-                        EventOutcome::Included,
-                        "sync.hired_since now includes it: written from this pass on (a backfill)",
-                    )),
-                    HireStatus::Withdrawn => {
-                        Some((EventOutcome::Relisted, "listed in a Hired stage again"))
-                    }
-                    HireStatus::NeedsAttention => {
-                        Some((EventOutcome::Released, "the Pinpoint record is usable now"))
-                    }
-                    _ => None,
-                };
-                let unhired = known.unhired_at.is_some();
-                let refreshed = if Self::needs_refresh(&known, h, now) {
-                    refresh
+                let is_new = recorded.is_none();
+                let observed = observe::observe(recorded, h, now);
+                let e = &observed.entry;
+                let stored = if is_new {
+                    insert
                         .query_row(
                             params![
-                                h.application_id,
-                                ms(now),
-                                h.email,
-                                h.first_name,
-                                h.last_name,
-                                h.job_title,
-                                h.hired_at.map(ms)
+                                e.application_id,
+                                e.email,
+                                e.first_name,
+                                e.last_name,
+                                e.job_title,
+                                e.status.as_str(),
+                                e.last_error,
+                                e.hired_at.map(ms),
+                                ms(now)
+                            ],
+                            entry_from_row,
+                        )
+                        .optional()?
+                } else if observed.write {
+                    update
+                        .query_row(
+                            params![
+                                e.application_id,
+                                e.status.as_str(),
+                                observed.park_kind.map(ParkKind::as_str),
+                                e.last_error,
+                                e.next_attempt_at.map(ms),
+                                ms(e.updated_at),
+                                e.email,
+                                e.first_name,
+                                e.last_name,
+                                e.job_title,
+                                e.hired_at.map(ms),
+                                e.unhired_at.map(ms),
+                                ms(e.last_seen_at),
+                                e.erased_at.map(ms)
                             ],
                             entry_from_row,
                         )
                         .optional()?
                 } else {
-                    Some(known)
+                    Some(observed.entry.clone())
                 };
-                if unhired {
+                // An insert that found the row there (another writer, this very moment) adds
+                // nothing and records nothing: the row is as that writer left it.
+                let Some(stored) = stored else {
+                    let row = known.query_row(params![h.application_id], known_from_row);
+                    out.extend(row.optional()?.map(|k| k.entry));
+                    continue;
+                };
+                new += usize::from(is_new);
+                for (outcome, detail) in &observed.events {
                     insert_event(
                         &tx,
                         h.application_id,
                         now,
                         pass,
                         EventSubject::Hire,
-                        EventOutcome::Rehired,
-                        "listed in a Hired stage again",
+                        *outcome,
+                        detail,
                     )?;
                 }
-                match reopened {
-                    Some((outcome, why)) => {
-                        if reopen.execute(params![
-                            h.application_id,
-                            ms(now),
-                            h.email,
-                            h.first_name,
-                            h.last_name
-                        ])? == 1
-                        {
-                            insert_event(
-                                &tx,
-                                h.application_id,
-                                now,
-                                pass,
-                                EventSubject::Hire,
-                                outcome,
-                                why,
-                            )?;
-                        }
-                        entries.push(None);
-                    }
-                    None => entries.push(refreshed),
-                }
+                out.push(stored);
             }
         }
         tx.commit()?;
-        // Rows not handed back by the refresh (new, reopened) are read as committed.
-        let mut out = Vec::with_capacity(hires.len());
-        for (h, entry) in hires.iter().zip(entries) {
-            match entry {
-                Some(e) => out.push(e),
-                None => out.extend(self.entry(h.application_id)?),
-            }
-        }
         Ok((out, new))
     }
 
     /// What [`Self::observe`] would make of `hires`, without writing: each row as observing
     /// would leave it, and its status before (`None`: not in the ledger yet). For the dry
-    /// run, which may only read the ledger. The rules are observe's, stated in Rust; a test
-    /// holds the two to each other.
+    /// run, which may only read the ledger: the same rules ([`observe::observe`]).
     pub fn preview_observe(
         &self,
         now: DateTime<Utc>,
         hires: &[ObservedHire<'_>],
     ) -> Result<Vec<(LedgerEntry, Option<HireStatus>)>> {
+        let mut known = self.conn.prepare_cached(&format!(
+            "SELECT {ENTRY_COLUMNS}, park_kind FROM hires WHERE application_id = ?1"
+        ))?;
         let mut out = Vec::with_capacity(hires.len());
         for h in hires {
-            let known = self
-                .conn
-                .query_row(
-                    &format!(
-                        "SELECT {ENTRY_COLUMNS}, park_kind FROM hires WHERE application_id = ?1"
-                    ),
-                    [h.application_id],
-                    |row| {
-                        Ok((
-                            entry_from_row(row)?,
-                            row.get::<_, Option<String>>(ENTRY_COLUMNS.split(',').count())?,
-                        ))
-                    },
-                )
+            let recorded = known
+                .query_row([h.application_id], known_from_row)
                 .optional()?;
-            out.push(match known {
-                None => {
-                    let mut entry = LedgerEntry::new_pending(
-                        h.application_id,
-                        h.email,
-                        h.first_name,
-                        h.last_name,
-                        h.job_title,
-                        now,
-                    );
-                    entry.hired_at = h.hired_at;
-                    if let Some(reason) = &h.before_cutoff {
-                        entry.status = HireStatus::Skipped;
-                        entry.last_error = Some(reason.clone());
-                    }
-                    (entry, None)
-                }
-                Some((mut entry, park_kind)) => {
-                    let recorded = entry.status;
-                    // Contact details follow Pinpoint until the employee exists.
-                    if entry.employee.state() == StepState::Pending {
-                        entry.email = h.email.to_owned();
-                        entry.first_name = h.first_name.to_owned();
-                        entry.last_name = h.last_name.to_owned();
-                        entry.job_title = h.job_title.map(str::to_owned);
-                    }
-                    let reopens = match entry.status {
-                        HireStatus::Skipped => h.before_cutoff.is_none(),
-                        HireStatus::Withdrawn => true,
-                        HireStatus::NeedsAttention => park_kind.as_deref() == Some("unusable"),
-                        _ => false,
-                    };
-                    if reopens {
-                        entry.status = HireStatus::Pending;
-                        entry.last_error = None;
-                        entry.next_attempt_at = None;
-                    }
-                    entry.hired_at = h.hired_at;
-                    entry.unhired_at = None;
-                    (entry, Some(recorded))
-                }
-            });
+            let before = recorded.as_ref().map(|k| k.entry.status);
+            out.push((observe::observe(recorded, h, now).entry, before));
         }
         Ok(out)
     }
@@ -1482,14 +1336,23 @@ fn intent_column(step: StepKind) -> &'static str {
     }
 }
 
-impl rusqlite::ToSql for ApplicationId {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        self.as_str().to_sql()
-    }
+/// The ids the rows hold, stored as text.
+macro_rules! id_column {
+    ($($name:ident),*) => {$(
+        impl rusqlite::ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                self.as_str().to_sql()
+            }
+        }
+
+        impl rusqlite::types::FromSql for $name {
+            fn column_result(
+                value: rusqlite::types::ValueRef<'_>,
+            ) -> rusqlite::types::FromSqlResult<Self> {
+                String::column_result(value).map($name::from)
+            }
+        }
+    )*};
 }
 
-impl rusqlite::types::FromSql for ApplicationId {
-    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-        String::column_result(value).map(ApplicationId::from)
-    }
-}
+id_column!(ApplicationId, EmployeeId, StageId, CommentId);
