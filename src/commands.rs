@@ -15,7 +15,7 @@ use hirebridge::cli::{
     PlanArgs, ReportArgs, RetryArgs, StatusArgs,
 };
 use hirebridge::config::Config;
-use hirebridge::hire::HireStatus;
+use hirebridge::hire::{ApplicationId, HireStatus};
 use hirebridge::ledger::{EntryFilter, Ledger};
 use hirebridge::reconcile::{PassReport, PassSummary, ProgressHook, Reconciler, Stop};
 use hirebridge::report::status::Health;
@@ -340,7 +340,8 @@ fn report(config_path: &Path, args: &ReportArgs) -> anyhow::Result<Exit> {
 
 fn history(config_path: &Path, args: &HistoryArgs) -> anyhow::Result<Exit> {
     let ledger = Ledger::open_read_only(&Config::ledger_path(config_path)?)?;
-    let mut entries = match ledger.entry(&args.hire)? {
+    // An application id or an email, as typed: looked up as an id first.
+    let mut entries = match ledger.entry(&args.hire.as_str().into())? {
         Some(entry) => vec![entry],
         None => ledger.entries_by_email(&args.hire)?,
     };
@@ -445,7 +446,7 @@ fn retry(config_path: &Path, args: &RetryArgs) -> anyhow::Result<Exit> {
     let now = chrono::Utc::now();
     let moved = match &args.application_id {
         Some(id) => {
-            if ledger.entry(id)?.is_none() {
+            if ledger.entry(&ApplicationId::parse(id)?)?.is_none() {
                 anyhow::bail!(
                     "no hire with application id {id} in the ledger; `hirebridge report` lists them"
                 );

@@ -27,6 +27,7 @@ use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ConfigError, Schedule, WebhookConfig};
+use crate::hire::ApplicationId;
 use crate::ledger::LedgerError;
 use crate::monitor::Monitor;
 use crate::nudge_queue::NudgeQueue;
@@ -263,7 +264,9 @@ async fn nudge_worker(
         };
         // The handle current now: a reload between two nudges is picked up at the next one.
         let current = nudger.borrow().clone();
-        let outcome = current.reconcile_one(&id, &shutdown).await;
+        let outcome = current
+            .reconcile_one(&ApplicationId::from(id.as_str()), &shutdown)
+            .await;
         queue.finish(&id);
         match outcome {
             Ok(outcome) => {

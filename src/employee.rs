@@ -9,6 +9,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::config::OnFormerEmployee;
+use crate::hire::EmployeeId;
 use crate::hire::application::HiredApplication;
 use crate::identity::same_address;
 use crate::mapping::{Mapping, RenderError, SITE, START_DATE, Values, WORK_EMAIL, parse_date};
@@ -16,7 +17,7 @@ use crate::mapping::{Mapping, RenderError, SITE, START_DATE, Values, WORK_EMAIL,
 /// An employee returned by `POST /people/search`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FoundEmployee {
-    pub id: String,
+    pub id: EmployeeId,
     pub email: String,
     /// `internal.lifecycleStatus` (`hired`, `employed`, `terminated`, …) when HiBob sent it.
     pub lifecycle_status: Option<String>,
@@ -76,7 +77,7 @@ pub enum Lookup {
     /// The employee step is already done; no search was needed.
     NotNeeded,
     Found {
-        employee_id: String,
+        employee_id: EmployeeId,
     },
     NotFound,
 }
@@ -146,13 +147,13 @@ pub fn lookup_for(
         // Found only by a work address made from a name, while HiBob keeps another private
         // address for that person: a namesake, maybe. Never adopted on a guess.
         [one] if addresses.namesake(one) => Err(LookupProblem::WorkAddressOfAnother {
-            employee_id: one.id.clone(),
+            employee_id: one.id.to_string(),
             login: one.email.clone(),
             private: one.private_email.clone().unwrap_or_default(),
         }),
         [one] if on_former == OnFormerEmployee::Attention && one.is_former(today) => {
             Err(LookupProblem::FormerEmployee {
-                employee_id: one.id.clone(),
+                employee_id: one.id.to_string(),
                 terminated: one.termination_date.clone(),
             })
         }
@@ -163,7 +164,7 @@ pub fn lookup_for(
             same.iter()
                 .map(|f| {
                     if f.email.is_empty() {
-                        f.id.clone()
+                        f.id.to_string()
                     } else {
                         format!("{} <{}>", f.id, f.email)
                     }

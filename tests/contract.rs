@@ -203,8 +203,8 @@ fn stops_writes(fault: FaultRule, assumption: &str, seen: &str) {
     assert_eq!(run.code(), 3, "{}", run.all());
     assert!(run.stdout().contains("NOTHING WRITTEN") && run.stdout().contains(assumption));
     assert_eq!(world.sim.write_calls(), 0, "{:#?}", world.sim.calls());
-    assert!(world.ledger().entry("1003").unwrap().is_none());
-    assert!(world.ledger().entry("1004").unwrap().is_none());
+    assert!(world.ledger().entry(&"1003".into()).unwrap().is_none());
+    assert!(world.ledger().entry(&"1004".into()).unwrap().is_none());
     let status = world.hirebridge(&["status"]).expect(3).stdout();
     assert!(
         status.contains(&format!("NOTHING IS WRITTEN: {assumption}")),

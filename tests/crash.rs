@@ -88,7 +88,7 @@ fn assert_one_of_everything(world: &World, ledger: &Path) {
         assert_eq!(comments.len(), 1, "application {id}: comments {comments:?}");
 
         let entry = ledger
-            .entry(id)
+            .entry(&id.into())
             .unwrap()
             .unwrap_or_else(|| panic!("application {id} is not in the ledger"));
         assert_eq!(
@@ -104,7 +104,7 @@ fn assert_one_of_everything(world: &World, ledger: &Path) {
         );
         assert_eq!(entry.comment_id(), Some(comments[0].id.as_str()));
 
-        let events = ledger.events(id).unwrap();
+        let events = ledger.events(&id.into()).unwrap();
         let count = |step: &str, outcomes: &[&str]| {
             events
                 .iter()
@@ -176,7 +176,7 @@ fn assert_intent_before_every_write(world: &World, by_hand: usize) {
             .iter()
             .map(|id| {
                 ledger
-                    .events(id)
+                    .events(&id.as_str().into())
                     .unwrap()
                     .iter()
                     .filter(|e| e.step == step && e.outcome == "intent")
@@ -932,7 +932,7 @@ fn an_application_listed_on_two_pages_of_a_shifting_listing_gets_one_of_everythi
     world.sync().expect(0);
     assert_eq!(world.sim.listing_calls(), 3, "three pages");
     assert!(
-        world.ledger().entry("2000").unwrap().is_none(),
+        world.ledger().entry(&"2000".into()).unwrap().is_none(),
         "2000 slipped in before page 1's end: this pass did not list it"
     );
     for id in 2001..=2010 {
@@ -968,7 +968,10 @@ fn an_application_pushed_off_a_page_by_a_shifting_listing_is_done_by_the_next_pa
         .not_on_probes(),
     );
     world.sync().expect(0);
-    assert!(world.ledger().entry("2005").unwrap().is_none(), "skipped");
+    assert!(
+        world.ledger().entry(&"2005".into()).unwrap().is_none(),
+        "skipped"
+    );
     // Hired again: at least once means the next pass catches up.
     world.sim.set_stage("2001", Stage::Hired);
     world.sync().expect(0);

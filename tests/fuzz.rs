@@ -674,7 +674,7 @@ proptest! {
         let expected: Vec<hibob::FoundEmployee> = employees
             .iter()
             .map(|(id, _, _, email)| hibob::FoundEmployee {
-                id: id.to_string(),
+                id: id.to_string().into(),
                 email: email.clone(),
                 lifecycle_status: None,
                 termination_date: None,

@@ -32,7 +32,7 @@ fn done(mut e: LedgerEntry, employee: &str, origin: EmployeeOrigin, day: u32) ->
         at: at(day, 9, 0, 1),
     };
     e.comment = CommentStep::Done {
-        id: format!("5120{}", e.application_id),
+        id: format!("5120{}", e.application_id).into(),
         at: at(day, 9, 0, 4),
     };
     e.attempts = 3;

@@ -128,7 +128,7 @@ forged line","formFields":[{"key":"applicationId","value":"1002"}]}"#,
 
     assert_eq!(p.world.sim.write_calls(), 0, "{:#?}", p.world.sim.calls());
     assert_eq!(p.submits(), (0, 0), "no ledger write");
-    assert!(p.world.ledger().entry("1002").unwrap().is_none());
+    assert!(p.world.ledger().entry(&"1002".into()).unwrap().is_none());
     assert_eq!(p.stop(), 0);
 }
 

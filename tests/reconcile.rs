@@ -771,7 +771,7 @@ fn a_listing_page_that_contradicts_its_filter_stops_every_write_although_the_pro
     world.sync().expect(0);
     assert!(world.is_done("1001"));
     for (id, email) in [("1002", "rita@example.com"), ("1003", "otto@example.com")] {
-        assert!(world.ledger().entry(id).unwrap().is_none(), "{id}");
+        assert!(world.ledger().entry(&id.into()).unwrap().is_none(), "{id}");
         assert_eq!(world.employees_with_email(email), 0, "{id}");
         assert!(world.sim.comments(id).is_empty(), "{id}");
     }

@@ -262,8 +262,8 @@ fn unknown_and_not_hired_applications_are_dropped_without_a_write() {
         2,
         "one read each, no retry"
     );
-    assert!(world.ledger().entry("999999").unwrap().is_none());
-    assert!(world.ledger().entry("3003").unwrap().is_none());
+    assert!(world.ledger().entry(&"999999".into()).unwrap().is_none());
+    assert!(world.ledger().entry(&"3003".into()).unwrap().is_none());
     assert_eq!(world.employees_with_email("hire3003@example.com"), 0);
     assert_eq!(daemon.stop(), 0);
 }
@@ -489,7 +489,7 @@ fn a_stage_changed_webhook_nudges_too_and_acts_only_on_a_hire() {
         0,
         "not hired: looked at, left alone"
     );
-    assert!(world.ledger().entry("1003").unwrap().is_none());
+    assert!(world.ledger().entry(&"1003".into()).unwrap().is_none());
     assert_eq!(daemon.stop(), 0);
 }
 
@@ -541,7 +541,11 @@ fn signed_deliveries_for_applications_not_hired_now_write_nothing() {
     assert_eq!(world.sim.write_calls(), 0, "{:#?}", world.sim.calls());
     for id in 2001..=2005 {
         assert!(
-            world.ledger().entry(&id.to_string()).unwrap().is_none(),
+            world
+                .ledger()
+                .entry(&id.to_string().into())
+                .unwrap()
+                .is_none(),
             "{id}"
         );
         assert_eq!(

@@ -165,7 +165,7 @@ async fn record_as_worked(simulator: &Sim, config: &Config) -> Result<(), BenchE
                     .as_ref()
                     .map(|a| (a, plan::cv_document_name(id, &a.filename)));
                 let comment =
-                    |employee: &str| plan::comment_text(employee, EmployeeOrigin::Created);
+                    |employee: &str| plan::comment_text(&employee.into(), EmployeeOrigin::Created);
                 let ids = simulator.seed_worked_hire(WorkedHire {
                     application_id: id,
                     first_name: &new.first_name,
@@ -180,7 +180,7 @@ async fn record_as_worked(simulator: &Sim, config: &Config) -> Result<(), BenchE
                     comment: &comment,
                 });
                 let employee = Employee {
-                    id: ids.employee_id.clone(),
+                    id: ids.employee_id.clone().into(),
                     origin: EmployeeOrigin::Created,
                 };
                 // The same ledger writes, in the same order, as a pass that worked the hire.
@@ -220,7 +220,13 @@ async fn record_as_worked(simulator: &Sim, config: &Config) -> Result<(), BenchE
                 }
                 let text = comment(&employee.id);
                 record::comment_intent(&mut ledger, id, pass, now, &text)?;
-                ledger.record_comment(id, &ids.comment_id, EventOutcome::Posted, pass, now)?;
+                ledger.record_comment(
+                    id,
+                    &ids.comment_id.as_str().into(),
+                    EventOutcome::Posted,
+                    pass,
+                    now,
+                )?;
                 record::done(&mut ledger, id, pass, now, &employee)?;
                 summary.completed += 1;
             }

@@ -102,7 +102,7 @@ fn describe(body: &[u8]) -> ErrorBody {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CreateOutcome {
     Created {
-        employee_id: String,
+        employee_id: crate::hire::EmployeeId,
     },
     /// HiBob already has an employee with this email (it is unique there): adopt it.
     EmailExists,
@@ -301,7 +301,9 @@ impl HibobClient {
         crashpoint::hit("hibob.create.after");
         match result {
             Ok(answer) => model::created_employee_id(&answer.body)
-                .map(|employee_id| CreateOutcome::Created { employee_id })
+                .map(|id| CreateOutcome::Created {
+                    employee_id: id.into(),
+                })
                 .map_err(|e| ApiError::malformed(&CREATE, e)),
             Err(ApiError::Invalid { key: Some(key), .. }) if key == EMAIL_EXISTS_KEY => {
                 Ok(CreateOutcome::EmailExists)

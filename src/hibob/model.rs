@@ -151,7 +151,7 @@ fn found_employee(e: &Value) -> Result<FoundEmployee, String> {
     let email = field("email").and_then(Value::as_str).unwrap_or_default();
     let nested = |category: &str, name: &str| nested_text(e, category, name);
     Ok(FoundEmployee {
-        id,
+        id: id.into(),
         email: email.trim().to_owned(),
         lifecycle_status: nested("internal", "lifecycleStatus"),
         termination_date: nested("internal", "terminationDate"),
@@ -179,7 +179,7 @@ pub fn probed_people(body: &[u8]) -> Result<Vec<ProbedPerson>, String> {
         .filter_map(|e| {
             let found = found_employee(e).ok()?;
             Some(ProbedPerson {
-                id: found.id,
+                id: found.id.into(),
                 lifecycle_status: found.lifecycle_status,
                 termination_date: found.termination_date,
                 human_readable: e.get("humanReadable").is_some_and(Value::is_object),

@@ -28,7 +28,7 @@ pub struct HiredApplication {
     pub updated_at: Option<String>,
     /// The stage it is in (`stage_id`); the application never says which group that stage
     /// belongs to.
-    pub stage_id: Option<String>,
+    pub stage_id: Option<super::StageId>,
     /// When it was hired (`hired_at`): kept when it is moved out of Hired again, so it says
     /// when, never whether it is hired now.
     pub hired_at: Option<String>,

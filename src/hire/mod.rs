@@ -281,7 +281,7 @@ pub enum EmployeeStep {
         since: DateTime<Utc>,
     },
     Done {
-        id: String,
+        id: EmployeeId,
         origin: EmployeeOrigin,
         at: DateTime<Utc>,
     },
@@ -339,7 +339,7 @@ pub enum CommentStep {
         since: DateTime<Utc>,
     },
     Done {
-        id: String,
+        id: CommentId,
         at: DateTime<Utc>,
     },
 }
@@ -425,6 +425,11 @@ impl LedgerEntry {
 
     /// The HiBob employee's id, once the employee step is done.
     pub fn hibob_employee_id(&self) -> Option<&str> {
+        self.employee_id().map(EmployeeId::as_str)
+    }
+
+    /// The HiBob employee, once the employee step is done.
+    pub fn employee_id(&self) -> Option<&EmployeeId> {
         match &self.employee {
             EmployeeStep::Done { id, .. } => Some(id),
             _ => None,

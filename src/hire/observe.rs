@@ -13,6 +13,7 @@ use super::{EventOutcome, HireStatus, LedgerEntry, ParkKind, StepState};
 /// What a listing said about a hire, to be merged into its row.
 #[derive(Debug, Clone)]
 pub struct ObservedHire<'a> {
+    /// As listed (a SQL key once stored).
     pub application_id: &'a str,
     pub email: &'a str,
     pub first_name: &'a str,

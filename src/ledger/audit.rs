@@ -8,12 +8,13 @@ use rusqlite::{OptionalExtension, params};
 
 use super::chain::{self, ChainedContent, Checkpoint, GENESIS};
 use super::{EventOutcome, EventSubject, Ledger, LedgerError, PassId, Result, ms};
+use crate::hire::ApplicationId;
 
 /// Appends one event to the chain, in the caller's transaction (immediate, so the head read
 /// here is still the head when the row is written).
 pub(super) fn append_event(
     tx: &rusqlite::Transaction<'_>,
-    application_id: &str,
+    application_id: &ApplicationId,
     at_ms: i64,
     pass_id: Option<i64>,
     step: &str,
@@ -498,13 +499,14 @@ impl Ledger {
             .map(|p| format!("{} {}", p.first_name.trim(), p.last_name.trim()).to_lowercase())
             .filter(|n| n.chars().count() >= 5)
             .collect();
-        let ids: Vec<String> = people
+        let ids: Vec<ApplicationId> = people
             .into_iter()
             .map(|p| p.application_id)
             .chain(submits_only)
+            .map(ApplicationId::from)
             .collect();
         let mut erasure = Erasure {
-            hires: ids.clone(),
+            hires: ids.iter().map(ToString::to_string).collect(),
             ..Erasure::default()
         };
         for id in &ids {
@@ -518,7 +520,7 @@ impl Ledger {
         for id in &mentioned {
             append_signed_erasure(&tx, id, now, None, &because, sign)?;
         }
-        erasure.mentioned_in = mentioned;
+        erasure.mentioned_in = mentioned.into_iter().map(String::from).collect();
         tx.commit()?;
         Ok(erasure)
     }
@@ -537,7 +539,7 @@ impl Ledger {
         sign: SignHash<'_>,
     ) -> Result<usize> {
         let tx = self.conn.transaction()?;
-        let ids: Vec<String> = tx
+        let ids: Vec<ApplicationId> = tx
             .prepare(&format!(
                 "SELECT h.application_id FROM hires h
                  WHERE h.erased_at IS NULL AND h.status IN {SETTLED}
@@ -613,11 +615,11 @@ fn person_hires(tx: &rusqlite::Transaction<'_>, who: &str) -> rusqlite::Result<V
 /// namesake: its history is its own and stays.
 fn erase_mentions(
     tx: &rusqlite::Transaction<'_>,
-    ids: &[String],
+    ids: &[ApplicationId],
     emails: &[String],
     names: &[String],
     removed: &mut usize,
-) -> rusqlite::Result<Vec<String>> {
+) -> rusqlite::Result<Vec<ApplicationId>> {
     if emails.is_empty() && names.is_empty() {
         return Ok(Vec::new());
     }
@@ -638,13 +640,13 @@ fn erase_mentions(
         .filter(|(_, name)| names.contains(name))
         .map(|(id, _)| id)
         .collect();
-    let names_person = |text: &str, application_id: &str| {
+    let names_person = |text: &str, hire: &ApplicationId| {
         let text = text.to_lowercase();
         emails.iter().any(|e| text.contains(e.as_str()))
-            || (!namesakes.contains(application_id)
+            || (!namesakes.contains(hire.as_str())
                 && names.iter().any(|n| text.contains(n.as_str())))
     };
-    let mut details: Vec<(i64, String)> = Vec::new();
+    let mut details: Vec<(i64, ApplicationId)> = Vec::new();
     {
         let mut stmt = tx.prepare(
             "SELECT d.event_id, e.application_id, d.detail FROM event_details d
@@ -652,7 +654,7 @@ fn erase_mentions(
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            let application_id: String = r.get(1)?;
+            let application_id: ApplicationId = r.get(1)?;
             if ids.contains(&application_id) {
                 continue;
             }
@@ -662,13 +664,13 @@ fn erase_mentions(
             }
         }
     }
-    let mut mentioned: Vec<String> = Vec::new();
+    let mut mentioned: Vec<ApplicationId> = Vec::new();
     for (event_id, application_id) in details {
         tx.execute("DELETE FROM event_details WHERE event_id = ?1", [event_id])?;
         *removed += 1;
         mentioned.push(application_id);
     }
-    let errored: Vec<(String, String)> = tx
+    let errored: Vec<(ApplicationId, String)> = tx
         .prepare("SELECT application_id, last_error FROM hires WHERE last_error IS NOT NULL")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
@@ -690,7 +692,7 @@ fn erase_mentions(
 /// Appends an `erased` event and signs its hash with the audit key.
 fn append_signed_erasure(
     tx: &rusqlite::Transaction<'_>,
-    application_id: &str,
+    application_id: &ApplicationId,
     now: DateTime<Utc>,
     pass: Option<i64>,
     reason: &str,

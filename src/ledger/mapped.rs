@@ -453,7 +453,7 @@ impl Ledger {
 
 fn upsert_baseline(
     tx: &rusqlite::Transaction<'_>,
-    application_id: &str,
+    application_id: &ApplicationId,
     now: DateTime<Utc>,
     mapping: &str,
     rendered: &BTreeMap<String, String>,

@@ -137,7 +137,7 @@ fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<LedgerEntry> {
         row.get::<_, Option<String>>(8)?,
     ) {
         ("done", Some(id)) => EmployeeStep::Done {
-            id,
+            id: id.into(),
             // Only a recorded create makes the employee ours: anything else is adopted, whose
             // fields hirebridge never updates.
             origin: match origin.as_deref() {
@@ -170,7 +170,7 @@ fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<LedgerEntry> {
         row.get::<_, Option<String>>(17)?,
     ) {
         ("done", Some(id)) => CommentStep::Done {
-            id,
+            id: id.into(),
             at: done_at(row.get(19)?),
         },
         ("in_flight" | "done", _) => CommentStep::InFlight {
@@ -516,7 +516,7 @@ impl Ledger {
     /// Keeps `stage_id` as a hired stage, shown by `application_id`; whether it was new.
     pub fn learn_hired_stage(
         &mut self,
-        stage_id: &str,
+        stage_id: &StageId,
         application_id: &ApplicationId,
         now: DateTime<Utc>,
     ) -> Result<bool> {
@@ -624,7 +624,7 @@ impl Ledger {
                 for (outcome, detail) in &observed.events {
                     insert_event(
                         &tx,
-                        h.application_id,
+                        &stored.application_id,
                         now,
                         pass,
                         EventSubject::Hire,
@@ -767,7 +767,7 @@ impl Ledger {
     pub fn record_employee(
         &mut self,
         application_id: &ApplicationId,
-        employee_id: &str,
+        employee_id: &EmployeeId,
         origin: EmployeeOrigin,
         pass: PassId,
         now: DateTime<Utc>,
@@ -836,7 +836,7 @@ impl Ledger {
     pub fn record_comment(
         &mut self,
         application_id: &ApplicationId,
-        comment_id: &str,
+        comment_id: &CommentId,
         outcome: EventOutcome,
         pass: PassId,
         now: DateTime<Utc>,
@@ -1031,7 +1031,7 @@ impl Ledger {
             None => "an operator asked to retry".to_owned(),
         };
         let tx = self.conn.transaction()?;
-        let ids: Vec<String> = {
+        let ids: Vec<ApplicationId> = {
             let mut stmt = tx.prepare(
                 // One named hire in any state but done (a skipped or withdrawn one is included
                 // on purpose); all of them means every failed or parked one.
@@ -1068,7 +1068,7 @@ impl Ledger {
 
     // ---- queries ----------------------------------------------------------------------------
 
-    pub fn entry(&self, application_id: &str) -> Result<Option<LedgerEntry>> {
+    pub fn entry(&self, application_id: &ApplicationId) -> Result<Option<LedgerEntry>> {
         Ok(self
             .conn
             .query_row(
@@ -1162,7 +1162,7 @@ impl Ledger {
             .collect())
     }
 
-    pub fn events(&self, application_id: &str) -> Result<Vec<LedgerEvent>> {
+    pub fn events(&self, application_id: &ApplicationId) -> Result<Vec<LedgerEvent>> {
         let mut stmt = self.conn.prepare(
             "SELECT e.id, e.application_id, e.at, e.pass_id, p.trigger, e.step, e.outcome,
                     COALESCE(d.detail, '(erased)')
@@ -1299,7 +1299,7 @@ fn insert_pass(
 
 fn insert_event(
     tx: &rusqlite::Transaction<'_>,
-    application_id: &str,
+    application_id: &ApplicationId,
     now: DateTime<Utc>,
     pass: PassId,
     step: EventSubject,

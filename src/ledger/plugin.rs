@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::{EventOutcome, EventSubject, Ledger, Result, insert_event, insert_pass, ms, time};
+use crate::hire::ApplicationId;
 
 /// One recorded submit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +53,10 @@ impl Ledger {
     }
 
     /// The latest submit for the application that was answered with success.
-    pub fn plugin_success_for(&self, application_id: &str) -> Result<Option<PluginSubmit>> {
+    pub fn plugin_success_for(
+        &self,
+        application_id: &ApplicationId,
+    ) -> Result<Option<PluginSubmit>> {
         Ok(self
             .conn
             .query_row(
@@ -68,7 +72,7 @@ impl Ledger {
 
     /// The values of the latest submit for the application: what its next create sends in
     /// place of the mapping's values.
-    pub fn plugin_values_for(&self, application_id: &str) -> Result<Option<String>> {
+    pub fn plugin_values_for(&self, application_id: &ApplicationId) -> Result<Option<String>> {
         Ok(self
             .conn
             .query_row(
@@ -90,7 +94,7 @@ impl Ledger {
     pub fn record_plugin_submit(
         &mut self,
         generated_uuid: Option<&str>,
-        application_id: &str,
+        application_id: &ApplicationId,
         values_json: &str,
         trigger: &str,
         detail: &str,

@@ -47,7 +47,7 @@ fn reopening_keeps_data_and_does_not_migrate_twice() {
         l.observe(pass, now(), &[ada()]).unwrap();
     }
     let l = Ledger::open(&path).unwrap();
-    assert!(l.entry("8863880").unwrap().is_some());
+    assert!(l.entry(&"8863880".into()).unwrap().is_some());
     assert_eq!(l.schema_version().unwrap(), CURRENT_VERSION);
 }
 
@@ -102,7 +102,7 @@ fn observing_a_new_hire_makes_it_pending_with_a_detected_event() {
     assert!(e.is_due(now()));
     // Seen again: not new, no second detected event.
     assert_eq!(l.observe(pass, now(), &[ada()]).unwrap().1, 0);
-    let events = l.events("8863880").unwrap();
+    let events = l.events(&"8863880".into()).unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(
         (events[0].step.as_str(), events[0].outcome.as_str()),
@@ -120,12 +120,12 @@ fn contact_details_follow_pinpoint_only_until_the_employee_exists() {
     changed.email = "ada.l@example.com";
     l.observe(pass, now(), &[changed.clone()]).unwrap();
     assert_eq!(
-        l.entry("8863880").unwrap().unwrap().email,
+        l.entry(&"8863880".into()).unwrap().unwrap().email,
         "ada.l@example.com"
     );
     l.record_employee(
         &"8863880".into(),
-        "1",
+        &"1".into(),
         EmployeeOrigin::Created,
         pass,
         now(),
@@ -135,7 +135,7 @@ fn contact_details_follow_pinpoint_only_until_the_employee_exists() {
     changed.email = "third@example.com";
     l.observe(pass, now(), &[changed]).unwrap();
     assert_eq!(
-        l.entry("8863880").unwrap().unwrap().email,
+        l.entry(&"8863880".into()).unwrap().unwrap().email,
         "ada.l@example.com"
     );
 }
@@ -163,7 +163,7 @@ fn every_transition_writes_the_row_and_its_event_together() {
 
     l.record_employee(
         id,
-        "3397352260643062621",
+        &"3397352260643062621".into(),
         EmployeeOrigin::Adopted,
         pass,
         later,
@@ -173,7 +173,7 @@ fn every_transition_writes_the_row_and_its_event_together() {
     l.record_no_cv(id, pass, later).unwrap();
     l.record_intent(id, StepKind::Comment, pass, later, "")
         .unwrap();
-    l.record_comment(id, "77", EventOutcome::Posted, pass, later)
+    l.record_comment(id, &"77".into(), EventOutcome::Posted, pass, later)
         .unwrap();
     l.record_done(id, pass, later, "").unwrap();
     let e = l.entry(id).unwrap().unwrap();
@@ -265,7 +265,7 @@ fn events_are_chained_in_order_and_an_older_ledgers_events_are_chained_by_the_mi
     }
     let mut l = Ledger::open(&path).unwrap();
     let details: Vec<String> = l
-        .events("1")
+        .events(&"1".into())
         .unwrap()
         .into_iter()
         .map(|e| e.detail)
@@ -310,15 +310,15 @@ fn parked_hires_wait_for_retry() {
         now(),
     )
     .unwrap();
-    let e = l.entry("8863880").unwrap().unwrap();
+    let e = l.entry(&"8863880".into()).unwrap().unwrap();
     assert_eq!(e.status, HireStatus::NeedsAttention);
     assert!(!e.is_due(now() + chrono::Duration::days(365)));
     assert_eq!(l.retry(None, now()).unwrap(), 1);
-    let e = l.entry("8863880").unwrap().unwrap();
+    let e = l.entry(&"8863880".into()).unwrap().unwrap();
     assert_eq!(e.status, HireStatus::Pending);
     assert!(e.is_due(now()));
     assert_eq!(
-        l.events("8863880").unwrap().last().unwrap().outcome,
+        l.events(&"8863880".into()).unwrap().last().unwrap().outcome,
         "retry"
     );
 }
@@ -333,10 +333,10 @@ fn unusable_records_are_parked_once_and_logged_only_on_change() {
     }
     l.observe_unusable(pass, now(), &"9".into(), None, "no last name")
         .unwrap();
-    let e = l.entry("9").unwrap().unwrap();
+    let e = l.entry(&"9".into()).unwrap().unwrap();
     assert_eq!(e.status, HireStatus::NeedsAttention);
     assert_eq!(e.last_error.as_deref(), Some("no last name"));
-    assert_eq!(l.events("9").unwrap().len(), 2);
+    assert_eq!(l.events(&"9".into()).unwrap().len(), 2);
 }
 
 #[test]
@@ -361,7 +361,10 @@ fn seeing_a_known_hire_again_writes_nothing_until_last_seen_is_a_day_old() {
     let soon = now() + chrono::TimeDelta::minutes(5);
     l.observe(pass, soon, &[ada()]).unwrap();
     assert_eq!(changes(&l), stamped + 1);
-    assert_eq!(l.entry("8863880").unwrap().unwrap().last_seen_at, soon);
+    assert_eq!(
+        l.entry(&"8863880".into()).unwrap().unwrap().last_seen_at,
+        soon
+    );
     // … a settled one only once a day.
     l.record_done(&"8863880".into(), pass, soon, "done")
         .unwrap();
@@ -375,12 +378,18 @@ fn seeing_a_known_hire_again_writes_nothing_until_last_seen_is_a_day_old() {
         before,
         "an unchanged hire seen again is only read"
     );
-    assert_eq!(l.entry("8863880").unwrap().unwrap().last_seen_at, soon);
+    assert_eq!(
+        l.entry(&"8863880".into()).unwrap().unwrap().last_seen_at,
+        soon
+    );
 
     let next_day = soon + Ledger::LAST_SEEN_RESOLUTION;
     l.observe(pass, next_day, &[ada()]).unwrap();
     assert_eq!(changes(&l), before + 1);
-    assert_eq!(l.entry("8863880").unwrap().unwrap().last_seen_at, next_day);
+    assert_eq!(
+        l.entry(&"8863880".into()).unwrap().unwrap().last_seen_at,
+        next_day
+    );
 
     // Before the employee exists, a changed address is written at once.
     let moved = ObservedHire {
@@ -390,7 +399,7 @@ fn seeing_a_known_hire_again_writes_nothing_until_last_seen_is_a_day_old() {
     l.observe(pass, next_day + chrono::TimeDelta::minutes(5), &[moved])
         .unwrap();
     assert_eq!(
-        l.entry("8863880").unwrap().unwrap().email,
+        l.entry(&"8863880".into()).unwrap().unwrap().email,
         "ada@analytical.example"
     );
 }
@@ -428,7 +437,7 @@ fn an_older_ledger_migrates_keeping_its_hires_and_taking_its_first_pass_as_go_li
     }
     let l = Ledger::open(&path).unwrap();
     assert_eq!(l.schema_version().unwrap(), CURRENT_VERSION);
-    let e = l.entry("1").unwrap().unwrap();
+    let e = l.entry(&"1".into()).unwrap().unwrap();
     assert_eq!(e.status, HireStatus::Done, "done stays done");
     assert_eq!(e.hibob_employee_id(), Some("42"));
     assert_eq!(e.unhired_at, None);
@@ -479,7 +488,7 @@ fn the_dry_runs_preview_of_observe_is_what_observe_does() {
     // unusable; 6 parked for another reason.
     l.record_employee(
         &"3".into(),
-        "E3",
+        &"E3".into(),
         EmployeeOrigin::Created,
         pass,
         now(),
@@ -515,7 +524,7 @@ fn the_dry_runs_preview_of_observe_is_what_observe_does() {
     let before: Vec<Option<HireStatus>> = ids
         .iter()
         .chain(["7"].iter())
-        .map(|id| l.entry(id).unwrap().map(|e| e.status))
+        .map(|id| l.entry(&(*id).into()).unwrap().map(|e| e.status))
         .collect();
     let (observed, _) = l.observe(pass, later, &again).unwrap();
     assert_eq!(preview.len(), observed.len());
@@ -629,8 +638,8 @@ fn erasing_one_application_erases_the_persons_others_and_unicode_mentions_but_no
     assert!(!details.contains("ÉLODIE"), "{details}");
     // The namesake (another person, another email) keeps her own history and name.
     assert!(details.contains("other@example.com"), "{details}");
-    assert_eq!(l.entry("3").unwrap().unwrap().first_name, "Élodie");
-    assert_eq!(l.entry("2").unwrap().unwrap().email, "");
+    assert_eq!(l.entry(&"3".into()).unwrap().unwrap().first_name, "Élodie");
+    assert_eq!(l.entry(&"2".into()).unwrap().unwrap().email, "");
 }
 
 #[test]
@@ -644,7 +653,7 @@ fn erase_refuses_a_hire_still_being_worked() {
         "{err:?}"
     );
     assert_eq!(
-        l.entry("8863880").unwrap().unwrap().email,
+        l.entry(&"8863880".into()).unwrap().unwrap().email,
         "ada@example.com"
     );
 }
@@ -701,7 +710,14 @@ fn a_plugin_submit_records_nothing_once_the_hires_create_is_under_way() {
         .unwrap();
     // HR's new values would send the create again under another address: refused.
     let recorded = l
-        .record_plugin_submit(Some("u-1"), "8863880", "{}", "plugin", "values", now())
+        .record_plugin_submit(
+            Some("u-1"),
+            &"8863880".into(),
+            "{}",
+            "plugin",
+            "values",
+            now(),
+        )
         .unwrap();
     assert_eq!(recorded, None);
     assert_eq!(l.plugin_submit_counts().unwrap(), (0, 0));

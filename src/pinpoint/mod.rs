@@ -476,7 +476,7 @@ impl PinpointClient {
         &self,
         application_id: &str,
         body_text: &str,
-    ) -> Result<String, ApiError> {
+    ) -> Result<crate::hire::CommentId, ApiError> {
         let body = json!({ "data": { "type": "comments",
             "attributes": { "body_text": body_text },
             "relationships": { "commentable": { "data": { "type": "applications", "id": application_id } } } } });
@@ -490,7 +490,9 @@ impl PinpointClient {
             .send(&POST_COMMENT, &self.gate, request, describe, UNAUTHORIZED)
             .await;
         crashpoint::hit("pinpoint.comment.after");
-        model::created_comment_id(&answer?.body).map_err(|e| ApiError::malformed(&POST_COMMENT, e))
+        model::created_comment_id(&answer?.body)
+            .map(crate::hire::CommentId::from)
+            .map_err(|e| ApiError::malformed(&POST_COMMENT, e))
     }
 }
 

@@ -22,7 +22,7 @@ pub struct UnusableRecord {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Comment {
-    pub id: String,
+    pub id: crate::hire::CommentId,
     pub body_text: String,
 }
 
@@ -369,7 +369,10 @@ pub fn application(
         }),
         cv: cv_attachment(attributes),
         updated_at: text(attributes, "updated_at"),
-        stage_id: attributes.get("stage_id").and_then(id_of),
+        stage_id: attributes
+            .get("stage_id")
+            .and_then(id_of)
+            .map(crate::hire::StageId::from),
         hired_at: text(attributes, "hired_at"),
         rejected_at: text(attributes, "rejected_at"),
         created_at: text(attributes, "created_at"),
@@ -474,7 +477,7 @@ pub fn included_comments(body: &[u8]) -> Result<Vec<Comment>, String> {
         .filter(|r| r.get("type").and_then(Value::as_str) == Some("comments"))
         .filter_map(|r| {
             Some(Comment {
-                id: id_of(r.get("id")?)?,
+                id: id_of(r.get("id")?)?.into(),
                 body_text: r
                     .pointer("/attributes/body_text")
                     .and_then(Value::as_str)

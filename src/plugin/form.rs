@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::{ACTION_KEY, ACTION_LABEL, PluginState, SUBMIT_PATH, answer, authorized, parse_body};
 use crate::employee::{APPROVED_EMAIL, APPROVED_FIRST_NAME, APPROVED_SURNAME};
 use crate::hibob::NewEmployee;
-use crate::hire::HireStatus;
+use crate::hire::{ApplicationId, HireStatus};
 use crate::mapping::{SITE as SITE_PATH, START_DATE as START_DATE_PATH};
 
 pub const FIRST_NAME: &str = "firstName";
@@ -74,7 +74,7 @@ pub(super) fn field(body: &Value, key: &str) -> Option<String> {
 
 /// The application the request is about: the `applicationId` field (the action's mapping),
 /// else `application.id`. `Err`: present but not an application id.
-pub(super) fn application_id(body: &Value) -> Option<Result<String, String>> {
+pub(super) fn application_id(body: &Value) -> Option<Result<ApplicationId, String>> {
     let id = field(body, APPLICATION_ID)
         .or_else(|| body.pointer("/application/id").and_then(scalar))
         .or_else(|| body.get("application_id").and_then(scalar))?;
@@ -85,7 +85,7 @@ pub(super) fn application_id(body: &Value) -> Option<Result<String, String>> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     Some(if plausible {
-        Ok(id)
+        Ok(ApplicationId::from(id))
     } else {
         Err("`applicationId` is not a Pinpoint application id".to_owned())
     })
@@ -593,7 +593,7 @@ mod tests {
         let body = json!({"formFields": [{"key": "firstName", "value": "Ada"}], "mappings": {"email": "a@b.co"}, "applicationId": 1001});
         assert_eq!(field(&body, FIRST_NAME).as_deref(), Some("Ada"));
         assert_eq!(field(&body, EMAIL).as_deref(), Some("a@b.co"));
-        assert_eq!(application_id(&body), Some(Ok("1001".to_owned())));
+        assert_eq!(application_id(&body), Some(Ok("1001".into())));
         assert!(matches!(
             application_id(&json!({"applicationId": "1 OR 1"})),
             Some(Err(_))

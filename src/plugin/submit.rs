@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::form::{self, APPLICATION_ID, application_id, field_error};
 use super::{ACTION_KEY, PluginSettings, PluginState, answer, authorized, parse_body};
-use crate::hire::{HireStatus, LedgerEntry, NudgeOutcome, StepState};
+use crate::hire::{ApplicationId, HireStatus, LedgerEntry, NudgeOutcome, StepState};
 use crate::ledger::LedgerError;
 
 const WRONG_KEY: &str = "The plugin key in Pinpoint's configuration does not match hirebridge's; enter the key set as HIREBRIDGE_PLUGIN_KEY on the hirebridge host. Nothing was sent to HiBob.";
@@ -174,7 +174,7 @@ async fn run(
     state: &PluginState,
     settings: &PluginSettings,
     doc: &Value,
-    id: &str,
+    id: &ApplicationId,
     uuid: Option<&str>,
 ) -> Result<(&'static str, Value), LedgerError> {
     let nudger = state.nudger();
@@ -183,7 +183,7 @@ async fn run(
     if let Some(uuid) = uuid {
         let earlier = nudger.ledger().plugin_submit_by_uuid(uuid)?;
         if let Some(earlier) = earlier {
-            if earlier.application_id != id {
+            if earlier.application_id != id.as_str() {
                 return Ok((
                     "malformed",
                     failure(

@@ -10,6 +10,7 @@
 //! side (search, document list, comments) before anything is written again. A failed call is
 //! judged by the one error policy ([`super::policy`]).
 
+use crate::hire::EmployeeId;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -212,7 +213,7 @@ impl HireRun<'_> {
         &self,
         entry: &LedgerEntry,
         application: &HiredApplication,
-        employee_id: &str,
+        employee_id: &EmployeeId,
         found_by: FoundBy,
     ) -> Result<LedgerEntry, LedgerError> {
         let id = &entry.application_id;

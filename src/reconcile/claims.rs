@@ -7,19 +7,20 @@
 //! a task that cannot claim a hire leaves it to the claimant. Owns only the set of ids; it
 //! knows nothing of the ledger or HTTP.
 
+use crate::hire::ApplicationId;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 /// The set of claimed application ids, shared by every task of one process.
 #[derive(Debug, Clone, Default)]
 pub struct HireClaims {
-    claimed: Arc<Mutex<HashSet<String>>>,
+    claimed: Arc<Mutex<HashSet<ApplicationId>>>,
 }
 
 impl HireClaims {
     /// Claims `application_id` unless another task holds it. The claim lasts as long as the
     /// returned guard.
-    pub fn try_claim(&self, application_id: &str) -> Option<HireClaim> {
+    pub fn try_claim(&self, application_id: &ApplicationId) -> Option<HireClaim> {
         let mut claimed = self.claimed.lock().unwrap_or_else(|e| e.into_inner());
         if !claimed.insert(application_id.to_owned()) {
             return None;
@@ -31,7 +32,7 @@ impl HireClaims {
     }
 
     /// Whether some task holds `application_id` now.
-    pub fn is_claimed(&self, application_id: &str) -> bool {
+    pub fn is_claimed(&self, application_id: &ApplicationId) -> bool {
         self.claimed
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -43,7 +44,7 @@ impl HireClaims {
 #[derive(Debug)]
 pub struct HireClaim {
     claims: HireClaims,
-    application_id: String,
+    application_id: ApplicationId,
 }
 
 impl HireClaim {
@@ -69,14 +70,19 @@ mod tests {
     #[test]
     fn a_claimed_hire_cannot_be_claimed_again_until_released() {
         let claims = HireClaims::default();
-        let first = claims.try_claim("1001").expect("free");
-        assert!(claims.try_claim("1001").is_none());
-        assert!(claims.clone().try_claim("1001").is_none(), "clones share");
-        let other = claims.try_claim("1002").expect("another hire is free");
-        assert!(claims.is_claimed("1001"));
+        let first = claims.try_claim(&"1001".into()).expect("free");
+        assert!(claims.try_claim(&"1001".into()).is_none());
+        assert!(
+            claims.clone().try_claim(&"1001".into()).is_none(),
+            "clones share"
+        );
+        let other = claims
+            .try_claim(&"1002".into())
+            .expect("another hire is free");
+        assert!(claims.is_claimed(&"1001".into()));
         drop(first);
-        assert!(!claims.is_claimed("1001"));
-        assert!(claims.try_claim("1001").is_some());
+        assert!(!claims.is_claimed(&"1001".into()));
+        assert!(claims.try_claim(&"1001".into()).is_some());
         assert_eq!(other.application_id(), "1002");
     }
 }

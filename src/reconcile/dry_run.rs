@@ -8,6 +8,7 @@
 //! read-only or in-memory ledger, and it only reads it). Reads that `sync` does just before a
 //! write (a document list, the comments) are not made; the plan says the check will happen.
 
+use crate::hire::ApplicationId;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -81,7 +82,7 @@ impl Reconciler {
         Ok(dry_run)
     }
 
-    fn status_of(&self, application_id: &str) -> Result<String, LedgerError> {
+    fn status_of(&self, application_id: &ApplicationId) -> Result<String, LedgerError> {
         Ok(self
             .ledger()
             .entry(application_id)?
@@ -358,6 +359,6 @@ fn employee_name(employee: &Employee) -> String {
     if employee.id == NEW_EMPLOYEE {
         "the new employee".to_owned()
     } else {
-        employee.id.clone()
+        employee.id.to_string()
     }
 }

@@ -143,7 +143,7 @@ impl Parts {
         let mut approved = HashMap::new();
         for e in needing {
             let id = e.application_id.as_str();
-            if let Some(email) = self.approved_email(id)? {
+            if let Some(email) = self.approved_email(&e.application_id)? {
                 approved.insert(id, email);
             }
         }
@@ -170,7 +170,10 @@ impl Parts {
 
     /// The email of the hire's latest plugin submit, as its create sends it
     /// ([`crate::employee::with_approved`]); `None` when HR approved none.
-    fn approved_email(&self, application_id: &str) -> Result<Option<String>, LedgerError> {
+    fn approved_email(
+        &self,
+        application_id: &ApplicationId,
+    ) -> Result<Option<String>, LedgerError> {
         let Some(json) = self.ledger().plugin_values_for(application_id)? else {
             return Ok(None);
         };

@@ -3,6 +3,7 @@
 //! and ledger as the passes. Reads only: a submit is worked by [`Nudger::reconcile_one`],
 //! like any other way a hire arrives.
 
+use crate::hire::ApplicationId;
 use std::sync::MutexGuard;
 
 use chrono::Utc;
@@ -49,7 +50,10 @@ impl Nudger {
     }
 
     /// Reads the application and renders what the next create would send for it.
-    pub async fn next_create(&self, application_id: &str) -> Result<NextCreate, FormError> {
+    pub async fn next_create(
+        &self,
+        application_id: &ApplicationId,
+    ) -> Result<NextCreate, FormError> {
         let parts = &self.parts;
         let one = parts
             .pinpoint
@@ -57,7 +61,7 @@ impl Nudger {
             .await
             .map_err(FormError::Pinpoint)?;
         let application = one.record.map_err(|bad| FormError::Unusable {
-            id: application_id.to_owned(),
+            id: application_id.to_string(),
             problem: bad.problem,
         })?;
         let hired = matches!(

@@ -13,7 +13,7 @@ use super::policy::{self, Doing, ForHire, StepFailure};
 use super::proof::{self, Proof};
 use super::{PassSummary, Reconciler, Stop};
 use crate::hire::{
-    EmployeeOrigin, EmployeeStep, HireStatus, LedgerEntry, ParkKind, PassId, StepState,
+    EmployeeId, EmployeeOrigin, EmployeeStep, HireStatus, LedgerEntry, ParkKind, PassId, StepState,
 };
 use crate::ledger::{Ledger, LedgerError};
 
@@ -150,10 +150,10 @@ impl Reconciler {
         &self,
         pass: PassId,
         entry: &LedgerEntry,
-    ) -> Result<Option<Option<String>>, LedgerError> {
+    ) -> Result<Option<Option<EmployeeId>>, LedgerError> {
         let parts = &self.parts;
         if entry.employee.state() != StepState::InFlight {
-            return Ok(Some(entry.hibob_employee_id().map(str::to_owned)));
+            return Ok(Some(entry.employee_id().cloned()));
         }
         // The create went out under the mapped work address when there is one: it is in the
         // values recorded with the create's intent.

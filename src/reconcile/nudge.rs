@@ -7,6 +7,7 @@
 //! pass with the trigger `webhook`. A nudge only ever makes things faster; anything it drops, the scheduled poll
 //! still finds.
 
+use crate::hire::ApplicationId;
 use std::collections::HashMap;
 
 use chrono::Utc;
@@ -68,14 +69,14 @@ impl Nudger {
     /// can be recorded safely); every other problem is an outcome.
     pub async fn reconcile_one(
         &self,
-        application_id: &str,
+        application_id: &ApplicationId,
         shutdown: &CancellationToken,
     ) -> Result<NudgeOutcome, LedgerError> {
         let parts = &self.parts;
         // Held until the last step is recorded, so no pass plans from this row meanwhile.
         let Some(_claim) = parts.claims.try_claim(application_id) else {
             tracing::debug!(
-                application = application_id,
+                application = %application_id,
                 "being worked by the scheduled pass; the nudge leaves it to the pass"
             );
             return Ok(NudgeOutcome::Deferred);
@@ -107,19 +108,22 @@ impl Nudger {
     }
 
     /// No write before the API contract is known to hold; the pass checks it.
-    fn writes_stopped(&self, application_id: &str) -> Result<Option<NudgeOutcome>, LedgerError> {
+    fn writes_stopped(
+        &self,
+        application_id: &ApplicationId,
+    ) -> Result<Option<NudgeOutcome>, LedgerError> {
         Ok(match self.parts.writes_allowed(Utc::now())? {
             WritesAllowed::Yes => None,
             WritesAllowed::CheckDue => {
                 tracing::info!(
-                    application = application_id,
+                    application = %application_id,
                     "a webhook nudge waits for the API contract check; a pass is asked for"
                 );
                 Some(NudgeOutcome::Unproven)
             }
             WritesAllowed::Stopped(why) => {
                 tracing::warn!(
-                    application = application_id,
+                    application = %application_id,
                     "a webhook nudge writes nothing: {why}"
                 );
                 Some(NudgeOutcome::WritesStopped)
@@ -132,16 +136,15 @@ impl Nudger {
     /// event may be stale. `Err`: why the nudge ends here.
     async fn read_proven(
         &self,
-        application_id: &str,
+        application_id: &ApplicationId,
     ) -> Result<Result<Result<HiredApplication, UnusableRecord>, NudgeOutcome>, LedgerError> {
         let parts = &self.parts;
         let one = match parts.pinpoint.application_with_stage(application_id).await {
             Ok(one) => one,
             Err(e) => {
                 let failure = StepFailure::Api(e.clone());
-                let id = crate::hire::ApplicationId::from(application_id);
                 let (outcome, what) = match policy::for_hire(
-                    &id,
+                    application_id,
                     Doing::ReadApplication,
                     &failure,
                     0,
@@ -162,7 +165,7 @@ impl Nudger {
                         "cannot read the application a webhook named; the scheduled poll will pick it up",
                     ),
                 };
-                tracing::warn!(application = application_id, error = %e, "{what}");
+                tracing::warn!(application = %application_id, error = %e, "{what}");
                 return Ok(Err(outcome));
             }
         };
@@ -177,28 +180,28 @@ impl Nudger {
         };
         match verdict {
             proof::Proof::Hired(why) => {
-                tracing::debug!(application = application_id, "proven hired: {why}");
+                tracing::debug!(application = %application_id, "proven hired: {why}");
             }
             proof::Proof::NotHired(why) => {
                 tracing::info!(
-                    application = application_id,
+                    application = %application_id,
                     "a webhook named an application that is not hired now ({why}); dropped"
                 );
                 return Ok(Err(NudgeOutcome::NotHired));
             }
             proof::Proof::Unproven => {
                 tracing::info!(
-                    application = application_id,
+                    application = %application_id,
                     "a webhook named an application whose stage is not known to be hired; nothing written, the next listing decides"
                 );
                 return Ok(Err(NudgeOutcome::Unproven));
             }
         }
         if let Ok(application) = &one.record
-            && application.id != application_id
+            && application.id != *application_id
         {
             tracing::warn!(
-                application = application_id,
+                application = %application_id,
                 answered = %application.id,
                 "Pinpoint answered with another application's id; dropped"
             );
@@ -206,7 +209,7 @@ impl Nudger {
         }
         // An unusable record is parked under the id the webhook named, whatever it lacks.
         Ok(Ok(one.record.map_err(|mut bad| {
-            bad.id.get_or_insert_with(|| application_id.into());
+            bad.id.get_or_insert_with(|| application_id.clone());
             bad
         })))
     }

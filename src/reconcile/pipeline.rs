@@ -20,7 +20,9 @@ use super::policy::{self, Doing, ForHire, StepFailure};
 use super::{
     Cutoff, HireClaim, Parts, PassReport, PassSummary, Reconciler, Stop, cutoff, proof, record,
 };
-use crate::hire::{ApplicationId, HireStatus, LedgerEntry, ParkKind, PassId, StepKind, StepState};
+use crate::hire::{
+    ApplicationId, HireStatus, LedgerEntry, ParkKind, PassId, StageId, StepKind, StepState,
+};
 use crate::ledger::{LedgerError, ObservedHire};
 use crate::pinpoint::{HiredApplication, ListingError, Page, UnusableRecord};
 
@@ -187,7 +189,7 @@ impl Reconciler {
         };
         let mapping = &self.parts.settings.mapping;
         for entry in finished.iter().map(|f| &f.entry) {
-            let Some(employee_id) = entry.hibob_employee_id().map(str::to_owned) else {
+            let Some(employee_id) = entry.employee_id().cloned() else {
                 continue;
             };
             let source = by_id.get(entry.application_id.as_str()).map(|a| &a.source);
@@ -266,7 +268,7 @@ impl Parts {
         applications: &[HiredApplication],
         now: chrono::DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        let mut new_stages: Vec<(&str, &ApplicationId)> = Vec::new();
+        let mut new_stages: Vec<(&StageId, &ApplicationId)> = Vec::new();
         for a in applications {
             if let Some(stage) = proof::teaches_stage(a)
                 && !new_stages.iter().any(|(s, _)| *s == stage)
@@ -279,8 +281,10 @@ impl Parts {
         }
         let known = self.ledger().hired_stages()?;
         for (stage, application) in new_stages {
-            if !known.contains(stage) && self.ledger().learn_hired_stage(stage, application, now)? {
-                tracing::info!(stage, %application, "learned a hired stage from the listing");
+            if !known.contains(stage.as_str())
+                && self.ledger().learn_hired_stage(stage, application, now)?
+            {
+                tracing::info!(%stage, %application, "learned a hired stage from the listing");
             }
         }
         Ok(())
@@ -487,7 +491,7 @@ impl Parts {
                     turn.outcome,
                     HireOutcome::Waiting | HireOutcome::Interrupted
                 );
-                person.employee = turn.entry.hibob_employee_id().map(str::to_owned);
+                person.employee = turn.entry.employee_id().cloned();
                 person.create_unresolved =
                     may_be_pending && turn.entry.employee.state() == StepState::InFlight;
             }

@@ -9,17 +9,18 @@
 use chrono::{DateTime, Utc};
 
 use super::facts::Lookup;
-use crate::hibob::NewEmployee;
+use crate::employee::NewEmployee;
+use crate::hire::application::{Attachment, HiredApplication};
 use crate::hire::{
-    CommentStep, CvStep, EmployeeOrigin, EmployeeStep, HireStatus, LedgerEntry, ParkKind, StepKind,
+    ApplicationId, CommentStep, CvStep, EmployeeId, EmployeeOrigin, EmployeeStep, HireStatus,
+    LedgerEntry, ParkKind, StepKind,
 };
 use crate::mapping::Values;
-use crate::pinpoint::{Attachment, HiredApplication};
 
 /// The hire's HiBob employee, once it has one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Employee {
-    pub id: String,
+    pub id: EmployeeId,
     pub origin: EmployeeOrigin,
 }
 
@@ -28,7 +29,7 @@ pub struct Employee {
 pub enum Step {
     /// HiBob already has an employee with this email: link it, create nothing.
     AdoptEmployee {
-        employee_id: String,
+        employee_id: EmployeeId,
         found_by: FoundBy,
     },
     /// Work out what a create would send (the mapping's values, with what HR approved in
@@ -122,7 +123,7 @@ pub enum Drafted {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Person {
     /// The person's employee, once one of their hires has it.
-    pub employee: Option<String>,
+    pub employee: Option<EmployeeId>,
     /// A create of theirs has an unknown outcome: another create could make a second
     /// employee, so the rest wait for the next pass.
     pub create_unresolved: bool,
@@ -145,7 +146,7 @@ pub struct Learned {
     /// HiBob answered the create with "email exists" for this address.
     pub email_taken: Option<String>,
     /// The employee that holds the taken address, once found.
-    pub taken_by: Option<String>,
+    pub taken_by: Option<EmployeeId>,
     /// The same person's earlier hires this pass.
     pub person: Person,
 }
@@ -204,7 +205,7 @@ fn employee_step(
             email: email.clone(),
         });
     }
-    let adopt = |employee_id: &String| {
+    let adopt = |employee_id: &EmployeeId| {
         Some(Step::AdoptEmployee {
             employee_id: employee_id.clone(),
             found_by: FoundBy::Lookup,
@@ -316,7 +317,7 @@ pub fn assumed_steps(
             Step::FindComment { .. } => learned.no_comment_of_ours = true,
             Step::PostComment { .. } => {
                 entry.comment = CommentStep::Done {
-                    id: String::new(),
+                    id: String::new().into(),
                     at: now,
                 }
             }
@@ -332,7 +333,7 @@ pub fn assumed_steps(
 
 fn assumed(id: &str, origin: EmployeeOrigin, at: DateTime<Utc>) -> EmployeeStep {
     EmployeeStep::Done {
-        id: id.to_owned(),
+        id: id.into(),
         origin,
         at,
     }
@@ -340,7 +341,7 @@ fn assumed(id: &str, origin: EmployeeOrigin, at: DateTime<Utc>) -> EmployeeStep 
 
 /// The CV's name in HiBob: deterministic per application, so a repeat after a crash can be
 /// recognised by name. Keeps the original file's extension.
-pub fn cv_document_name(application_id: &str, filename: &str) -> String {
+pub fn cv_document_name(application_id: &ApplicationId, filename: &str) -> String {
     let extension = std::path::Path::new(filename)
         .extension()
         .and_then(|e| e.to_str())
@@ -355,12 +356,12 @@ pub fn cv_document_name(application_id: &str, filename: &str) -> String {
 
 /// The part of the CV's name that identifies the application (closing parenthesis included,
 /// so application 12 never matches application 123).
-pub fn cv_marker(application_id: &str) -> String {
+pub fn cv_marker(application_id: &ApplicationId) -> String {
     format!("(Pinpoint application {application_id})")
 }
 
 /// The comment posted on the Pinpoint application.
-pub fn comment_text(employee_id: &str, origin: EmployeeOrigin) -> String {
+pub fn comment_text(employee_id: &EmployeeId, origin: EmployeeOrigin) -> String {
     match origin {
         EmployeeOrigin::Created => format!("HiBob employee created: {employee_id}"),
         EmployeeOrigin::Adopted => format!("HiBob employee linked: {employee_id}"),
@@ -368,8 +369,8 @@ pub fn comment_text(employee_id: &str, origin: EmployeeOrigin) -> String {
 }
 
 /// Whether a comment is the one hirebridge posts for this employee.
-pub fn is_our_comment(body_text: &str, employee_id: &str) -> bool {
-    body_text.contains("HiBob employee") && body_text.contains(employee_id)
+pub fn is_our_comment(body_text: &str, employee_id: &EmployeeId) -> bool {
+    body_text.contains("HiBob employee") && body_text.contains(employee_id.as_str())
 }
 
 /// Capped exponential backoff with full jitter; never earlier than what the server asked.
@@ -696,22 +697,25 @@ mod tests {
     #[test]
     fn cv_names_are_deterministic_and_unambiguous() {
         assert_eq!(
-            cv_document_name("12", "Ada CV.PDF"),
+            cv_document_name(&"12".into(), "Ada CV.PDF"),
             "CV (Pinpoint application 12).pdf"
         );
         assert_eq!(
-            cv_document_name("12", "no-extension"),
+            cv_document_name(&"12".into(), "no-extension"),
             "CV (Pinpoint application 12).pdf"
         );
-        assert!(!cv_document_name("123", "a.pdf").contains(&cv_marker("12")));
+        assert!(!cv_document_name(&"123".into(), "a.pdf").contains(&cv_marker(&"12".into())));
     }
 
     #[test]
     fn our_comment_is_recognised_by_the_employee_id() {
-        let text = comment_text("3628748460116673185", EmployeeOrigin::Created);
+        let text = comment_text(&"3628748460116673185".into(), EmployeeOrigin::Created);
         assert_eq!(text, "HiBob employee created: 3628748460116673185");
-        assert!(is_our_comment(&text, "3628748460116673185"));
-        assert!(!is_our_comment("Great interview!", "3628748460116673185"));
+        assert!(is_our_comment(&text, &"3628748460116673185".into()));
+        assert!(!is_our_comment(
+            "Great interview!",
+            &"3628748460116673185".into()
+        ));
     }
 
     #[test]

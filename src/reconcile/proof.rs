@@ -12,9 +12,10 @@
 //! Never proof: the webhook's event name, a missing attribute, or `hired_at` (it stays set when
 //! a candidate is moved out of Hired again).
 
+use crate::hire::StageId;
 use std::collections::HashSet;
 
-use crate::pinpoint::HiredApplication;
+use crate::hire::application::HiredApplication;
 
 /// The stages known to be Hired-group stages.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -26,8 +27,8 @@ pub struct HiredStages {
 }
 
 impl HiredStages {
-    pub fn contains(&self, stage_id: &str) -> bool {
-        self.configured.iter().any(|s| s == stage_id) || self.learned.contains(stage_id)
+    pub fn contains(&self, stage_id: &StageId) -> bool {
+        self.configured.iter().any(|s| stage_id == s) || self.learned.contains(stage_id.as_str())
     }
 }
 
@@ -57,7 +58,7 @@ pub fn contradicts_listing(
     }
     let stage = application.stage_id.as_ref()?;
     if !configured.is_empty() {
-        return (!configured.contains(stage)).then(|| {
+        return (!configured.iter().any(|c| stage == c)).then(|| {
             format!(
                 "the hired-stage listing returned it in stage {stage}, which is not one of pinpoint.hired_stage_ids"
             )
@@ -88,9 +89,9 @@ pub fn page_contradictions(
 
 /// The stage a listed, uncontradicted hire shows to be a hired stage, when it can teach one:
 /// only a hire that Pinpoint also dates as hired (`hired_at`) is trusted to.
-pub fn teaches_stage(application: &HiredApplication) -> Option<&str> {
+pub fn teaches_stage(application: &HiredApplication) -> Option<&StageId> {
     application.hired_at.as_ref()?;
-    application.stage_id.as_deref()
+    application.stage_id.as_ref()
 }
 
 /// What one application read on its own proves. `stage_group` is the group its document names
@@ -134,7 +135,7 @@ mod tests {
             job_title: None,
             cv: None,
             updated_at: None,
-            stage_id: stage.map(str::to_owned),
+            stage_id: stage.map(crate::hire::StageId::from),
             hired_at: hired_at.map(str::to_owned),
             rejected_at: rejected_at.map(str::to_owned),
             created_at: None,
@@ -185,7 +186,7 @@ mod tests {
     fn only_a_hire_pinpoint_dates_as_hired_teaches_its_stage() {
         assert_eq!(
             teaches_stage(&application(Some("9"), Some("2026-11-01"), None)),
-            Some("9")
+            Some(&StageId::from("9"))
         );
         assert_eq!(teaches_stage(&application(Some("9"), None, None)), None);
         assert_eq!(

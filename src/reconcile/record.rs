@@ -5,6 +5,7 @@
 //! Owns no I/O beyond the ledger calls and decides nothing: the order of intent, effect and
 //! outcome is the executor's, what a failure means is the policy's ([`super::policy`]).
 
+use crate::hire::{CommentId, EmployeeId};
 use chrono::{DateTime, Utc};
 
 use super::Settings;
@@ -64,7 +65,7 @@ pub fn create_intent_detail(new: &NewEmployee, start_date_from_pinpoint: bool) -
 pub fn employee_created(
     ledger: &mut Ledger,
     id: &ApplicationId,
-    employee_id: &str,
+    employee_id: &EmployeeId,
     pass: PassId,
     now: DateTime<Utc>,
 ) -> Result<(), LedgerError> {
@@ -82,7 +83,7 @@ pub fn employee_created(
 pub fn employee_adopted(
     ledger: &mut Ledger,
     id: &ApplicationId,
-    employee_id: &str,
+    employee_id: &EmployeeId,
     pass: PassId,
     now: DateTime<Utc>,
     how: &str,
@@ -99,7 +100,7 @@ pub fn cv_intent(
     now: DateTime<Utc>,
     file: &Attachment,
     folder: crate::config::CvFolder,
-    employee_id: &str,
+    employee_id: &EmployeeId,
     name: &str,
 ) -> Result<(), LedgerError> {
     ledger.record_intent(
@@ -208,7 +209,7 @@ pub fn cv(
 pub fn comment(
     ledger: &mut Ledger,
     id: &ApplicationId,
-    comment_id: &str,
+    comment_id: &CommentId,
     outcome: EventOutcome,
     pass: PassId,
     now: DateTime<Utc>,

@@ -47,7 +47,7 @@ fn ledger(hires: usize) -> (tempfile::TempDir, Ledger) {
             ledger
                 .record_employee(
                     &app,
-                    &format!("33973522606430{i:05}"),
+                    &format!("33973522606430{i:05}").into(),
                     EmployeeOrigin::Created,
                     pass,
                     done,

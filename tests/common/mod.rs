@@ -242,7 +242,7 @@ max = "{retry_max}"
 
     pub fn entry(&self, application_id: &str) -> LedgerEntry {
         self.ledger()
-            .entry(application_id)
+            .entry(&application_id.into())
             .unwrap()
             .unwrap_or_else(|| panic!("no ledger entry for {application_id}"))
     }
@@ -252,7 +252,7 @@ max = "{retry_max}"
     }
 
     pub fn events(&self, application_id: &str) -> Vec<LedgerEvent> {
-        self.ledger().events(application_id).unwrap()
+        self.ledger().events(&application_id.into()).unwrap()
     }
 
     /// A fingerprint of everything on disk that holds ledger data: SHA-256 over the database
@@ -406,7 +406,7 @@ impl World {
     pub fn is_done(&self, id: &str) -> bool {
         Ledger::open_read_only(&self.ledger_path)
             .ok()
-            .and_then(|l| l.entry(id).ok().flatten())
+            .and_then(|l| l.entry(&id.into()).ok().flatten())
             .is_some_and(|e| e.status == hirebridge::ledger::HireStatus::Done)
     }
 }
