@@ -102,21 +102,9 @@ pub async fn run_with(
     config_path: &Path,
     secrets: &crate::config::SecretSources,
 ) -> Vec<CheckResult> {
-    let loaded = std::fs::read_to_string(config_path)
-        .map_err(|cause| crate::config::ConfigError::Read {
-            path: config_path.to_owned(),
-            cause,
-        })
-        .and_then(|text| Config::parse(config_path, &text, secrets));
-    let config = match loaded {
+    let config = match load_config(config_path, secrets) {
         Ok(config) => config,
-        Err(e) => {
-            return vec![CheckResult::fail(
-                "config",
-                format!("{}: {e}", config_path.display()),
-                None,
-            )];
-        }
+        Err(failed) => return vec![failed],
     };
     let mut results = vec![CheckResult::pass(
         "config",
@@ -133,9 +121,32 @@ pub async fn run_with(
             return results;
         }
     };
-
     let pinpoint = PinpointClient::new(http.clone(), &config.pinpoint);
-    results.push(match pinpoint.probe().await {
+    results.push(check_pinpoint(&config, &pinpoint).await);
+    let hibob = HibobClient::new(http, &config.hibob);
+    results.extend(check_hibob(&config, &hibob).await);
+    results.extend(check_contract(&config, &pinpoint, &hibob).await);
+    results.push(check_ledger(&config.ledger.path));
+    results.push(check_audit(&config));
+    results
+}
+
+/// The config file, read and parsed; else the failed `config` check that stops the rest.
+fn load_config(
+    config_path: &Path,
+    secrets: &crate::config::SecretSources,
+) -> Result<Config, CheckResult> {
+    std::fs::read_to_string(config_path)
+        .map_err(|cause| crate::config::ConfigError::Read {
+            path: config_path.to_owned(),
+            cause,
+        })
+        .and_then(|text| Config::parse(config_path, &text, secrets))
+        .map_err(|e| CheckResult::fail("config", format!("{}: {e}", config_path.display()), None))
+}
+
+async fn check_pinpoint(config: &Config, pinpoint: &PinpointClient) -> CheckResult {
+    match pinpoint.probe().await {
         Ok(_) => CheckResult::pass(
             "pinpoint",
             format!(
@@ -144,62 +155,70 @@ pub async fn run_with(
             ),
         ),
         Err(e) => CheckResult::fail("pinpoint", e.to_string(), None),
-    });
-
-    let hibob = HibobClient::new(http, &config.hibob);
-    match hibob.people_fields().await {
-        Ok(fields) => {
-            results.push(CheckResult::pass(
-                "hibob",
-                format!(
-                    "the service user is accepted by {} (GET /company/people/fields)",
-                    config.hibob.base_url
-                ),
-            ));
-            results.push(check_fields(&fields));
-            let list = fields
-                .iter()
-                .find(|f| f.id == "work.site" || f.json_path == "work.site")
-                .and_then(|f| f.list_id.clone())
-                .unwrap_or_else(|| "site".to_owned());
-            let mut lists = std::collections::HashMap::new();
-            let site_list = hibob.named_list(&list).await;
-            results.push(match &site_list {
-                Ok(values) => check_site(&config.hibob.site, &list, values),
-                Err(e) => CheckResult::fail(
-                    "hibob.site",
-                    format!("cannot read HiBob's {list:?} list: {e}"),
-                    None,
-                ),
-            });
-            if let Ok(values) = site_list {
-                lists.insert(list, values);
-            }
-            results.push(check_mapping(&config, &fields, &hibob, &mut lists).await);
-        }
-        Err(e) => results.push(CheckResult::fail("hibob", e.to_string(), None)),
     }
+}
 
-    // The API contract: read-only probes of every assumption a pass relies on.
+/// HiBob's side, from one read of its field list: the service user, the fields hirebridge
+/// writes, the configured site and the `[mapping]`. The site's list is read once and kept
+/// for the mapping's check.
+async fn check_hibob(config: &Config, hibob: &HibobClient) -> Vec<CheckResult> {
+    let fields = match hibob.people_fields().await {
+        Ok(fields) => fields,
+        Err(e) => return vec![CheckResult::fail("hibob", e.to_string(), None)],
+    };
+    let mut results = vec![
+        CheckResult::pass(
+            "hibob",
+            format!(
+                "the service user is accepted by {} (GET /company/people/fields)",
+                config.hibob.base_url
+            ),
+        ),
+        check_fields(&fields),
+    ];
+    let list = fields
+        .iter()
+        .find(|f| f.id == "work.site" || f.json_path == "work.site")
+        .and_then(|f| f.list_id.clone())
+        .unwrap_or_else(|| "site".to_owned());
+    let mut lists = std::collections::HashMap::new();
+    let site_list = hibob.named_list(&list).await;
+    results.push(match &site_list {
+        Ok(values) => check_site(&config.hibob.site, &list, values),
+        Err(e) => CheckResult::fail(
+            "hibob.site",
+            format!("cannot read HiBob's {list:?} list: {e}"),
+            None,
+        ),
+    });
+    if let Ok(values) = site_list {
+        lists.insert(list, values);
+    }
+    results.push(check_mapping(config, &fields, hibob, &mut lists).await);
+    results
+}
+
+/// The API contract: read-only probes of every assumption a pass relies on.
+async fn check_contract(
+    config: &Config,
+    pinpoint: &PinpointClient,
+    hibob: &HibobClient,
+) -> Vec<CheckResult> {
     let witnesses = witnesses(&config.ledger.path);
     let probes = contract::Probes {
-        pinpoint: &pinpoint,
-        hibob: &hibob,
+        pinpoint,
+        hibob,
         search_batch: config.hibob.search_batch_size,
         witnesses: &witnesses,
     };
     match contract::verify(&probes, chrono::Utc::now()).await {
-        Ok(report) => results.extend(report.findings.iter().map(from_finding)),
-        Err(refused) => results.push(CheckResult::fail(
+        Ok(report) => report.findings.iter().map(from_finding).collect(),
+        Err(refused) => vec![CheckResult::fail(
             "contract",
             format!("the API contract could not be checked: {refused}"),
             None,
-        )),
+        )],
     }
-
-    results.push(check_ledger(&config.ledger.path));
-    results.push(check_audit(&config));
-    results
 }
 
 fn check_fields(fields: &[FieldInfo]) -> CheckResult {
@@ -230,6 +249,50 @@ fn check_fields(fields: &[FieldInfo]) -> CheckResult {
     }
 }
 
+/// `; did you mean "…"?` with the candidate nearest to `given`, or nothing when there is none.
+fn did_you_mean<'a>(candidates: impl IntoIterator<Item = &'a str>, given: &str) -> String {
+    candidates
+        .into_iter()
+        .min_by_key(|c| edit_distance(&c.to_lowercase(), &given.to_lowercase()))
+        .map(|c| format!("; did you mean {c:?}?"))
+        .unwrap_or_default()
+}
+
+/// What the `[mapping]` check found, rule by rule: problems with their fixes, and notes for a
+/// passing check.
+#[derive(Default)]
+struct MappingFindings {
+    problems: Vec<String>,
+    fixes: Vec<String>,
+    notes: Vec<String>,
+}
+
+impl MappingFindings {
+    fn problem(&mut self, problem: String, fix: String) {
+        self.problems.push(problem);
+        self.fixes.push(fix);
+    }
+
+    fn into_result(self, mapping: &crate::mapping::Mapping) -> CheckResult {
+        if self.problems.is_empty() {
+            let mut detail = format!(
+                "every mapped field exists in HiBob: {}",
+                mapping.fields().join(", ")
+            );
+            if !self.notes.is_empty() {
+                detail.push_str(&format!("; {}", self.notes.join("; ")));
+            }
+            CheckResult::pass("mapping", detail)
+        } else {
+            CheckResult::fail(
+                "mapping",
+                self.problems.join("; "),
+                Some(self.fixes.join("; ")),
+            )
+        }
+    }
+}
+
 /// The `[mapping]` against HiBob: every target field exists, list-backed values that are
 /// known without Pinpoint (lookup tables, static values) are values of the field's named list
 /// (with the nearest valid one on a miss), and date values are dates. Lists are read once.
@@ -239,47 +302,33 @@ async fn check_mapping(
     hibob: &HibobClient,
     lists: &mut std::collections::HashMap<String, Vec<crate::hibob::ListValue>>,
 ) -> CheckResult {
-    let mapping = &config.mapping;
-    let mut problems = Vec::new();
-    let mut fixes = Vec::new();
-    let mut notes = Vec::new();
-    for rule in mapping.rules() {
+    let mut found = MappingFindings::default();
+    for rule in config.mapping.rules() {
         let path = crate::mapping::json_path(&rule.field);
         let Some(info) = fields
             .iter()
             .find(|f| f.id == rule.field || f.json_path == path)
         else {
-            problems.push(format!("HiBob has no field {:?}", rule.field));
-            let nearest = fields
-                .iter()
-                .min_by_key(|f| edit_distance(&f.id.to_lowercase(), &rule.field.to_lowercase()))
-                .map(|f| format!("; did you mean {:?}?", f.id))
-                .unwrap_or_default();
+            let nearest = did_you_mean(fields.iter().map(|f| f.id.as_str()), &rule.field);
             // HiBob's field metadata lists every field whatever the service user may read
             // (docs): a field missing from it is a wrong name, not a permission.
-            fixes.push(format!(
-                "the name is wrong (HiBob's field list shows every field, whatever the service user may read): name an existing field id in mapping.fields{nearest}"
-            ));
+            found.problem(
+                format!("HiBob has no field {:?}", rule.field),
+                format!(
+                    "the name is wrong (HiBob's field list shows every field, whatever the service user may read): name an existing field id in mapping.fields{nearest}"
+                ),
+            );
             continue;
         };
-        // Values known without Pinpoint: the lookup table's and a static template's. The
-        // configured hibob.site has its own check above.
-        let mut known: Vec<(String, String)> = rule
-            .lookup
-            .iter()
-            .map(|(k, v)| (v.clone(), format!("lookup {k:?}")))
-            .collect();
-        if let Some(v) = mapping.static_value(rule)
-            && v != config.hibob.site
-        {
-            known.push((v, "the template".into()));
-        }
+        let known = known_values(config, rule);
         let key = format!("mapping.fields.{:?}", rule.field);
         if info.field_type == "date" {
             for (value, from) in &known {
                 if crate::mapping::parse_date(value).is_none() {
-                    problems.push(format!("{}: {value:?} ({from}) is not a date", rule.field));
-                    fixes.push(format!("write YYYY-MM-DD dates in {key}"));
+                    found.problem(
+                        format!("{}: {value:?} ({from}) is not a date", rule.field),
+                        format!("write YYYY-MM-DD dates in {key}"),
+                    );
                 }
             }
         }
@@ -287,7 +336,7 @@ async fn check_mapping(
             continue;
         };
         if known.is_empty() {
-            notes.push(format!(
+            found.notes.push(format!(
                 "{} takes values from Pinpoint that must be in HiBob's {list:?} list (a miss parks the hire)",
                 rule.field
             ));
@@ -299,50 +348,68 @@ async fn check_mapping(
                     lists.insert(list.clone(), values);
                 }
                 Err(e) => {
-                    problems.push(format!("cannot read HiBob's {list:?} list: {e}"));
+                    found
+                        .problems
+                        .push(format!("cannot read HiBob's {list:?} list: {e}"));
                     continue;
                 }
             }
         }
-        let active: Vec<&str> = lists[&list]
-            .iter()
-            .filter(|v| !v.archived)
-            .map(|v| v.value.as_str())
-            .collect();
-        for (value, from) in &known {
-            if active.contains(&value.as_str()) {
-                continue;
-            }
-            let nearest = active
-                .iter()
-                .min_by_key(|v| edit_distance(&v.to_lowercase(), &value.to_lowercase()))
-                .map(|v| format!("; did you mean {v:?}?"))
-                .unwrap_or_default();
-            problems.push(format!(
+        check_listed(&mut found, rule, &key, &list, &lists[&list], &known);
+    }
+    found.into_result(&config.mapping)
+}
+
+/// A rule's values known without Pinpoint, with where each comes from: the lookup table's
+/// and a static template's. The configured hibob.site has its own check.
+fn known_values(config: &Config, rule: &crate::mapping::FieldRule) -> Vec<(String, String)> {
+    let mut known: Vec<(String, String)> = rule
+        .lookup
+        .iter()
+        .map(|(k, v)| (v.clone(), format!("lookup {k:?}")))
+        .collect();
+    if let Some(v) = config.mapping.static_value(rule)
+        && v != config.hibob.site
+    {
+        known.push((v, "the template".into()));
+    }
+    known
+}
+
+/// Each known value must be an active value of the field's HiBob list: a miss would park
+/// every hire it renders for.
+fn check_listed(
+    found: &mut MappingFindings,
+    rule: &crate::mapping::FieldRule,
+    key: &str,
+    list: &str,
+    values: &[crate::hibob::ListValue],
+    known: &[(String, String)],
+) {
+    let active: Vec<&str> = values
+        .iter()
+        .filter(|v| !v.archived)
+        .map(|v| v.value.as_str())
+        .collect();
+    for (value, from) in known {
+        if active.contains(&value.as_str()) {
+            continue;
+        }
+        let nearest = did_you_mean(active.iter().copied(), value);
+        found.problem(
+            format!(
                 "{}: {value:?} ({from}) is not a value of HiBob's {list:?} list",
                 rule.field
-            ));
-            fixes.push(format!(
+            ),
+            format!(
                 "in {key} use one of: {}{nearest}",
                 active
                     .iter()
                     .map(|v| format!("{v:?}"))
                     .collect::<Vec<_>>()
                     .join(", ")
-            ));
-        }
-    }
-    if problems.is_empty() {
-        let mut detail = format!(
-            "every mapped field exists in HiBob: {}",
-            mapping.fields().join(", ")
+            ),
         );
-        if !notes.is_empty() {
-            detail.push_str(&format!("; {}", notes.join("; ")));
-        }
-        CheckResult::pass("mapping", detail)
-    } else {
-        CheckResult::fail("mapping", problems.join("; "), Some(fixes.join("; ")))
     }
 }
 
@@ -364,11 +431,7 @@ fn check_site(site: &str, list: &str, values: &[crate::hibob::ListValue]) -> Che
         .collect::<Vec<_>>()
         .join(", ");
     let archived = values.iter().any(|v| v.archived && v.value == site);
-    let nearest = active
-        .iter()
-        .min_by_key(|v| edit_distance(&v.to_lowercase(), &site.to_lowercase()))
-        .map(|v| format!("; did you mean {v:?}?"))
-        .unwrap_or_default();
+    let nearest = did_you_mean(active.iter().copied(), site);
     let detail = if archived {
         format!("{site:?} is archived in HiBob's {list:?} list; creates would be refused")
     } else {

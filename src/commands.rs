@@ -539,10 +539,12 @@ fn demo(args: &DemoArgs) -> anyhow::Result<Exit> {
     Ok(exit_for_entries(&entries))
 }
 
+/// The key the demo's plugin is configured with and its Pinpoint sends.
+const DEMO_PLUGIN_KEY: &str = "demo-plugin-key-0123456789";
+
 /// `demo --plugin`: the plugin's three answers, with the demo playing Pinpoint over loopback
 /// against the simulated APIs.
 fn demo_plugin(args: &DemoArgs) -> anyhow::Result<Exit> {
-    const KEY: &str = "demo-plugin-key-0123456789";
     let DemoWorld {
         simulator,
         _temp,
@@ -566,79 +568,8 @@ fn demo_plugin(args: &DemoArgs) -> anyhow::Result<Exit> {
             "101",
         ));
         println!("a new hire arrives in Pinpoint: application 9001, Grace Hopper\n");
-        let (_nudger_tx, nudger_rx) = tokio::sync::watch::channel(reconciler.nudger());
-        let monitor = Arc::new(hirebridge::monitor::Monitor::new(
-            config.schedule.clone(),
-            chrono::Utc::now(),
-        ));
-        let state = hirebridge::plugin::PluginState::new(
-            hirebridge::plugin::PluginSettings {
-                key: Some(KEY.to_owned().into()),
-                name: "HiBob (hirebridge)".into(),
-                employee_url: "https://app.hibob.com/employee-profile/{id}".into(),
-            },
-            nudger_rx,
-            monitor,
-            shutdown.clone(),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let server = tokio::spawn(hirebridge::plugin::serve(
-            listener,
-            state,
-            hirebridge::config::ListenerLimits::default(),
-            shutdown.clone(),
-        ));
-        let client = reqwest::Client::new();
-        let show = |title: &str, path: &str, answer: serde_json::Value| {
-            let mut answer = answer;
-            // The logo is long and says nothing here.
-            for logo in ["/logoBase64", "/actions/0/iconSvgBase64"] {
-                if let Some(v) = answer.pointer_mut(logo) {
-                    *v = serde_json::json!("(base64 SVG)");
-                }
-            }
-            println!(
-                "── {title}: POST {path}\n{}\n",
-                serde_json::to_string_pretty(&answer).unwrap_or_default()
-            );
-        };
-        let post = |path: &'static str, body: serde_json::Value| {
-            let request = client
-                .post(format!("http://{addr}{path}"))
-                .header(hirebridge::plugin::KEY_HEADER, KEY)
-                .json(&body);
-            async move { anyhow::Ok(request.send().await?.json::<serde_json::Value>().await?) }
-        };
-        show(
-            "1. the description Pinpoint reads at registration",
-            "/",
-            post("/", serde_json::json!({})).await?,
-        );
-        let application =
-            serde_json::json!({"formFields": [{"key": "applicationId", "value": "9001"}]});
-        show(
-            "2. the form a recruiter sees on \"Send to HiBob\"",
-            hirebridge::plugin::META_PATH,
-            post(hirebridge::plugin::META_PATH, application).await?,
-        );
-        let submit = serde_json::json!({
-            "generatedUuid": "demo-9001",
-            "formFields": [
-                {"key": "applicationId", "value": "9001"},
-                {"key": "firstName", "value": "Grace"},
-                {"key": "lastName", "value": "Hopper"},
-                {"key": "email", "value": "grace.hopper@example.com"},
-                {"key": "startDate", "value": "2031-01-06"},
-                {"key": "site", "value": "London"},
-                {"key": "department", "value": "Engineering"},
-            ],
-        });
-        show(
-            "3. the answer to the submit (HiBob's employee, CV and comment done)",
-            hirebridge::plugin::SUBMIT_PATH,
-            post(hirebridge::plugin::SUBMIT_PATH, submit).await?,
-        );
+        let (addr, server) = serve_demo_plugin(&reconciler, &config, &shutdown).await?;
+        play_pinpoint(addr).await?;
         shutdown.cancel();
         let _ = server.await;
         anyhow::Ok(())
@@ -648,6 +579,96 @@ fn demo_plugin(args: &DemoArgs) -> anyhow::Result<Exit> {
         simulator.employees().len()
     );
     Ok(Exit::Ok)
+}
+
+/// The plugin on a loopback port, through the reconciler's nudger, as the daemon serves it.
+async fn serve_demo_plugin(
+    reconciler: &Reconciler,
+    config: &Config,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
+    // The sender is dropped: the demo never reloads, the receiver keeps the last value.
+    let (_nudger_tx, nudger_rx) = tokio::sync::watch::channel(reconciler.nudger());
+    let monitor = Arc::new(hirebridge::monitor::Monitor::new(
+        config.schedule.clone(),
+        chrono::Utc::now(),
+    ));
+    let state = hirebridge::plugin::PluginState::new(
+        hirebridge::plugin::PluginSettings {
+            key: Some(DEMO_PLUGIN_KEY.to_owned().into()),
+            name: "HiBob (hirebridge)".into(),
+            employee_url: "https://app.hibob.com/employee-profile/{id}".into(),
+        },
+        nudger_rx,
+        monitor,
+        shutdown.clone(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let server = tokio::spawn(hirebridge::plugin::serve(
+        listener,
+        state,
+        hirebridge::config::ListenerLimits::default(),
+        shutdown.clone(),
+    ));
+    Ok((addr, server))
+}
+
+/// Pinpoint's three requests to the plugin at `addr`, each answer printed: the description
+/// at registration, the form for application 9001, and a recruiter's submit of it.
+async fn play_pinpoint(addr: std::net::SocketAddr) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let post = |path: &'static str, body: serde_json::Value| {
+        let request = client
+            .post(format!("http://{addr}{path}"))
+            .header(hirebridge::plugin::KEY_HEADER, DEMO_PLUGIN_KEY)
+            .json(&body);
+        async move { anyhow::Ok(request.send().await?.json::<serde_json::Value>().await?) }
+    };
+    show_plugin_answer(
+        "1. the description Pinpoint reads at registration",
+        "/",
+        post("/", serde_json::json!({})).await?,
+    );
+    let application =
+        serde_json::json!({"formFields": [{"key": "applicationId", "value": "9001"}]});
+    show_plugin_answer(
+        "2. the form a recruiter sees on \"Send to HiBob\"",
+        hirebridge::plugin::META_PATH,
+        post(hirebridge::plugin::META_PATH, application).await?,
+    );
+    let submit = serde_json::json!({
+        "generatedUuid": "demo-9001",
+        "formFields": [
+            {"key": "applicationId", "value": "9001"},
+            {"key": "firstName", "value": "Grace"},
+            {"key": "lastName", "value": "Hopper"},
+            {"key": "email", "value": "grace.hopper@example.com"},
+            {"key": "startDate", "value": "2031-01-06"},
+            {"key": "site", "value": "London"},
+            {"key": "department", "value": "Engineering"},
+        ],
+    });
+    show_plugin_answer(
+        "3. the answer to the submit (HiBob's employee, CV and comment done)",
+        hirebridge::plugin::SUBMIT_PATH,
+        post(hirebridge::plugin::SUBMIT_PATH, submit).await?,
+    );
+    Ok(())
+}
+
+/// One of the plugin's answers, pretty-printed under its request.
+fn show_plugin_answer(title: &str, path: &str, mut answer: serde_json::Value) {
+    // The logo is long and says nothing here.
+    for logo in ["/logoBase64", "/actions/0/iconSvgBase64"] {
+        if let Some(v) = answer.pointer_mut(logo) {
+            *v = serde_json::json!("(base64 SVG)");
+        }
+    }
+    println!(
+        "── {title}: POST {path}\n{}\n",
+        serde_json::to_string_pretty(&answer).unwrap_or_default()
+    );
 }
 
 /// Keeps the simulator up until SIGINT/SIGTERM, after saying how to use it.

@@ -89,8 +89,8 @@ pub async fn run(
 ) -> Result<(), DaemonError> {
     use tokio::signal::unix::{SignalKind, signal};
     // Registered before READY=1, so a reload request can never kill the process.
-    let mut hangup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
-    let (tick_tx, mut tick_rx) = mpsc::channel::<()>(1);
+    let hangup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
+    let (tick_tx, tick_rx) = mpsc::channel::<()>(1);
     let scheduler = start_scheduler(&config.schedule, &tick_tx).await?;
     {
         // Proof of life from inside a pass: after every page and every hire, rate-limited.
@@ -101,8 +101,66 @@ pub async fn run(
     let (nudger_tx, nudger_rx) = watch::channel(reconciler.nudger());
     let secret = SigningSecret::new(config.webhook.as_ref().and_then(|w| w.secret.clone()));
     // Bound before READY=1: a taken port fails the start, naming webhook.listen.
-    let mut background = Vec::new();
+    let mut background = Background {
+        tasks: Vec::new(),
+        nudger: nudger_rx,
+        monitor: monitor.clone(),
+        shutdown: shutdown.clone(),
+    };
     if let Some(webhook_config) = &config.webhook {
+        let workers = config.sync.concurrency.max(1);
+        background
+            .start_webhook(webhook_config, &secret, &tick_tx, workers)
+            .await?;
+    }
+    let plugin_settings = match &config.plugin {
+        Some(plugin_config) => Some(background.start_plugin(plugin_config).await?),
+        None => None,
+    };
+    let mut daemon = Daemon {
+        reconciler,
+        config,
+        config_path: config_path.to_owned(),
+        scheduler,
+        tick_tx,
+        notifier: notifier.clone(),
+        last_pass: String::new(),
+        nudger_tx,
+        monitor,
+        secret,
+        plugin_settings,
+    };
+    tracing::info!(schedule = ?daemon.config.schedule, "hirebridge is running");
+    notifier.ready("first pass running");
+    daemon.run_passes(hangup, tick_rx, &shutdown).await?;
+    tracing::info!("shutting down");
+    notifier.stopping("stopping");
+    // The listener stops accepting and the nudge workers finish their step in flight; both
+    // watch the same shutdown token as the pass.
+    background.join().await;
+    // Bounded: the scheduler's own shutdown must not hold the exit hostage.
+    let _ = tokio::time::timeout(Duration::from_secs(5), daemon.scheduler.shutdown()).await;
+    Ok(())
+}
+
+/// The tasks that run beside the passes (the listeners and the nudge workers), and what they
+/// share: the current nudger, the metrics and the one shutdown.
+struct Background {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    nudger: watch::Receiver<Nudger>,
+    monitor: Arc<Monitor>,
+    shutdown: CancellationToken,
+}
+
+impl Background {
+    /// The webhook listener (and its metrics listener) and `workers` nudge workers fed by it.
+    async fn start_webhook(
+        &mut self,
+        webhook_config: &WebhookConfig,
+        secret: &SigningSecret,
+        early_pass: &mpsc::Sender<()>,
+        workers: usize,
+    ) -> Result<(), DaemonError> {
         let listener = webhook::bind("webhook.listen", webhook_config.listen).await?;
         let monitoring = match webhook_config.metrics_listen {
             Some(addr) => Some(webhook::bind("webhook.metrics_listen", addr).await?),
@@ -116,8 +174,8 @@ pub async fn run(
         let state = ListenerState {
             secret: secret.clone(),
             queue: queue.clone(),
-            monitor: monitor.clone(),
-            nudger: nudger_rx.clone(),
+            monitor: self.monitor.clone(),
+            nudger: self.nudger.clone(),
         };
         tracing::info!(
             listen = %webhook_config.listen,
@@ -126,122 +184,55 @@ pub async fn run(
             max_connections = limits.max_connections,
             "listening for Pinpoint webhooks"
         );
-        let stop = shutdown.clone();
-        background.push(tokio::spawn(async move {
+        let stop = self.shutdown.clone();
+        self.tasks.push(tokio::spawn(async move {
             webhook::serve(listener, monitoring, state, limits, stop).await;
         }));
-        for _ in 0..config.sync.concurrency.max(1) {
-            background.push(tokio::spawn(nudge_worker(
+        for _ in 0..workers {
+            self.tasks.push(tokio::spawn(nudge_worker(
                 queue.clone(),
-                nudger_rx.clone(),
-                monitor.clone(),
-                tick_tx.clone(),
-                shutdown.clone(),
+                self.nudger.clone(),
+                self.monitor.clone(),
+                early_pass.clone(),
+                self.shutdown.clone(),
             )));
         }
+        Ok(())
     }
-    // The plugin: its own listener, the same nudger (ledger, clients, claims) as the webhooks.
-    let plugin_settings = match &config.plugin {
-        Some(plugin_config) => {
-            let listener = crate::plugin::bind(plugin_config.listen).await?;
-            let state = crate::plugin::PluginState::new(
-                crate::plugin::PluginSettings::of(plugin_config),
-                nudger_rx.clone(),
-                monitor.clone(),
-                shutdown.clone(),
-            );
-            let settings = state.settings_handle();
-            let limits = crate::listener::fit_to_fd_limit(plugin_config.limits, 1);
-            tracing::info!(
-                listen = %plugin_config.listen,
-                keyed = plugin_config.key.is_some(),
-                "serving Pinpoint's \"Send to HiBob\" plugin"
-            );
-            let stop = shutdown.clone();
-            background.push(tokio::spawn(async move {
-                crate::plugin::serve(listener, state, limits, stop).await;
-            }));
-            Some(settings)
-        }
-        None => None,
-    };
-    let mut daemon = Daemon {
-        reconciler,
-        config,
-        config_path: config_path.to_owned(),
-        scheduler,
-        tick_tx,
-        notifier: notifier.clone(),
-        last_pass: String::new(),
-        nudger_tx,
-        monitor: monitor.clone(),
-        secret,
-        plugin_settings,
-    };
-    tracing::info!(schedule = ?daemon.config.schedule, "hirebridge is running");
-    notifier.ready("first pass running");
 
-    let mut watchdog = notifier.watchdog_interval().map(|every| {
-        let mut interval = tokio::time::interval(every);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        interval
-    });
-    let mut trigger = "startup";
-    let mut refused = CredentialHold::default();
-    'passes: loop {
-        let started = std::time::Instant::now();
-        let report = daemon.reconciler.run_pass(trigger, &shutdown).await?;
-        refused.after_pass(matches!(report.stopped, Some(Stop::Refused(_))));
-        monitor.poll_finished(
-            started.elapsed(),
-            report.stopped.is_none(),
-            chrono::Utc::now(),
+    /// The plugin: its own listener, the same nudger (ledger, clients, claims) as the
+    /// webhooks. Returns the handle a reload replaces its settings through.
+    async fn start_plugin(
+        &mut self,
+        plugin_config: &crate::config::PluginConfig,
+    ) -> Result<Arc<std::sync::RwLock<crate::plugin::PluginSettings>>, DaemonError> {
+        let listener = crate::plugin::bind(plugin_config.listen).await?;
+        let state = crate::plugin::PluginState::new(
+            crate::plugin::PluginSettings::of(plugin_config),
+            self.nudger.clone(),
+            self.monitor.clone(),
+            self.shutdown.clone(),
         );
-        daemon.last_pass = report.one_line();
+        let settings = state.settings_handle();
+        let limits = crate::listener::fit_to_fd_limit(plugin_config.limits, 1);
         tracing::info!(
-            pass = report.pass.0,
-            seconds = started.elapsed().as_secs_f64(),
-            "{}",
-            daemon.last_pass
+            listen = %plugin_config.listen,
+            keyed = plugin_config.key.is_some(),
+            "serving Pinpoint's \"Send to HiBob\" plugin"
         );
-        notifier.status(&daemon.last_pass);
-        notifier.watchdog();
-        if let Err(e) = daemon.reconciler.ledger().release_memory() {
-            tracing::debug!(error = %e, "the ledger's page cache was not freed");
-        }
-        give_back_freed_memory();
-        trigger = "schedule";
-        loop {
-            tokio::select! {
-                biased;
-                _ = shutdown.cancelled() => break 'passes,
-                tick = tick_rx.recv() => match tick {
-                    Some(()) if refused.holds() => tracing::info!(
-                        retry_in_secs = refused.remaining().as_secs(),
-                        "skipping this pass: an API refused hirebridge's credentials; fix them and send SIGHUP (systemctl reload) to try at once"
-                    ),
-                    Some(()) => break,
-                    None => break 'passes,
-                },
-                _ = hangup.recv() => {
-                    daemon.reload().await;
-                    // The credentials may have been fixed: try them at the next tick.
-                    refused = CredentialHold::default();
-                }
-                _ = next_ping(&mut watchdog) => notifier.watchdog(),
-            }
+        let stop = self.shutdown.clone();
+        self.tasks.push(tokio::spawn(async move {
+            crate::plugin::serve(listener, state, limits, stop).await;
+        }));
+        Ok(settings)
+    }
+
+    /// Waits for every task to finish its step in flight (they watch the shutdown token).
+    async fn join(self) {
+        for task in self.tasks {
+            let _ = task.await;
         }
     }
-    tracing::info!("shutting down");
-    notifier.stopping("stopping");
-    // The listener stops accepting and the nudge workers finish their step in flight; both
-    // watch the same shutdown token as the pass.
-    for task in background {
-        let _ = task.await;
-    }
-    // Bounded: the scheduler's own shutdown must not hold the exit hostage.
-    let _ = tokio::time::timeout(Duration::from_secs(5), daemon.scheduler.shutdown()).await;
-    Ok(())
 }
 
 /// Takes application ids off the queue and reconciles each through the current nudger,
@@ -342,6 +333,78 @@ struct Daemon {
 }
 
 impl Daemon {
+    /// A pass at start, then one per tick (ticks held back while credentials are refused),
+    /// until shutdown; between passes a SIGHUP reloads and the watchdog is pinged.
+    async fn run_passes(
+        &mut self,
+        mut hangup: tokio::signal::unix::Signal,
+        mut tick_rx: mpsc::Receiver<()>,
+        shutdown: &CancellationToken,
+    ) -> Result<(), DaemonError> {
+        let mut watchdog = self.notifier.watchdog_interval().map(|every| {
+            let mut interval = tokio::time::interval(every);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            interval
+        });
+        let mut trigger = "startup";
+        let mut refused = CredentialHold::default();
+        loop {
+            self.pass(trigger, shutdown, &mut refused).await?;
+            trigger = "schedule";
+            loop {
+                tokio::select! {
+                    biased;
+                    _ = shutdown.cancelled() => return Ok(()),
+                    tick = tick_rx.recv() => match tick {
+                        Some(()) if refused.holds() => tracing::info!(
+                            retry_in_secs = refused.remaining().as_secs(),
+                            "skipping this pass: an API refused hirebridge's credentials; fix them and send SIGHUP (systemctl reload) to try at once"
+                        ),
+                        Some(()) => break,
+                        None => return Ok(()),
+                    },
+                    _ = hangup.recv() => {
+                        self.reload().await;
+                        // The credentials may have been fixed: try them at the next tick.
+                        refused = CredentialHold::default();
+                    }
+                    _ = next_ping(&mut watchdog) => self.notifier.watchdog(),
+                }
+            }
+        }
+    }
+
+    /// One pass, then what follows it: the hold on refused credentials, the metrics, the
+    /// summary in the journal and for the service manager, and the memory the pass freed.
+    async fn pass(
+        &mut self,
+        trigger: &str,
+        shutdown: &CancellationToken,
+        refused: &mut CredentialHold,
+    ) -> Result<(), DaemonError> {
+        let started = std::time::Instant::now();
+        let report = self.reconciler.run_pass(trigger, shutdown).await?;
+        refused.after_pass(matches!(report.stopped, Some(Stop::Refused(_))));
+        self.monitor.poll_finished(
+            started.elapsed(),
+            report.stopped.is_none(),
+            chrono::Utc::now(),
+        );
+        self.last_pass = report.one_line();
+        tracing::info!(
+            pass = report.pass.0,
+            seconds = started.elapsed().as_secs_f64(),
+            "{}",
+            self.last_pass
+        );
+        self.notifier.status(&self.last_pass);
+        self.notifier.watchdog();
+        if let Err(e) = self.reconciler.ledger().release_memory() {
+            tracing::debug!(error = %e, "the ledger's page cache was not freed");
+        }
+        give_back_freed_memory();
+        Ok(())
+    }
     /// Re-reads the configuration (and the secrets it names). Applied whole or not at all.
     async fn reload(&mut self) {
         tracing::info!(config = %self.config_path.display(), "SIGHUP: reloading the configuration");

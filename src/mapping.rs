@@ -128,6 +128,149 @@ fn key_of(field: &str) -> String {
     format!("mapping.fields.\"{field}\"")
 }
 
+/// The error for one field's rule, named by its config key.
+fn field_error(field: &str, message: impl Into<String>) -> MappingConfigError {
+    MappingConfigError {
+        key: key_of(field),
+        message: message.into(),
+    }
+}
+
+/// [`DEFAULT_FIELDS`] with `overrides` merged over them, by field path; an empty template
+/// removes a field. Refuses a path HiBob cannot have and a field hirebridge fills itself.
+fn merged_rules(
+    overrides: Vec<FieldRule>,
+) -> Result<BTreeMap<String, FieldRule>, MappingConfigError> {
+    let mut by_field: BTreeMap<String, FieldRule> = DEFAULT_FIELDS
+        .iter()
+        .map(|(f, t)| {
+            (
+                (*f).to_owned(),
+                FieldRule {
+                    field: (*f).to_owned(),
+                    template: (*t).to_owned(),
+                    lookup: BTreeMap::new(),
+                    on_change: None,
+                },
+            )
+        })
+        .collect();
+    for rule in overrides {
+        let field = rule.field.trim();
+        let valid_path = !field.is_empty()
+            && field.split('.').all(|part| {
+                !part.is_empty()
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            });
+        if !valid_path {
+            return Err(field_error(
+                &rule.field,
+                "is not a HiBob field path; write its id or JSON path, e.g. \"work.title\" or \"about.socialData.linkedin\"",
+            ));
+        }
+        if IDENTITY.contains(&field) {
+            return Err(field_error(
+                field,
+                "is always filled from the application's name; remove it from [mapping.fields]",
+            ));
+        }
+        if rule.template.trim().is_empty() {
+            by_field.remove(field);
+        } else {
+            by_field.insert(field.to_owned(), rule);
+        }
+    }
+    Ok(by_field)
+}
+
+/// Compiles every rule's template into one environment, and collects the variables they use
+/// (which decide the Pinpoint `include`s). Refuses a template that does not parse or uses
+/// anything but [`VARIABLES`].
+fn compile(
+    rules: &BTreeMap<String, FieldRule>,
+) -> Result<(minijinja::Environment<'static>, BTreeSet<String>), MappingConfigError> {
+    let mut env = minijinja::Environment::new();
+    // Missing data is an error, never an empty string sent to HiBob.
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    // Values are sent as JSON, not HTML: no escaping.
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    let mut used = BTreeSet::new();
+    for rule in rules.values() {
+        env.add_template_owned(rule.field.clone(), rule.template.clone())
+            .map_err(|e| {
+                field_error(
+                    &rule.field,
+                    format!(
+                        "the template {:?} does not parse ({}); see the minijinja syntax, e.g. \"{{{{ job.title }}}}\"",
+                        rule.template,
+                        e.detail().unwrap_or(&e.to_string())
+                    ),
+                )
+            })?;
+        let template = env
+            .get_template(&rule.field)
+            .map_err(|e| field_error(&rule.field, e.to_string()))?;
+        for name in template.undeclared_variables(true) {
+            check_variable(&rule.field, &name)?;
+            used.insert(name);
+        }
+    }
+    Ok((env, used))
+}
+
+/// A template may use [`VARIABLES`] only, and of `hibob` only its site.
+fn check_variable(field: &str, name: &str) -> Result<(), MappingConfigError> {
+    let root = name.split('.').next().unwrap_or("");
+    if !VARIABLES.contains(&root) {
+        return Err(field_error(
+            field,
+            format!(
+                "the template uses {name:?}, which is not a variable; use application, job, offer, custom or hibob (e.g. \"{{{{ job.title }}}}\")"
+            ),
+        ));
+    }
+    if root == "hibob" && name != "hibob" && name != "hibob.site" {
+        return Err(field_error(
+            field,
+            format!("the template uses {name:?}; the only hibob variable is hibob.site"),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses `update` for a Work-table field: HiBob would answer an update with success and keep
+/// the old value, so the drift would be reported as applied when it was not.
+fn check_work_table_updates(
+    rules: &BTreeMap<String, FieldRule>,
+    on_change: OnChange,
+) -> Result<(), MappingConfigError> {
+    let table: Vec<&FieldRule> = rules
+        .values()
+        .filter(|r| {
+            WORK_TABLE_FIELDS.contains(&r.field.as_str())
+                && r.on_change.unwrap_or(on_change) == OnChange::Update
+        })
+        .collect();
+    let Some(first) = table.first() else {
+        return Ok(());
+    };
+    Err(MappingConfigError {
+        key: "mapping.on_change".into(),
+        message: format!(
+            "\"update\" cannot apply drift to {}: HiBob's PUT /people/{{id}} does not update Work-table fields (docs), so an update would be reported as done while HiBob kept the old value. Keep their drift reported, field by field, e.g. \"{}\" = {{ template = {:?}, on_change = \"report\" }} in [mapping.fields] (the start date is updated through its own route), or set mapping.on_change = \"report\"",
+            table
+                .iter()
+                .map(|r| r.field.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            first.field,
+            first.template
+        ),
+    })
+}
+
 impl Mapping {
     /// Validates and compiles: template syntax, known variables, no identity field. Needs no
     /// network; whether HiBob has the fields and list values is `hirebridge check`'s job.
@@ -138,114 +281,9 @@ impl Mapping {
         allow_past_start_date: bool,
         site: &str,
     ) -> Result<Self, MappingConfigError> {
-        let mut by_field: BTreeMap<String, FieldRule> = DEFAULT_FIELDS
-            .iter()
-            .map(|(f, t)| {
-                (
-                    (*f).to_owned(),
-                    FieldRule {
-                        field: (*f).to_owned(),
-                        template: (*t).to_owned(),
-                        lookup: BTreeMap::new(),
-                        on_change: None,
-                    },
-                )
-            })
-            .collect();
-        for rule in overrides {
-            let field = rule.field.trim();
-            let valid_path = !field.is_empty()
-                && field.split('.').all(|part| {
-                    !part.is_empty()
-                        && part
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-                });
-            if !valid_path {
-                return Err(MappingConfigError {
-                    key: key_of(&rule.field),
-                    message: "is not a HiBob field path; write its id or JSON path, e.g. \"work.title\" or \"about.socialData.linkedin\"".into(),
-                });
-            }
-            if IDENTITY.contains(&field) {
-                return Err(MappingConfigError {
-                    key: key_of(field),
-                    message: "is always filled from the application's name; remove it from [mapping.fields]".into(),
-                });
-            }
-            if rule.template.trim().is_empty() {
-                by_field.remove(field);
-            } else {
-                by_field.insert(field.to_owned(), rule);
-            }
-        }
-        let mut env = minijinja::Environment::new();
-        // Missing data is an error, never an empty string sent to HiBob.
-        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-        // Values are sent as JSON, not HTML: no escaping.
-        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-        let mut used = BTreeSet::new();
-        for rule in by_field.values() {
-            env.add_template_owned(rule.field.clone(), rule.template.clone())
-                .map_err(|e| MappingConfigError {
-                    key: key_of(&rule.field),
-                    message: format!(
-                        "the template {:?} does not parse ({}); see the minijinja syntax, e.g. \"{{{{ job.title }}}}\"",
-                        rule.template,
-                        e.detail().unwrap_or(&e.to_string())
-                    ),
-                })?;
-            let template = env
-                .get_template(&rule.field)
-                .map_err(|e| MappingConfigError {
-                    key: key_of(&rule.field),
-                    message: e.to_string(),
-                })?;
-            for name in template.undeclared_variables(true) {
-                let root = name.split('.').next().unwrap_or("");
-                if !VARIABLES.contains(&root) {
-                    return Err(MappingConfigError {
-                        key: key_of(&rule.field),
-                        message: format!(
-                            "the template uses {name:?}, which is not a variable; use application, job, offer, custom or hibob (e.g. \"{{{{ job.title }}}}\")"
-                        ),
-                    });
-                }
-                if root == "hibob" && name != "hibob" && name != "hibob.site" {
-                    return Err(MappingConfigError {
-                        key: key_of(&rule.field),
-                        message: format!(
-                            "the template uses {name:?}; the only hibob variable is hibob.site"
-                        ),
-                    });
-                }
-                used.insert(name);
-            }
-        }
-        {
-            let table: Vec<&FieldRule> = by_field
-                .values()
-                .filter(|r| {
-                    WORK_TABLE_FIELDS.contains(&r.field.as_str())
-                        && r.on_change.unwrap_or(on_change) == OnChange::Update
-                })
-                .collect();
-            if let Some(first) = table.first() {
-                return Err(MappingConfigError {
-                    key: "mapping.on_change".into(),
-                    message: format!(
-                        "\"update\" cannot apply drift to {}: HiBob's PUT /people/{{id}} does not update Work-table fields (docs), so an update would be reported as done while HiBob kept the old value. Keep their drift reported, field by field, e.g. \"{}\" = {{ template = {:?}, on_change = \"report\" }} in [mapping.fields] (the start date is updated through its own route), or set mapping.on_change = \"report\"",
-                        table
-                            .iter()
-                            .map(|r| r.field.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        first.field,
-                        first.template
-                    ),
-                });
-            }
-        }
+        let by_field = merged_rules(overrides)?;
+        let (env, used) = compile(&by_field)?;
+        check_work_table_updates(&by_field, on_change)?;
         Ok(Mapping {
             rules: Arc::new(by_field.into_values().collect()),
             env: Arc::new(env),

@@ -236,8 +236,14 @@ impl Walk<'_> {
         Ok(())
     }
 
+    /// The id of the last event walked (the one before the segment for an empty walk).
+    fn last_id(&self) -> i64 {
+        self.next_id - 1
+    }
+
     /// After the last event: every checkpoint must have been passed.
-    fn finish(self, last_id: i64) -> Result<(), Finding> {
+    fn finish(self) -> Result<Walked, Finding> {
+        let last_id = self.last_id();
         if let Some((count, heads)) = self.expected.into_iter().next() {
             let (source, _, at_ms) = heads.into_iter().next().unwrap_or_default();
             return Err(Finding::Checkpoint {
@@ -248,8 +254,19 @@ impl Walk<'_> {
                 ),
             });
         }
-        Ok(())
+        Ok(Walked {
+            last_id,
+            head: self.prev,
+            erased: self.erased,
+        })
     }
+}
+
+/// Where a walk ended: the last event's id and hash, and how many erased details it passed.
+struct Walked {
+    last_id: i64,
+    head: String,
+    erased: u64,
 }
 
 fn expected_heads<'a>(
@@ -285,18 +302,9 @@ fn verify_snapshot(
                 .map(|k| (k, "the ledger's first checkpoint".to_owned()))
         })
     });
-    let named: Vec<(String, &Checkpoint)> = checkpoints
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (format!("the ledger's checkpoint #{}", i + 1), c))
-        .collect();
-    let logged: Vec<(String, &Checkpoint)> = match &input.log {
-        Some((path, log)) => log
-            .checkpoints
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (format!("{} checkpoint #{}", path.display(), i + 1), c))
-            .collect(),
+    let named = numbered(&checkpoints, "the ledger's checkpoint");
+    let logged = match &input.log {
+        Some((path, log)) => numbered(&log.checkpoints, &format!("{} checkpoint", path.display())),
         None => Vec::new(),
     };
     let key = trusted.as_ref().map(|(k, _)| k);
@@ -317,14 +325,7 @@ fn verify_snapshot(
             ),
         }));
     }
-    // Missing details are accounted for only by erasures the trusted key signed.
-    let mut marks: HashMap<String, i64> = HashMap::new();
-    for erasure in ledger.erasure_events()? {
-        if key.is_none_or(|k| k.signed_erasure(&erasure)) {
-            let mark = marks.entry(erasure.application_id).or_default();
-            *mark = (*mark).max(erasure.id);
-        }
-    }
+    let marks = signed_erasures(ledger, key)?;
     let mut walk = Walk {
         prev: GENESIS.to_owned(),
         next_id: 1,
@@ -336,22 +337,20 @@ fn verify_snapshot(
     if let Err(finding) = ledger.for_each_chained_event(i64::MIN, None, |e| walk.step(&e))? {
         return Ok(Err(finding));
     }
-    let last_id = walk.next_id - 1;
-    let head = walk.prev.clone();
-    let erased = walk.erased;
-    if let Err(finding) = walk.finish(last_id) {
-        return Ok(Err(finding));
-    }
+    let walked = match walk.finish() {
+        Ok(walked) => walked,
+        Err(finding) => return Ok(Err(finding)),
+    };
     let sealed = checkpoints.last().map_or(0, |c| c.events);
     Ok(Ok(VerifyReport {
-        events: last_id as u64,
-        head,
+        events: walked.last_id as u64,
+        head: walked.head,
         checkpoints: checkpoints.len(),
         log_checkpoints: logged.len(),
         key: trusted.as_ref().map(|(k, _)| k.hex()),
         key_source: trusted.map(|(_, s)| s),
-        erased_details: erased,
-        unsealed: (last_id as u64).saturating_sub(sealed),
+        erased_details: walked.erased,
+        unsealed: (walked.last_id as u64).saturating_sub(sealed),
         last_checkpoint_at: checkpoints.last().map(|c| when(c.at_ms)),
         log_lines_unreadable: input
             .log
@@ -359,6 +358,31 @@ fn verify_snapshot(
             .map(|(_, log)| log.unreadable_lines.clone())
             .unwrap_or_default(),
     }))
+}
+
+/// Each checkpoint with its name in findings: `source` and its place, counted from 1.
+fn numbered<'a>(checkpoints: &'a [Checkpoint], source: &str) -> Vec<(String, &'a Checkpoint)> {
+    checkpoints
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (format!("{source} #{}", i + 1), c))
+        .collect()
+}
+
+/// The last erasure of each application, counting only those the trusted key signed: a
+/// missing detail is accounted for by nothing else.
+fn signed_erasures(
+    ledger: &Ledger,
+    key: Option<&TrustedKey>,
+) -> Result<HashMap<String, i64>, AuditError> {
+    let mut marks: HashMap<String, i64> = HashMap::new();
+    for erasure in ledger.erasure_events()? {
+        if key.is_none_or(|k| k.signed_erasure(&erasure)) {
+            let mark = marks.entry(erasure.application_id).or_default();
+            *mark = (*mark).max(erasure.id);
+        }
+    }
+    Ok(marks)
 }
 
 /// Verifies an `audit export` directory on its own: its events recompute from the head of
@@ -379,29 +403,47 @@ pub fn verify_export(
     let checkpoints = exported.checkpoints;
     let trusted = match trusted {
         Some(t) => Some(t),
-        None => {
-            let text =
-                std::fs::read_to_string(dir.join(super::export::PUBLIC_KEY)).map_err(|cause| {
-                    AuditError::Read {
-                        path: dir.join(super::export::PUBLIC_KEY),
-                        cause,
-                    }
-                })?;
-            TrustedKey::from_hex(&text).map(|k| (k, "the export's public-key.txt".to_owned()))
-        }
+        None => export_key(dir)?,
     };
-    let named: Vec<(String, &Checkpoint)> = checkpoints
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (format!("checkpoints.jsonl #{}", i + 1), c))
-        .collect();
+    let named = numbered(&checkpoints, "checkpoints.jsonl");
     let key = trusted.as_ref().map(|(k, _)| k);
     if let Err(finding) = check_signed(&named, key) {
         return Ok(Err(finding));
     }
-    // The segment must start at a signed head (or the chain's start) and end at one.
-    let start = manifest.after_event;
-    let end = manifest.up_to_event;
+    let (start, end) = (manifest.after_event, manifest.up_to_event);
+    let prev = match anchored_start(&checkpoints, start, end) {
+        Ok(prev) => prev,
+        Err(finding) => return Ok(Err(finding)),
+    };
+    let events = super::export::read_events(dir)?;
+    let walked = match walk_export(prev, start, end, &named, &events) {
+        Ok(walked) => walked,
+        Err(finding) => return Ok(Err(finding)),
+    };
+    Ok(Ok(VerifyReport {
+        events: events.len() as u64,
+        head: walked.head,
+        checkpoints: checkpoints.len(),
+        log_checkpoints: 0,
+        key: trusted.as_ref().map(|(k, _)| k.hex()),
+        key_source: trusted.map(|(_, s)| s),
+        erased_details: walked.erased,
+        unsealed: 0,
+        last_checkpoint_at: checkpoints.last().map(|c| when(c.at_ms)),
+        log_lines_unreadable: Vec::new(),
+    }))
+}
+
+/// The export's own public key, trusted when none is given from outside.
+fn export_key(dir: &Path) -> Result<Option<(TrustedKey, String)>, AuditError> {
+    let path = dir.join(super::export::PUBLIC_KEY);
+    let text = std::fs::read_to_string(&path).map_err(|cause| AuditError::Read { path, cause })?;
+    Ok(TrustedKey::from_hex(&text).map(|k| (k, "the export's public-key.txt".to_owned())))
+}
+
+/// The head the export's segment starts from. The segment must start at a signed head (or
+/// the chain's start) and end at one: a segment anchored nowhere proves nothing.
+fn anchored_start(checkpoints: &[Checkpoint], start: u64, end: u64) -> Result<String, Finding> {
     let anchor = |count: u64| checkpoints.iter().find(|c| c.events == count);
     let prev = if start == 0 {
         GENESIS.to_owned()
@@ -409,21 +451,33 @@ pub fn verify_export(
         match anchor(start) {
             Some(c) => c.head.clone(),
             None => {
-                return Ok(Err(Finding::Checkpoint {
+                return Err(Finding::Checkpoint {
                     source_name: "checkpoints.jsonl".into(),
                     what: format!(
                         "no checkpoint covers the {start} events before the export's first: the segment cannot be anchored"
                     ),
-                }));
+                });
             }
         }
     };
     if end > start && anchor(end).is_none() {
-        return Ok(Err(Finding::Checkpoint {
+        return Err(Finding::Checkpoint {
             source_name: "checkpoints.jsonl".into(),
             what: format!("no checkpoint covers the export's last event #{end}"),
-        }));
+        });
     }
+    Ok(prev)
+}
+
+/// The export's events walked from `prev` through every checkpoint inside the segment, to
+/// exactly the last event the manifest names.
+fn walk_export(
+    prev: String,
+    start: u64,
+    end: u64,
+    named: &[(String, &Checkpoint)],
+    events: &[ChainedEvent],
+) -> Result<Walked, Finding> {
     let mut walk = Walk {
         prev,
         next_id: start as i64 + 1,
@@ -436,36 +490,17 @@ pub fn verify_export(
         ),
         erased: 0,
     };
-    let events = super::export::read_events(dir)?;
-    for e in &events {
-        if let Err(finding) = walk.step(e) {
-            return Ok(Err(finding));
-        }
+    for e in events {
+        walk.step(e)?;
     }
-    let last_id = walk.next_id - 1;
+    let last_id = walk.last_id();
     if (last_id as u64) != end {
-        return Ok(Err(Finding::Checkpoint {
+        return Err(Finding::Checkpoint {
             source_name: "events.jsonl".into(),
             what: format!(
                 "it ends at event #{last_id} but the export holds events up to #{end}, signed: events were removed or added"
             ),
-        }));
+        });
     }
-    let head = walk.prev.clone();
-    let erased = walk.erased;
-    if let Err(finding) = walk.finish(last_id) {
-        return Ok(Err(finding));
-    }
-    Ok(Ok(VerifyReport {
-        events: events.len() as u64,
-        head,
-        checkpoints: checkpoints.len(),
-        log_checkpoints: 0,
-        key: trusted.as_ref().map(|(k, _)| k.hex()),
-        key_source: trusted.map(|(_, s)| s),
-        erased_details: erased,
-        unsealed: 0,
-        last_checkpoint_at: checkpoints.last().map(|c| when(c.at_ms)),
-        log_lines_unreadable: Vec::new(),
-    }))
+    walk.finish()
 }

@@ -178,6 +178,11 @@ impl PluginState {
     }
 }
 
+/// A form of one callout, in place of the fields, when there is nothing to fill in.
+fn callout_form(key: &str, intent: &str, label: &str, text: &str) -> Value {
+    form(vec![callout(key, intent, label, text)])
+}
+
 /// `POST /exportCandidate/meta`: the form, pre-filled with what the next `sync` would send;
 /// a callout instead when the key is wrong or the hire is already in HiBob.
 pub(super) async fn action_meta(
@@ -186,44 +191,9 @@ pub(super) async fn action_meta(
     body: Bytes,
 ) -> Response {
     let settings = state.settings();
-    let doc = parse_body(&body);
-    if !authorized(&settings, &headers, doc.as_ref().ok()) {
-        return answer(
-            StatusCode::OK,
-            form(vec![callout(
-                "keyCallout",
-                "danger",
-                "Wrong plugin key",
-                WRONG_KEY,
-            )]),
-        );
-    }
-    let doc = match doc {
-        Ok(doc) => doc,
-        Err(e) => {
-            return answer(
-                StatusCode::BAD_REQUEST,
-                form(vec![callout("requestCallout", "danger", "Bad request", &e)]),
-            );
-        }
-    };
-    let id = match application_id(&doc) {
-        Some(Ok(id)) => id,
-        problem => {
-            let why = match problem {
-                Some(Err(e)) => e,
-                _ => "the request names no application (the action's `applicationId` mapping, {{application_id}})".to_owned(),
-            };
-            return answer(
-                StatusCode::BAD_REQUEST,
-                form(vec![callout(
-                    "requestCallout",
-                    "danger",
-                    "No application",
-                    &format!("{why}; register the plugin again so Pinpoint reads its mappings"),
-                )]),
-            );
-        }
+    let (doc, id) = match requested_application(&settings, &headers, &body) {
+        Ok(request) => request,
+        Err((status, refusal)) => return answer(status, refusal),
     };
     let nudger = state.nudger();
     let entry = match nudger.ledger().entry(&id) {
@@ -232,12 +202,12 @@ pub(super) async fn action_meta(
             tracing::error!(application = %id, error = %e, "plugin form: the ledger failed");
             return answer(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                form(vec![callout(
+                callout_form(
                     "ledgerCallout",
                     "danger",
                     "hirebridge cannot read its ledger",
                     "hirebridge cannot read its ledger; its operator finds the cause in the journal (journalctl -u hirebridge). Nothing was sent to HiBob.",
-                )]),
+                ),
             );
         }
     };
@@ -248,49 +218,73 @@ pub(super) async fn action_meta(
         let url = crate::config::ReportLinks::to(&settings.employee_url, employee);
         return answer(
             StatusCode::OK,
-            form(vec![callout(
+            callout_form(
                 "doneCallout",
                 "success",
                 "Already in HiBob",
                 &format!(
                     "This hire is HiBob employee {employee} ({url}); hirebridge will not create a second one."
                 ),
-            )]),
+            ),
         );
     }
-    let mut fields = vec![json!({
-        "key": APPLICATION_ID, "label": "Pinpoint application", "type": "string",
-        "required": true, "readonly": true, "value": id,
-    })];
     let mut notes = Vec::new();
-    let prefill: Prefill = match nudger.next_create(&id).await {
-        Ok(next) => {
-            if !next.hired {
-                notes.push(callout(
-                    "stageCallout",
-                    "warning",
-                    "Not in a Hired stage",
-                    "Pinpoint does not show this application in a Hired stage: a submit sends nothing to HiBob until it is moved to Hired.",
-                ));
-            }
-            match next.employee {
-                Ok(new) => Prefill::from(&new),
-                Err(e) => {
-                    notes.push(callout(
-                        "mappingCallout",
-                        "warning",
-                        "The field mapping cannot fill this form",
-                        &format!("{e}; fill the fields by hand"),
-                    ));
-                    Prefill {
-                        first_name: Some(next.application.first_name.clone()),
-                        last_name: Some(next.application.last_name.clone()),
-                        email: Some(next.application.email.clone()),
-                        ..Prefill::default()
-                    }
-                }
-            }
+    let prefill = prefill(&nudger, &id, &doc, &mut notes).await;
+    let fields = form_fields(&state, &id, prefill, &mut notes).await;
+    notes.extend(fields);
+    answer(StatusCode::OK, form(notes))
+}
+
+/// The request's body and the application it names, once the key is right; else the status
+/// and the callout that say what is wrong with the request.
+fn requested_application(
+    settings: &super::PluginSettings,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Value, ApplicationId), (StatusCode, Value)> {
+    let doc = parse_body(body);
+    if !authorized(settings, headers, doc.as_ref().ok()) {
+        return Err((
+            StatusCode::OK,
+            callout_form("keyCallout", "danger", "Wrong plugin key", WRONG_KEY),
+        ));
+    }
+    let doc = doc.map_err(|e| {
+        (
+            StatusCode::BAD_REQUEST,
+            callout_form("requestCallout", "danger", "Bad request", &e),
+        )
+    })?;
+    match application_id(&doc) {
+        Some(Ok(id)) => Ok((doc, id)),
+        problem => {
+            let why = match problem {
+                Some(Err(e)) => e,
+                _ => "the request names no application (the action's `applicationId` mapping, {{application_id}})".to_owned(),
+            };
+            Err((
+                StatusCode::BAD_REQUEST,
+                callout_form(
+                    "requestCallout",
+                    "danger",
+                    "No application",
+                    &format!("{why}; register the plugin again so Pinpoint reads its mappings"),
+                ),
+            ))
         }
+    }
+}
+
+/// What the next `sync` would send for the application; when Pinpoint or the mapping cannot
+/// say, the names Pinpoint did send, with a note on why the rest is blank.
+async fn prefill(
+    nudger: &crate::reconcile::Nudger,
+    id: &ApplicationId,
+    doc: &Value,
+    notes: &mut Vec<Value>,
+) -> Prefill {
+    let next = match nudger.next_create(id).await {
+        Ok(next) => next,
         Err(e) => {
             tracing::warn!(error = %e, "plugin form: cannot read the application from Pinpoint");
             notes.push(callout(
@@ -299,31 +293,67 @@ pub(super) async fn action_meta(
                 "Pinpoint's record could not be read",
                 "Pinpoint did not answer hirebridge just now; the form shows what Pinpoint sent.",
             ));
+            return Prefill {
+                first_name: field(doc, FIRST_NAME),
+                last_name: field(doc, LAST_NAME),
+                email: field(doc, EMAIL),
+                ..Prefill::default()
+            };
+        }
+    };
+    if !next.hired {
+        notes.push(callout(
+            "stageCallout",
+            "warning",
+            "Not in a Hired stage",
+            "Pinpoint does not show this application in a Hired stage: a submit sends nothing to HiBob until it is moved to Hired.",
+        ));
+    }
+    match next.employee {
+        Ok(new) => Prefill::from(&new),
+        Err(e) => {
+            notes.push(callout(
+                "mappingCallout",
+                "warning",
+                "The field mapping cannot fill this form",
+                &format!("{e}; fill the fields by hand"),
+            ));
             Prefill {
-                first_name: field(&doc, FIRST_NAME),
-                last_name: field(&doc, LAST_NAME),
-                email: field(&doc, EMAIL),
+                first_name: Some(next.application.first_name.clone()),
+                last_name: Some(next.application.last_name.clone()),
+                email: Some(next.application.email.clone()),
                 ..Prefill::default()
             }
         }
-    };
-    fields.push(text(
-        FIRST_NAME,
-        "First name",
-        true,
-        prefill.first_name.as_deref(),
-    ));
-    fields.push(text(
-        LAST_NAME,
-        "Surname",
-        true,
-        prefill.last_name.as_deref(),
-    ));
-    fields.push(text(EMAIL, "Email", true, prefill.email.as_deref()));
-    fields.push(json!({
-        "key": START_DATE, "label": "Start date", "type": "date", "required": true,
-        "value": prefill.start_date.unwrap_or_default(),
-    }));
+    }
+}
+
+/// The form's fields in the order HR reads them, each pre-filled; a dropdown whose HiBob list
+/// cannot be read is left empty, with a note (the value is still checked on submit).
+async fn form_fields(
+    state: &PluginState,
+    id: &ApplicationId,
+    prefill: Prefill,
+    notes: &mut Vec<Value>,
+) -> Vec<Value> {
+    let mut fields = vec![
+        json!({
+            "key": APPLICATION_ID, "label": "Pinpoint application", "type": "string",
+            "required": true, "readonly": true, "value": id,
+        }),
+        text(
+            FIRST_NAME,
+            "First name",
+            true,
+            prefill.first_name.as_deref(),
+        ),
+        text(LAST_NAME, "Surname", true, prefill.last_name.as_deref()),
+        text(EMAIL, "Email", true, prefill.email.as_deref()),
+        json!({
+            "key": START_DATE, "label": "Start date", "type": "date", "required": true,
+            "value": prefill.start_date.unwrap_or_default(),
+        }),
+    ];
     for (key, label, list, value, required) in [
         (SITE, "Site", LIST_SITES, &prefill.site, true),
         (
@@ -364,8 +394,7 @@ pub(super) async fn action_meta(
     for (path, value) in &prefill.other {
         fields.push(text(path, path, false, Some(value)));
     }
-    notes.extend(fields);
-    answer(StatusCode::OK, form(notes))
+    fields
 }
 
 /// What the form is pre-filled with.
@@ -473,6 +502,148 @@ fn looks_like_email(text: &str) -> bool {
         && !text.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
+/// A submit's values as they are checked, field by field: what passes is what HR approved (by
+/// HiBob path), what does not is an error beside its field.
+struct SubmitCheck<'a> {
+    doc: &'a Value,
+    approved: BTreeMap<String, String>,
+    errors: Vec<Value>,
+}
+
+impl<'a> SubmitCheck<'a> {
+    fn new(doc: &'a Value) -> Self {
+        Self {
+            doc,
+            approved: BTreeMap::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// The field's value, trimmed; `None` when the submit does not carry the field.
+    fn get(&self, key: &str) -> Option<String> {
+        field(self.doc, key).map(|v| v.trim().to_owned())
+    }
+
+    fn approve(&mut self, path: &str, value: String) {
+        self.approved.insert(path.to_owned(), value);
+    }
+
+    fn refuse(&mut self, key: &str, error: impl Into<String>) {
+        self.errors.push(field_error(key, error));
+    }
+
+    /// First name and surname: present and plausible as a name.
+    fn names(&mut self) {
+        for (key, label, path) in [
+            (FIRST_NAME, "first name", APPROVED_FIRST_NAME),
+            (LAST_NAME, "surname", APPROVED_SURNAME),
+        ] {
+            match self.get(key) {
+                Some(v) if v.is_empty() => {
+                    self.refuse(key, format!("HiBob needs a {label}; fill it in"))
+                }
+                Some(v) if v.chars().count() > 200 || v.chars().any(char::is_control) => {
+                    self.refuse(key, format!("this is not a {label}; correct it"))
+                }
+                Some(v) => self.approve(path, v),
+                None => {}
+            }
+        }
+    }
+
+    fn email(&mut self, next: Option<&NewEmployee>, candidate_email: Option<&str>) {
+        match self.get(EMAIL) {
+            Some(v) if v.is_empty() => {
+                self.refuse(EMAIL, "HiBob needs an email address; fill it in")
+            }
+            Some(v) if !looks_like_email(&v) => self.refuse(
+                EMAIL,
+                format!("{v:?} is not an email address; write it as name@example.com"),
+            ),
+            Some(v) => {
+                // The candidate's own address, sent by a mapping with no human edit, is not a
+                // choice of address: the field mapping's work address stands.
+                let mapped_other =
+                    next.is_some_and(|n| !crate::identity::same_address(&n.email, &v));
+                let is_candidates =
+                    candidate_email.is_some_and(|c| crate::identity::same_address(c, &v));
+                if !(mapped_other && is_candidates) {
+                    self.approve(APPROVED_EMAIL, v);
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// A start date in any form the mapping reads, approved as HiBob's `YYYY-MM-DD`; blank
+    /// leaves the mapping's.
+    fn start_date(&mut self) {
+        let Some(v) = self.get(START_DATE).filter(|v| !v.is_empty()) else {
+            return;
+        };
+        match crate::mapping::parse_date(&v) {
+            Some(date) => self.approve(START_DATE_PATH, date.format("%Y-%m-%d").to_string()),
+            None => self.refuse(
+                START_DATE,
+                format!("{v:?} is not a date; write it as YYYY-MM-DD, e.g. 2026-12-07"),
+            ),
+        }
+    }
+
+    /// Site and department: one of the active values of HiBob's list, else the nearest as a
+    /// suggestion.
+    async fn listed(&mut self, state: &PluginState) {
+        for (key, list, path, what) in [
+            (SITE, LIST_SITES, SITE_PATH, "sites"),
+            (DEPARTMENT, LIST_DEPARTMENTS, DEPARTMENT_PATH, "departments"),
+        ] {
+            let Some(v) = self.get(key).filter(|v| !v.is_empty()) else {
+                continue;
+            };
+            match state.list_values(list, Some(&v)).await {
+                Ok(values) if values.contains(&v) => self.approve(path, v),
+                Ok(values) => self.refuse(
+                    key,
+                    match nearest(&values, &v) {
+                        Some(near) => {
+                            format!("{v:?} is not one of HiBob's {what}; did you mean {near:?}?")
+                        }
+                        None => format!("{v:?} is not one of HiBob's {what}, which has none"),
+                    },
+                ),
+                Err(e) => self.refuse(key, format!("{e}; submit again in a minute")),
+            }
+        }
+    }
+
+    /// The job title and the mapping's other fields, by their HiBob paths, as the form showed
+    /// them: free text, taken as given.
+    fn free_text(&mut self, next: Option<&NewEmployee>) {
+        if let Some(v) = self.get(JOB_TITLE).filter(|v| !v.is_empty()) {
+            self.approve(TITLE_PATH, v);
+        }
+        let Some(next) = next else {
+            return;
+        };
+        for path in next.fields.keys() {
+            if path == DEPARTMENT_PATH || path == TITLE_PATH {
+                continue;
+            }
+            if let Some(v) = self.get(path).filter(|v| !v.is_empty()) {
+                self.approve(path, v);
+            }
+        }
+    }
+
+    fn outcome(self) -> Result<BTreeMap<String, String>, Vec<Value>> {
+        if self.errors.is_empty() {
+            Ok(self.approved)
+        } else {
+            Err(self.errors)
+        }
+    }
+}
+
 /// Checks a submit's values. `Ok`: what HR approved, by HiBob field (the keys
 /// [`crate::employee::with_approved`] reads); an absent value leaves the mapping's. `Err`: one
 /// error per bad field, naming the nearest valid value where there is one.
@@ -482,106 +653,13 @@ pub(super) async fn check(
     next: Option<&NewEmployee>,
     candidate_email: Option<&str>,
 ) -> Result<BTreeMap<String, String>, Vec<Value>> {
-    let mut approved = BTreeMap::new();
-    let mut errors = Vec::new();
-    let get = |key: &str| field(doc, key).map(|v| v.trim().to_owned());
-    for (key, label, path) in [
-        (FIRST_NAME, "first name", APPROVED_FIRST_NAME),
-        (LAST_NAME, "surname", APPROVED_SURNAME),
-    ] {
-        match get(key) {
-            Some(v) if v.is_empty() => errors.push(field_error(
-                key,
-                format!("HiBob needs a {label}; fill it in"),
-            )),
-            Some(v) if v.chars().count() > 200 || v.chars().any(char::is_control) => errors.push(
-                field_error(key, format!("this is not a {label}; correct it")),
-            ),
-            Some(v) => {
-                approved.insert(path.to_owned(), v);
-            }
-            None => {}
-        }
-    }
-    match get(EMAIL) {
-        Some(v) if v.is_empty() => errors.push(field_error(
-            EMAIL,
-            "HiBob needs an email address; fill it in",
-        )),
-        Some(v) if !looks_like_email(&v) => errors.push(field_error(
-            EMAIL,
-            format!("{v:?} is not an email address; write it as name@example.com"),
-        )),
-        Some(v) => {
-            // The candidate's own address, sent by a mapping with no human edit, is not a
-            // choice of address: the field mapping's work address stands.
-            let mapped_other = next.is_some_and(|n| !crate::identity::same_address(&n.email, &v));
-            let is_candidates =
-                candidate_email.is_some_and(|c| crate::identity::same_address(c, &v));
-            if !(mapped_other && is_candidates) {
-                approved.insert(APPROVED_EMAIL.to_owned(), v);
-            }
-        }
-        None => {}
-    }
-    match get(START_DATE) {
-        Some(v) if v.is_empty() => {}
-        Some(v) => match crate::mapping::parse_date(&v) {
-            Some(date) => {
-                approved.insert(
-                    START_DATE_PATH.to_owned(),
-                    date.format("%Y-%m-%d").to_string(),
-                );
-            }
-            None => errors.push(field_error(
-                START_DATE,
-                format!("{v:?} is not a date; write it as YYYY-MM-DD, e.g. 2026-12-07"),
-            )),
-        },
-        None => {}
-    }
-    for (key, list, path, what) in [
-        (SITE, LIST_SITES, SITE_PATH, "sites"),
-        (DEPARTMENT, LIST_DEPARTMENTS, DEPARTMENT_PATH, "departments"),
-    ] {
-        let Some(v) = get(key).filter(|v| !v.is_empty()) else {
-            continue;
-        };
-        match state.list_values(list, Some(&v)).await {
-            Ok(values) if values.contains(&v) => {
-                approved.insert(path.to_owned(), v);
-            }
-            Ok(values) => errors.push(field_error(
-                key,
-                match nearest(&values, &v) {
-                    Some(near) => {
-                        format!("{v:?} is not one of HiBob's {what}; did you mean {near:?}?")
-                    }
-                    None => format!("{v:?} is not one of HiBob's {what}, which has none"),
-                },
-            )),
-            Err(e) => errors.push(field_error(key, format!("{e}; submit again in a minute"))),
-        }
-    }
-    if let Some(v) = get(JOB_TITLE).filter(|v| !v.is_empty()) {
-        approved.insert(TITLE_PATH.to_owned(), v);
-    }
-    // The mapping's other fields, by their HiBob paths, as the form showed them.
-    if let Some(next) = next {
-        for path in next.fields.keys() {
-            if path == DEPARTMENT_PATH || path == TITLE_PATH {
-                continue;
-            }
-            if let Some(v) = get(path).filter(|v| !v.is_empty()) {
-                approved.insert(path.clone(), v);
-            }
-        }
-    }
-    if errors.is_empty() {
-        Ok(approved)
-    } else {
-        Err(errors)
-    }
+    let mut check = SubmitCheck::new(doc);
+    check.names();
+    check.email(next, candidate_email);
+    check.start_date();
+    check.listed(state).await;
+    check.free_text(next);
+    check.outcome()
 }
 
 #[cfg(test)]

@@ -3,6 +3,9 @@
 //! answer with what HiBob said. A replay (the same `generatedUuid`, or an application already
 //! answered with success) is answered from the ledger, with no write anywhere.
 
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -14,6 +17,7 @@ use super::form::{self, APPLICATION_ID, application_id, field_error};
 use super::{ACTION_KEY, PluginSettings, PluginState, answer, authorized, parse_body};
 use crate::hire::{ApplicationId, HireStatus, LedgerEntry, NudgeOutcome, StepState};
 use crate::ledger::LedgerError;
+use crate::reconcile::Nudger;
 
 const WRONG_KEY: &str = "The plugin key in Pinpoint's configuration does not match hirebridge's; enter the key set as HIREBRIDGE_PLUGIN_KEY on the hirebridge host. Nothing was sent to HiBob.";
 
@@ -46,59 +50,10 @@ pub(super) async fn submit(
     body: Bytes,
 ) -> Response {
     let settings = state.settings();
-    let doc = parse_body(&body);
-    if !authorized(&settings, &headers, doc.as_ref().ok()) {
-        state.monitor.plugin_submit("unauthorized");
-        return answer(StatusCode::OK, failure(WRONG_KEY, Vec::new()));
-    }
-    let malformed = |state: &PluginState, message: String, errors: Vec<Value>| {
-        state.monitor.plugin_submit("malformed");
-        answer(
-            StatusCode::BAD_REQUEST,
-            failure(&format!("{message}; nothing was sent to HiBob"), errors),
-        )
+    let (doc, id, uuid) = match checked_request(&state, &settings, &headers, &body) {
+        Ok(request) => request,
+        Err((status, refusal)) => return answer(status, refusal),
     };
-    let doc = match doc {
-        Ok(doc) => doc,
-        Err(e) => return malformed(&state, e, Vec::new()),
-    };
-    let id = match application_id(&doc) {
-        Some(Ok(id)) => id,
-        Some(Err(e)) => {
-            return malformed(&state, e.clone(), vec![field_error(APPLICATION_ID, e)]);
-        }
-        None => {
-            let e = "the submit names no application (the action's `applicationId` mapping, {{application_id}}); register the plugin again so Pinpoint reads its mappings";
-            return malformed(&state, e.into(), vec![field_error(APPLICATION_ID, e)]);
-        }
-    };
-    // Pinpoint's uuids are short and plain; anything else would turn replay detection off
-    // or carry control characters into the ledger's history.
-    let uuid = match doc.get("generatedUuid") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(u)) if u.trim().is_empty() => None,
-        Some(Value::String(u))
-            if u.len() <= 64 && u.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') =>
-        {
-            Some(u.clone())
-        }
-        Some(_) => {
-            return malformed(
-                &state,
-                "generatedUuid must be up to 64 letters, digits and dashes".into(),
-                Vec::new(),
-            );
-        }
-    };
-    if let Some(key) = oversized_field(&doc) {
-        return malformed(
-            &state,
-            format!(
-                "the field {key:?} is longer than {MAX_FIELD_CHARS} characters or holds control characters"
-            ),
-            vec![field_error(&key, "too long, or holds control characters")],
-        );
-    }
     // The pipeline runs in its own task: a peer that hangs up (or the listener's deadline)
     // drops this handler, and must not cancel a hire between HiBob's answer and the ledger
     // recording it. The task finishes and records its answer; a replay is answered from it.
@@ -143,6 +98,65 @@ pub(super) async fn submit(
     }
 }
 
+/// The submit's body, application id and `generatedUuid`, once its key and shape pass; else
+/// the status and body that refuse it (counted, and nothing looked up).
+fn checked_request(
+    state: &PluginState,
+    settings: &PluginSettings,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Value, ApplicationId, Option<String>), (StatusCode, Value)> {
+    let doc = parse_body(body);
+    if !authorized(settings, headers, doc.as_ref().ok()) {
+        state.monitor.plugin_submit("unauthorized");
+        return Err((StatusCode::OK, failure(WRONG_KEY, Vec::new())));
+    }
+    let malformed = |message: String, errors: Vec<Value>| {
+        state.monitor.plugin_submit("malformed");
+        (
+            StatusCode::BAD_REQUEST,
+            failure(&format!("{message}; nothing was sent to HiBob"), errors),
+        )
+    };
+    let doc = doc.map_err(|e| malformed(e, Vec::new()))?;
+    let id = match application_id(&doc) {
+        Some(Ok(id)) => id,
+        Some(Err(e)) => {
+            return Err(malformed(e.clone(), vec![field_error(APPLICATION_ID, e)]));
+        }
+        None => {
+            let e = "the submit names no application (the action's `applicationId` mapping, {{application_id}}); register the plugin again so Pinpoint reads its mappings";
+            return Err(malformed(e.into(), vec![field_error(APPLICATION_ID, e)]));
+        }
+    };
+    let uuid = generated_uuid(&doc).map_err(|e| malformed(e.into(), Vec::new()))?;
+    if let Some(key) = oversized_field(&doc) {
+        return Err(malformed(
+            format!(
+                "the field {key:?} is longer than {MAX_FIELD_CHARS} characters or holds control characters"
+            ),
+            vec![field_error(&key, "too long, or holds control characters")],
+        ));
+    }
+    Ok((doc, id, uuid))
+}
+
+/// The submit's `generatedUuid`, if it carries one. Pinpoint's uuids are short and plain;
+/// anything else would turn replay detection off or carry control characters into the
+/// ledger's history.
+fn generated_uuid(doc: &Value) -> Result<Option<String>, &'static str> {
+    match doc.get("generatedUuid") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(u)) if u.trim().is_empty() => Ok(None),
+        Some(Value::String(u))
+            if u.len() <= 64 && u.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') =>
+        {
+            Ok(Some(u.clone()))
+        }
+        Some(_) => Err("generatedUuid must be up to 64 letters, digits and dashes"),
+    }
+}
+
 /// The longest value a form field may carry: names, an email, a date, a list value.
 const MAX_FIELD_CHARS: usize = 500;
 
@@ -169,6 +183,9 @@ fn stored(answer: Option<String>) -> Option<Value> {
     answer.and_then(|a| serde_json::from_str(&a).ok())
 }
 
+/// A submit's result, for the metric, and the answer's body.
+type Answered = (&'static str, Value);
+
 /// The submit after its key and shape were checked: the metric's result and the answer.
 async fn run(
     state: &PluginState,
@@ -176,95 +193,20 @@ async fn run(
     doc: &Value,
     id: &ApplicationId,
     uuid: Option<&str>,
-) -> Result<(&'static str, Value), LedgerError> {
+) -> Result<Answered, LedgerError> {
     let nudger = state.nudger();
-    // Replays first, from the ledger alone.
-    let mut recorded = None;
-    if let Some(uuid) = uuid {
-        let earlier = nudger.ledger().plugin_submit_by_uuid(uuid)?;
-        if let Some(earlier) = earlier {
-            if earlier.application_id != id.as_str() {
-                return Ok((
-                    "malformed",
-                    failure(
-                        "this generatedUuid was sent before for another application; nothing was sent to HiBob",
-                        Vec::new(),
-                    ),
-                ));
-            }
-            if let Some(answer) = stored(earlier.answer_json) {
-                return Ok(("replayed", answer));
-            }
-            recorded = Some(earlier.id);
-        }
-    }
-    let answered = nudger.ledger().plugin_success_for(id)?;
-    if let Some(answer) = answered.and_then(|s| stored(s.answer_json)) {
-        return Ok(("replayed", answer));
-    }
+    let recorded = match replay(&nudger, id, uuid)? {
+        ControlFlow::Break(answered) => return Ok(answered),
+        ControlFlow::Continue(recorded) => recorded,
+    };
     let entry = nudger.ledger().entry(id)?;
-    if let Some(entry) = &entry
-        && entry.status == HireStatus::Done
-        && let Some(employee) = entry.hibob_employee_id()
-    {
-        let body = success(
-            settings,
-            employee,
-            format!(
-                "Already in HiBob as employee {employee} (hirebridge brought this hire in before); nothing new was created."
-            ),
-        );
-        // A submit answered "pending" earlier that a pass has since finished: its answer is
-        // final now, kept for its replays and counted as a success.
-        if let Some(submit_id) = recorded {
-            nudger
-                .ledger()
-                .record_plugin_answer(submit_id, &body.to_string(), true, Utc::now())?;
-        }
-        return Ok(("already_done", body));
+    if let Some(answered) = already_done(&nudger, settings, entry.as_ref(), recorded)? {
+        return Ok(answered);
     }
-    let next = nudger.next_create(id).await;
-    let (rendered, candidate_email) = match &next {
-        Ok(next) => (
-            next.employee.as_ref().ok(),
-            Some(next.application.email.as_str()),
-        ),
-        Err(_) => (None, None),
-    };
-    let approved = match form::check(state, doc, rendered, candidate_email).await {
+    let approved = match approved_values(state, &nudger, doc, id).await {
         Ok(approved) => approved,
-        Err(errors) => {
-            return Ok((
-                "invalid",
-                failure(
-                    "Some fields need correcting (see each field); nothing was sent to HiBob",
-                    errors,
-                ),
-            ));
-        }
+        Err(refused) => return Ok(refused),
     };
-    match &next {
-        Err(e) => {
-            tracing::warn!(application = %id, error = %e, "plugin submit: cannot read the application");
-            return Ok((
-                "refused",
-                failure(
-                    "hirebridge could not read this application from Pinpoint just now; nothing was sent to HiBob. Send it again in a minute.",
-                    Vec::new(),
-                ),
-            ));
-        }
-        Ok(next) if !next.hired => {
-            return Ok((
-                "refused",
-                failure(
-                    "Pinpoint does not show this application in a Hired stage; move it to Hired, then send it again. Nothing was sent to HiBob.",
-                    Vec::new(),
-                ),
-            ));
-        }
-        Ok(_) => {}
-    }
     // A person's submit for a hire hirebridge parked is their retry (and one waiting out a
     // backoff is worked now).
     // A replayed uuid is not a new request from a person: it retries nothing.
@@ -285,37 +227,17 @@ async fn run(
         && entry.employee.state() == StepState::InFlight
         && recorded.is_none()
     {
-        let outcome = nudger.reconcile_one(id, &state.shutdown).await?;
-        let entry = nudger.ledger().entry(id)?;
-        let (result, body, _) = judge(settings, outcome, entry.as_ref());
+        let (result, body, _) = work(state, &nudger, settings, id).await?;
         return Ok((result, body));
     }
-    // What HR approved, in the ledger (and the hire's history) before anything is written
-    // for it.
-    let values = serde_json::to_string(&approved).unwrap_or_else(|_| "{}".into());
-    let detail = format!(
-        "HR submitted in Pinpoint's plugin form{}: {}",
-        uuid.map(|u| format!(" (generatedUuid {u})"))
-            .unwrap_or_default(),
-        crate::ledger::describe_values(&approved)
-    );
     let submit_id = match recorded {
         Some(submit_id) => submit_id,
-        None => match nudger.ledger().record_plugin_submit(
-            uuid,
-            id,
-            &values,
-            super::TRIGGER,
-            &detail,
-            Utc::now(),
-        )? {
+        None => match record_submit(&nudger, id, uuid, &approved)? {
             Some(submit_id) => submit_id,
             None => return Ok(("pending", pending())),
         },
     };
-    let outcome = nudger.reconcile_one(id, &state.shutdown).await?;
-    let entry = nudger.ledger().entry(id)?;
-    let (result, body, last) = judge(settings, outcome, entry.as_ref());
+    let (result, body, last) = work(state, &nudger, settings, id).await?;
     if last {
         let success = body["success"] == Value::Bool(true);
         nudger
@@ -323,6 +245,152 @@ async fn run(
             .record_plugin_answer(submit_id, &body.to_string(), success, Utc::now())?;
     }
     Ok((result, body))
+}
+
+/// Replays, from the ledger alone: a `generatedUuid` seen before is answered as it was then
+/// (or continues as the submit recorded then, while its answer is pending), and an
+/// application already answered with success is answered the same again.
+fn replay(
+    nudger: &Nudger,
+    id: &ApplicationId,
+    uuid: Option<&str>,
+) -> Result<ControlFlow<Answered, Option<i64>>, LedgerError> {
+    let mut recorded = None;
+    if let Some(uuid) = uuid
+        && let Some(earlier) = nudger.ledger().plugin_submit_by_uuid(uuid)?
+    {
+        if earlier.application_id != id.as_str() {
+            return Ok(ControlFlow::Break((
+                "malformed",
+                failure(
+                    "this generatedUuid was sent before for another application; nothing was sent to HiBob",
+                    Vec::new(),
+                ),
+            )));
+        }
+        if let Some(answer) = stored(earlier.answer_json) {
+            return Ok(ControlFlow::Break(("replayed", answer)));
+        }
+        recorded = Some(earlier.id);
+    }
+    let answered = nudger.ledger().plugin_success_for(id)?;
+    Ok(match answered.and_then(|s| stored(s.answer_json)) {
+        Some(answer) => ControlFlow::Break(("replayed", answer)),
+        None => ControlFlow::Continue(recorded),
+    })
+}
+
+/// A hire hirebridge already finished is answered with its employee, and nothing is written
+/// to HiBob.
+fn already_done(
+    nudger: &Nudger,
+    settings: &PluginSettings,
+    entry: Option<&LedgerEntry>,
+    recorded: Option<i64>,
+) -> Result<Option<Answered>, LedgerError> {
+    let Some(employee) = entry
+        .filter(|e| e.status == HireStatus::Done)
+        .and_then(LedgerEntry::hibob_employee_id)
+    else {
+        return Ok(None);
+    };
+    let body = success(
+        settings,
+        employee,
+        format!(
+            "Already in HiBob as employee {employee} (hirebridge brought this hire in before); nothing new was created."
+        ),
+    );
+    // A submit answered "pending" earlier that a pass has since finished: its answer is
+    // final now, kept for its replays and counted as a success.
+    if let Some(submit_id) = recorded {
+        nudger
+            .ledger()
+            .record_plugin_answer(submit_id, &body.to_string(), true, Utc::now())?;
+    }
+    Ok(Some(("already_done", body)))
+}
+
+/// What HR approved, checked against the mapping's rendering and HiBob's lists; else the
+/// answer that refuses the submit (a bad field, an application Pinpoint cannot show, or one
+/// not in a Hired stage).
+async fn approved_values(
+    state: &PluginState,
+    nudger: &Nudger,
+    doc: &Value,
+    id: &ApplicationId,
+) -> Result<BTreeMap<String, String>, Answered> {
+    let next = nudger.next_create(id).await;
+    let (rendered, candidate_email) = match &next {
+        Ok(next) => (
+            next.employee.as_ref().ok(),
+            Some(next.application.email.as_str()),
+        ),
+        Err(_) => (None, None),
+    };
+    let approved = form::check(state, doc, rendered, candidate_email)
+        .await
+        .map_err(|errors| {
+            (
+                "invalid",
+                failure(
+                    "Some fields need correcting (see each field); nothing was sent to HiBob",
+                    errors,
+                ),
+            )
+        })?;
+    match &next {
+        Err(e) => {
+            tracing::warn!(application = %id, error = %e, "plugin submit: cannot read the application");
+            Err((
+                "refused",
+                failure(
+                    "hirebridge could not read this application from Pinpoint just now; nothing was sent to HiBob. Send it again in a minute.",
+                    Vec::new(),
+                ),
+            ))
+        }
+        Ok(next) if !next.hired => Err((
+            "refused",
+            failure(
+                "Pinpoint does not show this application in a Hired stage; move it to Hired, then send it again. Nothing was sent to HiBob.",
+                Vec::new(),
+            ),
+        )),
+        Ok(_) => Ok(approved),
+    }
+}
+
+/// What HR approved, in the ledger (and the hire's history) before anything is written for
+/// it. `None`: the hire's create has started meanwhile, so the values are not recorded.
+fn record_submit(
+    nudger: &Nudger,
+    id: &ApplicationId,
+    uuid: Option<&str>,
+    approved: &BTreeMap<String, String>,
+) -> Result<Option<i64>, LedgerError> {
+    let values = serde_json::to_string(approved).unwrap_or_else(|_| "{}".into());
+    let detail = format!(
+        "HR submitted in Pinpoint's plugin form{}: {}",
+        uuid.map(|u| format!(" (generatedUuid {u})"))
+            .unwrap_or_default(),
+        crate::ledger::describe_values(approved)
+    );
+    nudger
+        .ledger()
+        .record_plugin_submit(uuid, id, &values, super::TRIGGER, &detail, Utc::now())
+}
+
+/// Runs the hire through the pipeline now and judges the ledger's entry afterwards.
+async fn work(
+    state: &PluginState,
+    nudger: &Nudger,
+    settings: &PluginSettings,
+    id: &ApplicationId,
+) -> Result<(&'static str, Value, bool), LedgerError> {
+    let outcome = nudger.reconcile_one(id, &state.shutdown).await?;
+    let entry = nudger.ledger().entry(id)?;
+    Ok(judge(settings, outcome, entry.as_ref()))
 }
 
 /// The answer once the pipeline has run: the metric's result, the body, and whether it is

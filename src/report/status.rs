@@ -216,208 +216,232 @@ fn hire_view(e: &LedgerEntry) -> HireView {
     }
 }
 
-pub fn build(input: StatusInput<'_>) -> StatusView {
-    let mut health = Health::Ok;
-    let mut problems = Vec::new();
-    let mut flag = |h: Health, problem: String, health: &mut Health| {
-        *health = (*health).max(h);
-        problems.push(problem);
-    };
+/// Health and the problems behind it, in the order they were found: each problem raises the
+/// health to at least its own level, so the exit code follows the worst one.
+struct Problems {
+    health: Health,
+    list: Vec<String>,
+}
 
-    let counts: Vec<(HireStatus, u64)> = HireStatus::ALL
+impl Problems {
+    fn new() -> Self {
+        Self {
+            health: Health::Ok,
+            list: Vec::new(),
+        }
+    }
+
+    fn flag(&mut self, health: Health, problem: String) {
+        self.health = self.health.max(health);
+        self.list.push(problem);
+    }
+}
+
+/// How many hires have status `s`; every status is in `counts`, zero or not.
+fn count_of(counts: &[(HireStatus, u64)], s: HireStatus) -> u64 {
+    counts.iter().find(|(x, _)| *x == s).map_or(0, |(_, n)| *n)
+}
+
+fn counts_by_status(entries: &[LedgerEntry]) -> Vec<(HireStatus, u64)> {
+    HireStatus::ALL
         .into_iter()
-        .map(|s| {
-            (
-                s,
-                input.entries.iter().filter(|e| e.status == s).count() as u64,
-            )
-        })
-        .collect();
-    let count = |s: HireStatus| counts.iter().find(|(x, _)| *x == s).map_or(0, |(_, n)| *n);
+        .map(|s| (s, entries.iter().filter(|e| e.status == s).count() as u64))
+        .collect()
+}
 
-    let needs_attention: Vec<HireView> = input
-        .entries
-        .iter()
-        .filter(|e| e.status == HireStatus::NeedsAttention)
-        .map(hire_view)
-        .collect();
-    let retrying: Vec<HireView> = input
-        .entries
-        .iter()
-        .filter(|e| e.status == HireStatus::Failed)
-        .map(hire_view)
-        .collect();
-    let unhired: Vec<HireView> = input
-        .entries
-        .iter()
-        .filter(|e| e.status == HireStatus::Done && e.unhired_at.is_some())
-        .map(hire_view)
-        .collect();
-    let skipped = {
-        let mut left_out = input
-            .entries
-            .iter()
-            .filter(|e| e.status == HireStatus::Skipped);
-        left_out.next().map(|example| {
-            format!(
-                "{} hire(s) left out, nothing written for them; e.g. {}: {}; `hirebridge report --status skipped` lists them, `hirebridge retry <application-id>` includes one, an earlier sync.hired_since includes all from then",
-                1 + left_out.count(),
-                example.application_id,
-                example.last_error.as_deref().unwrap_or("hired before the go-live cutoff")
-            )
-        })
-    };
-    let oldest_unfinished = input
-        .entries
+fn hires_where(entries: &[LedgerEntry], keep: impl Fn(&LedgerEntry) -> bool) -> Vec<HireView> {
+    entries.iter().filter(|e| keep(e)).map(hire_view).collect()
+}
+
+/// The hires the go-live cutoff left out, in one sentence with one example: a long list of
+/// them says nothing a person must act on.
+fn skipped_note(entries: &[LedgerEntry]) -> Option<String> {
+    let mut left_out = entries.iter().filter(|e| e.status == HireStatus::Skipped);
+    left_out.next().map(|example| {
+        format!(
+            "{} hire(s) left out, nothing written for them; e.g. {}: {}; `hirebridge report --status skipped` lists them, `hirebridge retry <application-id>` includes one, an earlier sync.hired_since includes all from then",
+            1 + left_out.count(),
+            example.application_id,
+            example.last_error.as_deref().unwrap_or("hired before the go-live cutoff")
+        )
+    })
+}
+
+fn oldest_unfinished(entries: &[LedgerEntry]) -> Option<HireView> {
+    entries
         .iter()
         .filter(|e| !e.status.is_settled())
         .min_by_key(|e| (e.first_seen_at, e.application_id.clone()))
-        .map(hire_view);
+        .map(hire_view)
+}
 
-    if !needs_attention.is_empty() {
-        flag(
-            Health::NeedsAttention,
-            format!(
-                "{} hire(s) need attention: fix the cause, then `hirebridge retry <application-id>`",
-                needs_attention.len()
-            ),
-            &mut health,
-        );
-    }
-
-    let next_poll = input
-        .last_pass
-        .as_ref()
-        .and_then(|p| next_tick(input.schedule, p.started_at));
-    match &input.last_pass {
-        None => flag(
+/// What the last pass says about the daemon: never run, refused, unable to list, or overdue.
+fn flag_last_pass(
+    problems: &mut Problems,
+    input: &StatusInput<'_>,
+    next_poll: Option<DateTime<Utc>>,
+) {
+    let Some(pass) = &input.last_pass else {
+        problems.flag(
             Health::Stale,
             "no pass has run yet: start the daemon (`systemctl start hirebridge`) or run `hirebridge sync`".into(),
-            &mut health,
+        );
+        return;
+    };
+    match pass.outcome.as_deref().and_then(PassOutcome::parse) {
+        Some(PassOutcome::Refused) => problems.flag(
+            Health::NeedsAttention,
+            "the last pass was stopped because a credential or permission was refused; `hirebridge check` says which".into(),
         ),
-        Some(pass) => {
-            match pass.outcome.as_deref().and_then(PassOutcome::parse) {
-                Some(PassOutcome::Refused) => flag(
-                    Health::NeedsAttention,
-                    "the last pass was stopped because a credential or permission was refused; `hirebridge check` says which".into(),
-                    &mut health,
+        Some(PassOutcome::ListingFailed) => problems.flag(
+            Health::Retrying,
+            "the last pass could not read Pinpoint's listing; it is retried on the next poll".into(),
+        ),
+        _ => {}
+    }
+    if let Some(next) = next_poll {
+        let period = next_tick(input.schedule, next)
+            .map(|after| after - next)
+            .unwrap_or_default();
+        let grace = (period * 2).max(MIN_STALE_GRACE);
+        if input.now > next + grace {
+            problems.flag(
+                Health::Stale,
+                format!(
+                    "no pass since {}: the next was due at {}; is the daemon running? (`systemctl status hirebridge`)",
+                    when(pass.started_at),
+                    when(next)
                 ),
-                Some(PassOutcome::ListingFailed) => flag(
-                    Health::Retrying,
-                    "the last pass could not read Pinpoint's listing; it is retried on the next poll".into(),
-                    &mut health,
-                ),
-                _ => {}
-            }
-            if let Some(next) = next_poll {
-                let period = next_tick(input.schedule, next)
-                    .map(|after| after - next)
-                    .unwrap_or_default();
-                let grace = (period * 2).max(MIN_STALE_GRACE);
-                if input.now > next + grace {
-                    flag(
-                        Health::Stale,
-                        format!(
-                            "no pass since {}: the next was due at {}; is the daemon running? (`systemctl status hirebridge`)",
-                            when(pass.started_at),
-                            when(next)
-                        ),
-                        &mut health,
-                    );
-                }
-            }
+            );
         }
     }
-    let contract = input.contract.map(|report| {
-        use crate::contract::Outcome;
-        let count = |o: &[Outcome]| {
-            report
-                .findings
-                .iter()
-                .filter(|f| o.contains(&f.outcome))
-                .count()
-        };
-        ContractView {
-            checked_at: when(report.checked_at),
-            writes_stopped: !report.stopping().is_empty(),
-            holds: count(&[Outcome::Holds]),
-            unproven: count(&[Outcome::Unproven]),
-            failed: count(&[Outcome::Broken, Outcome::Unchecked]),
-            findings: report
-                .findings
-                .iter()
-                .filter(|f| f.outcome != Outcome::Holds)
-                .cloned()
-                .collect(),
-        }
-    });
-    for finding in contract.iter().flat_map(|c| &c.findings) {
+}
+
+fn contract_view(report: crate::contract::ContractReport) -> ContractView {
+    use crate::contract::Outcome;
+    let count = |o: &[Outcome]| {
+        report
+            .findings
+            .iter()
+            .filter(|f| o.contains(&f.outcome))
+            .count()
+    };
+    ContractView {
+        checked_at: when(report.checked_at),
+        writes_stopped: !report.stopping().is_empty(),
+        holds: count(&[Outcome::Holds]),
+        unproven: count(&[Outcome::Unproven]),
+        failed: count(&[Outcome::Broken, Outcome::Unchecked]),
+        findings: report
+            .findings
+            .iter()
+            .filter(|f| f.outcome != Outcome::Holds)
+            .cloned()
+            .collect(),
+    }
+}
+
+/// Each assumption that does not hold, weighed by what it stops: writes stopped by a broken
+/// one page a person, by an unreachable check only wait, and one with a safe fallback is only
+/// shown.
+fn flag_contract(problems: &mut Problems, contract: &ContractView) {
+    use crate::contract::Outcome;
+    for finding in &contract.findings {
         let fix = finding
             .fix
             .as_deref()
             .map(|fix| format!("; fix: {fix}"))
             .unwrap_or_default();
-        if finding.is_stopping() && finding.outcome == crate::contract::Outcome::Unchecked {
-            flag(
+        if finding.is_stopping() && finding.outcome == Outcome::Unchecked {
+            problems.flag(
                 Health::Retrying,
                 format!(
                     "nothing is written until the API contract can be checked: {} {}",
                     finding.assumption, finding.seen
                 ),
-                &mut health,
             );
         } else if finding.is_stopping() {
-            flag(
+            problems.flag(
                 Health::NeedsAttention,
                 format!(
                     "NOTHING IS WRITTEN: {} ✗ {}{fix}",
                     finding.assumption, finding.seen
                 ),
-                &mut health,
             );
-        } else if finding.outcome != crate::contract::Outcome::Unproven {
+        } else if finding.outcome != Outcome::Unproven {
             // A safe fallback applies: worth reading, not worth paging anyone.
-            flag(
+            problems.flag(
                 Health::Ok,
                 format!("{} ✗ {}{fix}", finding.assumption, finding.seen),
-                &mut health,
             );
         }
     }
-    if count(HireStatus::Failed) > 0 {
-        flag(
-            Health::Retrying,
+}
+
+fn pass_view(p: PassRecord) -> PassView {
+    PassView {
+        id: p.id,
+        trigger: p.trigger,
+        started_at: when(p.started_at),
+        finished_at: p.finished_at.map(when),
+        outcome: p.outcome,
+        summary: p.summary.and_then(|s| serde_json::from_str(&s).ok()),
+        version: p.version,
+        config_hash: p.config_hash,
+        operator: p.operator,
+    }
+}
+
+pub fn build(input: StatusInput<'_>) -> StatusView {
+    let mut problems = Problems::new();
+    let counts = counts_by_status(input.entries);
+    let needs_attention = hires_where(input.entries, |e| e.status == HireStatus::NeedsAttention);
+    let retrying = hires_where(input.entries, |e| e.status == HireStatus::Failed);
+    let unhired = hires_where(input.entries, |e| {
+        e.status == HireStatus::Done && e.unhired_at.is_some()
+    });
+
+    // The problems' order is the order a person reads them in: hires first, then the daemon,
+    // then the API contract, then what retries on its own.
+    if !needs_attention.is_empty() {
+        problems.flag(
+            Health::NeedsAttention,
             format!(
-                "{} hire(s) wait for a retry after a transient failure",
-                count(HireStatus::Failed)
+                "{} hire(s) need attention: fix the cause, then `hirebridge retry <application-id>`",
+                needs_attention.len()
             ),
-            &mut health,
+        );
+    }
+    let next_poll = input
+        .last_pass
+        .as_ref()
+        .and_then(|p| next_tick(input.schedule, p.started_at));
+    flag_last_pass(&mut problems, &input, next_poll);
+    let contract = input.contract.map(contract_view);
+    if let Some(contract) = &contract {
+        flag_contract(&mut problems, contract);
+    }
+    let failed = count_of(&counts, HireStatus::Failed);
+    if failed > 0 {
+        problems.flag(
+            Health::Retrying,
+            format!("{failed} hire(s) wait for a retry after a transient failure"),
         );
     }
 
     StatusView {
-        health,
-        problems,
-        last_pass: input.last_pass.map(|p| PassView {
-            id: p.id,
-            trigger: p.trigger,
-            started_at: when(p.started_at),
-            finished_at: p.finished_at.map(when),
-            outcome: p.outcome,
-            summary: p.summary.and_then(|s| serde_json::from_str(&s).ok()),
-            version: p.version,
-            config_hash: p.config_hash,
-            operator: p.operator,
-        }),
+        health: problems.health,
+        problems: problems.list,
+        last_pass: input.last_pass.map(pass_view),
         next_poll: next_poll.map(when),
         schedule: describe_schedule(input.schedule),
         total: input.entries.len() as u64,
+        oldest_unfinished: oldest_unfinished(input.entries),
+        skipped: skipped_note(input.entries),
         counts,
-        oldest_unfinished,
         needs_attention,
         retrying,
         unhired,
-        skipped,
         ledger_path: input.ledger_path,
         ledger_bytes: input.ledger_bytes,
         schema_version: input.schema_version,
@@ -453,7 +477,8 @@ fn hire_line(h: &HireView) -> String {
 /// At most this many hires per list on the screen; `--format json` has them all.
 const LIST_LIMIT: usize = 10;
 
-pub fn render_text(view: &StatusView, out: &mut dyn Write) -> std::io::Result<()> {
+/// The first line, a verdict in words, and each problem under it.
+fn write_verdict(view: &StatusView, out: &mut dyn Write) -> std::io::Result<()> {
     let verdict = match view.health {
         Health::Ok => "healthy",
         Health::Retrying => "working: some hires wait for a retry",
@@ -464,6 +489,11 @@ pub fn render_text(view: &StatusView, out: &mut dyn Write) -> std::io::Result<()
     for p in &view.problems {
         writeln!(out, "  ! {p}")?;
     }
+    Ok(())
+}
+
+/// When the daemon last polled, how that ended, and when it polls next.
+fn write_polls(view: &StatusView, out: &mut dyn Write) -> std::io::Result<()> {
     match &view.last_pass {
         None => writeln!(out, "last poll    never")?,
         Some(p) => {
@@ -494,13 +524,13 @@ pub fn render_text(view: &StatusView, out: &mut dyn Write) -> std::io::Result<()
         "next poll    {} ({})",
         view.next_poll.as_deref().unwrap_or("at the daemon's start"),
         view.schedule
-    )?;
-    let count = |s: HireStatus| {
-        view.counts
-            .iter()
-            .find(|(x, _)| *x == s)
-            .map_or(0, |(_, n)| *n)
-    };
+    )
+}
+
+/// The hires by status, then the plugin's submits and the cutoff's skipped hires when there
+/// are any.
+fn write_hires(view: &StatusView, out: &mut dyn Write) -> std::io::Result<()> {
+    let count = |s: HireStatus| count_of(&view.counts, s);
     write!(
         out,
         "hires        {}: {} done, {} pending, {} failed, {} need attention",
@@ -528,27 +558,32 @@ pub fn render_text(view: &StatusView, out: &mut dyn Write) -> std::io::Result<()
     if let Some(note) = &view.skipped {
         writeln!(out, "skipped      {}", super::clip(note, 400))?;
     }
-    if let Some(audit) = &view.audit {
-        let sealed = match &audit.last_checkpoint_at {
-            Some(at) => format!("last signed {at}, {} event(s) since", audit.unsealed_events),
-            None => "not signed yet (the first pass that writes signs it)".to_owned(),
-        };
-        let erased = if audit.personal_data_erased > 0 {
-            format!(
-                "; {} hire(s)' personal data erased",
-                audit.personal_data_erased
-            )
-        } else {
-            String::new()
-        };
-        writeln!(
-            out,
-            "audit        {} events chained, {} checkpoint(s), {sealed}{erased}",
-            audit.events, audit.checkpoints
-        )?;
-    }
+    Ok(())
+}
+
+fn write_audit(audit: &AuditView, out: &mut dyn Write) -> std::io::Result<()> {
+    let sealed = match &audit.last_checkpoint_at {
+        Some(at) => format!("last signed {at}, {} event(s) since", audit.unsealed_events),
+        None => "not signed yet (the first pass that writes signs it)".to_owned(),
+    };
+    let erased = if audit.personal_data_erased > 0 {
+        format!(
+            "; {} hire(s)' personal data erased",
+            audit.personal_data_erased
+        )
+    } else {
+        String::new()
+    };
+    writeln!(
+        out,
+        "audit        {} events chained, {} checkpoint(s), {sealed}{erased}",
+        audit.events, audit.checkpoints
+    )
+}
+
+fn write_oldest_open(view: &StatusView, out: &mut dyn Write) -> std::io::Result<()> {
     match &view.oldest_unfinished {
-        None => writeln!(out, "oldest open  none")?,
+        None => writeln!(out, "oldest open  none"),
         Some(h) => writeln!(
             out,
             "oldest open  {} <{}>, {} since {}",
@@ -556,57 +591,70 @@ pub fn render_text(view: &StatusView, out: &mut dyn Write) -> std::io::Result<()
             h.email,
             h.status.as_str(),
             h.first_seen_at
-        )?,
+        ),
     }
-    match &view.contract {
-        None => writeln!(
+}
+
+/// The last contract check's tally, then each assumption that does not hold.
+fn write_contract(contract: Option<&ContractView>, out: &mut dyn Write) -> std::io::Result<()> {
+    let Some(c) = contract else {
+        return writeln!(
             out,
             "API contract not checked yet (the first pass checks it; `hirebridge check` shows it now)"
-        )?,
-        Some(c) => {
-            write!(
-                out,
-                "API contract checked {}: {} hold",
-                c.checked_at, c.holds
-            )?;
-            if c.unproven > 0 {
-                write!(out, ", {} unproven", c.unproven)?;
-            }
-            if c.failed > 0 {
-                write!(out, ", {} FAILED", c.failed)?;
-            }
-            if c.writes_stopped {
-                write!(out, "; WRITES STOPPED")?;
-            }
-            writeln!(out)?;
-            for f in &c.findings {
-                writeln!(
-                    out,
-                    "  {} {}: {}",
-                    f.mark(),
-                    f.assumption,
-                    super::clip(&f.seen, 200)
-                )?;
-            }
-        }
+        );
+    };
+    write!(
+        out,
+        "API contract checked {}: {} hold",
+        c.checked_at, c.holds
+    )?;
+    if c.unproven > 0 {
+        write!(out, ", {} unproven", c.unproven)?;
     }
-    if !view.drift.is_empty() {
+    if c.failed > 0 {
+        write!(out, ", {} FAILED", c.failed)?;
+    }
+    if c.writes_stopped {
+        write!(out, "; WRITES STOPPED")?;
+    }
+    writeln!(out)?;
+    for f in &c.findings {
         writeln!(
             out,
-            "drift ({}): mapped values changed in Pinpoint after the hire was done",
-            view.drift.len()
+            "  {} {}: {}",
+            f.mark(),
+            f.assumption,
+            super::clip(&f.seen, 200)
         )?;
-        for d in view.drift.iter().take(LIST_LIMIT) {
-            writeln!(
-                out,
-                "  {} {} [{}]: {}",
-                d.application_id,
-                d.drift,
-                d.fields.join(","),
-                super::clip(d.detail.as_deref().unwrap_or(""), 160)
-            )?;
-        }
     }
+    Ok(())
+}
+
+fn write_drift(drift: &[DriftView], out: &mut dyn Write) -> std::io::Result<()> {
+    if drift.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "drift ({}): mapped values changed in Pinpoint after the hire was done",
+        drift.len()
+    )?;
+    for d in drift.iter().take(LIST_LIMIT) {
+        writeln!(
+            out,
+            "  {} {} [{}]: {}",
+            d.application_id,
+            d.drift,
+            d.fields.join(","),
+            super::clip(d.detail.as_deref().unwrap_or(""), 160)
+        )?;
+    }
+    Ok(())
+}
+
+/// The hires a person may have to look at, each list cut at [`LIST_LIMIT`] with the command
+/// that shows the rest.
+fn write_hire_lists(view: &StatusView, out: &mut dyn Write) -> std::io::Result<()> {
     for (title, list) in [
         ("needs attention", &view.needs_attention),
         ("waiting for a retry", &view.retrying),
@@ -631,6 +679,20 @@ pub fn render_text(view: &StatusView, out: &mut dyn Write) -> std::io::Result<()
             )?;
         }
     }
+    Ok(())
+}
+
+pub fn render_text(view: &StatusView, out: &mut dyn Write) -> std::io::Result<()> {
+    write_verdict(view, out)?;
+    write_polls(view, out)?;
+    write_hires(view, out)?;
+    if let Some(audit) = &view.audit {
+        write_audit(audit, out)?;
+    }
+    write_oldest_open(view, out)?;
+    write_contract(view.contract.as_ref(), out)?;
+    write_drift(&view.drift, out)?;
+    write_hire_lists(view, out)?;
     writeln!(
         out,
         "ledger       {} ({}), schema version {}",

@@ -276,121 +276,11 @@ impl Scenario {
     /// applications in earlier stages that a sync must ignore.
     pub fn demo() -> Self {
         let mut s = Scenario::empty();
-        let jobs: [(&str, &str, Visibility); 8] = [
-            ("101", "Senior Backend Engineer", Visibility::External),
-            ("102", "Product Designer", Visibility::External),
-            ("103", "Account Executive", Visibility::External),
-            ("104", "Data Analyst", Visibility::Internal),
-            ("105", "People Partner", Visibility::PrivateJob),
-            ("106", "Site Reliability Engineer", Visibility::External),
-            ("107", "VP Finance", Visibility::Confidential),
-            ("108", "Head of Security", Visibility::Confidential),
-        ];
-        for (id, title, vis) in jobs {
+        for (id, title, vis) in DEMO_JOBS {
             s = s.with_job(id, title, vis);
         }
-        use CvFiles::*;
-        // (first, last, job, cv, phone?)
-        let hires: [(&str, &str, &str, CvFiles, bool); 36] = [
-            ("Ada", "Lovelace", "101", Both, true),
-            ("Zoë", "Ångström", "102", PdfOnly, true),
-            ("José", "Núñez", "103", Both, false),
-            ("Grace", "Hopper", "101", PdfOnly, true),
-            ("Søren", "Kjær", "106", None, false),
-            ("Chloé", "Dubois", "102", Both, true),
-            ("Łukasz", "Wiśniewski", "101", CvOnly, true),
-            ("Aoife", "Ó Briain", "104", PdfOnly, false),
-            ("Nguyễn", "Thị Minh", "103", Both, true),
-            ("Björn", "Järvinen", "106", PdfOnly, true),
-            ("Siobhán", "O'Connor", "105", None, false),
-            ("Mei", "Chen", "107", PdfOnly, true),
-            ("Rahul", "Sharma", "101", Both, true),
-            ("Fatima", "Al-Sayed", "103", PdfOnly, false),
-            ("Jonas", "Müller", "104", CvOnly, true),
-            ("Amélie", "Lefèvre", "102", PdfOnly, true),
-            ("Kwame", "Mensah", "106", None, true),
-            ("Ingrid", "Bergström", "108", Both, false),
-            ("Tomás", "Ruiz", "103", PdfOnly, true),
-            ("Yuki", "Tanaka", "101", PdfOnly, true),
-            ("Olga", "Petrova", "104", None, false),
-            ("Mateo", "García", "105", Both, true),
-            ("Priya", "Raghunathan", "101", PdfOnly, true),
-            ("Liam", "O'Brien", "103", CvOnly, false),
-            ("Noa", "Levi", "106", PdfOnly, true),
-            ("Hannah", "Schmidt", "107", None, true),
-            ("Ethan", "Walker", "102", Both, false),
-            ("Chiara", "Bianchi", "103", PdfOnly, true),
-            ("Dmitri", "Ivanov", "101", PdfOnly, true),
-            ("Leïla", "Benali", "104", Both, true),
-            ("Oscar", "Lindqvist", "108", PdfOnly, false),
-            ("Sakura", "Yamamoto", "106", CvOnly, true),
-            ("Gabriel", "Silva", "103", None, true),
-            ("Eva", "Novák", "102", PdfOnly, false),
-            ("Arjun", "Mehta", "101", Both, true),
-            ("Margaret", "Hamilton", "106", PdfOnly, true),
-        ];
-        let not_hired: [(&str, &str, &str, Stage); 8] = [
-            ("Alan", "Turing", "101", Stage::Offer),
-            ("Katherine", "Johnson", "104", Stage::Interview),
-            ("Linus", "Berg", "106", Stage::Applied),
-            ("Marie", "Curie", "107", Stage::Offer),
-            ("Émile", "Zola", "102", Stage::Applied),
-            ("Rosa", "Parks", "103", Stage::Interview),
-            ("Niels", "Bohr", "108", Stage::Applied),
-            ("Hedy", "Lamarr", "105", Stage::Interview),
-        ];
-        // Interleave the two groups so any page holds both kinds.
-        let mut next_id = 8_863_880u64;
-        let mut nh = not_hired.iter();
-        for (i, (first, last, job, cv, phone)) in hires.iter().enumerate() {
-            if i % 4 == 2
-                && let Some((f, l, j, stage)) = nh.next()
-            {
-                let mut app =
-                    SimApplication::hired(&next_id.to_string(), f, l, &demo_email(f, l), j);
-                app.stage = *stage;
-                app.cv = CvFiles::Both;
-                s.applications.push(app);
-                next_id += 7;
-            }
-            let mut app = SimApplication::hired(
-                &next_id.to_string(),
-                first,
-                last,
-                &demo_email(first, last),
-                job,
-            );
-            app.cv = *cv;
-            app.phone = phone.then(|| format!("+1 555 01{:02}", i));
-            s.applications.push(app);
-            next_id += 7;
-        }
-        // Grace exists with a differently cased email (matching must be case-insensitive);
-        // Margaret was added in HiBob by hand and starts in three weeks, so she is inactive.
-        s.existing_employees.push(SimEmployeeSeed {
-            first_name: "Grace".into(),
-            surname: "Hopper".into(),
-            email: "Grace.Hopper@Example.com".into(),
-            site: "New York (Demo)".into(),
-            start_date: NaiveDate::from_ymd_opt(2024, 3, 4).expect("valid date"),
-            termination_date: Option::None,
-        });
-        s.existing_employees.push(SimEmployeeSeed {
-            first_name: "Margaret".into(),
-            surname: "Hamilton".into(),
-            email: demo_email("Margaret", "Hamilton"),
-            site: "London".into(),
-            termination_date: Option::None,
-            start_date: Utc::now().date_naive() + Days::new(21),
-        });
-        s.existing_employees.push(SimEmployeeSeed {
-            first_name: "Dana".into(),
-            surname: "Scully".into(),
-            email: "dana.scully@example.com".into(),
-            termination_date: Option::None,
-            site: "Tel Aviv".into(),
-            start_date: NaiveDate::from_ymd_opt(2022, 9, 1).expect("valid date"),
-        });
+        s.applications = demo_applications();
+        s.existing_employees = demo_existing_employees();
         s
     }
 
@@ -399,44 +289,8 @@ impl Scenario {
     /// About 80% carry a `pdf_cv`, 10% only a `cv`, 10% none; about 10% are on confidential
     /// jobs; roughly one non-hired application per 20 hires (at least 3) is interleaved.
     pub fn generated(hires: usize, seed: u64) -> Self {
-        const FIRST: [&str; 20] = [
-            "Ada", "Zoë", "José", "Grace", "Søren", "Chloé", "Łukasz", "Mei", "Rahul", "Fatima",
-            "Jonas", "Amélie", "Kwame", "Ingrid", "Tomás", "Yuki", "Olga", "Priya", "Noa", "Ethan",
-        ];
-        const LAST: [&str; 20] = [
-            "Lovelace",
-            "Ångström",
-            "Núñez",
-            "Hopper",
-            "Kjær",
-            "Dubois",
-            "Wiśniewski",
-            "Chen",
-            "Sharma",
-            "Al-Sayed",
-            "Müller",
-            "Lefèvre",
-            "Mensah",
-            "Bergström",
-            "Ruiz",
-            "Tanaka",
-            "Petrova",
-            "Raghunathan",
-            "Levi",
-            "Walker",
-        ];
         let mut s = Scenario::empty();
-        let jobs: [(&str, &str, Visibility); 8] = [
-            ("1", "Backend Engineer", Visibility::External),
-            ("2", "Frontend Engineer", Visibility::External),
-            ("3", "Account Executive", Visibility::External),
-            ("4", "Customer Success Manager", Visibility::External),
-            ("5", "Data Analyst", Visibility::Internal),
-            ("6", "Recruiter", Visibility::PrivateJob),
-            ("7", "Chief of Staff", Visibility::Confidential),
-            ("8", "General Counsel", Visibility::Confidential),
-        ];
-        for (id, title, vis) in jobs {
+        for (id, title, vis) in GENERATED_JOBS {
             s = s.with_job(id, title, vis);
         }
         let mut rng = SplitMix(seed);
@@ -447,8 +301,9 @@ impl Scenario {
         let mut placed_hires = 0;
         for i in 0..total {
             let id = 1_000_001 + i as u64;
-            let first = FIRST[rng.below(FIRST.len() as u64) as usize];
-            let last = LAST[rng.below(LAST.len() as u64) as usize];
+            let first =
+                GENERATED_FIRST_NAMES[rng.below(GENERATED_FIRST_NAMES.len() as u64) as usize];
+            let last = GENERATED_SURNAMES[rng.below(GENERATED_SURNAMES.len() as u64) as usize];
             let want_extra =
                 placed_extra < extra && (i % every == every - 1 || placed_hires >= hires);
             let stage = if want_extra {
@@ -484,6 +339,176 @@ impl Scenario {
         }
         s
     }
+}
+
+/// The names generated tenants draw from, some of them Unicode.
+const GENERATED_FIRST_NAMES: [&str; 20] = [
+    "Ada", "Zoë", "José", "Grace", "Søren", "Chloé", "Łukasz", "Mei", "Rahul", "Fatima", "Jonas",
+    "Amélie", "Kwame", "Ingrid", "Tomás", "Yuki", "Olga", "Priya", "Noa", "Ethan",
+];
+const GENERATED_SURNAMES: [&str; 20] = [
+    "Lovelace",
+    "Ångström",
+    "Núñez",
+    "Hopper",
+    "Kjær",
+    "Dubois",
+    "Wiśniewski",
+    "Chen",
+    "Sharma",
+    "Al-Sayed",
+    "Müller",
+    "Lefèvre",
+    "Mensah",
+    "Bergström",
+    "Ruiz",
+    "Tanaka",
+    "Petrova",
+    "Raghunathan",
+    "Levi",
+    "Walker",
+];
+
+/// Generated tenants' jobs: ids "7" and "8" are confidential.
+const GENERATED_JOBS: [(&str, &str, Visibility); 8] = [
+    ("1", "Backend Engineer", Visibility::External),
+    ("2", "Frontend Engineer", Visibility::External),
+    ("3", "Account Executive", Visibility::External),
+    ("4", "Customer Success Manager", Visibility::External),
+    ("5", "Data Analyst", Visibility::Internal),
+    ("6", "Recruiter", Visibility::PrivateJob),
+    ("7", "Chief of Staff", Visibility::Confidential),
+    ("8", "General Counsel", Visibility::Confidential),
+];
+
+/// The demo tenant's jobs: id, title, visibility (two confidential).
+const DEMO_JOBS: [(&str, &str, Visibility); 8] = [
+    ("101", "Senior Backend Engineer", Visibility::External),
+    ("102", "Product Designer", Visibility::External),
+    ("103", "Account Executive", Visibility::External),
+    ("104", "Data Analyst", Visibility::Internal),
+    ("105", "People Partner", Visibility::PrivateJob),
+    ("106", "Site Reliability Engineer", Visibility::External),
+    ("107", "VP Finance", Visibility::Confidential),
+    ("108", "Head of Security", Visibility::Confidential),
+];
+
+/// The demo tenant's hires: first name, surname, job, CV files, whether a phone is on file.
+const DEMO_HIRES: [(&str, &str, &str, CvFiles, bool); 36] = {
+    use CvFiles::*;
+    [
+        ("Ada", "Lovelace", "101", Both, true),
+        ("Zoë", "Ångström", "102", PdfOnly, true),
+        ("José", "Núñez", "103", Both, false),
+        ("Grace", "Hopper", "101", PdfOnly, true),
+        ("Søren", "Kjær", "106", None, false),
+        ("Chloé", "Dubois", "102", Both, true),
+        ("Łukasz", "Wiśniewski", "101", CvOnly, true),
+        ("Aoife", "Ó Briain", "104", PdfOnly, false),
+        ("Nguyễn", "Thị Minh", "103", Both, true),
+        ("Björn", "Järvinen", "106", PdfOnly, true),
+        ("Siobhán", "O'Connor", "105", None, false),
+        ("Mei", "Chen", "107", PdfOnly, true),
+        ("Rahul", "Sharma", "101", Both, true),
+        ("Fatima", "Al-Sayed", "103", PdfOnly, false),
+        ("Jonas", "Müller", "104", CvOnly, true),
+        ("Amélie", "Lefèvre", "102", PdfOnly, true),
+        ("Kwame", "Mensah", "106", None, true),
+        ("Ingrid", "Bergström", "108", Both, false),
+        ("Tomás", "Ruiz", "103", PdfOnly, true),
+        ("Yuki", "Tanaka", "101", PdfOnly, true),
+        ("Olga", "Petrova", "104", None, false),
+        ("Mateo", "García", "105", Both, true),
+        ("Priya", "Raghunathan", "101", PdfOnly, true),
+        ("Liam", "O'Brien", "103", CvOnly, false),
+        ("Noa", "Levi", "106", PdfOnly, true),
+        ("Hannah", "Schmidt", "107", None, true),
+        ("Ethan", "Walker", "102", Both, false),
+        ("Chiara", "Bianchi", "103", PdfOnly, true),
+        ("Dmitri", "Ivanov", "101", PdfOnly, true),
+        ("Leïla", "Benali", "104", Both, true),
+        ("Oscar", "Lindqvist", "108", PdfOnly, false),
+        ("Sakura", "Yamamoto", "106", CvOnly, true),
+        ("Gabriel", "Silva", "103", None, true),
+        ("Eva", "Novák", "102", PdfOnly, false),
+        ("Arjun", "Mehta", "101", Both, true),
+        ("Margaret", "Hamilton", "106", PdfOnly, true),
+    ]
+};
+
+/// Applications in earlier stages, which a sync must leave alone.
+const DEMO_NOT_HIRED: [(&str, &str, &str, Stage); 8] = [
+    ("Alan", "Turing", "101", Stage::Offer),
+    ("Katherine", "Johnson", "104", Stage::Interview),
+    ("Linus", "Berg", "106", Stage::Applied),
+    ("Marie", "Curie", "107", Stage::Offer),
+    ("Émile", "Zola", "102", Stage::Applied),
+    ("Rosa", "Parks", "103", Stage::Interview),
+    ("Niels", "Bohr", "108", Stage::Applied),
+    ("Hedy", "Lamarr", "105", Stage::Interview),
+];
+
+/// The demo's applications, the two groups interleaved so any page holds both kinds: a
+/// listing must pick the hires out of it.
+fn demo_applications() -> Vec<SimApplication> {
+    let mut applications = Vec::new();
+    let mut next_id = 8_863_880u64;
+    let mut nh = DEMO_NOT_HIRED.iter();
+    for (i, (first, last, job, cv, phone)) in DEMO_HIRES.iter().enumerate() {
+        if i % 4 == 2
+            && let Some((f, l, j, stage)) = nh.next()
+        {
+            let mut app = SimApplication::hired(&next_id.to_string(), f, l, &demo_email(f, l), j);
+            app.stage = *stage;
+            app.cv = CvFiles::Both;
+            applications.push(app);
+            next_id += 7;
+        }
+        let mut app = SimApplication::hired(
+            &next_id.to_string(),
+            first,
+            last,
+            &demo_email(first, last),
+            job,
+        );
+        app.cv = *cv;
+        app.phone = phone.then(|| format!("+1 555 01{:02}", i));
+        applications.push(app);
+        next_id += 7;
+    }
+    applications
+}
+
+/// The people HiBob holds before the demo's first pass. Grace exists with a differently
+/// cased email (matching must be case-insensitive); Margaret was added in HiBob by hand and
+/// starts in three weeks, so she is inactive; Dana is no hire at all.
+fn demo_existing_employees() -> Vec<SimEmployeeSeed> {
+    vec![
+        SimEmployeeSeed {
+            first_name: "Grace".into(),
+            surname: "Hopper".into(),
+            email: "Grace.Hopper@Example.com".into(),
+            site: "New York (Demo)".into(),
+            start_date: NaiveDate::from_ymd_opt(2024, 3, 4).expect("valid date"),
+            termination_date: None,
+        },
+        SimEmployeeSeed {
+            first_name: "Margaret".into(),
+            surname: "Hamilton".into(),
+            email: demo_email("Margaret", "Hamilton"),
+            site: "London".into(),
+            termination_date: None,
+            start_date: Utc::now().date_naive() + Days::new(21),
+        },
+        SimEmployeeSeed {
+            first_name: "Dana".into(),
+            surname: "Scully".into(),
+            email: "dana.scully@example.com".into(),
+            termination_date: None,
+            site: "Tel Aviv".into(),
+            start_date: NaiveDate::from_ymd_opt(2022, 9, 1).expect("valid date"),
+        },
+    ]
 }
 
 fn demo_email(first: &str, last: &str) -> String {

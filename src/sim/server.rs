@@ -208,20 +208,7 @@ async fn handle(shared: &Shared, route: &Route, req: &Incoming) -> Reply {
         Fault::DropsAttachments => {
             read_as_if(shared, route, req, &["extra_fields[applications]"]).await
         }
-        Fault::RefusesParameter(name) => {
-            let present =
-                url::form_urlencoded::parse(req.query.as_deref().unwrap_or("").as_bytes())
-                    .any(|(k, _)| k == name.as_str());
-            if present {
-                Reply::jsonapi_error(
-                    400,
-                    "Bad Request",
-                    &format!("{name} is not a valid parameter"),
-                )
-            } else {
-                normal(shared, route, req).await
-            }
-        }
+        Fault::RefusesParameter(name) => refuses_parameter(shared, route, req, &name).await,
         Fault::IgnoresShowInactive => {
             search_as_if(shared, route, req, |body| {
                 body.as_object_mut().map(|b| b.remove("showInactive"));
@@ -234,72 +221,117 @@ async fn handle(shared: &Shared, route: &Route, req: &Incoming) -> Reply {
             })
             .await
         }
-        Fault::HidesInternalFields => {
-            let reply = normal(shared, route, req).await;
-            if !matches!(route, Route::SearchPeople) || reply.status != 200 {
-                return reply;
-            }
-            let mut doc: Value = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
-            for person in doc["employees"].as_array_mut().into_iter().flatten() {
-                if let Some(p) = person.as_object_mut() {
-                    p.remove("internal");
-                }
-                if let Some(h) = person
-                    .get_mut("humanReadable")
-                    .and_then(Value::as_object_mut)
-                {
-                    h.remove("internal");
-                }
-            }
-            Reply {
-                body: serde_json::to_vec(&doc).unwrap_or_default(),
-                ..reply
-            }
-        }
-        Fault::LimitsSearchBatch(limit) => {
-            let values = serde_json::from_slice::<Value>(&req.body)
-                .ok()
-                .and_then(|b| {
-                    b.pointer("/filters/0/values")
-                        .and_then(Value::as_array)
-                        .map(Vec::len)
-                })
-                .unwrap_or(0);
-            if matches!(route, Route::SearchPeople) && values > limit {
-                Reply::hibob_error(
-                    400,
-                    "validations.search.values.tooMany",
-                    &format!("At most {limit} values are allowed in a filter"),
-                    vec![],
-                )
-            } else {
-                normal(shared, route, req).await
-            }
-        }
-        Fault::ReshapesDocumentsList => {
-            let reply = normal(shared, route, req).await;
-            if !matches!(route, Route::ListDocuments(_)) || reply.status != 200 {
-                return reply;
-            }
-            let doc: Value = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
-            Reply::json(200, &json!({ "files": doc["documents"].clone() }))
-        }
+        Fault::HidesInternalFields => hides_internal_fields(shared, route, req).await,
+        Fault::LimitsSearchBatch(limit) => limits_search_batch(shared, route, req, limit).await,
+        Fault::ReshapesDocumentsList => reshaped_documents_list(shared, route, req).await,
         Fault::TruncatedJson => faults::truncate_reply(normal(shared, route, req).await),
         Fault::WrongTypes => wrong_types_reply(shared, route, req).await,
         Fault::RateLimited { retry_after_secs } => {
-            let configured = shared.lock().rate_limit;
-            let (limit, reset) = match configured {
-                Some(l) => {
-                    let w = (l.window.as_millis() as u64).max(1);
-                    (l.limit, (epoch_ms() / w * w + w).div_ceil(1000))
-                }
-                // Without a configured window, reset at the next whole second so tests stay fast.
-                None => (50, epoch_ms() / 1000 + 1),
-            };
-            rate_limited_reply(api, limit, reset, retry_after_secs)
+            rate_limited_in_window(shared, api, retry_after_secs)
         }
         Fault::Delay(_) => unreachable!("delays are consumed by pick_fault"),
     }
+}
+
+/// The request refused with a 400 when it carries the parameter `name`, as a server that does
+/// not know that parameter answers; answered as usual without it.
+async fn refuses_parameter(shared: &Shared, route: &Route, req: &Incoming, name: &str) -> Reply {
+    let present = url::form_urlencoded::parse(req.query.as_deref().unwrap_or("").as_bytes())
+        .any(|(k, _)| k == name);
+    if present {
+        Reply::jsonapi_error(
+            400,
+            "Bad Request",
+            &format!("{name} is not a valid parameter"),
+        )
+    } else {
+        normal(shared, route, req).await
+    }
+}
+
+/// The reply with its JSON body edited: how a server that drops or reshapes part of an
+/// answer sends it.
+fn edited_json(reply: Reply, edit: impl FnOnce(&mut Value)) -> Reply {
+    let mut doc: Value = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
+    edit(&mut doc);
+    Reply {
+        body: serde_json::to_vec(&doc).unwrap_or_default(),
+        ..reply
+    }
+}
+
+/// A search answered without the `internal` section of each person (raw and human-readable),
+/// as a token without that category's permission sees it.
+async fn hides_internal_fields(shared: &Shared, route: &Route, req: &Incoming) -> Reply {
+    let reply = normal(shared, route, req).await;
+    if !matches!(route, Route::SearchPeople) || reply.status != 200 {
+        return reply;
+    }
+    edited_json(reply, |doc| {
+        for person in doc["employees"].as_array_mut().into_iter().flatten() {
+            if let Some(p) = person.as_object_mut() {
+                p.remove("internal");
+            }
+            if let Some(h) = person
+                .get_mut("humanReadable")
+                .and_then(Value::as_object_mut)
+            {
+                h.remove("internal");
+            }
+        }
+    })
+}
+
+/// A search refused with HiBob's validation error when its filter carries more than `limit`
+/// values.
+async fn limits_search_batch(
+    shared: &Shared,
+    route: &Route,
+    req: &Incoming,
+    limit: usize,
+) -> Reply {
+    let values = serde_json::from_slice::<Value>(&req.body)
+        .ok()
+        .and_then(|b| {
+            b.pointer("/filters/0/values")
+                .and_then(Value::as_array)
+                .map(Vec::len)
+        })
+        .unwrap_or(0);
+    if matches!(route, Route::SearchPeople) && values > limit {
+        Reply::hibob_error(
+            400,
+            "validations.search.values.tooMany",
+            &format!("At most {limit} values are allowed in a filter"),
+            vec![],
+        )
+    } else {
+        normal(shared, route, req).await
+    }
+}
+
+/// The documents list under `files` instead of `documents`.
+async fn reshaped_documents_list(shared: &Shared, route: &Route, req: &Incoming) -> Reply {
+    let reply = normal(shared, route, req).await;
+    if !matches!(route, Route::ListDocuments(_)) || reply.status != 200 {
+        return reply;
+    }
+    let doc: Value = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
+    Reply::json(200, &json!({ "files": doc["documents"].clone() }))
+}
+
+/// A 429 whose reset is the end of the configured rate-limit window.
+fn rate_limited_in_window(shared: &Shared, api: Api, retry_after_secs: Option<u64>) -> Reply {
+    let configured = shared.lock().rate_limit;
+    let (limit, reset) = match configured {
+        Some(l) => {
+            let w = (l.window.as_millis() as u64).max(1);
+            (l.limit, (epoch_ms() / w * w + w).div_ceil(1000))
+        }
+        // Without a configured window, reset at the next whole second so tests stay fast.
+        None => (50, epoch_ms() / 1000 + 1),
+    };
+    rate_limited_reply(api, limit, reset, retry_after_secs)
 }
 
 /// A 429 in the owning API's style, always with the `X-RateLimit-*` headers.
@@ -452,14 +484,11 @@ async fn unpaged_listing(shared: &Shared, route: &Route, req: &Incoming) -> Repl
         &["page[number]", "page[size]"],
         &[("page[size]", "1000")],
     );
-    let mut doc: Value = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
-    if let Some(links) = doc.get_mut("links").and_then(Value::as_object_mut) {
-        links.remove("next");
-    }
-    Reply {
-        body: serde_json::to_vec(&doc).unwrap_or_default(),
-        ..reply
-    }
+    edited_json(reply, |doc| {
+        if let Some(links) = doc.get_mut("links").and_then(Value::as_object_mut) {
+            links.remove("next");
+        }
+    })
 }
 
 /// The page as usual, with `links.next` sent back to page 1 (the other parameters kept).
