@@ -12,6 +12,8 @@
 //!   next step (pure) → apply it (each remote effect behind a ledger intent).
 //! - [`audit`] — the audit trail's checking side: signed checkpoints of the ledger's chain,
 //!   `audit verify`/`export`, retention. Signs and judges; never writes SQL.
+//! - [`backup`] — `backup` and `restore`: a verified copy of the ledger, key and config with a
+//!   manifest; putting one back in place under the ledger's lock.
 //! - [`ledger`] — the only place with SQL: per-hire rows and the hash-chained event log.
 //! - [`hire`] — the shared vocabulary below all of these: a hire's status, its steps' states,
 //!   its row, how a pass ended. No I/O.
@@ -28,6 +30,7 @@
 //! - [`sim`] — a stateful simulator of both APIs on loopback, for `demo`, tests and benchmarks.
 
 pub mod audit;
+pub mod backup;
 pub mod check;
 pub mod cli;
 pub mod config;
