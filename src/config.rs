@@ -1800,6 +1800,28 @@ path = "/tmp/ledger.sqlite3"
     }
 
     #[test]
+    fn the_example_backup_section_parses_and_keep_defaults_to_14() {
+        let text = include_str!("../config.toml");
+        let section = &text[text
+            .find("# [backup]")
+            .expect("the example documents [backup]")..];
+        let uncommented: String = section
+            .lines()
+            .take_while(|l| l.starts_with('#'))
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let config = parse(&format!("{MINIMAL}{uncommented}")).unwrap();
+        assert_eq!(
+            config.backup.dir.as_deref(),
+            Some(Path::new("/var/lib/hirebridge-backups"))
+        );
+        assert_eq!(config.backup.keep, 14);
+        assert_eq!(parse(MINIMAL).unwrap().backup, BackupConfig::default());
+    }
+
+    #[test]
     fn unknown_key_is_named_with_its_line() {
         let e = error(&MINIMAL.replace("[ledger]", "[ledger]\nfrobnicate = 1"));
         assert!(e.contains("frobnicate"), "{e}");
