@@ -278,9 +278,10 @@ fn restore_refuses_while_the_daemon_holds_the_ledger() {
 fn backups_beyond_keep_are_pruned_oldest_first_and_a_damaged_backup_is_refused() {
     let world = World::new(hires(1));
     let backups = world.dir.path().join("backups");
-    let mut settings = common::Settings::default();
-    settings.extra = format!("[backup]\ndir = \"{}\"\nkeep = 2\n", backups.display());
-    world.write_config(&settings);
+    world.write_config(&common::Settings {
+        extra: format!("[backup]\ndir = \"{}\"\nkeep = 2\n", backups.display()),
+        ..Default::default()
+    });
     world.sync().expect(0);
     let mut taken = Vec::new();
     for _ in 0..3 {
@@ -325,9 +326,10 @@ fn malformed_backup_settings_are_refused_naming_the_key() {
         ("directory = \"/tmp\"", "unknown field `directory`"),
     ];
     for (line, named) in cases {
-        let mut settings = common::Settings::default();
-        settings.extra = format!("[backup]\n{line}\n");
-        world.write_config(&settings);
+        world.write_config(&common::Settings {
+            extra: format!("[backup]\n{line}\n"),
+            ..Default::default()
+        });
         for command in [&["backup", "/tmp/unused"][..], &["check"][..]] {
             let run = world.hirebridge(command).expect(1);
             // `check` shows its findings on stdout, the other commands their error on stderr.
