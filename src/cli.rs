@@ -137,6 +137,14 @@ pub enum Command {
     /// with this application id, or every hire with this email. Ids, outcomes and the audit
     /// chain stay (it still verifies). Nothing in HiBob or Pinpoint is touched.
     Erase(EraseArgs),
+    /// Copy the ledger (consistently, beside a running daemon), the audit signing key and the
+    /// config (never the credentials) into a new directory under DIR with a manifest; verify
+    /// the copy as `audit verify` does before saying ok; keep the newest `backup.keep`.
+    Backup(BackupArgs),
+    /// Put a backup in place of the ledger (and its signing key; the config too when there is
+    /// none). Needs the service stopped; refuses to replace a ledger newer than the backup
+    /// unless --force. The ledger replaced is moved aside, never deleted.
+    Restore(RestoreArgs),
     /// Print a shell completion script (`make install` installs them for bash, zsh and fish).
     Completions(CompletionsArgs),
     /// Print the manual page, in roff (`make install` installs it as hirebridge(1)).
@@ -320,6 +328,23 @@ pub struct BenchArgs {
     /// The length of HiBob's fixed window.
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
     pub window: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where the backups go (each in its own `hirebridge-<time>` directory) [default:
+    /// `backup.dir` from the config].
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// A backup directory (`hirebridge-<time>`, holding manifest.json).
+    pub backup: PathBuf,
+    /// Replace the ledger even when it is newer than the backup (or cannot be read). It is
+    /// moved aside to `<ledger>.before-restore-<time>`, never deleted.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod audit;
+mod backup;
 
 use anyhow::Context as _;
 use hirebridge::cli::{
@@ -190,6 +191,8 @@ pub fn execute(cli: Cli) -> anyhow::Result<Exit> {
         Command::Audit(command) => audit::audit(&cli.config, &command),
         Command::Erase(args) => audit::erase(&cli.config, &args),
         Command::Bench(args) => bench(&args),
+        Command::Backup(args) => backup::backup(&cli.config, &args),
+        Command::Restore(args) => backup::restore(&cli.config, &args),
         Command::Completions(args) => {
             // Generated from the clap definitions, so it never lags behind a new flag.
             let mut command = <hirebridge::cli::Cli as clap::CommandFactory>::command();

@@ -312,6 +312,31 @@ impl AuditConfig {
     }
 }
 
+/// `[backup]`: where `hirebridge backup` (and the shipped daily timer) writes its copies and
+/// how many it keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupConfig {
+    /// `None`: `hirebridge backup` needs its directory on the command line.
+    pub dir: Option<PathBuf>,
+    /// Copies kept in `dir`; older ones are removed after each good backup.
+    pub keep: usize,
+}
+
+impl BackupConfig {
+    pub const DEFAULT_KEEP: usize = 14;
+    /// More than this many copies is a typo, not a policy (a copy a day for about 27 years).
+    pub const MAX_KEEP: i64 = 10_000;
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            keep: Self::DEFAULT_KEEP,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Schedule {
     Every(Duration),
@@ -528,6 +553,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// `None`: no plugin endpoints, no port opened.
     pub plugin: Option<PluginConfig>,
+    /// `[backup]`: where copies of the ledger go, and how many are kept.
+    pub backup: BackupConfig,
     /// SHA-256 of the file's settings in a canonical form (keys sorted; comments, layout and
     /// secrets, which never live in the file, do not count), for the audit trail: with the
     /// version, which fixes every default, it names the effective configuration of a pass.
@@ -558,6 +585,15 @@ struct RawConfig {
     report: RawReport,
     #[serde(default)]
     audit: RawAudit,
+    #[serde(default)]
+    backup: RawBackup,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBackup {
+    dir: Option<PathBuf>,
+    keep: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -826,6 +862,32 @@ impl Config {
         Ok((raw.ledger.path, audit, links))
     }
 
+    /// What `backup` and `restore` need, which read no API credentials: the ledger's path,
+    /// the audit settings (the signing key's file) and `[backup]`. The whole file is still
+    /// checked for syntax and unknown keys.
+    pub fn ledger_and_backup(
+        path: &Path,
+    ) -> Result<(PathBuf, AuditConfig, BackupConfig), ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
+            path: path.to_owned(),
+            cause,
+        })?;
+        Self::ledger_and_backup_from(path, &text)
+    }
+
+    /// [`Config::ledger_and_backup`] from a file's text already read (a backup's copy).
+    pub fn ledger_and_backup_from(
+        path: &Path,
+        text: &str,
+    ) -> Result<(PathBuf, AuditConfig, BackupConfig), ConfigError> {
+        let raw = parse_raw(path, text)?;
+        ledger_config(RawLedger {
+            path: raw.ledger.path.clone(),
+        })?;
+        let audit = audit_config(raw.audit, &SecretSources::for_config(path))?;
+        Ok((raw.ledger.path, audit, backup_config(raw.backup)?))
+    }
+
     pub fn parse(path: &Path, text: &str, secrets: &SecretSources) -> Result<Self, ConfigError> {
         let mut config = Self::from_raw(parse_raw(path, text)?, secrets)?;
         config.digest = digest_of(text);
@@ -848,6 +910,7 @@ impl Config {
             .map(|w| webhook_config(w, secrets))
             .transpose()?;
         let audit = audit_config(raw.audit, secrets)?;
+        let backup = backup_config(raw.backup)?;
         let plugin = match raw.plugin {
             Some(p) => {
                 let links = report_links(&pinpoint_base_url, raw.report)?;
@@ -868,6 +931,7 @@ impl Config {
             webhook,
             audit,
             plugin,
+            backup,
             digest: String::new(),
         })
     }
@@ -1052,6 +1116,32 @@ fn audit_config(raw: RawAudit, secrets: &SecretSources) -> Result<AuditConfig, C
         checkpoint_log: raw.checkpoint_log,
         retain_personal_data,
     })
+}
+
+fn backup_config(raw: RawBackup) -> Result<BackupConfig, ConfigError> {
+    if let Some(dir) = &raw.dir
+        && (dir.as_os_str().is_empty() || dir.is_relative())
+    {
+        return Err(invalid(
+            "backup.dir",
+            "must be an absolute path, e.g. \"/var/lib/hirebridge-backups\" (the shipped timer's sandbox may write there)",
+        ));
+    }
+    let keep = match raw.keep {
+        None => BackupConfig::DEFAULT_KEEP,
+        Some(n) if (1..=BackupConfig::MAX_KEEP).contains(&n) => n as usize,
+        Some(n) => {
+            return Err(invalid(
+                "backup.keep",
+                format!(
+                    "{n} is not a number of copies to keep; write 1 to {} (default {})",
+                    BackupConfig::MAX_KEEP,
+                    BackupConfig::DEFAULT_KEEP
+                ),
+            ));
+        }
+    };
+    Ok(BackupConfig { dir: raw.dir, keep })
 }
 
 fn http_config(raw: RawHttp) -> Result<HttpConfig, ConfigError> {
@@ -1389,6 +1479,7 @@ impl Config {
             webhook: None,
             audit: AuditConfig::default(),
             plugin: None,
+            backup: BackupConfig::default(),
             digest: "simulated".to_owned(),
         })
     }
@@ -1706,6 +1797,28 @@ path = "/tmp/ledger.sqlite3"
     fn the_repository_example_config_is_valid() {
         let text = include_str!("../config.toml");
         parse(text).unwrap();
+    }
+
+    #[test]
+    fn the_example_backup_section_parses_and_keep_defaults_to_14() {
+        let text = include_str!("../config.toml");
+        let section = &text[text
+            .find("# [backup]")
+            .expect("the example documents [backup]")..];
+        let uncommented: String = section
+            .lines()
+            .take_while(|l| l.starts_with('#'))
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let config = parse(&format!("{MINIMAL}{uncommented}")).unwrap();
+        assert_eq!(
+            config.backup.dir.as_deref(),
+            Some(Path::new("/var/lib/hirebridge-backups"))
+        );
+        assert_eq!(config.backup.keep, 14);
+        assert_eq!(parse(MINIMAL).unwrap().backup, BackupConfig::default());
     }
 
     #[test]

@@ -24,6 +24,8 @@
 //!    - [`contract`] — the API assumptions checked on the tenant, and which of them stop writes.
 //!    - [`audit`] — the audit trail's checking side: signed checkpoints of the ledger's chain,
 //!      `audit verify`/`export`, retention. Signs and judges; never writes SQL.
+//!    - [`backup`] — `backup` and `restore`: a verified copy of the ledger, key and config with
+//!      a manifest; putting one back in place under the ledger's lock.
 //! 4. Storage and the clients
 //!    - [`ledger`] — the only place with SQL: per-hire rows and the hash-chained event log.
 //!    - [`pinpoint`], [`hibob`] — thin typed clients; they know nothing of the ledger or each
@@ -45,6 +47,7 @@
 //!      benchmarks.
 
 pub mod audit;
+pub mod backup;
 pub mod check;
 pub mod cli;
 pub mod config;

@@ -44,6 +44,8 @@ fn shows_output(command: &Command) -> bool {
             | Command::Check
             | Command::Audit(_)
             | Command::Erase(_)
+            | Command::Backup(_)
+            | Command::Restore(_)
             | Command::Init(_)
             | Command::Completions(_)
             | Command::Man

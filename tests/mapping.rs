@@ -415,25 +415,14 @@ fn bodies_put_every_field_where_hibobs_metadata_says_it_lives() {
     }
 }
 
-/// The live application document recorded from a real tenant, verbatim from the API notes.
+/// The live application document recorded from a real tenant, verbatim (see
+/// tests/fixtures/README.md for where it was recorded).
 fn recorded_application_document() -> Vec<u8> {
-    let notes = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/api/pinpoint.md");
-    let text = std::fs::read_to_string(&notes).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (the API notes sit beside the repository)",
-            notes.display()
-        )
-    });
-    let section = text
-        .split("### A live application document")
-        .nth(1)
-        .expect("the notes record a live application document");
-    let block = section
-        .split("```json")
-        .nth(1)
-        .and_then(|rest| rest.split("```").next())
-        .expect("a JSON block");
-    block.trim().as_bytes().to_vec()
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/pinpoint-live-application.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (a fixture in the repository)", path.display()));
+    text.trim().as_bytes().to_vec()
 }
 
 #[test]

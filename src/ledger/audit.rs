@@ -102,7 +102,7 @@ fn append(
 }
 
 /// The last event's id and hash (0 and [`GENESIS`] for an empty chain).
-fn head(conn: &rusqlite::Connection) -> rusqlite::Result<(i64, String)> {
+pub(super) fn head(conn: &rusqlite::Connection) -> rusqlite::Result<(i64, String)> {
     Ok(conn
         .prepare_cached("SELECT id, hash FROM events ORDER BY id DESC LIMIT 1")?
         .query_row([], |r| Ok((r.get(0)?, hex_of(r.get(1)?))))

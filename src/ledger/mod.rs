@@ -8,6 +8,7 @@
 //! Durability: WAL with `synchronous=FULL`, so a committed intent survives power loss.
 
 mod audit;
+mod backup;
 mod chain;
 mod lock;
 mod mapped;
@@ -21,6 +22,10 @@ use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
 pub use audit::{AuditSummary, ChainedEvent, Erasure, ErasureRefused, SignHash, SignedErasure};
+pub use backup::{
+    LEDGER_EVENT_ID, LedgerFacts, copy_consistent, facts, lock_for_restore, move_aside,
+    put_in_place,
+};
 pub use chain::{Checkpoint, GENESIS, SALT_BYTES, detail_digest, erasure_message, event_hash};
 pub use lock::{LedgerLock, lock_path};
 pub use mapped::{DriftState, MappedRecord, describe as describe_values};
@@ -246,6 +251,12 @@ impl Ledger {
             })?;
         }
         let lock = lock::acquire(path)?;
+        Self::open_locked(path, lock)
+    }
+
+    /// Opens the ledger for writing under a lock the caller already holds (a restore, which
+    /// holds it from before the file is in place).
+    fn open_locked(path: &Path, lock: LedgerLock) -> Result<Self> {
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
@@ -347,6 +358,10 @@ impl Ledger {
         refuse_newer(&self.path, found)?;
         if found as usize >= schema::MIGRATIONS.len() {
             return Ok(());
+        }
+        if found > 0 {
+            // A copy of the ledger as it was, before anything changes (once per target).
+            self.backup_before_migration(CURRENT_VERSION)?;
         }
         // A migration that rebuilds a table drops it while others still refer to it: foreign
         // keys are off meanwhile (the pragma is ignored inside a transaction), and checked

@@ -87,6 +87,83 @@ fn a_ledger_from_a_newer_hirebridge_is_refused() {
     let err = Ledger::open(&path).unwrap_err();
     assert!(matches!(err, LedgerError::TooNew { .. }), "{err}");
     assert!(err.to_string().contains("upgrade hirebridge"));
+    // Both versions are named: the ledger's and the one this build understands.
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("schema version {}", CURRENT_VERSION + 1))
+            && text.contains(&format!("understands ({CURRENT_VERSION})")),
+        "{text}"
+    );
+    // Refused before anything is written: no migration backup, the version unchanged.
+    assert!(
+        !dir.path()
+            .join(format!("l.sqlite3.pre-v{}", CURRENT_VERSION + 1))
+            .exists()
+    );
+    let err = Ledger::open_read_only(&path).unwrap_err();
+    assert!(matches!(err, LedgerError::TooNew { .. }), "{err}");
+}
+
+/// A ledger as schema 6 left it, with one event.
+fn schema_6_ledger(path: &Path) {
+    let conn = Connection::open(path).unwrap();
+    for sql in &schema::MIGRATIONS[..6] {
+        conn.execute_batch(sql).unwrap();
+    }
+    conn.pragma_update(None, "user_version", 6).unwrap();
+    conn.execute(
+        "INSERT INTO events (application_id, at, step, outcome, detail)
+         VALUES ('1', 0, 'hire', 'detected', 'hired in Pinpoint')",
+        [],
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_migration_first_keeps_a_copy_of_the_ledger_as_it_was_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.sqlite3");
+    schema_6_ledger(&path);
+    let copy = dir
+        .path()
+        .join(format!("ledger.sqlite3.pre-v{CURRENT_VERSION}"));
+    drop(Ledger::open(&path).unwrap());
+    let old = Connection::open_with_flags(&copy, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let version: i64 = old
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 6, "the copy is the ledger before the migration");
+    let detail: String = old
+        .query_row("SELECT detail FROM events", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(detail, "hired in Pinpoint");
+    drop(old);
+    let first = std::fs::read(&copy).unwrap();
+
+    // Opened again (current now): no migration, the copy untouched.
+    drop(Ledger::open(&path).unwrap());
+    assert_eq!(std::fs::read(&copy).unwrap(), first);
+
+    // A migration retried after a failure keeps the first copy: the one from before anything.
+    let again = dir.path().join("again.sqlite3");
+    schema_6_ledger(&again);
+    let earlier = dir
+        .path()
+        .join(format!("again.sqlite3.pre-v{CURRENT_VERSION}"));
+    std::fs::write(&earlier, b"the copy an interrupted migration took").unwrap();
+    drop(Ledger::open(&again).unwrap());
+    assert_eq!(
+        std::fs::read(&earlier).unwrap(),
+        b"the copy an interrupted migration took"
+    );
+    // A new ledger has nothing to keep.
+    let fresh = dir.path().join("fresh.sqlite3");
+    drop(Ledger::open(&fresh).unwrap());
+    assert!(
+        !dir.path()
+            .join(format!("fresh.sqlite3.pre-v{CURRENT_VERSION}"))
+            .exists()
+    );
 }
 
 #[test]
