@@ -13,7 +13,9 @@ pub mod preview;
 use chrono::{DateTime, Utc};
 
 pub use cutoff::Cutoff;
-pub use pass::{HireOutcome, NudgeOutcome, PassOutcome, PassReport, PassSummary, Provenance, Stop};
+pub use pass::{
+    HireOutcome, ListingRead, NudgeOutcome, PassOutcome, PassReport, PassSummary, Provenance, Stop,
+};
 
 /// A Pinpoint application's id: the key of a hire everywhere (the ledger's rows, the claims
 /// a task holds, the facts of a pass), so it is never mistaken for an employee's, a

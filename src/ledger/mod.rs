@@ -9,6 +9,8 @@
 
 mod audit;
 mod chain;
+pub mod costs;
+mod listing;
 mod lock;
 mod mapped;
 mod plugin;
@@ -22,6 +24,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
 pub use audit::{AuditSummary, ChainedEvent, Erasure, ErasureRefused, SignHash, SignedErasure};
 pub use chain::{Checkpoint, GENESIS, SALT_BYTES, detail_digest, erasure_message, event_hash};
+pub use listing::ListingMarks;
 pub use lock::{LedgerLock, lock_path};
 pub use mapped::{DriftState, MappedRecord, describe as describe_values};
 pub use plugin::PluginSubmit;

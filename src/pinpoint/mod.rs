@@ -16,7 +16,9 @@ use std::sync::Arc;
 
 use crate::http::{Api, ApiError, AuthBreaker, Effect, Endpoint, ErrorBody, Gate, HttpClient};
 pub use listing::{Listing, ListingError, Page};
-pub use model::{ApplicationsPage, Attachment, Comment, HiredApplication, UnusableRecord};
+pub use model::{
+    ApplicationsPage, Attachment, Comment, HiredApplication, SortedRecord, UnusableRecord,
+};
 
 const JSON_API: &str = "application/vnd.api+json";
 
@@ -168,7 +170,18 @@ impl PinpointClient {
         Listing::new(self)
     }
 
+    /// The listing of what changed since `since` (see [`Listing::changed_since`]).
+    pub fn listing_changed_since(&self, since: chrono::DateTime<chrono::Utc>) -> Listing {
+        Listing::changed_since(self, since)
+    }
+
     pub fn first_pages(&self) -> Vec<PageRequest> {
+        self.first_pages_sorted("id")
+    }
+
+    /// The first pages, sorted by `sort` (`id`: a stable order for a full listing;
+    /// `-updated_at`: the most recently changed first).
+    pub fn first_pages_sorted(&self, sort: &str) -> Vec<PageRequest> {
         let filters: Vec<(&str, &str)> = if self.hired_stage_ids.is_empty() {
             vec![("filter[stage_basic_type]", "hired")]
         } else {
@@ -186,7 +199,7 @@ impl PinpointClient {
                     .append_pair("filter[job_visibility]", ALL_VISIBILITIES)
                     .append_pair("extra_fields[applications]", "attachments")
                     .append_pair("include", &self.include)
-                    .append_pair("sort", "id")
+                    .append_pair("sort", sort)
                     .append_pair("page[number]", "1")
                     .append_pair("page[size]", &self.page_size.to_string());
                 PageRequest::first(url)
@@ -441,6 +454,32 @@ impl PinpointClient {
             }
         };
         self.probe_read(url, &self.included_relationships()).await
+    }
+
+    /// Page `page` of one-application pages of the listing of every stage (every job
+    /// visibility) sorted by `sort`: its application's id and `updated_at`, if it has one.
+    pub async fn probe_sorted(
+        &self,
+        sort: &str,
+        page: u32,
+    ) -> Result<Option<SortedRecord>, ApiError> {
+        let mut url = self.url("applications");
+        url.query_pairs_mut()
+            .append_pair("filter[job_visibility]", ALL_VISIBILITIES)
+            .append_pair("sort", sort)
+            .append_pair("page[number]", &page.to_string())
+            .append_pair("page[size]", "1");
+        let answer = self
+            .http
+            .send(
+                &LIST,
+                &self.gate,
+                self.request(reqwest::Method::GET, url),
+                describe,
+                UNAUTHORIZED,
+            )
+            .await?;
+        model::first_sorted_record(&answer.body).map_err(|e| ApiError::malformed(&LIST, e))
     }
 
     /// A one-application page listed with `filter[job_visibility]` set to `visibility` alone.

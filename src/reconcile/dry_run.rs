@@ -17,7 +17,6 @@ use super::apply::new_employee;
 use super::facts::{Lookup, Unsettled};
 use super::plan::{self, Employee, NEW_EMPLOYEE, Step};
 use super::policy::{About, Verdict};
-use crate::hibob::FoundEmployee;
 pub use crate::hire::preview::{ActionKind, DryRun, PlannedAction, PlannedHire};
 use crate::hire::{CvState, HireStatus, LedgerEntry, StepState};
 use crate::ledger::LedgerError;
@@ -33,7 +32,7 @@ impl Reconciler {
         }
         let mut listing = self.parts.pinpoint.listing();
         // Everyone in HiBob, read at most once for the whole preview, as in a pass.
-        let mut directory = None;
+        let mut directory = super::facts::KnownPeople::default();
         while let Some(read) = listing.next_page().await {
             let page = match read {
                 Ok(page) => page,
@@ -116,7 +115,7 @@ impl Reconciler {
     async fn plan_page(
         &self,
         applications: &[HiredApplication],
-        directory: &mut Option<Vec<FoundEmployee>>,
+        directory: &mut super::facts::KnownPeople,
         dry_run: &mut DryRun,
     ) -> Result<Result<(), String>, LedgerError> {
         let now = Utc::now();

@@ -1,7 +1,8 @@
 //! Gathering the facts a pass decides from: for every due hire that still needs its
 //! employee, what HiBob's people say ([`Lookup`]).
 //!
-//! Reads only — the batched login search, and at most one read of everyone per pass — and
+//! Reads only — the batched login search, and at most one streamed read of everyone per page —
+//! and
 //! records nothing: the caller records failures and parks ([`super::pipeline`]), and the dry
 //! run renders them. Which person is the hire is decided once, by
 //! [`crate::employee::lookup_for`].
@@ -44,17 +45,59 @@ pub fn needs_lookup(entry: &LedgerEntry) -> bool {
     entry.employee.state() != StepState::Done
 }
 
+/// People found this pass, indexed by the keys of their login and private addresses
+/// ([`crate::identity::email_key`]): a hire's candidates are found by its own addresses, never
+/// by scanning everyone found (that scan made a hire's cost grow with the pass).
+#[derive(Debug, Default)]
+pub struct KnownPeople {
+    people: Vec<FoundEmployee>,
+    by_key: HashMap<String, Vec<usize>>,
+}
+
+impl KnownPeople {
+    pub fn add(&mut self, person: FoundEmployee) {
+        let index = self.people.len();
+        let login = crate::identity::email_key(&person.email);
+        let private = person.private_email.as_deref().map(crate::identity::email_key);
+        for key in std::iter::once(login.clone()).chain(private.filter(|p| *p != login)) {
+            if !key.is_empty() {
+                self.by_key.entry(key).or_default().push(index);
+            }
+        }
+        self.people.push(person);
+    }
+
+    /// The people `addresses` match ([`HireAddresses::matches`]), each once.
+    pub fn matching(&self, addresses: &HireAddresses<'_>) -> Vec<FoundEmployee> {
+        let mut indexes: Vec<usize> = std::iter::once(addresses.candidate)
+            .chain(addresses.work)
+            .filter_map(|a| self.by_key.get(&crate::identity::email_key(a)))
+            .flatten()
+            .copied()
+            .collect();
+        indexes.sort_unstable();
+        indexes.dedup();
+        indexes
+            .into_iter()
+            .map(|i| &self.people[i])
+            .filter(|p| addresses.matches(p))
+            .cloned()
+            .collect()
+    }
+}
+
 impl Parts {
     /// Finds the HiBob person of every due hire that still needs its employee. First by login
     /// address, in batches of emails (the candidate's address and the mapped work address);
-    /// then, for hires no login matched, in `directory` — everyone with both addresses, read
-    /// at most once per pass and only when a hire needs it — where a person HR entered under a
-    /// work address is found by the candidate's private address.
+    /// then, when a hire of the page matched no login, in one read of everyone — streamed,
+    /// keeping only the people under the page's addresses — where a person HR entered under a
+    /// work address is found by the candidate's private address. `created` holds the
+    /// employees this pass made (HiBob may not show them yet).
     pub(super) async fn gather_lookups(
         &self,
         due: &[LedgerEntry],
         applications: &HashMap<&str, &HiredApplication>,
-        directory: &mut Option<Vec<FoundEmployee>>,
+        created: &mut KnownPeople,
     ) -> Result<Facts, LedgerError> {
         let mut facts = Facts::default();
         let needing: Vec<&LedgerEntry> = due
@@ -82,11 +125,25 @@ impl Parts {
             .into_iter()
             .filter(|e| !facts.lookups.contains_key(&e.application_id))
             .collect();
-        let matched =
-            |e: &LedgerEntry| by_login.iter().any(|p| hire_addresses(e, &work).matches(p));
-        if directory.is_none() && searched.iter().any(|e| !matched(e)) {
-            match self.hibob.directory().await {
-                Ok(everyone) => *directory = Some(everyone),
+        let mut people = KnownPeople::default();
+        for person in by_login {
+            people.add(person);
+        }
+        let unknown = |e: &LedgerEntry| {
+            let addresses = hire_addresses(e, &work);
+            people.matching(&addresses).is_empty() && created.matching(&addresses).is_empty()
+        };
+        if searched.iter().any(|e| unknown(e)) {
+            let wanted = searched
+                .iter()
+                .flat_map(|e| {
+                    let a = hire_addresses(e, &work);
+                    std::iter::once(a.candidate).chain(a.work)
+                })
+                .map(crate::identity::email_key)
+                .collect();
+            match self.hibob.people_at_addresses(wanted).await {
+                Ok(found) => found.into_iter().for_each(|p| people.add(p)),
                 Err(e) if stops_pass(&e) => {
                     facts.stop = Some(e);
                     return Ok(facts);
@@ -94,7 +151,7 @@ impl Parts {
                 Err(e) => {
                     // Without it a person HR entered under a work address could be created a
                     // second time: no create this pass for a hire no login matched.
-                    for entry in searched.iter().filter(|e| !matched(e)) {
+                    for entry in searched.iter().filter(|e| unknown(e)) {
                         facts.lookups.insert(
                             entry.application_id.clone(),
                             Err(Unsettled::Failed(e.clone())),
@@ -103,17 +160,28 @@ impl Parts {
                 }
             }
         }
-        let mut people = by_login;
-        if let Some(everyone) = directory.as_ref() {
-            people.extend(everyone.iter().cloned());
-        }
+        self.decide_lookups(&searched, &work, &people, created, &mut facts);
+        Ok(facts)
+    }
+
+    /// Each searched hire's lookup, from the people found for its addresses.
+    fn decide_lookups(
+        &self,
+        searched: &[&LedgerEntry],
+        work: &HashMap<&str, String>,
+        people: &KnownPeople,
+        created: &KnownPeople,
+        facts: &mut Facts,
+    ) {
         let today = Utc::now().date_naive();
         for entry in searched {
             if facts.lookups.contains_key(&entry.application_id) {
                 continue;
             }
-            let addresses = hire_addresses(entry, &work);
-            let lookup = lookup_for(&addresses, &people, today, self.settings.on_former_employee)
+            let addresses = hire_addresses(entry, work);
+            let mut found = people.matching(&addresses);
+            found.extend(created.matching(&addresses));
+            let lookup = lookup_for(&addresses, &found, today, self.settings.on_former_employee)
                 .map_err(|problem| {
                     Unsettled::Problem(
                         problem.message(&addresses.describe(), &entry.application_id),
@@ -121,7 +189,6 @@ impl Parts {
                 });
             facts.lookups.insert(entry.application_id.clone(), lookup);
         }
-        Ok(facts)
     }
 
     /// The work address each hire may be known by: the address HR approved in Pinpoint's

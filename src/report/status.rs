@@ -98,6 +98,9 @@ pub struct StatusView {
     pub plugin_submits: PluginSubmitsView,
     /// The audit trail: the chain's length, its signed checkpoints, erasures.
     pub audit: Option<AuditView>,
+    /// Full listings and listings of what changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listing: Option<super::listing_view::ListingView>,
 }
 
 /// The audit trail, for `status`.
@@ -425,6 +428,7 @@ pub fn build(input: StatusInput<'_>) -> StatusView {
         contract,
         plugin_submits: input.plugin_submits,
         audit: None,
+        listing: None,
     }
 }
 
@@ -557,6 +561,9 @@ pub fn render_text(view: &StatusView, out: &mut dyn Write) -> std::io::Result<()
             h.status.as_str(),
             h.first_seen_at
         )?,
+    }
+    if let Some(listing) = &view.listing {
+        super::listing_view::render_text(listing, out)?;
     }
     match &view.contract {
         None => writeln!(
