@@ -758,13 +758,17 @@ fn bench(args: &BenchArgs) -> anyhow::Result<Exit> {
             println!("{figures}");
         }
         BenchScenario::SteadyChanged => {
-            let figures =
-                runtime()?.block_on(crate::bench::flat::changed_passes(hires(10_000)?, args.runs))?;
+            let figures = runtime()?.block_on(crate::bench::flat::changed_passes(
+                hires(10_000)?,
+                args.runs,
+            ))?;
             println!("{figures}");
         }
         BenchScenario::PeopleRead => {
-            let figures =
-                runtime()?.block_on(crate::bench::flat::people_read(hires(1_000_000)?, args.runs))?;
+            let figures = runtime()?.block_on(crate::bench::flat::people_read(
+                hires(1_000_000)?,
+                args.runs,
+            ))?;
             println!("{figures}");
         }
         BenchScenario::LedgerPlans => {

@@ -150,9 +150,10 @@ impl ContractReport {
             listing_may_be_incomplete: self.failed(assumption::PAGE_SIZE)
                 || self.failed(assumption::PAGING),
             skip_drift: self.failed(assumption::HUMAN_READABLE),
-            full_listing_every_pass: !self.findings.iter().any(|f| {
-                f.assumption == assumption::SORT && f.outcome == Outcome::Holds
-            }),
+            full_listing_every_pass: !self
+                .findings
+                .iter()
+                .any(|f| f.assumption == assumption::SORT && f.outcome == Outcome::Holds),
         }
     }
 
@@ -354,7 +355,12 @@ async fn sort_order(pinpoint: &PinpointClient) -> Result<Finding, Refused> {
         (Some(a), Some(b), Some(c)) => (a, b, c),
         _ => {
             let seen = "fewer than two applications with an updated_at to compare";
-            return Ok(Finding::new(assumption::SORT, false, Outcome::Unproven, seen));
+            return Ok(Finding::new(
+                assumption::SORT,
+                false,
+                Outcome::Unproven,
+                seen,
+            ));
         }
     };
     let finding = |outcome, seen: String| Finding::new(assumption::SORT, false, outcome, seen);
@@ -375,7 +381,8 @@ async fn sort_order(pinpoint: &PinpointClient) -> Result<Finding, Refused> {
     } else {
         finding(
             Outcome::Holds,
-            format!("sort=-updated_at lists the newest first (two pages), sort=updated_at the oldest"),
+            "sort=-updated_at lists the newest first (two pages), sort=updated_at the oldest"
+                .into(),
         )
     })
 }
@@ -685,7 +692,10 @@ async fn people(probes: &Probes<'_>) -> Result<Vec<Finding>, Refused> {
 
 /// The verdicts on `showInactive`, the fields read and `humanReadable`, from a search that
 /// showed somebody.
-fn people_findings(people: &crate::hibob::people::PeopleSummary, witnesses: &[String]) -> [Finding; 3] {
+fn people_findings(
+    people: &crate::hibob::people::PeopleSummary,
+    witnesses: &[String],
+) -> [Finding; 3] {
     use assumption::{HUMAN_READABLE, READ_FIELDS, SHOW_INACTIVE};
     let missing: Vec<&String> = witnesses
         .iter()

@@ -230,5 +230,9 @@ fn a_pinpoint_that_ignores_sort_gets_full_listings_and_misses_no_hire() {
     assert_eq!(listing["scope"], "full", "{listing}");
     assert_eq!(listing["because"], "sort_not_proven");
     assert_eq!(world.entry("1000").status.as_str(), "done");
-    assert_eq!(world.sim.count(Endpoint::ListApplications), 4, "7 hires, pages of 2");
+    assert_eq!(
+        world.sim.count(Endpoint::ListApplications),
+        4,
+        "7 hires, pages of 2"
+    );
 }

@@ -37,7 +37,7 @@ async fn second_backfill() -> Vec<(String, StatementCost, Vec<String>)> {
     costs
         .into_iter()
         .map(|(sql, cost)| {
-            let plan = ledger.query_plan(&sql).unwrap_or_default();
+            let plan = ledger.query_plan(&sql).unwrap();
             (sql, cost, plan)
         })
         .collect()
@@ -47,7 +47,9 @@ async fn second_backfill() -> Vec<(String, StatementCost, Vec<String>)> {
 async fn every_statement_run_per_hire_or_per_event_is_an_indexed_lookup_or_an_append() {
     let statements = second_backfill().await;
     assert!(
-        statements.iter().any(|(sql, _, _)| sql.starts_with("INSERT INTO events")),
+        statements
+            .iter()
+            .any(|(sql, _, _)| sql.starts_with("INSERT INTO events")),
         "the recorder saw the chain's appends"
     );
     let per_hire: Vec<_> = statements

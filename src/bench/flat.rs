@@ -112,14 +112,17 @@ pub fn walls_ms(runs: &[SteadyRun]) -> Range {
 pub async fn changed_passes(hires: usize, runs: usize) -> Result<ChangedPasses, BenchError> {
     let tenant = tenant::settled_with(hires, PAGE_SIZE, "every = \"1h\"").await?;
     let simulator = &tenant.simulator;
-    simulator.age_applications(chrono::Duration::hours(2));
+    // The generated tenant spreads its applications seven hours apart, into the future for a
+    // large one: move them all back so the latest changed two hours ago, as on a live tenant.
+    let latest = simulator.latest_update().unwrap_or_else(chrono::Utc::now);
+    simulator.age_applications(latest - chrono::Utc::now() + chrono::Duration::hours(2));
     let hired: Vec<String> = simulator
         .applications()
         .into_iter()
         .filter(|a| a.stage == Stage::Hired)
         .map(|a| a.id)
         .collect();
-    // Every seeded hire has the same time: one change lets the contract check see the order.
+    // One change since, as on any live tenant.
     simulator.set_stage(&hired[0], Stage::Hired);
     let full = sync_once(&tenant)?;
     if full.listing_calls < hires.div_ceil(PAGE_SIZE as usize) {

@@ -47,7 +47,9 @@ pub async fn ledger_plans(hires: usize) -> Result<LedgerPlans, BenchError> {
         .costs()
         .into_iter()
         .map(|(sql, cost)| {
-            let plan = ledger.query_plan(&sql).unwrap_or_default();
+            let plan = ledger
+                .query_plan(&sql)
+                .unwrap_or_else(|e| vec![format!("(no plan: {e})")]);
             (sql, cost, plan)
         })
         .collect();
@@ -63,7 +65,11 @@ impl fmt::Display for LedgerPlans {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let per_hire = |n: u64| n as f64 / self.completed.max(1) as f64;
         let steps: u64 = self.statements.iter().map(|(_, c, _)| c.vm_steps).sum();
-        let scans: u64 = self.statements.iter().map(|(_, c, _)| c.full_scan_steps).sum();
+        let scans: u64 = self
+            .statements
+            .iter()
+            .map(|(_, c, _)| c.full_scan_steps)
+            .sum();
         writeln!(
             f,
             "ledger plans: a backfill of {} new hires onto a ledger of {} ({} done); SQLite's \
@@ -82,7 +88,11 @@ impl fmt::Display for LedgerPlans {
                 cost.runs,
                 cost.vm_steps as f64 / cost.runs.max(1) as f64,
                 cost.full_scan_steps,
-                if scanning { "  SCANS A GROWING TABLE" } else { "" },
+                if scanning {
+                    "  SCANS A GROWING TABLE"
+                } else {
+                    ""
+                },
                 sql
             )?;
             for line in plan {

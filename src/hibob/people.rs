@@ -184,7 +184,10 @@ mod tests {
     fn every_person_is_handed_on_in_order_whatever_surrounds_the_array() {
         let body = r#"{"meta": {"n": [1, {"x": 2}]}, "employees": [{"id": "1"}, {"id": "2", "work": {"a": [1]}}], "more": null}"#;
         assert_eq!(people(body).unwrap(), ["1", "2"]);
-        assert_eq!(people(r#"{"employees": []}"#).unwrap(), Vec::<String>::new());
+        assert_eq!(
+            people(r#"{"employees": []}"#).unwrap(),
+            Vec::<String>::new()
+        );
     }
 
     #[test]

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use rusqlite::trace::{TraceEvent, TraceEventCodes};
 use rusqlite::StatementStatus;
+use rusqlite::trace::{TraceEvent, TraceEventCodes};
 
 use super::{Ledger, Result};
 
@@ -59,12 +59,20 @@ impl Recorded {
 impl CostRecorder {
     /// The totals so far.
     pub fn costs(&self) -> StatementCosts {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).totals.clone()
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .totals
+            .clone()
     }
 
     /// Starts again from zero.
     pub fn clear(&self) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).totals.clear();
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .totals
+            .clear();
     }
 }
 
@@ -99,8 +107,14 @@ impl Ledger {
     pub fn query_plan(&self, sql: &str) -> Result<Vec<String>> {
         let mut stmt = self.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
         let mut depth: BTreeMap<i64, usize> = BTreeMap::new();
-        let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(3)?))
+        // Each parameter NULL: the plan does not depend on the values.
+        let nulls = std::iter::repeat_n(rusqlite::types::Null, stmt.parameter_count());
+        let rows = stmt.query_map(rusqlite::params_from_iter(nulls), |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(3)?,
+            ))
         })?;
         let mut lines = Vec::new();
         for row in rows {

@@ -58,7 +58,10 @@ impl KnownPeople {
     pub fn add(&mut self, person: FoundEmployee) {
         let index = self.people.len();
         let login = crate::identity::email_key(&person.email);
-        let private = person.private_email.as_deref().map(crate::identity::email_key);
+        let private = person
+            .private_email
+            .as_deref()
+            .map(crate::identity::email_key);
         for key in std::iter::once(login.clone()).chain(private.filter(|p| *p != login)) {
             if !key.is_empty() {
                 self.by_key.entry(key).or_default().push(index);

@@ -120,6 +120,30 @@ impl ListingScope {
     }
 }
 
+impl super::Parts {
+    /// What the pass starting `now` lists, given the marks its listing began with.
+    pub(super) fn listing_scope(
+        &self,
+        now: DateTime<Utc>,
+        marks: &ListingMarks,
+    ) -> Result<ListingScope, crate::ledger::LedgerError> {
+        let seen = Circumstances {
+            marks: *marks,
+            fallbacks: self.fallbacks(),
+            hires_due: self.ledger().has_due_hires(now)?,
+        };
+        Ok(scope(now, self.settings.full_every, &seen))
+    }
+
+    /// The listing `scope` reads.
+    pub(super) fn listing(&self, scope: ListingScope) -> crate::pinpoint::Listing {
+        match scope {
+            ListingScope::Full(_) => self.pinpoint.listing(),
+            ListingScope::ChangedSince(since) => self.pinpoint.listing_changed_since(since),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,29 +244,5 @@ mod tests {
             super::scope(at(10), day, &retrying),
             full(FullBecause::HiresDue)
         );
-    }
-}
-
-impl super::Parts {
-    /// What the pass starting `now` lists, given the marks its listing began with.
-    pub(super) fn listing_scope(
-        &self,
-        now: DateTime<Utc>,
-        marks: &ListingMarks,
-    ) -> Result<ListingScope, crate::ledger::LedgerError> {
-        let seen = Circumstances {
-            marks: *marks,
-            fallbacks: self.fallbacks(),
-            hires_due: self.ledger().has_due_hires(now)?,
-        };
-        Ok(scope(now, self.settings.full_every, &seen))
-    }
-
-    /// The listing `scope` reads.
-    pub(super) fn listing(&self, scope: ListingScope) -> crate::pinpoint::Listing {
-        match scope {
-            ListingScope::Full(_) => self.pinpoint.listing(),
-            ListingScope::ChangedSince(since) => self.pinpoint.listing_changed_since(since),
-        }
     }
 }

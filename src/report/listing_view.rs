@@ -69,6 +69,10 @@ pub fn render_text(view: &ListingView, out: &mut dyn Write) -> std::io::Result<(
         .as_deref()
         .unwrap_or("never (the next pass reads everything)");
     match &view.full_every_pass_because {
+        Some(_) if view.full_every == "0s" => writeln!(
+            out,
+            "listing: every pass reads the whole hired listing ([schedule] full_every = \"0s\"); last {last}"
+        ),
         Some(because) => writeln!(
             out,
             "listing: EVERY PASS READS THE WHOLE HIRED LISTING: {because}; last full listing {last}"
@@ -110,7 +114,10 @@ mod tests {
         let mut text = Vec::new();
         render_text(&view, &mut text).unwrap();
         let text = String::from_utf8(text).unwrap();
-        assert!(text.contains("EVERY PASS READS THE WHOLE HIRED LISTING"), "{text}");
+        assert!(
+            text.contains("EVERY PASS READS THE WHOLE HIRED LISTING"),
+            "{text}"
+        );
         assert!(text.contains("pinpoint.sort_updated_at"), "{text}");
         let json = serde_json::to_value(&view).unwrap();
         assert_eq!(json["full_every_pass"], true);

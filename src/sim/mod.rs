@@ -260,6 +260,12 @@ impl Sim {
         self.shared.lock().age_applications(by);
     }
 
+    /// The latest `updated_at` of any application (a generated tenant spreads its
+    /// applications seven hours apart, so a large one reaches into the future).
+    pub fn latest_update(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.shared.lock().latest_update()
+    }
+
     /// All applications, in numeric id order.
     pub fn applications(&self) -> Vec<SimApplication> {
         let st = self.shared.lock();

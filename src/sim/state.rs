@@ -320,6 +320,10 @@ impl State {
         }
     }
 
+    pub fn latest_update(&self) -> Option<DateTime<Utc>> {
+        self.applications.values().map(|s| s.updated_at).max()
+    }
+
     pub fn age_applications(&mut self, by: chrono::Duration) {
         self.listing_cache = None;
         for stored in self.applications.values_mut() {
