@@ -87,7 +87,7 @@ impl Listing {
     /// seems to ignore `sort`, and its listing is read to the end ([`Self::sort_contradicted`]).
     pub fn changed_since(pinpoint: &PinpointClient, since: DateTime<Utc>) -> Self {
         let mut listing = Listing::new(pinpoint);
-        listing.firsts = pinpoint.first_pages_sorted("-updated_at").into_iter();
+        listing.firsts = pinpoint.first_changed_pages().into_iter();
         listing.since = Some(since);
         listing
     }
@@ -179,7 +179,13 @@ impl Listing {
             });
         }
         self.previous_ids = ids;
+        let since = self.since;
+        let mut page = page;
         let next = listed.next.filter(|_| !self.reaches_back_past_since(&page));
+        if let Some(since) = since.filter(|_| !self.sort_contradicted) {
+            // Older than that, a hire was seen by a complete pass and has not changed since.
+            page.keep_changed_since(since);
+        }
         Ok((page, next))
     }
 

@@ -22,6 +22,11 @@ pub use model::{
 
 const JSON_API: &str = "application/vnd.api+json";
 
+/// The page size of a listing of what changed: on a settled tenant its first page is its
+/// only one, and holds mostly applications that did not change; a hundred keeps that page
+/// cheap to read while a burst of changes still takes few requests.
+pub const CHANGED_PAGE_SIZE: u32 = 100;
+
 /// A stage filter value no stage can have: what the contract probe lists by.
 const NO_SUCH_STAGE: &str = "hirebridge-probe-no-such-stage";
 
@@ -176,12 +181,18 @@ impl PinpointClient {
     }
 
     pub fn first_pages(&self) -> Vec<PageRequest> {
-        self.first_pages_sorted("id")
+        self.first_pages_sorted("id", self.page_size)
+    }
+
+    /// The first pages of the listing of what changed: newest change first, in pages of at
+    /// most [`CHANGED_PAGE_SIZE`].
+    pub fn first_changed_pages(&self) -> Vec<PageRequest> {
+        self.first_pages_sorted("-updated_at", self.page_size.min(CHANGED_PAGE_SIZE))
     }
 
     /// The first pages, sorted by `sort` (`id`: a stable order for a full listing;
-    /// `-updated_at`: the most recently changed first).
-    pub fn first_pages_sorted(&self, sort: &str) -> Vec<PageRequest> {
+    /// `-updated_at`: the most recently changed first), `size` applications a page.
+    pub fn first_pages_sorted(&self, sort: &str, size: u32) -> Vec<PageRequest> {
         let filters: Vec<(&str, &str)> = if self.hired_stage_ids.is_empty() {
             vec![("filter[stage_basic_type]", "hired")]
         } else {
@@ -201,7 +212,7 @@ impl PinpointClient {
                     .append_pair("include", &self.include)
                     .append_pair("sort", sort)
                     .append_pair("page[number]", "1")
-                    .append_pair("page[size]", &self.page_size.to_string());
+                    .append_pair("page[size]", &size.to_string());
                 PageRequest::first(url)
             })
             .collect()
@@ -264,7 +275,13 @@ impl PinpointClient {
                 followed_link: true,
             }));
         }
-        if request.followed_link || page.records < self.page_size as usize {
+        // The size this listing asked for (a listing of what changed asks for less).
+        let size = current
+            .query_pairs()
+            .find(|(k, _)| k == "page[size]")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(self.page_size);
+        if request.followed_link || page.records < size as usize {
             return Ok(None);
         }
         let number: u32 = current

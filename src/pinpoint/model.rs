@@ -426,6 +426,20 @@ pub struct ApplicationsPage {
     pub updated: Vec<Option<chrono::DateTime<chrono::Utc>>>,
 }
 
+impl ApplicationsPage {
+    /// Drops the applications last changed before `since` (a record without a readable
+    /// `updated_at` is kept: it proves nothing); `records` counts what is left.
+    pub fn keep_changed_since(&mut self, since: chrono::DateTime<chrono::Utc>) {
+        self.applications.retain(|a| {
+            a.updated_at
+                .as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .is_none_or(|t| t >= since)
+        });
+        self.records = self.applications.len() + self.unusable.len();
+    }
+}
+
 /// Parses a listing document. Fails only when the document as a whole is not JSON:API.
 pub fn applications_page(body: &[u8]) -> Result<ApplicationsPage, String> {
     // A page's records are parsed into a JSON tree one at a time, not the whole document at
