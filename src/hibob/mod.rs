@@ -275,6 +275,29 @@ impl HibobClient {
         found
     }
 
+    /// Everyone's login and private address, active or not, streamed into a filter of fixed
+    /// size (see [`people::AddressFilter`]): whether a hire's address may be someone's,
+    /// without holding anyone.
+    pub async fn everyone_addresses(&self) -> Result<people::AddressFilter, ApiError> {
+        let body = json!({
+            "fields": ["root.id", "root.email", "home.privateEmail"],
+            "showInactive": true,
+        });
+        crashpoint::hit("hibob.search.before");
+        let read = self
+            .http
+            .send_streamed(
+                &self.search_call(),
+                self.request(reqwest::Method::POST, "people/search")
+                    .timeout(STREAMED_SEARCH_TIMEOUT)
+                    .json(&body),
+                people::AddressFilter::read,
+            )
+            .await;
+        crashpoint::hit("hibob.search.after");
+        read
+    }
+
     fn search_call(&self) -> crate::http::Call<'_> {
         crate::http::Call {
             endpoint: &STREAMED_SEARCH,

@@ -108,6 +108,89 @@ pub fn matching(
     Ok(kept)
 }
 
+/// Every address in HiBob (logins and private addresses, as [`crate::identity::email_key`]s)
+/// in a Bloom filter of fixed size: whether a hire's address *may* be someone's is answered
+/// from 8 MiB whatever the number of people, never wrongly "no" (a rare "maybe" only costs a
+/// second read, which then finds the people themselves).
+#[derive(Clone)]
+pub struct AddressFilter {
+    bits: Vec<u64>,
+    /// Addresses added.
+    pub addresses: usize,
+}
+
+impl fmt::Debug for AddressFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AddressFilter({} addresses)", self.addresses)
+    }
+}
+
+impl AddressFilter {
+    /// 2^26 bits: 8 MiB.
+    const WORDS: usize = 1 << 20;
+    /// Bits set per address: with two million addresses (a million people), a false "maybe"
+    /// about one in 50,000 lookups.
+    const PROBES: u64 = 6;
+
+    pub fn new() -> Self {
+        AddressFilter {
+            bits: vec![0; Self::WORDS],
+            addresses: 0,
+        }
+    }
+
+    fn positions(address: &str) -> impl Iterator<Item = usize> {
+        use std::hash::{Hash, Hasher};
+        let key = crate::identity::email_key(address);
+        let hash = |seed: u64| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            seed.hash(&mut h);
+            key.hash(&mut h);
+            h.finish()
+        };
+        let (a, b) = (hash(1), hash(2) | 1);
+        let bits = (Self::WORDS * 64) as u64;
+        (0..Self::PROBES).map(move |i| (a.wrapping_add(i.wrapping_mul(b)) % bits) as usize)
+    }
+
+    pub fn add(&mut self, address: &str) {
+        if address.trim().is_empty() {
+            return;
+        }
+        for p in Self::positions(address) {
+            self.bits[p / 64] |= 1 << (p % 64);
+        }
+        self.addresses += 1;
+    }
+
+    /// Whether someone in HiBob may hold `address` (as login or private address).
+    pub fn may_hold(&self, address: &str) -> bool {
+        !address.trim().is_empty()
+            && Self::positions(address).all(|p| self.bits[p / 64] & (1 << (p % 64)) != 0)
+    }
+
+    /// Reads everyone's addresses from a search answer (a person without an id refuses the
+    /// answer, as elsewhere).
+    pub fn read(reader: &mut dyn Read) -> Result<Self, BodyError> {
+        let mut filter = AddressFilter::new();
+        for_each_person(reader, &mut |person| {
+            let found = model::found_employee(&person)?;
+            filter.add(&found.email);
+            if let Some(private) = &found.private_email {
+                filter.add(private);
+            }
+            Ok(())
+        })?;
+        Ok(filter)
+    }
+}
+
+impl Default for AddressFilter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// What the contract probe keeps of everyone: counts, and which of the employees hirebridge
 /// wrote (the witnesses) the answer showed. Never the people themselves.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -223,6 +306,27 @@ mod tests {
             matching(&mut no_id.as_bytes(), &wanted),
             Err(BodyError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn the_address_filter_never_forgets_an_address_and_rarely_imagines_one() {
+        let body = r#"{"employees": [
+            {"id": "1", "email": "Ada@Corp.example", "home": {"privateEmail": "ada@home.example"}},
+            {"id": "2", "email": "grace@corp.example"}]}"#;
+        let filter = AddressFilter::read(&mut body.as_bytes()).unwrap();
+        assert_eq!(filter.addresses, 3);
+        for known in [
+            "ada@corp.example",
+            " ADA@home.example",
+            "grace@corp.example",
+        ] {
+            assert!(filter.may_hold(known), "{known}");
+        }
+        let imagined = (0..10_000)
+            .filter(|i| filter.may_hold(&format!("nobody{i}@example.com")))
+            .count();
+        assert_eq!(imagined, 0);
+        assert!(!filter.may_hold(""));
     }
 
     #[test]

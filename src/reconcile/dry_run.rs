@@ -32,7 +32,7 @@ impl Reconciler {
         }
         let mut listing = self.parts.pinpoint.listing();
         // Everyone in HiBob, read at most once for the whole preview, as in a pass.
-        let mut directory = super::facts::KnownPeople::default();
+        let mut directory = super::facts::PassPeople::default();
         while let Some(read) = listing.next_page().await {
             let page = match read {
                 Ok(page) => page,
@@ -115,7 +115,7 @@ impl Reconciler {
     async fn plan_page(
         &self,
         applications: &[HiredApplication],
-        directory: &mut super::facts::KnownPeople,
+        directory: &mut super::facts::PassPeople,
         dry_run: &mut DryRun,
     ) -> Result<Result<(), String>, LedgerError> {
         let now = Utc::now();

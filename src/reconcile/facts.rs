@@ -89,18 +89,27 @@ impl KnownPeople {
     }
 }
 
+/// What a pass knows of HiBob's people beyond its searches: everyone's addresses (read once,
+/// when a hire first matches no login, into a filter of fixed size) and the employees the
+/// pass itself made (HiBob may not show them yet).
+#[derive(Debug, Default)]
+pub struct PassPeople {
+    pub addresses: Option<crate::hibob::people::AddressFilter>,
+    pub created: KnownPeople,
+}
+
 impl Parts {
     /// Finds the HiBob person of every due hire that still needs its employee. First by login
     /// address, in batches of emails (the candidate's address and the mapped work address);
-    /// then, when a hire of the page matched no login, in one read of everyone — streamed,
-    /// keeping only the people under the page's addresses — where a person HR entered under a
-    /// work address is found by the candidate's private address. `created` holds the
-    /// employees this pass made (HiBob may not show them yet).
+    /// then, for a hire no login matched, by the candidate's private address — a person HR
+    /// entered under a work address. Search cannot filter on it, so that needs everyone: read
+    /// once a pass into [`PassPeople::addresses`], and read again (streamed, keeping only the
+    /// page's addresses) only for a page where a hire's address may be someone's.
     pub(super) async fn gather_lookups(
         &self,
         due: &[LedgerEntry],
         applications: &HashMap<&str, &HiredApplication>,
-        created: &mut KnownPeople,
+        known: &mut PassPeople,
     ) -> Result<Facts, LedgerError> {
         let mut facts = Facts::default();
         let needing: Vec<&LedgerEntry> = due
@@ -132,20 +141,20 @@ impl Parts {
         for person in by_login {
             people.add(person);
         }
-        let unknown = |e: &LedgerEntry| {
-            let addresses = hire_addresses(e, &work);
-            people.matching(&addresses).is_empty() && created.matching(&addresses).is_empty()
-        };
-        if searched.iter().any(|e| unknown(e)) {
-            let wanted = searched
-                .iter()
-                .flat_map(|e| {
-                    let a = hire_addresses(e, &work);
-                    std::iter::once(a.candidate).chain(a.work)
-                })
-                .map(crate::identity::email_key)
-                .collect();
-            match self.hibob.people_at_addresses(wanted).await {
+        let unknown: Vec<&LedgerEntry> = searched
+            .iter()
+            .filter(|e| {
+                let addresses = hire_addresses(e, &work);
+                people.matching(&addresses).is_empty()
+                    && known.created.matching(&addresses).is_empty()
+            })
+            .copied()
+            .collect();
+        if !unknown.is_empty() {
+            match self
+                .people_by_address(&searched, &unknown, &work, known)
+                .await
+            {
                 Ok(found) => found.into_iter().for_each(|p| people.add(p)),
                 Err(e) if stops_pass(&e) => {
                     facts.stop = Some(e);
@@ -154,7 +163,7 @@ impl Parts {
                 Err(e) => {
                     // Without it a person HR entered under a work address could be created a
                     // second time: no create this pass for a hire no login matched.
-                    for entry in searched.iter().filter(|e| unknown(e)) {
+                    for entry in &unknown {
                         facts.lookups.insert(
                             entry.application_id.clone(),
                             Err(Unsettled::Failed(e.clone())),
@@ -163,8 +172,39 @@ impl Parts {
                 }
             }
         }
-        self.decide_lookups(&searched, &work, &people, created, &mut facts);
+        self.decide_lookups(&searched, &work, &people, &known.created, &mut facts);
         Ok(facts)
+    }
+
+    /// The people under the addresses of `searched`, when one of `unknown`'s may be someone's
+    /// (by the pass's filter of everyone's addresses, read now if not yet); none otherwise.
+    async fn people_by_address(
+        &self,
+        searched: &[&LedgerEntry],
+        unknown: &[&LedgerEntry],
+        work: &HashMap<&str, String>,
+        known: &mut PassPeople,
+    ) -> Result<Vec<FoundEmployee>, ApiError> {
+        if known.addresses.is_none() {
+            known.addresses = Some(self.hibob.everyone_addresses().await?);
+        }
+        let filter = known.addresses.as_ref().expect("just read");
+        let maybe = unknown.iter().any(|e| {
+            let a = hire_addresses(e, work);
+            filter.may_hold(a.candidate) || a.work.is_some_and(|w| filter.may_hold(w))
+        });
+        if !maybe {
+            return Ok(Vec::new());
+        }
+        let wanted = searched
+            .iter()
+            .flat_map(|e| {
+                let a = hire_addresses(e, work);
+                std::iter::once(a.candidate).chain(a.work)
+            })
+            .map(crate::identity::email_key)
+            .collect();
+        self.hibob.people_at_addresses(wanted).await
     }
 
     /// Each searched hire's lookup, from the people found for its addresses.

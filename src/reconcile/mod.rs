@@ -196,9 +196,9 @@ impl Parts {
 pub struct Reconciler {
     parts: Parts,
     progress: Option<ProgressHook>,
-    /// The employees this pass made, for its later pages: see [`Parts::gather_lookups`].
-    /// Cleared when a pass starts.
-    directory: facts::KnownPeople,
+    /// Everyone's addresses and the employees this pass made, for its later pages: see
+    /// [`Parts::gather_lookups`]. Cleared when a pass starts.
+    directory: facts::PassPeople,
 }
 
 impl Reconciler {

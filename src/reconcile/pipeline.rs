@@ -212,7 +212,7 @@ impl Reconciler {
                         .find_map(|f| r.get(*f).cloned())
                 })
                 .unwrap_or_else(|| entry.email.clone());
-            self.directory.add(crate::hibob::FoundEmployee {
+            self.directory.created.add(crate::hibob::FoundEmployee {
                 id: employee_id,
                 email: login,
                 lifecycle_status: None,
