@@ -6,6 +6,8 @@
 
 pub mod audit;
 pub mod child;
+pub mod flat;
+pub mod plans;
 pub mod steady;
 pub mod table;
 pub mod tenant;

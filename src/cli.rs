@@ -306,6 +306,19 @@ pub enum BenchScenario {
     /// Backfills --hires (100 by default) for real and seeds the same tenant the way the
     /// other scenarios do; prints whether the two ledgers agree.
     SeedCheck,
+    /// Backfills of --hires, 10× and 100× that (1000 by default) into an unlimited
+    /// simulator: hires per second at each size, and the largest over the smallest.
+    BackfillScaling,
+    /// Passes that read only what changed over a settled tenant of --hires done hires (10000
+    /// by default): after a full pass, nothing changed, then five hires changed.
+    SteadyChanged,
+    /// A first `hirebridge sync` (contract check, ten new hires) on a HiBob of --hires people
+    /// (1000000 by default): peak RSS and wall time.
+    PeopleRead,
+    /// Backfills --hires hires (200 by default), then as many more onto that ledger, and
+    /// prints every ledger statement the second pass ran: how often, SQLite's steps and
+    /// full-scan steps, and its query plan.
+    LedgerPlans,
 }
 
 #[derive(Debug, Args)]

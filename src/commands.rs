@@ -391,6 +391,14 @@ fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
     let mut wal = ledger_path.clone().into_os_string();
     wal.push("-wal");
     let entries = ledger.entries(&EntryFilter::default())?;
+    let contract: Option<hirebridge::contract::ContractReport> = ledger
+        .contract_report()?
+        .and_then(|json| serde_json::from_str(&json).ok());
+    let listing = report::listing_view::build(
+        &ledger.listing_marks()?,
+        contract.as_ref(),
+        Config::full_every_of(config_path)?,
+    );
     let mut view = report::status::build(report::status::StatusInput {
         now: chrono::Utc::now(),
         entries: &entries,
@@ -399,9 +407,7 @@ fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
         ledger_bytes: size(&ledger_path) + size(Path::new(&wal)),
         ledger_path,
         schema_version: ledger.schema_version()?,
-        contract: ledger
-            .contract_report()?
-            .and_then(|json| serde_json::from_str(&json).ok()),
+        contract,
         plugin_submits: {
             let (total, succeeded) = ledger.plugin_submit_counts()?;
             report::status::PluginSubmitsView { total, succeeded }
@@ -409,6 +415,7 @@ fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
     });
     view.drift = report::status::drift_views(&ledger.drifted_values()?);
     view.audit = Some(ledger.audit_summary()?.into());
+    view.listing = Some(listing);
     let mut out = std::io::stdout().lock();
     match args.format {
         OutputFormat::Json => {
@@ -766,6 +773,32 @@ fn bench(args: &BenchArgs) -> anyhow::Result<Exit> {
                 args.runs,
             ))?;
             println!("{figures}");
+        }
+        BenchScenario::BackfillScaling => {
+            let n = hires(1_000)?;
+            let figures = runtime()?.block_on(crate::bench::flat::backfill_scaling(
+                &[n, n * 10, n * 100],
+                args.runs,
+            ))?;
+            println!("{figures}");
+        }
+        BenchScenario::SteadyChanged => {
+            let figures = runtime()?.block_on(crate::bench::flat::changed_passes(
+                hires(10_000)?,
+                args.runs,
+            ))?;
+            println!("{figures}");
+        }
+        BenchScenario::PeopleRead => {
+            let figures = runtime()?.block_on(crate::bench::flat::people_read(
+                hires(1_000_000)?,
+                args.runs,
+            ))?;
+            println!("{figures}");
+        }
+        BenchScenario::LedgerPlans => {
+            let report = runtime()?.block_on(crate::bench::plans::ledger_plans(hires(200)?))?;
+            println!("{report}");
         }
         BenchScenario::SeedCheck => {
             let n = hires(100)?;

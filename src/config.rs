@@ -542,6 +542,9 @@ pub struct Config {
     pub hibob: HibobConfig,
     pub ledger: LedgerConfig,
     pub schedule: Schedule,
+    /// `[schedule] full_every`: how old the last complete full listing may be before a pass
+    /// reads the whole listing again instead of only what changed; zero: every pass does.
+    pub full_every: Duration,
     pub http: HttpConfig,
     pub retry: RetryConfig,
     pub sync: SyncConfig,
@@ -699,6 +702,7 @@ struct RawLedger {
 struct RawSchedule {
     every: Option<String>,
     cron: Option<String>,
+    full_every: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -824,6 +828,15 @@ impl Config {
         Ok(parse_raw(path, &text)?.ledger.path)
     }
 
+    /// `[schedule] full_every`, for `status`, which needs no credentials.
+    pub fn full_every_of(path: &Path) -> Result<Duration, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
+            path: path.to_owned(),
+            cause,
+        })?;
+        parse_full_every(parse_raw(path, &text)?.schedule.full_every.as_deref())
+    }
+
     /// The ledger's path and the schedule, for `status`, which needs no credentials: the next
     /// poll is the last pass's start plus the schedule.
     pub fn ledger_and_schedule(path: &Path) -> Result<(PathBuf, Schedule), ConfigError> {
@@ -900,6 +913,7 @@ impl Config {
         let pinpoint = pinpoint_config(raw.pinpoint, secrets)?;
         let hibob = hibob_config(raw.hibob, secrets)?;
         let ledger = ledger_config(raw.ledger)?;
+        let full_every = parse_full_every(raw.schedule.full_every.as_deref())?;
         let schedule = parse_schedule(raw.schedule)?;
         let http = http_config(raw.http)?;
         let sync = sync_config(raw.sync)?;
@@ -924,6 +938,7 @@ impl Config {
             hibob,
             ledger,
             schedule,
+            full_every,
             http,
             retry,
             sync,
@@ -1468,6 +1483,7 @@ impl Config {
                 path: ledger_path.to_owned(),
             },
             schedule: Schedule::default(),
+            full_every: DEFAULT_FULL_EVERY,
             http: HttpConfig::default(),
             retry: RetryConfig::default(),
             // The simulated hires are recent: a demo shows them being done.
@@ -1554,6 +1570,18 @@ fn parse_schedule(raw: RawSchedule) -> Result<Schedule, ConfigError> {
             }
             Ok(Schedule::Every(every))
         }
+    }
+}
+
+/// `[schedule] full_every` when the file leaves it out: a day.
+pub const DEFAULT_FULL_EVERY: Duration = DAY;
+
+/// `[schedule] full_every`: a duration up to a week; `"0s"` makes every pass a full listing.
+/// Longer would leave an unhired or withdrawn hire, or a renamed job, unseen for too long.
+fn parse_full_every(text: Option<&str>) -> Result<Duration, ConfigError> {
+    match text {
+        None => Ok(DEFAULT_FULL_EVERY),
+        Some(text) => parse_bounded("schedule.full_every", text, 7 * DAY, "7d"),
     }
 }
 

@@ -26,6 +26,7 @@ pub mod assumption {
     pub const INCLUDES: &str = "pinpoint.includes";
     pub const PAGE_SIZE: &str = "pinpoint.page_size";
     pub const PAGING: &str = "pinpoint.paging";
+    pub const SORT: &str = "pinpoint.sort_updated_at";
     pub const SEARCH_BATCH: &str = "hibob.search_batch";
     pub const SHOW_INACTIVE: &str = "hibob.show_inactive";
     pub const READ_FIELDS: &str = "hibob.read_fields";
@@ -125,6 +126,10 @@ pub struct Fallbacks {
     /// written, so in update mode drift waits (neither reported nor updated); report mode,
     /// which reads only the listing, goes on.
     pub skip_drift: bool,
+    /// `pinpoint.sort_updated_at` is not proven (broken, unchecked, unproven, or a report
+    /// from before it was checked): every pass reads the whole listing, never only what
+    /// changed.
+    pub full_listing_every_pass: bool,
 }
 
 impl ContractReport {
@@ -145,6 +150,10 @@ impl ContractReport {
             listing_may_be_incomplete: self.failed(assumption::PAGE_SIZE)
                 || self.failed(assumption::PAGING),
             skip_drift: self.failed(assumption::HUMAN_READABLE),
+            full_listing_every_pass: !self
+                .findings
+                .iter()
+                .any(|f| f.assumption == assumption::SORT && f.outcome == Outcome::Holds),
         }
     }
 
@@ -231,7 +240,7 @@ pub fn stage_filter_fix(pinpoint: &PinpointClient) -> String {
 /// What the probes ask, for telling whether a stored report still applies.
 pub fn asked(pinpoint: &PinpointClient, search_batch: usize) -> String {
     format!(
-        "{}|{}|search_batch={search_batch}",
+        "{}|{}|search_batch={search_batch}|sort=-updated_at",
         pinpoint.listing_filters(),
         pinpoint.included_relationships().join(",")
     )
@@ -315,12 +324,66 @@ pub async fn verify(probes: &Probes<'_>, now: DateTime<Utc>) -> Result<ContractR
         );
     } else {
         findings.extend(listing_shape(probes.pinpoint).await?);
+        findings.push(sort_order(probes.pinpoint).await?);
     }
     findings.extend(hibob_findings(probes).await?);
     Ok(ContractReport {
         checked_at: now,
         asked: asked(probes.pinpoint, probes.search_batch),
         findings,
+    })
+}
+
+/// Whether Pinpoint sorts applications by `updated_at`, which the listing of what changed
+/// relies on: two one-application pages sorted `-updated_at` must come newest first, and the
+/// first sorted `updated_at` (ascending) must be no newer than either and older than the
+/// first. A server that ignores `sort` answers the same order to both and can never pass.
+/// Broken or not proven, it costs requests, never a hire: every pass lists everything.
+async fn sort_order(pinpoint: &PinpointClient) -> Result<Finding, Refused> {
+    use crate::pinpoint::SortedRecord;
+    let fix = "every pass reads the whole hired listing instead of only what changed (more \
+               listing requests; nothing is missed); the next daily check looks again";
+    let mut read = Vec::new();
+    for (sort, page) in [("-updated_at", 1), ("-updated_at", 2), ("updated_at", 1)] {
+        match pinpoint.probe_sorted(sort, page).await {
+            Ok(record) => read.push(record),
+            Err(e) => return Ok(unchecked(assumption::SORT, false, &e)?.fix(fix)),
+        }
+    }
+    let times = |r: &Option<SortedRecord>| r.as_ref().and_then(|r| r.updated_at);
+    let (newest, next, oldest) = match (times(&read[0]), times(&read[1]), times(&read[2])) {
+        (Some(a), Some(b), Some(c)) => (a, b, c),
+        _ => {
+            let seen = "fewer than two applications with an updated_at to compare";
+            return Ok(Finding::new(
+                assumption::SORT,
+                false,
+                Outcome::Unproven,
+                seen,
+            ));
+        }
+    };
+    let finding = |outcome, seen: String| Finding::new(assumption::SORT, false, outcome, seen);
+    Ok(if newest < next || oldest > next {
+        finding(
+            Outcome::Broken,
+            format!(
+                "sort=-updated_at listed {next} after {newest}, and sort=updated_at began at \
+                 {oldest}: Pinpoint seems to ignore sort"
+            ),
+        )
+        .fix(fix)
+    } else if oldest >= newest {
+        finding(
+            Outcome::Unproven,
+            format!("every application compared was last changed at {newest}: no order to see"),
+        )
+    } else {
+        finding(
+            Outcome::Holds,
+            "sort=-updated_at lists the newest first (two pages), sort=updated_at the oldest"
+                .into(),
+        )
     })
 }
 
@@ -574,16 +637,18 @@ async fn search_batch(hibob: &HibobClient, size: usize) -> Result<Finding, Refus
 }
 
 /// `showInactive`, the fields hirebridge reads, `humanReadable` and the documents list, from
-/// one unfiltered search (everyone) and one documents read. A tenant too large for that read
-/// (the answer is refused as too big, or times out) is judged on the employees hirebridge
-/// wrote instead, found by id: weaker evidence for `showInactive` (unproven unless one of them
-/// is inactive), but evidence, where the full read would leave writes stopped for good.
+/// one unfiltered search (everyone, streamed: counted as it arrives, never held) and one
+/// documents read. A tenant whose read of everyone fails (it times out) is judged on the
+/// employees hirebridge wrote instead, found by id: weaker evidence for `showInactive`
+/// (unproven unless one of them is inactive), but evidence, where the full read would leave
+/// writes stopped for good.
 async fn people(probes: &Probes<'_>) -> Result<Vec<Finding>, Refused> {
     use assumption::{HUMAN_READABLE, READ_FIELDS, SHOW_INACTIVE};
-    let read = match probes.hibob.probe_people(&[]).await {
-        Err(e) if !probes.witnesses.is_empty() && !matches!(e, ApiError::Unauthorized { .. }) => {
+    let witnesses = probes.witnesses;
+    let read = match probes.hibob.probe_people(&[], witnesses).await {
+        Err(e) if !witnesses.is_empty() && !matches!(e, ApiError::Unauthorized { .. }) => {
             tracing::info!(error = %e, "reading everyone in HiBob failed; judging the contract on the employees hirebridge wrote");
-            probes.hibob.probe_people(probes.witnesses).await
+            probes.hibob.probe_people(witnesses, witnesses).await
         }
         read => read,
     };
@@ -603,106 +668,100 @@ async fn people(probes: &Probes<'_>) -> Result<Vec<Finding>, Refused> {
         }
     };
     let mut findings = Vec::new();
-    if people.is_empty() {
+    if people.people == 0 {
         let seen = "HiBob's search shows nobody: nothing to look at";
-        findings.push(if probes.witnesses.is_empty() {
+        findings.push(if witnesses.is_empty() {
             Finding::new(SHOW_INACTIVE, true, Outcome::Unproven, seen)
         } else {
-            show_inactive_ignored(probes.witnesses.len(), &probes.witnesses[0])
+            show_inactive_ignored(witnesses.len(), &witnesses[0])
         });
         findings.extend(
             [(READ_FIELDS, true), (HUMAN_READABLE, false)]
                 .map(|(name, stops)| Finding::new(name, stops, Outcome::Unproven, seen)),
         );
     } else {
-        // Inactive for HiBob's search: a future starter (`hired`) or a former employee
-        // (`terminated`, or a termination date that has passed). Someone on leave is active.
-        let today = chrono::Utc::now().date_naive();
-        let inactive = people
-            .iter()
-            .filter(|p| {
-                p.lifecycle_status.as_deref().is_some_and(|s| {
-                    s.eq_ignore_ascii_case("hired") || s.eq_ignore_ascii_case("terminated")
-                }) || p
-                    .termination_date
-                    .as_deref()
-                    .and_then(|d| chrono::NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok())
-                    .is_some_and(|d| d <= today)
-            })
-            .count();
-        let missing: Vec<&String> = probes
-            .witnesses
-            .iter()
-            .filter(|w| !people.iter().any(|p| &p.id == *w))
-            .collect();
-        findings.push(if inactive > 0 {
-            Finding::new(
-                SHOW_INACTIVE,
-                true,
-                Outcome::Holds,
-                format!(
-                    "showInactive returns inactive people ({inactive} of {})",
-                    people.len()
-                ),
-            )
-        } else if let Some(first) = missing.first() {
-            show_inactive_ignored(missing.len(), first)
-        } else {
-            Finding::new(
-                SHOW_INACTIVE,
-                true,
-                Outcome::Unproven,
-                format!(
-                    "no inactive person among {} people (a tenant without future starters or \
-                     former employees looks the same)",
-                    people.len()
-                ),
-            )
-        });
-        findings.push(if people.iter().any(|p| p.lifecycle_status.is_some()) {
-            Finding::new(
-                READ_FIELDS,
-                true,
-                Outcome::Holds,
-                "search returns root.id, root.email and internal.lifecycleStatus",
-            )
-        } else {
-            Finding::new(
-                READ_FIELDS,
-                true,
-                Outcome::Broken,
-                format!(
-                    "search returned no internal.lifecycleStatus for any of {} people: the service \
-                     user may not read it, so a former employee would be taken for a future starter",
-                    people.len()
-                ),
-            )
-            .fix("nothing is written until the field comes back: give the service user's permission group view access to the Lifecycle (internal) fields")
-        });
-        findings.push(if people.iter().any(|p| p.human_readable) {
-            Finding::new(
-                HUMAN_READABLE,
-                false,
-                Outcome::Holds,
-                "humanReadable=APPEND in the search body is honoured",
-            )
-        } else {
-            Finding::new(
-                HUMAN_READABLE,
-                false,
-                Outcome::Broken,
-                "search ignored humanReadable=APPEND: list values come back as item ids",
-            )
-            .fix("with mapping.on_change = \"update\", drift waits meanwhile, neither reported nor updated (HiBob's list values cannot be compared with what was written); report mode is unaffected")
-        });
+        findings.extend(people_findings(&people, witnesses));
     }
-    let employee = probes
-        .witnesses
+    let employee = witnesses
         .iter()
-        .find(|w| people.iter().any(|p| &p.id == *w))
-        .or_else(|| people.first().map(|p| &p.id));
+        .find(|w| people.witnesses_seen.contains(*w))
+        .or(people.first_id.as_ref());
     findings.push(documents(probes, employee.map(String::as_str)).await?);
     Ok(findings)
+}
+
+/// The verdicts on `showInactive`, the fields read and `humanReadable`, from a search that
+/// showed somebody.
+fn people_findings(
+    people: &crate::hibob::people::PeopleSummary,
+    witnesses: &[String],
+) -> [Finding; 3] {
+    use assumption::{HUMAN_READABLE, READ_FIELDS, SHOW_INACTIVE};
+    let missing: Vec<&String> = witnesses
+        .iter()
+        .filter(|w| !people.witnesses_seen.contains(*w))
+        .collect();
+    let show_inactive = if people.inactive > 0 {
+        Finding::new(
+            SHOW_INACTIVE,
+            true,
+            Outcome::Holds,
+            format!(
+                "showInactive returns inactive people ({} of {})",
+                people.inactive, people.people
+            ),
+        )
+    } else if let Some(first) = missing.first() {
+        show_inactive_ignored(missing.len(), first)
+    } else {
+        Finding::new(
+            SHOW_INACTIVE,
+            true,
+            Outcome::Unproven,
+            format!(
+                "no inactive person among {} people (a tenant without future starters or \
+                 former employees looks the same)",
+                people.people
+            ),
+        )
+    };
+    let read_fields = if people.with_lifecycle {
+        Finding::new(
+            READ_FIELDS,
+            true,
+            Outcome::Holds,
+            "search returns root.id, root.email and internal.lifecycleStatus",
+        )
+    } else {
+        Finding::new(
+            READ_FIELDS,
+            true,
+            Outcome::Broken,
+            format!(
+                "search returned no internal.lifecycleStatus for any of {} people: the service \
+                 user may not read it, so a former employee would be taken for a future starter",
+                people.people
+            ),
+        )
+        .fix("nothing is written until the field comes back: give the service user's permission group view access to the Lifecycle (internal) fields")
+    };
+    let human_readable = if people.human_readable {
+        Finding::new(
+            HUMAN_READABLE,
+            false,
+            Outcome::Holds,
+            "humanReadable=APPEND in the search body is honoured",
+        )
+    } else {
+        Finding::new(
+            HUMAN_READABLE,
+            false,
+            Outcome::Broken,
+            "search ignored humanReadable=APPEND: list values come back as item ids",
+        )
+        .fix("with mapping.on_change = \"update\", drift waits meanwhile, neither reported nor updated (HiBob's list values cannot be compared with what was written); report mode is unaffected")
+    };
+    [show_inactive, read_fields, human_readable]
 }
 
 /// Search with `showInactive` shows no inactive person and not `missing` of the employees

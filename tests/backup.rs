@@ -186,7 +186,7 @@ fn restore_drill_backup_ten_more_hires_ledger_lost_restore_sync_every_hire_done_
         "{outcomes:?}"
     );
     // The gap is in the audit trail: the restore's own event, naming the backup's head.
-    let restored = world.ledger().events(LEDGER_EVENT_ID).unwrap();
+    let restored = world.ledger().events(&LEDGER_EVENT_ID.into()).unwrap();
     assert_eq!(restored.len(), 1);
     assert_eq!(restored[0].outcome, "restored");
     let manifest: serde_json::Value =
@@ -231,7 +231,7 @@ fn restore_refuses_a_ledger_newer_than_the_backup_unless_forced_and_keeps_it_asi
         .hirebridge(&["restore", "--force", taken.to_str().unwrap()])
         .expect(0);
     assert!(
-        world.ledger().entry("3002").unwrap().is_none(),
+        world.ledger().entry(&"3002".into()).unwrap().is_none(),
         "the backup is in place"
     );
     let aside: Vec<String> = std::fs::read_dir(world.dir.path())
@@ -247,7 +247,7 @@ fn restore_refuses_a_ledger_newer_than_the_backup_unless_forced_and_keeps_it_asi
     assert_eq!(aside.len(), 1, "{aside:?}");
     let kept = Ledger::open_read_only(&world.dir.path().join(&aside[0])).unwrap();
     assert!(
-        kept.entry("3002").unwrap().is_some(),
+        kept.entry(&"3002".into()).unwrap().is_some(),
         "the replaced ledger is kept whole"
     );
 }

@@ -50,6 +50,13 @@ fn the_table_prints_every_figure_of_the_performance_section_with_its_floor() {
         "5 startup→ready (first start)",
         "6 report json 500",
         "6 ledger size per hire",
+        "7 backfill 5→500: hires/s",
+        "7 backfill 50: hires/s",
+        "8 changed-only 50, 0 changed: calls",
+        "8 changed-only 50, 0 changed: wall",
+        "8 changed-only 50, 5 changed: calls",
+        "8 changed-only 500, 0 changed: calls",
+        "9 people read 5,000: peak RSS",
     ] {
         let row = out
             .lines()

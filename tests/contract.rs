@@ -19,13 +19,14 @@ fn line<'a>(out: &'a str, assumption: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {assumption} line in\n{out}"))
 }
 
-const ASSUMPTIONS: [&str; 11] = [
+const ASSUMPTIONS: [&str; 12] = [
     "pinpoint.stage_filter",
     "pinpoint.job_visibility",
     "pinpoint.attachments",
     "pinpoint.includes",
     "pinpoint.page_size",
     "pinpoint.paging",
+    "pinpoint.sort_updated_at",
     "hibob.search_batch",
     "hibob.show_inactive",
     "hibob.read_fields",
@@ -77,7 +78,7 @@ fn against_the_simulator_every_assumption_holds_and_a_steady_pass_costs_only_its
     assert_eq!(world.sim.write_calls(), 0);
     let status = world.hirebridge(&["status"]).expect(0).stdout();
     assert!(status.contains("API contract checked"), "{status}");
-    assert!(status.contains("11 hold"), "{status}");
+    assert!(status.contains("12 hold"), "{status}");
 }
 
 #[test]

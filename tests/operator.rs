@@ -404,7 +404,7 @@ fn check_catches_a_wrong_site_and_names_the_valid_ones() {
         "{out}"
     );
     assert!(out.contains("✓ pinpoint: "), "{out}");
-    assert!(out.contains("1 of 19 checks failed"), "{out}");
+    assert!(out.contains("1 of 20 checks failed"), "{out}");
     assert!(
         out.contains("✓ audit: the signing key is made at the first checkpoint"),
         "{out}"

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use super::flat;
 use super::steady::{self, LedgerFigures, RestFigures, ScalingFigures, SteadyFigures};
 use super::{BackfillFigures, BenchError, NudgeLatencyFigures};
 
@@ -17,6 +18,12 @@ pub struct TableSizes {
     pub ledger: usize,
     pub idle: Duration,
     pub runs: usize,
+    /// Backfills whose hires per second must stay flat: N/10, N, 10N.
+    pub backfill_scaling: [usize; 3],
+    /// Settled tenants passed over with only what changed: N and 10N.
+    pub changed: [usize; 2],
+    /// People in HiBob for the read of everyone: 100N.
+    pub people: usize,
 }
 
 impl TableSizes {
@@ -31,6 +38,9 @@ impl TableSizes {
             ledger: n * 10,
             idle,
             runs,
+            backfill_scaling: [(n / 10).max(1), n, n * 10],
+            changed: [n, n * 10],
+            people: n * 100,
         }
     }
 }
@@ -43,6 +53,9 @@ pub struct Table {
     pub nudge: NudgeLatencyFigures,
     pub rest: RestFigures,
     pub ledger: LedgerFigures,
+    pub backfill_scaling: flat::BackfillScaling,
+    pub changed: Vec<flat::ChangedPasses>,
+    pub people: flat::PeopleRead,
 }
 
 pub async fn measure(sizes: TableSizes) -> Result<Table, BenchError> {
@@ -60,6 +73,12 @@ pub async fn measure(sizes: TableSizes) -> Result<Table, BenchError> {
     let nudge = super::nudge_latency(sizes.nudges).await?;
     let rest = steady::at_rest(sizes.steady, sizes.idle, sizes.runs).await?;
     let ledger = steady::ledger_report(sizes.ledger, sizes.runs).await?;
+    let backfill_scaling = flat::backfill_scaling(&sizes.backfill_scaling, sizes.runs).await?;
+    let mut changed = Vec::new();
+    for n in sizes.changed {
+        changed.push(flat::changed_passes(n, sizes.runs).await?);
+    }
+    let people = flat::people_read(sizes.people, sizes.runs).await?;
     Ok(Table {
         sizes,
         steady,
@@ -68,6 +87,9 @@ pub async fn measure(sizes: TableSizes) -> Result<Table, BenchError> {
         nudge,
         rest,
         ledger,
+        backfill_scaling,
+        changed,
+        people,
     })
 }
 
@@ -90,7 +112,7 @@ fn grouped(n: usize) -> String {
 impl fmt::Display for Table {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = &self.sizes;
-        let rows: Vec<(String, String, String, bool)> = {
+        let rows: Vec<Row> = {
             let steady = &self.steady;
             let scaling = &self.scaling;
             let rest = &self.rest;
@@ -230,6 +252,9 @@ impl fmt::Display for Table {
                     true,
                 ),
             ]
+            .into_iter()
+            .chain(self.flat_rows())
+            .collect()
         };
         writeln!(
             f,
@@ -249,6 +274,88 @@ impl fmt::Display for Table {
         writeln!(f)?;
         writeln!(f, "{}", self.rest)?;
         writeln!(f)?;
-        write!(f, "{}", self.ledger)
+        writeln!(f, "{}", self.ledger)?;
+        writeln!(f)?;
+        writeln!(f, "{}", self.backfill_scaling)?;
+        for changed in &self.changed {
+            writeln!(f)?;
+            write!(f, "{changed}")?;
+        }
+        writeln!(f)?;
+        write!(f, "{}", self.people)
     }
+}
+
+/// One line of the table: figure, measured, floor, whether it passes.
+type Row = (String, String, String, bool);
+
+impl Table {
+    /// The rows of a cost that stays flat as the tenant grows.
+    fn flat_rows(&self) -> Vec<Row> {
+        let s = &self.sizes;
+        let [small, middle, large] = s.backfill_scaling;
+        let ratio = self.backfill_scaling.ratio();
+        let middle_rate = self.backfill_scaling.hires_per_second(middle);
+        let mut rows = vec![
+            (
+                format!("7 backfill {}→{}: hires/s", grouped(small), grouped(large)),
+                format!("×{}", ratio.show(2)),
+                "≥ ×0.8".into(),
+                ratio.min >= 0.8,
+            ),
+            (
+                format!("7 backfill {}: hires/s", grouped(middle)),
+                middle_rate.show(0),
+                "≥ 400".into(),
+                middle_rate.min >= 400.0,
+            ),
+        ];
+        for changed in &self.changed {
+            rows.extend(changed_rows(changed));
+        }
+        let rss = self.people.rss_mib();
+        rows.push((
+            format!("9 people read {}: peak RSS", grouped(self.people.people)),
+            format!("{} MiB", rss.show(1)),
+            "< 64 MiB".into(),
+            rss.max < 64.0 && self.people.all_done(),
+        ));
+        rows
+    }
+}
+
+/// The rows of the passes that read only what changed, over one tenant.
+fn changed_rows(changed: &flat::ChangedPasses) -> Vec<Row> {
+    let n = grouped(changed.hires);
+    let calls = |runs: &[steady::SteadyRun]| {
+        format!(
+            "{} listing + {} other",
+            flat::listing_calls(runs).show(0),
+            flat::other_calls(runs)
+        )
+    };
+    let within = |runs: &[steady::SteadyRun]| {
+        flat::listing_calls(runs).max <= 2.0 && flat::other_calls(runs) == 0
+    };
+    let wall = flat::walls_ms(&changed.unchanged);
+    vec![
+        (
+            format!("8 changed-only {n}, 0 changed: calls"),
+            calls(&changed.unchanged),
+            "≤ 2 listing, 0 other".into(),
+            within(&changed.unchanged),
+        ),
+        (
+            format!("8 changed-only {n}, 0 changed: wall"),
+            format!("{} ms", wall.show(1)),
+            "< 50 ms".into(),
+            wall.max < 50.0,
+        ),
+        (
+            format!("8 changed-only {n}, 5 changed: calls"),
+            calls(&changed.five_changed),
+            "≤ 2 listing, 0 other".into(),
+            within(&changed.five_changed),
+        ),
+    ]
 }

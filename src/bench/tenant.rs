@@ -89,20 +89,25 @@ hired_since = "3650d"
     std::fs::write(path, text).map_err(BenchError::Scratch)
 }
 
-/// Builds a tenant of `hires` generated hires, all done, read with pages of `page_size`.
+/// Builds a tenant of `hires` generated hires, all done, read with pages of `page_size`,
+/// whose every pass reads the whole listing (`full_every = "0s"`): the steady-state figures
+/// are the full listing's, the most a pass of a settled tenant costs.
 pub async fn settled(hires: usize, page_size: u32) -> Result<SettledTenant, BenchError> {
+    settled_with(hires, page_size, "every = \"1h\"\nfull_every = \"0s\"").await
+}
+
+/// [`settled`] with the given `[schedule]` lines.
+pub async fn settled_with(
+    hires: usize,
+    page_size: u32,
+    schedule: &str,
+) -> Result<SettledTenant, BenchError> {
     let simulator = Sim::start(Scenario::generated(hires, SEED)).map_err(BenchError::Simulator)?;
     let scratch = tempfile::tempdir().map_err(BenchError::Scratch)?;
     let ledger_path = scratch.path().join("ledger.sqlite3");
     let config = bench_config(&simulator, &ledger_path, page_size)?;
     let config_path = scratch.path().join("config.toml");
-    write_config_file(
-        &config_path,
-        &simulator,
-        &ledger_path,
-        page_size,
-        "every = \"1h\"",
-    )?;
+    write_config_file(&config_path, &simulator, &ledger_path, page_size, schedule)?;
     record_as_worked(&simulator, &config).await?;
     Ok(SettledTenant {
         simulator,

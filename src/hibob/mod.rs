@@ -5,6 +5,7 @@
 //! because HiBob counts its limits per endpoint. It must not know about Pinpoint or the ledger.
 
 pub mod model;
+pub mod people;
 
 use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
@@ -33,7 +34,15 @@ const SEARCH: Endpoint = Endpoint {
     effect: Effect::Read,
     permission: "the HiBob service user may not search people (403): add it to a permission \
         group that can view all employees' root fields, including inactive ones",
+    max_answer_bytes: crate::http::MAX_RESPONSE_BYTES,
+};
+/// How long a search that answers with everyone may take, body included (`request_timeout`
+/// is sized for answers read whole; everyone in a large tenant takes longer to send).
+const STREAMED_SEARCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+/// The same search when it may answer with everyone: streamed, so no answer is too large.
+const STREAMED_SEARCH: Endpoint = Endpoint {
     max_answer_bytes: crate::http::MAX_DIRECTORY_BYTES,
+    ..SEARCH
 };
 const CREATE: Endpoint = Endpoint {
     api: Api::Hibob,
@@ -240,17 +249,64 @@ impl HibobClient {
         model::found_employees(&answer.body).map_err(|e| ApiError::malformed(&SEARCH, e))
     }
 
-    /// Everyone, active or not, with both addresses and the lifecycle: how a hire is found
-    /// under a work address HR gave them (search filters only on `root.email`, so a match on
-    /// `home.privateEmail` needs everyone). HiBob has no page size for search: a pass asks
-    /// this at most once, and only when it has hires to look up.
-    pub async fn directory(&self) -> Result<Vec<FoundEmployee>, ApiError> {
+    /// The people, active or not, whose login or private address is one of `wanted` (email
+    /// keys, [`crate::identity::email_key`]), with both addresses and the lifecycle: how a
+    /// hire is found under a work address HR gave them (search filters only on `root.email`,
+    /// so a match on `home.privateEmail` needs everyone). HiBob has no page size for search:
+    /// the answer holds everyone, and is streamed, keeping only the matches.
+    pub async fn people_at_addresses(
+        &self,
+        wanted: std::collections::HashSet<String>,
+    ) -> Result<Vec<FoundEmployee>, ApiError> {
         let body = json!({
             "fields": ["root.id", "root.email", "home.privateEmail", "internal.lifecycleStatus", "internal.terminationDate"],
             "showInactive": true,
         });
-        let answer = self.search(&body).await?;
-        model::found_employees(&answer.body).map_err(|e| ApiError::malformed(&SEARCH, e))
+        crashpoint::hit("hibob.search.before");
+        let found = self
+            .http
+            .send_streamed(
+                &self.search_call(),
+                self.request(reqwest::Method::POST, "people/search")
+                    .timeout(STREAMED_SEARCH_TIMEOUT)
+                    .json(&body),
+                move |reader| people::matching(reader, &wanted),
+            )
+            .await;
+        crashpoint::hit("hibob.search.after");
+        found
+    }
+
+    /// Everyone's login and private address, active or not, streamed into a filter of fixed
+    /// size (see [`people::AddressFilter`]): whether a hire's address may be someone's,
+    /// without holding anyone.
+    pub async fn everyone_addresses(&self) -> Result<people::AddressFilter, ApiError> {
+        let body = json!({
+            "fields": ["root.id", "root.email", "home.privateEmail"],
+            "showInactive": true,
+        });
+        crashpoint::hit("hibob.search.before");
+        let read = self
+            .http
+            .send_streamed(
+                &self.search_call(),
+                self.request(reqwest::Method::POST, "people/search")
+                    .timeout(STREAMED_SEARCH_TIMEOUT)
+                    .json(&body),
+                people::AddressFilter::read,
+            )
+            .await;
+        crashpoint::hit("hibob.search.after");
+        read
+    }
+
+    fn search_call(&self) -> crate::http::Call<'_> {
+        crate::http::Call {
+            endpoint: &STREAMED_SEARCH,
+            gate: &self.search_gate,
+            describe,
+            unauthorized_hint: UNAUTHORIZED,
+        }
     }
 
     /// Whether search takes a batch of `size` emails: a search for that many addresses no one
@@ -263,13 +319,15 @@ impl HibobClient {
     }
 
     /// Everyone (or, with `only`, those employees), active or not, with the fields hirebridge
-    /// reads and their human-readable values appended: what the contract probes look at.
-    /// HiBob has no page size for search; this runs at startup and daily, never in a steady
-    /// pass.
+    /// reads and their human-readable values appended: what the contract probes look at,
+    /// counted as the answer streams in ([`people::PeopleSummary`]), which of `witnesses` it
+    /// showed included. HiBob has no page size for search; this runs at startup and daily,
+    /// never in a steady pass.
     pub async fn probe_people(
         &self,
         only: &[String],
-    ) -> Result<Vec<model::ProbedPerson>, ApiError> {
+        witnesses: &[String],
+    ) -> Result<people::PeopleSummary, ApiError> {
         let mut body = json!({
             "fields": ["root.id", "root.email", "internal.lifecycleStatus", "internal.terminationDate", "work.site"],
             "showInactive": true,
@@ -279,8 +337,17 @@ impl HibobClient {
             body["filters"] =
                 json!([{ "fieldPath": "root.id", "operator": "equals", "values": only }]);
         }
-        let answer = self.search_unmarked(&body).await?;
-        model::probed_people(&answer.body).map_err(|e| ApiError::malformed(&SEARCH, e))
+        let witnesses: std::collections::HashSet<String> = witnesses.iter().cloned().collect();
+        let today = chrono::Utc::now().date_naive();
+        self.http
+            .send_streamed(
+                &self.search_call(),
+                self.request(reqwest::Method::POST, "people/search")
+                    .timeout(STREAMED_SEARCH_TIMEOUT)
+                    .json(&body),
+                move |reader| people::PeopleSummary::read(reader, &witnesses, today),
+            )
+            .await
     }
 
     /// Creates an employee. Not idempotent and HiBob offers no idempotency key: callers record

@@ -140,7 +140,7 @@ fn employees(body: &[u8]) -> Result<Vec<Value>, String> {
 
 /// One employee of a search answer; an id is required (an employee without one could be
 /// adopted as nobody).
-fn found_employee(e: &Value) -> Result<FoundEmployee, String> {
+pub(crate) fn found_employee(e: &Value) -> Result<FoundEmployee, String> {
     // Depending on the fields asked for, HiBob nests root fields under "root" or not.
     let field = |name: &str| e.get(name).or_else(|| e.get("root")?.get(name));
     let id = field("id")

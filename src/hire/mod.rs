@@ -16,7 +16,9 @@ use chrono::{DateTime, Utc};
 
 pub use cutoff::Cutoff;
 pub use observe::ObservedHire;
-pub use pass::{HireOutcome, NudgeOutcome, PassOutcome, PassReport, PassSummary, Provenance, Stop};
+pub use pass::{
+    HireOutcome, ListingRead, NudgeOutcome, PassOutcome, PassReport, PassSummary, Provenance, Stop,
+};
 
 /// An id from one of the remote systems, typed so that one kind is never passed where
 /// another is expected. Built from whatever the system sent (a JSON string, a number written

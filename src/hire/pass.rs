@@ -90,6 +90,24 @@ pub struct PassSummary {
     /// fixed cost, not a cost per hire.
     #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub contract_requests: u64,
+    /// What the pass listed: the whole hired listing, or only what changed. Absent for a pass
+    /// that listed nothing (or from before listings of what changed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listing: Option<ListingRead>,
+}
+
+/// What a pass listed, as its summary records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ListingRead {
+    /// `full` (every hired application) or `changed` (those changed since `changed_since`).
+    pub scope: String,
+    /// Why a full listing: `due` (`[schedule] full_every`), `none_yet`,
+    /// `previous_pass_incomplete`, `sort_not_proven`, `paging_suspect`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub because: Option<String>,
+    /// RFC 3339: the last complete pass's start, less the safety margin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_since: Option<String>,
 }
 
 fn is_zero_u64(n: &u64) -> bool {

@@ -32,8 +32,10 @@ pub const USER_AGENT: &str = concat!("hirebridge/", env!("CARGO_PKG_VERSION"));
 /// a hostile one, and is refused before it can exhaust memory.
 pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 
-/// The people search may answer with everyone (the directory read, the contract probe):
-/// about 350 bytes a person, so this holds some 700,000 people.
+/// The largest batched people search read whole (a batch of emails finds a few people). The
+/// searches that may answer with everyone (the private-address read, the contract probe) are
+/// streamed instead ([`HttpClient::send_streamed`]) and have no limit: memory stays flat
+/// however many people a tenant has.
 pub const MAX_DIRECTORY_BYTES: usize = 256 * 1024 * 1024;
 
 /// Which remote system a request went to.
@@ -213,6 +215,57 @@ impl ApiError {
     }
 }
 
+/// What one request is: its endpoint, the gate that paces it, and how its API phrases
+/// errors.
+#[derive(Clone, Copy)]
+pub struct Call<'a> {
+    pub endpoint: &'a Endpoint,
+    pub gate: &'a Gate,
+    pub describe: fn(&[u8]) -> ErrorBody,
+    pub unauthorized_hint: &'a str,
+}
+
+/// Why a streamed answer could not be read to its end.
+#[derive(Debug)]
+pub enum BodyError {
+    /// The connection broke off (or timed out) mid-answer: a read to repeat later.
+    Broken(String),
+    /// The answer is not what the API documents.
+    Malformed(String),
+}
+
+impl BodyError {
+    /// A JSON reader's error: an I/O failure is the connection's, anything else the answer's.
+    pub fn of_json(e: serde_json::Error) -> Self {
+        if e.is_io() {
+            BodyError::Broken(e.to_string())
+        } else {
+            BodyError::Malformed(e.to_string())
+        }
+    }
+
+    fn into_api_error(self, endpoint: &Endpoint) -> ApiError {
+        match self {
+            BodyError::Broken(reason) => {
+                tracing::debug!(endpoint = endpoint.name, %reason, "answer broke off");
+                ApiError::Retryable {
+                    api: endpoint.api,
+                    endpoint: endpoint.name,
+                    after: None,
+                    reason: "connection broke while reading the answer".into(),
+                }
+            }
+            BodyError::Malformed(e) => ApiError::malformed(endpoint, e),
+        }
+    }
+}
+
+/// A successful answer: read whole, or (streamed sends) with its body still unread.
+enum Reply {
+    Whole(Answer),
+    Open(reqwest::Response),
+}
+
 /// A raw successful answer, for the typed client to parse.
 #[derive(Debug)]
 pub struct Answer {
@@ -374,6 +427,76 @@ impl HttpClient {
         describe: fn(&[u8]) -> ErrorBody,
         unauthorized_hint: &str,
     ) -> Result<Answer, ApiError> {
+        let call = Call {
+            endpoint,
+            gate,
+            describe,
+            unauthorized_hint,
+        };
+        match self.send_for(&call, request, false).await? {
+            Reply::Whole(answer) => Ok(answer),
+            Reply::Open(_) => unreachable!("only a streamed send leaves the body unread"),
+        }
+    }
+
+    /// Like [`Self::send`], but a 2xx answer's body is handed to `consume` as it arrives
+    /// (on a blocking thread, through a synchronous reader), never held whole: an answer of
+    /// any size is read in flat memory. A body that breaks off, or that `consume` refuses,
+    /// is an error like any other (a read: retryable); it is not retried in place, because
+    /// `consume` has already seen part of it.
+    pub async fn send_streamed<T: Send + 'static>(
+        &self,
+        call: &Call<'_>,
+        request: RequestBuilder,
+        consume: impl FnOnce(&mut dyn std::io::Read) -> Result<T, BodyError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let response = match self.send_for(call, request, true).await? {
+            Reply::Open(response) => response,
+            Reply::Whole(answer) => {
+                let mut body: &[u8] = &answer.body;
+                return consume(&mut body).map_err(|e| e.into_api_error(call.endpoint));
+            }
+        };
+        let endpoint = *call.endpoint;
+        let chunks = futures_util::stream::unfold(response, |mut response| async move {
+            match response.chunk().await {
+                Ok(Some(chunk)) => Some((Ok(chunk), response)),
+                Ok(None) => None,
+                Err(e) => Some((Err(std::io::Error::other(e)), response)),
+            }
+        });
+        let reader = tokio_util::io::StreamReader::new(Box::pin(chunks));
+        let read = tokio::task::spawn_blocking(move || {
+            let mut bridge = std::io::BufReader::with_capacity(
+                64 * 1024,
+                tokio_util::io::SyncIoBridge::new(reader),
+            );
+            consume(&mut bridge)
+        })
+        .await;
+        match read {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(e.into_api_error(&endpoint)),
+            Err(e) => Err(ApiError::malformed(
+                &endpoint,
+                format!("the answer's reader ended abnormally: {e}"),
+            )),
+        }
+    }
+
+    /// [`Self::send`]'s loop; with `stream`, a 2xx answer's body is left unread.
+    async fn send_for(
+        &self,
+        call: &Call<'_>,
+        request: RequestBuilder,
+        stream: bool,
+    ) -> Result<Reply, ApiError> {
+        let Call {
+            endpoint,
+            gate,
+            describe,
+            unauthorized_hint,
+        } = *call;
         let mut attempt: u32 = 0;
         loop {
             let this_try = request
@@ -382,10 +505,16 @@ impl HttpClient {
             let ticket = gate.acquire().await?;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let (status, headers, body) = match self
-                .exchange(this_try, endpoint.max_answer_bytes)
+                .exchange(this_try, endpoint.max_answer_bytes, stream)
                 .await
             {
                 Ok(Exchanged::Whole(status, headers, body)) => (status, headers, body),
+                Ok(Exchanged::Open(response)) => {
+                    let status = response.status();
+                    self.stats.answered(endpoint, status.as_u16());
+                    ticket.answered(status.as_u16(), response.headers(), None);
+                    return Ok(Reply::Open(response));
+                }
                 Ok(Exchanged::TooLarge(status, headers)) => {
                     ticket.answered(status.as_u16(), &headers, None);
                     self.stats.answered(endpoint, status.as_u16());
@@ -438,7 +567,7 @@ impl HttpClient {
             // 304: HiBob's answer to an update that changes nothing ("already holds").
             if status.is_success() || status == reqwest::StatusCode::NOT_MODIFIED {
                 ticket.answered(status.as_u16(), &headers, None);
-                return Ok(Answer { status, body });
+                return Ok(Reply::Whole(Answer { status, body }));
             }
             let error = classify_status(
                 endpoint,
@@ -469,9 +598,14 @@ impl HttpClient {
         &self,
         request: RequestBuilder,
         limit: usize,
+        stream: bool,
     ) -> Result<Exchanged, reqwest::Error> {
         let mut response = request.send().await?;
         let status = response.status();
+        // Only a success is streamed: an error's body is read (within the limit) to say why.
+        if stream && status.is_success() {
+            return Ok(Exchanged::Open(response));
+        }
         let headers = response.headers().clone();
         if response.content_length().is_some_and(|n| n > limit as u64) {
             return Ok(Exchanged::TooLarge(status, headers));
@@ -498,6 +632,8 @@ impl HttpClient {
 /// An answer as read off the wire.
 enum Exchanged {
     Whole(StatusCode, HeaderMap, bytes::Bytes),
+    /// A success whose body the caller streams.
+    Open(reqwest::Response),
     /// Past the endpoint's limit: the rest was not read (the connection is dropped).
     TooLarge(StatusCode, HeaderMap),
 }

@@ -104,7 +104,7 @@ fn append(
 /// The last event's id and hash (0 and [`GENESIS`] for an empty chain).
 pub(super) fn head(conn: &rusqlite::Connection) -> rusqlite::Result<(i64, String)> {
     Ok(conn
-        .prepare_cached("SELECT id, hash FROM events ORDER BY id DESC LIMIT 1")?
+        .prepare_cached("SELECT id, hash FROM events WHERE id = (SELECT MAX(id) FROM events)")?
         .query_row([], |r| Ok((r.get(0)?, hex_of(r.get(1)?))))
         .optional()?
         .unwrap_or((0, GENESIS.to_owned())))
@@ -355,7 +355,7 @@ impl Ledger {
             .conn
             .query_row(
                 "SELECT events, head, at, public_key, signature FROM checkpoints
-                 ORDER BY id DESC LIMIT 1",
+                 WHERE id = (SELECT MAX(id) FROM checkpoints)",
                 [],
                 |r| {
                     Ok(Checkpoint {
@@ -385,10 +385,18 @@ impl Ledger {
     ) -> Result<Option<(Checkpoint, std::result::Result<(), E>)>> {
         let tx = self.conn.transaction()?;
         let (events, head) = head(&tx)?;
-        let (sealed, last_at): (Option<i64>, Option<i64>) =
-            tx.query_row("SELECT MAX(events), MAX(at) FROM checkpoints", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
+        // The last checkpoint holds the most events and the latest time (each is written
+        // only past the one before, in this transaction): read by its id, not by scanning
+        // every checkpoint (one a pass, so they grow with the ledger's age).
+        let (sealed, last_at): (Option<i64>, Option<i64>) = tx
+            .query_row(
+                "SELECT events, at FROM checkpoints
+                 WHERE id = (SELECT MAX(id) FROM checkpoints)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .unwrap_or((None, None));
         if events == 0 || sealed.is_some_and(|s| s >= events) {
             return Ok(None);
         }

@@ -12,7 +12,10 @@ use chrono::{DateTime, Utc};
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OptionalExtension};
 
-use super::{Ledger, LedgerError, LedgerLock, Result, audit, lock, ms, read_only_connection, time};
+use super::{
+    ApplicationId, Ledger, LedgerError, LedgerLock, Result, audit, lock, ms, read_only_connection,
+    time,
+};
 
 /// What a ledger (or a copy of one) holds, as a backup's manifest records it and a restore
 /// compares it.
@@ -198,7 +201,7 @@ impl Ledger {
         let tx = self.conn.transaction()?;
         audit::append_event(
             &tx,
-            LEDGER_EVENT_ID,
+            &ApplicationId::from(LEDGER_EVENT_ID),
             ms(now),
             None,
             "ledger",

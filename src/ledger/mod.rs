@@ -10,6 +10,8 @@
 mod audit;
 mod backup;
 mod chain;
+pub mod costs;
+mod listing;
 mod lock;
 mod mapped;
 mod plugin;
@@ -27,6 +29,7 @@ pub use backup::{
     put_in_place,
 };
 pub use chain::{Checkpoint, GENESIS, SALT_BYTES, detail_digest, erasure_message, event_hash};
+pub use listing::ListingMarks;
 pub use lock::{LedgerLock, lock_path};
 pub use mapped::{DriftState, MappedRecord, describe as describe_values};
 pub use plugin::PluginSubmit;

@@ -1,5 +1,7 @@
 //! The hired-stage listing as a stream of pages: every filter's first page, then each
-//! page's `links.next`, read one page ahead.
+//! page's `links.next`, read one page ahead. Either everything (sorted by `id`), or what
+//! changed since a moment (sorted by `-updated_at`, ending at the first page that reaches
+//! back before it).
 //!
 //! Owns the read-ahead and the guards that make a misbehaving server end the listing instead
 //! of the pass never ending. It keeps one page's ids and the page addresses, never every id
@@ -52,6 +54,14 @@ pub struct Listing {
     requested: HashSet<String>,
     pages_in_listing: u32,
     ended: bool,
+    /// Listing what changed: sorted by `-updated_at`, each filter's listing ends after the
+    /// first page that reaches back before this moment.
+    since: Option<DateTime<Utc>>,
+    /// Within one filter's listing: the oldest `updated_at` listed so far.
+    oldest_so_far: Option<DateTime<Utc>>,
+    /// A page of a listing of what changed was not in `-updated_at` order: the server seems to
+    /// ignore `sort`, so that listing was read to its end instead.
+    pub sort_contradicted: bool,
 }
 
 impl Listing {
@@ -64,7 +74,22 @@ impl Listing {
             requested: HashSet::new(),
             pages_in_listing: 0,
             ended: false,
+            since: None,
+            oldest_so_far: None,
+            sort_contradicted: false,
         }
+    }
+
+    /// The listing of what changed since `since`: sorted by `-updated_at` (the most recently
+    /// changed first; a hire entering the stage, or any change to it, moves it to the top),
+    /// each filter's listing ending after the first page that reaches back before `since`
+    /// (every later page is older still). A page out of that order ends nothing: the server
+    /// seems to ignore `sort`, and its listing is read to the end ([`Self::sort_contradicted`]).
+    pub fn changed_since(pinpoint: &PinpointClient, since: DateTime<Utc>) -> Self {
+        let mut listing = Listing::new(pinpoint);
+        listing.firsts = pinpoint.first_changed_pages().into_iter();
+        listing.since = Some(since);
+        listing
     }
 
     /// The next page, `None` after the last one, or the error that ended the listing (after
@@ -80,6 +105,7 @@ impl Listing {
                 self.previous_ids.clear();
                 self.requested.clear();
                 self.pages_in_listing = 0;
+                self.oldest_so_far = None;
                 self.read(first)
             }
         };
@@ -153,7 +179,47 @@ impl Listing {
             });
         }
         self.previous_ids = ids;
-        Ok((page, listed.next))
+        let since = self.since;
+        let mut page = page;
+        let next = listed.next.filter(|_| !self.reaches_back_past_since(&page));
+        if let Some(since) = since.filter(|_| !self.sort_contradicted) {
+            // Older than that, a hire was seen by a complete pass and has not changed since.
+            page.keep_changed_since(since);
+        }
+        Ok((page, next))
+    }
+
+    /// Whether this page of a listing of what changed holds an application last changed
+    /// before `since`: then, the listing being in `-updated_at` order, every later page is
+    /// older still. A record without `updated_at` proves nothing (never stop on it); a page
+    /// out of order, or newer than the page before, means `sort` is ignored: from then on
+    /// this listing is read to its end.
+    fn reaches_back_past_since(&mut self, page: &ApplicationsPage) -> bool {
+        let Some(since) = self.since else {
+            return false;
+        };
+        let Some(times) = page.updated.iter().copied().collect::<Option<Vec<_>>>() else {
+            return false;
+        };
+        let in_order = times.windows(2).all(|w| w[0] >= w[1])
+            && match (self.oldest_so_far, times.first()) {
+                (Some(oldest), Some(first)) => *first <= oldest,
+                _ => true,
+            };
+        if !in_order {
+            tracing::warn!(
+                page = self.pages_in_listing,
+                "Pinpoint listed applications out of -updated_at order: it seems to ignore \
+                 `sort`; reading the whole listing this pass"
+            );
+            self.sort_contradicted = true;
+            self.since = None;
+            return false;
+        }
+        if let Some(last) = times.last() {
+            self.oldest_so_far = Some(*last);
+        }
+        times.last().is_some_and(|last| *last < since)
     }
 }
 

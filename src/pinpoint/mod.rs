@@ -16,9 +16,16 @@ use std::sync::Arc;
 
 use crate::http::{Api, ApiError, AuthBreaker, Effect, Endpoint, ErrorBody, Gate, HttpClient};
 pub use listing::{Listing, ListingError, Page};
-pub use model::{ApplicationsPage, Attachment, Comment, HiredApplication, UnusableRecord};
+pub use model::{
+    ApplicationsPage, Attachment, Comment, HiredApplication, SortedRecord, UnusableRecord,
+};
 
 const JSON_API: &str = "application/vnd.api+json";
+
+/// The page size of a listing of what changed: on a settled tenant its first page is its
+/// only one, and holds mostly applications that did not change; a hundred keeps that page
+/// cheap to read while a burst of changes still takes few requests.
+pub const CHANGED_PAGE_SIZE: u32 = 100;
 
 /// A stage filter value no stage can have: what the contract probe lists by.
 const NO_SUCH_STAGE: &str = "hirebridge-probe-no-such-stage";
@@ -168,7 +175,24 @@ impl PinpointClient {
         Listing::new(self)
     }
 
+    /// The listing of what changed since `since` (see [`Listing::changed_since`]).
+    pub fn listing_changed_since(&self, since: chrono::DateTime<chrono::Utc>) -> Listing {
+        Listing::changed_since(self, since)
+    }
+
     pub fn first_pages(&self) -> Vec<PageRequest> {
+        self.first_pages_sorted("id", self.page_size)
+    }
+
+    /// The first pages of the listing of what changed: newest change first, in pages of at
+    /// most [`CHANGED_PAGE_SIZE`].
+    pub fn first_changed_pages(&self) -> Vec<PageRequest> {
+        self.first_pages_sorted("-updated_at", self.page_size.min(CHANGED_PAGE_SIZE))
+    }
+
+    /// The first pages, sorted by `sort` (`id`: a stable order for a full listing;
+    /// `-updated_at`: the most recently changed first), `size` applications a page.
+    pub fn first_pages_sorted(&self, sort: &str, size: u32) -> Vec<PageRequest> {
         let filters: Vec<(&str, &str)> = if self.hired_stage_ids.is_empty() {
             vec![("filter[stage_basic_type]", "hired")]
         } else {
@@ -186,9 +210,9 @@ impl PinpointClient {
                     .append_pair("filter[job_visibility]", ALL_VISIBILITIES)
                     .append_pair("extra_fields[applications]", "attachments")
                     .append_pair("include", &self.include)
-                    .append_pair("sort", "id")
+                    .append_pair("sort", sort)
                     .append_pair("page[number]", "1")
-                    .append_pair("page[size]", &self.page_size.to_string());
+                    .append_pair("page[size]", &size.to_string());
                 PageRequest::first(url)
             })
             .collect()
@@ -251,7 +275,13 @@ impl PinpointClient {
                 followed_link: true,
             }));
         }
-        if request.followed_link || page.records < self.page_size as usize {
+        // The size this listing asked for (a listing of what changed asks for less).
+        let size = current
+            .query_pairs()
+            .find(|(k, _)| k == "page[size]")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(self.page_size);
+        if request.followed_link || page.records < size as usize {
             return Ok(None);
         }
         let number: u32 = current
@@ -441,6 +471,32 @@ impl PinpointClient {
             }
         };
         self.probe_read(url, &self.included_relationships()).await
+    }
+
+    /// Page `page` of one-application pages of the listing of every stage (every job
+    /// visibility) sorted by `sort`: its application's id and `updated_at`, if it has one.
+    pub async fn probe_sorted(
+        &self,
+        sort: &str,
+        page: u32,
+    ) -> Result<Option<SortedRecord>, ApiError> {
+        let mut url = self.url("applications");
+        url.query_pairs_mut()
+            .append_pair("filter[job_visibility]", ALL_VISIBILITIES)
+            .append_pair("sort", sort)
+            .append_pair("page[number]", &page.to_string())
+            .append_pair("page[size]", "1");
+        let answer = self
+            .http
+            .send(
+                &LIST,
+                &self.gate,
+                self.request(reqwest::Method::GET, url),
+                describe,
+                UNAUTHORIZED,
+            )
+            .await?;
+        model::first_sorted_record(&answer.body).map_err(|e| ApiError::malformed(&LIST, e))
     }
 
     /// A one-application page listed with `filter[job_visibility]` set to `visibility` alone.

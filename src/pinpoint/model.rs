@@ -389,6 +389,23 @@ pub struct ApplicationsPage {
     pub next_link: Option<String>,
     /// How many records the page held, usable or not (a short page ends the listing).
     pub records: usize,
+    /// Each record's `updated_at`, in the page's order, usable or not; `None` where a record
+    /// has none that parses (it then proves nothing about the order).
+    pub updated: Vec<Option<chrono::DateTime<chrono::Utc>>>,
+}
+
+impl ApplicationsPage {
+    /// Drops the applications last changed before `since` (a record without a readable
+    /// `updated_at` is kept: it proves nothing); `records` counts what is left.
+    pub fn keep_changed_since(&mut self, since: chrono::DateTime<chrono::Utc>) {
+        self.applications.retain(|a| {
+            a.updated_at
+                .as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .is_none_or(|t| t >= since)
+        });
+        self.records = self.applications.len() + self.unusable.len();
+    }
 }
 
 /// Parses a listing document. Fails only when the document as a whole is not JSON:API.
@@ -430,12 +447,52 @@ pub fn applications_page(body: &[u8]) -> Result<ApplicationsPage, String> {
     };
     for raw in data {
         let resource: Value = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
+        page.updated.push(
+            resource
+                .pointer("/attributes/updated_at")
+                .and_then(Value::as_str)
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&chrono::Utc)),
+        );
         match application(&resource, included) {
             Ok(a) => page.applications.push(a),
             Err(u) => page.unusable.push(u),
         }
     }
     Ok(page)
+}
+
+/// The first record of a listing page, as the sort probe compares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortedRecord {
+    pub id: String,
+    pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The first record of a listing page; `None` for an empty page.
+pub fn first_sorted_record(body: &[u8]) -> Result<Option<SortedRecord>, String> {
+    let doc: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let data = doc
+        .get("data")
+        .and_then(Value::as_array)
+        .ok_or("`data` is not an array")?;
+    let Some(first) = data.first() else {
+        return Ok(None);
+    };
+    let id = first
+        .get("id")
+        .and_then(|id| match id {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+        .ok_or("a listed application has no `id`")?;
+    let updated_at = first
+        .pointer("/attributes/updated_at")
+        .and_then(Value::as_str)
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Utc));
+    Ok(Some(SortedRecord { id, updated_at }))
 }
 
 /// A listing's top level, its records left unparsed until their turn.

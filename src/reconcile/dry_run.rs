@@ -18,7 +18,7 @@ use super::apply;
 use super::facts::{Lookup, Unsettled};
 use super::plan::{self, Employee, NEW_EMPLOYEE, Step};
 use super::policy::{self, Doing, ForHire, StepFailure};
-use crate::hibob::{FoundEmployee, NewEmployee};
+use crate::hibob::NewEmployee;
 pub use crate::hire::preview::{ActionKind, DryRun, PlannedAction, PlannedHire};
 use crate::hire::{CvState, HireStatus, LedgerEntry, StepState};
 use crate::ledger::LedgerError;
@@ -34,7 +34,7 @@ impl Reconciler {
         }
         let mut listing = self.parts.pinpoint.listing();
         // Everyone in HiBob, read at most once for the whole preview, as in a pass.
-        let mut directory = None;
+        let mut directory = super::facts::PassPeople::default();
         while let Some(read) = listing.next_page().await {
             let page = match read {
                 Ok(page) => page,
@@ -117,7 +117,7 @@ impl Reconciler {
     async fn plan_page(
         &self,
         applications: &[HiredApplication],
-        directory: &mut Option<Vec<FoundEmployee>>,
+        directory: &mut super::facts::PassPeople,
         dry_run: &mut DryRun,
     ) -> Result<Result<(), String>, LedgerError> {
         let now = Utc::now();

@@ -1,7 +1,8 @@
 //! Gathering the facts a pass decides from: for every due hire that still needs its
 //! employee, what HiBob's people say ([`Lookup`]).
 //!
-//! Reads only — the batched login search, and at most one read of everyone per pass — and
+//! Reads only — the batched login search, and at most one streamed read of everyone per page —
+//! and
 //! records nothing: the caller records failures and parks ([`super::pipeline`]), and the dry
 //! run renders them. Which person is the hire is decided once, by
 //! [`crate::employee::lookup_for`].
@@ -44,17 +45,71 @@ pub fn needs_lookup(entry: &LedgerEntry) -> bool {
     entry.employee.state() != StepState::Done
 }
 
+/// People found this pass, indexed by the keys of their login and private addresses
+/// ([`crate::identity::email_key`]): a hire's candidates are found by its own addresses, never
+/// by scanning everyone found (that scan made a hire's cost grow with the pass).
+#[derive(Debug, Default)]
+pub struct KnownPeople {
+    people: Vec<FoundEmployee>,
+    by_key: HashMap<String, Vec<usize>>,
+}
+
+impl KnownPeople {
+    pub fn add(&mut self, person: FoundEmployee) {
+        let index = self.people.len();
+        let login = crate::identity::email_key(&person.email);
+        let private = person
+            .private_email
+            .as_deref()
+            .map(crate::identity::email_key);
+        for key in std::iter::once(login.clone()).chain(private.filter(|p| *p != login)) {
+            if !key.is_empty() {
+                self.by_key.entry(key).or_default().push(index);
+            }
+        }
+        self.people.push(person);
+    }
+
+    /// The people `addresses` match ([`HireAddresses::matches`]), each once.
+    pub fn matching(&self, addresses: &HireAddresses<'_>) -> Vec<FoundEmployee> {
+        let mut indexes: Vec<usize> = std::iter::once(addresses.candidate)
+            .chain(addresses.work)
+            .filter_map(|a| self.by_key.get(&crate::identity::email_key(a)))
+            .flatten()
+            .copied()
+            .collect();
+        indexes.sort_unstable();
+        indexes.dedup();
+        indexes
+            .into_iter()
+            .map(|i| &self.people[i])
+            .filter(|p| addresses.matches(p))
+            .cloned()
+            .collect()
+    }
+}
+
+/// What a pass knows of HiBob's people beyond its searches: everyone's addresses (read once,
+/// when a hire first matches no login, into a filter of fixed size) and the employees the
+/// pass itself made (HiBob may not show them yet).
+#[derive(Debug, Default)]
+pub struct PassPeople {
+    pub addresses: Option<crate::hibob::people::AddressFilter>,
+    pub created: KnownPeople,
+}
+
 impl Parts {
     /// Finds the HiBob person of every due hire that still needs its employee. First by login
     /// address, in batches of emails (the candidate's address and the mapped work address);
-    /// then, for hires no login matched, in `directory` — everyone with both addresses, read
-    /// at most once per pass and only when a hire needs it — where a person HR entered under a
-    /// work address is found by the candidate's private address.
+    /// then, for a hire no login matched, by the candidate's private address — a person HR
+    /// entered under a work address. Search cannot filter on it, so that needs everyone: read
+    /// once a pass into [`PassPeople::addresses`], and read again (streamed, keeping only the
+    /// page's addresses) only for a page where a hire's address may be someone's.
     pub(super) async fn gather_lookups(
         &self,
         due: &[LedgerEntry],
         applications: &HashMap<&str, &HiredApplication>,
-        directory: &mut Option<Vec<FoundEmployee>>,
+        known: &mut PassPeople,
     ) -> Result<Facts, LedgerError> {
         let mut facts = Facts::default();
         let needing: Vec<&LedgerEntry> = due
@@ -82,11 +137,25 @@ impl Parts {
             .into_iter()
             .filter(|e| !facts.lookups.contains_key(&e.application_id))
             .collect();
-        let matched =
-            |e: &LedgerEntry| by_login.iter().any(|p| hire_addresses(e, &work).matches(p));
-        if directory.is_none() && searched.iter().any(|e| !matched(e)) {
-            match self.hibob.directory().await {
-                Ok(everyone) => *directory = Some(everyone),
+        let mut people = KnownPeople::default();
+        for person in by_login {
+            people.add(person);
+        }
+        let unknown: Vec<&LedgerEntry> = searched
+            .iter()
+            .filter(|e| {
+                let addresses = hire_addresses(e, &work);
+                people.matching(&addresses).is_empty()
+                    && known.created.matching(&addresses).is_empty()
+            })
+            .copied()
+            .collect();
+        if !unknown.is_empty() {
+            match self
+                .people_by_address(&searched, &unknown, &work, known)
+                .await
+            {
+                Ok(found) => found.into_iter().for_each(|p| people.add(p)),
                 Err(e) if stops_pass(&e) => {
                     facts.stop = Some(e);
                     return Ok(facts);
@@ -94,7 +163,7 @@ impl Parts {
                 Err(e) => {
                     // Without it a person HR entered under a work address could be created a
                     // second time: no create this pass for a hire no login matched.
-                    for entry in searched.iter().filter(|e| !matched(e)) {
+                    for entry in &unknown {
                         facts.lookups.insert(
                             entry.application_id.clone(),
                             Err(Unsettled::Failed(e.clone())),
@@ -103,17 +172,59 @@ impl Parts {
                 }
             }
         }
-        let mut people = by_login;
-        if let Some(everyone) = directory.as_ref() {
-            people.extend(everyone.iter().cloned());
+        self.decide_lookups(&searched, &work, &people, &known.created, &mut facts);
+        Ok(facts)
+    }
+
+    /// The people under the addresses of `searched`, when one of `unknown`'s may be someone's
+    /// (by the pass's filter of everyone's addresses, read now if not yet); none otherwise.
+    async fn people_by_address(
+        &self,
+        searched: &[&LedgerEntry],
+        unknown: &[&LedgerEntry],
+        work: &HashMap<&str, String>,
+        known: &mut PassPeople,
+    ) -> Result<Vec<FoundEmployee>, ApiError> {
+        if known.addresses.is_none() {
+            known.addresses = Some(self.hibob.everyone_addresses().await?);
         }
+        let filter = known.addresses.as_ref().expect("just read");
+        let maybe = unknown.iter().any(|e| {
+            let a = hire_addresses(e, work);
+            filter.may_hold(a.candidate) || a.work.is_some_and(|w| filter.may_hold(w))
+        });
+        if !maybe {
+            return Ok(Vec::new());
+        }
+        let wanted = searched
+            .iter()
+            .flat_map(|e| {
+                let a = hire_addresses(e, work);
+                std::iter::once(a.candidate).chain(a.work)
+            })
+            .map(crate::identity::email_key)
+            .collect();
+        self.hibob.people_at_addresses(wanted).await
+    }
+
+    /// Each searched hire's lookup, from the people found for its addresses.
+    fn decide_lookups(
+        &self,
+        searched: &[&LedgerEntry],
+        work: &HashMap<&str, String>,
+        people: &KnownPeople,
+        created: &KnownPeople,
+        facts: &mut Facts,
+    ) {
         let today = Utc::now().date_naive();
         for entry in searched {
             if facts.lookups.contains_key(&entry.application_id) {
                 continue;
             }
-            let addresses = hire_addresses(entry, &work);
-            let lookup = lookup_for(&addresses, &people, today, self.settings.on_former_employee)
+            let addresses = hire_addresses(entry, work);
+            let mut found = people.matching(&addresses);
+            found.extend(created.matching(&addresses));
+            let lookup = lookup_for(&addresses, &found, today, self.settings.on_former_employee)
                 .map_err(|problem| {
                     Unsettled::Problem(
                         problem.message(&addresses.describe(), &entry.application_id),
@@ -121,7 +232,6 @@ impl Parts {
                 });
             facts.lookups.insert(entry.application_id.clone(), lookup);
         }
-        Ok(facts)
     }
 
     /// The work address each hire may be known by: the address HR approved in Pinpoint's

@@ -22,6 +22,7 @@ pub mod dry_run;
 pub mod facts;
 mod form;
 mod gate;
+pub mod incremental;
 mod lifecycle;
 pub mod nudge;
 mod pipeline;
@@ -74,6 +75,8 @@ pub struct Settings {
     pub on_former_employee: crate::config::OnFormerEmployee,
     /// `sync.hired_since`; `None`: the ledger's go-live.
     pub hired_since: Option<crate::config::HiredSince>,
+    /// `[schedule] full_every`: the longest between two full listings.
+    pub full_every: chrono::Duration,
 }
 
 impl Settings {
@@ -90,6 +93,7 @@ impl Settings {
             hired_stage_ids: config.pinpoint.hired_stage_ids.clone(),
             on_former_employee: config.hibob.on_former_employee,
             hired_since: config.sync.hired_since,
+            full_every: span(config.full_every),
         }
     }
 }
@@ -192,9 +196,9 @@ impl Parts {
 pub struct Reconciler {
     parts: Parts,
     progress: Option<ProgressHook>,
-    /// Everyone in HiBob, read at most once per pass (when a hire needs it): see
+    /// Everyone's addresses and the employees this pass made, for its later pages: see
     /// [`Parts::gather_lookups`]. Cleared when a pass starts.
-    directory: Option<Vec<crate::hibob::FoundEmployee>>,
+    directory: facts::PassPeople,
 }
 
 impl Reconciler {
@@ -231,7 +235,7 @@ impl Reconciler {
                 trail,
             },
             progress: None,
-            directory: None,
+            directory: Default::default(),
         })
     }
 

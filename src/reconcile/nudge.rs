@@ -240,7 +240,9 @@ impl Nudger {
         }
         let by_id: HashMap<&str, &HiredApplication> =
             [(application.id.as_str(), &application)].into();
-        let facts = parts.gather_lookups(&due, &by_id, &mut None).await?;
+        let facts = parts
+            .gather_lookups(&due, &by_id, &mut Default::default())
+            .await?;
         let lookups = match parts.record_facts(pass, &due, facts, summary)? {
             Ok(lookups) => lookups,
             Err(_) => return Ok(NudgeOutcome::Refused),

@@ -36,7 +36,8 @@ impl Reconciler {
     ) -> Result<PassReport, LedgerError> {
         let listed_from = Utc::now();
         let pass = self.ledger().begin_pass(trigger, listed_from)?;
-        self.directory = None;
+        let marks = self.ledger().begin_listing()?;
+        self.directory = Default::default();
         // Webhook nudges running meanwhile count here too: the clients' counters are shared.
         let stats_before = self.parts.http.stats();
         self.parts.pinpoint.begin_pass();
@@ -45,16 +46,32 @@ impl Reconciler {
         // No write before the API contract is known to hold (probed at startup, then daily).
         let contract = self.parts.contract_for_pass(listed_from).await?;
         summary.contract_requests = (self.parts.http.stats() - stats_before).requests;
+        let scope = self.parts.listing_scope(listed_from, &marks)?;
+        let mut listing = self.parts.listing(scope);
         let mut stopped = match contract {
-            Ok(_) => self.list_and_work(pass, &mut summary, shutdown).await?,
+            Ok(_) => {
+                summary.listing = Some(scope.read());
+                self.list_and_work(pass, &mut listing, &mut summary, shutdown)
+                    .await?
+            }
             Err(stop) => Some(stop),
         };
-        // Only a complete listing can say which hires it no longer shows (and only from a
-        // server whose paging behaves).
-        if stopped.is_none() && !self.parts.fallbacks().listing_may_be_incomplete {
+        if listing.sort_contradicted {
+            // The check said Pinpoint sorts; this listing says otherwise: check again.
+            self.ledger().forget_contract_report()?;
+        }
+        drop(listing);
+        // Only a complete full listing can say which hires it no longer shows (and only from
+        // a server whose paging behaves).
+        if stopped.is_none() && scope.is_full() && !self.parts.fallbacks().listing_may_be_incomplete
+        {
             stopped = self
                 .follow_unlisted(pass, listed_from, &mut summary, shutdown)
                 .await?;
+        }
+        if stopped.is_none() {
+            self.ledger()
+                .complete_listing(listed_from, scope.is_full())?;
         }
         summary.http = self.parts.http.stats() - stats_before;
         let totals = self.ledger().count_by_status()?;
@@ -79,10 +96,10 @@ impl Reconciler {
     async fn list_and_work(
         &mut self,
         pass: PassId,
+        listing: &mut crate::pinpoint::Listing,
         summary: &mut PassSummary,
         shutdown: &CancellationToken,
     ) -> Result<Option<Stop>, LedgerError> {
-        let mut listing = self.parts.pinpoint.listing();
         loop {
             if shutdown.is_cancelled() {
                 return Ok(Some(Stop::Shutdown));
@@ -176,17 +193,13 @@ impl Reconciler {
         Ok(stop)
     }
 
-    /// Adds the employees this page's hires now have to the pass's read of everyone (when it
-    /// was read): a later page's hire of the same person then finds them, without reading
-    /// everyone again.
+    /// Remembers the employees this page's hires now have, for the rest of the pass: a later
+    /// page's hire of the same person then finds them even before HiBob's search shows them.
     fn remember_employees(
         &mut self,
         finished: &[Finished],
         by_id: &HashMap<&str, &HiredApplication>,
     ) {
-        let Some(directory) = self.directory.as_mut() else {
-            return;
-        };
         let mapping = &self.parts.settings.mapping;
         for entry in finished.iter().map(|f| &f.entry) {
             let Some(employee_id) = entry.employee_id().cloned() else {
@@ -202,7 +215,7 @@ impl Reconciler {
                         .find_map(|f| r.get(*f).cloned())
                 })
                 .unwrap_or_else(|| entry.email.clone());
-            directory.push(crate::hibob::FoundEmployee {
+            self.directory.created.add(crate::hibob::FoundEmployee {
                 id: employee_id,
                 email: login,
                 lifecycle_status: None,

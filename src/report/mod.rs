@@ -14,6 +14,7 @@
 
 pub mod history;
 pub mod html;
+pub mod listing_view;
 pub mod plan;
 pub mod status;
 

@@ -98,6 +98,9 @@ pub struct StatusView {
     pub plugin_submits: PluginSubmitsView,
     /// The audit trail: the chain's length, its signed checkpoints, erasures.
     pub audit: Option<AuditView>,
+    /// Full listings and listings of what changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listing: Option<super::listing_view::ListingView>,
 }
 
 /// The audit trail, for `status`.
@@ -449,6 +452,7 @@ pub fn build(input: StatusInput<'_>) -> StatusView {
         contract,
         plugin_submits: input.plugin_submits,
         audit: None,
+        listing: None,
     }
 }
 
@@ -690,6 +694,9 @@ pub fn render_text(view: &StatusView, out: &mut dyn Write) -> std::io::Result<()
         write_audit(audit, out)?;
     }
     write_oldest_open(view, out)?;
+    if let Some(listing) = &view.listing {
+        super::listing_view::render_text(listing, out)?;
+    }
     write_contract(view.contract.as_ref(), out)?;
     write_drift(&view.drift, out)?;
     write_hire_lists(view, out)?;

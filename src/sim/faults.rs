@@ -105,6 +105,9 @@ pub enum Fault {
     /// The listing ignores `page[size]`: every page holds Pinpoint's default of 100 (only for
     /// `ListApplications`).
     IgnoresPageSize,
+    /// The listing ignores `sort`: every listing comes in id order, as from a tenant (or an
+    /// API version) that does not sort (only for `ListApplications`).
+    IgnoresSort,
     /// Application reads ignore `include`: every relationship comes back with
     /// `meta.included = false` and nothing in `included[]`.
     DropsIncludes,

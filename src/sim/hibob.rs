@@ -410,9 +410,12 @@ fn search_inner(shared: &Shared, req: &Incoming) -> Reply {
     // Machine values (list fields as item ids); `humanReadable` (a body key) `APPEND` adds the
     // display values under `humanReadable`, `REPLACE` sends them instead.
     let human = body["humanReadable"].as_str();
-    let found: Vec<Value> = matching
-        .filter(|e| visible_to_search(&st, e, show_inactive, today))
-        .map(|e| match human {
+    // Written one person at a time: a tenant of a million people is one long answer, never a
+    // million JSON trees at once.
+    let mut out = b"{\"employees\":[".to_vec();
+    let visible = matching.filter(|e| visible_to_search(&st, e, show_inactive, today));
+    for (i, e) in visible.enumerate() {
+        let person = match human {
             Some("REPLACE") => employee_summary(&e.emp),
             Some("APPEND") => {
                 let mut summary = employee_machine_values(&st, &e.emp);
@@ -420,9 +423,17 @@ fn search_inner(shared: &Shared, req: &Incoming) -> Reply {
                 summary
             }
             _ => employee_machine_values(&st, &e.emp),
-        })
-        .collect();
-    Reply::json(200, &json!({"employees": found}))
+        };
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut out, &person).expect("a JSON value serializes");
+    }
+    out.extend_from_slice(b"]}");
+    Reply {
+        body: out,
+        ..Reply::json(200, &json!({}))
+    }
 }
 
 pub(crate) fn create(shared: &Shared, req: &Incoming) -> Reply {

@@ -253,6 +253,19 @@ impl Sim {
         assert!(found, "sim: no application with id {application_id}");
     }
 
+    /// Makes every application look `by` older (created, last changed, hired, rejected), as
+    /// if that much time had passed since: a later change then stands out in `updated_at`
+    /// order, as on a tenant whose hires settled long ago.
+    pub fn age_applications(&self, by: chrono::Duration) {
+        self.shared.lock().age_applications(by);
+    }
+
+    /// The latest `updated_at` of any application (a generated tenant spreads its
+    /// applications seven hours apart, so a large one reaches into the future).
+    pub fn latest_update(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.shared.lock().latest_update()
+    }
+
     /// All applications, in numeric id order.
     pub fn applications(&self) -> Vec<SimApplication> {
         let st = self.shared.lock();

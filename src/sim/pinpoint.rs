@@ -121,6 +121,29 @@ fn numeric_key(id: &str) -> (u64, String) {
     (id.parse::<u64>().unwrap_or(u64::MAX), id.to_string())
 }
 
+/// The fields the listing sorts by (`sort`, with `-` for descending).
+enum SortField {
+    Id,
+    CreatedAt,
+    UpdatedAt,
+}
+
+/// `sort` as Pinpoint reads it: `id` when absent; `None` for a field it cannot sort by.
+fn sort_order(sort: Option<&str>) -> Option<(SortField, bool)> {
+    let sort = sort.unwrap_or("id").trim();
+    let (name, descending) = match sort.strip_prefix('-') {
+        Some(name) => (name, true),
+        None => (sort, false),
+    };
+    let field = match name {
+        "id" => SortField::Id,
+        "created_at" => SortField::CreatedAt,
+        "updated_at" => SortField::UpdatedAt,
+        _ => return None,
+    };
+    Some((field, descending))
+}
+
 pub(crate) fn list_applications(shared: &Shared, req: &Incoming) -> Reply {
     if let Err(r) = authorized(shared, req) {
         return r;
@@ -154,8 +177,27 @@ pub(crate) fn list_applications(shared: &Shared, req: &Incoming) -> Reply {
                         .is_none_or(|b| b.contains(&s.app.stage.id()))
                 })
                 .collect();
-            apps.sort_by_cached_key(|s| numeric_key(&s.app.id));
-            if opts.get("sort") == Some("-id") {
+            let Some((field, descending)) = sort_order(opts.get("sort")) else {
+                return Reply::jsonapi_error(
+                    400,
+                    "Bad Request",
+                    &format!(
+                        "{} is not a valid sort criteria for applications",
+                        opts.get("sort").unwrap_or_default()
+                    ),
+                );
+            };
+            // Ties (same time) in id order, so every order is total and repeatable.
+            match field {
+                SortField::Id => apps.sort_by_cached_key(|s| numeric_key(&s.app.id)),
+                SortField::CreatedAt => {
+                    apps.sort_by_cached_key(|s| (s.created_at, numeric_key(&s.app.id)))
+                }
+                SortField::UpdatedAt => {
+                    apps.sort_by_cached_key(|s| (s.updated_at, numeric_key(&s.app.id)))
+                }
+            }
+            if descending {
                 apps.reverse();
             }
             let ids: std::sync::Arc<Vec<String>> =

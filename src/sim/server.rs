@@ -200,6 +200,10 @@ async fn handle(shared: &Shared, route: &Route, req: &Incoming) -> Reply {
         Fault::IgnoresPaging => unpaged_listing(shared, route, req).await,
         Fault::IgnoresStageFilter => unfiltered_listing(shared, route, req).await,
         Fault::LinksBackToFirstPage => looping_listing(shared, route, req).await,
+        Fault::IgnoresSort => match route {
+            Route::ListApplications => listing_as_if(shared, req, &["sort"], &[]),
+            _ => normal(shared, route, req).await,
+        },
         Fault::IgnoresPageSize => match route {
             Route::ListApplications => listing_as_if(shared, req, &["page[size]"], &[]),
             _ => normal(shared, route, req).await,

@@ -320,6 +320,20 @@ impl State {
         }
     }
 
+    pub fn latest_update(&self) -> Option<DateTime<Utc>> {
+        self.applications.values().map(|s| s.updated_at).max()
+    }
+
+    pub fn age_applications(&mut self, by: chrono::Duration) {
+        self.listing_cache = None;
+        for stored in self.applications.values_mut() {
+            stored.created_at -= by;
+            stored.updated_at -= by;
+            stored.hired_at = stored.hired_at.map(|t| t - by);
+            stored.rejected_at = stored.rejected_at.map(|t| t - by);
+        }
+    }
+
     pub fn set_stage(&mut self, id: &str, stage: Stage) -> bool {
         self.listing_cache = None;
         match self.applications.get_mut(id) {

@@ -28,6 +28,9 @@ pub struct Settings {
     pub site: &'static str,
     /// `schedule.every`.
     pub every: &'static str,
+    /// `schedule.full_every`: `0s` (every pass reads the whole listing) unless a test is
+    /// about listings of what changed, so each pass sees every hire as before them.
+    pub full_every: &'static str,
     /// `[webhook]`: the listener's address, when there is one.
     pub webhook_listen: Option<std::net::SocketAddr>,
     /// `webhook.allow_unsigned`.
@@ -56,6 +59,7 @@ impl Default for Settings {
             http: String::new(),
             site: "New York (Demo)",
             every: "1s",
+            full_every: "0s",
             webhook_listen: None,
             webhook_allow_unsigned: false,
             webhook_extra: String::new(),
@@ -126,6 +130,7 @@ path = "{ledger}"
 
 [schedule]
 every = "{every}"
+full_every = "{full_every}"
 
 [http]
 request_timeout = "{request_timeout}"
@@ -153,6 +158,7 @@ max = "{retry_max}"
             sync = s.sync,
             site = s.site,
             every = s.every,
+            full_every = s.full_every,
             webhook = match s.webhook_listen {
                 Some(addr) => format!(
                     "[webhook]\nlisten = \"{addr}\"\nallow_unsigned = {}\n{}\n",
