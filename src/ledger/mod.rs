@@ -123,6 +123,67 @@ const ENTRY_COLUMNS: &str = "application_id, email, first_name, last_name, job_t
     attempts, failures, last_error, next_attempt_at, first_seen_at, last_seen_at, updated_at, done_at, \
     hired_at, unhired_at, start_date_source, erased_at";
 
+/// Stores what observing a hire decided: a new row inserted, a changed one updated (each
+/// handed back as stored), an unchanged one as it was read. `None`: the insert found the row
+/// there already.
+fn store_observed(
+    tx: &rusqlite::Transaction<'_>,
+    is_new: bool,
+    observed: &observe::Observed,
+    now: DateTime<Utc>,
+) -> Result<Option<LedgerEntry>> {
+    let e = &observed.entry;
+    if is_new {
+        let mut insert = tx.prepare_cached(&format!(
+            "INSERT INTO hires (application_id, email, first_name, last_name, job_title, status,
+                                last_error, hired_at, first_seen_at, last_seen_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?9)
+             ON CONFLICT (application_id) DO NOTHING
+             RETURNING {ENTRY_COLUMNS}"
+        ))?;
+        let row = params![
+            e.application_id,
+            e.email,
+            e.first_name,
+            e.last_name,
+            e.job_title,
+            e.status.as_str(),
+            e.last_error,
+            e.hired_at.map(ms),
+            ms(now)
+        ];
+        return Ok(insert.query_row(row, entry_from_row).optional()?);
+    }
+    if !observed.write {
+        return Ok(Some(e.clone()));
+    }
+    let mut update = tx.prepare_cached(&format!(
+        "UPDATE hires SET status = ?2, park_kind = ?3, last_error = ?4,
+            next_attempt_at = ?5, updated_at = ?6, email = ?7, first_name = ?8,
+            last_name = ?9, job_title = ?10, hired_at = ?11, unhired_at = ?12,
+            last_seen_at = ?13, erased_at = ?14
+         WHERE application_id = ?1
+         RETURNING {ENTRY_COLUMNS}"
+    ))?;
+    let row = params![
+        e.application_id,
+        e.status.as_str(),
+        observed.park_kind.map(ParkKind::as_str),
+        e.last_error,
+        e.next_attempt_at.map(ms),
+        ms(e.updated_at),
+        e.email,
+        e.first_name,
+        e.last_name,
+        e.job_title,
+        e.hired_at.map(ms),
+        e.unhired_at.map(ms),
+        ms(e.last_seen_at),
+        e.erased_at.map(ms)
+    ];
+    Ok(update.query_row(row, entry_from_row).optional()?)
+}
+
 /// A row read with `ENTRY_COLUMNS, park_kind`.
 fn known_from_row(row: &Row<'_>) -> rusqlite::Result<observe::Known> {
     let park_kind: Option<String> = row.get(ENTRY_COLUMNS.split(',').count())?;
@@ -567,73 +628,15 @@ impl Ledger {
             let mut known = tx.prepare_cached(&format!(
                 "SELECT {ENTRY_COLUMNS}, park_kind FROM hires WHERE application_id = ?1"
             ))?;
-            let mut insert = tx.prepare_cached(&format!(
-                "INSERT INTO hires (application_id, email, first_name, last_name, job_title, status,
-                                    last_error, hired_at, first_seen_at, last_seen_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?9)
-                 ON CONFLICT (application_id) DO NOTHING
-                 RETURNING {ENTRY_COLUMNS}"
-            ))?;
-            let mut update = tx.prepare_cached(&format!(
-                "UPDATE hires SET status = ?2, park_kind = ?3, last_error = ?4,
-                    next_attempt_at = ?5, updated_at = ?6, email = ?7, first_name = ?8,
-                    last_name = ?9, job_title = ?10, hired_at = ?11, unhired_at = ?12,
-                    last_seen_at = ?13, erased_at = ?14
-                 WHERE application_id = ?1
-                 RETURNING {ENTRY_COLUMNS}"
-            ))?;
             for h in hires {
                 let recorded = known
                     .query_row(params![h.application_id], known_from_row)
                     .optional()?;
                 let is_new = recorded.is_none();
                 let observed = observe::observe(recorded, h, now);
-                let e = &observed.entry;
-                let stored = if is_new {
-                    insert
-                        .query_row(
-                            params![
-                                e.application_id,
-                                e.email,
-                                e.first_name,
-                                e.last_name,
-                                e.job_title,
-                                e.status.as_str(),
-                                e.last_error,
-                                e.hired_at.map(ms),
-                                ms(now)
-                            ],
-                            entry_from_row,
-                        )
-                        .optional()?
-                } else if observed.write {
-                    update
-                        .query_row(
-                            params![
-                                e.application_id,
-                                e.status.as_str(),
-                                observed.park_kind.map(ParkKind::as_str),
-                                e.last_error,
-                                e.next_attempt_at.map(ms),
-                                ms(e.updated_at),
-                                e.email,
-                                e.first_name,
-                                e.last_name,
-                                e.job_title,
-                                e.hired_at.map(ms),
-                                e.unhired_at.map(ms),
-                                ms(e.last_seen_at),
-                                e.erased_at.map(ms)
-                            ],
-                            entry_from_row,
-                        )
-                        .optional()?
-                } else {
-                    Some(observed.entry.clone())
-                };
                 // An insert that found the row there (another writer, this very moment) adds
                 // nothing and records nothing: the row is as that writer left it.
-                let Some(stored) = stored else {
+                let Some(stored) = store_observed(&tx, is_new, &observed, now)? else {
                     let row = known.query_row(params![h.application_id], known_from_row);
                     out.extend(row.optional()?.map(|k| k.entry));
                     continue;
