@@ -1,6 +1,7 @@
 //! The configuration's specification: defaults, every refusal naming its key, secrets.
 
 use super::*;
+use keys::Documented as _;
 use secrecy::ExposeSecret;
 
 const MINIMAL: &str = r#"
@@ -528,4 +529,76 @@ fn debug_output_never_shows_secrets() {
     let shown = format!("{c:?}");
     assert!(!shown.contains("tok\""), "{shown}");
     assert!(!shown.contains("\"pk\""), "{shown}");
+}
+
+/// The lines of the annotated file's `[section]` (or commented-out `# [section]`), up to the
+/// next section's header.
+fn documented_section<'a>(text: &'a str, section: &str) -> Vec<&'a str> {
+    let header = |line: &str| {
+        let line = line.trim().trim_start_matches('#').trim();
+        (line.starts_with('[') && line.ends_with(']') && !line.contains('='))
+            .then(|| line[1..line.len() - 1].to_owned())
+    };
+    text.lines()
+        .skip_while(|l| header(l).as_deref() != Some(section))
+        .skip(1)
+        .take_while(|l| header(l).is_none())
+        .collect()
+}
+
+/// The value a line such as `# read_lag = "20s"   # …` or `rate_limit = "2/1s"` gives `key`.
+fn documented_value(line: &str, key: &str) -> Option<toml::Value> {
+    let rest = line.trim_start().trim_start_matches('#').trim_start();
+    let rest = rest.strip_prefix(key)?.trim_start().strip_prefix('=')?;
+    let mut table: toml::Table = toml::from_str(&format!("v = {rest}")).ok()?;
+    table.remove("v")
+}
+
+#[test]
+fn every_key_is_documented_in_the_example_under_its_section_with_its_default() {
+    let text = include_str!("../../config.toml");
+    for key in keys::ALL {
+        let (section, name) = key.name().split_once('.').unwrap();
+        let written = documented_section(text, section)
+            .iter()
+            .find_map(|line| documented_value(line, name))
+            .unwrap_or_else(|| {
+                panic!(
+                    "config.toml does not document {} under [{section}]",
+                    key.name()
+                )
+            });
+        assert!(
+            key.shows_default(&written),
+            "config.toml shows {} = {written}, not its default",
+            key.name()
+        );
+    }
+    // The check can fail: another value is not the default, and a key is looked for only
+    // under its own section.
+    assert!(!keys::READ_LAG.shows_default(&toml::Value::from("30s")));
+    assert!(!keys::PAGE_SIZE.shows_default(&toml::Value::from(99)));
+    assert!(!keys::CV_FOLDER.shows_default(&toml::Value::from("confidential")));
+    assert!(
+        documented_section(text, "http")
+            .iter()
+            .all(|line| documented_value(line, "read_lag").is_none())
+    );
+}
+
+#[test]
+fn the_key_list_walks_every_descriptor() {
+    let declared = include_str!("keys.rs")
+        .lines()
+        .filter(|l| l.starts_with("pub const ") && !l.starts_with("pub const ALL:"))
+        .count();
+    assert_eq!(
+        keys::ALL.len(),
+        declared,
+        "a descriptor is missing from keys::ALL"
+    );
+    let mut names: Vec<&str> = keys::ALL.iter().map(|k| k.name()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), keys::ALL.len(), "a key is listed twice");
 }
