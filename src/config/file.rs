@@ -1,6 +1,8 @@
 //! The file as written: one struct per section, exactly the keys the file may hold (an
 //! unknown key is a syntax error naming its line), every value still unchecked text or number.
 //! The sections' parsers turn these into typed configuration; nothing here validates.
+//! (`Default` is for building a file in code, as the simulator's configuration does: which
+//! keys the file must give is serde's `Option` or not, never `Default`.)
 
 use std::path::{Path, PathBuf};
 
@@ -8,7 +10,7 @@ use serde::Deserialize;
 
 use super::ConfigError;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawConfig {
     pub(super) pinpoint: RawPinpoint,
@@ -104,7 +106,7 @@ pub(super) struct RawWebhook {
     pub(super) metrics_listen: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawPinpoint {
     pub(super) base_url: String,
@@ -115,7 +117,7 @@ pub(super) struct RawPinpoint {
     pub(super) api_key_file: Option<PathBuf>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawHibob {
     pub(super) base_url: Option<String>,
@@ -132,7 +134,7 @@ pub(super) struct RawHibob {
     pub(super) base64_token_file: Option<PathBuf>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawLedger {
     pub(super) path: PathBuf,

@@ -1,8 +1,9 @@
 //! Every key that has a default or a rule of its own, written once: its name, its default and
-//! what a value may be. The section parsers read through these descriptors, the sections'
-//! `Default` impls and [`super::Config::simulated`] take their defaults from them, and a test
-//! checks each against the annotated `config.toml` (its documentation), so name, default and
-//! doc cannot drift apart. Owns no section layout and no secrets.
+//! what a value may be. The section parsers read through these descriptors (and so does
+//! [`super::Config::simulated`], which parses a file that leaves every key out), the sections'
+//! `Default` impls take their defaults from them, and a test checks each against the annotated
+//! `config.toml` (its documentation), so name, default and doc cannot drift apart. Owns no
+//! section layout and no secrets.
 
 use std::fmt::Display;
 use std::time::Duration;
@@ -459,89 +460,55 @@ pub trait Documented: Sync {
     fn shows_default(&self, written: &toml::Value) -> bool;
 }
 
-impl Documented for DurationKey {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-    fn shows_default(&self, written: &toml::Value) -> bool {
-        written
-            .as_str()
-            .is_some_and(|t| self.read(Some(t)).is_ok_and(|d| d == self.default))
-    }
+/// Whether the written value reads as `default`.
+fn reads_as<W, V: PartialEq>(
+    written: Option<W>,
+    read: impl FnOnce(W) -> Result<V, ConfigError>,
+    default: V,
+) -> bool {
+    written.is_some_and(|w| read(w).is_ok_and(|v| v == default))
 }
 
-impl Documented for OptionalDurationKey {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-    fn shows_default(&self, written: &toml::Value) -> bool {
-        written.as_str().is_some_and(|t| self.read(Some(t)).is_ok())
-    }
-}
-
-impl<T: Copy + Display + TryFrom<i64> + PartialEq + Sync> Documented for CountKey<T> {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-    fn shows_default(&self, written: &toml::Value) -> bool {
-        written
-            .as_integer()
-            .is_some_and(|n| self.read(Some(n)).is_ok_and(|v| v == self.default))
-    }
-}
-
-impl Documented for RateKey {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-    fn shows_default(&self, written: &toml::Value) -> bool {
-        written
-            .as_str()
-            .is_some_and(|t| self.read(Some(t)).is_ok_and(|r| r == self.default))
-    }
-}
-
-impl<T: Copy + PartialEq + Sync> Documented for ChoiceKey<T> {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-    fn shows_default(&self, written: &toml::Value) -> bool {
-        written
-            .as_str()
-            .is_some_and(|t| self.read(Some(t)).is_ok_and(|v| v == self.default))
-    }
-}
-
-impl Documented for UrlKey {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-    fn shows_default(&self, written: &toml::Value) -> bool {
-        let parsed = written.as_str().map(|t| self.parse(t));
-        match self.default {
-            Some(default) => parsed.is_some_and(|u| u.ok() == self.parse(default).ok()),
-            None => parsed.is_some_and(|u| u.is_ok()),
+/// `impl Documented` for a descriptor with a `name`: by what `$written` must be, or (`reads`)
+/// by reading the written value, taken `$as` a TOML type, into the key's default.
+macro_rules! documented {
+    ($ty:ty, reads $as:ident) => {
+        documented!($ty, |k, w| reads_as(
+            w.$as(),
+            |v| k.read(Some(v)),
+            k.default
+        ));
+    };
+    ($ty:ty, |$key:ident, $written:ident| $shows:expr) => {
+        impl Documented for $ty {
+            fn name(&self) -> &'static str {
+                self.name
+            }
+            fn shows_default(&self, $written: &toml::Value) -> bool {
+                let $key = self;
+                $shows
+            }
         }
-    }
+    };
 }
 
-impl Documented for TextKey {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-    fn shows_default(&self, written: &toml::Value) -> bool {
-        written.as_str() == Some(self.default)
-    }
-}
-
-impl Documented for FlagKey {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-    fn shows_default(&self, written: &toml::Value) -> bool {
-        written.as_bool() == Some(self.default)
-    }
-}
+documented!(DurationKey, reads as_str);
+documented!(RateKey, reads as_str);
+documented!(CountKey<u32>, reads as_integer);
+documented!(CountKey<usize>, reads as_integer);
+documented!(ChoiceKey<CvFolder>, reads as_str);
+documented!(ChoiceKey<OnFormerEmployee>, reads as_str);
+documented!(ChoiceKey<OnChange>, reads as_str);
+documented!(OptionalDurationKey, |k, w| w
+    .as_str()
+    .is_some_and(|t| k.read(Some(t)).is_ok()));
+documented!(TextKey, |k, w| w.as_str() == Some(k.default));
+documented!(FlagKey, |k, w| w.as_bool() == Some(k.default));
+// A key the file must give (no default) only has to be documented with a good example.
+documented!(UrlKey, |k, w| match k.default {
+    Some(default) => reads_as(w.as_str(), |t| k.parse(t).map(Some), k.parse(default).ok()),
+    None => w.as_str().is_some_and(|t| k.parse(t).is_ok()),
+});
 
 /// Every descriptor above, for the check against the annotated `config.toml`.
 pub const ALL: &[&dyn Documented] = &[

@@ -2,7 +2,7 @@
 //!
 //! Owns parsing and validation, so that every other module receives values that are already
 //! known to be good. Every error names the offending key and says what to write instead.
-//! Secrets never live in the file; they are wrapped in [`SecretString`] from the moment they
+//! Secrets never live in the file; they are wrapped in [`secrecy::SecretString`] from the moment they
 //! are read, so they cannot leak through `Debug` or an error message.
 //!
 //! One file per concern: `file` is the file as written (serde structs, unknown keys refused
@@ -16,8 +16,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use secrecy::SecretString;
-
 mod file;
 pub mod keys;
 mod listeners;
@@ -27,7 +25,7 @@ mod services;
 mod storage;
 mod values;
 
-use file::{RawConfig, RawLedger, parse_raw};
+use file::{RawConfig, RawHibob, RawLedger, RawPinpoint, parse_raw};
 
 pub use listeners::{ListenerLimits, PluginConfig, WebhookConfig};
 pub use pass::{DEFAULT_FULL_EVERY, HiredSince, RetryConfig, Schedule, SyncConfig, next_tick};
@@ -232,7 +230,7 @@ impl Config {
 
     /// A configuration for the built-in simulator: no file, no real credentials, generous
     /// limits (the simulator has none unless a test sets them); every other value is the
-    /// file's default.
+    /// file's default, read by the same parsers as a file that leaves every key out.
     pub fn simulated(
         pinpoint_base_url: &str,
         hibob_base_url: &str,
@@ -240,49 +238,39 @@ impl Config {
         hibob_service_user: (&str, &str),
         ledger_path: &Path,
     ) -> Result<Self, ConfigError> {
-        const SITE: &str = "New York (Demo)";
-        Ok(Config {
-            pinpoint: PinpointConfig {
-                base_url: keys::PINPOINT_BASE_URL.parse(pinpoint_base_url)?,
-                rate_limit: RateLimit::unlimited(),
-                page_size: keys::PAGE_SIZE.default,
-                hired_stage_ids: Vec::new(),
-                api_key: SecretString::from(pinpoint_api_key.to_owned()),
+        let file = RawConfig {
+            pinpoint: RawPinpoint {
+                base_url: pinpoint_base_url.to_owned(),
+                ..RawPinpoint::default()
             },
-            hibob: HibobConfig {
-                base_url: keys::HIBOB_BASE_URL.parse(hibob_base_url)?,
-                rate_limit: RateLimit::unlimited(),
-                documents_rate_limit: RateLimit::unlimited(),
-                site: SITE.into(),
-                start_date_offset: keys::START_DATE_OFFSET.default,
-                cv_folder: keys::CV_FOLDER.default,
-                on_former_employee: keys::ON_FORMER_EMPLOYEE.default,
-                read_lag: keys::READ_LAG.default,
-                search_batch_size: keys::SEARCH_BATCH_SIZE.default,
-                credentials: HibobCredentials::ServiceUser {
-                    id: hibob_service_user.0.to_owned(),
-                    token: SecretString::from(hibob_service_user.1.to_owned()),
-                },
+            hibob: RawHibob {
+                base_url: Some(hibob_base_url.to_owned()),
+                site: "New York (Demo)".to_owned(),
+                ..RawHibob::default()
             },
-            ledger: LedgerConfig {
+            ledger: RawLedger {
                 path: ledger_path.to_owned(),
             },
-            schedule: Schedule::default(),
-            full_every: keys::FULL_EVERY.default,
-            http: HttpConfig::default(),
-            retry: RetryConfig::default(),
-            // The simulated hires are recent: a demo shows them being done.
-            sync: SyncConfig {
-                hired_since: Some(HiredSince::Age(Duration::from_secs(30 * 86400))),
-                ..SyncConfig::default()
-            },
-            mapping: crate::mapping::Mapping::default_for(SITE),
-            webhook: None,
-            audit: AuditConfig::default(),
-            plugin: None,
-            backup: BackupConfig::default(),
-            digest: "simulated".to_owned(),
-        })
+            ..RawConfig::default()
+        };
+        let secrets = SecretSources {
+            vars: [
+                ("PINPOINT_API_KEY", pinpoint_api_key),
+                ("HIBOB_SERVICE_USER_ID", hibob_service_user.0),
+                ("HIBOB_SERVICE_USER_TOKEN", hibob_service_user.1),
+            ]
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .into(),
+            credentials_directory: None,
+        };
+        let mut config = Self::from_raw(file, &secrets)?;
+        config.pinpoint.rate_limit = RateLimit::unlimited();
+        config.hibob.rate_limit = RateLimit::unlimited();
+        config.hibob.documents_rate_limit = RateLimit::unlimited();
+        // The simulated hires are recent: a demo shows them being done.
+        config.sync.hired_since = Some(HiredSince::Age(Duration::from_secs(30 * 86400)));
+        config.digest = "simulated".to_owned();
+        Ok(config)
     }
 }
 
