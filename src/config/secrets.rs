@@ -103,10 +103,22 @@ pub(super) fn pinpoint_api_key(
         })
 }
 
+/// HiBob's service user: its id and token, else the older combined base64 token.
 pub(super) fn hibob_credentials(
     h: &RawHibob,
     secrets: &SecretSources,
 ) -> Result<HibobCredentials, ConfigError> {
+    match service_user(h, secrets)? {
+        Some(credentials) => Ok(credentials),
+        None => base64_token(h, secrets),
+    }
+}
+
+/// The id and token, when either is set: then both must be.
+fn service_user(
+    h: &RawHibob,
+    secrets: &SecretSources,
+) -> Result<Option<HibobCredentials>, ConfigError> {
     let id = secrets.secret(
         "HIBOB_SERVICE_USER_ID",
         "hibob.service_user_id_file",
@@ -118,21 +130,21 @@ pub(super) fn hibob_credentials(
         h.service_user_token_file.as_ref(),
     )?;
     match (id, token) {
-        (Some(id), Some(token)) => {
-            return Ok(HibobCredentials::ServiceUser {
-                id: id.expose_secret().to_owned(),
-                token,
-            });
-        }
-        (Some(_), None) | (None, Some(_)) => {
-            return Err(ConfigError::MissingSecret {
-                message: "HiBob needs both the service user id and its token: set \
-                          HIBOB_SERVICE_USER_ID and HIBOB_SERVICE_USER_TOKEN (or their *_file keys)"
-                    .into(),
-            });
-        }
-        (None, None) => {}
+        (Some(id), Some(token)) => Ok(Some(HibobCredentials::ServiceUser {
+            id: id.expose_secret().to_owned(),
+            token,
+        })),
+        (Some(_), None) | (None, Some(_)) => Err(ConfigError::MissingSecret {
+            message: "HiBob needs both the service user id and its token: set \
+                      HIBOB_SERVICE_USER_ID and HIBOB_SERVICE_USER_TOKEN (or their *_file keys)"
+                .into(),
+        }),
+        (None, None) => Ok(None),
     }
+}
+
+/// `HIBOB_BASE64_TOKEN` (or its file), checked to be base64 of `ID:TOKEN`.
+fn base64_token(h: &RawHibob, secrets: &SecretSources) -> Result<HibobCredentials, ConfigError> {
     let combined = secrets
         .secret(
             "HIBOB_BASE64_TOKEN",
