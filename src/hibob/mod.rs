@@ -258,33 +258,36 @@ impl HibobClient {
         &self,
         wanted: std::collections::HashSet<String>,
     ) -> Result<Vec<FoundEmployee>, ApiError> {
-        let body = json!({
-            "fields": ["root.id", "root.email", "home.privateEmail", "internal.lifecycleStatus", "internal.terminationDate"],
-            "showInactive": true,
-        });
-        crashpoint::hit("hibob.search.before");
-        let found = self
-            .http
-            .send_streamed(
-                &self.search_call(),
-                self.request(reqwest::Method::POST, "people/search")
-                    .timeout(STREAMED_SEARCH_TIMEOUT)
-                    .json(&body),
-                move |reader| people::matching(reader, &wanted),
-            )
-            .await;
-        crashpoint::hit("hibob.search.after");
-        found
+        let fields = [
+            "root.id",
+            "root.email",
+            "home.privateEmail",
+            "internal.lifecycleStatus",
+            "internal.terminationDate",
+        ];
+        self.everyone_streamed(&fields, move |reader| people::matching(reader, &wanted))
+            .await
     }
 
     /// Everyone's login and private address, active or not, streamed into a filter of fixed
     /// size (see [`people::AddressFilter`]): whether a hire's address may be someone's,
     /// without holding anyone.
     pub async fn everyone_addresses(&self) -> Result<people::AddressFilter, ApiError> {
-        let body = json!({
-            "fields": ["root.id", "root.email", "home.privateEmail"],
-            "showInactive": true,
-        });
+        let fields = ["root.id", "root.email", "home.privateEmail"];
+        self.everyone_streamed(&fields, people::AddressFilter::read)
+            .await
+    }
+
+    /// Everyone in HiBob, active or not, with `fields`, streamed into `consume` (the answer
+    /// holds everyone; it is never held whole).
+    async fn everyone_streamed<T: Send + 'static>(
+        &self,
+        fields: &[&str],
+        consume: impl FnOnce(&mut dyn std::io::Read) -> Result<T, crate::http::BodyError>
+        + Send
+        + 'static,
+    ) -> Result<T, ApiError> {
+        let body = json!({ "fields": fields, "showInactive": true });
         crashpoint::hit("hibob.search.before");
         let read = self
             .http
@@ -293,7 +296,7 @@ impl HibobClient {
                 self.request(reqwest::Method::POST, "people/search")
                     .timeout(STREAMED_SEARCH_TIMEOUT)
                     .json(&body),
-                people::AddressFilter::read,
+                consume,
             )
             .await;
         crashpoint::hit("hibob.search.after");

@@ -486,16 +486,7 @@ impl PinpointClient {
             .append_pair("sort", sort)
             .append_pair("page[number]", &page.to_string())
             .append_pair("page[size]", "1");
-        let answer = self
-            .http
-            .send(
-                &LIST,
-                &self.gate,
-                self.request(reqwest::Method::GET, url),
-                describe,
-                UNAUTHORIZED,
-            )
-            .await?;
+        let answer = self.list_get(url).await?;
         model::first_sorted_record(&answer.body).map_err(|e| ApiError::malformed(&LIST, e))
     }
 
@@ -514,8 +505,13 @@ impl PinpointClient {
         url: Url,
         relationships: &[&str],
     ) -> Result<model::ProbePage, ApiError> {
-        let answer = self
-            .http
+        let answer = self.list_get(url).await?;
+        model::probe_page(&answer.body, relationships).map_err(|e| ApiError::malformed(&LIST, e))
+    }
+
+    /// One read of the applications endpoint at `url`.
+    async fn list_get(&self, url: Url) -> Result<crate::http::Answer, ApiError> {
+        self.http
             .send(
                 &LIST,
                 &self.gate,
@@ -523,8 +519,7 @@ impl PinpointClient {
                 describe,
                 UNAUTHORIZED,
             )
-            .await?;
-        model::probe_page(&answer.body, relationships).map_err(|e| ApiError::malformed(&LIST, e))
+            .await
     }
 
     /// Posts a comment; returns its id. Not idempotent: callers record intent first.
