@@ -1,6 +1,7 @@
 //! Simulated Pinpoint ATS (JSON:API) and the pre-signed CV file host.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use chrono::Utc;
 use serde_json::{Map, Value, json};
@@ -151,60 +152,9 @@ pub(crate) fn list_applications(shared: &Shared, req: &Incoming) -> Reply {
     let opts = ReadOpts::parse(req.query.as_deref());
     let origin = shared.origin();
     let mut st = shared.lock();
-
-    let basic = opts.list("filter[stage_basic_type]");
-    let stage_ids = opts.list("filter[stage_id]");
-    let key = format!(
-        "{:?}|{basic:?}|{stage_ids:?}|{:?}",
-        opts.visible,
-        opts.get("sort")
-    );
-    let ids = match &st.listing_cache {
-        Some((cached, ids)) if *cached == key => ids.clone(),
-        _ => {
-            let mut apps: Vec<&StoredApplication> = st
-                .applications
-                .values()
-                .filter(|s| opts.visible.contains(&st.job_visibility(&s.app.job_id)))
-                .filter(|s| {
-                    basic
-                        .as_ref()
-                        .is_none_or(|b| b.contains(&s.app.stage.basic_type()))
-                })
-                .filter(|s| {
-                    stage_ids
-                        .as_ref()
-                        .is_none_or(|b| b.contains(&s.app.stage.id()))
-                })
-                .collect();
-            let Some((field, descending)) = sort_order(opts.get("sort")) else {
-                return Reply::jsonapi_error(
-                    400,
-                    "Bad Request",
-                    &format!(
-                        "{} is not a valid sort criteria for applications",
-                        opts.get("sort").unwrap_or_default()
-                    ),
-                );
-            };
-            // Ties (same time) in id order, so every order is total and repeatable.
-            match field {
-                SortField::Id => apps.sort_by_cached_key(|s| numeric_key(&s.app.id)),
-                SortField::CreatedAt => {
-                    apps.sort_by_cached_key(|s| (s.created_at, numeric_key(&s.app.id)))
-                }
-                SortField::UpdatedAt => {
-                    apps.sort_by_cached_key(|s| (s.updated_at, numeric_key(&s.app.id)))
-                }
-            }
-            if descending {
-                apps.reverse();
-            }
-            let ids: std::sync::Arc<Vec<String>> =
-                std::sync::Arc::new(apps.into_iter().map(|s| s.app.id.clone()).collect());
-            st.listing_cache = Some((key, ids.clone()));
-            ids
-        }
+    let ids = match listed_ids(&mut st, &opts) {
+        Ok(ids) => ids,
+        Err(reply) => return reply,
     };
     let st = &*st;
 
@@ -249,6 +199,61 @@ pub(crate) fn list_applications(shared: &Shared, req: &Incoming) -> Reply {
         200,
         &json!({"data": data, "included": included, "links": links, "meta": {"count": total}}),
     )
+}
+
+/// The ids a listing's filters and sort select, in order: from the cache while the same
+/// listing is paged through, else filtered and sorted afresh; a 400 for a sort Pinpoint
+/// refuses.
+fn listed_ids(st: &mut State, opts: &ReadOpts) -> Result<Arc<Vec<String>>, Reply> {
+    let basic = opts.list("filter[stage_basic_type]");
+    let stage_ids = opts.list("filter[stage_id]");
+    let key = format!(
+        "{:?}|{basic:?}|{stage_ids:?}|{:?}",
+        opts.visible,
+        opts.get("sort")
+    );
+    if let Some((cached, ids)) = &st.listing_cache
+        && *cached == key
+    {
+        return Ok(ids.clone());
+    }
+    let Some((field, descending)) = sort_order(opts.get("sort")) else {
+        return Err(Reply::jsonapi_error(
+            400,
+            "Bad Request",
+            &format!(
+                "{} is not a valid sort criteria for applications",
+                opts.get("sort").unwrap_or_default()
+            ),
+        ));
+    };
+    let mut apps: Vec<&StoredApplication> = st
+        .applications
+        .values()
+        .filter(|s| opts.visible.contains(&st.job_visibility(&s.app.job_id)))
+        .filter(|s| {
+            basic
+                .as_ref()
+                .is_none_or(|b| b.contains(&s.app.stage.basic_type()))
+        })
+        .filter(|s| {
+            stage_ids
+                .as_ref()
+                .is_none_or(|b| b.contains(&s.app.stage.id()))
+        })
+        .collect();
+    // Ties (same time) in id order, so every order is total and repeatable.
+    match field {
+        SortField::Id => apps.sort_by_cached_key(|s| numeric_key(&s.app.id)),
+        SortField::CreatedAt => apps.sort_by_cached_key(|s| (s.created_at, numeric_key(&s.app.id))),
+        SortField::UpdatedAt => apps.sort_by_cached_key(|s| (s.updated_at, numeric_key(&s.app.id))),
+    }
+    if descending {
+        apps.reverse();
+    }
+    let ids: Arc<Vec<String>> = Arc::new(apps.into_iter().map(|s| s.app.id.clone()).collect());
+    st.listing_cache = Some((key, ids.clone()));
+    Ok(ids)
 }
 
 /// The same query with `page[number]` replaced, every other parameter kept in order.
