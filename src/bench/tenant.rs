@@ -217,7 +217,11 @@ impl Seeding<'_> {
             start_date: new.start_date,
             body: hirebridge::hibob::create_body(&new),
             document: cv.as_ref().map(|(a, name)| {
-                (self.settings.cv_folder.as_str(), name.as_str(), a.url.as_str())
+                (
+                    self.settings.cv_folder.as_str(),
+                    name.as_str(),
+                    a.url.as_str(),
+                )
             }),
             comment: &comment,
         });
@@ -238,8 +242,17 @@ impl Seeding<'_> {
             false,
         )?;
         record::employee_created(ledger, id, &employee.id, pass, now)?;
-        let cv = cv.as_ref().map(|(attachment, name)| (*attachment, name.as_str()));
-        self.record_cv(ledger, id, now, &employee.id, cv, ids.document_id.as_deref())?;
+        let cv = cv
+            .as_ref()
+            .map(|(attachment, name)| (*attachment, name.as_str()));
+        self.record_cv(
+            ledger,
+            id,
+            now,
+            &employee.id,
+            cv,
+            ids.document_id.as_deref(),
+        )?;
         let text = comment(&employee.id);
         record::comment_intent(ledger, id, pass, now, &text)?;
         ledger.record_comment(

@@ -17,8 +17,8 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{RequestBuilder, StatusCode};
 
 pub use clock::{Clock, SystemClock, VirtualClock, WaitReason};
-pub use gate::{AuthBreaker, Gate};
 use gate::Ticket;
+pub use gate::{AuthBreaker, Gate};
 
 use crate::config::{HttpConfig, RateLimit};
 
