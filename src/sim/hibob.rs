@@ -766,11 +766,21 @@ async fn fetch(shared: &Shared, raw: &str) -> Fetched {
     }
 }
 
-/// The fields the simulated tenant describes, in the order it lists them: id, JSON path,
-/// name, category, type, and the named list a list field takes its values from. One row a
-/// line, as a table reads.
+/// One field the simulated tenant describes: id, JSON path, name, category, type, and the
+/// named list a list field takes its values from.
+type FieldRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+);
+
+/// The fields the simulated tenant describes, in the order it lists them. One row a line, as
+/// a table reads.
 #[rustfmt::skip]
-const PEOPLE_FIELDS: [(&str, &str, &str, &str, &str, Option<&str>); 13] = [
+const PEOPLE_FIELDS: [FieldRow; 13] = [
     ("root.id", "id", "Employee ID", "root", "text", None),
     // A list-backed field outside the Work table: `PUT /people/{id}` updates it.
     ("personal.pronouns", "personal.pronouns", "Pronouns", "personal", "list", Some("pronouns")),
