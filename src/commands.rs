@@ -718,13 +718,14 @@ fn exit_for_entries(entries: &[hirebridge::hire::LedgerEntry]) -> Exit {
 }
 
 fn bench(args: &BenchArgs) -> anyhow::Result<Exit> {
-    use crate::bench::{steady, table, tenant};
+    use crate::bench::{audit, flat, plans, steady, table, tenant};
     let hires = |default: usize| -> anyhow::Result<usize> {
         let n = args.hires.unwrap_or(default);
         anyhow::ensure!(n > 0, "--hires must be above zero");
         Ok(n)
     };
     anyhow::ensure!(args.runs > 0, "--runs must be above zero");
+    let runs = args.runs;
     match args.scenario {
         BenchScenario::RateLimits => {
             let n = hires(60)?;
@@ -732,74 +733,35 @@ fn bench(args: &BenchArgs) -> anyhow::Result<Exit> {
                 args.limit > 0 && !args.window.is_zero(),
                 "--limit and --window must be above zero"
             );
-            let figures =
-                runtime()?.block_on(crate::bench::rate_limits(n, args.limit, args.window))?;
-            println!("{figures}");
+            print_measured(crate::bench::rate_limits(n, args.limit, args.window))?;
         }
-        BenchScenario::NudgeLatency => {
-            let figures = runtime()?.block_on(crate::bench::nudge_latency(hires(60)?))?;
-            println!("{figures}");
-        }
-        BenchScenario::Backfill => {
-            let figures = runtime()?.block_on(crate::bench::backfill(hires(60)?))?;
-            println!("{figures}");
-        }
+        BenchScenario::NudgeLatency => print_measured(crate::bench::nudge_latency(hires(60)?))?,
+        BenchScenario::Backfill => print_measured(crate::bench::backfill(hires(60)?))?,
         BenchScenario::Table => {
-            let sizes = table::TableSizes::from_steady(hires(10_000)?, args.idle, args.runs);
-            let figures = runtime()?.block_on(table::measure(sizes))?;
-            println!("{figures}");
+            let sizes = table::TableSizes::from_steady(hires(10_000)?, args.idle, runs);
+            print_measured(table::measure(sizes))?;
         }
-        BenchScenario::SteadyState => {
-            let figures = runtime()?.block_on(steady::steady_state(hires(10_000)?, args.runs))?;
-            println!("{figures}");
-        }
+        BenchScenario::SteadyState => print_measured(steady::steady_state(hires(10_000)?, runs))?,
         BenchScenario::Scaling => {
             let n = hires(1_000)?;
-            let figures = runtime()?.block_on(steady::scaling(&[n, n * 10, n * 100], args.runs))?;
-            println!("{figures}");
+            print_measured(steady::scaling(&[n, n * 10, n * 100], runs))?;
         }
         BenchScenario::AtRest => {
-            let figures =
-                runtime()?.block_on(steady::at_rest(hires(10_000)?, args.idle, args.runs))?;
-            println!("{figures}");
+            print_measured(steady::at_rest(hires(10_000)?, args.idle, runs))?;
         }
         BenchScenario::LedgerReport => {
-            let figures = runtime()?.block_on(steady::ledger_report(hires(100_000)?, args.runs))?;
-            println!("{figures}");
+            print_measured(steady::ledger_report(hires(100_000)?, runs))?;
         }
-        BenchScenario::AuditVerify => {
-            let figures = runtime()?.block_on(crate::bench::audit::audit_verify(
-                hires(100_000)?,
-                args.runs,
-            ))?;
-            println!("{figures}");
-        }
+        BenchScenario::AuditVerify => print_measured(audit::audit_verify(hires(100_000)?, runs))?,
         BenchScenario::BackfillScaling => {
             let n = hires(1_000)?;
-            let figures = runtime()?.block_on(crate::bench::flat::backfill_scaling(
-                &[n, n * 10, n * 100],
-                args.runs,
-            ))?;
-            println!("{figures}");
+            print_measured(flat::backfill_scaling(&[n, n * 10, n * 100], runs))?;
         }
         BenchScenario::SteadyChanged => {
-            let figures = runtime()?.block_on(crate::bench::flat::changed_passes(
-                hires(10_000)?,
-                args.runs,
-            ))?;
-            println!("{figures}");
+            print_measured(flat::changed_passes(hires(10_000)?, runs))?;
         }
-        BenchScenario::PeopleRead => {
-            let figures = runtime()?.block_on(crate::bench::flat::people_read(
-                hires(1_000_000)?,
-                args.runs,
-            ))?;
-            println!("{figures}");
-        }
-        BenchScenario::LedgerPlans => {
-            let report = runtime()?.block_on(crate::bench::plans::ledger_plans(hires(200)?))?;
-            println!("{report}");
-        }
+        BenchScenario::PeopleRead => print_measured(flat::people_read(hires(1_000_000)?, runs))?,
+        BenchScenario::LedgerPlans => print_measured(plans::ledger_plans(hires(200)?))?,
         BenchScenario::SeedCheck => {
             let n = hires(100)?;
             match runtime()?.block_on(tenant::compare_with_backfill(n))? {
@@ -816,6 +778,16 @@ fn bench(args: &BenchArgs) -> anyhow::Result<Exit> {
         }
     }
     Ok(Exit::Ok)
+}
+
+/// Runs one benchmark to its end on a fresh runtime and prints its figures: every scenario
+/// but the seed check reports this way.
+fn print_measured<T: std::fmt::Display>(
+    measure: impl std::future::Future<Output = Result<T, crate::bench::BenchError>>,
+) -> anyhow::Result<()> {
+    let figures = runtime()?.block_on(measure)?;
+    println!("{figures}");
+    Ok(())
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::hibob::HibobClient;
 use crate::http::ApiError;
 use crate::pinpoint::PinpointClient;
+use crate::pinpoint::model::{ProbePage, ProbeRecord};
 
 /// How long a report is trusted before the next pass checks again.
 pub const RECHECK_AFTER: Duration = Duration::from_secs(24 * 3600);
@@ -482,71 +483,85 @@ async fn job_visibility(pinpoint: &PinpointClient) -> Result<Finding, Refused> {
     })
 }
 
+/// The four assumptions the listing probe answers, each with whether it stops writes.
+const LISTING_ASSUMPTIONS: [(&str, bool); 4] = [
+    (assumption::ATTACHMENTS, true),
+    (assumption::INCLUDES, true),
+    (assumption::PAGE_SIZE, false),
+    (assumption::PAGING, false),
+];
+
 /// Attachments, includes, `page[size]` and paging, from the first two one-record pages of
 /// the listing asked as the pass asks it.
 async fn listing_shape(pinpoint: &PinpointClient) -> Result<Vec<Finding>, Refused> {
-    use assumption::{ATTACHMENTS, INCLUDES, PAGE_SIZE, PAGING};
     let first = match pinpoint.probe_records(1, None).await {
         Ok(page) => page,
-        // A refused parameter (an unknown include, or extra_fields) is the API saying no.
-        Err(e @ ApiError::Invalid { .. }) => {
-            let seen = format!(
-                "Pinpoint refuses the listing as hirebridge asks it (attachments and include={}): {e}",
-                pinpoint.included_relationships().join(",")
-            );
-            return Ok([(ATTACHMENTS, true), (INCLUDES, true), (PAGE_SIZE, false), (PAGING, false)]
-                .map(|(name, stops)| {
-                    Finding::new(name, stops, Outcome::Broken, seen.clone())
-                        .fix("check the [mapping] templates' related records (offer, custom, job.*); every pass fails until Pinpoint accepts the listing")
-                })
-                .into());
-        }
-        Err(e) => {
-            return [
-                (ATTACHMENTS, true),
-                (INCLUDES, true),
-                (PAGE_SIZE, false),
-                (PAGING, false),
-            ]
-            .into_iter()
-            .map(|(name, stops)| unchecked(name, stops, &e))
-            .collect();
-        }
+        Err(e) => return listing_refused(pinpoint, &e),
     };
-    let mut findings = Vec::new();
     let Some(record) = &first.first else {
         let seen = "Pinpoint lists no application at all: nothing to look at yet";
-        findings.extend(
-            [
-                (ATTACHMENTS, true),
-                (INCLUDES, true),
-                (PAGE_SIZE, false),
-                (PAGING, false),
-            ]
-            .map(|(name, stops)| Finding::new(name, stops, Outcome::Unproven, seen)),
-        );
-        return Ok(findings);
+        return Ok(LISTING_ASSUMPTIONS
+            .map(|(name, stops)| Finding::new(name, stops, Outcome::Unproven, seen))
+            .into());
     };
-    findings.push(if record.has_attachments {
+    let mut findings = vec![
+        attachments_finding(record),
+        includes_finding(pinpoint, record),
+        page_size_finding(&first),
+    ];
+    let second = pinpoint.probe_records(2, first.next_link.as_deref()).await;
+    findings.push(paging_finding(&first, second)?);
+    Ok(findings)
+}
+
+/// The first listing page failed: every listing assumption is broken by a refused parameter,
+/// or unchecked when the failure says nothing about the listing's shape.
+fn listing_refused(pinpoint: &PinpointClient, e: &ApiError) -> Result<Vec<Finding>, Refused> {
+    // A refused parameter (an unknown include, or extra_fields) is the API saying no.
+    if let ApiError::Invalid { .. } = e {
+        let seen = format!(
+            "Pinpoint refuses the listing as hirebridge asks it (attachments and include={}): {e}",
+            pinpoint.included_relationships().join(",")
+        );
+        return Ok(LISTING_ASSUMPTIONS
+            .map(|(name, stops)| {
+                Finding::new(name, stops, Outcome::Broken, seen.clone())
+                    .fix("check the [mapping] templates' related records (offer, custom, job.*); every pass fails until Pinpoint accepts the listing")
+            })
+            .into());
+    }
+    LISTING_ASSUMPTIONS
+        .into_iter()
+        .map(|(name, stops)| unchecked(name, stops, e))
+        .collect()
+}
+
+/// Without `attachments` on a listed record, every hire would look as if it had no CV.
+fn attachments_finding(record: &ProbeRecord) -> Finding {
+    if record.has_attachments {
         Finding::new(
-            ATTACHMENTS,
+            assumption::ATTACHMENTS,
             true,
             Outcome::Holds,
             "extra_fields[applications]=attachments returns attachments",
         )
     } else {
         Finding::new(
-            ATTACHMENTS,
+            assumption::ATTACHMENTS,
             true,
             Outcome::Broken,
             "extra_fields[applications]=attachments returned an application without \
              `attachments`: every hire would be taken as having no CV",
         )
         .fix("nothing is written until Pinpoint returns attachments; ask Pinpoint support whether the API changed")
-    });
-    findings.push(if record.not_included.is_empty() {
+    }
+}
+
+/// Relationships asked for but not included would make the mapping write empty values.
+fn includes_finding(pinpoint: &PinpointClient, record: &ProbeRecord) -> Finding {
+    if record.not_included.is_empty() {
         Finding::new(
-            INCLUDES,
+            assumption::INCLUDES,
             true,
             Outcome::Holds,
             format!(
@@ -556,7 +571,7 @@ async fn listing_shape(pinpoint: &PinpointClient) -> Result<Vec<Finding>, Refuse
         )
     } else {
         Finding::new(
-            INCLUDES,
+            assumption::INCLUDES,
             true,
             Outcome::Broken,
             format!(
@@ -565,20 +580,36 @@ async fn listing_shape(pinpoint: &PinpointClient) -> Result<Vec<Finding>, Refuse
             ),
         )
         .fix("nothing is written until the includes come back; check the [mapping] templates' related records")
-    });
-    findings.push(if first.records <= 1 {
-        Finding::new(PAGE_SIZE, false, Outcome::Holds, "page[size]=1 lists one application")
+    }
+}
+
+/// A first page of `page[size]=1` holding more than one record means the size is ignored.
+fn page_size_finding(first: &ProbePage) -> Finding {
+    if first.records <= 1 {
+        Finding::new(
+            assumption::PAGE_SIZE,
+            false,
+            Outcome::Holds,
+            "page[size]=1 lists one application",
+        )
     } else {
         Finding::new(
-            PAGE_SIZE,
+            assumption::PAGE_SIZE,
             false,
             Outcome::Broken,
             format!("page[size]=1 listed {} applications", first.records),
         )
         .fix("hires are still listed, but none is taken as withdrawn for missing from a listing until paging behaves")
-    });
-    let second = pinpoint.probe_records(2, first.next_link.as_deref()).await;
-    findings.push(match second {
+    }
+}
+
+/// A second page repeating the first means paging is ignored: hires past page 1 go unseen.
+fn paging_finding(
+    first: &ProbePage,
+    second: Result<ProbePage, ApiError>,
+) -> Result<Finding, Refused> {
+    use assumption::PAGING;
+    Ok(match second {
         Ok(second) if second.records == 0 && first.next_link.is_none() => Finding::new(
             PAGING,
             false,
@@ -586,7 +617,11 @@ async fn listing_shape(pinpoint: &PinpointClient) -> Result<Vec<Finding>, Refuse
             "Pinpoint lists a single application: no second page to look at",
         ),
         Ok(second) => {
-            let repeated: Vec<&String> = second.ids.iter().filter(|id| first.ids.contains(id)).collect();
+            let repeated: Vec<&String> = second
+                .ids
+                .iter()
+                .filter(|id| first.ids.contains(id))
+                .collect();
             if repeated.is_empty() {
                 Finding::new(
                     PAGING,
@@ -612,8 +647,7 @@ async fn listing_shape(pinpoint: &PinpointClient) -> Result<Vec<Finding>, Refuse
             }
         }
         Err(e) => unchecked(PAGING, false, &e)?,
-    });
-    Ok(findings)
+    })
 }
 
 async fn search_batch(hibob: &HibobClient, size: usize) -> Result<Finding, Refused> {

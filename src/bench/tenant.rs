@@ -9,15 +9,17 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use super::BenchError;
 use hirebridge::config::{Config, RateLimit};
 use hirebridge::hire::EmployeeOrigin;
 use hirebridge::http::HttpClient;
-use hirebridge::ledger::{EntryFilter, EventOutcome, Ledger, ObservedHire};
-use hirebridge::pinpoint::PinpointClient;
+use hirebridge::ledger::{
+    ApplicationId, EmployeeId, EntryFilter, EventOutcome, Ledger, ObservedHire, PassId,
+};
+use hirebridge::pinpoint::{Attachment, HiredApplication, PinpointClient};
 use hirebridge::reconcile::plan::Employee;
 use hirebridge::reconcile::{PassSummary, Reconciler, Settings, apply, plan, record};
 use hirebridge::sim::{Scenario, Sim, WorkedHire};
@@ -121,17 +123,20 @@ pub async fn settled_with(
 /// pass would: detected, employee created, CV uploaded (or none), comment posted, done.
 async fn record_as_worked(simulator: &Sim, config: &Config) -> Result<(), BenchError> {
     let settings = Settings::from_config(config);
-    let mapping = &settings.mapping;
-    let fingerprint = mapping.fingerprint();
     let pinpoint = PinpointClient::new(HttpClient::new(&config.http)?, &config.pinpoint)
-        .including(&mapping.pinpoint_includes());
+        .including(&settings.mapping.pinpoint_includes());
     let mut ledger = Ledger::open(&config.ledger.path)?;
     ledger.stop_syncing_for_bench()?;
-    let pass = ledger.begin_pass("bench-seed", Utc::now())?;
+    let seeding = Seeding {
+        simulator,
+        settings: &settings,
+        fingerprint: settings.mapping.fingerprint(),
+        pass: ledger.begin_pass("bench-seed", Utc::now())?,
+    };
     let mut summary = PassSummary::default();
     // A seeded tenant's hires are all the bench's to work: no cutoff.
     let everything = hirebridge::reconcile::Cutoff {
-        at: chrono::DateTime::<Utc>::MIN_UTC,
+        at: DateTime::<Utc>::MIN_UTC,
         configured: true,
     };
     for first in pinpoint.first_pages() {
@@ -149,7 +154,7 @@ async fn record_as_worked(simulator: &Sim, config: &Config) -> Result<(), BenchE
                 .iter()
                 .map(|a| hirebridge::reconcile::observed(a, &everything))
                 .collect();
-            let (entries, new) = ledger.observe(pass, Utc::now(), &observed)?;
+            let (entries, new) = ledger.observe(seeding.pass, Utc::now(), &observed)?;
             summary.new += new;
             let by_id: std::collections::HashMap<&str, _> = page
                 .applications
@@ -160,91 +165,141 @@ async fn record_as_worked(simulator: &Sim, config: &Config) -> Result<(), BenchE
                 let Some(application) = by_id.get(entry.application_id.as_str()) else {
                     continue;
                 };
-                let id = &application.id;
-                let now = Utc::now();
-                let (new, rendered) =
-                    apply::new_employee(&settings, entry.first_seen_at, application, now)
-                        .map_err(|e| BenchError::Daemon(format!("seeding {id}: {e}")))?;
-                let cv = application
-                    .cv
-                    .as_ref()
-                    .map(|a| (a, plan::cv_document_name(id, &a.filename)));
-                let comment =
-                    |employee: &str| plan::comment_text(&employee.into(), EmployeeOrigin::Created);
-                let ids = simulator.seed_worked_hire(WorkedHire {
-                    application_id: id,
-                    first_name: &new.first_name,
-                    surname: &new.surname,
-                    email: &new.email,
-                    site: &new.site,
-                    start_date: new.start_date,
-                    body: hirebridge::hibob::create_body(&new),
-                    document: cv.as_ref().map(|(a, name)| {
-                        (settings.cv_folder.as_str(), name.as_str(), a.url.as_str())
-                    }),
-                    comment: &comment,
-                });
-                let employee = Employee {
-                    id: ids.employee_id.clone().into(),
-                    origin: EmployeeOrigin::Created,
-                };
-                // The same ledger writes, in the same order, as a pass that worked the hire.
-                record::create_intent(
-                    &mut ledger,
-                    id,
-                    pass,
-                    now,
-                    &fingerprint,
-                    &new,
-                    &rendered,
-                    false,
-                )?;
-                record::employee_created(&mut ledger, id, &employee.id, pass, now)?;
-                match &cv {
-                    Some((attachment, name)) => {
-                        record::cv_intent(
-                            &mut ledger,
-                            id,
-                            pass,
-                            now,
-                            attachment,
-                            settings.cv_folder,
-                            &employee.id,
-                            name,
-                        )?;
-                        ledger.record_cv_uploaded(
-                            id,
-                            ids.document_id.as_deref(),
-                            name,
-                            EventOutcome::Uploaded,
-                            pass,
-                            now,
-                        )?;
-                    }
-                    None => ledger.record_no_cv(id, pass, now)?,
-                }
-                let text = comment(&employee.id);
-                record::comment_intent(&mut ledger, id, pass, now, &text)?;
-                ledger.record_comment(
-                    id,
-                    &ids.comment_id.as_str().into(),
-                    EventOutcome::Posted,
-                    pass,
-                    now,
-                )?;
-                record::done(&mut ledger, id, pass, now, &employee)?;
+                seeding.work(&mut ledger, entry.first_seen_at, application)?;
                 summary.completed += 1;
             }
         }
     }
     ledger.finish_pass(
-        pass,
+        seeding.pass,
         Utc::now(),
         "completed",
         &serde_json::to_string(&summary).unwrap_or_default(),
     )?;
     ledger.checkpoint()?;
     Ok(())
+}
+
+/// What every hire seeded in the one bench pass shares: where its remote records go, how it
+/// is mapped, and the pass its ledger rows belong to.
+struct Seeding<'a> {
+    simulator: &'a Sim,
+    settings: &'a Settings,
+    fingerprint: String,
+    pass: PassId,
+}
+
+impl Seeding<'_> {
+    /// Works one listed hire: its employee, CV and comment put straight into the simulator,
+    /// then the ledger writes a pass that worked it would have made.
+    fn work(
+        &self,
+        ledger: &mut Ledger,
+        first_seen: DateTime<Utc>,
+        application: &HiredApplication,
+    ) -> Result<(), BenchError> {
+        let id = &application.id;
+        let now = Utc::now();
+        let (new, rendered) = apply::new_employee(self.settings, first_seen, application, now)
+            .map_err(|e| BenchError::Daemon(format!("seeding {id}: {e}")))?;
+        let cv = application
+            .cv
+            .as_ref()
+            .map(|a| (a, plan::cv_document_name(id, &a.filename)));
+        let comment =
+            |employee: &str| plan::comment_text(&employee.into(), EmployeeOrigin::Created);
+        let ids = self.simulator.seed_worked_hire(WorkedHire {
+            application_id: id,
+            first_name: &new.first_name,
+            surname: &new.surname,
+            email: &new.email,
+            site: &new.site,
+            start_date: new.start_date,
+            body: hirebridge::hibob::create_body(&new),
+            document: cv.as_ref().map(|(a, name)| {
+                (
+                    self.settings.cv_folder.as_str(),
+                    name.as_str(),
+                    a.url.as_str(),
+                )
+            }),
+            comment: &comment,
+        });
+        let employee = Employee {
+            id: ids.employee_id.clone().into(),
+            origin: EmployeeOrigin::Created,
+        };
+        // The same ledger writes, in the same order, as a pass that worked the hire.
+        let pass = self.pass;
+        record::create_intent(
+            ledger,
+            id,
+            pass,
+            now,
+            &self.fingerprint,
+            &new,
+            &rendered,
+            false,
+        )?;
+        record::employee_created(ledger, id, &employee.id, pass, now)?;
+        let cv = cv
+            .as_ref()
+            .map(|(attachment, name)| (*attachment, name.as_str()));
+        self.record_cv(
+            ledger,
+            id,
+            now,
+            &employee.id,
+            cv,
+            ids.document_id.as_deref(),
+        )?;
+        let text = comment(&employee.id);
+        record::comment_intent(ledger, id, pass, now, &text)?;
+        ledger.record_comment(
+            id,
+            &ids.comment_id.as_str().into(),
+            EventOutcome::Posted,
+            pass,
+            now,
+        )?;
+        record::done(ledger, id, pass, now, &employee)?;
+        Ok(())
+    }
+
+    /// The CV step's rows: its intent and upload when the hire has a CV, "no CV" otherwise.
+    fn record_cv(
+        &self,
+        ledger: &mut Ledger,
+        id: &ApplicationId,
+        now: DateTime<Utc>,
+        employee_id: &EmployeeId,
+        cv: Option<(&Attachment, &str)>,
+        document_id: Option<&str>,
+    ) -> Result<(), BenchError> {
+        let Some((attachment, name)) = cv else {
+            ledger.record_no_cv(id, self.pass, now)?;
+            return Ok(());
+        };
+        record::cv_intent(
+            ledger,
+            id,
+            self.pass,
+            now,
+            attachment,
+            self.settings.cv_folder,
+            employee_id,
+            name,
+        )?;
+        ledger.record_cv_uploaded(
+            id,
+            document_id,
+            name,
+            EventOutcome::Uploaded,
+            self.pass,
+            now,
+        )?;
+        Ok(())
+    }
 }
 
 /// Every hire's rows and events with what differs between two runs taken out (times, ids

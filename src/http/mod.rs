@@ -17,6 +17,7 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{RequestBuilder, StatusCode};
 
 pub use clock::{Clock, SystemClock, VirtualClock, WaitReason};
+use gate::Ticket;
 pub use gate::{AuthBreaker, Gate};
 
 use crate::config::{HttpConfig, RateLimit};
@@ -491,18 +492,13 @@ impl HttpClient {
         request: RequestBuilder,
         stream: bool,
     ) -> Result<Reply, ApiError> {
-        let Call {
-            endpoint,
-            gate,
-            describe,
-            unauthorized_hint,
-        } = *call;
+        let endpoint = call.endpoint;
         let mut attempt: u32 = 0;
         loop {
             let this_try = request
                 .try_clone()
                 .expect("hirebridge only sends buffered bodies, which can be cloned");
-            let ticket = gate.acquire().await?;
+            let ticket = call.gate.acquire().await?;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let (status, headers, body) = match self
                 .exchange(this_try, endpoint.max_answer_bytes, stream)
@@ -519,78 +515,105 @@ impl HttpClient {
                     ticket.answered(status.as_u16(), &headers, None);
                     self.stats.answered(endpoint, status.as_u16());
                     // Not retried in place: the same request would only bring the same flood.
-                    return Err(ApiError::malformed(
-                        endpoint,
-                        format!(
-                            "status {}, a body larger than {} MiB, which hirebridge does not read",
-                            status.as_u16(),
-                            endpoint.max_answer_bytes / (1024 * 1024)
-                        ),
-                    ));
+                    return Err(too_large(endpoint, status));
                 }
                 Err(e) => {
                     ticket.answered(0, &HeaderMap::new(), None);
                     self.stats.answered(endpoint, 0);
                     let error = transport_error(endpoint, &e);
-                    if matches!(error, ApiError::Retryable { .. }) && attempt < self.read_retries {
-                        attempt += 1;
-                        self.pause_before_retry(endpoint, attempt).await;
-                        continue;
-                    }
-                    return Err(error);
+                    self.pause_to_retry(endpoint, error, &mut attempt).await?;
+                    continue;
                 }
             };
             self.stats.answered(endpoint, status.as_u16());
             if status.as_u16() == 429 {
-                self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
-                let wait = wait_hint(&headers, self.clock.epoch_secs() as i64)
-                    .unwrap_or_else(|| full_jitter(attempt, self.max_rate_limit_wait));
-                // Pause everyone on this gate, not just us: the window is shared.
-                ticket.answered(429, &headers, Some(wait));
-                if attempt < RATE_LIMIT_RETRIES && wait <= self.max_rate_limit_wait {
-                    attempt += 1;
-                    self.stats.retried(endpoint);
-                    tracing::debug!(
-                        endpoint = endpoint.name,
-                        wait_ms = wait.as_millis() as u64,
-                        "rate limited; waiting"
-                    );
-                    continue;
-                }
-                return Err(ApiError::Retryable {
-                    api: endpoint.api,
-                    endpoint: endpoint.name,
-                    after: Some(wait),
-                    reason: "rate limited (429)".into(),
-                });
+                self.wait_out_rate_limit(endpoint, ticket, &headers, &mut attempt)?;
+                continue;
             }
             // 304: HiBob's answer to an update that changes nothing ("already holds").
             if status.is_success() || status == reqwest::StatusCode::NOT_MODIFIED {
                 ticket.answered(status.as_u16(), &headers, None);
                 return Ok(Reply::Whole(Answer { status, body }));
             }
-            let error = classify_status(
-                endpoint,
-                status,
-                &headers,
-                &body,
-                describe,
-                unauthorized_hint,
-                self.clock.epoch_secs() as i64,
-            );
-            // Tripped before the ticket frees the probe, so no task waiting for it can send
-            // with the refused credential in between.
-            if error.is_unauthorized() {
-                gate.trip_breaker(&error);
-            }
-            ticket.answered(status.as_u16(), &headers, None);
-            if matches!(error, ApiError::Retryable { .. }) && attempt < self.read_retries {
-                attempt += 1;
-                self.pause_before_retry(endpoint, attempt).await;
-                continue;
-            }
-            return Err(error);
+            let error = self.refusal(call, ticket, status, &headers, &body);
+            self.pause_to_retry(endpoint, error, &mut attempt).await?;
         }
+    }
+
+    /// A 429: the wait it asks for pauses everyone on the gate, and the request is tried
+    /// again after it (the gate does the waiting) unless the retries or the wait run out.
+    fn wait_out_rate_limit(
+        &self,
+        endpoint: &Endpoint,
+        ticket: Ticket<'_>,
+        headers: &HeaderMap,
+        attempt: &mut u32,
+    ) -> Result<(), ApiError> {
+        self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+        let wait = wait_hint(headers, self.clock.epoch_secs() as i64)
+            .unwrap_or_else(|| full_jitter(*attempt, self.max_rate_limit_wait));
+        // Pause everyone on this gate, not just us: the window is shared.
+        ticket.answered(429, headers, Some(wait));
+        if *attempt < RATE_LIMIT_RETRIES && wait <= self.max_rate_limit_wait {
+            *attempt += 1;
+            self.stats.retried(endpoint);
+            tracing::debug!(
+                endpoint = endpoint.name,
+                wait_ms = wait.as_millis() as u64,
+                "rate limited; waiting"
+            );
+            return Ok(());
+        }
+        Err(ApiError::Retryable {
+            api: endpoint.api,
+            endpoint: endpoint.name,
+            after: Some(wait),
+            reason: "rate limited (429)".into(),
+        })
+    }
+
+    /// A status that is neither success nor 429, as the error it means; a refused credential
+    /// trips the gate's breaker.
+    fn refusal(
+        &self,
+        call: &Call<'_>,
+        ticket: Ticket<'_>,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> ApiError {
+        let error = classify_status(
+            call.endpoint,
+            status,
+            headers,
+            body,
+            call.describe,
+            call.unauthorized_hint,
+            self.clock.epoch_secs() as i64,
+        );
+        // Tripped before the ticket frees the probe, so no task waiting for it can send
+        // with the refused credential in between.
+        if error.is_unauthorized() {
+            call.gate.trip_breaker(&error);
+        }
+        ticket.answered(status.as_u16(), headers, None);
+        error
+    }
+
+    /// Pauses before trying again when `error` is retryable and read retries remain;
+    /// otherwise hands `error` back, to be returned.
+    async fn pause_to_retry(
+        &self,
+        endpoint: &Endpoint,
+        error: ApiError,
+        attempt: &mut u32,
+    ) -> Result<(), ApiError> {
+        if matches!(error, ApiError::Retryable { .. }) && *attempt < self.read_retries {
+            *attempt += 1;
+            self.pause_before_retry(endpoint, *attempt).await;
+            return Ok(());
+        }
+        Err(error)
     }
 
     /// Sends and reads the answer, stopping at `limit` bytes (announced or not).
@@ -636,6 +659,18 @@ enum Exchanged {
     Open(reqwest::Response),
     /// Past the endpoint's limit: the rest was not read (the connection is dropped).
     TooLarge(StatusCode, HeaderMap),
+}
+
+/// An answer past the endpoint's limit, as the error that says so.
+fn too_large(endpoint: &Endpoint, status: StatusCode) -> ApiError {
+    ApiError::malformed(
+        endpoint,
+        format!(
+            "status {}, a body larger than {} MiB, which hirebridge does not read",
+            status.as_u16(),
+            endpoint.max_answer_bytes / (1024 * 1024)
+        ),
+    )
 }
 
 /// Capped exponential backoff (from 250 ms) with full jitter.

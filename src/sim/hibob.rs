@@ -450,93 +450,24 @@ fn create_inner(shared: &Shared, req: &Incoming) -> Reply {
     if !body.is_object() {
         return malformed_json();
     }
-    // Nested by category: a dotted key such as "work.site" does not count.
-    let field = |path: &str| -> Option<String> {
-        let mut v = &body;
-        for part in path.split('.') {
-            v = v.get(part)?;
-        }
-        v.as_str()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    };
-    let mut got = vec![];
-    for f in [
-        "firstName",
-        "surname",
-        "email",
-        "work.site",
-        "work.startDate",
-    ] {
-        match field(f) {
-            Some(v) => got.push(v),
-            None => {
-                return error(
-                    400,
-                    "validations.required",
-                    format!("{f} is required"),
-                    &[f],
-                );
-            }
-        }
-    }
-    let [first, surname, email, site, start] = <[String; 5]>::try_from(got).expect("five fields");
-    if !email.contains('@') {
-        return error(
-            400,
-            "validations.email.invalid",
-            format!("Email {email} is invalid"),
-            &[&email],
-        );
-    }
-    let Ok(start_date) = NaiveDate::parse_from_str(&start, "%Y-%m-%d") else {
-        return error(
-            400,
-            "validations.date.invalid",
-            format!("Value '{start}' is not a valid date for field work.startDate (YYYY-MM-DD)"),
-            &["work.startDate", &start],
-        );
+    let person = match NewPerson::from_body(&body) {
+        Ok(person) => person,
+        Err(reply) => return reply,
     };
     let mut st = shared.lock();
-    let list_err = |f: &str, v: &str| {
-        error(
-            400,
-            "validations.list.value",
-            format!("Value '{v}' is not a valid value for field {f}"),
-            &[f, v],
-        )
-    };
-    if !st.sites.contains(&site) {
-        return list_err("work.site", &site);
-    }
-    if let Some(dep) = field("work.department")
-        && !st.departments.contains(&dep)
-    {
-        return list_err("work.department", &dep);
-    }
-    if let Some(pronouns) = field("personal.pronouns")
-        && !PRONOUNS.contains(&pronouns.as_str())
-    {
-        return list_err("personal.pronouns", &pronouns);
-    }
-    if st.email_taken(&email) {
-        return error(
-            400,
-            "validations.email.alreadyexists",
-            format!("Email {email} already exists"),
-            &[&email],
-        );
+    if let Err(reply) = person.fits(&st, &body) {
+        return reply;
     }
     let id = st.take_employee_id();
+    let display_name = format!("{} {}", person.first, person.surname);
     st.push_employee(StoredEmployee {
         emp: SimEmployee {
             id: id.clone(),
-            first_name: first.clone(),
-            surname: surname.clone(),
-            email,
-            site,
-            start_date,
+            first_name: person.first,
+            surname: person.surname,
+            email: person.email,
+            site: person.site,
+            start_date: person.start_date,
             termination_date: None,
             body: body.clone(),
         },
@@ -545,9 +476,120 @@ fn create_inner(shared: &Shared, req: &Incoming) -> Reply {
     drop(st);
     let mut out: Map<String, Value> = body.as_object().cloned().unwrap_or_default();
     out.insert("id".into(), json!(id));
-    out.insert("displayName".into(), json!(format!("{first} {surname}")));
-    out.insert("fullName".into(), json!(format!("{first} {surname}")));
+    out.insert("displayName".into(), json!(display_name));
+    out.insert("fullName".into(), json!(display_name));
     Reply::json(200, &Value::Object(out))
+}
+
+/// A create body's text at a path nested by category (a dotted key such as "work.site" does
+/// not count), trimmed; `None` when absent or blank.
+fn text_at(body: &Value, path: &str) -> Option<String> {
+    let mut v = body;
+    for part in path.split('.') {
+        v = v.get(part)?;
+    }
+    v.as_str()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// The fields every create must carry, checked in the order HiBob checks them, before it
+/// looks at the tenant.
+struct NewPerson {
+    first: String,
+    surname: String,
+    email: String,
+    site: String,
+    start_date: NaiveDate,
+}
+
+impl NewPerson {
+    /// The required fields present and well formed, or HiBob's 400 for the first that is not.
+    fn from_body(body: &Value) -> Result<NewPerson, Reply> {
+        let mut got = vec![];
+        for f in [
+            "firstName",
+            "surname",
+            "email",
+            "work.site",
+            "work.startDate",
+        ] {
+            match text_at(body, f) {
+                Some(v) => got.push(v),
+                None => {
+                    return Err(error(
+                        400,
+                        "validations.required",
+                        format!("{f} is required"),
+                        &[f],
+                    ));
+                }
+            }
+        }
+        let [first, surname, email, site, start] =
+            <[String; 5]>::try_from(got).expect("five fields");
+        if !email.contains('@') {
+            return Err(error(
+                400,
+                "validations.email.invalid",
+                format!("Email {email} is invalid"),
+                &[&email],
+            ));
+        }
+        let Ok(start_date) = NaiveDate::parse_from_str(&start, "%Y-%m-%d") else {
+            return Err(error(
+                400,
+                "validations.date.invalid",
+                format!(
+                    "Value '{start}' is not a valid date for field work.startDate (YYYY-MM-DD)"
+                ),
+                &["work.startDate", &start],
+            ));
+        };
+        Ok(NewPerson {
+            first,
+            surname,
+            email,
+            site,
+            start_date,
+        })
+    }
+
+    /// Whether the tenant takes this person: list fields hold one of the list's values and
+    /// the email is nobody's yet; HiBob's 400 otherwise.
+    fn fits(&self, st: &State, body: &Value) -> Result<(), Reply> {
+        let list_err = |f: &str, v: &str| {
+            error(
+                400,
+                "validations.list.value",
+                format!("Value '{v}' is not a valid value for field {f}"),
+                &[f, v],
+            )
+        };
+        if !st.sites.contains(&self.site) {
+            return Err(list_err("work.site", &self.site));
+        }
+        if let Some(dep) = text_at(body, "work.department")
+            && !st.departments.contains(&dep)
+        {
+            return Err(list_err("work.department", &dep));
+        }
+        if let Some(pronouns) = text_at(body, "personal.pronouns")
+            && !PRONOUNS.contains(&pronouns.as_str())
+        {
+            return Err(list_err("personal.pronouns", &pronouns));
+        }
+        if st.email_taken(&self.email) {
+            return Err(error(
+                400,
+                "validations.email.alreadyexists",
+                format!("Email {} already exists", self.email),
+                &[&self.email],
+            ));
+        }
+        Ok(())
+    }
 }
 
 fn employee_not_found(id: &str) -> Reply {
@@ -724,12 +766,44 @@ async fn fetch(shared: &Shared, raw: &str) -> Fetched {
     }
 }
 
+/// One field the simulated tenant describes: id, JSON path, name, category, type, and the
+/// named list a list field takes its values from.
+type FieldRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+);
+
+/// The fields the simulated tenant describes, in the order it lists them. One row a line, as
+/// a table reads.
+#[rustfmt::skip]
+const PEOPLE_FIELDS: [FieldRow; 13] = [
+    ("root.id", "id", "Employee ID", "root", "text", None),
+    // A list-backed field outside the Work table: `PUT /people/{id}` updates it.
+    ("personal.pronouns", "personal.pronouns", "Pronouns", "personal", "list", Some("pronouns")),
+    ("root.firstName", "firstName", "First name", "root", "text", None),
+    ("root.surname", "surname", "Last name", "root", "text", None),
+    ("root.email", "email", "Email", "root", "text", None),
+    ("root.displayName", "displayName", "Display name", "root", "text", None),
+    ("work.site", "work.site", "Site", "work", "list", Some("site")),
+    ("work.startDate", "work.startDate", "Start date", "work", "date", None),
+    ("work.title", "work.title", "Job title", "work", "text", None),
+    ("work.department", "work.department", "Department", "work", "list", Some("department")),
+    ("home.mobilePhone", "home.mobilePhone", "Personal mobile", "home", "text", None),
+    ("home.privateEmail", "home.privateEmail", "Personal email", "home", "text", None),
+    ("about.socialData.linkedin", "about.socialData.linkedin", "LinkedIn", "about", "text", None),
+];
+
 pub(crate) fn people_fields(shared: &Shared, req: &Incoming) -> Reply {
     if let Err(r) = authorized(shared, req) {
         return r;
     }
-    let field =
-        |id: &str, json_path: &str, name: &str, category: &str, ty: &str, list: Option<&str>| {
+    let fields = PEOPLE_FIELDS
+        .iter()
+        .map(|&(id, json_path, name, category, ty, list)| {
             json!({
                 "id": id,
                 "jsonPath": json_path,
@@ -740,93 +814,8 @@ pub(crate) fn people_fields(shared: &Shared, req: &Incoming) -> Reply {
                 "historical": category == "work",
                 "typeData": list.map_or_else(|| json!({}), |l| json!({"listId": l})),
             })
-        };
-    let fields = vec![
-        field("root.id", "id", "Employee ID", "root", "text", None),
-        // A list-backed field outside the Work table: `PUT /people/{id}` updates it.
-        field(
-            "personal.pronouns",
-            "personal.pronouns",
-            "Pronouns",
-            "personal",
-            "list",
-            Some("pronouns"),
-        ),
-        field(
-            "root.firstName",
-            "firstName",
-            "First name",
-            "root",
-            "text",
-            None,
-        ),
-        field("root.surname", "surname", "Last name", "root", "text", None),
-        field("root.email", "email", "Email", "root", "text", None),
-        field(
-            "root.displayName",
-            "displayName",
-            "Display name",
-            "root",
-            "text",
-            None,
-        ),
-        field(
-            "work.site",
-            "work.site",
-            "Site",
-            "work",
-            "list",
-            Some("site"),
-        ),
-        field(
-            "work.startDate",
-            "work.startDate",
-            "Start date",
-            "work",
-            "date",
-            None,
-        ),
-        field(
-            "work.title",
-            "work.title",
-            "Job title",
-            "work",
-            "text",
-            None,
-        ),
-        field(
-            "work.department",
-            "work.department",
-            "Department",
-            "work",
-            "list",
-            Some("department"),
-        ),
-        field(
-            "home.mobilePhone",
-            "home.mobilePhone",
-            "Personal mobile",
-            "home",
-            "text",
-            None,
-        ),
-        field(
-            "home.privateEmail",
-            "home.privateEmail",
-            "Personal email",
-            "home",
-            "text",
-            None,
-        ),
-        field(
-            "about.socialData.linkedin",
-            "about.socialData.linkedin",
-            "LinkedIn",
-            "about",
-            "text",
-            None,
-        ),
-    ];
+        })
+        .collect();
     Reply::json(200, &Value::Array(fields))
 }
 

@@ -225,7 +225,7 @@ impl Sim {
 
     pub fn add_job(&self, job: SimJob) {
         let mut st = self.shared.lock();
-        st.listing_cache = None;
+        st.listing_cache = Default::default();
         st.jobs.insert(job.id.clone(), job);
     }
 

@@ -1,11 +1,12 @@
 //! Simulated Pinpoint ATS (JSON:API) and the pre-signed CV file host.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use chrono::Utc;
 use serde_json::{Map, Value, json};
 
-use super::scenario::Visibility;
+use super::scenario::{Stage, Visibility};
 use super::state::{Shared, SimComment, State, StoredApplication, StoredComment, iso};
 use super::wire::{FILES_PREFIX, Incoming, PINPOINT_PREFIX, Reply, query_encode};
 
@@ -151,60 +152,9 @@ pub(crate) fn list_applications(shared: &Shared, req: &Incoming) -> Reply {
     let opts = ReadOpts::parse(req.query.as_deref());
     let origin = shared.origin();
     let mut st = shared.lock();
-
-    let basic = opts.list("filter[stage_basic_type]");
-    let stage_ids = opts.list("filter[stage_id]");
-    let key = format!(
-        "{:?}|{basic:?}|{stage_ids:?}|{:?}",
-        opts.visible,
-        opts.get("sort")
-    );
-    let ids = match &st.listing_cache {
-        Some((cached, ids)) if *cached == key => ids.clone(),
-        _ => {
-            let mut apps: Vec<&StoredApplication> = st
-                .applications
-                .values()
-                .filter(|s| opts.visible.contains(&st.job_visibility(&s.app.job_id)))
-                .filter(|s| {
-                    basic
-                        .as_ref()
-                        .is_none_or(|b| b.contains(&s.app.stage.basic_type()))
-                })
-                .filter(|s| {
-                    stage_ids
-                        .as_ref()
-                        .is_none_or(|b| b.contains(&s.app.stage.id()))
-                })
-                .collect();
-            let Some((field, descending)) = sort_order(opts.get("sort")) else {
-                return Reply::jsonapi_error(
-                    400,
-                    "Bad Request",
-                    &format!(
-                        "{} is not a valid sort criteria for applications",
-                        opts.get("sort").unwrap_or_default()
-                    ),
-                );
-            };
-            // Ties (same time) in id order, so every order is total and repeatable.
-            match field {
-                SortField::Id => apps.sort_by_cached_key(|s| numeric_key(&s.app.id)),
-                SortField::CreatedAt => {
-                    apps.sort_by_cached_key(|s| (s.created_at, numeric_key(&s.app.id)))
-                }
-                SortField::UpdatedAt => {
-                    apps.sort_by_cached_key(|s| (s.updated_at, numeric_key(&s.app.id)))
-                }
-            }
-            if descending {
-                apps.reverse();
-            }
-            let ids: std::sync::Arc<Vec<String>> =
-                std::sync::Arc::new(apps.into_iter().map(|s| s.app.id.clone()).collect());
-            st.listing_cache = Some((key, ids.clone()));
-            ids
-        }
+    let ids = match listed_ids(&mut st, &opts) {
+        Ok(ids) => ids,
+        Err(reply) => return reply,
     };
     let st = &*st;
 
@@ -249,6 +199,128 @@ pub(crate) fn list_applications(shared: &Shared, req: &Incoming) -> Reply {
         200,
         &json!({"data": data, "included": included, "links": links, "meta": {"count": total}}),
     )
+}
+
+/// What the listing keeps between requests. [`State`] drops it whenever an application, its
+/// stage or a job changes, so nothing in it is ever stale.
+#[derive(Default)]
+pub(crate) struct ListingCache {
+    /// Every application's id in each order the listing sorts by, built on the first listing
+    /// after a change: a pass that lists by `id` and the next by `-updated_at` sort the
+    /// tenant once between changes, not on each new listing.
+    orders: Option<Arc<SortedOrders>>,
+    /// The last listing's filtered, sorted ids, keyed by its filters and sort: the pages of
+    /// one listing then cost their own size.
+    last: Option<(String, Arc<Vec<String>>)>,
+}
+
+/// Every application as the listing's filters see it, ascending by each field the listing
+/// sorts by; ties (same time) in id order, so every order is total and repeatable.
+struct SortedOrders {
+    /// In id order. Visibility and stage are copied here: any change to them drops the cache.
+    entries: Vec<Listed>,
+    /// Indices into `entries`, one list for each field the listing sorts by.
+    by_id: Vec<usize>,
+    by_created_at: Vec<usize>,
+    by_updated_at: Vec<usize>,
+}
+
+/// What the listing's filters look at of one application, beside its id.
+struct Listed {
+    id: String,
+    visibility: Visibility,
+    stage: Stage,
+}
+
+impl SortedOrders {
+    fn of(st: &State) -> SortedOrders {
+        let mut apps: Vec<&StoredApplication> = st.applications.values().collect();
+        apps.sort_by_cached_key(|s| numeric_key(&s.app.id));
+        let by_id: Vec<usize> = (0..apps.len()).collect();
+        // Stable sorts of the id order keep ties in id order, and pass over a tenant whose
+        // times already follow its ids in one sweep.
+        let mut by_created_at = by_id.clone();
+        by_created_at.sort_by_key(|&i| apps[i].created_at);
+        let mut by_updated_at = by_id.clone();
+        by_updated_at.sort_by_key(|&i| apps[i].updated_at);
+        let entries = apps
+            .iter()
+            .map(|s| Listed {
+                id: s.app.id.clone(),
+                visibility: st.job_visibility(&s.app.job_id),
+                stage: s.app.stage,
+            })
+            .collect();
+        SortedOrders {
+            entries,
+            by_id,
+            by_created_at,
+            by_updated_at,
+        }
+    }
+
+    /// Every application, ascending by `field`.
+    fn by(&self, field: SortField) -> impl DoubleEndedIterator<Item = &Listed> {
+        let order = match field {
+            SortField::Id => &self.by_id,
+            SortField::CreatedAt => &self.by_created_at,
+            SortField::UpdatedAt => &self.by_updated_at,
+        };
+        order.iter().map(|&i| &self.entries[i])
+    }
+}
+
+/// The ids a listing's filters and sort select, in order: from the cache while the same
+/// listing is paged through, else filtered from the cached orders afresh; a 400 for a sort
+/// Pinpoint refuses.
+fn listed_ids(st: &mut State, opts: &ReadOpts) -> Result<Arc<Vec<String>>, Reply> {
+    let basic = opts.list("filter[stage_basic_type]");
+    let stage_ids = opts.list("filter[stage_id]");
+    let key = format!(
+        "{:?}|{basic:?}|{stage_ids:?}|{:?}",
+        opts.visible,
+        opts.get("sort")
+    );
+    if let Some((cached, ids)) = &st.listing_cache.last
+        && *cached == key
+    {
+        return Ok(ids.clone());
+    }
+    let Some((field, descending)) = sort_order(opts.get("sort")) else {
+        return Err(Reply::jsonapi_error(
+            400,
+            "Bad Request",
+            &format!(
+                "{} is not a valid sort criteria for applications",
+                opts.get("sort").unwrap_or_default()
+            ),
+        ));
+    };
+    let orders = match &st.listing_cache.orders {
+        Some(orders) => Arc::clone(orders),
+        None => {
+            let orders = Arc::new(SortedOrders::of(st));
+            st.listing_cache.orders = Some(Arc::clone(&orders));
+            orders
+        }
+    };
+    let listed = orders
+        .by(field)
+        .filter(|e| opts.visible.contains(&e.visibility))
+        .filter(|e| {
+            basic
+                .as_ref()
+                .is_none_or(|b| b.contains(&e.stage.basic_type()))
+        })
+        .filter(|e| stage_ids.as_ref().is_none_or(|b| b.contains(&e.stage.id())))
+        .map(|e| e.id.clone());
+    let ids: Arc<Vec<String>> = Arc::new(if descending {
+        listed.rev().collect()
+    } else {
+        listed.collect()
+    });
+    st.listing_cache.last = Some((key, ids.clone()));
+    Ok(ids)
 }
 
 /// The same query with `page[number]` replaced, every other parameter kept in order.

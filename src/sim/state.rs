@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
 use super::faults::{Fault, FaultRule};
+use super::pinpoint::ListingCache;
 use super::scenario::{Scenario, SimApplication, SimJob, Stage, Visibility, WindowLimit};
 use super::wire::percent_decode;
 use super::{CallRecord, Endpoint};
@@ -120,10 +121,9 @@ pub(crate) struct State {
     employee_by_id: HashMap<String, usize>,
     pub documents: Vec<SimDocument>,
     pub comments: Vec<StoredComment>,
-    /// The last listing's filtered, sorted ids, keyed by its filter and sort; cleared whenever
-    /// an application, its stage or a job changes. Pages of one listing then cost their own
-    /// size, not a sort of the whole tenant each.
-    pub listing_cache: Option<(String, std::sync::Arc<Vec<String>>)>,
+    /// The listing's sorted orders and its last filtered listing; dropped whenever an
+    /// application, its stage or a job changes.
+    pub listing_cache: ListingCache,
     pub sites: Vec<String>,
     pub departments: Vec<String>,
     pub read_lag: Duration,
@@ -212,7 +212,7 @@ impl State {
             employee_by_id: HashMap::new(),
             documents: vec![],
             comments: vec![],
-            listing_cache: None,
+            listing_cache: ListingCache::default(),
             sites: s.sites,
             departments: s.departments,
             read_lag: s.hibob_read_lag,
@@ -304,7 +304,7 @@ impl State {
     }
 
     pub fn upsert_application(&mut self, app: SimApplication) {
-        self.listing_cache = None;
+        self.listing_cache = ListingCache::default();
         let now = Utc::now();
         match self.applications.get_mut(&app.id) {
             Some(stored) => {
@@ -325,7 +325,7 @@ impl State {
     }
 
     pub fn age_applications(&mut self, by: chrono::Duration) {
-        self.listing_cache = None;
+        self.listing_cache = ListingCache::default();
         for stored in self.applications.values_mut() {
             stored.created_at -= by;
             stored.updated_at -= by;
@@ -335,7 +335,7 @@ impl State {
     }
 
     pub fn set_stage(&mut self, id: &str, stage: Stage) -> bool {
-        self.listing_cache = None;
+        self.listing_cache = ListingCache::default();
         match self.applications.get_mut(id) {
             Some(stored) => {
                 let now = Utc::now();
