@@ -62,11 +62,11 @@ pub const WORK_TABLE_FIELDS: [&str; 4] = [
     "work.reportsTo",
 ];
 
-/// What to do when a done hire's mapped values change in Pinpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// What to do when a done hire's mapped values change in Pinpoint. What `mapping.on_change`
+/// is when left out is `config::keys::ON_CHANGE`'s default, written there once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnChange {
-    /// Record the drift for a person to act on (`mapping.on_change` left out).
-    #[default]
+    /// Record the drift for a person to act on.
     Report,
     /// Apply it to HiBob (`PUT /people/{id}`) unless HiBob's value was edited since.
     Update,
@@ -294,10 +294,11 @@ impl Mapping {
         })
     }
 
-    /// The default mapping, for `demo` and tests.
+    /// A mapping with no rules of its own, for unit tests (a running hirebridge takes its
+    /// mapping from the config, whose defaults are `config::keys`').
+    #[cfg(test)]
     pub fn default_for(site: &str) -> Self {
-        Self::new(Vec::new(), OnChange::default(), false, site)
-            .expect("the default mapping is valid")
+        Self::new(Vec::new(), OnChange::Report, false, site).expect("the default mapping is valid")
     }
 
     pub fn rules(&self) -> &[FieldRule] {
