@@ -285,6 +285,16 @@ pub const APPROVED_FIRST_NAME: &str = "firstName";
 pub const APPROVED_SURNAME: &str = "surname";
 pub const APPROVED_EMAIL: &str = "email";
 
+/// The email a create sends for these approved values (as [`with_approved`] takes it), when
+/// HR approved one.
+pub fn approved_email(approved: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    approved
+        .get(APPROVED_EMAIL)
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .map(crate::identity::nfc)
+}
+
 /// The create with the values HR approved in Pinpoint's plugin form in place of the mapping's:
 /// an empty or absent value keeps the mapping's. The start date was validated by the form.
 pub fn with_approved(

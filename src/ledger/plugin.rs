@@ -70,10 +70,14 @@ impl Ledger {
             .optional()?)
     }
 
-    /// The values of the latest submit for the application: what its next create sends in
-    /// place of the mapping's values.
-    pub fn plugin_values_for(&self, application_id: &ApplicationId) -> Result<Option<String>> {
-        Ok(self
+    /// The values of the latest submit for the application (by HiBob field path): what its
+    /// next create sends in place of the mapping's values. A stored document that is not a
+    /// map of strings (written by hand, say) reads as no values.
+    pub fn plugin_values_for(
+        &self,
+        application_id: &ApplicationId,
+    ) -> Result<Option<std::collections::BTreeMap<String, String>>> {
+        let json: Option<String> = self
             .conn
             .query_row(
                 "SELECT values_json FROM plugin_submits
@@ -81,7 +85,8 @@ impl Ledger {
                 [application_id],
                 |r| r.get(0),
             )
-            .optional()?)
+            .optional()?;
+        Ok(json.and_then(|json| serde_json::from_str(&json).ok()))
     }
 
     /// Records a submit before anything is written for it, in one transaction with a pass of

@@ -513,15 +513,13 @@ pub fn draft(
     settings: &Settings,
     entry: &LedgerEntry,
     application: &HiredApplication,
-    approved: Option<String>,
+    approved: Option<BTreeMap<String, String>>,
     now: DateTime<Utc>,
 ) -> Drafted {
     let (new, rendered) = match new_employee(settings, entry.first_seen_at, application, now) {
         Ok(found) => found,
         Err(e) => return Drafted::Unsendable(e.to_string()),
     };
-    let approved: Option<BTreeMap<String, String>> =
-        approved.and_then(|json| serde_json::from_str(&json).ok());
     // A start date HR entered (or confirmed) in the form came from Pinpoint, not from the
     // offset: nobody has to confirm it again.
     let start_date_approved = approved

@@ -400,14 +400,9 @@ impl Reconciler {
         // A drift update is retried every pass, never escalated: its failures are not the
         // hire's step failures.
         let (state, detail) = match policy::for_hire(id, Doing::UpdateFields, failure, 0) {
-            ForHire::StopPass { message, .. } => {
-                tracing::error!(application = %id, error = %message, "credentials refused; stopping the pass");
-                return Ok(Some(Stop::Refused(message)));
-            }
-            ForHire::Interrupted => {
-                let message = failure.to_string();
-                tracing::error!(application = %id, error = %message, "credentials refused; stopping the pass");
-                return Ok(Some(Stop::Refused(message)));
+            ForHire::StopPass { .. } | ForHire::Interrupted => {
+                tracing::error!(application = %id, error = %failure, "credentials refused; stopping the pass");
+                return Ok(Some(Stop::Refused(failure.to_string())));
             }
             ForHire::Park { .. } => (
                 DriftState::Failed,

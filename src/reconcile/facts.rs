@@ -284,16 +284,8 @@ impl Parts {
         &self,
         application_id: &ApplicationId,
     ) -> Result<Option<String>, LedgerError> {
-        let Some(json) = self.ledger().plugin_values_for(application_id)? else {
-            return Ok(None);
-        };
-        let values: std::collections::BTreeMap<String, String> =
-            serde_json::from_str(&json).unwrap_or_default();
-        Ok(values
-            .get(crate::employee::APPROVED_EMAIL)
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
-            .map(crate::identity::nfc))
+        let approved = self.ledger().plugin_values_for(application_id)?;
+        Ok(approved.and_then(|values| crate::employee::approved_email(&values)))
     }
 
     /// Searches HiBob by login address in batches. A hire whose search failed gets its
