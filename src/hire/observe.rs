@@ -122,7 +122,7 @@ fn seen_again(known: Known, hire: &ObservedHire<'_>, now: DateTime<Utc>) -> Obse
 }
 
 /// Whether observing `hire` again must rewrite its row.
-pub fn needs_refresh(entry: &LedgerEntry, hire: &ObservedHire<'_>, now: DateTime<Utc>) -> bool {
+fn needs_refresh(entry: &LedgerEntry, hire: &ObservedHire<'_>, now: DateTime<Utc>) -> bool {
     let contact_changed = entry.email != hire.email
         || entry.first_name != hire.first_name
         || entry.last_name != hire.last_name

@@ -81,16 +81,6 @@ pub enum Step {
     },
 }
 
-impl Step {
-    /// Whether the step changes anything remotely.
-    pub fn is_remote_write(&self) -> bool {
-        matches!(
-            self,
-            Step::CreateEmployee { .. } | Step::UploadCv { .. } | Step::PostComment { .. }
-        )
-    }
-}
-
 /// How an employee HiBob already had was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FoundBy {
