@@ -1,6 +1,6 @@
 //! Simulated Pinpoint ATS (JSON:API) and the pre-signed CV file host.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -158,7 +158,7 @@ pub(crate) fn list_applications(shared: &Shared, req: &Incoming) -> Reply {
     };
     let st = &*st;
 
-    let total = ids.len();
+    let total = ids.picked.len();
     let number = opts
         .get("page[number]")
         .and_then(|v| v.parse::<usize>().ok())
@@ -171,8 +171,8 @@ pub(crate) fn list_applications(shared: &Shared, req: &Incoming) -> Reply {
         .clamp(1, MAX_PAGE_SIZE);
     let start = (number - 1).saturating_mul(size).min(total);
     let end = start.saturating_add(size).min(total);
-    let page: Vec<&StoredApplication> = ids[start..end]
-        .iter()
+    let page: Vec<&StoredApplication> = ids
+        .page(start..end)
         .filter_map(|id| st.applications.get(id))
         .collect();
     let page = &page[..];
@@ -209,9 +209,30 @@ pub(crate) struct ListingCache {
     /// after a change: a pass that lists by `id` and the next by `-updated_at` sort the
     /// tenant once between changes, not on each new listing.
     orders: Option<Arc<SortedOrders>>,
-    /// The last listing's filtered, sorted ids, keyed by its filters and sort: the pages of
-    /// one listing then cost their own size.
-    last: Option<(String, Arc<Vec<String>>)>,
+    /// Each listing's filtered, sorted applications, keyed by its filters and sort, as a
+    /// server's index would keep them: the pages of one listing then cost their own size, and
+    /// a full listing by `id` does not make the next listing by `-updated_at` filter the
+    /// tenant again.
+    listings: HashMap<String, Arc<Listing>>,
+}
+
+/// The listings kept at most; more (a test's many filters) start the cache afresh.
+const KEPT_LISTINGS: usize = 8;
+
+/// One listing's applications: positions in its [`SortedOrders`], in the listing's order
+/// (four bytes each, not a copied id).
+struct Listing {
+    orders: Arc<SortedOrders>,
+    picked: Vec<u32>,
+}
+
+impl Listing {
+    /// The ids at `range` of the listing.
+    fn page(&self, range: std::ops::Range<usize>) -> impl Iterator<Item = &str> {
+        self.picked[range]
+            .iter()
+            .map(|&i| self.orders.entries[i as usize].id.as_str())
+    }
 }
 
 /// Every application as the listing's filters see it, ascending by each field the listing
@@ -259,21 +280,21 @@ impl SortedOrders {
         }
     }
 
-    /// Every application, ascending by `field`.
-    fn by(&self, field: SortField) -> impl DoubleEndedIterator<Item = &Listed> {
+    /// Every application's position in `entries`, ascending by `field`.
+    fn by(&self, field: SortField) -> impl DoubleEndedIterator<Item = (u32, &Listed)> {
         let order = match field {
             SortField::Id => &self.by_id,
             SortField::CreatedAt => &self.by_created_at,
             SortField::UpdatedAt => &self.by_updated_at,
         };
-        order.iter().map(|&i| &self.entries[i])
+        order.iter().map(|&i| (i as u32, &self.entries[i]))
     }
 }
 
-/// The ids a listing's filters and sort select, in order: from the cache while the same
-/// listing is paged through, else filtered from the cached orders afresh; a 400 for a sort
-/// Pinpoint refuses.
-fn listed_ids(st: &mut State, opts: &ReadOpts) -> Result<Arc<Vec<String>>, Reply> {
+/// The applications a listing's filters and sort select, in order: from the cache while
+/// nothing changed, else filtered from the cached orders afresh; a 400 for a sort Pinpoint
+/// refuses.
+fn listed_ids(st: &mut State, opts: &ReadOpts) -> Result<Arc<Listing>, Reply> {
     let basic = opts.list("filter[stage_basic_type]");
     let stage_ids = opts.list("filter[stage_id]");
     let key = format!(
@@ -281,10 +302,8 @@ fn listed_ids(st: &mut State, opts: &ReadOpts) -> Result<Arc<Vec<String>>, Reply
         opts.visible,
         opts.get("sort")
     );
-    if let Some((cached, ids)) = &st.listing_cache.last
-        && *cached == key
-    {
-        return Ok(ids.clone());
+    if let Some(listing) = st.listing_cache.listings.get(&key) {
+        return Ok(Arc::clone(listing));
     }
     let Some((field, descending)) = sort_order(opts.get("sort")) else {
         return Err(Reply::jsonapi_error(
@@ -306,21 +325,29 @@ fn listed_ids(st: &mut State, opts: &ReadOpts) -> Result<Arc<Vec<String>>, Reply
     };
     let listed = orders
         .by(field)
-        .filter(|e| opts.visible.contains(&e.visibility))
-        .filter(|e| {
+        .filter(|(_, e)| opts.visible.contains(&e.visibility))
+        .filter(|(_, e)| {
             basic
                 .as_ref()
                 .is_none_or(|b| b.contains(&e.stage.basic_type()))
         })
-        .filter(|e| stage_ids.as_ref().is_none_or(|b| b.contains(&e.stage.id())))
-        .map(|e| e.id.clone());
-    let ids: Arc<Vec<String>> = Arc::new(if descending {
+        .filter(|(_, e)| stage_ids.as_ref().is_none_or(|b| b.contains(&e.stage.id())))
+        .map(|(i, _)| i);
+    let picked = if descending {
         listed.rev().collect()
     } else {
         listed.collect()
+    };
+    let listing = Arc::new(Listing {
+        orders: Arc::clone(&orders),
+        picked,
     });
-    st.listing_cache.last = Some((key, ids.clone()));
-    Ok(ids)
+    let kept = &mut st.listing_cache.listings;
+    if kept.len() >= KEPT_LISTINGS {
+        kept.clear();
+    }
+    kept.insert(key, Arc::clone(&listing));
+    Ok(listing)
 }
 
 /// The same query with `page[number]` replaced, every other parameter kept in order.
