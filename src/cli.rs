@@ -124,6 +124,10 @@ pub enum Command {
     Check,
     /// Clear backoff and parking so the next pass tries again.
     Retry(RetryArgs),
+    /// Link a hire to the HiBob employee HR made for it (in HiBob's New hire flow, under
+    /// addresses hirebridge cannot match): recorded in its history; the next pass finishes the
+    /// hire (the CV unless HiBob holds it, the comment back to Pinpoint). Writes only the ledger.
+    Link(LinkArgs),
     /// Run the real reconciler against the built-in simulator of both APIs; needs no
     /// credentials and no network.
     Demo(DemoArgs),
@@ -241,13 +245,27 @@ pub struct StatusArgs {
 }
 
 #[derive(Debug, Args)]
-#[group(required = true, multiple = false)]
+#[group(id = "which", required = true, multiple = false)]
 pub struct RetryArgs {
     /// The Pinpoint application id of one hire.
+    #[arg(group = "which")]
     pub application_id: Option<String>,
     /// Every hire that failed or needs attention.
-    #[arg(long)]
+    #[arg(long, group = "which")]
     pub all_failed: bool,
+    /// Send the hire again: to HiBob's Pending hires under `hibob.hire_flow = "pending"` (a
+    /// second pending hire there: dismiss the first), or as a direct create under "direct".
+    /// The only way a hire sent to HR is sent twice. Needs the application id.
+    #[arg(long, requires = "application_id")]
+    pub resend: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LinkArgs {
+    /// The Pinpoint application id of the hire.
+    pub application_id: String,
+    /// The HiBob employee id HR's New hire flow made for it.
+    pub employee_id: String,
 }
 
 #[derive(Debug, Args)]

@@ -13,7 +13,7 @@ mod backup;
 use anyhow::Context as _;
 use hirebridge::cli::{
     BenchArgs, BenchScenario, Cli, Command, DemoArgs, HistoryArgs, LogFormat, OutputFormat,
-    PlanArgs, ReportArgs, RetryArgs, StatusArgs,
+    LinkArgs, PlanArgs, ReportArgs, RetryArgs, StatusArgs,
 };
 use hirebridge::config::Config;
 use hirebridge::hire::{ApplicationId, HireStatus};
@@ -187,6 +187,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<Exit> {
         Command::Init(args) => runtime()?.block_on(crate::init::run(&cli.config, &args)),
         Command::Check => runtime()?.block_on(check(&cli.config)),
         Command::Retry(args) => retry(&cli.config, &args),
+        Command::Link(args) => link(&cli.config, &args),
         Command::Demo(args) => demo(&args),
         Command::Audit(command) => audit::audit(&cli.config, &command),
         Command::Erase(args) => audit::erase(&cli.config, &args),
@@ -412,6 +413,7 @@ fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
             let (total, succeeded) = ledger.plugin_submit_counts()?;
             report::status::PluginSubmitsView { total, succeeded }
         },
+        hr_reminder_after: chrono::Duration::days(3),
     });
     view.drift = report::status::drift_views(&ledger.drifted_values()?);
     view.audit = Some(ledger.audit_summary()?.into());
@@ -454,6 +456,14 @@ fn retry(config_path: &Path, args: &RetryArgs) -> anyhow::Result<Exit> {
     // Who asked, for the hire's history (`sudo`'s caller when run through it).
     ledger.set_provenance(hirebridge::hire::Provenance::of_this_process(None));
     let now = chrono::Utc::now();
+    if args.resend {
+        let id = ApplicationId::parse(args.application_id.as_deref().unwrap_or_default())?;
+        ledger.resend(&id, now)?;
+        println!(
+            "retry --resend: hire {id} will be sent again on the next pass; if HiBob's ATS Pending hires page still shows the earlier one, dismiss it there"
+        );
+        return Ok(Exit::Ok);
+    }
     let moved = match &args.application_id {
         Some(id) => {
             if ledger.entry(&ApplicationId::parse(id)?)?.is_none() {
@@ -466,6 +476,18 @@ fn retry(config_path: &Path, args: &RetryArgs) -> anyhow::Result<Exit> {
         None => ledger.retry(None, now)?,
     };
     println!("retry: {moved} hire(s) will be tried on the next pass");
+    Ok(Exit::Ok)
+}
+
+fn link(config_path: &Path, args: &LinkArgs) -> anyhow::Result<Exit> {
+    let mut ledger = Ledger::open_for_operator(&Config::ledger_path(config_path)?)?;
+    ledger.set_provenance(hirebridge::hire::Provenance::of_this_process(None));
+    let id = ApplicationId::parse(&args.application_id)?;
+    let employee = hirebridge::hire::EmployeeId::parse(&args.employee_id)?;
+    ledger.link_employee(&id, &employee, chrono::Utc::now())?;
+    println!(
+        "link: hire {id} is linked to the HiBob employee {employee}; the next pass finishes it (`hirebridge history {id}` shows the link)"
+    );
     Ok(Exit::Ok)
 }
 

@@ -47,6 +47,11 @@ pub const ALL: &[&str] = &[
     "ledger.comment.after",
     "ledger.done.before",
     "ledger.done.after",
+    // Only under `hibob.hire_flow = "pending"`, in place of the create's.
+    "ledger.hr_intent.before",
+    "ledger.hr_intent.after",
+    "ledger.hr_sent.before",
+    "ledger.hr_sent.after",
 ];
 
 /// The environment variable naming the point to abort at.

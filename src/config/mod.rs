@@ -89,6 +89,9 @@ pub struct Config {
     pub plugin: Option<PluginConfig>,
     /// `[backup]`: where copies of the ledger go, and how many are kept.
     pub backup: BackupConfig,
+    /// `[report]`: where a hire's application and employee are linked (the report, the
+    /// document sent to HiBob's Pending hires).
+    pub links: ReportLinks,
     /// SHA-256 of the file's settings in a canonical form (keys sorted; comments, layout and
     /// secrets, which never live in the file, do not count), for the audit trail: with the
     /// version, which fixes every default, it names the effective configuration of a pass.
@@ -197,14 +200,14 @@ impl Config {
             .transpose()?;
         let audit = storage::audit_config(raw.audit, secrets)?;
         let backup = storage::backup_config(raw.backup)?;
+        let links = services::report_links(&pinpoint_base_url, raw.report)?;
         let plugin = match raw.plugin {
             Some(p) => {
-                let links = services::report_links(&pinpoint_base_url, raw.report)?;
                 let limits = webhook.as_ref().map(|w| w.limits).unwrap_or_default();
                 Some(listeners::plugin_config(
                     p,
                     secrets,
-                    links.hibob_employee,
+                    links.hibob_employee.clone(),
                     limits,
                 )?)
             }
@@ -224,6 +227,7 @@ impl Config {
             audit,
             plugin,
             backup,
+            links,
             digest: String::new(),
         })
     }

@@ -4,6 +4,7 @@
 //! It owns URLs, authentication and JSON shapes, and one rate limiter per endpoint class
 //! because HiBob counts its limits per endpoint. It must not know about Pinpoint or the ledger.
 
+pub mod hire_api;
 pub mod model;
 pub mod people;
 

@@ -126,19 +126,36 @@ remote_id! {
 #[error("{0:?} is not a Pinpoint application id; give the id as `hirebridge report` shows it")]
 pub struct NotAnApplicationId(pub String);
 
+/// Why text a person typed is not an employee id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a HiBob employee id; copy it from the employee's page in HiBob (the number in its address)")]
+pub struct NotAnEmployeeId(pub String);
+
+/// An id a person typed: trimmed, without spaces or control characters, at most 64
+/// characters.
+fn typed_id(text: &str) -> Option<String> {
+    let id = text.trim();
+    let plain = !id.is_empty()
+        && id.chars().count() <= 64
+        && !id.chars().any(|c| c.is_whitespace() || c.is_control());
+    plain.then(|| id.to_owned())
+}
+
 impl ApplicationId {
-    /// An application id a person typed (a command's argument): trimmed, without spaces or
-    /// control characters, at most 64 characters.
+    /// An application id a person typed (a command's argument).
     pub fn parse(text: &str) -> Result<Self, NotAnApplicationId> {
-        let id = text.trim();
-        let plain = !id.is_empty()
-            && id.chars().count() <= 64
-            && !id.chars().any(|c| c.is_whitespace() || c.is_control());
-        if plain {
-            Ok(ApplicationId(id.to_owned()))
-        } else {
-            Err(NotAnApplicationId(text.to_owned()))
-        }
+        typed_id(text)
+            .map(ApplicationId)
+            .ok_or_else(|| NotAnApplicationId(text.to_owned()))
+    }
+}
+
+impl EmployeeId {
+    /// An employee id a person typed (`hirebridge link`).
+    pub fn parse(text: &str) -> Result<Self, NotAnEmployeeId> {
+        typed_id(text)
+            .map(EmployeeId)
+            .ok_or_else(|| NotAnEmployeeId(text.to_owned()))
     }
 }
 
@@ -159,16 +176,21 @@ pub enum HireStatus {
     /// Left the Hired stage before it was done: nothing more is written for it (an employee
     /// already made is reported, never deleted). Settled.
     Withdrawn,
+    /// Sent to HiBob's ATS Pending hires (`[hibob] hire_flow = "pending"`): HR completes
+    /// HiBob's New hire flow, which creates the employee; each pass looks for it. Settled
+    /// for exit codes (HR has it), listed by `status` once older than `hr_reminder_after`.
+    WaitingForHr,
 }
 
 impl HireStatus {
-    pub const ALL: [HireStatus; 6] = [
+    pub const ALL: [HireStatus; 7] = [
         HireStatus::Pending,
         HireStatus::Done,
         HireStatus::Failed,
         HireStatus::NeedsAttention,
         HireStatus::Skipped,
         HireStatus::Withdrawn,
+        HireStatus::WaitingForHr,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -179,15 +201,20 @@ impl HireStatus {
             HireStatus::NeedsAttention => "needs_attention",
             HireStatus::Skipped => "skipped",
             HireStatus::Withdrawn => "withdrawn",
+            HireStatus::WaitingForHr => "waiting_for_hr",
         }
     }
 
-    /// Nothing more will happen to it by itself, and nobody needs to act: `done`, `skipped`,
-    /// `withdrawn`. Settled hires never make `sync` or `status` exit non-zero.
+    /// Nobody needs to act on it by the exit codes: `done`, `skipped`, `withdrawn`, and
+    /// `waiting_for_hr` (HR has it in HiBob's Pending hires). Settled hires never make `sync`
+    /// or `status` exit non-zero.
     pub fn is_settled(self) -> bool {
         matches!(
             self,
-            HireStatus::Done | HireStatus::Skipped | HireStatus::Withdrawn
+            HireStatus::Done
+                | HireStatus::Skipped
+                | HireStatus::Withdrawn
+                | HireStatus::WaitingForHr
         )
     }
 
@@ -203,6 +230,8 @@ pub enum StepState {
     Pending,
     InFlight,
     Done,
+    /// Sent to HiBob's Pending hires: HR makes the employee; never sent again by itself.
+    WithHr,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,6 +247,59 @@ pub enum CvState {
 pub enum EmployeeOrigin {
     Created,
     Adopted,
+    /// Made by HR's New hire flow in HiBob from a hire sent to its Pending hires (or linked
+    /// by a person with `hirebridge link`): HR's, never updated by hirebridge.
+    HrFlow,
+}
+
+impl EmployeeOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmployeeOrigin::Created => "created",
+            EmployeeOrigin::Adopted => "adopted",
+            EmployeeOrigin::HrFlow => "hr_flow",
+        }
+    }
+}
+
+/// How a proven hire becomes a HiBob employee (`[hibob] hire_flow`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HireFlow {
+    /// hirebridge creates the employee (`POST /people`).
+    #[default]
+    Direct,
+    /// hirebridge sends the hire to HiBob's ATS Pending hires (the Hire API) once; HR's New
+    /// hire flow creates the employee, which hirebridge then finds and finishes.
+    Pending,
+}
+
+impl HireFlow {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HireFlow::Direct => "direct",
+            HireFlow::Pending => "pending",
+        }
+    }
+}
+
+/// Whether HiBob's Hire API took a hire sent to its Pending hires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HrDelivery {
+    /// Recorded before the post, and kept when its outcome is unknown (a timeout, a crash in
+    /// flight, a 5xx after sending): Bob offers no read of its pending hires, so it is never
+    /// sent again unless a person runs `retry --resend`.
+    Unconfirmed,
+    /// Bob answered the post with success.
+    Delivered,
+}
+
+impl HrDelivery {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HrDelivery::Unconfirmed => "unconfirmed",
+            HrDelivery::Delivered => "delivered",
+        }
+    }
 }
 
 /// The three steps of a hire, as named in the ledger and its events.
@@ -287,6 +369,12 @@ pub enum EmployeeStep {
         origin: EmployeeOrigin,
         at: DateTime<Utc>,
     },
+    /// Sent to HiBob's Pending hires at `since` (the intent's time): HR's New hire flow makes
+    /// the employee, which each pass looks for.
+    WithHr {
+        since: DateTime<Utc>,
+        delivery: HrDelivery,
+    },
 }
 
 impl EmployeeStep {
@@ -295,6 +383,7 @@ impl EmployeeStep {
             EmployeeStep::Pending => StepState::Pending,
             EmployeeStep::InFlight { .. } => StepState::InFlight,
             EmployeeStep::Done { .. } => StepState::Done,
+            EmployeeStep::WithHr { .. } => StepState::WithHr,
         }
     }
 }
@@ -477,9 +566,18 @@ impl LedgerEntry {
             | HireStatus::NeedsAttention
             | HireStatus::Skipped
             | HireStatus::Withdrawn => false,
-            HireStatus::Pending | HireStatus::Failed => {
+            // Looked for each pass: HR may have made the employee since.
+            HireStatus::Pending | HireStatus::Failed | HireStatus::WaitingForHr => {
                 self.next_attempt_at.is_none_or(|at| at <= now)
             }
+        }
+    }
+
+    /// When it was sent to HiBob's Pending hires, and whether Bob took it.
+    pub fn with_hr(&self) -> Option<(DateTime<Utc>, HrDelivery)> {
+        match self.employee {
+            EmployeeStep::WithHr { since, delivery } => Some((since, delivery)),
+            _ => None,
         }
     }
 }
@@ -567,6 +665,12 @@ pub enum EventOutcome {
     Edited,
     /// Personal data removed from the ledger (ids and outcomes stay).
     Erased,
+    /// Sent to HiBob's Pending hires (the Hire API answered with success).
+    SentToHr,
+    /// A post to HiBob's Hire API whose outcome is unknown: not sent again by itself.
+    Unconfirmed,
+    /// A person linked the hire to an employee (`hirebridge link`).
+    Linked,
     /// Values HR approved and submitted in Pinpoint's plugin form (they replace the mapping's
     /// in the hire's create).
     Submitted,
@@ -598,6 +702,9 @@ impl EventOutcome {
             EventOutcome::Unhired => "unhired",
             EventOutcome::Recorded => "recorded",
             EventOutcome::Resolved => "resolved",
+            EventOutcome::SentToHr => "sent_to_hr",
+            EventOutcome::Unconfirmed => "unconfirmed",
+            EventOutcome::Linked => "linked",
             EventOutcome::Updated => "updated",
             EventOutcome::Edited => "edited",
             EventOutcome::Erased => "erased",

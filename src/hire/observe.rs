@@ -173,9 +173,13 @@ fn reopens(
 }
 
 /// Open again, due now. An erased hire worked again (rehired, backfilled) needs its details
-/// again: Pinpoint's, as listed now.
+/// again: Pinpoint's, as listed now. One sent to HR's Pending hires waits for HR again.
 fn reopen(entry: &mut LedgerEntry, hire: &ObservedHire<'_>, now: DateTime<Utc>) {
-    entry.status = HireStatus::Pending;
+    entry.status = if entry.with_hr().is_some() {
+        HireStatus::WaitingForHr
+    } else {
+        HireStatus::Pending
+    };
     entry.last_error = None;
     entry.next_attempt_at = None;
     entry.updated_at = now;

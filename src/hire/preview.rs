@@ -30,6 +30,8 @@ pub enum ActionKind {
     Wait,
     Park,
     Skip,
+    /// Send the hire to HiBob's ATS Pending hires (the Hire API).
+    SendToHr,
 }
 
 impl ActionKind {
@@ -44,6 +46,7 @@ impl ActionKind {
             ActionKind::Wait => "wait",
             ActionKind::Park => "park",
             ActionKind::Skip => "skip",
+            ActionKind::SendToHr => "send_to_hr",
         }
     }
 }

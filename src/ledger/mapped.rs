@@ -451,7 +451,7 @@ impl Ledger {
     }
 }
 
-fn upsert_baseline(
+pub(super) fn upsert_baseline(
     tx: &rusqlite::Transaction<'_>,
     application_id: &ApplicationId,
     now: DateTime<Utc>,

@@ -11,6 +11,7 @@ mod audit;
 mod backup;
 mod chain;
 pub mod costs;
+mod hr_flow;
 mod listing;
 mod lock;
 mod mapped;
@@ -29,6 +30,7 @@ pub use backup::{
     put_in_place,
 };
 pub use chain::{Checkpoint, GENESIS, SALT_BYTES, detail_digest, erasure_message, event_hash};
+pub use hr_flow::{HrCommandRefused, LinkError, SentValues};
 pub use listing::ListingMarks;
 pub use lock::{LedgerLock, lock_path};
 pub use mapped::{DriftState, MappedRecord, describe as describe_values};
@@ -38,7 +40,8 @@ pub use schema::CURRENT_VERSION;
 use crate::hire::observe;
 pub use crate::hire::{
     ApplicationId, CommentId, CommentStep, CvState, CvStep, EmployeeId, EmployeeOrigin,
-    EmployeeStep, EventOutcome, EventSubject, HireStatus, LedgerEntry, ObservedHire, ParkKind,
+    EmployeeStep, EventOutcome, EventSubject, HireStatus, HrDelivery, LedgerEntry, ObservedHire,
+    ParkKind,
     PassId, Provenance, StageId, StepKind, StepState,
 };
 
@@ -121,7 +124,7 @@ const ENTRY_COLUMNS: &str = "application_id, email, first_name, last_name, job_t
     cv_state, cv_document_id, cv_document_name, cv_intent_at, cv_done_at, \
     comment_state, comment_id, comment_intent_at, comment_done_at, \
     attempts, failures, last_error, next_attempt_at, first_seen_at, last_seen_at, updated_at, done_at, \
-    hired_at, unhired_at, start_date_source, erased_at";
+    hired_at, unhired_at, start_date_source, erased_at, hr_delivery";
 
 /// Stores what observing a hire decided: a new row inserted, a changed one updated (each
 /// handed back as stored), an unchanged one as it was read. `None`: the insert found the row
@@ -211,9 +214,18 @@ fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<LedgerEntry> {
             // fields hirebridge never updates.
             origin: match origin.as_deref() {
                 Some("created") => EmployeeOrigin::Created,
+                Some("hr_flow") => EmployeeOrigin::HrFlow,
                 _ => EmployeeOrigin::Adopted,
             },
             at: done_at(row.get(10)?),
+        },
+        // Never read as pending: that could send it to HR a second time.
+        ("with_hr", _) => EmployeeStep::WithHr {
+            since: intent(row.get(9)?),
+            delivery: match row.get::<_, Option<String>>(32)?.as_deref() {
+                Some("delivered") => HrDelivery::Delivered,
+                _ => HrDelivery::Unconfirmed,
+            },
         },
         ("in_flight" | "done", _) => EmployeeStep::InFlight {
             since: intent(row.get(9)?),
@@ -797,14 +809,18 @@ impl Ledger {
         let origin = match origin {
             EmployeeOrigin::Created => (EventOutcome::Created, "created"),
             EmployeeOrigin::Adopted => (EventOutcome::Adopted, "adopted"),
+            EmployeeOrigin::HrFlow => (EventOutcome::Found, "hr_flow"),
         };
         self.transition(
             application_id,
             pass,
             now,
             (EventSubject::Employee, origin.0, detail),
+            // A hire waiting for HR has work again once HR's employee is found.
             "UPDATE hires SET employee_state = 'done', employee_origin = ?2, hibob_employee_id = ?3,
-                employee_done_at = ?4, updated_at = ?4 WHERE application_id = ?1",
+                employee_done_at = ?4, updated_at = ?4,
+                status = CASE WHEN status = 'waiting_for_hr' THEN 'pending' ELSE status END
+             WHERE application_id = ?1",
             &[&application_id, &origin.1, &employee_id, &ms(now)],
         )
     }
@@ -915,7 +931,10 @@ impl Ledger {
             pass,
             now,
             (step.into(), EventOutcome::Failed, &detail),
-            "UPDATE hires SET status = 'failed', failures = failures + 1, last_error = ?2,
+            // A hire with HR still waits for HR: its lookup failed, not the hire.
+            "UPDATE hires SET failures = failures + 1, last_error = ?2,
+                status = CASE WHEN employee_state = 'with_hr' THEN 'waiting_for_hr'
+                              ELSE 'failed' END,
                 next_attempt_at = ?3, updated_at = ?4 WHERE application_id = ?1",
             &[&application_id, &error, &next, &ms(now)],
         )
@@ -940,7 +959,8 @@ impl Ledger {
             pass,
             now,
             (step.into(), EventOutcome::Deferred, &detail),
-            "UPDATE hires SET status = CASE WHEN status = 'failed' THEN status ELSE 'pending' END,
+            "UPDATE hires SET status = CASE WHEN status IN ('failed', 'waiting_for_hr') THEN status
+                                            ELSE 'pending' END,
                 next_attempt_at = ?2, updated_at = ?3 WHERE application_id = ?1",
             &[&application_id, &ms(until), &ms(now)],
         )
@@ -1016,7 +1036,8 @@ impl Ledger {
     ) -> Result<Vec<LedgerEntry>> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {ENTRY_COLUMNS} FROM hires
-             WHERE (status IN ('pending', 'failed', 'needs_attention') AND last_seen_at < ?1)
+             WHERE (status IN ('pending', 'failed', 'needs_attention', 'waiting_for_hr')
+                    AND last_seen_at < ?1)
                 OR (status = 'done' AND unhired_at IS NULL AND last_seen_at < ?2)
              ORDER BY last_seen_at LIMIT ?3"
         ))?;
@@ -1058,7 +1079,8 @@ impl Ledger {
                 // on purpose); all of them means every failed or parked one.
                 "SELECT application_id FROM hires
                  WHERE (?1 IS NOT NULL AND application_id = ?1
-                        AND status IN ('failed', 'needs_attention', 'pending', 'skipped', 'withdrawn'))
+                        AND status IN ('failed', 'needs_attention', 'pending', 'skipped', 'withdrawn',
+                                       'waiting_for_hr'))
                     OR (?1 IS NULL AND status IN ('failed', 'needs_attention'))",
             )?;
             stmt.query_map([application_id], |r| r.get(0))?
@@ -1067,8 +1089,11 @@ impl Ledger {
         for id in &ids {
             tx.execute(
                 // An erased hire worked again takes Pinpoint's details again at the next
-                // listing (see `observe`).
-                "UPDATE hires SET status = 'pending', failures = 0, park_kind = NULL,
+                // listing (see `observe`). One sent to HR's Pending hires is looked for again,
+                // never sent again (that takes `retry --resend`).
+                "UPDATE hires SET failures = 0, park_kind = NULL,
+                    status = CASE WHEN employee_state = 'with_hr' THEN 'waiting_for_hr'
+                                  ELSE 'pending' END,
                     next_attempt_at = NULL, updated_at = ?2, erased_at = NULL
                  WHERE application_id = ?1",
                 params![id, ms(now)],

@@ -238,6 +238,75 @@ CREATE TABLE plugin_submits (
 ) STRICT;
 CREATE INDEX plugin_submits_by_application ON plugin_submits (application_id, id);
 "#,
+    // v9: HR's own hire flow (`[hibob] hire_flow = "pending"`): status `waiting_for_hr`, the
+    // employee step `with_hr` (sent to HiBob's ATS Pending hires), the origin `hr_flow` (made
+    // by HR's New hire flow), whether Bob took the post (`hr_delivery`), and how many posts a
+    // hire has had (one, unless a person ran `retry --resend`). SQLite cannot change a CHECK
+    // constraint, so the table is rebuilt as in v4, every column and index kept.
+    r#"
+CREATE TABLE hires_v9 (
+    application_id      TEXT PRIMARY KEY NOT NULL,
+    email               TEXT NOT NULL,
+    first_name          TEXT NOT NULL DEFAULT '',
+    last_name           TEXT NOT NULL DEFAULT '',
+    job_title           TEXT,
+    status              TEXT NOT NULL
+        CHECK (status IN ('pending', 'done', 'failed', 'needs_attention', 'skipped', 'withdrawn',
+                          'waiting_for_hr')),
+    employee_state      TEXT NOT NULL DEFAULT 'pending'
+        CHECK (employee_state IN ('pending', 'in_flight', 'done', 'with_hr')),
+    employee_origin     TEXT CHECK (employee_origin IN ('created', 'adopted', 'hr_flow')),
+    hibob_employee_id   TEXT,
+    employee_intent_at  INTEGER,
+    employee_done_at    INTEGER,
+    cv_state            TEXT NOT NULL DEFAULT 'pending'
+        CHECK (cv_state IN ('pending', 'in_flight', 'uploaded', 'none')),
+    cv_document_id      TEXT,
+    cv_document_name    TEXT,
+    cv_intent_at        INTEGER,
+    cv_done_at          INTEGER,
+    comment_state       TEXT NOT NULL DEFAULT 'pending'
+        CHECK (comment_state IN ('pending', 'in_flight', 'done')),
+    comment_id          TEXT,
+    comment_intent_at   INTEGER,
+    comment_done_at     INTEGER,
+    attempts            INTEGER NOT NULL DEFAULT 0,
+    failures            INTEGER NOT NULL DEFAULT 0,
+    last_error          TEXT,
+    park_kind           TEXT,
+    next_attempt_at     INTEGER,
+    first_seen_at       INTEGER NOT NULL,
+    last_seen_at        INTEGER NOT NULL,
+    updated_at          INTEGER NOT NULL,
+    done_at             INTEGER,
+    hired_at            INTEGER,
+    unhired_at          INTEGER,
+    start_date_source   TEXT CHECK (start_date_source IN ('pinpoint', 'offset')),
+    erased_at           INTEGER,
+    hr_delivery         TEXT CHECK (hr_delivery IN ('unconfirmed', 'delivered')),
+    hr_posts            INTEGER NOT NULL DEFAULT 0
+) STRICT;
+INSERT INTO hires_v9 (application_id, email, first_name, last_name, job_title, status,
+    employee_state, employee_origin, hibob_employee_id, employee_intent_at, employee_done_at,
+    cv_state, cv_document_id, cv_document_name, cv_intent_at, cv_done_at,
+    comment_state, comment_id, comment_intent_at, comment_done_at,
+    attempts, failures, last_error, park_kind, next_attempt_at,
+    first_seen_at, last_seen_at, updated_at, done_at, hired_at, unhired_at,
+    start_date_source, erased_at)
+SELECT application_id, email, first_name, last_name, job_title, status,
+    employee_state, employee_origin, hibob_employee_id, employee_intent_at, employee_done_at,
+    cv_state, cv_document_id, cv_document_name, cv_intent_at, cv_done_at,
+    comment_state, comment_id, comment_intent_at, comment_done_at,
+    attempts, failures, last_error, park_kind, next_attempt_at,
+    first_seen_at, last_seen_at, updated_at, done_at, hired_at, unhired_at,
+    start_date_source, erased_at
+FROM hires;
+DROP TABLE hires;
+ALTER TABLE hires_v9 RENAME TO hires;
+CREATE INDEX hires_by_status ON hires (status, next_attempt_at);
+CREATE INDEX hires_by_email ON hires (email COLLATE NOCASE);
+CREATE INDEX hires_by_last_seen ON hires (status, last_seen_at);
+"#,
 ];
 
 /// Work a migration needs beyond SQL, run in its transaction right after its SQL.

@@ -62,6 +62,8 @@ pub struct HireRun<'a> {
     pub ledger: &'a Mutex<Ledger>,
     pub pinpoint: &'a PinpointClient,
     pub hibob: &'a HibobClient,
+    /// HiBob's Hire API, when `hibob.hire_flow` is `pending`.
+    pub hire_api: Option<&'a crate::hibob::hire_api::HireApiClient>,
     pub settings: &'a Settings,
     pub pass: PassId,
     pub shutdown: &'a CancellationToken,
@@ -126,7 +128,7 @@ impl HireRun<'_> {
                 &lookup,
                 &learned,
                 Utc::now(),
-                self.settings.read_lag,
+                &self.settings.rules(),
             );
             let Some(step) = decided else {
                 let outcome = match entry.status {
@@ -175,6 +177,7 @@ impl HireRun<'_> {
                 Ok(entry.clone())
             }
             Step::CreateEmployee { draft } => self.create(id, &draft, learned).await,
+            Step::SendToHr { draft } => self.send_to_hr(entry, application, &draft).await,
             Step::SearchToAdopt { email } => self.search_to_adopt(entry, &email, learned).await,
             Step::Park {
                 step,
@@ -225,15 +228,20 @@ impl HireRun<'_> {
             FoundBy::DuplicateEmailAnswer => {
                 format!("adopted HiBob employee {employee_id} after the duplicate-email answer")
             }
+            FoundBy::HrFlow => format!(
+                "found HiBob employee {employee_id}, made by HR's New hire flow from the hire sent to its Pending hires"
+            ),
         };
+        let origin = found_by.origin();
         crashpoint::hit("ledger.employee.before");
         let after = self.write(id, |l| {
-            record::employee_adopted(l, id, employee_id, self.pass, Utc::now(), &how)
+            record::employee_adopted(l, id, employee_id, origin, self.pass, Utc::now(), &how)
         })?;
         crashpoint::hit("ledger.employee.after");
         // After the duplicate-email answer, the values our create sent were forgotten: the
-        // person's fields are not ours, and nothing is measured against them.
-        if found_by == FoundBy::DuplicateEmailAnswer {
+        // person's fields are not ours, and nothing is measured against them. HR's employee
+        // is HR's: what HR changed in the New hire flow is never drift.
+        if matches!(found_by, FoundBy::DuplicateEmailAnswer | FoundBy::HrFlow) {
             return Ok(after);
         }
         self.write(id, |l| {
@@ -285,6 +293,65 @@ impl HireRun<'_> {
                     self.write(id, |l| record::email_taken(l, id, email, pass, Utc::now()))?;
                 learned.email_taken = Some(email.clone());
                 Ok(entry)
+            }
+        }
+    }
+
+    /// Sends the hire to HiBob's ATS Pending hires, once. The intent (the hire waiting for HR,
+    /// its delivery unconfirmed) is committed first; Bob offers no read of its pending hires,
+    /// so an answer that leaves the outcome unknown keeps it unconfirmed and is never sent
+    /// again by itself. Only an answer proving nothing reached HR (refused, never sent) makes
+    /// the hire sendable again, under the error policy's retry or park.
+    async fn send_to_hr(
+        &self,
+        entry: &LedgerEntry,
+        application: &HiredApplication,
+        draft: &Draft,
+    ) -> Result<LedgerEntry, StepError> {
+        let id = &entry.application_id;
+        let pass = self.pass;
+        let Some(hire_api) = self.hire_api else {
+            // The config refuses `pending` without the Hire API; never create instead.
+            return Err(StepError::Failed(
+                StepKind::Employee,
+                StepFailure::Api(crate::http::ApiError::Unauthorized {
+                    api: crate::http::Api::Hibob,
+                    endpoint: crate::hibob::hire_api::ENDPOINT,
+                    status: 0,
+                    hint: "hibob.hire_flow is \"pending\" but the Hire API is not configured: set hibob.hire_api_url and HIBOB_HIRE_API_AUTHORIZATION".into(),
+                }),
+            ));
+        };
+        let fingerprint = self.settings.mapping.fingerprint();
+        crashpoint::hit("ledger.hr_intent.before");
+        self.write(id, |l| {
+            record::hr_intent(l, id, pass, Utc::now(), &fingerprint, draft)
+        })?;
+        crashpoint::hit("ledger.hr_intent.after");
+        let document = crate::hibob::hire_api::HireDocument::new(
+            application,
+            &draft.new,
+            &self.settings.pinpoint_application_link(id),
+        );
+        match hire_api.post(&document).await {
+            Ok(()) => {
+                crashpoint::hit("ledger.hr_sent.before");
+                let after = self.write(id, |l| record::hr_delivered(l, id, pass, Utc::now()))?;
+                crashpoint::hit("ledger.hr_sent.after");
+                tracing::info!(application = %id, "sent to HiBob's Pending hires; waiting for HR");
+                Ok(after)
+            }
+            Err(e @ crate::http::ApiError::Ambiguous { .. }) => {
+                tracing::warn!(application = %id, error = %e, "Hire API post unconfirmed; not sent again");
+                let reason = e.to_string();
+                Ok(self.write(id, |l| {
+                    record::hr_unconfirmed(l, id, pass, Utc::now(), &reason)
+                })?)
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                self.write(id, |l| record::hr_not_sent(l, id, pass, Utc::now(), &reason))?;
+                Err(StepError::Failed(StepKind::Employee, StepFailure::Api(e)))
             }
         }
     }

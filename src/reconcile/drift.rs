@@ -44,6 +44,11 @@ pub fn decide(
     mapping: &Mapping,
     origin: Option<EmployeeOrigin>,
 ) -> DriftAction {
+    // HR made this employee in HiBob's New hire flow: what HR chose there (name, start date,
+    // title, department) is HR's, never drift to report or correct.
+    if origin == Some(EmployeeOrigin::HrFlow) {
+        return DriftAction::None;
+    }
     let Some(record) = record else {
         return DriftAction::Baseline {
             keep_written: false,

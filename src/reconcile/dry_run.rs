@@ -199,7 +199,7 @@ impl Reconciler {
             lookup,
             draft,
             now,
-            self.parts.settings.read_lag,
+            &self.parts.settings.rules(),
         );
         let mut actions = Vec::new();
         // A look (for our CV, our comment) is the check the next write mentions.
@@ -236,6 +236,13 @@ impl Reconciler {
                 ),
             ),
             Step::CreateEmployee { draft } => describe_create(entry, &draft.new),
+            Step::SendToHr { draft } => PlannedAction::new(
+                ActionKind::SendToHr,
+                format!(
+                    "send {} {} <{}> to HiBob's ATS Pending hires (Hire API), once: HR's New hire flow makes the employee",
+                    draft.new.first_name, draft.new.surname, draft.new.email
+                ),
+            ),
             Step::Park { problem, .. } => PlannedAction::new(
                 ActionKind::Park,
                 format!("{problem}; nothing would be sent to HiBob"),
@@ -330,6 +337,14 @@ fn not_worked(entry: &LedgerEntry, now: DateTime<Utc>) -> Option<String> {
             reason("hired before the go-live cutoff")
         )),
         HireStatus::Withdrawn => Some(format!("withdrawn: {}", reason("left the Hired stage"))),
+        HireStatus::WaitingForHr if !entry.is_due(now) => Some(format!(
+            "waiting for HR to complete HiBob's New hire flow{}",
+            entry
+                .last_error
+                .as_deref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
+        )),
         HireStatus::Pending | HireStatus::Failed if !entry.is_due(now) => {
             let at = entry
                 .next_attempt_at
@@ -342,7 +357,7 @@ fn not_worked(entry: &LedgerEntry, now: DateTime<Utc>) -> Option<String> {
                 .unwrap_or_default();
             Some(format!("not due until {at}{why}"))
         }
-        HireStatus::Pending | HireStatus::Failed => None,
+        HireStatus::Pending | HireStatus::Failed | HireStatus::WaitingForHr => None,
     }
 }
 

@@ -71,6 +71,12 @@ impl Reconciler {
                     .record_unhired(&entry.application_id, &detail, pass, Utc::now())?;
                 summary.unhired += 1;
             } else if let Some(employee) = self.settle_employee(pass, &entry).await? {
+                // Nothing to delete in Bob; HR may want to dismiss what it was sent.
+                let with_hr = if entry.with_hr().is_some() {
+                    "; it was sent to HiBob's ATS Pending hires: HR may want to dismiss it there"
+                } else {
+                    ""
+                };
                 let detail = match employee {
                     Some(id) => format!(
                         "{why}; left the Hired stage before it was done: nothing more is written; the HiBob employee {id} exists and was not deleted"
@@ -78,7 +84,7 @@ impl Reconciler {
                     None => format!(
                         "{why}; left the Hired stage before it was done: nothing more is written"
                     ),
-                };
+                } + with_hr;
                 tracing::info!(application = %entry.application_id, "withdrawn: {detail}");
                 parts.ledger().record_withdrawn(
                     &entry.application_id,

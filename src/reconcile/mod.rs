@@ -30,6 +30,7 @@ pub mod plan;
 pub mod policy;
 pub mod proof;
 pub mod record;
+mod waiting;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -77,6 +78,10 @@ pub struct Settings {
     pub hired_since: Option<crate::config::HiredSince>,
     /// `[schedule] full_every`: the longest between two full listings.
     pub full_every: chrono::Duration,
+    /// `hibob.hire_flow`: create employees, or send hires to HR's Pending hires.
+    pub hire_flow: crate::hire::HireFlow,
+    /// `[report] pinpoint_application_url`: the application's page, `{id}` for its id.
+    pub pinpoint_application_url: String,
 }
 
 impl Settings {
@@ -94,8 +99,31 @@ impl Settings {
             on_former_employee: config.hibob.on_former_employee,
             hired_since: config.sync.hired_since,
             full_every: span(config.full_every),
+            hire_flow: crate::hire::HireFlow::Direct,
+            pinpoint_application_url: config.links.pinpoint_application.clone(),
         }
     }
+
+    /// The Pinpoint page of an application, as the report links it.
+    pub fn pinpoint_application_link(&self, id: &crate::hire::ApplicationId) -> String {
+        crate::config::ReportLinks::to(&self.pinpoint_application_url, id)
+    }
+
+    /// What the next-step decision reads.
+    pub fn rules(&self) -> plan::Rules {
+        plan::Rules {
+            read_lag: self.read_lag,
+            hire_flow: self.hire_flow,
+        }
+    }
+}
+
+/// HiBob's Hire API client, when hires go to HR's Pending hires.
+fn hire_api_client(
+    _http: &HttpClient,
+    _config: &Config,
+) -> Option<Arc<crate::hibob::hire_api::HireApiClient>> {
+    None
 }
 
 /// A configured duration as the core computes with it. The config bounds every duration it
@@ -117,6 +145,8 @@ pub(crate) struct Parts {
     http: HttpClient,
     pinpoint: PinpointClient,
     hibob: HibobClient,
+    /// HiBob's Hire API, under `hibob.hire_flow = "pending"` (shared by every clone).
+    hire_api: Option<Arc<crate::hibob::hire_api::HireApiClient>>,
     settings: Settings,
     claims: HireClaims,
     /// The safe fallbacks the last contract check calls for (shared with nudges).
@@ -184,6 +214,7 @@ impl Parts {
             ledger: &self.ledger,
             pinpoint: &self.pinpoint,
             hibob: &self.hibob,
+            hire_api: self.hire_api.as_deref(),
             settings: &self.settings,
             pass,
             shutdown,
@@ -228,6 +259,7 @@ impl Reconciler {
                 pinpoint: PinpointClient::new(http.clone(), &config.pinpoint)
                     .including(&config.mapping.pinpoint_includes()),
                 hibob: HibobClient::new(http.clone(), &config.hibob),
+                hire_api: hire_api_client(&http, config),
                 http,
                 settings: Settings::from_config(config),
                 claims: HireClaims::default(),
@@ -265,6 +297,7 @@ impl Reconciler {
                 .keeping_gate_of(&self.parts.pinpoint),
             hibob: HibobClient::new(http.clone(), &config.hibob)
                 .keeping_gates_of(&self.parts.hibob),
+            hire_api: hire_api_client(&http, config),
             http,
             settings: Settings::from_config(config),
             claims: self.parts.claims.clone(),

@@ -134,7 +134,7 @@ impl Nudger {
     /// Reads the application and keeps it only when Pinpoint's answer proves it is hired
     /// now, whatever the event said: a stage-changed event fires for every move, and a hired
     /// event may be stale. `Err`: why the nudge ends here.
-    async fn read_proven(
+    pub(super) async fn read_proven(
         &self,
         application_id: &ApplicationId,
     ) -> Result<Result<Result<HiredApplication, UnusableRecord>, NudgeOutcome>, LedgerError> {
@@ -215,7 +215,7 @@ impl Nudger {
     }
 
     /// The pass's own stages for one application: observe, gather facts, execute.
-    async fn work(
+    pub(super) async fn work(
         &self,
         pass: PassId,
         record: Result<HiredApplication, UnusableRecord>,

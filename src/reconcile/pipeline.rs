@@ -48,6 +48,7 @@ impl Reconciler {
         summary.contract_requests = (self.parts.http.stats() - stats_before).requests;
         let scope = self.parts.listing_scope(listed_from, &marks)?;
         let mut listing = self.parts.listing(scope);
+        let contract_held = contract.is_ok();
         let mut stopped = match contract {
             Ok(_) => {
                 summary.listing = Some(scope.read());
@@ -67,6 +68,13 @@ impl Reconciler {
         {
             stopped = self
                 .follow_unlisted(pass, listed_from, &mut summary, shutdown)
+                .await?;
+        }
+        // The hires waiting for HR this listing did not show: their employees are looked
+        // for every pass, not only when the application changes.
+        if stopped.is_none() && contract_held {
+            stopped = self
+                .follow_waiting(pass, listed_from, &mut summary, shutdown)
                 .await?;
         }
         if stopped.is_none() {

@@ -12,8 +12,8 @@ use super::facts::Lookup;
 use crate::employee::NewEmployee;
 use crate::hire::application::{Attachment, HiredApplication};
 use crate::hire::{
-    ApplicationId, CommentStep, CvStep, EmployeeId, EmployeeOrigin, EmployeeStep, HireStatus,
-    LedgerEntry, ParkKind, StepKind,
+    ApplicationId, CommentStep, CvStep, EmployeeId, EmployeeOrigin, EmployeeStep, HireFlow,
+    HireStatus, LedgerEntry, ParkKind, StepKind,
 };
 use crate::mapping::Values;
 
@@ -36,6 +36,11 @@ pub enum Step {
     /// Pinpoint's plugin form): learned as [`Learned::draft`].
     DraftEmployee,
     CreateEmployee {
+        draft: Box<Draft>,
+    },
+    /// Send the hire to HiBob's ATS Pending hires (the Hire API), once: HR's New hire flow
+    /// makes the employee (`[hibob] hire_flow = "pending"`).
+    SendToHr {
         draft: Box<Draft>,
     },
     /// HiBob answered a create with "email exists": find that person to adopt it. Found:
@@ -88,6 +93,26 @@ pub enum FoundBy {
     Lookup,
     /// The search after HiBob answered a create with "email exists".
     DuplicateEmailAnswer,
+    /// The pass's lookup, for a hire sent to HiBob's Pending hires: HR's New hire flow made it.
+    HrFlow,
+}
+
+impl FoundBy {
+    /// The origin recorded for an employee found this way.
+    pub fn origin(self) -> EmployeeOrigin {
+        match self {
+            FoundBy::HrFlow => EmployeeOrigin::HrFlow,
+            FoundBy::Lookup | FoundBy::DuplicateEmailAnswer => EmployeeOrigin::Adopted,
+        }
+    }
+}
+
+/// The settings the decision reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    /// How long HiBob's search may lag behind a write.
+    pub read_lag: chrono::Duration,
+    pub hire_flow: HireFlow,
 }
 
 /// What a create sends, and what the ledger records beside it.
@@ -149,18 +174,20 @@ pub fn next_step(
     lookup: &Lookup,
     learned: &Learned,
     now: DateTime<Utc>,
-    read_lag: chrono::Duration,
+    rules: &Rules,
 ) -> Option<Step> {
     if !entry.is_due(now) || entry.status == HireStatus::Done {
         return None;
     }
+    let read_lag = rules.read_lag;
     let employee = match &entry.employee {
         EmployeeStep::Done { id, origin, .. } => Employee {
             id: id.clone(),
             origin: *origin,
         },
+        EmployeeStep::WithHr { .. } => return with_hr_step(lookup, rules.hire_flow),
         pending_or_in_flight => {
-            return employee_step(pending_or_in_flight, lookup, learned, now, read_lag);
+            return employee_step(pending_or_in_flight, lookup, learned, now, rules);
         }
     };
     if let Some(cv) = cv_step(entry, application, &employee, learned, now, read_lag) {
@@ -176,14 +203,36 @@ pub fn next_step(
     })
 }
 
-/// The step towards the hire's employee: adopt one HiBob has, or create one, never a second.
+/// The step for a hire sent to HiBob's Pending hires: link the employee HR's flow made once
+/// the lookup finds it; otherwise keep waiting. It is never sent again by itself (Bob has no
+/// read of its pending hires: a second post is a second pending hire). Under `direct` (the
+/// mode changed since it was sent) a person decides: creating it now would make a second
+/// employee the moment HR completes the pending one.
+fn with_hr_step(lookup: &Lookup, flow: HireFlow) -> Option<Step> {
+    match (lookup, flow) {
+        (Lookup::Found { employee_id }, _) => Some(Step::AdoptEmployee {
+            employee_id: employee_id.clone(),
+            found_by: FoundBy::HrFlow,
+        }),
+        (Lookup::NotNeeded, _) | (Lookup::NotFound, HireFlow::Pending) => None,
+        (Lookup::NotFound, HireFlow::Direct) => Some(Step::Park {
+            step: StepKind::Employee,
+            kind: ParkKind::Invalid,
+            problem: "it was sent to HiBob's Pending hires before [hibob] hire_flow became \"direct\", and HR has not made the employee: let HR complete (or dismiss) it in Bob, then `hirebridge retry <id>` links what HR made; `hirebridge retry --resend <id>` creates it directly instead (dismiss the pending hire first)".into(),
+        }),
+    }
+}
+
+/// The step towards the hire's employee: adopt one HiBob has, or make one (create it, or send
+/// it to HR's Pending hires), never a second.
 fn employee_step(
     state: &EmployeeStep,
     lookup: &Lookup,
     learned: &Learned,
     now: DateTime<Utc>,
-    read_lag: chrono::Duration,
+    rules: &Rules,
 ) -> Option<Step> {
+    let read_lag = rules.read_lag;
     if let Some(employee_id) = &learned.taken_by {
         return Some(Step::AdoptEmployee {
             employee_id: employee_id.clone(),
@@ -222,8 +271,13 @@ fn employee_step(
                     kind: ParkKind::Invalid,
                     problem: problem.clone(),
                 },
-                Some(Drafted::Ready(draft)) => Step::CreateEmployee {
-                    draft: draft.clone(),
+                Some(Drafted::Ready(draft)) => match rules.hire_flow {
+                    HireFlow::Direct => Step::CreateEmployee {
+                        draft: draft.clone(),
+                    },
+                    HireFlow::Pending => Step::SendToHr {
+                        draft: draft.clone(),
+                    },
                 },
             }),
         },
@@ -273,7 +327,7 @@ pub fn assumed_steps(
     lookup: &Lookup,
     draft: impl FnOnce() -> Drafted,
     now: DateTime<Utc>,
-    read_lag: chrono::Duration,
+    rules: &Rules,
 ) -> Vec<Step> {
     let mut entry = entry.clone();
     let mut learned = Learned::default();
@@ -281,13 +335,14 @@ pub fn assumed_steps(
     let mut steps = Vec::new();
     // Every step moves the row forward, so this ends; the bound only guards a mistake.
     while steps.len() < 12 {
-        let Some(step) = next_step(&entry, application, lookup, &learned, now, read_lag) else {
+        let Some(step) = next_step(&entry, application, lookup, &learned, now, rules) else {
             break;
         };
         match &step {
-            Step::AdoptEmployee { employee_id, .. } => {
-                entry.employee = assumed(employee_id, EmployeeOrigin::Adopted, now)
-            }
+            Step::AdoptEmployee {
+                employee_id,
+                found_by,
+            } => entry.employee = assumed(employee_id, found_by.origin(), now),
             Step::DraftEmployee => learned.draft = draft.take().map(|draft| draft()),
             Step::CreateEmployee { .. } => {
                 entry.employee = assumed(NEW_EMPLOYEE, EmployeeOrigin::Created, now);
@@ -311,7 +366,10 @@ pub fn assumed_steps(
                     at: now,
                 }
             }
-            Step::WaitForReadLag { .. } | Step::MarkDone { .. } | Step::Park { .. } => {
+            Step::WaitForReadLag { .. }
+            | Step::MarkDone { .. }
+            | Step::Park { .. }
+            | Step::SendToHr { .. } => {
                 steps.push(step);
                 break;
             }
@@ -355,6 +413,9 @@ pub fn comment_text(employee_id: &EmployeeId, origin: EmployeeOrigin) -> String 
     match origin {
         EmployeeOrigin::Created => format!("HiBob employee created: {employee_id}"),
         EmployeeOrigin::Adopted => format!("HiBob employee linked: {employee_id}"),
+        EmployeeOrigin::HrFlow => {
+            format!("HiBob employee made by HR's New hire flow: {employee_id}")
+        }
     }
 }
 
@@ -386,8 +447,11 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
     }
 
-    fn lag() -> chrono::Duration {
-        chrono::Duration::seconds(20)
+    fn lag() -> Rules {
+        Rules {
+            read_lag: chrono::Duration::seconds(20),
+            hire_flow: HireFlow::Direct,
+        }
     }
 
     fn entry() -> LedgerEntry {
@@ -437,7 +501,7 @@ mod tests {
 
     fn plan(e: &LedgerEntry, with_cv: bool, lookup: Lookup) -> Vec<Step> {
         let ready = || Drafted::Ready(draft());
-        assumed_steps(e, &application(with_cv), &lookup, ready, now(), lag())
+        assumed_steps(e, &application(with_cv), &lookup, ready, now(), &lag())
     }
 
     fn employee(id: &str, origin: EmployeeOrigin) -> Employee {
@@ -516,7 +580,7 @@ mod tests {
         let found = done_employee(&mut row);
         let app = application(true);
         let step = |row: &LedgerEntry, learned| {
-            next_step(row, &app, &Lookup::NotNeeded, &learned, now(), lag())
+            next_step(row, &app, &Lookup::NotNeeded, &learned, now(), &lag())
         };
         assert_eq!(
             step(&row, Learned::default()),
@@ -643,7 +707,7 @@ mod tests {
             plan(&e, true, Lookup::NotNeeded)[0],
             Step::WaitForReadLag {
                 step: StepKind::Cv,
-                until: now() + lag()
+                until: now() + lag().read_lag
             }
         );
         // The attachment went from Pinpoint since the upload that did not land: looked for,
@@ -723,7 +787,7 @@ mod tests {
     }
 
     fn decide(e: &LedgerEntry, lookup: Lookup, learned: &Learned) -> Option<Step> {
-        next_step(e, &application(true), &lookup, learned, now(), lag())
+        next_step(e, &application(true), &lookup, learned, now(), &lag())
     }
 
     #[test]
@@ -806,6 +870,164 @@ mod tests {
             Some(Step::AdoptEmployee {
                 employee_id: "8".into(),
                 found_by: FoundBy::Lookup
+            })
+        );
+    }
+
+    fn pending_flow() -> Rules {
+        Rules {
+            hire_flow: HireFlow::Pending,
+            ..lag()
+        }
+    }
+
+    fn with_hr(e: &mut LedgerEntry, delivery: crate::hire::HrDelivery) {
+        e.employee = EmployeeStep::WithHr {
+            since: now() - chrono::Duration::days(1),
+            delivery,
+        };
+        e.status = HireStatus::WaitingForHr;
+    }
+
+    #[test]
+    fn under_the_pending_flow_a_hire_nobody_holds_is_sent_to_hr_once_and_nothing_is_created() {
+        let ready = || Drafted::Ready(draft());
+        let steps = assumed_steps(
+            &entry(),
+            &application(true),
+            &Lookup::NotFound,
+            ready,
+            now(),
+            &pending_flow(),
+        );
+        assert_eq!(
+            steps,
+            [Step::DraftEmployee, Step::SendToHr { draft: draft() }],
+            "sending ends the run: HR makes the employee"
+        );
+        assert!(
+            !steps
+                .iter()
+                .any(|s| matches!(s, Step::CreateEmployee { .. })),
+            "never a create under the pending flow"
+        );
+        // A person HiBob already holds is adopted, as under the direct flow.
+        let found = Lookup::Found {
+            employee_id: "77".into(),
+        };
+        let steps = assumed_steps(&entry(), &application(false), &found, ready, now(), &pending_flow());
+        assert_eq!(
+            steps[0],
+            Step::AdoptEmployee {
+                employee_id: "77".into(),
+                found_by: FoundBy::Lookup
+            }
+        );
+    }
+
+    #[test]
+    fn a_hire_with_hr_is_never_sent_again_whatever_its_delivery_and_waits_until_hr_makes_the_employee()
+    {
+        for delivery in [
+            crate::hire::HrDelivery::Unconfirmed,
+            crate::hire::HrDelivery::Delivered,
+        ] {
+            let mut e = entry();
+            with_hr(&mut e, delivery);
+            let learned = Learned {
+                draft: Some(Drafted::Ready(draft())),
+                ..Learned::default()
+            };
+            let decide = |lookup: &Lookup| {
+                next_step(&e, &application(true), lookup, &learned, now(), &pending_flow())
+            };
+            assert_eq!(decide(&Lookup::NotFound), None, "{delivery:?}: keeps waiting");
+            assert_eq!(decide(&Lookup::NotNeeded), None);
+            assert_eq!(
+                decide(&Lookup::Found {
+                    employee_id: "88".into()
+                }),
+                Some(Step::AdoptEmployee {
+                    employee_id: "88".into(),
+                    found_by: FoundBy::HrFlow
+                }),
+                "HR's employee is linked as hr_flow"
+            );
+        }
+    }
+
+    #[test]
+    fn hr_s_employee_gets_the_cv_only_if_bob_did_not_keep_it_and_the_comment_after_a_look() {
+        let mut e = entry();
+        e.employee = EmployeeStep::Done {
+            id: "88".into(),
+            origin: EmployeeOrigin::HrFlow,
+            at: now(),
+        };
+        e.status = HireStatus::Pending;
+        let hr = employee("88", EmployeeOrigin::HrFlow);
+        assert_eq!(
+            plan(&e, true, Lookup::NotNeeded),
+            [
+                Step::FindCv {
+                    employee: hr.clone()
+                },
+                Step::UploadCv {
+                    employee: hr.clone(),
+                    file: cv()
+                },
+                Step::FindComment {
+                    employee: hr.clone()
+                },
+                Step::PostComment {
+                    employee: hr.clone()
+                },
+                Step::MarkDone { employee: hr }
+            ],
+            "not created by hirebridge: its documents and the comments are looked at first"
+        );
+        assert!(comment_text(&"88".into(), EmployeeOrigin::HrFlow).contains("New hire flow"));
+        assert!(is_our_comment(
+            &comment_text(&"88".into(), EmployeeOrigin::HrFlow),
+            &"88".into()
+        ));
+    }
+
+    #[test]
+    fn after_a_switch_back_to_direct_a_hire_hr_has_not_made_is_a_persons_call_never_a_create() {
+        let mut e = entry();
+        with_hr(&mut e, crate::hire::HrDelivery::Delivered);
+        let learned = Learned {
+            draft: Some(Drafted::Ready(draft())),
+            ..Learned::default()
+        };
+        let step = next_step(&e, &application(true), &Lookup::NotFound, &learned, now(), &lag());
+        match step {
+            Some(Step::Park {
+                step: StepKind::Employee,
+                kind: ParkKind::Invalid,
+                problem,
+            }) => {
+                assert!(problem.contains("retry --resend"), "{problem}");
+                assert!(problem.contains("Pending hires"), "{problem}");
+            }
+            other => panic!("expected a park, got {other:?}"),
+        }
+        // What HR made is still linked under the direct flow.
+        assert_eq!(
+            next_step(
+                &e,
+                &application(true),
+                &Lookup::Found {
+                    employee_id: "88".into()
+                },
+                &learned,
+                now(),
+                &lag()
+            ),
+            Some(Step::AdoptEmployee {
+                employee_id: "88".into(),
+                found_by: FoundBy::HrFlow
             })
         );
     }

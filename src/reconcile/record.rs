@@ -79,16 +79,95 @@ pub fn employee_created(
     )
 }
 
-/// An employee HiBob already had is the hire's; `how` says how it was found.
+/// An employee HiBob already had is the hire's; `how` says how it was found. `origin`:
+/// adopted, or made by HR's New hire flow for a hire sent to its Pending hires.
 pub fn employee_adopted(
     ledger: &mut Ledger,
     id: &ApplicationId,
     employee_id: &EmployeeId,
+    origin: EmployeeOrigin,
     pass: PassId,
     now: DateTime<Utc>,
     how: &str,
 ) -> Result<(), LedgerError> {
-    ledger.record_employee(id, employee_id, EmployeeOrigin::Adopted, pass, now, how)
+    ledger.record_employee(id, employee_id, origin, pass, now, how)
+}
+
+/// Before the post to HiBob's Hire API: the hire is waiting for HR, its delivery unconfirmed
+/// until Bob answers.
+pub fn hr_intent(
+    ledger: &mut Ledger,
+    id: &ApplicationId,
+    pass: PassId,
+    now: DateTime<Utc>,
+    mapping_fingerprint: &str,
+    draft: &super::plan::Draft,
+) -> Result<(), LedgerError> {
+    let new = &draft.new;
+    let detail = format!(
+        "send {} {} <{}> to HiBob's Pending hires (Hire API) with {}",
+        new.first_name,
+        new.surname,
+        new.email,
+        crate::ledger::describe_values(&new.written()),
+    );
+    let written = new.written();
+    let sent = crate::ledger::SentValues {
+        mapping: mapping_fingerprint,
+        rendered: &draft.rendered,
+        written: &written,
+    };
+    ledger.record_hr_intent(id, pass, now, &detail, &sent)
+}
+
+/// Bob took the post: HR has the hire in its Pending hires.
+pub fn hr_delivered(
+    ledger: &mut Ledger,
+    id: &ApplicationId,
+    pass: PassId,
+    now: DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    ledger.record_hr_delivered(
+        id,
+        pass,
+        now,
+        "sent to HiBob's Pending hires: waiting for HR to complete the New hire flow",
+    )
+}
+
+/// The post's outcome is unknown: never sent again by itself.
+pub fn hr_unconfirmed(
+    ledger: &mut Ledger,
+    id: &ApplicationId,
+    pass: PassId,
+    now: DateTime<Utc>,
+    error: &str,
+) -> Result<(), LedgerError> {
+    ledger.record_hr_unconfirmed(
+        id,
+        pass,
+        now,
+        &format!(
+            "delivery unconfirmed ({error}): not sent again; check HiBob's ATS Pending hires page, then `hirebridge retry --resend {id}` if it is not there, or `hirebridge link {id} <employee-id>` if HR already made the employee"
+        ),
+    )
+}
+
+/// Nothing reached HR's Pending hires (refused, or never sent): the hire needs its employee
+/// again; the error policy's retry or park follows.
+pub fn hr_not_sent(
+    ledger: &mut Ledger,
+    id: &ApplicationId,
+    pass: PassId,
+    now: DateTime<Utc>,
+    error: &str,
+) -> Result<(), LedgerError> {
+    ledger.record_hr_not_sent(
+        id,
+        pass,
+        now,
+        &format!("not sent to HiBob's Pending hires: {error}"),
+    )
 }
 
 /// Before an upload: which file goes where, under which name.
@@ -136,10 +215,7 @@ pub fn done(
     now: DateTime<Utc>,
     employee: &Employee,
 ) -> Result<(), LedgerError> {
-    let how = match employee.origin {
-        EmployeeOrigin::Created => "created",
-        EmployeeOrigin::Adopted => "adopted",
-    };
+    let how = employee.origin.as_str();
     ledger.record_done(id, pass, now, &format!("employee {} ({how})", employee.id))
 }
 

@@ -13,6 +13,7 @@
 //! script against: add fields, never rename or drop one.
 
 pub mod history;
+pub mod hr_view;
 pub mod html;
 pub mod listing_view;
 pub mod plan;
@@ -176,10 +177,7 @@ impl From<&LedgerEntry> for ReportRow {
                 .trim()
                 .to_owned(),
             hibob_employee_id: e.hibob_employee_id().map(str::to_owned),
-            employee_origin: e.employee_origin().map(|o| match o {
-                EmployeeOrigin::Created => "created",
-                EmployeeOrigin::Adopted => "adopted",
-            }),
+            employee_origin: e.employee_origin().map(EmployeeOrigin::as_str),
             status: e.status,
             cv: match e.cv.state() {
                 CvState::Uploaded => "uploaded",

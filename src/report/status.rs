@@ -63,6 +63,9 @@ pub struct HireView {
     /// A done hire found out of the Hired stage since (see [`StatusView::unhired`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unhired_at: Option<String>,
+    /// How long it has been with HR (sent to HiBob's Pending hires), in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting_for: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -101,6 +104,8 @@ pub struct StatusView {
     /// Full listings and listings of what changed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listing: Option<super::listing_view::ListingView>,
+    /// HR's own hire flow: hires with HR a person should look at.
+    pub hr_flow: super::hr_view::HrFlowView,
 }
 
 /// The audit trail, for `status`.
@@ -194,6 +199,8 @@ pub struct StatusInput<'a> {
     pub contract: Option<crate::contract::ContractReport>,
     /// Plugin submits recorded, and how many succeeded.
     pub plugin_submits: PluginSubmitsView,
+    /// `[hibob] hr_reminder_after`: a hire with HR longer than this is listed for a person.
+    pub hr_reminder_after: chrono::Duration,
 }
 
 fn when(t: DateTime<Utc>) -> String {
@@ -216,12 +223,13 @@ fn hire_view(e: &LedgerEntry) -> HireView {
         next_attempt_at: e.next_attempt_at.map(when),
         reason: e.last_error.clone(),
         unhired_at: e.unhired_at.map(when),
+        waiting_for: None,
     }
 }
 
 /// Health and the problems behind it, in the order they were found: each problem raises the
 /// health to at least its own level, so the exit code follows the worst one.
-struct Problems {
+pub(super) struct Problems {
     health: Health,
     list: Vec<String>,
 }
@@ -234,7 +242,7 @@ impl Problems {
         }
     }
 
-    fn flag(&mut self, health: Health, problem: String) {
+    pub(super) fn flag(&mut self, health: Health, problem: String) {
         self.health = self.health.max(health);
         self.list.push(problem);
     }
@@ -403,6 +411,12 @@ pub fn build(input: StatusInput<'_>) -> StatusView {
     let unhired = hires_where(input.entries, |e| {
         e.status == HireStatus::Done && e.unhired_at.is_some()
     });
+    let hr_flow = super::hr_view::build(
+        input.entries,
+        input.now,
+        input.hr_reminder_after,
+        hire_view,
+    );
 
     // The problems' order is the order a person reads them in: hires first, then the daemon,
     // then the API contract, then what retries on its own.
@@ -415,6 +429,7 @@ pub fn build(input: StatusInput<'_>) -> StatusView {
             ),
         );
     }
+    super::hr_view::flag(&mut problems, &hr_flow);
     let next_poll = input
         .last_pass
         .as_ref()
@@ -453,6 +468,7 @@ pub fn build(input: StatusInput<'_>) -> StatusView {
         plugin_submits: input.plugin_submits,
         audit: None,
         listing: None,
+        hr_flow,
     }
 }
 
@@ -466,6 +482,9 @@ fn human_bytes(n: u64) -> String {
 
 fn hire_line(h: &HireView) -> String {
     let mut line = format!("  {} <{}>", h.application_id, h.email);
+    if let Some(age) = &h.waiting_for {
+        line.push_str(&format!(", with HR for {age}"));
+    }
     if let Some(at) = &h.unhired_at {
         line.push_str(&format!(", out of Hired since {at}"));
     }
@@ -545,7 +564,11 @@ fn write_hires(view: &StatusView, out: &mut dyn Write) -> std::io::Result<()> {
         count(HireStatus::NeedsAttention)
     )?;
     // Settled without a write: shown only when there are any, so a plain ledger reads as before.
-    for status in [HireStatus::Skipped, HireStatus::Withdrawn] {
+    for status in [
+        HireStatus::WaitingForHr,
+        HireStatus::Skipped,
+        HireStatus::Withdrawn,
+    ] {
         if count(status) > 0 {
             write!(out, ", {} {}", count(status), status.as_str())?;
         }
@@ -700,6 +723,7 @@ pub fn render_text(view: &StatusView, out: &mut dyn Write) -> std::io::Result<()
     write_contract(view.contract.as_ref(), out)?;
     write_drift(&view.drift, out)?;
     write_hire_lists(view, out)?;
+    super::hr_view::render_text(&view.hr_flow, out, hire_line, LIST_LIMIT)?;
     writeln!(
         out,
         "ledger       {} ({}), schema version {}",
@@ -743,6 +767,7 @@ mod tests {
             schema_version: 1,
             contract: None,
             plugin_submits: PluginSubmitsView::default(),
+            hr_reminder_after: chrono::Duration::days(3),
         })
     }
 
@@ -772,6 +797,7 @@ mod tests {
                     findings,
                 }),
                 plugin_submits: PluginSubmitsView::default(),
+                hr_reminder_after: chrono::Duration::days(3),
             })
         };
         let v = build_with(vec![
