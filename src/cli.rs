@@ -287,7 +287,8 @@ pub struct DemoArgs {
 
 fn parse_status(s: &str) -> Result<HireStatus, String> {
     HireStatus::parse(s).ok_or_else(|| {
-        format!("unknown status {s:?}; use one of: pending, done, failed, needs_attention")
+        let known: Vec<&str> = HireStatus::ALL.iter().map(|s| s.as_str()).collect();
+        format!("unknown status {s:?}; use one of: {}", known.join(", "))
     })
 }
 

@@ -284,6 +284,17 @@ const CASES: [Case; 4] = [Case::Fresh, Case::Adopted, Case::NoCv, Case::ReadLag]
 /// Points only the webhook's one-application nudge reaches (covered by their own test).
 const NUDGE_ONLY: [&str; 2] = ["pinpoint.application.before", "pinpoint.application.after"];
 
+/// Points only HR's own hire flow (`hibob.hire_flow = "pending"`) reaches: covered by
+/// `tests/hr_flow.rs`, which crashes at each of them.
+const PENDING_ONLY: [&str; 6] = [
+    "ledger.hr_intent.before",
+    "ledger.hr_intent.after",
+    "hibob.hire_post.before",
+    "hibob.hire_post.after",
+    "ledger.hr_sent.before",
+    "ledger.hr_sent.after",
+];
+
 impl Case {
     fn world(self) -> World {
         let mut app = SimApplication::hired("1001", "Ada", "Lovelace", "ada@example.com", "1");
@@ -331,7 +342,7 @@ impl Case {
         crashpoint::ALL
             .iter()
             .copied()
-            .filter(|p| !NUDGE_ONLY.contains(p))
+            .filter(|p| !NUDGE_ONLY.contains(p) && !PENDING_ONLY.contains(p))
             .filter(|p| !skipped.iter().any(|s| p.starts_with(&format!("{s}."))))
             .collect()
     }
@@ -376,7 +387,7 @@ fn crash_and_recover(case: Case, point: &str) -> bool {
 
 #[test]
 fn every_crash_point_is_named_systematically_and_some_test_reaches_it() {
-    let mut covered: BTreeSet<&str> = NUDGE_ONLY.into_iter().collect();
+    let mut covered: BTreeSet<&str> = NUDGE_ONLY.into_iter().chain(PENDING_ONLY).collect();
     for case in CASES {
         covered.extend(case.reaches());
     }
@@ -388,7 +399,12 @@ fn every_crash_point_is_named_systematically_and_some_test_reaches_it() {
 fn a_crash_at_any_point_of_a_sync_ends_with_one_of_everything_after_a_restart() {
     let work: Vec<(Case, &str)> = CASES
         .iter()
-        .flat_map(|case| crashpoint::ALL.iter().map(move |p| (*case, *p)))
+        .flat_map(|case| {
+            crashpoint::ALL
+                .iter()
+                .filter(|p| !PENDING_ONLY.contains(p))
+                .map(move |p| (*case, *p))
+        })
         .collect();
     let queue = Mutex::new(work.into_iter());
     let reached: Mutex<HashMap<Case, BTreeSet<&str>>> = Mutex::new(HashMap::new());

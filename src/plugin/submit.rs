@@ -419,6 +419,10 @@ fn judge(
             true,
         );
     }
+    // Under `hibob.hire_flow = "pending"`: HR has it now, and HR's flow makes the employee.
+    if entry.is_some_and(|e| e.status == HireStatus::WaitingForHr) {
+        return ("sent_to_hr", sent_to_hr(), false);
+    }
     // What HiBob or the ledger said stays with the operator (`history`, the log): the
     // people in Pinpoint get a sentence that says what to do.
     if let Some(last_error) = entry.and_then(|e| e.last_error.as_deref()) {
@@ -467,6 +471,17 @@ fn judge(
         ),
         _ => ("pending", pending(), false),
     }
+}
+
+/// Sent to HiBob's ATS Pending hires: HR's New hire flow makes the employee; hirebridge then
+/// attaches the CV and comments here.
+fn sent_to_hr() -> Value {
+    let mut body = failure(
+        "Sent to HiBob's ATS Pending hires: HR completes HiBob's New hire flow, which creates the employee; hirebridge then adds the CV and a comment here. Nothing more to do in Pinpoint.",
+        Vec::new(),
+    );
+    body["status"] = json!("pending");
+    body
 }
 
 /// HiBob has not confirmed an employee yet: the next pass finishes the hire, and a second

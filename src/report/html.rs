@@ -65,7 +65,7 @@ th{background:#f3f3f3}\
 #hires .more{display:none}#hires.all-columns .more{display:table-cell}\
 .summary td:last-child{text-align:right}\
 .controls{display:flex;flex-wrap:wrap;gap:1rem;align-items:center;margin:.5rem 0;font-size:.85rem}\
-.done{color:#1a7f37}.pending{color:#9a6700}.failed{color:#cf222e}.needs_attention{color:#cf222e;font-weight:bold}.skipped,.withdrawn{color:#57606a}\
+.done{color:#1a7f37}.pending{color:#9a6700}.failed{color:#cf222e}.needs_attention{color:#cf222e;font-weight:bold}.skipped,.withdrawn{color:#57606a}.waiting_for_hr{color:#0969da}\
 .note{color:#666;font-size:.85rem}\
 @page{size:A4 landscape;margin:12mm}\
 @media print{body{margin:0;font-size:9pt}.controls{display:none}a{color:inherit;text-decoration:none}tr{break-inside:avoid}h2{break-after:avoid}}";
