@@ -7,7 +7,7 @@ use chrono::{NaiveDate, Utc};
 use serde_json::{Map, Value, json};
 
 use super::faults::Fault;
-use super::state::{Shared, SimDocument, SimEmployee, State, StoredEmployee};
+use super::state::{Shared, SimEmployee, State, StoredEmployee};
 use super::wire::{FILES_PREFIX, Incoming, Reply, percent_decode};
 use super::{Endpoint, HIBOB_MAX_DOCUMENT_BYTES, pinpoint};
 
@@ -49,7 +49,7 @@ fn error(status: u16, key: &str, text: impl Into<String>, args: &[&str]) -> Repl
     )
 }
 
-fn malformed_json() -> Reply {
+pub(crate) fn malformed_json() -> Reply {
     error(
         400,
         "request.body.malformed",
@@ -450,14 +450,25 @@ fn create_inner(shared: &Shared, req: &Incoming) -> Reply {
     if !body.is_object() {
         return malformed_json();
     }
-    let person = match NewPerson::from_body(&body) {
-        Ok(person) => person,
+    let stored = store_new_employee(&mut shared.lock(), &body);
+    let (id, display_name) = match stored {
+        Ok(created) => created,
         Err(reply) => return reply,
     };
-    let mut st = shared.lock();
-    if let Err(reply) = person.fits(&st, &body) {
-        return reply;
-    }
+    let mut out: Map<String, Value> = body.as_object().cloned().unwrap_or_default();
+    out.insert("id".into(), json!(id));
+    out.insert("displayName".into(), json!(display_name));
+    out.insert("fullName".into(), json!(display_name));
+    Reply::json(200, &Value::Object(out))
+}
+
+/// Creates the employee a create body describes, as `POST /people` does: the required fields
+/// and the tenant's lists checked, the email unique, a new id, the body kept as the record
+/// (fields nested by category) and read lag starting now. Returns the id and display name, or
+/// HiBob's 400. Shared with the Hire API's completion, which creates employees the same way.
+pub(crate) fn store_new_employee(st: &mut State, body: &Value) -> Result<(String, String), Reply> {
+    let person = NewPerson::from_body(body)?;
+    person.fits(st, body)?;
     let id = st.take_employee_id();
     let display_name = format!("{} {}", person.first, person.surname);
     st.push_employee(StoredEmployee {
@@ -473,12 +484,7 @@ fn create_inner(shared: &Shared, req: &Incoming) -> Reply {
         },
         created: Some(Instant::now()),
     });
-    drop(st);
-    let mut out: Map<String, Value> = body.as_object().cloned().unwrap_or_default();
-    out.insert("id".into(), json!(id));
-    out.insert("displayName".into(), json!(display_name));
-    out.insert("fullName".into(), json!(display_name));
-    Reply::json(200, &Value::Object(out))
+    Ok((id, display_name))
 }
 
 /// A create body's text at a path nested by category (a dotted key such as "work.site" does
@@ -685,16 +691,7 @@ pub(crate) async fn upload_document(
         }
     }
     let tags = body.get("tags").cloned().unwrap_or_else(|| json!([]));
-    let mut st = shared.lock();
-    let id = st.next_document_id.to_string();
-    st.next_document_id += 1;
-    st.documents.push(SimDocument {
-        id: id.clone(),
-        employee_id: employee_id.to_string(),
-        folder: folder.to_string(),
-        document_name: name.clone(),
-        source_url: url,
-    });
+    let id = shared.lock().add_document(employee_id, folder, &name, &url);
     Reply::json(
         200,
         &json!({"id": id, "employeeId": employee_id, "name": name, "documentName": name,
@@ -703,17 +700,18 @@ pub(crate) async fn upload_document(
 }
 
 /// What HiBob's download of a document URL came to.
-enum Fetched {
+pub(crate) enum Fetched {
     File,
     Unreachable,
     /// Downloaded, but over the documented size limit.
     TooLarge(usize),
 }
 
-/// HiBob downloads the URL synchronously. Only this simulator's own `/files/...` can answer,
-/// and it is resolved from state (no HTTP to ourselves), but still counted and fault-injectable
-/// as a `DownloadFile` call so tests can simulate an expired pre-signed URL.
-async fn fetch(shared: &Shared, raw: &str) -> Fetched {
+/// HiBob downloads the URL synchronously (a document upload's, or a Hire API attachment's
+/// pull). Only this simulator's own `/files/...` can answer, and it is resolved from state (no
+/// HTTP to ourselves), but still counted and fault-injectable as a `DownloadFile` call so tests
+/// can simulate an expired pre-signed URL.
+pub(crate) async fn fetch(shared: &Shared, raw: &str) -> Fetched {
     let Ok(url) = url::Url::parse(raw) else {
         return Fetched::Unreachable;
     };

@@ -1,8 +1,9 @@
 //! A stateful simulator of the Pinpoint ATS and HiBob HRIS HTTP APIs on a loopback port.
 //!
 //! It owns: an axum server on its own thread and tokio runtime; the state both systems hold
-//! (applications, jobs, comments, employees, documents, named lists); seeded scenarios; injected
-//! faults; fixed-window rate limits; read-after-write lag; and a record of every request.
+//! (applications, jobs, comments, employees, documents, named lists, HiBob's pending hires from
+//! its Hire API); seeded scenarios; injected faults; fixed-window rate limits; read-after-write
+//! lag; and a record of every request.
 //! Tests and the `demo` command drive it through [`Sim`] and assert on its state and counters.
 //!
 //! It must not know anything about the rest of the product: no imports from other crate
@@ -11,13 +12,15 @@
 //! string id, inactive pre-hires hidden from search, HTML from the edge on 5xx).
 //!
 //! Inside, dependencies point one way: `server` (routing, fault application) calls the API
-//! modules `hibob` and `pinpoint` (HiBob fetches CVs from Pinpoint's file host, never the
-//! reverse), which build on `state`, `faults`, `scenario` and, lowest, `wire` (the request and
-//! answer plumbing). No module imports one above it; all may use the types declared here
-//! (`Endpoint`).
+//! modules `hire_api`, `hibob` and `pinpoint` (the Hire API creates employees and pulls files
+//! through `hibob`; HiBob fetches CVs from Pinpoint's file host, never the reverse), which
+//! build on `state`, `faults`, `scenario` and, lowest, `wire` (the request and answer
+//! plumbing). No module imports one above it; all may use the types declared here
+//! (`Endpoint`, the credential constants).
 
 mod faults;
 mod hibob;
+mod hire_api;
 mod pinpoint;
 mod scenario;
 mod server;
@@ -32,11 +35,14 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 pub use faults::{Fault, FaultRule};
+pub use hire_api::{HrChanges, HrCompletion, HrLogin, PendingHireError};
 pub use scenario::{
     CvFiles, Scenario, SimApplication, SimEmployeeSeed, SimJob, SimOffer, SplitMix, Stage,
     Visibility, WindowLimit,
 };
-pub use state::{SimComment, SimDocument, SimEmployee};
+pub use state::{
+    PendingHire, PendingStatus, PulledAttachment, SimComment, SimDocument, SimEmployee,
+};
 
 use state::Shared;
 use wire::percent_decode;
@@ -68,6 +74,12 @@ pub struct SeededIds {
 pub const PINPOINT_API_KEY: &str = "sim-pinpoint-key";
 pub const HIBOB_SERVICE_USER_ID: &str = "SERVICE-SIM";
 pub const HIBOB_SERVICE_USER_TOKEN: &str = "sim-hibob-token";
+/// Where the simulated Hire API takes posts: what Bob shows as the endpoint URL after the
+/// path of its origin, ending in the integration's id.
+pub const HIBOB_HIRE_API_PATH: &str = "/hibob/hire-api/SIM-HIRE";
+/// The `Authorization` header value the simulated Hire API takes, compared verbatim:
+/// `Basic ` + base64("SIM-HIRE:sim-hire-secret"), the form Bob shows for a service user.
+pub const HIBOB_HIRE_API_AUTHORIZATION: &str = "Basic U0lNLUhJUkU6c2ltLWhpcmUtc2VjcmV0";
 /// HiBob's documented file size limit for a document upload (5 MB).
 pub const HIBOB_MAX_DOCUMENT_BYTES: usize = 5 * 1024 * 1024;
 
@@ -87,6 +99,8 @@ pub enum Endpoint {
     UploadDocument,
     PeopleFields,
     NamedList,
+    /// `POST {HIBOB_HIRE_API_PATH}`: a hire sent to HiBob's Hire API.
+    HireApiPost,
     Unknown,
 }
 
@@ -181,6 +195,12 @@ impl Sim {
         format!("{}{}", self.shared.origin(), wire::HIBOB_PREFIX)
     }
 
+    /// `http://127.0.0.1:PORT/hibob/hire-api/SIM-HIRE`: the Hire API's endpoint URL, whole, as
+    /// Bob shows it to the admin.
+    pub fn hire_api_url(&self) -> String {
+        format!("{}{HIBOB_HIRE_API_PATH}", self.shared.origin())
+    }
+
     /// Queues a fault; rules are checked in insertion order.
     pub fn inject(&self, rule: FaultRule) {
         if rule.times > 0 {
@@ -201,11 +221,17 @@ impl Sim {
         hibob_service_user_id: &str,
         hibob_service_user_token: &str,
     ) {
-        self.shared.lock().credentials = state::SimCredentials {
-            pinpoint_api_key: pinpoint_api_key.into(),
-            hibob_service_user_id: hibob_service_user_id.into(),
-            hibob_service_user_token: hibob_service_user_token.into(),
-        };
+        let credentials = &mut self.shared.lock().credentials;
+        credentials.pinpoint_api_key = pinpoint_api_key.into();
+        credentials.hibob_service_user_id = hibob_service_user_id.into();
+        credentials.hibob_service_user_token = hibob_service_user_token.into();
+    }
+
+    /// Accepts this `Authorization` value on the Hire API instead of
+    /// [`HIBOB_HIRE_API_AUTHORIZATION`] (e.g. a distinctive secret a test then looks for in
+    /// every output).
+    pub fn set_hire_api_authorization(&self, authorization: &str) {
+        self.shared.lock().credentials.hire_api_authorization = authorization.into();
     }
 
     pub fn set_hibob_read_lag(&self, lag: Duration) {
@@ -333,8 +359,8 @@ impl Sim {
             .count_calls(|c| c.endpoint == endpoint && c.status == status)
     }
 
-    /// Requests to the writing endpoints (create or update person, upload document, post
-    /// comment), any status.
+    /// Requests to the writing endpoints (create or update person, set a start date, upload
+    /// document, post comment, post to the Hire API), any status.
     pub fn write_calls(&self) -> usize {
         self.shared.lock().count_calls(|c| {
             matches!(
@@ -344,6 +370,7 @@ impl Sim {
                     | Endpoint::SetStartDate
                     | Endpoint::UploadDocument
                     | Endpoint::PostComment
+                    | Endpoint::HireApiPost
             )
         })
     }
@@ -387,18 +414,9 @@ impl Sim {
             },
             created: None,
         });
-        let document_id = worked.document.map(|(folder, name, url)| {
-            let id = st.next_document_id.to_string();
-            st.next_document_id += 1;
-            st.documents.push(SimDocument {
-                id: id.clone(),
-                employee_id: employee_id.clone(),
-                folder: folder.to_owned(),
-                document_name: name.to_owned(),
-                source_url: url.to_owned(),
-            });
-            id
-        });
+        let document_id = worked
+            .document
+            .map(|(folder, name, url)| st.add_document(&employee_id, folder, name, url));
         let comment_id = st.next_comment_id.to_string();
         st.next_comment_id += 1;
         st.comments.push(state::StoredComment {
@@ -414,6 +432,29 @@ impl Sim {
             document_id,
             comment_id,
         }
+    }
+
+    /// Every hire the Hire API stored, in arrival order, waiting or not (see
+    /// [`PendingHire::status`]).
+    pub fn pending_hires(&self) -> Vec<PendingHire> {
+        self.shared.lock().pending_hires.clone()
+    }
+
+    /// Plays HR completing Bob's New hire flow for the application's newest waiting pending
+    /// hire: creates the employee as `POST /people` would (new id, unique email, read lag) and
+    /// returns its id. An application with no pending hire, or only completed or dismissed
+    /// ones, is an error, as is a body HiBob's create refuses (the hire then stays waiting).
+    pub fn complete_pending_hire(
+        &self,
+        application_id: &str,
+        completion: HrCompletion,
+    ) -> Result<String, PendingHireError> {
+        hire_api::complete(&self.shared, application_id, &completion)
+    }
+
+    /// Plays HR dismissing the application's newest waiting pending hire: no employee is made.
+    pub fn dismiss_pending_hire(&self, application_id: &str) -> Result<(), PendingHireError> {
+        hire_api::dismiss(&self.shared, application_id)
     }
 
     /// Forgets recorded calls (state and queued faults are kept).

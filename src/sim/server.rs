@@ -4,8 +4,8 @@
 //! matching and the final status can be recorded whatever produced it.
 //!
 //! The top of the server side: it routes to the API modules ([`super::pinpoint`],
-//! [`super::hibob`]), which build on [`super::wire`], the state and the faults; none of them
-//! imports this module.
+//! [`super::hibob`], [`super::hire_api`]), which build on [`super::wire`], the state and the
+//! faults; none of them imports this module.
 
 use std::sync::Arc;
 
@@ -15,13 +15,13 @@ use axum::http::Method;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::Endpoint;
 use super::faults::{self, Fault};
 use super::state::{Shared, epoch_ms};
 use super::wire::{
     Api, FILES_PREFIX, HIBOB_PREFIX, Incoming, PINPOINT_PREFIX, Reply, api_of, percent_decode,
 };
-use super::{hibob, pinpoint};
+use super::{Endpoint, HIBOB_HIRE_API_PATH};
+use super::{hibob, hire_api, pinpoint};
 
 const MAX_BODY: usize = 16 * 1024 * 1024;
 
@@ -46,6 +46,7 @@ pub(crate) enum Route {
     },
     PeopleFields,
     NamedList(String),
+    HireApiPost,
     Unknown,
 }
 
@@ -60,6 +61,10 @@ impl Route {
         };
         let get = method == Method::GET;
         let post = method == Method::POST;
+        // Bob's Hire API lives outside its `/v1` API, at one URL per installed integration.
+        if path == HIBOB_HIRE_API_PATH && post {
+            return Route::HireApiPost;
+        }
         if let Some(rest) = strip(path, PINPOINT_PREFIX) {
             let s = segs(rest);
             let s: Vec<&str> = s.iter().map(String::as_str).collect();
@@ -118,6 +123,7 @@ impl Route {
             Route::UploadDocument { .. } => Endpoint::UploadDocument,
             Route::PeopleFields => Endpoint::PeopleFields,
             Route::NamedList(_) => Endpoint::NamedList,
+            Route::HireApiPost => Endpoint::HireApiPost,
             Route::Unknown => Endpoint::Unknown,
         }
     }
@@ -383,6 +389,7 @@ async fn normal(shared: &Shared, route: &Route, req: &Incoming) -> Reply {
         } => hibob::upload_document(shared, req, employee_id, folder).await,
         Route::PeopleFields => hibob::people_fields(shared, req),
         Route::NamedList(name) => hibob::named_list(shared, req, name),
+        Route::HireApiPost => hire_api::post(shared, req).await,
         Route::Unknown => Reply::json(
             404,
             &json!({"error": "Not Found", "path": req.path_and_query}),
@@ -567,6 +574,8 @@ async fn wrong_types_reply(shared: &Shared, route: &Route, req: &Incoming) -> Re
                 "attributes": {"body_text": 12345, "created_at": 0}}}),
         ),
         Route::DownloadFile { .. } => Reply::json(200, &json!({"url": 1, "expires": "never"})),
+        // Nothing stored: a 2xx the client cannot tell from an accepted post.
+        Route::HireApiPost => Reply::json(200, &json!({"id": 0, "status": false})),
         _ => {
             let reply = normal(shared, route, req).await;
             let mut v: Value =

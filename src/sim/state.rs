@@ -46,6 +46,50 @@ pub struct SimComment {
     pub body_text: String,
 }
 
+/// A hire an ATS posted to the Hire API, as Bob keeps it on its ATS Pending hires page until
+/// HR completes or dismisses it.
+#[derive(Clone, Debug)]
+pub struct PendingHire {
+    /// The body's `applicationId` (a number's digits when it came as a number; empty when
+    /// absent): the key the controls on [`super::Sim`] find it by.
+    pub application_id: String,
+    /// The body as received, so a test can inspect what the client sent.
+    pub body: Value,
+    pub received_at: DateTime<Utc>,
+    /// Each of the body's `attachments[]`, in order, with whether Bob could pull its URL.
+    pub attachments: Vec<PulledAttachment>,
+    pub status: PendingStatus,
+}
+
+impl PendingHire {
+    /// Still on the pending page: neither completed nor dismissed.
+    pub fn is_waiting(&self) -> bool {
+        self.status == PendingStatus::Waiting
+    }
+}
+
+/// One attachment of a pending hire and the outcome of Bob's pull of its URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PulledAttachment {
+    /// The attachment's `name` (the document name it gets in HiBob); empty when absent.
+    pub name: String,
+    pub url: String,
+    /// Bob downloaded it: the URL is one the simulator serves, the file exists and is within
+    /// HiBob's document size limit. A failed pull is kept too, as Bob shows it.
+    pub pulled: bool,
+}
+
+/// Where a pending hire stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PendingStatus {
+    Waiting,
+    /// HR completed the New hire flow, which created this employee.
+    Completed {
+        employee_id: String,
+    },
+    Dismissed,
+}
+
 pub(crate) struct StoredEmployee {
     pub emp: SimEmployee,
     /// `None` for seeds: they predate the simulation and are never hidden by read lag.
@@ -121,6 +165,9 @@ pub(crate) struct State {
     employee_by_id: HashMap<String, usize>,
     pub documents: Vec<SimDocument>,
     pub comments: Vec<StoredComment>,
+    /// Every Hire API post that was stored, in arrival order; completed and dismissed ones
+    /// stay, marked, so a test can see what happened to each.
+    pub pending_hires: Vec<PendingHire>,
     /// The listing's sorted orders and its last filtered listing; dropped whenever an
     /// application, its stage or a job changes.
     pub listing_cache: ListingCache,
@@ -147,6 +194,8 @@ pub struct SimCredentials {
     pub pinpoint_api_key: String,
     pub hibob_service_user_id: String,
     pub hibob_service_user_token: String,
+    /// The exact `Authorization` header value the Hire API takes.
+    pub hire_api_authorization: String,
 }
 
 /// Everything the request handlers share.
@@ -212,6 +261,7 @@ impl State {
             employee_by_id: HashMap::new(),
             documents: vec![],
             comments: vec![],
+            pending_hires: vec![],
             listing_cache: ListingCache::default(),
             sites: s.sites,
             departments: s.departments,
@@ -229,6 +279,7 @@ impl State {
                 pinpoint_api_key: super::PINPOINT_API_KEY.into(),
                 hibob_service_user_id: super::HIBOB_SERVICE_USER_ID.into(),
                 hibob_service_user_token: super::HIBOB_SERVICE_USER_TOKEN.into(),
+                hire_api_authorization: super::HIBOB_HIRE_API_AUTHORIZATION.into(),
             },
         };
         for (i, app) in s.applications.into_iter().enumerate() {
@@ -386,6 +437,26 @@ impl State {
             _ => {}
         }
         true
+    }
+
+    /// Files a document under an employee, as HiBob's upload keeps it; returns its new id.
+    pub fn add_document(
+        &mut self,
+        employee_id: &str,
+        folder: &str,
+        name: &str,
+        url: &str,
+    ) -> String {
+        let id = self.next_document_id.to_string();
+        self.next_document_id += 1;
+        self.documents.push(SimDocument {
+            id: id.clone(),
+            employee_id: employee_id.to_owned(),
+            folder: folder.to_owned(),
+            document_name: name.to_owned(),
+            source_url: url.to_owned(),
+        });
+        id
     }
 
     pub fn email_taken(&self, email: &str) -> bool {

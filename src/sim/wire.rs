@@ -3,8 +3,9 @@
 //! an endpoint ([`Api`]) and the percent codecs of paths and queries.
 //!
 //! The bottom of the simulator's server side: the server, the API modules
-//! ([`super::pinpoint`], [`super::hibob`]), the faults and the state import it, and it imports
-//! none of them, so dependencies point one way (server → API modules → state, faults → wire).
+//! ([`super::pinpoint`], [`super::hibob`], [`super::hire_api`]), the faults and the state
+//! import it, and it imports none of them, so dependencies point one way (server → API modules
+//! → state, faults → wire).
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -127,7 +128,8 @@ pub(crate) fn api_of(endpoint: Endpoint) -> Api {
         | Endpoint::ListDocuments
         | Endpoint::UploadDocument
         | Endpoint::PeopleFields
-        | Endpoint::NamedList => Api::HiBob,
+        | Endpoint::NamedList
+        | Endpoint::HireApiPost => Api::HiBob,
         Endpoint::Unknown => Api::None,
     }
 }
