@@ -26,6 +26,8 @@ pub struct Settings {
     pub http: String,
     /// `hibob.site`.
     pub site: &'static str,
+    /// More lines for the `[hibob]` section (the hire flow, its Hire API URL).
+    pub hibob: String,
     /// `schedule.every`.
     pub every: &'static str,
     /// `schedule.full_every`: `0s` (every pass reads the whole listing) unless a test is
@@ -58,6 +60,7 @@ impl Default for Settings {
             hibob_rate_limit: "1000/1s",
             http: String::new(),
             site: "New York (Demo)",
+            hibob: String::new(),
             every: "1s",
             full_every: "0s",
             webhook_listen: None,
@@ -124,6 +127,7 @@ rate_limit = "{hibob_rate_limit}"
 documents_rate_limit = "1000/1s"
 site = "{site}"
 read_lag = "{read_lag}"
+{hibob_extra}
 
 [ledger]
 path = "{ledger}"
@@ -157,6 +161,7 @@ max = "{retry_max}"
             request_timeout = s.request_timeout,
             sync = s.sync,
             site = s.site,
+            hibob_extra = s.hibob,
             every = s.every,
             full_every = s.full_every,
             webhook = match s.webhook_listen {
