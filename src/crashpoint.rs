@@ -29,6 +29,9 @@ pub const ALL: &[&str] = &[
     "hibob.create.after",
     "ledger.employee.before",
     "ledger.employee.after",
+    // `hibob.hire_flow = "pending"`: the post to Bob's Hire API instead of the create.
+    "hibob.hire_post.before",
+    "hibob.hire_post.after",
     "hibob.documents.before",
     "hibob.documents.after",
     "ledger.cv_intent.before",

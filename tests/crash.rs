@@ -284,6 +284,10 @@ const CASES: [Case; 4] = [Case::Fresh, Case::Adopted, Case::NoCv, Case::ReadLag]
 /// Points only the webhook's one-application nudge reaches (covered by their own test).
 const NUDGE_ONLY: [&str; 2] = ["pinpoint.application.before", "pinpoint.application.after"];
 
+/// Points only `hibob.hire_flow = "pending"` reaches (the post to Bob's Hire API): none of
+/// the direct cases below meets them.
+const PENDING_ONLY: [&str; 2] = ["hibob.hire_post.before", "hibob.hire_post.after"];
+
 impl Case {
     fn world(self) -> World {
         let mut app = SimApplication::hired("1001", "Ada", "Lovelace", "ada@example.com", "1");
@@ -331,7 +335,7 @@ impl Case {
         crashpoint::ALL
             .iter()
             .copied()
-            .filter(|p| !NUDGE_ONLY.contains(p))
+            .filter(|p| !NUDGE_ONLY.contains(p) && !PENDING_ONLY.contains(p))
             .filter(|p| !skipped.iter().any(|s| p.starts_with(&format!("{s}."))))
             .collect()
     }

@@ -31,8 +31,8 @@ pub use listeners::{ListenerLimits, PluginConfig, WebhookConfig};
 pub use pass::{DEFAULT_FULL_EVERY, HiredSince, RetryConfig, Schedule, SyncConfig, next_tick};
 pub use secrets::SecretSources;
 pub use services::{
-    CvFolder, HibobConfig, HibobCredentials, HttpConfig, OnFormerEmployee, PinpointConfig,
-    ReportLinks,
+    CvFolder, HibobConfig, HibobCredentials, HireApiConfig, HireFlow, HttpConfig, OnFormerEmployee,
+    PinpointConfig, ReportLinks,
 };
 pub use storage::{AuditConfig, BackupConfig, LedgerConfig};
 pub use values::RateLimit;
@@ -89,6 +89,9 @@ pub struct Config {
     pub plugin: Option<PluginConfig>,
     /// `[backup]`: where copies of the ledger go, and how many are kept.
     pub backup: BackupConfig,
+    /// `[report]`: the link patterns into Pinpoint and HiBob (the Hire API's document links
+    /// each hire back to its Pinpoint application with the first).
+    pub report_links: ReportLinks,
     /// SHA-256 of the file's settings in a canonical form (keys sorted; comments, layout and
     /// secrets, which never live in the file, do not count), for the audit trail: with the
     /// version, which fixes every default, it names the effective configuration of a pass.
@@ -197,14 +200,14 @@ impl Config {
             .transpose()?;
         let audit = storage::audit_config(raw.audit, secrets)?;
         let backup = storage::backup_config(raw.backup)?;
+        let report_links = services::report_links(&pinpoint_base_url, raw.report)?;
         let plugin = match raw.plugin {
             Some(p) => {
-                let links = services::report_links(&pinpoint_base_url, raw.report)?;
                 let limits = webhook.as_ref().map(|w| w.limits).unwrap_or_default();
                 Some(listeners::plugin_config(
                     p,
                     secrets,
-                    links.hibob_employee,
+                    report_links.hibob_employee.clone(),
                     limits,
                 )?)
             }
@@ -224,6 +227,7 @@ impl Config {
             audit,
             plugin,
             backup,
+            report_links,
             digest: String::new(),
         })
     }
