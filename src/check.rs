@@ -4,7 +4,9 @@
 //! are in HiBob's named lists, dates are dates), and that the ledger opens and migrates.
 //!
 //! It must write nothing anywhere: only read endpoints are called, and the ledger is checked
-//! on a snapshot in a temporary directory, so it is safe beside a running daemon.
+//! on a snapshot in a temporary directory, so it is safe beside a running daemon. With
+//! `hibob.hire_flow = "pending"` it checks the Hire API's URL and header as configured but
+//! never posts to it: Bob has no test mode, so a probe would be a fake hire in HR's queue.
 
 use std::io::Write;
 use std::path::Path;
@@ -125,6 +127,7 @@ pub async fn run_with(
     results.push(check_pinpoint(&config, &pinpoint).await);
     let hibob = HibobClient::new(http, &config.hibob);
     results.extend(check_hibob(&config, &hibob).await);
+    results.extend(check_hire_api(&config));
     results.extend(check_contract(&config, &pinpoint, &hibob).await);
     results.push(check_ledger(&config.ledger.path));
     results.push(check_audit(&config));
@@ -196,6 +199,57 @@ async fn check_hibob(config: &Config, hibob: &HibobClient) -> Vec<CheckResult> {
     }
     results.push(check_mapping(config, &fields, hibob, &mut lists).await);
     results
+}
+
+/// With `hibob.hire_flow = "pending"`: the Hire API's URL and header as configured, never
+/// posted to (nothing in direct mode). Plain http is only a warning, for a host other than
+/// this machine: the header would cross the network readable.
+pub fn check_hire_api(config: &Config) -> Option<CheckResult> {
+    const NAME: &str = "hibob.hire_api";
+    if config.hibob.hire_flow != crate::config::HireFlow::Pending {
+        return None;
+    }
+    let never = "check never posts to the Hire API (a test post would put a fake hire in HR's \
+                 Pending hires queue in Bob); the first real hire proves the header";
+    let Some(api) = &config.hibob.hire_api else {
+        return Some(CheckResult::fail(
+            NAME,
+            "hibob.hire_flow = \"pending\" without the Hire API's URL and header",
+            Some(
+                "set hibob.hire_api_url and HIBOB_HIRE_API_AUTHORIZATION (or \
+                 hibob.hire_api_authorization_file) to what Bob shows for the Hire API integration"
+                    .into(),
+            ),
+        ));
+    };
+    // Scheme and host only: the path names the integration.
+    let host = api.url.host_str().unwrap_or_default();
+    let mut result = CheckResult::pass(
+        NAME,
+        format!(
+            "hires go to HR's Pending hires through {}://{host}/… with the Authorization header \
+             set (not shown); {never}",
+            api.url.scheme()
+        ),
+    );
+    if api.url.scheme() == "http" && !is_loopback(&api.url) {
+        result.detail = format!(
+            "warning: hibob.hire_api_url is plain http:// to {host}, so the Authorization header \
+             crosses the network unencrypted; {never}"
+        );
+        result.hint = Some("use the https:// URL Bob shows for the Hire API integration".into());
+    }
+    Some(result)
+}
+
+/// Whether `url` stays on this machine (where plain http exposes nothing).
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 /// The API contract: read-only probes of every assumption a pass relies on.
@@ -659,6 +713,77 @@ mod tests {
         );
         assert!(hint.contains("did you mean \"New York (Demo)\"?"), "{hint}");
         assert!(check_site("London", "site", &values(&["London"])).ok);
+    }
+
+    /// A config with `hibob` lines added, its Hire API header set.
+    fn config_with(hibob: &str) -> Config {
+        let text = format!(
+            "[pinpoint]\nbase_url = \"https://acme.pinpointhq.com/api/v1\"\n\
+             [hibob]\nsite = \"London\"\n{hibob}\n[ledger]\npath = \"/tmp/l.sqlite3\"\n"
+        );
+        let mut secrets = crate::config::SecretSources::default();
+        for (k, v) in [
+            ("PINPOINT_API_KEY", "pk"),
+            ("HIBOB_SERVICE_USER_ID", "SERVICE-1"),
+            ("HIBOB_SERVICE_USER_TOKEN", "tok"),
+            ("HIBOB_HIRE_API_AUTHORIZATION", "Basic c2VjcmV0LWhlYWRlcg=="),
+        ] {
+            secrets.vars.insert(k.into(), v.into());
+        }
+        Config::parse(Path::new("c"), &text, &secrets).unwrap()
+    }
+
+    #[test]
+    fn in_direct_mode_check_says_nothing_of_the_hire_api() {
+        assert_eq!(check_hire_api(&config_with("")), None);
+        // Even with a Hire API configured for later.
+        let prepared = config_with("hire_api_url = \"https://bob.example/hire-api/SU-1\"");
+        assert!(prepared.hibob.hire_api.is_some());
+        assert_eq!(check_hire_api(&prepared), None);
+    }
+
+    #[test]
+    fn in_pending_mode_check_validates_the_hire_api_and_says_it_never_posts() {
+        let pending = "hire_flow = \"pending\"\nhire_api_url = ";
+        let r = check_hire_api(&config_with(&format!(
+            "{pending}\"https://bob.example/hire-api/SU-1\""
+        )))
+        .unwrap();
+        assert!(r.ok && r.hint.is_none(), "{r:?}");
+        assert!(r.detail.contains("https://bob.example/"), "{r:?}");
+        assert!(r.detail.contains("never posts to the Hire API"), "{r:?}");
+        assert!(r.detail.contains("fake hire"), "{r:?}");
+        for shown in [&r.detail, &format!("{r:?}")] {
+            assert!(!shown.contains("c2VjcmV0LWhlYWRlcg"), "the header: {shown}");
+            assert!(!shown.contains("SU-1"), "the integration's path: {shown}");
+        }
+
+        // Plain http to another host: a warning with the fix, still not a failure.
+        let r = check_hire_api(&config_with(&format!(
+            "{pending}\"http://bob.example/hire-api/SU-1\""
+        )))
+        .unwrap();
+        assert!(r.ok, "{r:?}");
+        assert!(r.detail.starts_with("warning: "), "{r:?}");
+        assert!(r.detail.contains("never posts"), "{r:?}");
+        assert!(r.hint.unwrap().contains("https://"));
+
+        // Plain http on this machine (a local proxy, the simulator): fine.
+        for local in [
+            "http://127.0.0.1:8080/h/SU-1",
+            "http://localhost/h",
+            "http://[::1]/h",
+        ] {
+            let r = check_hire_api(&config_with(&format!("{pending}\"{local}\""))).unwrap();
+            assert!(r.ok && r.hint.is_none(), "{local}: {r:?}");
+        }
+
+        // A config built in code without the Hire API fails, saying what to set.
+        let mut config = config_with(&format!("{pending}\"https://bob.example/h\""));
+        config.hibob.hire_api = None;
+        let r = check_hire_api(&config).unwrap();
+        assert!(!r.ok);
+        assert!(r.hint.unwrap().contains("HIBOB_HIRE_API_AUTHORIZATION"));
     }
 
     #[test]

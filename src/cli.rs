@@ -245,13 +245,17 @@ pub struct StatusArgs {
 }
 
 #[derive(Debug, Args)]
-#[group(id = "which", required = true, multiple = false)]
+#[command(group(
+    clap::ArgGroup::new("which")
+        .required(true)
+        .multiple(false)
+        .args(["application_id", "all_failed"])
+))]
 pub struct RetryArgs {
     /// The Pinpoint application id of one hire.
-    #[arg(group = "which")]
     pub application_id: Option<String>,
     /// Every hire that failed or needs attention.
-    #[arg(long, group = "which")]
+    #[arg(long)]
     pub all_failed: bool,
     /// Send the hire again: to HiBob's Pending hires under `hibob.hire_flow = "pending"` (a
     /// second pending hire there: dismiss the first), or as a direct create under "direct".

@@ -12,8 +12,8 @@ mod backup;
 
 use anyhow::Context as _;
 use hirebridge::cli::{
-    BenchArgs, BenchScenario, Cli, Command, DemoArgs, HistoryArgs, LogFormat, OutputFormat,
-    LinkArgs, PlanArgs, ReportArgs, RetryArgs, StatusArgs,
+    BenchArgs, BenchScenario, Cli, Command, DemoArgs, HistoryArgs, LinkArgs, LogFormat,
+    OutputFormat, PlanArgs, ReportArgs, RetryArgs, StatusArgs,
 };
 use hirebridge::config::Config;
 use hirebridge::hire::{ApplicationId, HireStatus};
@@ -413,7 +413,8 @@ fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
             let (total, succeeded) = ledger.plugin_submit_counts()?;
             report::status::PluginSubmitsView { total, succeeded }
         },
-        hr_reminder_after: chrono::Duration::days(3),
+        hr_reminder_after: chrono::Duration::from_std(Config::hr_reminder_after_of(config_path)?)
+            .unwrap_or(chrono::Duration::MAX),
     });
     view.drift = report::status::drift_views(&ledger.drifted_values()?);
     view.audit = Some(ledger.audit_summary()?.into());

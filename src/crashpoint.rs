@@ -29,6 +29,13 @@ pub const ALL: &[&str] = &[
     "hibob.create.after",
     "ledger.employee.before",
     "ledger.employee.after",
+    // `hibob.hire_flow = "pending"`: the post to Bob's Hire API instead of the create.
+    "ledger.hr_intent.before",
+    "ledger.hr_intent.after",
+    "hibob.hire_post.before",
+    "hibob.hire_post.after",
+    "ledger.hr_sent.before",
+    "ledger.hr_sent.after",
     "hibob.documents.before",
     "hibob.documents.after",
     "ledger.cv_intent.before",
@@ -47,11 +54,6 @@ pub const ALL: &[&str] = &[
     "ledger.comment.after",
     "ledger.done.before",
     "ledger.done.after",
-    // Only under `hibob.hire_flow = "pending"`, in place of the create's.
-    "ledger.hr_intent.before",
-    "ledger.hr_intent.after",
-    "ledger.hr_sent.before",
-    "ledger.hr_sent.after",
 ];
 
 /// The environment variable naming the point to abort at.

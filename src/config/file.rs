@@ -129,9 +129,13 @@ pub(super) struct RawHibob {
     pub(super) on_former_employee: Option<String>,
     pub(super) read_lag: Option<String>,
     pub(super) search_batch_size: Option<i64>,
+    pub(super) hire_flow: Option<String>,
+    pub(super) hire_api_url: Option<String>,
+    pub(super) hr_reminder_after: Option<String>,
     pub(super) service_user_id_file: Option<PathBuf>,
     pub(super) service_user_token_file: Option<PathBuf>,
     pub(super) base64_token_file: Option<PathBuf>,
+    pub(super) hire_api_authorization_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]

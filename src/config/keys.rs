@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::values::{parse_base_url, parse_bounded};
-use super::{ConfigError, CvFolder, OnFormerEmployee, RateLimit, invalid};
+use super::values::{parse_base_url, parse_bounded, parse_endpoint_url};
+use super::{ConfigError, CvFolder, HireFlow, OnFormerEmployee, RateLimit, invalid};
 use crate::mapping::OnChange;
 
 const DAY: Duration = Duration::from_secs(86_400);
@@ -192,6 +192,23 @@ impl UrlKey {
     }
 }
 
+/// An http(s) endpoint URL that may be left out and must carry no credentials (user name or
+/// password): `whence` says in errors where the right URL is found, `secret` where the
+/// credential goes instead. Errors never repeat the value, which may identify an account.
+#[derive(Debug, Clone, Copy)]
+pub struct EndpointUrlKey {
+    pub name: &'static str,
+    pub whence: &'static str,
+    pub secret: &'static str,
+}
+
+impl EndpointUrlKey {
+    pub fn read(&self, text: Option<&str>) -> Result<Option<Url>, ConfigError> {
+        text.map(|t| parse_endpoint_url(self.name, t, self.whence, self.secret))
+            .transpose()
+    }
+}
+
 /// A piece of text with a default; its section checks what the text may be.
 #[derive(Debug, Clone, Copy)]
 pub struct TextKey {
@@ -295,6 +312,37 @@ pub const SEARCH_BATCH_SIZE: CountKey<usize> = CountKey {
     min: 1,
     max: 1000,
     refusal: "is out of range; use {min} to {max}",
+};
+
+/// `"direct"`: hirebridge creates the employee (`POST /people`); `"pending"`: it posts the
+/// hire to HiBob's Hire API and HR completes Bob's New hire flow.
+pub const HIRE_FLOW: ChoiceKey<HireFlow> = ChoiceKey {
+    name: "hibob.hire_flow",
+    default: HireFlow::Direct,
+    choices: &[("direct", HireFlow::Direct), ("pending", HireFlow::Pending)],
+    what: "hire flow",
+};
+/// The endpoint Bob shows when the admin installs the Hire API integration; required with
+/// `hire_flow = "pending"`.
+pub const HIRE_API_URL: EndpointUrlKey = EndpointUrlKey {
+    name: "hibob.hire_api_url",
+    whence: "the endpoint URL Bob shows when the Hire API integration is installed",
+    secret: "HIBOB_HIRE_API_AUTHORIZATION (or hibob.hire_api_authorization_file)",
+};
+/// How long a hire may wait for HR before `status` lists it for a person. A year is far past
+/// any onboarding; longer is a typo.
+pub const HR_REMINDER_AFTER: DurationKey = DurationKey {
+    name: "hibob.hr_reminder_after",
+    default: Duration::from_secs(3 * 86_400),
+    within: Within {
+        max: Duration::from_secs(365 * 86_400),
+        max_text: "365d",
+        floor: Floor::AtLeast(Duration::from_secs(1), |text| {
+            format!(
+                "{text:?} is too short: it must be longer than zero (at least 1s); write e.g. \"3d\" or \"12h\""
+            )
+        }),
+    },
 };
 
 // ---- [schedule] ----------------------------------------------------------------------------
@@ -499,6 +547,11 @@ documented!(CountKey<usize>, reads as_integer);
 documented!(ChoiceKey<CvFolder>, reads as_str);
 documented!(ChoiceKey<OnFormerEmployee>, reads as_str);
 documented!(ChoiceKey<OnChange>, reads as_str);
+documented!(ChoiceKey<HireFlow>, reads as_str);
+// No default: documented with an example that reads.
+documented!(EndpointUrlKey, |k, w| w
+    .as_str()
+    .is_some_and(|t| k.read(Some(t)).is_ok()));
 documented!(OptionalDurationKey, |k, w| w
     .as_str()
     .is_some_and(|t| k.read(Some(t)).is_ok()));
@@ -523,6 +576,9 @@ pub const ALL: &[&dyn Documented] = &[
     &ON_FORMER_EMPLOYEE,
     &READ_LAG,
     &SEARCH_BATCH_SIZE,
+    &HIRE_FLOW,
+    &HIRE_API_URL,
+    &HR_REMINDER_AFTER,
     &EVERY,
     &FULL_EVERY,
     &CONNECT_TIMEOUT,

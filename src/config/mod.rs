@@ -31,8 +31,8 @@ pub use listeners::{ListenerLimits, PluginConfig, WebhookConfig};
 pub use pass::{DEFAULT_FULL_EVERY, HiredSince, RetryConfig, Schedule, SyncConfig, next_tick};
 pub use secrets::SecretSources;
 pub use services::{
-    CvFolder, HibobConfig, HibobCredentials, HttpConfig, OnFormerEmployee, PinpointConfig,
-    ReportLinks,
+    CvFolder, HibobConfig, HibobCredentials, HireApiConfig, HireFlow, HttpConfig, OnFormerEmployee,
+    PinpointConfig, ReportLinks,
 };
 pub use storage::{AuditConfig, BackupConfig, LedgerConfig};
 pub use values::RateLimit;
@@ -89,9 +89,9 @@ pub struct Config {
     pub plugin: Option<PluginConfig>,
     /// `[backup]`: where copies of the ledger go, and how many are kept.
     pub backup: BackupConfig,
-    /// `[report]`: where a hire's application and employee are linked (the report, the
-    /// document sent to HiBob's Pending hires).
-    pub links: ReportLinks,
+    /// `[report]`: the link patterns into Pinpoint and HiBob (the Hire API's document links
+    /// each hire back to its Pinpoint application with the first).
+    pub report_links: ReportLinks,
     /// SHA-256 of the file's settings in a canonical form (keys sorted; comments, layout and
     /// secrets, which never live in the file, do not count), for the audit trail: with the
     /// version, which fixes every default, it names the effective configuration of a pass.
@@ -126,6 +126,11 @@ impl Config {
     /// `[schedule] full_every`, for `status`, which needs no credentials.
     pub fn full_every_of(path: &Path) -> Result<Duration, ConfigError> {
         keys::FULL_EVERY.read(read_raw(path)?.schedule.full_every.as_deref())
+    }
+
+    /// `[hibob] hr_reminder_after`, for `status`, which needs no credentials.
+    pub fn hr_reminder_after_of(path: &Path) -> Result<Duration, ConfigError> {
+        keys::HR_REMINDER_AFTER.read(read_raw(path)?.hibob.hr_reminder_after.as_deref())
     }
 
     /// The ledger's path and the schedule, for `status`, which needs no credentials: the next
@@ -200,14 +205,14 @@ impl Config {
             .transpose()?;
         let audit = storage::audit_config(raw.audit, secrets)?;
         let backup = storage::backup_config(raw.backup)?;
-        let links = services::report_links(&pinpoint_base_url, raw.report)?;
+        let report_links = services::report_links(&pinpoint_base_url, raw.report)?;
         let plugin = match raw.plugin {
             Some(p) => {
                 let limits = webhook.as_ref().map(|w| w.limits).unwrap_or_default();
                 Some(listeners::plugin_config(
                     p,
                     secrets,
-                    links.hibob_employee.clone(),
+                    report_links.hibob_employee.clone(),
                     limits,
                 )?)
             }
@@ -227,7 +232,7 @@ impl Config {
             audit,
             plugin,
             backup,
-            links,
+            report_links,
             digest: String::new(),
         })
     }

@@ -103,6 +103,38 @@ pub(super) fn pinpoint_api_key(
         })
 }
 
+/// The `Authorization` header value Bob shows with the Hire API's endpoint URL:
+/// `HIBOB_HIRE_API_AUTHORIZATION`, else `hibob.hire_api_authorization_file`; `None` when
+/// neither is set (whether it is required is the section's rule). Sent verbatim, so it must
+/// be a valid header value; the error never shows it.
+pub(super) fn hire_api_authorization(
+    h: &RawHibob,
+    secrets: &SecretSources,
+) -> Result<Option<SecretString>, ConfigError> {
+    let value = secrets.secret(
+        "HIBOB_HIRE_API_AUTHORIZATION",
+        "hibob.hire_api_authorization_file",
+        h.hire_api_authorization_file.as_ref(),
+    )?;
+    match value {
+        // Visible ASCII and spaces only: what an HTTP header may carry, checked now so a
+        // stray byte fails at startup instead of as an unsent post.
+        Some(v)
+            if !v
+                .expose_secret()
+                .bytes()
+                .all(|b| b == b' ' || b.is_ascii_graphic()) =>
+        {
+            Err(invalid(
+                "HIBOB_HIRE_API_AUTHORIZATION",
+                "is not a valid Authorization header value (only printable ASCII); copy the \
+                 value Bob shows for the Hire API integration again",
+            ))
+        }
+        other => Ok(other),
+    }
+}
+
 /// HiBob's service user: its id and token, else the older combined base64 token.
 pub(super) fn hibob_credentials(
     h: &RawHibob,

@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use url::Url;
 
 use super::file::{RawHibob, RawHttp, RawPinpoint, RawReport};
-use super::secrets::{SecretSources, hibob_credentials, pinpoint_api_key};
+use super::secrets::{SecretSources, hibob_credentials, hire_api_authorization, pinpoint_api_key};
 use super::{ConfigError, RateLimit, invalid, keys};
 
 /// Which HiBob document folder receives the CV.
@@ -34,6 +34,19 @@ pub enum OnFormerEmployee {
     Attention,
     /// Adopt the former employee's record, as for anyone found by email.
     Adopt,
+}
+
+/// How a proven hire reaches HiBob (`hibob.hire_flow`): the domain's word, read here.
+pub use crate::hire::HireFlow;
+
+/// Where and how hires are posted to Bob's Hire API: the endpoint URL and the
+/// `Authorization` header value Bob shows when the integration is installed (sent verbatim).
+#[derive(Debug, Clone)]
+pub struct HireApiConfig {
+    /// http(s), with no user name or password in it (the config refuses one).
+    pub url: Url,
+    /// `HIBOB_HIRE_API_AUTHORIZATION`, else `hibob.hire_api_authorization_file`.
+    pub authorization: SecretString,
 }
 
 #[derive(Debug, Clone)]
@@ -74,6 +87,14 @@ pub struct HibobConfig {
     /// How many emails one `POST /people/search` asks for.
     pub search_batch_size: usize,
     pub credentials: HibobCredentials,
+    /// `hibob.hire_flow`.
+    pub hire_flow: HireFlow,
+    /// The Hire API's endpoint and header: always there with `hire_flow = "pending"` (the
+    /// config is refused without them); in direct mode only when both are given.
+    pub hire_api: Option<HireApiConfig>,
+    /// `hibob.hr_reminder_after`: how long a hire may wait for HR before `status` asks a
+    /// person to look.
+    pub hr_reminder_after: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -185,6 +206,9 @@ pub(super) fn hibob_config(
     let on_former_employee = keys::ON_FORMER_EMPLOYEE.read(raw.on_former_employee.as_deref())?;
     let search_batch_size = keys::SEARCH_BATCH_SIZE.read(raw.search_batch_size)?;
     let credentials = hibob_credentials(&raw, secrets)?;
+    let hire_flow = keys::HIRE_FLOW.read(raw.hire_flow.as_deref())?;
+    let hire_api = hire_api_config(&raw, hire_flow, secrets)?;
+    let hr_reminder_after = keys::HR_REMINDER_AFTER.read(raw.hr_reminder_after.as_deref())?;
     Ok(HibobConfig {
         base_url: keys::HIBOB_BASE_URL.read(raw.base_url.as_deref())?,
         rate_limit: keys::HIBOB_RATE_LIMIT.read(raw.rate_limit.as_deref())?,
@@ -197,7 +221,38 @@ pub(super) fn hibob_config(
         read_lag: keys::READ_LAG.read(raw.read_lag.as_deref())?,
         search_batch_size,
         credentials,
+        hire_flow,
+        hire_api,
+        hr_reminder_after,
     })
+}
+
+/// The Hire API's URL and header. With `hire_flow = "pending"` both are required; otherwise
+/// a URL given is still checked (a mistake shows before the mode is switched), and the pair
+/// is kept only when both are there.
+fn hire_api_config(
+    raw: &RawHibob,
+    flow: HireFlow,
+    secrets: &SecretSources,
+) -> Result<Option<HireApiConfig>, ConfigError> {
+    let url = keys::HIRE_API_URL.read(raw.hire_api_url.as_deref())?;
+    let authorization = hire_api_authorization(raw, secrets)?;
+    match (flow, url, authorization) {
+        (_, Some(url), Some(authorization)) => Ok(Some(HireApiConfig { url, authorization })),
+        (HireFlow::Pending, None, _) => Err(invalid(
+            keys::HIRE_API_URL.name,
+            "is required with hibob.hire_flow = \"pending\": set it to the endpoint URL Bob \
+             shows when the Hire API integration is installed (see docs/hibob-hire-api.md), or \
+             set hibob.hire_flow = \"direct\"",
+        )),
+        (HireFlow::Pending, Some(_), None) => Err(ConfigError::MissingSecret {
+            message: "the Hire API's Authorization header (hibob.hire_flow = \"pending\"): set \
+                      HIBOB_HIRE_API_AUTHORIZATION or hibob.hire_api_authorization_file to the \
+                      Authorization value Bob shows with the endpoint URL"
+                .into(),
+        }),
+        (HireFlow::Direct, _, _) => Ok(None),
+    }
 }
 
 pub(super) fn http_config(raw: RawHttp) -> Result<HttpConfig, ConfigError> {

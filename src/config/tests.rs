@@ -1,6 +1,7 @@
 //! The configuration's specification: defaults, every refusal naming its key, secrets.
 
 use super::*;
+use crate::config::HireFlow;
 use keys::Documented as _;
 use secrecy::ExposeSecret;
 
@@ -125,6 +126,8 @@ fn the_simulator_takes_the_files_defaults_beside_its_own_limits_and_cutoff() {
     assert_eq!(sim.hibob.on_former_employee, file.hibob.on_former_employee);
     assert_eq!(sim.hibob.read_lag, file.hibob.read_lag);
     assert_eq!(sim.hibob.search_batch_size, file.hibob.search_batch_size);
+    assert_eq!(sim.hibob.hire_flow, file.hibob.hire_flow);
+    assert_eq!(sim.hibob.hr_reminder_after, file.hibob.hr_reminder_after);
     assert_eq!(sim.schedule, file.schedule);
     assert_eq!(
         format!("{:?}", sim.http),
@@ -601,4 +604,198 @@ fn the_key_list_walks_every_descriptor() {
     names.sort_unstable();
     names.dedup();
     assert_eq!(names.len(), keys::ALL.len(), "a key is listed twice");
+}
+
+/// `MINIMAL` with `lines` under `[hibob]`.
+fn with_hibob(lines: &str) -> String {
+    MINIMAL.replace("[hibob]", &format!("[hibob]\n{lines}"))
+}
+
+const PENDING: &str =
+    "hire_flow = \"pending\"\nhire_api_url = \"https://bob.example/hire-api/SU-1\"";
+
+fn with_hire_header(value: &str) -> SecretSources {
+    let mut s = secrets();
+    s.vars
+        .insert("HIBOB_HIRE_API_AUTHORIZATION".into(), value.into());
+    s
+}
+
+#[test]
+fn the_hire_flow_is_direct_by_default_and_pending_takes_the_hire_apis_url_and_header() {
+    let c = parse(MINIMAL).unwrap();
+    assert_eq!(c.hibob.hire_flow, HireFlow::Direct);
+    assert!(c.hibob.hire_api.is_none());
+    assert_eq!(c.hibob.hr_reminder_after, Duration::from_secs(3 * 86_400));
+
+    let text = with_hibob(&format!("{PENDING}\nhr_reminder_after = \"12h\""));
+    let c = Config::parse(
+        Path::new("c"),
+        &text,
+        &with_hire_header("Basic U0ktSElSRTpzZWNyZXQ="),
+    )
+    .unwrap();
+    assert_eq!(c.hibob.hire_flow, HireFlow::Pending);
+    let api = c.hibob.hire_api.as_ref().expect("pending has the Hire API");
+    assert_eq!(api.url.as_str(), "https://bob.example/hire-api/SU-1");
+    assert_eq!(
+        api.authorization.expose_secret(),
+        "Basic U0ktSElSRTpzZWNyZXQ="
+    );
+    assert_eq!(c.hibob.hr_reminder_after, Duration::from_secs(12 * 3600));
+    assert!(
+        !format!("{c:?}").contains("U0ktSElSRTpzZWNyZXQ="),
+        "the header is never Debug-printed"
+    );
+    // The reconciler gets the mode and the reminder as it gets the read lag.
+    let settings = crate::reconcile::Settings::from_config(&c);
+    assert_eq!(settings.hire_flow, HireFlow::Pending);
+    assert_eq!(settings.hr_reminder_after, chrono::Duration::hours(12));
+    assert_eq!(
+        ReportLinks::to(&settings.pinpoint_application_url, "4242"),
+        "https://acme.pinpointhq.com/admin/applications/4242"
+    );
+}
+
+#[test]
+fn in_direct_mode_the_hire_api_is_optional_but_a_url_given_is_still_checked() {
+    // A URL prepared before switching modes, without its header yet: fine.
+    let c = parse(&with_hibob(
+        "hire_api_url = \"https://bob.example/hire-api/SU-1\"",
+    ))
+    .unwrap();
+    assert!(c.hibob.hire_api.is_none());
+    let c = Config::parse(
+        Path::new("c"),
+        &with_hibob("hire_api_url = \"https://bob.example/hire-api/SU-1\""),
+        &with_hire_header("Basic abc"),
+    )
+    .unwrap();
+    assert_eq!(c.hibob.hire_flow, HireFlow::Direct);
+    assert!(c.hibob.hire_api.is_some());
+    let e = error(&with_hibob("hire_api_url = \"bob\""));
+    assert!(e.contains("hibob.hire_api_url"), "{e}");
+}
+
+#[test]
+fn the_hire_api_header_comes_from_its_credentials_file_beside_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("hibob_hire_api_authorization"),
+        "Basic from-file\n",
+    )
+    .unwrap();
+    let mut s = secrets();
+    s.credentials_directory = Some(dir.path().to_owned());
+    let text = with_hibob(&format!(
+        "{PENDING}\nhire_api_authorization_file = \"hibob_hire_api_authorization\""
+    ));
+    let c = Config::parse(Path::new("c"), &text, &s).unwrap();
+    let api = c.hibob.hire_api.unwrap();
+    assert_eq!(api.authorization.expose_secret(), "Basic from-file");
+    // The environment wins over the file, as for every secret.
+    s.vars.insert(
+        "HIBOB_HIRE_API_AUTHORIZATION".into(),
+        "Basic from-env".into(),
+    );
+    let c = Config::parse(Path::new("c"), &text, &s).unwrap();
+    assert_eq!(
+        c.hibob.hire_api.unwrap().authorization.expose_secret(),
+        "Basic from-env"
+    );
+    let missing = text.replace("\"hibob_hire_api_authorization\"", "\"absent\"");
+    let e = Config::parse(Path::new("c"), &missing, &secrets())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("hibob.hire_api_authorization_file"), "{e}");
+}
+
+#[test]
+fn malformed_hire_flow_settings_are_refused_naming_the_key_and_the_fix() {
+    for (lines, key, says) in [
+        (
+            "hire_flow = \"sometimes\"",
+            "hibob.hire_flow",
+            "write \"direct\" or \"pending\"",
+        ),
+        (
+            "hire_flow = \"Pending\"",
+            "hibob.hire_flow",
+            "is not a hire flow",
+        ),
+        (
+            "hire_api_url = \"not a url\"",
+            "hibob.hire_api_url",
+            "is not a URL",
+        ),
+        (
+            "hire_api_url = \"ftp://bob.example/hire\"",
+            "hibob.hire_api_url",
+            "http:// or https://",
+        ),
+        (
+            "hire_api_url = \"https://su-1:hunter2@bob.example/hire\"",
+            "hibob.hire_api_url",
+            "must not carry a user name or password",
+        ),
+        (
+            "hire_api_url = \"https://su-1@bob.example/hire\"",
+            "hibob.hire_api_url",
+            "HIBOB_HIRE_API_AUTHORIZATION",
+        ),
+        (
+            "hr_reminder_after = \"0s\"",
+            "hibob.hr_reminder_after",
+            "longer than zero",
+        ),
+        (
+            "hr_reminder_after = \"soon\"",
+            "hibob.hr_reminder_after",
+            "is not a duration",
+        ),
+        (
+            "hr_reminder_after = \"3\"",
+            "hibob.hr_reminder_after",
+            "is not a duration",
+        ),
+        (
+            "hr_reminder_after = \"2y\"",
+            "hibob.hr_reminder_after",
+            "maximum of 365d",
+        ),
+        (
+            "hire_flow = \"pending\"",
+            "hibob.hire_api_url",
+            "is required with hibob.hire_flow = \"pending\"",
+        ),
+    ] {
+        let e = error(&with_hibob(lines));
+        assert!(e.contains(key) && e.contains(says), "{lines}: {e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+        assert!(
+            !e.contains("hunter2"),
+            "a URL's password is never shown: {e}"
+        );
+    }
+}
+
+#[test]
+fn pending_without_the_hire_apis_header_says_what_to_set() {
+    let e = error(&with_hibob(PENDING));
+    assert!(e.starts_with("missing secret"), "{e}");
+    assert!(
+        e.contains("HIBOB_HIRE_API_AUTHORIZATION")
+            && e.contains("hibob.hire_api_authorization_file"),
+        "{e}"
+    );
+    // A value that is no header is refused without being shown.
+    let e = Config::parse(
+        Path::new("c"),
+        &with_hibob(PENDING),
+        &with_hire_header("Basic abc\u{7}secret-xyz"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("HIBOB_HIRE_API_AUTHORIZATION"), "{e}");
+    assert!(!e.contains("secret-xyz"), "the header is never shown: {e}");
 }

@@ -90,6 +90,36 @@ pub(super) fn parse_base_url(key: &str, text: &str) -> Result<Url, ConfigError> 
     Ok(url)
 }
 
+/// An endpoint URL that may identify an account (the Hire API's carries the integration's
+/// id): http(s) with a host, and no user name or password in it, because a credential
+/// belongs in the secrets, where it is never shown (`secret` says where; `whence` where the
+/// right URL is found). Errors never repeat the text.
+pub(super) fn parse_endpoint_url(
+    key: &str,
+    text: &str,
+    whence: &str,
+    secret: &str,
+) -> Result<Url, ConfigError> {
+    let url = Url::parse(text.trim())
+        .map_err(|e| invalid(key, format!("is not a URL ({e}); copy {whence}, whole")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(invalid(
+            key,
+            format!("must be an http:// or https:// URL with a host: copy {whence}"),
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid(
+            key,
+            format!(
+                "must not carry a user name or password (user:password@host): write the URL \
+                 without them and put the credential in {secret}"
+            ),
+        ));
+    }
+    Ok(url)
+}
+
 /// An address and port, e.g. `"127.0.0.1:8787"`; `example` is the one the error suggests.
 pub(super) fn parse_listen(
     key: &str,

@@ -1,10 +1,13 @@
 //! A thin typed client for the parts of HiBob's API hirebridge uses: search people by email,
-//! create an employee, list and upload documents.
+//! create an employee, list and upload documents; and, in `hire_api` with the document of
+//! `hire_document`, the post of a hire to Bob's Hire API for HR's New hire flow.
 //!
 //! It owns URLs, authentication and JSON shapes, and one rate limiter per endpoint class
-//! because HiBob counts its limits per endpoint. It must not know about Pinpoint or the ledger.
+//! because HiBob counts its limits per endpoint. It must not know about the ledger; of
+//! Pinpoint it knows only the hired application the Hire API's document describes.
 
 pub mod hire_api;
+pub mod hire_document;
 pub mod model;
 pub mod people;
 
@@ -18,6 +21,8 @@ use crate::crashpoint;
 use std::sync::Arc;
 
 use crate::http::{Api, ApiError, AuthBreaker, Effect, Endpoint, ErrorBody, Gate, HttpClient};
+pub use hire_api::{Delivered, HireApiClient, HirePostError};
+pub use hire_document::HireDocument;
 pub use model::{
     CurrentValues, Document, FieldInfo, FoundEmployee, ListValue, NewEmployee, create_body,
 };

@@ -128,7 +128,9 @@ pub struct NotAnApplicationId(pub String);
 
 /// Why text a person typed is not an employee id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a HiBob employee id; copy it from the employee's page in HiBob (the number in its address)")]
+#[error(
+    "{0:?} is not a HiBob employee id; copy it from the employee's page in HiBob (the number in its address)"
+)]
 pub struct NotAnEmployeeId(pub String);
 
 /// An id a person typed: trimmed, without spaces or control characters, at most 64

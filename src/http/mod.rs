@@ -485,6 +485,55 @@ impl HttpClient {
         }
     }
 
+    /// One request, sent at most once: nothing is retried in place — not a connect failure,
+    /// not a 429 — for a write that is not idempotent and whose outcome cannot be read back
+    /// (a second send would be a second effect). A 2xx is `Ok` with its status, its body left
+    /// unread (what it says does not matter, and a body that breaks off cannot undo the
+    /// status). Anything else is classified as [`Self::send`] does: a connect failure, a 429
+    /// (the gate pauses for everyone) or a gate that would not let it leave are
+    /// [`ApiError::Retryable`] or [`ApiError::Halted`] with nothing sent; for a write, a
+    /// timeout, a connection broken after sending, an unreadable answer, a 408 or a 5xx are
+    /// [`ApiError::Ambiguous`]; 401/403 trip the gate's breaker.
+    pub async fn send_once(
+        &self,
+        call: &Call<'_>,
+        request: RequestBuilder,
+    ) -> Result<StatusCode, ApiError> {
+        let endpoint = call.endpoint;
+        let ticket = call.gate.acquire().await?;
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => {
+                ticket.answered(0, &HeaderMap::new(), None);
+                self.stats.answered(endpoint, 0);
+                return Err(transport_error(endpoint, &e));
+            }
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        self.stats.answered(endpoint, status.as_u16());
+        if status.is_success() {
+            ticket.answered(status.as_u16(), &headers, None);
+            return Ok(status);
+        }
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+            let wait = wait_hint(&headers, self.clock.epoch_secs() as i64)
+                .unwrap_or_else(|| full_jitter(1, self.max_rate_limit_wait));
+            ticket.answered(429, &headers, Some(wait));
+            return Err(ApiError::Retryable {
+                api: endpoint.api,
+                endpoint: endpoint.name,
+                after: Some(wait),
+                reason: "rate limited (429), nothing accepted".into(),
+            });
+        }
+        // The refusal's body says why; one that cannot be read still leaves the status.
+        let body = read_capped(response, endpoint.max_answer_bytes).await;
+        Err(self.refusal(call, ticket, status, &headers, &body))
+    }
+
     /// [`Self::send`]'s loop; with `stream`, a 2xx answer's body is left unread.
     async fn send_for(
         &self,
@@ -650,6 +699,20 @@ impl HttpClient {
         let wait = full_jitter(attempt, Duration::from_secs(2)).max(Duration::from_millis(50));
         self.clock.sleep(wait, WaitReason::RetryBackoff).await;
     }
+}
+
+/// Up to `limit` bytes of an answer's body; what could not be read is left out (the caller
+/// classifies by the status).
+async fn read_capped(mut response: reqwest::Response, limit: usize) -> bytes::Bytes {
+    let mut body = bytes::BytesMut::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = limit.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= limit {
+            break;
+        }
+    }
+    body.freeze()
 }
 
 /// An answer as read off the wire.

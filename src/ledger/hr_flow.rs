@@ -373,7 +373,9 @@ mod tests {
     fn delivery_is_recorded_and_only_a_refusal_makes_the_hire_sendable_again() {
         let (_dir, _path, mut ledger, pass) = seen();
         send(&mut ledger, pass);
-        ledger.record_hr_delivered(&id(), pass, now(), "sent").unwrap();
+        ledger
+            .record_hr_delivered(&id(), pass, now(), "sent")
+            .unwrap();
         let e = ledger.entry(&id()).unwrap().unwrap();
         assert_eq!(e.with_hr(), Some((now(), HrDelivery::Delivered)));
 
@@ -463,7 +465,9 @@ mod tests {
                 .iter()
                 .any(|ev| ev.outcome == "linked" && ev.detail.contains("901"))
         );
-        let again = ledger.link_employee(&id(), &"902".into(), now()).unwrap_err();
+        let again = ledger
+            .link_employee(&id(), &"902".into(), now())
+            .unwrap_err();
         assert!(again.to_string().contains("already has"), "{again}");
     }
 }

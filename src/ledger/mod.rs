@@ -41,8 +41,7 @@ use crate::hire::observe;
 pub use crate::hire::{
     ApplicationId, CommentId, CommentStep, CvState, CvStep, EmployeeId, EmployeeOrigin,
     EmployeeStep, EventOutcome, EventSubject, HireStatus, HrDelivery, LedgerEntry, ObservedHire,
-    ParkKind,
-    PassId, Provenance, StageId, StepKind, StepState,
+    ParkKind, PassId, Provenance, StageId, StepKind, StepState,
 };
 
 #[derive(Debug, thiserror::Error)]

@@ -316,7 +316,7 @@ impl HireRun<'_> {
                 StepKind::Employee,
                 StepFailure::Api(crate::http::ApiError::Unauthorized {
                     api: crate::http::Api::Hibob,
-                    endpoint: crate::hibob::hire_api::ENDPOINT,
+                    endpoint: crate::hibob::hire_api::HIRE_POST_NAME,
                     status: 0,
                     hint: "hibob.hire_flow is \"pending\" but the Hire API is not configured: set hibob.hire_api_url and HIBOB_HIRE_API_AUTHORIZATION".into(),
                 }),
@@ -328,20 +328,20 @@ impl HireRun<'_> {
             record::hr_intent(l, id, pass, Utc::now(), &fingerprint, draft)
         })?;
         crashpoint::hit("ledger.hr_intent.after");
-        let document = crate::hibob::hire_api::HireDocument::new(
+        let document = crate::hibob::hire_document::HireDocument::new(
             application,
             &draft.new,
             &self.settings.pinpoint_application_link(id),
         );
         match hire_api.post(&document).await {
-            Ok(()) => {
+            Ok(_) => {
                 crashpoint::hit("ledger.hr_sent.before");
                 let after = self.write(id, |l| record::hr_delivered(l, id, pass, Utc::now()))?;
                 crashpoint::hit("ledger.hr_sent.after");
                 tracing::info!(application = %id, "sent to HiBob's Pending hires; waiting for HR");
                 Ok(after)
             }
-            Err(e @ crate::http::ApiError::Ambiguous { .. }) => {
+            Err(e) if e.may_have_been_delivered() => {
                 tracing::warn!(application = %id, error = %e, "Hire API post unconfirmed; not sent again");
                 let reason = e.to_string();
                 Ok(self.write(id, |l| {
@@ -350,8 +350,13 @@ impl HireRun<'_> {
             }
             Err(e) => {
                 let reason = e.to_string();
-                self.write(id, |l| record::hr_not_sent(l, id, pass, Utc::now(), &reason))?;
-                Err(StepError::Failed(StepKind::Employee, StepFailure::Api(e)))
+                self.write(id, |l| {
+                    record::hr_not_sent(l, id, pass, Utc::now(), &reason)
+                })?;
+                Err(StepError::Failed(
+                    StepKind::Employee,
+                    StepFailure::Api(e.into()),
+                ))
             }
         }
     }

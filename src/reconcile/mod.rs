@@ -78,9 +78,14 @@ pub struct Settings {
     pub hired_since: Option<crate::config::HiredSince>,
     /// `[schedule] full_every`: the longest between two full listings.
     pub full_every: chrono::Duration,
-    /// `hibob.hire_flow`: create employees, or send hires to HR's Pending hires.
+    /// `hibob.hire_flow`: whether a proven hire is created (`Direct`) or posted to Bob's
+    /// Hire API for HR's New hire flow (`Pending`).
     pub hire_flow: crate::hire::HireFlow,
-    /// `[report] pinpoint_application_url`: the application's page, `{id}` for its id.
+    /// `hibob.hr_reminder_after`: a hire waiting for HR longer than this is listed for a
+    /// person.
+    pub hr_reminder_after: chrono::Duration,
+    /// `[report] pinpoint_application_url`: the pattern (with `{id}`) of a hire's page in
+    /// Pinpoint, rendered with [`crate::config::ReportLinks::to`] for the Hire API document.
     pub pinpoint_application_url: String,
 }
 
@@ -99,8 +104,9 @@ impl Settings {
             on_former_employee: config.hibob.on_former_employee,
             hired_since: config.sync.hired_since,
             full_every: span(config.full_every),
-            hire_flow: crate::hire::HireFlow::Direct,
-            pinpoint_application_url: config.links.pinpoint_application.clone(),
+            hire_flow: config.hibob.hire_flow,
+            hr_reminder_after: span(config.hibob.hr_reminder_after),
+            pinpoint_application_url: config.report_links.pinpoint_application.clone(),
         }
     }
 
@@ -120,10 +126,10 @@ impl Settings {
 
 /// HiBob's Hire API client, when hires go to HR's Pending hires.
 fn hire_api_client(
-    _http: &HttpClient,
-    _config: &Config,
+    http: &HttpClient,
+    config: &Config,
 ) -> Option<Arc<crate::hibob::hire_api::HireApiClient>> {
-    None
+    crate::hibob::hire_api::HireApiClient::from_config(http.clone(), &config.hibob).map(Arc::new)
 }
 
 /// A configured duration as the core computes with it. The config bounds every duration it
@@ -297,7 +303,18 @@ impl Reconciler {
                 .keeping_gate_of(&self.parts.pinpoint),
             hibob: HibobClient::new(http.clone(), &config.hibob)
                 .keeping_gates_of(&self.parts.hibob),
-            hire_api: hire_api_client(&http, config),
+            // A Hire API that refused its header stays stopped, and its pace kept, unless the
+            // new config changed it.
+            hire_api: crate::hibob::hire_api::HireApiClient::from_config(
+                http.clone(),
+                &config.hibob,
+            )
+            .map(|new| {
+                Arc::new(match &self.parts.hire_api {
+                    Some(old) => new.keeping_gate_of(old),
+                    None => new,
+                })
+            }),
             http,
             settings: Settings::from_config(config),
             claims: self.parts.claims.clone(),

@@ -42,6 +42,9 @@ impl Reconciler {
         let stats_before = self.parts.http.stats();
         self.parts.pinpoint.begin_pass();
         self.parts.hibob.begin_pass();
+        if let Some(hire_api) = &self.parts.hire_api {
+            hire_api.begin_pass();
+        }
         let mut summary = PassSummary::default();
         // No write before the API contract is known to hold (probed at startup, then daily).
         let contract = self.parts.contract_for_pass(listed_from).await?;

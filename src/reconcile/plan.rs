@@ -915,7 +915,14 @@ mod tests {
         let found = Lookup::Found {
             employee_id: "77".into(),
         };
-        let steps = assumed_steps(&entry(), &application(false), &found, ready, now(), &pending_flow());
+        let steps = assumed_steps(
+            &entry(),
+            &application(false),
+            &found,
+            ready,
+            now(),
+            &pending_flow(),
+        );
         assert_eq!(
             steps[0],
             Step::AdoptEmployee {
@@ -927,7 +934,7 @@ mod tests {
 
     #[test]
     fn a_hire_with_hr_is_never_sent_again_whatever_its_delivery_and_waits_until_hr_makes_the_employee()
-    {
+     {
         for delivery in [
             crate::hire::HrDelivery::Unconfirmed,
             crate::hire::HrDelivery::Delivered,
@@ -939,9 +946,20 @@ mod tests {
                 ..Learned::default()
             };
             let decide = |lookup: &Lookup| {
-                next_step(&e, &application(true), lookup, &learned, now(), &pending_flow())
+                next_step(
+                    &e,
+                    &application(true),
+                    lookup,
+                    &learned,
+                    now(),
+                    &pending_flow(),
+                )
             };
-            assert_eq!(decide(&Lookup::NotFound), None, "{delivery:?}: keeps waiting");
+            assert_eq!(
+                decide(&Lookup::NotFound),
+                None,
+                "{delivery:?}: keeps waiting"
+            );
             assert_eq!(decide(&Lookup::NotNeeded), None);
             assert_eq!(
                 decide(&Lookup::Found {
@@ -1001,7 +1019,14 @@ mod tests {
             draft: Some(Drafted::Ready(draft())),
             ..Learned::default()
         };
-        let step = next_step(&e, &application(true), &Lookup::NotFound, &learned, now(), &lag());
+        let step = next_step(
+            &e,
+            &application(true),
+            &Lookup::NotFound,
+            &learned,
+            now(),
+            &lag(),
+        );
         match step {
             Some(Step::Park {
                 step: StepKind::Employee,

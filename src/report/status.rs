@@ -411,12 +411,8 @@ pub fn build(input: StatusInput<'_>) -> StatusView {
     let unhired = hires_where(input.entries, |e| {
         e.status == HireStatus::Done && e.unhired_at.is_some()
     });
-    let hr_flow = super::hr_view::build(
-        input.entries,
-        input.now,
-        input.hr_reminder_after,
-        hire_view,
-    );
+    let hr_flow =
+        super::hr_view::build(input.entries, input.now, input.hr_reminder_after, hire_view);
 
     // The problems' order is the order a person reads them in: hires first, then the daemon,
     // then the API contract, then what retries on its own.
