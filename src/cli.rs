@@ -287,6 +287,11 @@ pub struct DemoArgs {
     /// (the description, the pre-filled form, the submit).
     #[arg(long)]
     pub plugin: bool,
+    /// Show HR's own hire flow instead (`hibob.hire_flow = "pending"`): a pass sends the hires
+    /// to HiBob's ATS Pending hires, the demo plays HR completing some of them in HiBob's New
+    /// hire flow, and the next pass finishes those.
+    #[arg(long, conflicts_with = "plugin")]
+    pub pending: bool,
 }
 
 fn parse_status(s: &str) -> Result<HireStatus, String> {

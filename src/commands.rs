@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 mod audit;
 mod backup;
+mod demo_pending;
 
 use anyhow::Context as _;
 use hirebridge::cli::{
@@ -524,6 +525,9 @@ impl DemoWorld {
 fn demo(args: &DemoArgs) -> anyhow::Result<Exit> {
     if args.plugin {
         return demo_plugin(args);
+    }
+    if args.pending {
+        return demo_pending::demo_pending(args);
     }
     let DemoWorld {
         simulator,

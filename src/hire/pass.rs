@@ -258,7 +258,11 @@ impl PassReport {
             line.push_str(&format!(" ({per_hire:.2} per hire worked)"));
         }
         // Settled without a write: named only when there are any.
-        for status in [HireStatus::Skipped, HireStatus::Withdrawn] {
+        for status in [
+            HireStatus::WaitingForHr,
+            HireStatus::Skipped,
+            HireStatus::Withdrawn,
+        ] {
             if self.total(status) > 0 {
                 line.push_str(&format!(
                     "; {} {} in the ledger",
