@@ -753,6 +753,7 @@ fn fuzz_secrets() -> SecretSources {
         ("HIBOB_SERVICE_USER_TOKEN", "tok-fuzz"),
         ("PINPOINT_WEBHOOK_SECRET", "whsec-fuzz"),
         ("HIREBRIDGE_PLUGIN_KEY", "plugin-key-fuzz-0123456789"),
+        ("HIBOB_HIRE_API_AUTHORIZATION", "Basic ZnV6ejpmdXp6"),
     ] {
         s.vars.insert(k.into(), v.into());
     }

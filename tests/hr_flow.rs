@@ -15,22 +15,16 @@ use hirebridge::sim::{
     self, Endpoint, Fault, FaultRule, HrChanges, HrCompletion, HrLogin, Scenario,
 };
 
-/// A world whose hires go to HR's Pending hires.
+/// A world whose hires go to HR's Pending hires; `more`: other `[hibob]` lines.
 fn pending_world(scenario: Scenario, more: &str) -> World {
-    let mut world = World::new(scenario);
-    let settings = Settings {
-        hibob: format!(
-            "hire_flow = \"pending\"\nhire_api_url = \"{}\"\n{more}",
-            world.sim.hire_api_url()
-        ),
-        ..Settings::default()
-    };
-    world.write_config(&settings);
-    world.set_env(
-        "HIBOB_HIRE_API_AUTHORIZATION",
-        sim::HIBOB_HIRE_API_AUTHORIZATION,
-    );
-    world
+    World::with(
+        scenario,
+        Settings {
+            pending_flow: true,
+            hibob: more.to_owned(),
+            ..Settings::default()
+        },
+    )
 }
 
 fn three_hires() -> Scenario {
@@ -456,4 +450,94 @@ fn a_hire_that_leaves_hired_while_with_hr_is_withdrawn_and_status_says_hr_may_di
     let status = world.hirebridge(&["status"]);
     assert!(status.stdout().contains("dismiss"), "{}", status.all());
     assert_eq!(posts(&world), 1);
+}
+
+#[test]
+fn every_report_format_shows_hires_waiting_for_hr() {
+    let world = pending_world(common::one_hire(), "");
+    world.sync().expect(0);
+    for format in ["csv", "table", "html", "json"] {
+        let report = world.hirebridge(&["report", "--format", format]);
+        assert_eq!(report.code(), 0, "{}", report.all());
+        assert!(
+            report.stdout().contains("waiting_for_hr"),
+            "{format}: {}",
+            report.stdout()
+        );
+    }
+    let status = world.hirebridge(&["status", "--format", "json"]);
+    let view: serde_json::Value = serde_json::from_str(&status.stdout()).unwrap();
+    let counts = view["counts"].as_array().unwrap();
+    assert!(
+        counts.iter().any(|c| c[0] == "waiting_for_hr" && c[1] == 1),
+        "{counts:?}"
+    );
+    let bad = world.hirebridge(&["report", "--status", "waiting"]);
+    assert!(
+        bad.all().contains("waiting_for_hr"),
+        "the error lists it: {}",
+        bad.all()
+    );
+}
+
+#[test]
+fn pinpoints_plugin_sends_the_hire_to_hrs_pending_hires_and_says_so() {
+    // Grace is already in HiBob, so the first pass settles her (adopted) with nothing for HR.
+    let scenario = two_hires().with_employee(sim::SimEmployeeSeed {
+        first_name: "Grace".into(),
+        surname: "Hopper".into(),
+        email: "grace@example.com".into(),
+        site: "New York (Demo)".into(),
+        start_date: chrono::NaiveDate::from_ymd_opt(2025, 1, 6).unwrap(),
+        termination_date: None,
+    });
+    let mut p = common::Plugged::start(
+        scenario,
+        Settings {
+            every: "1h",
+            pending_flow: true,
+            ..Settings::default()
+        },
+        "1002",
+    );
+    assert_eq!(posts(&p.world), 1, "the first pass sent Ada to HR");
+    p.world.sim.add_application(common::new_hire(1003));
+    let answer = p
+        .submit(
+            "u-pending",
+            &[
+                ("applicationId", "1003"),
+                ("firstName", "New"),
+                ("lastName", "Hire1003"),
+                ("email", "hire1003@example.com"),
+                ("site", "London"),
+            ],
+        )
+        .json();
+    assert_eq!(answer["status"], "pending", "{answer:#}");
+    assert!(
+        answer["toast"]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("ATS Pending hires"),
+        "{answer:#}"
+    );
+    assert_eq!(posts(&p.world), 2, "sent once");
+    assert_eq!(p.world.sim.count(Endpoint::CreatePerson), 0);
+    let sent = p
+        .world
+        .sim
+        .pending_hires()
+        .into_iter()
+        .find(|h| h.application_id == "1003")
+        .expect("posted");
+    assert_eq!(
+        sent.body["employee"]["work"]["site"], "London",
+        "HR's approved values"
+    );
+    assert_eq!(p.world.entry("1003").status, HireStatus::WaitingForHr);
+    // A replay sends nothing more.
+    p.submit("u-pending", &[("applicationId", "1003")]);
+    assert_eq!(posts(&p.world), 2);
+    assert_eq!(p.stop(), 0);
 }

@@ -229,7 +229,7 @@ impl HireRun<'_> {
                 format!("adopted HiBob employee {employee_id} after the duplicate-email answer")
             }
             FoundBy::HrFlow => format!(
-                "found HiBob employee {employee_id}, made by HR's New hire flow from the hire sent to its Pending hires"
+                "found HiBob employee {employee_id}, made by HR's New hire flow from the hire sent to its Pending hires (origin hr_flow)"
             ),
         };
         let origin = found_by.origin();

@@ -26,8 +26,11 @@ pub struct Settings {
     pub http: String,
     /// `hibob.site`.
     pub site: &'static str,
-    /// More lines for the `[hibob]` section (the hire flow, its Hire API URL).
+    /// More lines for the `[hibob]` section.
     pub hibob: String,
+    /// `hibob.hire_flow = "pending"`, posting to the simulator's Hire API (whose header is in
+    /// every world's environment).
+    pub pending_flow: bool,
     /// `schedule.every`.
     pub every: &'static str,
     /// `schedule.full_every`: `0s` (every pass reads the whole listing) unless a test is
@@ -61,6 +64,7 @@ impl Default for Settings {
             http: String::new(),
             site: "New York (Demo)",
             hibob: String::new(),
+            pending_flow: false,
             every: "1s",
             full_every: "0s",
             webhook_listen: None,
@@ -106,6 +110,10 @@ impl World {
                 (
                     "HIBOB_SERVICE_USER_TOKEN".into(),
                     sim::HIBOB_SERVICE_USER_TOKEN.into(),
+                ),
+                (
+                    "HIBOB_HIRE_API_AUTHORIZATION".into(),
+                    sim::HIBOB_HIRE_API_AUTHORIZATION.into(),
                 ),
             ],
         };
@@ -161,7 +169,15 @@ max = "{retry_max}"
             request_timeout = s.request_timeout,
             sync = s.sync,
             site = s.site,
-            hibob_extra = s.hibob,
+            hibob_extra = if s.pending_flow {
+                format!(
+                    "hire_flow = \"pending\"\nhire_api_url = \"{}\"\n{}",
+                    self.sim.hire_api_url(),
+                    s.hibob
+                )
+            } else {
+                s.hibob.clone()
+            },
             every = s.every,
             full_every = s.full_every,
             webhook = match s.webhook_listen {
