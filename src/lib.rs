@@ -17,6 +17,8 @@
 //!    - [`listener`] — serving HTTP to strangers: the deadlines and connection limits every
 //!      port hirebridge opens shares.
 //!    - [`monitor`] — poll health and the metrics in Prometheus's text format.
+//!    - [`notify`] — telling a person by email or chat when a hire needs one, once; sent
+//!      from the ledger's outbox in the background, never in a pass's way.
 //!    - [`service`] — the systemd notify protocol: readiness, status, watchdog.
 //! 3. The work
 //!    - [`reconcile`] — the pass pipeline: list → observe → gather facts → decide each hire's
@@ -63,6 +65,7 @@ pub mod ledger;
 pub mod listener;
 pub mod mapping;
 pub mod monitor;
+pub mod notify;
 pub mod nudge_queue;
 pub mod pinpoint;
 pub mod plugin;

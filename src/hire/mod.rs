@@ -596,6 +596,8 @@ pub enum EventSubject {
     Drift,
     /// A person's personal data (erasure, retention).
     PersonalData,
+    /// A notification about the hire (`[notify]`).
+    Notification,
 }
 
 impl EventSubject {
@@ -608,6 +610,7 @@ impl EventSubject {
             EventSubject::Fields => "fields",
             EventSubject::Drift => "drift",
             EventSubject::PersonalData => "personal_data",
+            EventSubject::Notification => "notification",
         }
     }
 }
@@ -673,6 +676,12 @@ pub enum EventOutcome {
     Unconfirmed,
     /// A person linked the hire to an employee (`hirebridge link`).
     Linked,
+    /// A notification about the hire was put in the outbox.
+    Queued,
+    /// A notification about the hire was sent.
+    Sent,
+    /// A notification about the hire was given up after a day of failures.
+    Dropped,
     /// Values HR approved and submitted in Pinpoint's plugin form (they replace the mapping's
     /// in the hire's create).
     Submitted,
@@ -707,6 +716,9 @@ impl EventOutcome {
             EventOutcome::SentToHr => "sent_to_hr",
             EventOutcome::Unconfirmed => "unconfirmed",
             EventOutcome::Linked => "linked",
+            EventOutcome::Queued => "queued",
+            EventOutcome::Sent => "sent",
+            EventOutcome::Dropped => "dropped",
             EventOutcome::Updated => "updated",
             EventOutcome::Edited => "edited",
             EventOutcome::Erased => "erased",

@@ -15,6 +15,7 @@ mod hr_flow;
 mod listing;
 mod lock;
 mod mapped;
+mod outbox;
 mod plugin;
 mod report_reads;
 mod schema;
@@ -34,6 +35,7 @@ pub use hr_flow::{HrCommandRefused, LinkError, SentValues};
 pub use listing::ListingMarks;
 pub use lock::{LedgerLock, lock_path};
 pub use mapped::{DriftState, MappedRecord, describe as describe_values};
+pub use outbox::{Announcement, DayCounts, OutboxSummary, Outgoing};
 pub use plugin::PluginSubmit;
 pub use schema::CURRENT_VERSION;
 // The hire's types live in the domain module; they are named here too, where the rows are.
@@ -1097,6 +1099,8 @@ impl Ledger {
                  WHERE application_id = ?1",
                 params![id, ms(now)],
             )?;
+            // Parked again after this, it is announced again.
+            tx.execute("DELETE FROM announced WHERE application_id = ?1", [id])?;
             audit::append_event(
                 &tx,
                 id,

@@ -307,6 +307,34 @@ CREATE INDEX hires_by_status ON hires (status, next_attempt_at);
 CREATE INDEX hires_by_email ON hires (email COLLATE NOCASE);
 CREATE INDEX hires_by_last_seen ON hires (status, last_seen_at);
 "#,
+    // v10: notifications (`[notify]`). The outbox: each message per channel, recorded before it
+    // is sent and marked after (its body dropped then: the hires' events say what was sent);
+    // `hires` is the JSON array of the application ids it announces. `announced`: which hires
+    // were announced in which state, so a hire is announced when it enters it, once.
+    r#"
+CREATE TABLE notifications (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    channel         TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    notice_json     TEXT NOT NULL,
+    hires           TEXT NOT NULL DEFAULT '[]',
+    state           TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'dropped')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    last_error      TEXT,
+    sent_at         INTEGER,
+    answer          TEXT
+) STRICT;
+CREATE INDEX notifications_due ON notifications (state, next_attempt_at);
+CREATE TABLE announced (
+    application_id  TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    at              INTEGER NOT NULL,
+    PRIMARY KEY (application_id, kind)
+) STRICT;
+CREATE INDEX announced_by_kind ON announced (kind, application_id);
+"#,
 ];
 
 /// Work a migration needs beyond SQL, run in its transaction right after its SQL.
