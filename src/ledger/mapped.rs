@@ -195,11 +195,13 @@ impl Ledger {
         start_date_from_pinpoint: bool,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
-        let changed = tx.execute(
-            "UPDATE hires SET employee_state = 'in_flight', employee_intent_at = ?2,
+        let changed = tx
+            .prepare_cached(
+                "UPDATE hires SET employee_state = 'in_flight', employee_intent_at = ?2,
                 attempts = attempts + 1, updated_at = ?2, start_date_source = ?3
              WHERE application_id = ?1",
-            params![
+            )?
+            .execute(params![
                 application_id,
                 ms(now),
                 if start_date_from_pinpoint {
@@ -207,8 +209,7 @@ impl Ledger {
                 } else {
                     "offset"
                 }
-            ],
-        )?;
+            ])?;
         if changed != 1 {
             return Err(super::LedgerError::Sql(
                 rusqlite::Error::QueryReturnedNoRows,
@@ -459,19 +460,19 @@ pub(super) fn upsert_baseline(
     rendered: &BTreeMap<String, String>,
     written: Option<&BTreeMap<String, String>>,
 ) -> Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO mapped_values (application_id, mapping, rendered, written, recorded_at)
          VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (application_id) DO UPDATE SET mapping = ?2, rendered = ?3, written = ?4,
             recorded_at = ?5, drift = NULL, drift_fields = NULL, drift_values = NULL,
             drift_detail = NULL, drift_detected_at = NULL, drift_intent_at = NULL",
-        params![
-            application_id,
-            mapping,
-            json(rendered),
-            written.map(json),
-            ms(now)
-        ],
-    )?;
+    )?
+    .execute(params![
+        application_id,
+        mapping,
+        json(rendered),
+        written.map(json),
+        ms(now)
+    ])?;
     Ok(())
 }

@@ -763,7 +763,8 @@ impl Ledger {
         update_params: &[&dyn rusqlite::ToSql],
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
-        let changed = tx.execute(update_sql, update_params)?;
+        // Each kind of step has its one statement: parsed once per connection.
+        let changed = tx.prepare_cached(update_sql)?.execute(update_params)?;
         if changed != 1 {
             return Err(LedgerError::Sql(rusqlite::Error::QueryReturnedNoRows));
         }
@@ -1118,13 +1119,13 @@ impl Ledger {
     // ---- queries ----------------------------------------------------------------------------
 
     pub fn entry(&self, application_id: &ApplicationId) -> Result<Option<LedgerEntry>> {
+        // Read back after every step's write: parsed once per connection, not per read.
         Ok(self
             .conn
-            .query_row(
-                &format!("SELECT {ENTRY_COLUMNS} FROM hires WHERE application_id = ?1"),
-                [application_id],
-                entry_from_row,
-            )
+            .prepare_cached(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM hires WHERE application_id = ?1"
+            ))?
+            .query_row([application_id], entry_from_row)
             .optional()?)
     }
 
@@ -1295,8 +1296,14 @@ fn writer_settings(conn: &mut Connection) -> Result<()> {
         "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
     )?;
     conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+    // A pass runs a few dozen distinct statements; the default cache (16) would evict and
+    // parse them again for every hire.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(())
 }
+
+/// Prepared statements kept per connection: more than a pass's distinct statements.
+const STATEMENT_CACHE: usize = 128;
 
 /// A read-only connection to an existing ledger, patient with a writer holding it.
 fn read_only_connection(path: &Path) -> Result<Connection> {

@@ -77,14 +77,14 @@ impl Ledger {
         &self,
         application_id: &ApplicationId,
     ) -> Result<Option<std::collections::BTreeMap<String, String>>> {
+        // Asked for every hire a pass drafts: parsed once per connection.
         let json: Option<String> = self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT values_json FROM plugin_submits
                  WHERE application_id = ?1 ORDER BY id DESC LIMIT 1",
-                [application_id],
-                |r| r.get(0),
-            )
+            )?
+            .query_row([application_id], |r| r.get(0))
             .optional()?;
         Ok(json.and_then(|json| serde_json::from_str(&json).ok()))
     }
