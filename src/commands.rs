@@ -417,6 +417,7 @@ fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
         hr_reminder_after: chrono::Duration::from_std(Config::hr_reminder_after_of(config_path)?)
             .unwrap_or(chrono::Duration::MAX),
     });
+    view.notifications = ledger.outbox_summary()?.into_used();
     view.drift = report::status::drift_views(&ledger.drifted_values()?);
     view.audit = Some(ledger.audit_summary()?.into());
     view.listing = Some(listing);

@@ -205,6 +205,12 @@ struct ConnectionLabel {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, prometheus_client::encoding::EncodeLabelSet)]
+struct NotificationLabel {
+    channel: &'static str,
+    result: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, prometheus_client::encoding::EncodeLabelSet)]
 struct ListenerLabel {
     listener: &'static str,
 }
@@ -225,6 +231,7 @@ pub struct Monitor {
     plugin_submits: Family<ResultLabel, Counter>,
     connections: Family<ConnectionLabel, Counter>,
     open_connections: Family<ListenerLabel, Gauge>,
+    notifications: Family<NotificationLabel, Counter>,
 }
 
 impl Monitor {
@@ -275,6 +282,12 @@ impl Monitor {
             "Connections open on a listener now",
             open_connections.clone(),
         );
+        let notifications = Family::<NotificationLabel, Counter>::default();
+        registry.register(
+            "hirebridge_notifications",
+            "Notifications (`[notify]`) by channel (email, webhook) and result: sent, failed (tried again later) or dropped (after a day of failures)",
+            notifications.clone(),
+        );
         let scrape = Arc::new(ScrapeCollector::default());
         registry.register_collector(Box::new(scrape.clone()));
         Self {
@@ -293,7 +306,15 @@ impl Monitor {
             plugin_submits,
             connections,
             open_connections,
+            notifications,
         }
+    }
+
+    /// A notification to `channel` ended `result` (`sent`, `failed`, `dropped`).
+    pub fn notification(&self, channel: &'static str, result: &'static str) {
+        self.notifications
+            .get_or_create(&NotificationLabel { channel, result })
+            .inc();
     }
 
     /// A connection to `listener` was `accepted`, `refused` or `timed_out`.

@@ -51,6 +51,13 @@ pub struct Announcement<'a> {
     pub detail: &'a str,
 }
 
+impl OutboxSummary {
+    /// `None` when nothing was ever put in the outbox (no `[notify]`, or nothing to say yet).
+    pub fn into_used(self) -> Option<Self> {
+        (self.pending + self.sent + self.dropped > 0).then_some(self)
+    }
+}
+
 impl Ledger {
     /// Hires in `status` not yet announced in `kind` (oldest first), after forgetting the
     /// announcements of hires that left that status (so entering it again is announced again).

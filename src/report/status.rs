@@ -106,6 +106,10 @@ pub struct StatusView {
     pub listing: Option<super::listing_view::ListingView>,
     /// HR's own hire flow: hires with HR a person should look at.
     pub hr_flow: super::hr_view::HrFlowView,
+    /// The notifications' outbox (`[notify]`), once anything was put in it. Its failures are
+    /// shown, never the health's: a pass is never held up by them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<crate::ledger::OutboxSummary>,
 }
 
 /// The audit trail, for `status`.
@@ -465,6 +469,7 @@ pub fn build(input: StatusInput<'_>) -> StatusView {
         audit: None,
         listing: None,
         hr_flow,
+        notifications: None,
     }
 }
 
@@ -705,6 +710,29 @@ fn write_hire_lists(view: &StatusView, out: &mut dyn Write) -> std::io::Result<(
     Ok(())
 }
 
+fn write_notifications(
+    outbox: &crate::ledger::OutboxSummary,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    write!(
+        out,
+        "notify       {} sent, {} waiting to be sent, {} dropped after a day of failures",
+        outbox.sent, outbox.pending, outbox.dropped
+    )?;
+    if let Some(at) = outbox.last_sent_at {
+        write!(out, "; last sent {}", when(at))?;
+    }
+    writeln!(out)?;
+    if let Some(error) = &outbox.last_error {
+        writeln!(
+            out,
+            "             last failure: {} (retried with backoff)",
+            super::clip(&crate::untrusted::terminal(error), 300)
+        )?;
+    }
+    Ok(())
+}
+
 pub fn render_text(view: &StatusView, out: &mut dyn Write) -> std::io::Result<()> {
     write_verdict(view, out)?;
     write_polls(view, out)?;
@@ -720,6 +748,9 @@ pub fn render_text(view: &StatusView, out: &mut dyn Write) -> std::io::Result<()
     write_drift(&view.drift, out)?;
     write_hire_lists(view, out)?;
     super::hr_view::render_text(&view.hr_flow, out, hire_line, LIST_LIMIT)?;
+    if let Some(outbox) = &view.notifications {
+        write_notifications(outbox, out)?;
+    }
     writeln!(
         out,
         "ledger       {} ({}), schema version {}",
