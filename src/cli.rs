@@ -149,6 +149,9 @@ pub enum Command {
     /// none). Needs the service stopped; refuses to replace a ledger newer than the backup
     /// unless --force. The ledger replaced is moved aside, never deleted.
     Restore(RestoreArgs),
+    /// Notifications (`[notify]`): email and chat messages when a hire needs a person.
+    #[command(subcommand)]
+    Notify(NotifyCommand),
     /// Print a shell completion script (`make install` installs them for bash, zsh and fish).
     Completions(CompletionsArgs),
     /// Print the manual page, in roff (`make install` installs it as hirebridge(1)).
@@ -213,6 +216,15 @@ pub struct AuditExportArgs {
     /// The directory to write (made if missing).
     #[arg(long)]
     pub out: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Send one test message to every channel `[notify]` configures (email, webhook), at once
+    /// and not through the ledger's outbox, and print per channel what its server answered or
+    /// why it failed. Each send is bounded by `[http] request_timeout`. Exits 0 when every
+    /// channel took its message, 1 otherwise. Needs no API credentials.
+    Test,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 mod audit;
 mod backup;
 mod demo_pending;
+mod notify;
 
 use anyhow::Context as _;
 use hirebridge::cli::{
@@ -195,6 +196,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<Exit> {
         Command::Bench(args) => bench(&args),
         Command::Backup(args) => backup::backup(&cli.config, &args),
         Command::Restore(args) => backup::restore(&cli.config, &args),
+        Command::Notify(command) => runtime()?.block_on(notify::notify(&cli.config, &command)),
         Command::Completions(args) => {
             // Generated from the clap definitions, so it never lags behind a new flag.
             let mut command = <hirebridge::cli::Cli as clap::CommandFactory>::command();

@@ -47,6 +47,7 @@ fn shows_output(command: &Command) -> bool {
             | Command::Backup(_)
             | Command::Restore(_)
             | Command::Init(_)
+            | Command::Notify(_)
             | Command::Completions(_)
             | Command::Man
     )

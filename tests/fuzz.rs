@@ -754,6 +754,8 @@ fn fuzz_secrets() -> SecretSources {
         ("PINPOINT_WEBHOOK_SECRET", "whsec-fuzz"),
         ("HIREBRIDGE_PLUGIN_KEY", "plugin-key-fuzz-0123456789"),
         ("HIBOB_HIRE_API_AUTHORIZATION", "Basic ZnV6ejpmdXp6"),
+        ("HIREBRIDGE_SMTP_PASSWORD", "smtp-password-fuzz"),
+        ("HIREBRIDGE_NOTIFY_SECRET", "notify-secret-fuzz"),
     ] {
         s.vars.insert(k.into(), v.into());
     }

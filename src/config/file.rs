@@ -34,6 +34,22 @@ pub(super) struct RawConfig {
     pub(super) audit: RawAudit,
     #[serde(default)]
     pub(super) backup: RawBackup,
+    pub(super) notify: Option<RawNotify>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawNotify {
+    pub(super) email_to: Option<Vec<String>>,
+    pub(super) email_from: Option<String>,
+    pub(super) smtp: Option<String>,
+    pub(super) smtp_user: Option<String>,
+    pub(super) smtp_password_file: Option<PathBuf>,
+    pub(super) webhook_url: Option<String>,
+    pub(super) webhook_format: Option<String>,
+    pub(super) webhook_secret_file: Option<PathBuf>,
+    pub(super) on: Option<Vec<String>>,
+    pub(super) digest_at: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

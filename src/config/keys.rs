@@ -5,14 +5,19 @@
 //! `config.toml` (its documentation), so name, default and doc cannot drift apart. Owns no
 //! section layout and no secrets.
 
+use std::collections::BTreeSet;
 use std::fmt::Display;
 use std::time::Duration;
 
+use chrono::NaiveTime;
+use lettre::Address;
 use url::Url;
 
+use super::notify::{SmtpSecurity, SmtpServer, WebhookFormat};
 use super::values::{parse_base_url, parse_bounded, parse_endpoint_url};
 use super::{ConfigError, CvFolder, HireFlow, OnFormerEmployee, RateLimit, invalid};
 use crate::mapping::OnChange;
+use crate::notify::NoticeKind;
 
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -226,6 +231,187 @@ pub struct FlagKey {
 impl FlagKey {
     pub fn read(&self, value: Option<bool>) -> bool {
         value.unwrap_or(self.default)
+    }
+}
+
+/// An email address as an SMTP server takes it (lettre's parse: `local@domain`, no display
+/// name), on one line: an address is written into a header, where a line break would start
+/// another header.
+#[derive(Debug, Clone, Copy)]
+pub struct AddressKey {
+    pub name: &'static str,
+    pub example: &'static str,
+}
+
+impl AddressKey {
+    pub fn parse(&self, text: &str) -> Result<Address, ConfigError> {
+        if text.chars().any(char::is_control) {
+            return Err(invalid(
+                self.name,
+                format!(
+                    "holds a line break or another control character; write one address, e.g. {:?}",
+                    self.example
+                ),
+            ));
+        }
+        text.trim().parse::<Address>().map_err(|e| {
+            invalid(
+                self.name,
+                format!(
+                    "{text:?} is not an email address ({e}); write e.g. {:?}",
+                    self.example
+                ),
+            )
+        })
+    }
+}
+
+/// One line of text that must be given non-empty (a user name): no control characters.
+#[derive(Debug, Clone, Copy)]
+pub struct LineKey {
+    pub name: &'static str,
+    pub example: &'static str,
+}
+
+impl LineKey {
+    pub fn parse(&self, text: &str) -> Result<String, ConfigError> {
+        let text = text.trim();
+        if text.is_empty() || text.chars().any(char::is_control) {
+            return Err(invalid(
+                self.name,
+                format!(
+                    "must be one non-empty line without control characters, e.g. {:?}",
+                    self.example
+                ),
+            ));
+        }
+        Ok(text.to_owned())
+    }
+}
+
+/// Where an SMTP server is: `smtp://host[:25]` (no TLS), `smtp+starttls://host[:587]`
+/// (STARTTLS required) or `smtps://host[:465]` (TLS from the first byte). The user name and
+/// password have their own keys, so an error never repeats the value.
+#[derive(Debug, Clone, Copy)]
+pub struct SmtpKey {
+    pub name: &'static str,
+}
+
+impl SmtpKey {
+    const HINT: &'static str =
+        "write \"smtp+starttls://HOST:587\", \"smtps://HOST:465\" or \"smtp://HOST:25\"";
+
+    pub fn parse(&self, text: &str) -> Result<SmtpServer, ConfigError> {
+        let hint = Self::HINT;
+        let url = Url::parse(text.trim())
+            .map_err(|e| invalid(self.name, format!("is not a URL ({e}); {hint}")))?;
+        let (security, default_port) = match url.scheme() {
+            "smtp" => (SmtpSecurity::Plain, 25),
+            "smtp+starttls" => (SmtpSecurity::StartTls, 587),
+            "smtps" => (SmtpSecurity::Tls, 465),
+            _ => return Err(invalid(self.name, format!("has an unknown scheme; {hint}"))),
+        };
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(invalid(
+                self.name,
+                "must not carry a user name or password (user:password@host): set notify.smtp_user, \
+                 and the password in HIREBRIDGE_SMTP_PASSWORD (or notify.smtp_password_file)",
+            ));
+        }
+        if !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some() {
+            return Err(invalid(
+                self.name,
+                format!("must be a scheme, a host and a port only; {hint}"),
+            ));
+        }
+        let host = match url.host() {
+            Some(url::Host::Domain(d)) if !d.is_empty() => d.to_owned(),
+            Some(url::Host::Ipv4(ip)) => ip.to_string(),
+            Some(url::Host::Ipv6(ip)) => ip.to_string(),
+            _ => return Err(invalid(self.name, format!("has no host; {hint}"))),
+        };
+        Ok(SmtpServer {
+            security,
+            host,
+            port: url.port().unwrap_or(default_port),
+        })
+    }
+}
+
+/// The kinds of message `[notify] on` subscribes to, with a default set.
+#[derive(Debug, Clone, Copy)]
+pub struct KindsKey {
+    pub name: &'static str,
+    pub default: &'static [NoticeKind],
+}
+
+impl KindsKey {
+    pub fn read(&self, list: Option<&[String]>) -> Result<BTreeSet<NoticeKind>, ConfigError> {
+        let Some(list) = list else {
+            return Ok(self.default.iter().copied().collect());
+        };
+        list.iter()
+            .map(|word| {
+                NoticeKind::parse_subscription(word.trim()).ok_or_else(|| {
+                    invalid(
+                        self.name,
+                        format!(
+                            "{word:?} is not a kind of message; write some of {}",
+                            subscription_words()
+                        ),
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
+/// `"needs_attention", "writes_stopped", … or "daily_digest"`: what `on` may name.
+fn subscription_words() -> String {
+    let words: Vec<String> = [
+        NoticeKind::NeedsAttention,
+        NoticeKind::WritesStopped,
+        NoticeKind::WritesResumed,
+        NoticeKind::WaitingForHrOverdue,
+        NoticeKind::DailyDigest,
+        NoticeKind::Test,
+    ]
+    .into_iter()
+    .filter(|k| NoticeKind::parse_subscription(k.as_str()).is_some())
+    .map(|k| format!("{:?}", k.as_str()))
+    .collect();
+    match words.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => words.join(""),
+    }
+}
+
+/// A time of day, `"HH:MM"` (24-hour), with a default.
+#[derive(Debug, Clone, Copy)]
+pub struct TimeOfDayKey {
+    pub name: &'static str,
+    pub default: NaiveTime,
+}
+
+impl TimeOfDayKey {
+    pub fn read(&self, text: Option<&str>) -> Result<NaiveTime, ConfigError> {
+        let Some(text) = text else {
+            return Ok(self.default);
+        };
+        let t = text.trim();
+        // Exactly HH:MM: chrono alone would take "8:0" and ignore nothing else.
+        let shaped = t.len() == 5 && t.as_bytes()[2] == b':';
+        NaiveTime::parse_from_str(t, "%H:%M")
+            .ok()
+            .filter(|_| shaped)
+            .ok_or_else(|| {
+                invalid(
+                    self.name,
+                    format!(
+                        "{text:?} is not a time of day; write \"HH:MM\" (24-hour, the host's local time), e.g. \"08:00\""
+                    ),
+                )
+            })
     }
 }
 
@@ -497,6 +683,55 @@ pub const BACKUP_KEEP: CountKey<usize> = CountKey {
     refusal: "is not a number of copies to keep; write {min} to {max} (default {default})",
 };
 
+// ---- [notify] ------------------------------------------------------------------------------
+
+pub const NOTIFY_EMAIL_TO: AddressKey = AddressKey {
+    name: "notify.email_to",
+    example: "hr-ops@example.com",
+};
+pub const NOTIFY_EMAIL_FROM: AddressKey = AddressKey {
+    name: "notify.email_from",
+    example: "hirebridge@example.com",
+};
+pub const NOTIFY_SMTP: SmtpKey = SmtpKey {
+    name: "notify.smtp",
+};
+pub const NOTIFY_SMTP_USER: LineKey = LineKey {
+    name: "notify.smtp_user",
+    example: "hirebridge@example.com",
+};
+/// Any http(s) URL: a Slack, Mattermost or Teams incoming webhook, or a receiver of the
+/// operator's. A Slack URL's path is its credential: errors never repeat it.
+pub const NOTIFY_WEBHOOK_URL: EndpointUrlKey = EndpointUrlKey {
+    name: "notify.webhook_url",
+    whence: "the incoming webhook's URL your chat shows (or your receiver's)",
+    secret: "HIREBRIDGE_NOTIFY_SECRET with webhook_format = \"json\" (the body is then signed)",
+};
+pub const NOTIFY_WEBHOOK_FORMAT: ChoiceKey<WebhookFormat> = ChoiceKey {
+    name: "notify.webhook_format",
+    default: WebhookFormat::Slack,
+    choices: &[
+        ("slack", WebhookFormat::Slack),
+        ("json", WebhookFormat::Json),
+    ],
+    what: "format",
+};
+pub const NOTIFY_ON: KindsKey = KindsKey {
+    name: "notify.on",
+    default: &[
+        NoticeKind::NeedsAttention,
+        NoticeKind::WritesStopped,
+        NoticeKind::WaitingForHrOverdue,
+    ],
+};
+pub const NOTIFY_DIGEST_AT: TimeOfDayKey = TimeOfDayKey {
+    name: "notify.digest_at",
+    default: match NaiveTime::from_hms_opt(8, 0, 0) {
+        Some(t) => t,
+        None => panic!("08:00 is a time of day"),
+    },
+};
+
 // ---- the documentation's check -------------------------------------------------------------
 
 /// A key as the annotated `config.toml` documents it: under its section, with its default.
@@ -548,6 +783,33 @@ documented!(ChoiceKey<CvFolder>, reads as_str);
 documented!(ChoiceKey<OnFormerEmployee>, reads as_str);
 documented!(ChoiceKey<OnChange>, reads as_str);
 documented!(ChoiceKey<HireFlow>, reads as_str);
+documented!(ChoiceKey<WebhookFormat>, reads as_str);
+documented!(TimeOfDayKey, reads as_str);
+// An example that reads: one address, or (`email_to`) a list of them.
+documented!(AddressKey, |k, w| match w {
+    toml::Value::String(t) => k.parse(t).is_ok(),
+    toml::Value::Array(items) =>
+        !items.is_empty()
+            && items
+                .iter()
+                .all(|i| i.as_str().is_some_and(|t| k.parse(t).is_ok())),
+    _ => false,
+});
+documented!(LineKey, |k, w| w
+    .as_str()
+    .is_some_and(|t| k.parse(t).is_ok()));
+documented!(SmtpKey, |k, w| w
+    .as_str()
+    .is_some_and(|t| k.parse(t).is_ok()));
+documented!(KindsKey, |k, w| {
+    let words: Option<Vec<String>> = w.as_array().map(|items| {
+        items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_owned))
+            .collect()
+    });
+    words.is_some_and(|words| k.read(Some(&words)).ok() == k.read(None).ok())
+});
 // No default: documented with an example that reads.
 documented!(EndpointUrlKey, |k, w| w
     .as_str()
@@ -599,4 +861,12 @@ pub const ALL: &[&dyn Documented] = &[
     &PLUGIN_NAME,
     &RETAIN_PERSONAL_DATA,
     &BACKUP_KEEP,
+    &NOTIFY_EMAIL_TO,
+    &NOTIFY_EMAIL_FROM,
+    &NOTIFY_SMTP,
+    &NOTIFY_SMTP_USER,
+    &NOTIFY_WEBHOOK_URL,
+    &NOTIFY_WEBHOOK_FORMAT,
+    &NOTIFY_ON,
+    &NOTIFY_DIGEST_AT,
 ];

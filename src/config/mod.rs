@@ -10,7 +10,8 @@
 //! key's name, default and rule written once, `secrets` where secrets come from, and the
 //! sections' typed forms by what they are about: `services` (`[pinpoint]`, `[hibob]`,
 //! `[http]`, `[report]`), `pass` (`[schedule]`, `[sync]`, `[retry]`, `[mapping]`),
-//! `listeners` (`[webhook]`, `[plugin]`) and `storage` (`[ledger]`, `[audit]`, `[backup]`).
+//! `listeners` (`[webhook]`, `[plugin]`), `storage` (`[ledger]`, `[audit]`, `[backup]`) and
+//! `notify` (`[notify]`: who is told when a hire needs a person).
 //! This module assembles them and offers the entry points.
 
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use std::time::Duration;
 mod file;
 pub mod keys;
 mod listeners;
+pub mod notify;
 mod pass;
 mod secrets;
 mod services;
@@ -28,6 +30,8 @@ mod values;
 use file::{RawConfig, RawHibob, RawLedger, RawPinpoint, parse_raw};
 
 pub use listeners::{ListenerLimits, PluginConfig, WebhookConfig};
+/// `[notify]`'s webhook is `notify::WebhookConfig` (here `WebhookConfig` is the listener's).
+pub use notify::{EmailConfig, NotifyConfig, SmtpSecurity, SmtpServer, WebhookFormat};
 pub use pass::{DEFAULT_FULL_EVERY, HiredSince, RetryConfig, Schedule, SyncConfig, next_tick};
 pub use secrets::SecretSources;
 pub use services::{
@@ -92,6 +96,8 @@ pub struct Config {
     /// `[report]`: the link patterns into Pinpoint and HiBob (the Hire API's document links
     /// each hire back to its Pinpoint application with the first).
     pub report_links: ReportLinks,
+    /// `[notify]`: who is told when a hire needs a person; `None`: nothing is sent.
+    pub notify: Option<NotifyConfig>,
     /// SHA-256 of the file's settings in a canonical form (keys sorted; comments, layout and
     /// secrets, which never live in the file, do not count), for the audit trail: with the
     /// version, which fixes every default, it names the effective configuration of a pass.
@@ -131,6 +137,19 @@ impl Config {
     /// `[hibob] hr_reminder_after`, for `status`, which needs no credentials.
     pub fn hr_reminder_after_of(path: &Path) -> Result<Duration, ConfigError> {
         keys::HR_REMINDER_AFTER.read(read_raw(path)?.hibob.hr_reminder_after.as_deref())
+    }
+
+    /// `[notify]` and `[http] request_timeout` (a message's deadline), for `notify test`,
+    /// which needs no API credentials. The whole file is still checked for syntax and
+    /// unknown keys.
+    pub fn notify_of(path: &Path) -> Result<(Option<NotifyConfig>, Duration), ConfigError> {
+        let raw = read_raw(path)?;
+        let timeout = keys::REQUEST_TIMEOUT.read(raw.http.request_timeout.as_deref())?;
+        let notify = raw
+            .notify
+            .map(|n| notify::notify_config(n, &SecretSources::for_config(path)))
+            .transpose()?;
+        Ok((notify, timeout))
     }
 
     /// The ledger's path and the schedule, for `status`, which needs no credentials: the next
@@ -206,6 +225,10 @@ impl Config {
         let audit = storage::audit_config(raw.audit, secrets)?;
         let backup = storage::backup_config(raw.backup)?;
         let report_links = services::report_links(&pinpoint_base_url, raw.report)?;
+        let notify = raw
+            .notify
+            .map(|n| notify::notify_config(n, secrets))
+            .transpose()?;
         let plugin = match raw.plugin {
             Some(p) => {
                 let limits = webhook.as_ref().map(|w| w.limits).unwrap_or_default();
@@ -233,6 +256,7 @@ impl Config {
             plugin,
             backup,
             report_links,
+            notify,
             digest: String::new(),
         })
     }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 pub const LISTED: usize = 20;
 
 /// Why a message is sent (the names of `[notify] on`, and `test`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NoticeKind {
     /// Hires that entered `needs_attention` since the last message.
