@@ -273,7 +273,36 @@ async fn sync(config_path: &Path) -> anyhow::Result<Exit> {
     clear_progress(bar);
     let report = result?;
     println!("sync: {}", untrusted::terminal(&report.one_line()));
+    send_notifications(&config, &reconciler, &shutdown).await;
     Ok(exit_for(&report))
+}
+
+/// After a `sync`'s pass (there is no background sender): what the outbox holds is sent once
+/// now, within a deadline; what fails waits in the outbox for the next `sync` or the daemon.
+/// Its failures never change the exit code.
+async fn send_notifications(
+    config: &Config,
+    reconciler: &Reconciler,
+    shutdown: &CancellationToken,
+) {
+    let Some(notify) = &config.notify else {
+        return;
+    };
+    let channels = hirebridge::notify::channels(notify, config.http.request_timeout);
+    let sender = hirebridge::notify::sender::Sender::new(
+        reconciler.ledger_handle(),
+        channels,
+        Arc::new(|_, _| {}),
+    );
+    let deadline = config.http.request_timeout * 2 + Duration::from_secs(5);
+    if tokio::time::timeout(deadline, sender.send_once(shutdown))
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "notifications not all sent in time; they wait in the outbox for the next pass"
+        );
+    }
 }
 
 async fn run(config_path: &Path) -> anyhow::Result<Exit> {

@@ -117,6 +117,7 @@ pub async fn run(
         Some(plugin_config) => Some(background.start_plugin(plugin_config).await?),
         None => None,
     };
+    let notifications = background.start_notifications(&config, &reconciler);
     let mut daemon = Daemon {
         reconciler,
         config,
@@ -129,6 +130,7 @@ pub async fn run(
         monitor,
         secret,
         plugin_settings,
+        notifications,
     };
     tracing::info!(schedule = ?daemon.config.schedule, "hirebridge is running");
     notifier.ready("first pass running");
@@ -228,6 +230,28 @@ impl Background {
     }
 
     /// Waits for every task to finish its step in flight (they watch the shutdown token).
+    /// The notifications' sender (`[notify]`), beside the passes: it sends what they put in
+    /// the outbox. Returns what wakes it; `None` without `[notify]`. Its channels are the
+    /// ones configured at startup (a reload changes what is announced, a restart the channels).
+    fn start_notifications(
+        &mut self,
+        config: &Config,
+        reconciler: &Reconciler,
+    ) -> Option<Arc<tokio::sync::Notify>> {
+        let notify = config.notify.as_ref()?;
+        let channels = crate::notify::channels(notify, config.http.request_timeout);
+        let monitor = self.monitor.clone();
+        let on_result: crate::notify::sender::OnResult =
+            Arc::new(move |channel, result| monitor.notification(channel, result.as_str()));
+        let sender =
+            crate::notify::sender::Sender::new(reconciler.ledger_handle(), channels, on_result);
+        let wake = Arc::new(tokio::sync::Notify::new());
+        self.tasks.push(tokio::spawn(
+            sender.run(wake.clone(), self.shutdown.clone()),
+        ));
+        Some(wake)
+    }
+
     async fn join(self) {
         for task in self.tasks {
             let _ = task.await;
@@ -330,6 +354,8 @@ struct Daemon {
     secret: SigningSecret,
     /// The plugin's key, name and link, replaced on a reload.
     plugin_settings: Option<Arc<std::sync::RwLock<crate::plugin::PluginSettings>>>,
+    /// Wakes the notifications' sender after a pass (`[notify]`); `None` without it.
+    notifications: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl Daemon {
@@ -399,6 +425,9 @@ impl Daemon {
         );
         self.notifier.status(&self.last_pass);
         self.notifier.watchdog();
+        if let Some(wake) = &self.notifications {
+            wake.notify_one();
+        }
         if let Err(e) = self.reconciler.ledger().release_memory() {
             tracing::debug!(error = %e, "the ledger's page cache was not freed");
         }

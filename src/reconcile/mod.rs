@@ -87,6 +87,8 @@ pub struct Settings {
     /// `[report] pinpoint_application_url`: the pattern (with `{id}`) of a hire's page in
     /// Pinpoint, rendered with [`crate::config::ReportLinks::to`] for the Hire API document.
     pub pinpoint_application_url: String,
+    /// `[notify]`: what a pass announces (recorded in the outbox; sent in the background).
+    pub notify: Option<crate::notify::announce::Announcing>,
 }
 
 impl Settings {
@@ -107,6 +109,7 @@ impl Settings {
             hire_flow: config.hibob.hire_flow,
             hr_reminder_after: span(config.hibob.hr_reminder_after),
             pinpoint_application_url: config.report_links.pinpoint_application.clone(),
+            notify: crate::notify::announce::Announcing::from_config(config),
         }
     }
 
@@ -202,6 +205,22 @@ impl Parts {
                 error = %e,
                 "the audit trail's checkpoint was not signed this pass; the next pass tries again"
             ),
+        }
+    }
+
+    /// Records in the outbox what the pass that just ended has to announce (`[notify]`). A
+    /// failure is logged, never the pass's: the next pass announces what this one missed.
+    fn announce(&self, report: &PassReport) {
+        let Some(announcing) = &self.settings.notify else {
+            return;
+        };
+        let mut ledger = self.ledger();
+        match crate::notify::announce::after_pass(&mut ledger, announcing, report, Utc::now()) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(messages = n, "notifications queued"),
+            Err(e) => {
+                tracing::error!(error = %e, "notifications could not be recorded; the next pass tries again")
+            }
         }
     }
 
@@ -322,6 +341,12 @@ impl Reconciler {
             trail,
         };
         Ok(())
+    }
+
+    /// The ledger, shared: for the tasks beside the passes (the notifications' sender), which
+    /// hold it for one statement at a time.
+    pub fn ledger_handle(&self) -> Arc<Mutex<Ledger>> {
+        self.parts.ledger.clone()
     }
 
     /// A handle that reconciles single applications beside this reconciler's passes: the same

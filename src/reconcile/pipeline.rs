@@ -99,6 +99,7 @@ impl Reconciler {
             &serde_json::to_string(&report.summary).unwrap_or_default(),
         )?;
         self.parts.seal_audit_trail(Some(pass));
+        self.parts.announce(&report);
         Ok(report)
     }
 

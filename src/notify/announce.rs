@@ -1,0 +1,279 @@
+//! After each pass: what to announce, recorded in the ledger's outbox (the sender sends it).
+//! A hire is announced when it enters `needs_attention`, or once it has waited for HR longer
+//! than `hr_reminder_after`; never again while it stays there. Writes stopping and resuming
+//! are announced once each; the daily digest once a day after `digest_at`.
+//!
+//! Only ledger reads and one transaction per message: it never calls out, so it can never
+//! delay a pass by more than a ledger write, and its failures are logged, never the pass's.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Duration, Local, NaiveTime, Utc};
+
+use super::notice::{DigestCounts, Notice, NoticeHire, NoticeKind};
+use crate::config::ReportLinks;
+use crate::hire::{HireStatus, LedgerEntry, PassOutcome, PassReport};
+use crate::ledger::{Announcement, Ledger, LedgerError};
+
+/// What the announcing reads from the configuration.
+#[derive(Debug, Clone)]
+pub struct Announcing {
+    /// `[notify] on`.
+    pub on: BTreeSet<NoticeKind>,
+    /// The channels configured (`email`, `webhook`): one outbox message each.
+    pub channels: Vec<&'static str>,
+    pub links: ReportLinks,
+    /// `[hibob] hr_reminder_after`.
+    pub hr_reminder_after: Duration,
+    /// `[notify] digest_at`, the host's local time.
+    pub digest_at: NaiveTime,
+}
+
+impl Announcing {
+    /// What `config`'s `[notify]` asks to announce; `None` without it.
+    pub fn from_config(config: &crate::config::Config) -> Option<Self> {
+        let notify = config.notify.as_ref()?;
+        let mut on = notify.on.clone();
+        if on.contains(&NoticeKind::WritesStopped) {
+            on.insert(NoticeKind::WritesResumed);
+        }
+        let mut channels = Vec::new();
+        if notify.email.is_some() {
+            channels.push("email");
+        }
+        if notify.webhook.is_some() {
+            channels.push("webhook");
+        }
+        Some(Announcing {
+            on,
+            channels,
+            links: config.report_links.clone(),
+            hr_reminder_after: Duration::from_std(config.hibob.hr_reminder_after)
+                .unwrap_or(Duration::MAX),
+            digest_at: notify.digest_at,
+        })
+    }
+}
+
+/// Records what this pass has to announce; returns how many messages (per channel).
+pub fn after_pass(
+    ledger: &mut Ledger,
+    announcing: &Announcing,
+    report: &PassReport,
+    now: DateTime<Utc>,
+) -> Result<usize, LedgerError> {
+    let mut notices = Vec::new();
+    if announcing.on.contains(&NoticeKind::WritesStopped)
+        && let Some(notice) = writes(ledger, report, now)?
+    {
+        notices.push((notice, Vec::new()));
+    }
+    if announcing.on.contains(&NoticeKind::NeedsAttention) {
+        let entered =
+            ledger.unannounced(HireStatus::NeedsAttention.as_str(), "needs_attention", None)?;
+        if !entered.is_empty() {
+            notices.push(hires_notice(
+                announcing,
+                NoticeKind::NeedsAttention,
+                &entered,
+                now,
+            ));
+        }
+    }
+    if announcing.on.contains(&NoticeKind::WaitingForHrOverdue) {
+        let overdue = ledger.unannounced(
+            HireStatus::WaitingForHr.as_str(),
+            "waiting_for_hr_overdue",
+            Some(now - announcing.hr_reminder_after),
+        )?;
+        if !overdue.is_empty() {
+            notices.push(hires_notice(
+                announcing,
+                NoticeKind::WaitingForHrOverdue,
+                &overdue,
+                now,
+            ));
+        }
+    }
+    if announcing.on.contains(&NoticeKind::DailyDigest)
+        && let Some(notice) = digest(ledger, announcing, now)?
+    {
+        notices.push((notice, Vec::new()));
+    }
+    for (notice, hires) in &notices {
+        let json = serde_json::to_string(notice).unwrap_or_default();
+        let detail = format!(
+            "{}: to be sent by {}",
+            notice.kind.as_str(),
+            announcing.channels.join(" and ")
+        );
+        ledger.record_announcement(
+            &Announcement {
+                kind: notice.kind.as_str(),
+                notice_json: &json,
+                channels: &announcing.channels,
+                hires,
+                detail: &detail,
+            },
+            now,
+        )?;
+    }
+    Ok(notices.len())
+}
+
+/// A message about `entries` (all of them recorded as announced; the first
+/// [`super::notice::LISTED`] listed).
+fn hires_notice(
+    announcing: &Announcing,
+    kind: NoticeKind,
+    entries: &[LedgerEntry],
+    now: DateTime<Utc>,
+) -> (Notice, Vec<crate::hire::ApplicationId>) {
+    let title = match kind {
+        NoticeKind::NeedsAttention => {
+            format!("hirebridge: {} hire(s) need a person", entries.len())
+        }
+        _ => format!(
+            "hirebridge: {} hire(s) wait for HR in HiBob's Pending hires longer than {}",
+            entries.len(),
+            humantime::format_duration(announcing.hr_reminder_after.to_std().unwrap_or_default())
+        ),
+    };
+    let hires = entries
+        .iter()
+        .map(|e| notice_hire(announcing, kind, e, now))
+        .collect();
+    let ids = entries.iter().map(|e| e.application_id.clone()).collect();
+    (Notice::about(kind, now, title, hires), ids)
+}
+
+fn notice_hire(
+    announcing: &Announcing,
+    kind: NoticeKind,
+    e: &LedgerEntry,
+    now: DateTime<Utc>,
+) -> NoticeHire {
+    let id = &e.application_id;
+    let (reason, what_to_do) = match kind {
+        NoticeKind::WaitingForHrOverdue => (
+            format!(
+                "sent to HiBob's ATS Pending hires {} ago; HR has not completed the New hire flow",
+                crate::report::hr_view::age(e.with_hr().map_or(e.updated_at, |w| w.0), now)
+            ),
+            "remind HR to complete (or dismiss) it in HiBob's ATS Pending hires".to_owned(),
+        ),
+        _ => (
+            e.last_error
+                .clone()
+                .unwrap_or_else(|| "parked: a person must look".to_owned()),
+            format!(
+                "fix the cause, then run `hirebridge retry {id}` (`hirebridge history {id}` shows every step)"
+            ),
+        ),
+    };
+    NoticeHire {
+        application_id: id.to_string(),
+        name: format!("{} {}", e.first_name, e.last_name)
+            .trim()
+            .to_owned(),
+        email: e.email.clone(),
+        reason,
+        what_to_do,
+        pinpoint_url: ReportLinks::to(&announcing.links.pinpoint_application, id),
+        hibob_url: e
+            .employee_id()
+            .map(|employee| ReportLinks::to(&announcing.links.hibob_employee, employee)),
+    }
+}
+
+/// Writes stopping (a refused credential, a broken assumption) or resuming, once each.
+fn writes(
+    ledger: &mut Ledger,
+    report: &PassReport,
+    now: DateTime<Utc>,
+) -> Result<Option<Notice>, LedgerError> {
+    let announced = ledger.notify_mark("writes_stopped")?.is_some();
+    let outcome = report.outcome();
+    let stopped = matches!(outcome, PassOutcome::Refused | PassOutcome::ContractBroken);
+    if stopped && !announced {
+        ledger.set_notify_mark("writes_stopped", Some(outcome.as_str()))?;
+        let mut notice = Notice::about(
+            NoticeKind::WritesStopped,
+            now,
+            "hirebridge stopped writing to HiBob and Pinpoint".to_owned(),
+            Vec::new(),
+        );
+        // A fixed sentence: the API's own words (and whatever they quote) stay on the host.
+        let why = match outcome {
+            PassOutcome::Refused => {
+                "Pinpoint or HiBob refused a credential or permission (401/403)"
+            }
+            _ => {
+                "Pinpoint or HiBob no longer behaves as hirebridge's writes depend on (the API contract check failed)"
+            }
+        };
+        notice.detail = Some(format!(
+            "{why}; nothing is written until it is fixed. Run `hirebridge status` on the host: it says what failed and what to do."
+        ));
+        return Ok(Some(notice));
+    }
+    if outcome == PassOutcome::Completed && announced {
+        ledger.set_notify_mark("writes_stopped", None)?;
+        return Ok(Some(Notice::about(
+            NoticeKind::WritesResumed,
+            now,
+            "hirebridge writes to HiBob and Pinpoint again".to_owned(),
+            Vec::new(),
+        )));
+    }
+    Ok(None)
+}
+
+/// Once a day, after `digest_at` (local time): yesterday's counts and what still waits.
+fn digest(
+    ledger: &mut Ledger,
+    announcing: &Announcing,
+    now: DateTime<Utc>,
+) -> Result<Option<Notice>, LedgerError> {
+    let local = now.with_timezone(&Local);
+    let today = local.date_naive();
+    if local.time() < announcing.digest_at
+        || ledger.notify_mark("digest_day")?.as_deref() == Some(&today.to_string())
+    {
+        return Ok(None);
+    }
+    ledger.set_notify_mark("digest_day", Some(&today.to_string()))?;
+    let yesterday = today - Duration::days(1);
+    let start = |day: chrono::NaiveDate| {
+        day.and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(Local).earliest())
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or(now)
+    };
+    let (from, to) = (start(yesterday), start(today));
+    let counts = ledger.day_counts(from, to)?;
+    let waiting = ledger.entries(&crate::ledger::EntryFilter {
+        status: Some(HireStatus::NeedsAttention),
+        ..Default::default()
+    })?;
+    let mut notice = Notice::about(
+        NoticeKind::DailyDigest,
+        now,
+        format!(
+            "hirebridge daily digest for {yesterday}: {} done, {} waiting for HR, {} need a person",
+            counts.done, counts.waiting_for_hr, counts.parked
+        ),
+        waiting
+            .iter()
+            .map(|e| notice_hire(announcing, NoticeKind::NeedsAttention, e, now))
+            .collect(),
+    );
+    notice.digest = Some(DigestCounts {
+        day: yesterday.to_string(),
+        done: counts.done,
+        waiting_for_hr: counts.waiting_for_hr,
+        parked: counts.parked,
+        skipped: counts.skipped,
+    });
+    Ok(Some(notice))
+}
