@@ -277,3 +277,203 @@ fn digest(
     });
     Ok(Some(notice))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hire::{ObservedHire, PassId, PassSummary, StepKind, Stop};
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 7, 9, 0, 0).unwrap()
+    }
+
+    fn announcing(on: &[NoticeKind]) -> Announcing {
+        Announcing {
+            on: on.iter().copied().collect(),
+            channels: vec!["email", "webhook"],
+            links: ReportLinks {
+                pinpoint_application: "https://acme.pinpointhq.com/admin/applications/{id}".into(),
+                hibob_employee: "https://app.hibob.com/employee-profile/{id}".into(),
+            },
+            hr_reminder_after: Duration::days(3),
+            // Midnight: the digest is due at any time of day.
+            digest_at: NaiveTime::from_hms_opt(0, 0, 0).unwrap(),
+        }
+    }
+
+    fn report(stopped: Option<Stop>) -> PassReport {
+        PassReport {
+            pass: PassId(1),
+            summary: PassSummary::default(),
+            stopped,
+            totals: Vec::new(),
+        }
+    }
+
+    fn ledger_with(ids: &[&'static str]) -> (tempfile::TempDir, Ledger, PassId) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = Ledger::open(&dir.path().join("ledger.sqlite3")).unwrap();
+        let pass = ledger.begin_pass("sync", now()).unwrap();
+        let hires: Vec<ObservedHire> = ids
+            .iter()
+            .map(|id| ObservedHire {
+                application_id: id,
+                email: "eve@example.com",
+                first_name: "Eve",
+                last_name: "Example",
+                job_title: None,
+                hired_at: None,
+                before_cutoff: None,
+            })
+            .collect();
+        ledger.observe(pass, now(), &hires).unwrap();
+        (dir, ledger, pass)
+    }
+
+    fn park(ledger: &mut Ledger, id: &str, pass: PassId) {
+        ledger
+            .record_parked(
+                &id.into(),
+                StepKind::Employee,
+                crate::hire::ParkKind::Invalid,
+                "HiBob refused the address",
+                pass,
+                now(),
+            )
+            .unwrap();
+    }
+
+    fn pending(ledger: &Ledger) -> Vec<Notice> {
+        ledger
+            .due_notifications(now() + Duration::days(1), 100)
+            .unwrap()
+            .into_iter()
+            .map(|m| serde_json::from_str(&m.notice_json).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn parked_hires_are_announced_once_in_one_message_per_channel_and_a_new_one_again() {
+        let (_dir, mut ledger, pass) = ledger_with(&["1", "2", "3"]);
+        let on = announcing(&[NoticeKind::NeedsAttention]);
+        park(&mut ledger, "1", pass);
+        park(&mut ledger, "2", pass);
+        assert_eq!(
+            after_pass(&mut ledger, &on, &report(None), now()).unwrap(),
+            1
+        );
+        let queued = pending(&ledger);
+        assert_eq!(queued.len(), 2, "one message for each channel");
+        assert_eq!(queued[0].hires.len(), 2, "both hires in the one message");
+        assert!(queued[0].title.contains("2 hire(s)"), "{}", queued[0].title);
+        assert!(queued[0].hires[0].what_to_do.contains("hirebridge retry"));
+        assert!(queued[0].hires[0].pinpoint_url.ends_with("/applications/1"));
+
+        // Still parked: nothing new.
+        assert_eq!(
+            after_pass(&mut ledger, &on, &report(None), now()).unwrap(),
+            0
+        );
+        // A third enters the state: one more message, about it alone.
+        park(&mut ledger, "3", pass);
+        assert_eq!(
+            after_pass(&mut ledger, &on, &report(None), now()).unwrap(),
+            1
+        );
+        let queued = pending(&ledger);
+        assert_eq!(queued.len(), 4);
+        assert_eq!(queued[3].hires.len(), 1);
+        assert_eq!(queued[3].hires[0].application_id, "3");
+        // Retried and parked again: announced again.
+        ledger.retry(Some("1"), now()).unwrap();
+        park(&mut ledger, "1", pass);
+        assert_eq!(
+            after_pass(&mut ledger, &on, &report(None), now()).unwrap(),
+            1
+        );
+        let history = ledger.events(&"1".into()).unwrap();
+        assert_eq!(
+            history.iter().filter(|e| e.outcome == "queued").count(),
+            2,
+            "each announcement is in the hire's history"
+        );
+    }
+
+    #[test]
+    fn more_than_twenty_are_listed_as_twenty_and_a_count() {
+        let ids: Vec<&'static str> = (0..25)
+            .map(|n| &*Box::leak(format!("{}", 100 + n).into_boxed_str()))
+            .collect();
+        let (_dir, mut ledger, pass) = ledger_with(&ids);
+        for id in &ids {
+            park(&mut ledger, id, pass);
+        }
+        let on = announcing(&[NoticeKind::NeedsAttention]);
+        after_pass(&mut ledger, &on, &report(None), now()).unwrap();
+        let notice = &pending(&ledger)[0];
+        assert_eq!((notice.hires.len(), notice.more), (20, 5));
+    }
+
+    #[test]
+    fn writes_stopping_and_resuming_are_announced_once_each_without_the_apis_words() {
+        let (_dir, mut ledger, _pass) = ledger_with(&[]);
+        let on = announcing(&[NoticeKind::WritesStopped, NoticeKind::WritesResumed]);
+        let refused = report(Some(Stop::Refused(
+            "HiBob answered 401 for token sk-secret-looking".into(),
+        )));
+        assert_eq!(after_pass(&mut ledger, &on, &refused, now()).unwrap(), 1);
+        assert_eq!(after_pass(&mut ledger, &on, &refused, now()).unwrap(), 0);
+        assert_eq!(
+            after_pass(&mut ledger, &on, &report(None), now()).unwrap(),
+            1
+        );
+        assert_eq!(
+            after_pass(&mut ledger, &on, &report(None), now()).unwrap(),
+            0
+        );
+        let kinds: Vec<NoticeKind> = pending(&ledger).iter().map(|n| n.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                NoticeKind::WritesStopped,
+                NoticeKind::WritesStopped,
+                NoticeKind::WritesResumed,
+                NoticeKind::WritesResumed
+            ]
+        );
+        let json = serde_json::to_string(&pending(&ledger)).unwrap();
+        assert!(!json.contains("sk-secret-looking"), "{json}");
+    }
+
+    #[test]
+    fn the_daily_digest_goes_once_a_day() {
+        let (_dir, mut ledger, pass) = ledger_with(&["1"]);
+        park(&mut ledger, "1", pass);
+        let on = announcing(&[NoticeKind::DailyDigest]);
+        assert_eq!(
+            after_pass(&mut ledger, &on, &report(None), now()).unwrap(),
+            1
+        );
+        assert_eq!(
+            after_pass(&mut ledger, &on, &report(None), now()).unwrap(),
+            0
+        );
+        let digest = &pending(&ledger)[0];
+        assert_eq!(digest.kind, NoticeKind::DailyDigest);
+        assert_eq!(digest.digest.as_ref().unwrap().parked, 1);
+        assert_eq!(digest.hires.len(), 1, "what still waits for a person");
+    }
+
+    #[test]
+    fn without_a_subscription_nothing_is_recorded() {
+        let (_dir, mut ledger, pass) = ledger_with(&["1"]);
+        park(&mut ledger, "1", pass);
+        let on = announcing(&[NoticeKind::WaitingForHrOverdue]);
+        assert_eq!(
+            after_pass(&mut ledger, &on, &report(None), now()).unwrap(),
+            0
+        );
+        assert!(pending(&ledger).is_empty());
+    }
+}
