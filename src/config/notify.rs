@@ -109,10 +109,11 @@ impl fmt::Debug for WebhookConfig {
     }
 }
 
-/// `https://hooks.slack.com/[redacted]`: where, but not the token a path may hold.
+/// `https://hooks.slack.com/[redacted]`: where, but not the token a path or query may hold.
 pub fn redacted(url: &Url) -> String {
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
     match url.host_str() {
-        Some(host) => format!("{}://{host}/[redacted]", url.scheme()),
+        Some(host) => format!("{}://{host}{port}/[redacted]", url.scheme()),
         None => "[redacted]".to_owned(),
     }
 }

@@ -2,6 +2,9 @@
 //! directory with a config file pointing at it, and the real `hirebridge` binary.
 #![allow(dead_code)] // each test file uses a different part of this module
 
+pub mod receiver;
+pub mod smtp;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
