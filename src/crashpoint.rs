@@ -54,6 +54,9 @@ pub const ALL: &[&str] = &[
     "ledger.comment.after",
     "ledger.done.before",
     "ledger.done.after",
+    // `[notify]`: a message from the outbox, after the pass.
+    "notify.send.before",
+    "notify.send.after",
 ];
 
 /// The environment variable naming the point to abort at.

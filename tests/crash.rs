@@ -284,15 +284,18 @@ const CASES: [Case; 4] = [Case::Fresh, Case::Adopted, Case::NoCv, Case::ReadLag]
 /// Points only the webhook's one-application nudge reaches (covered by their own test).
 const NUDGE_ONLY: [&str; 2] = ["pinpoint.application.before", "pinpoint.application.after"];
 
-/// Points only HR's own hire flow (`hibob.hire_flow = "pending"`) reaches: covered by
-/// `tests/hr_flow.rs`, which crashes at each of them.
-const PENDING_ONLY: [&str; 6] = [
+/// Points only HR's own hire flow (`hibob.hire_flow = "pending"`) or `[notify]` reach: covered
+/// by `tests/hr_flow.rs` and `tests/notify.rs`, which crash at each of them.
+const PENDING_ONLY: [&str; 8] = [
     "ledger.hr_intent.before",
     "ledger.hr_intent.after",
     "hibob.hire_post.before",
     "hibob.hire_post.after",
     "ledger.hr_sent.before",
     "ledger.hr_sent.after",
+    // `[notify]`'s sender (covered by `tests/notify.rs`).
+    "notify.send.before",
+    "notify.send.after",
 ];
 
 impl Case {

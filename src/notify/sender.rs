@@ -85,13 +85,7 @@ impl Sender {
                 return 0;
             }
         };
-        let mut sent = 0;
-        for message in &due {
-            if self.send_one(message, shutdown).await == Some(Outcome::Sent) {
-                sent += 1;
-            }
-        }
-        sent
+        self.send_by_channel(&due, shutdown).await
     }
 
     /// Sends whatever is due until nothing is; returns how many it sent.
@@ -105,18 +99,35 @@ impl Sender {
                     return sent;
                 }
             };
-            if due.is_empty() {
+            if due.is_empty() || shutdown.is_cancelled() {
                 return sent;
             }
-            for message in &due {
+            sent += self.send_by_channel(&due, shutdown).await;
+        }
+    }
+
+    /// Each channel's messages in order, the channels at once: a server that hangs holds up
+    /// only its own channel.
+    async fn send_by_channel(&self, due: &[Outgoing], shutdown: &CancellationToken) -> usize {
+        let mut names: Vec<&str> = due.iter().map(|m| m.channel.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        let per_channel = names.into_iter().map(|name| async move {
+            let mut sent = 0;
+            for message in due.iter().filter(|m| m.channel == name) {
                 if shutdown.is_cancelled() {
-                    return sent;
+                    break;
                 }
                 if self.send_one(message, shutdown).await == Some(Outcome::Sent) {
                     sent += 1;
                 }
             }
-        }
+            sent
+        });
+        futures_util::future::join_all(per_channel)
+            .await
+            .into_iter()
+            .sum()
     }
 
     /// One message to its channel, paced; its result recorded. `None` when shut down while
@@ -145,7 +156,15 @@ impl Sender {
                 ));
             }
         };
-        let result = match channel.send(&notice).await {
+        // Shutdown does not wait for a slow server: the message stays pending and goes after
+        // the restart (at most a second time, had the server taken it meanwhile).
+        crate::crashpoint::hit("notify.send.before");
+        let answer = tokio::select! {
+            answer = channel.send(&notice) => answer,
+            () = shutdown.cancelled() => return None,
+        };
+        crate::crashpoint::hit("notify.send.after");
+        let result = match answer {
             Ok(answer) => {
                 let mark = self.ledger().mark_notification_sent(
                     message.id,
