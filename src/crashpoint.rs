@@ -132,7 +132,7 @@ mod tests {
             let parts: Vec<&str> = name.split('.').collect();
             assert!(
                 parts.len() == 3
-                    && ["pinpoint", "hibob", "ledger"].contains(&parts[0])
+                    && ["pinpoint", "hibob", "ledger", "notify"].contains(&parts[0])
                     && ["before", "after"].contains(&parts[2]),
                 "{name} is not <system>.<operation>.<before|after>"
             );

@@ -516,6 +516,8 @@ mod tests {
         let monitor = Monitor::new(Schedule::Every(Duration::from_secs(60)), Utc::now());
         monitor.nudge("done");
         monitor.webhook_request("queued");
+        monitor.notification("email", "sent");
+        monitor.notification("webhook", "failed");
         let mut counts = EndpointCounts::default();
         counts.by_status.insert(201, 3);
         counts.by_status.insert(429, 1);
@@ -552,6 +554,9 @@ mod tests {
             "hirebridge_api_retries_total{api=\"hibob\",endpoint=\"POST /people\"} 1",
             "hirebridge_webhook_nudges_total{outcome=\"done\"} 1",
             "hirebridge_webhook_requests_total{result=\"queued\"} 1",
+            "hirebridge_notifications_total{channel=\"email\",result=\"sent\"} 1",
+            "hirebridge_notifications_total{channel=\"webhook\",result=\"failed\"} 1",
+            "hirebridge_hires{status=\"waiting_for_hr\"} 0",
             "hirebridge_last_successful_poll_timestamp_seconds 0.0",
         ] {
             assert!(

@@ -77,7 +77,10 @@ impl SecretSources {
         Ok(SecretString::from(text.to_owned()))
     }
 
-    /// The environment variable wins; else the `*_file` key; else `None`.
+    /// The environment variable wins; else the `*_file` key; else the credentials file named
+    /// after the variable (`HIREBRIDGE_SMTP_PASSWORD` → `hirebridge_smtp_password`) in the
+    /// credentials directory, where `init`, the package and systemd's `LoadCredential=` put
+    /// them; else `None`.
     pub(super) fn secret(
         &self,
         var: &str,
@@ -87,7 +90,14 @@ impl SecretSources {
         if let Some(v) = self.var(var) {
             return Ok(Some(v));
         }
-        file.map(|f| self.file(key, f)).transpose()
+        if let Some(f) = file {
+            return self.file(key, f).map(Some);
+        }
+        let named = PathBuf::from(var.to_ascii_lowercase());
+        match &self.credentials_directory {
+            Some(dir) if dir.join(&named).is_file() => self.file(var, &named).map(Some),
+            _ => Ok(None),
+        }
     }
 }
 

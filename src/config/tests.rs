@@ -423,6 +423,36 @@ fn secrets_come_from_files_relative_to_the_credentials_directory() {
 }
 
 #[test]
+fn a_secret_without_its_variable_or_file_key_is_read_from_the_credentials_file_of_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pinpoint_api_key"), "named-file-key\n").unwrap();
+    let mut s = secrets();
+    s.vars.remove("PINPOINT_API_KEY");
+    s.credentials_directory = Some(dir.path().to_owned());
+    let c = Config::parse(Path::new("c"), MINIMAL, &s).unwrap();
+    assert_eq!(c.pinpoint.api_key.expose_secret(), "named-file-key");
+    // The variable still wins.
+    s.vars.insert("PINPOINT_API_KEY".into(), "from-env".into());
+    let c = Config::parse(Path::new("c"), MINIMAL, &s).unwrap();
+    assert_eq!(c.pinpoint.api_key.expose_secret(), "from-env");
+    // HR's Hire API header, the same way: `pending` finds it beside the others.
+    std::fs::write(
+        dir.path().join("hibob_hire_api_authorization"),
+        "Basic aGlyZTpzZWNyZXQ=\n",
+    )
+    .unwrap();
+    let pending = MINIMAL.replace(
+        "[hibob]",
+        "[hibob]\nhire_flow = \"pending\"\nhire_api_url = \"https://bob.example/hire/1\"",
+    );
+    let c = Config::parse(Path::new("c"), &pending, &s).unwrap();
+    assert_eq!(
+        c.hibob.hire_api.unwrap().authorization.expose_secret(),
+        "Basic aGlyZTpzZWNyZXQ="
+    );
+}
+
+#[test]
 fn the_webhook_listener_is_optional_and_validated() {
     assert!(parse(MINIMAL).unwrap().webhook.is_none());
     let c = parse(&format!(

@@ -252,10 +252,19 @@ fn digest(
     };
     let (from, to) = (start(yesterday), start(today));
     let counts = ledger.day_counts(from, to)?;
-    let waiting = ledger.entries(&crate::ledger::EntryFilter {
-        status: Some(HireStatus::NeedsAttention),
+    let of = |status| crate::ledger::EntryFilter {
+        status: Some(status),
         ..Default::default()
-    })?;
+    };
+    let parked = ledger.entries(&of(HireStatus::NeedsAttention))?;
+    let overdue: Vec<LedgerEntry> = ledger
+        .entries(&of(HireStatus::WaitingForHr))?
+        .into_iter()
+        .filter(|e| {
+            e.with_hr()
+                .is_some_and(|(since, _)| now - since > announcing.hr_reminder_after)
+        })
+        .collect();
     let mut notice = Notice::about(
         NoticeKind::DailyDigest,
         now,
@@ -263,9 +272,14 @@ fn digest(
             "hirebridge daily digest for {yesterday}: {} done, {} waiting for HR, {} need a person",
             counts.done, counts.waiting_for_hr, counts.parked
         ),
-        waiting
+        parked
             .iter()
             .map(|e| notice_hire(announcing, NoticeKind::NeedsAttention, e, now))
+            .chain(
+                overdue
+                    .iter()
+                    .map(|e| notice_hire(announcing, NoticeKind::WaitingForHrOverdue, e, now)),
+            )
             .collect(),
     );
     notice.digest = Some(DigestCounts {
