@@ -677,10 +677,14 @@ fn the_hire_flow_is_direct_by_default_and_pending_takes_the_hire_apis_url_and_he
         !format!("{c:?}").contains("U0ktSElSRTpzZWNyZXQ="),
         "the header is never Debug-printed"
     );
-    // The reconciler gets the mode and the reminder as it gets the read lag.
+    // The reconciler gets the mode as it gets the read lag; `status` and the notifications
+    // read the reminder from the config.
     let settings = crate::reconcile::Settings::from_config(&c);
     assert_eq!(settings.hire_flow, HireFlow::Pending);
-    assert_eq!(settings.hr_reminder_after, chrono::Duration::hours(12));
+    assert_eq!(
+        c.hibob.hr_reminder_after,
+        std::time::Duration::from_secs(12 * 3600)
+    );
     assert_eq!(
         ReportLinks::to(&settings.pinpoint_application_url, "4242"),
         "https://acme.pinpointhq.com/admin/applications/4242"

@@ -81,9 +81,6 @@ pub struct Settings {
     /// `hibob.hire_flow`: whether a proven hire is created (`Direct`) or posted to Bob's
     /// Hire API for HR's New hire flow (`Pending`).
     pub hire_flow: crate::hire::HireFlow,
-    /// `hibob.hr_reminder_after`: a hire waiting for HR longer than this is listed for a
-    /// person.
-    pub hr_reminder_after: chrono::Duration,
     /// `[report] pinpoint_application_url`: the pattern (with `{id}`) of a hire's page in
     /// Pinpoint, rendered with [`crate::config::ReportLinks::to`] for the Hire API document.
     pub pinpoint_application_url: String,
@@ -107,7 +104,6 @@ impl Settings {
             hired_since: config.sync.hired_since,
             full_every: span(config.full_every),
             hire_flow: config.hibob.hire_flow,
-            hr_reminder_after: span(config.hibob.hr_reminder_after),
             pinpoint_application_url: config.report_links.pinpoint_application.clone(),
             notify: crate::notify::announce::Announcing::from_config(config),
         }

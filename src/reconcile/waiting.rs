@@ -77,8 +77,8 @@ impl Reconciler {
                 continue;
             }
             // The nudge's own path, in this pass: read and prove the application, then the
-            // pass's steps. The claim is released first: that path takes its own.
-            drop(claims.remove(&entry.application_id));
+            // pass's steps. That path claims nothing itself: this hire's claim, taken above,
+            // stays held until the function returns, so no nudge works it meanwhile.
             match nudger.read_proven(&entry.application_id).await? {
                 Ok(record) => {
                     nudger.work(pass, record, summary, shutdown).await?;
